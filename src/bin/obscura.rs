@@ -1,0 +1,295 @@
+//! The `obscura` command: batch de-identification with the same core as the page.
+//! Argument parsing and printing only; the work is in the library.
+
+use std::fs;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::package::{Layout, ZipStream};
+use obscura::profile::{OptionSet, ProfileOption, PRESETS};
+
+const USAGE: &str = "\
+obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confidentiality Profile)
+
+USAGE:
+  obscura deid <INPUT>... --out <DIR> [OPTIONS]   de-identify files and folders (recursive)
+  obscura options                                 list the profile options and presets
+  obscura sample <DIR>                            write the fake sample study to DIR
+
+OPTIONS for deid:
+  --out DIR            where the de-identified files, manifest and change log go
+  --option NAME        turn on a profile option (repeatable; see `obscura options`)
+  --preset NAME        turn on a preset's options (see `obscura options`)
+  --key-file FILE      project key: 64 hex digits, or a passphrase on the first line.
+                       The same key gives the same new UIDs and pseudonyms every time.
+                       Without it a random key is used (results unlinkable to other runs).
+  --pseudonyms CSV     original Patient ID,pseudonym per line
+  --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
+  --log FILE.json      also write the change log (tags and actions, no values) to FILE
+  --zip FILE           also write the package as one ZIP file
+  --reid-map FILE      write the re-identification map (original ID → pseudonym) to FILE.
+                       It links the output back to patients: keep it safe.
+
+EXIT STATUS: 0 when every file was de-identified, 1 when any was excluded, 2 on usage errors.
+";
+
+struct Args {
+    inputs: Vec<PathBuf>,
+    out: PathBuf,
+    options: Vec<ProfileOption>,
+    key_file: Option<PathBuf>,
+    pseudonyms: Option<PathBuf>,
+    date_offset: Option<i32>,
+    log: Option<PathBuf>,
+    zip: Option<PathBuf>,
+    reid_map: Option<PathBuf>,
+}
+
+fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut inputs = Vec::new();
+    let mut out = None;
+    let mut options = Vec::new();
+    let mut args = Args {
+        inputs: Vec::new(),
+        out: PathBuf::new(),
+        options: Vec::new(),
+        key_file: None,
+        pseudonyms: None,
+        date_offset: None,
+        log: None,
+        zip: None,
+        reid_map: None,
+    };
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
+        match a.as_str() {
+            "--out" => out = Some(PathBuf::from(value("--out")?)),
+            "--option" => {
+                let v = value("--option")?;
+                options.push(
+                    ProfileOption::from_id(&v)
+                        .ok_or_else(|| format!("unknown option {v:?}; see `obscura options`"))?,
+                );
+            }
+            "--preset" => {
+                let v = value("--preset")?;
+                let p = PRESETS
+                    .iter()
+                    .find(|p| p.id == v)
+                    .ok_or_else(|| format!("unknown preset {v:?}; see `obscura options`"))?;
+                options.extend_from_slice(p.options);
+            }
+            "--key-file" => args.key_file = Some(PathBuf::from(value("--key-file")?)),
+            "--pseudonyms" => args.pseudonyms = Some(PathBuf::from(value("--pseudonyms")?)),
+            "--date-offset" => {
+                let v = value("--date-offset")?;
+                args.date_offset =
+                    Some(v.parse().map_err(|_| format!("--date-offset: {v:?} is not a whole number of days"))?);
+            }
+            "--log" => args.log = Some(PathBuf::from(value("--log")?)),
+            "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
+            "--reid-map" => args.reid_map = Some(PathBuf::from(value("--reid-map")?)),
+            s if s.starts_with("--") => return Err(format!("unknown flag {s}")),
+            _ => inputs.push(PathBuf::from(a)),
+        }
+    }
+    args.out = out.ok_or("--out DIR is required")?;
+    if inputs.is_empty() {
+        return Err("give at least one input file or folder".into());
+    }
+    args.inputs = inputs;
+    args.options = options;
+    Ok(args)
+}
+
+/// Every file under the inputs, in a stable order.
+fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut files = Vec::new();
+    for input in inputs {
+        walk(input, &mut files).map_err(|e| format!("{}: {e}", input.display()))?;
+    }
+    Ok(files)
+}
+
+fn walk(p: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    if p.is_dir() {
+        let mut entries: Vec<PathBuf> = fs::read_dir(p)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        entries.sort();
+        for e in entries {
+            walk(&e, files)?;
+        }
+    } else {
+        // Opening now gives a clear error for a missing input.
+        fs::metadata(p)?;
+        files.push(p.to_path_buf());
+    }
+    Ok(())
+}
+
+fn read_key(path: Option<&Path>) -> Result<ProjectKey, String> {
+    match path {
+        Some(p) => {
+            let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let line = text.lines().next().unwrap_or("").trim();
+            if line.is_empty() {
+                return Err(format!("{}: the key file is empty", p.display()));
+            }
+            if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
+                let mut key = [0u8; 32];
+                for (i, k) in key.iter_mut().enumerate() {
+                    *k = u8::from_str_radix(&line[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+                }
+                Ok(ProjectKey::from_bytes(key))
+            } else {
+                Ok(ProjectKey::from_passphrase(line))
+            }
+        }
+        None => {
+            let mut key = [0u8; 32];
+            fs::File::open("/dev/urandom")
+                .and_then(|mut f| f.read_exact(&mut key))
+                .map_err(|e| format!("could not make a random key: {e}"))?;
+            Ok(ProjectKey::from_bytes(key))
+        }
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+fn deid(args: Args) -> Result<bool, String> {
+    let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
+    policy.options = OptionSet::new(args.options)?;
+    policy.date_offset_days = args.date_offset;
+    if let Some(p) = &args.pseudonyms {
+        let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        policy.load_pseudonyms_csv(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    let files = collect_files(&args.inputs)?;
+    let mut session = Session::new(policy);
+    let mut layout = Layout::new();
+    let mut zip = match &args.zip {
+        Some(p) => Some((
+            fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            ZipStream::new(),
+        )),
+        None => None,
+    };
+    let mut excluded = 0usize;
+    for file in &files {
+        let bytes = match fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                excluded += 1;
+                layout.exclude("could not be read");
+                println!("excluded: {}: could not be read: {e}", file.display());
+                continue;
+            }
+        };
+        // A bug in a parser must not end the batch: the file is excluded instead.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes)));
+        let Ok(outcome) = outcome else {
+            excluded += 1;
+            layout.exclude("internal error while reading the file");
+            println!("excluded: {}: internal error while reading the file", file.display());
+            continue;
+        };
+        match outcome {
+            Outcome::Done(d) => {
+                let rel = layout.place(&d);
+                write_file(&args.out.join(&rel), &d.bytes)?;
+                if let Some((f, z)) = zip.as_mut() {
+                    f.write_all(&z.add(&rel, &d.bytes)).map_err(|e| e.to_string())?;
+                }
+            }
+            Outcome::Skipped(why) => {
+                layout.skip();
+                println!("skipped: {}: {why}", file.display());
+            }
+            Outcome::Excluded(e) => {
+                excluded += 1;
+                layout.exclude(&e.to_string());
+                println!("excluded: {}: {e}", file.display());
+            }
+        }
+    }
+    let policy = session.policy();
+    for (name, text) in layout.report_files(policy) {
+        write_file(&args.out.join(name), text.as_bytes())?;
+        if let Some((f, z)) = zip.as_mut() {
+            f.write_all(&z.add(name, text.as_bytes())).map_err(|e| e.to_string())?;
+        }
+    }
+    if let Some((mut f, z)) = zip {
+        f.write_all(&z.finish()).map_err(|e| e.to_string())?;
+    }
+    if let Some(p) = &args.log {
+        write_file(p, layout.changes_json().as_bytes())?;
+    }
+    if let Some(p) = &args.reid_map {
+        let mut csv = String::from("original,pseudonym\n");
+        for (orig, pseudo) in session.reidentification_map() {
+            csv.push_str(&format!("{},{pseudo}\n", orig.replace(',', " ")));
+        }
+        write_file(p, csv.as_bytes())?;
+    }
+    eprintln!(
+        "{} files de-identified, {} excluded → {}",
+        layout.len(),
+        excluded,
+        args.out.display()
+    );
+    Ok(excluded == 0)
+}
+
+fn options() {
+    println!("Profile options (obscura deid --option NAME):\n");
+    for o in ProfileOption::ALL {
+        println!("  {:<32} {}\n  {:<32} {}\n", o.id(), o.code_meaning(), "", o.explanation());
+    }
+    println!("Presets (obscura deid --preset NAME):\n");
+    for p in PRESETS {
+        let opts: Vec<&str> = p.options.iter().map(|o| o.id()).collect();
+        println!("  {:<32} {}: {}\n  {:<32} options: {}\n", p.id, p.label, p.explanation, "", if opts.is_empty() { "none".into() } else { opts.join(", ") });
+    }
+}
+
+fn sample(dir: &Path) -> Result<(), String> {
+    for (name, bytes) in obscura::sample::sample_study() {
+        write_file(&dir.join(name), &bytes)?;
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let result = match args.next().as_deref() {
+        Some("deid") => parse_deid(args).and_then(deid).map(|ok| if ok { 0 } else { 1 }),
+        Some("options") => {
+            options();
+            Ok(0)
+        }
+        Some("sample") => match args.next() {
+            Some(dir) => sample(Path::new(&dir)).map(|_| 0),
+            None => Err("sample needs a folder".into()),
+        },
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(0)
+        }
+        _ => Err("expected a command".into()),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("obscura: {e}\n\n{USAGE}");
+            ExitCode::from(2)
+        }
+    }
+}

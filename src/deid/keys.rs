@@ -1,0 +1,117 @@
+//! The project key and everything derived from it: replacement UIDs, pseudonyms and date
+//! offsets. Derivations are keyed hashes (HMAC-SHA-256), so the same input and key always give
+//! the same output, on any machine, and different keys give unlinkable outputs.
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// Number of PBKDF2 rounds that turn a passphrase into a key: slows down guessing.
+const PASSPHRASE_ROUNDS: u32 = 100_000;
+
+/// A 256-bit project key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ProjectKey([u8; 32]);
+
+impl std::fmt::Debug for ProjectKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the key itself.
+        f.write_str("ProjectKey(…)")
+    }
+}
+
+impl ProjectKey {
+    /// A key from 32 raw bytes (e.g. from a random source).
+    pub fn from_bytes(bytes: [u8; 32]) -> ProjectKey {
+        ProjectKey(bytes)
+    }
+
+    /// A key from raw bytes of any length (hashed down to 32 bytes).
+    pub fn from_slice(bytes: &[u8]) -> ProjectKey {
+        if let Ok(arr) = <[u8; 32]>::try_from(bytes) {
+            return ProjectKey(arr);
+        }
+        ProjectKey(Sha256::digest(bytes).into())
+    }
+
+    /// A key from a passphrase typed by a user (PBKDF2-HMAC-SHA-256 with a fixed salt, so the
+    /// same passphrase gives the same key everywhere).
+    pub fn from_passphrase(passphrase: &str) -> ProjectKey {
+        let mut out = [0u8; 32];
+        pbkdf2::pbkdf2_hmac::<Sha256>(
+            passphrase.as_bytes(),
+            b"obscura project key v1",
+            PASSPHRASE_ROUNDS,
+            &mut out,
+        );
+        ProjectKey(out)
+    }
+
+    /// HMAC-SHA-256 of `purpose` and `input` under this key.
+    fn mac(&self, purpose: &str, input: &str) -> [u8; 32] {
+        // new_from_slice accepts any key length; 32 bytes can never fail.
+        let mut mac = match HmacSha256::new_from_slice(&self.0) {
+            Ok(m) => m,
+            Err(_) => unreachable!("HMAC accepts keys of any length"),
+        };
+        mac.update(purpose.as_bytes());
+        mac.update(&[0]);
+        mac.update(input.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The replacement for a UID: `2.25.` followed by a 128-bit keyed hash in decimal.
+    pub fn uid(&self, original: &str) -> String {
+        let h = self.mac("uid", original);
+        let mut first = [0u8; 16];
+        first.copy_from_slice(&h[..16]);
+        format!("2.25.{}", u128::from_be_bytes(first))
+    }
+
+    /// A readable pseudonym such as `OBSC-3F9A2C` for an original patient identity.
+    pub fn pseudonym(&self, original: &str) -> String {
+        let h = self.mac("pseudonym", original);
+        format!("OBSC-{:02X}{:02X}{:02X}", h[0], h[1], h[2])
+    }
+
+    /// A date offset in days for a patient, between 1 and 10 years into the past.
+    pub fn date_offset_days(&self, original: &str) -> i32 {
+        let h = self.mac("date-offset", original);
+        let n = u32::from_be_bytes([h[0], h[1], h[2], h[3]]);
+        // 365..=3652 days back; the remainder is below 3288, so the cast is exact.
+        -(365 + (n % 3288) as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_are_deterministic_and_keyed() {
+        let a = ProjectKey::from_bytes([1; 32]);
+        let b = ProjectKey::from_bytes([2; 32]);
+        assert_eq!(a.uid("1.2.3"), a.uid("1.2.3"));
+        assert_ne!(a.uid("1.2.3"), a.uid("1.2.4"));
+        assert_ne!(a.uid("1.2.3"), b.uid("1.2.3"));
+        let uid = a.uid("1.2.3");
+        assert!(uid.starts_with("2.25.") && uid.len() <= 64);
+        assert!(uid[5..].chars().all(|c| c.is_ascii_digit()));
+    }
+
+    #[test]
+    fn passphrase_keys_are_stable() {
+        assert_eq!(ProjectKey::from_passphrase("x"), ProjectKey::from_passphrase("x"));
+        assert_ne!(ProjectKey::from_passphrase("x"), ProjectKey::from_passphrase("y"));
+    }
+
+    #[test]
+    fn date_offsets_stay_in_range() {
+        let k = ProjectKey::from_bytes([7; 32]);
+        for id in ["A", "B", "C", "12345", ""] {
+            let d = k.date_offset_days(id);
+            assert!((-3652..=-365).contains(&d), "{d}");
+        }
+    }
+}

@@ -1,0 +1,385 @@
+//! Applying a de-identification policy to one DICOM object.
+//!
+//! [`Session::deidentify`] is the single entry point: bytes of a DICOM Part 10 file in, the
+//! de-identified bytes and a change log out. The [`Session`] holds the batch state (pseudonyms,
+//! date offsets, identifiers seen so far) and is shared by the CLI and the wasm binding.
+
+mod dates;
+mod keys;
+mod scrub;
+mod walk;
+
+use std::collections::BTreeMap;
+
+use dicom_dictionary_std::tags;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use serde::Serialize;
+
+pub use keys::ProjectKey;
+pub use scrub::Identifiers;
+
+use crate::profile::OptionSet;
+
+/// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
+pub const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
+
+/// What to do: the profile options, the project key, and user overrides.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// The chosen options of the confidentiality profile (empty: Basic Profile alone).
+    pub options: OptionSet,
+    /// The key every replacement is derived from.
+    pub key: ProjectKey,
+    /// A date offset in days for every patient, instead of one derived from the key.
+    pub date_offset_days: Option<i32>,
+    /// Pseudonyms supplied by the user: original Patient ID → new Patient ID and Name.
+    pub pseudonyms: BTreeMap<String, String>,
+}
+
+impl Policy {
+    /// The Basic Profile with the given key.
+    pub fn basic(key: ProjectKey) -> Policy {
+        Policy {
+            options: OptionSet::basic(),
+            key,
+            date_offset_days: None,
+            pseudonyms: BTreeMap::new(),
+        }
+    }
+
+    /// Read user pseudonyms from CSV text: `original_patient_id,pseudonym` per line; a header
+    /// line and blank lines are allowed.
+    pub fn load_pseudonyms_csv(&mut self, text: &str) -> Result<usize, DeidError> {
+        let mut n = 0;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() {
+                continue;
+            }
+            let mut cols = line.splitn(2, [',', ';', '\t']);
+            let (orig, pseudo) = match (cols.next(), cols.next()) {
+                (Some(a), Some(b)) => (a.trim().trim_matches('"'), b.trim().trim_matches('"')),
+                _ => {
+                    return Err(DeidError::Pseudonyms(format!(
+                        "line {}: expected two columns, original ID and pseudonym",
+                        i + 1
+                    )))
+                }
+            };
+            if i == 0 && orig.eq_ignore_ascii_case("original") || orig.eq_ignore_ascii_case("patientid") {
+                continue;
+            }
+            if pseudo.is_empty() || pseudo.len() > 64 || pseudo.contains('\\') {
+                return Err(DeidError::Pseudonyms(format!(
+                    "line {}: a pseudonym must be 1 to 64 characters without a backslash",
+                    i + 1
+                )));
+            }
+            self.pseudonyms.insert(orig.to_string(), pseudo.to_string());
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Why a file could not be de-identified. Such a file is excluded from the output.
+#[derive(Debug, thiserror::Error)]
+pub enum DeidError {
+    /// The bytes are not a DICOM Part 10 file.
+    #[error("not a DICOM file (no \"DICM\" marker at byte 128)")]
+    NotDicom,
+    /// The file claims to be DICOM but could not be read.
+    #[error("could not read the DICOM data: {0}")]
+    Parse(String),
+    /// The cleaned object could not be written back.
+    #[error("could not write the cleaned file: {0}")]
+    Write(String),
+    /// The user's pseudonym list is malformed.
+    #[error("pseudonym list: {0}")]
+    Pseudonyms(String),
+}
+
+/// One thing done to one attribute, for the change log. Never holds the original value.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Change {
+    /// Where: the tag, prefixed by the sequences and item numbers that contain it,
+    /// e.g. `(0008,1115)[1]/(0008,1155)`.
+    pub path: String,
+    /// The attribute's name (keyword), or `Private` / `Unknown`.
+    pub name: String,
+    /// What was done: `removed`, `emptied`, `replaced`, `uid-replaced`, `date-shifted`,
+    /// `cleaned`, `kept`, `added`.
+    pub action: &'static str,
+    /// Why, in a few words (the rule or option that decided).
+    pub reason: String,
+}
+
+/// An original and new value side by side, for the user's local review only: never written
+/// to the package or any log file.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReviewRow {
+    /// Where, as in [`Change::path`].
+    pub path: String,
+    /// The attribute's name.
+    pub name: String,
+    /// The value before (shortened).
+    pub before: String,
+    /// The value after (empty when removed).
+    pub after: String,
+}
+
+/// The few values that identify a file in a list (patient, study, series).
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct Summary {
+    /// Patient's Name.
+    pub patient_name: String,
+    /// Patient ID.
+    pub patient_id: String,
+    /// Study Date.
+    pub study_date: String,
+    /// Study Description.
+    pub study_description: String,
+    /// Series Description.
+    pub series_description: String,
+    /// Modality.
+    pub modality: String,
+    /// Study Instance UID.
+    pub study_uid: String,
+    /// Series Instance UID.
+    pub series_uid: String,
+    /// SOP Instance UID.
+    pub instance_uid: String,
+    /// Series Number.
+    pub series_number: String,
+    /// Instance Number.
+    pub instance_number: String,
+}
+
+impl Summary {
+    fn of(obj: &InMemDicomObject) -> Summary {
+        let s = |tag| text_of(obj, tag);
+        Summary {
+            patient_name: s(tags::PATIENT_NAME),
+            patient_id: s(tags::PATIENT_ID),
+            study_date: s(tags::STUDY_DATE),
+            study_description: s(tags::STUDY_DESCRIPTION),
+            series_description: s(tags::SERIES_DESCRIPTION),
+            modality: s(tags::MODALITY),
+            study_uid: s(tags::STUDY_INSTANCE_UID),
+            series_uid: s(tags::SERIES_INSTANCE_UID),
+            instance_uid: s(tags::SOP_INSTANCE_UID),
+            series_number: s(tags::SERIES_NUMBER),
+            instance_number: s(tags::INSTANCE_NUMBER),
+        }
+    }
+}
+
+/// The text of a top-level attribute, trimmed; empty when absent or not text.
+fn text_of(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.value().to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The result of de-identifying one file.
+#[derive(Debug, Clone)]
+pub struct Deidentified {
+    /// The de-identified DICOM Part 10 file.
+    pub bytes: Vec<u8>,
+    /// What was done, attribute by attribute (no original values).
+    pub changes: Vec<Change>,
+    /// Original and new values, for local review only.
+    pub review: Vec<ReviewRow>,
+    /// Identifying values before.
+    pub before: Summary,
+    /// The same values after.
+    pub after: Summary,
+    /// SOP Class UID (unchanged).
+    pub sop_class_uid: String,
+    /// Transfer Syntax UID (unchanged).
+    pub transfer_syntax: String,
+}
+
+/// What happened to one input file.
+#[derive(Debug)]
+pub enum Outcome {
+    /// De-identified.
+    Done(Box<Deidentified>),
+    /// Deliberately not copied (e.g. a DICOMDIR index: its records point at the original
+    /// files), with the reason.
+    Skipped(String),
+    /// Could not be cleaned, so it is left out of the output.
+    Excluded(DeidError),
+}
+
+/// What the session remembers of one patient.
+#[derive(Debug, Clone, Serialize)]
+pub struct PatientEntry {
+    /// The pseudonym used for Patient ID and Patient's Name.
+    pub pseudonym: String,
+    /// The date offset in days applied with the Modified Dates option.
+    pub date_offset_days: i32,
+    #[serde(skip)]
+    identifiers: Identifiers,
+}
+
+/// Batch state shared by every file of a de-identification run.
+#[derive(Debug)]
+pub struct Session {
+    policy: Policy,
+    /// Keyed by original Patient ID (or name when the ID is empty).
+    patients: BTreeMap<String, PatientEntry>,
+    /// How many files were de-identified.
+    done: usize,
+}
+
+impl Session {
+    /// A session applying `policy` to every file.
+    pub fn new(policy: Policy) -> Session {
+        Session {
+            policy,
+            patients: BTreeMap::new(),
+            done: 0,
+        }
+    }
+
+    /// The policy in force.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Number of files de-identified so far.
+    pub fn done(&self) -> usize {
+        self.done
+    }
+
+    /// The re-identification map (original patient identity → pseudonym). This is the one
+    /// piece of output that links back to patients: export it only on request, encrypted.
+    pub fn reidentification_map(&self) -> Vec<(String, String)> {
+        self.patients
+            .iter()
+            .map(|(k, v)| (k.clone(), v.pseudonym.clone()))
+            .collect()
+    }
+
+    /// De-identify one file, never panicking on bad input: the result says whether the file
+    /// was cleaned, skipped or excluded, and why.
+    pub fn process(&mut self, bytes: &[u8]) -> Outcome {
+        match self.read(bytes) {
+            Err(e) => Outcome::Excluded(e),
+            Ok(file) => {
+                if file.meta().media_storage_sop_class_uid().trim_end_matches('\0')
+                    == DICOMDIR_SOP_CLASS
+                {
+                    return Outcome::Skipped(
+                        "DICOMDIR index: not copied, its records point at the original files"
+                            .into(),
+                    );
+                }
+                match self.deidentify_object(file) {
+                    Ok(d) => Outcome::Done(Box::new(d)),
+                    Err(e) => Outcome::Excluded(e),
+                }
+            }
+        }
+    }
+
+    /// De-identify one DICOM Part 10 file given as bytes.
+    pub fn deidentify(&mut self, bytes: &[u8]) -> Result<Deidentified, DeidError> {
+        match self.process(bytes) {
+            Outcome::Done(d) => Ok(*d),
+            Outcome::Skipped(why) => Err(DeidError::Parse(why)),
+            Outcome::Excluded(e) => Err(e),
+        }
+    }
+
+    fn read(&self, bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
+        let body = if bytes.get(128..132) == Some(b"DICM") {
+            &bytes[128..]
+        } else if bytes.get(0..4) == Some(b"DICM") {
+            bytes
+        } else {
+            return Err(DeidError::NotDicom);
+        };
+        OpenFileOptions::new()
+            .read_preamble(dicom_object::file::ReadPreamble::Never)
+            .from_reader(body)
+            .map_err(|e| DeidError::Parse(error_chain(&e)))
+    }
+
+    fn deidentify_object(
+        &mut self,
+        file: dicom_object::DefaultDicomObject,
+    ) -> Result<Deidentified, DeidError> {
+        let meta = file.meta().clone();
+        let obj = file.into_inner();
+        let before = Summary::of(&obj);
+
+        // The patient this file belongs to decides the pseudonym and the date offset.
+        let patient_key = if before.patient_id.is_empty() {
+            before.patient_name.clone()
+        } else {
+            before.patient_id.clone()
+        };
+        let policy = &self.policy;
+        let entry = self
+            .patients
+            .entry(patient_key.clone())
+            .or_insert_with(|| PatientEntry {
+                pseudonym: policy
+                    .pseudonyms
+                    .get(&patient_key)
+                    .cloned()
+                    .unwrap_or_else(|| policy.key.pseudonym(&patient_key)),
+                date_offset_days: policy
+                    .date_offset_days
+                    .unwrap_or_else(|| policy.key.date_offset_days(&patient_key)),
+                identifiers: Identifiers::default(),
+            });
+
+        let mut walker = walk::Walker::new(
+            &self.policy,
+            entry.pseudonym.clone(),
+            entry.date_offset_days,
+            &obj,
+            &mut entry.identifiers,
+        );
+        let cleaned = walker.clean_top_level(obj);
+        let new_meta = walker.clean_meta(&meta, &cleaned)?;
+        let (changes, review) = walker.finish();
+
+        let after = Summary::of(&cleaned);
+        let sop_class_uid = new_meta.media_storage_sop_class_uid().to_string();
+        let transfer_syntax = new_meta.transfer_syntax().to_string();
+        let file = cleaned.with_exact_meta(new_meta);
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes)
+            .map_err(|e| DeidError::Write(error_chain(&e)))?;
+        self.done += 1;
+        Ok(Deidentified {
+            bytes,
+            changes,
+            review,
+            before,
+            after,
+            sop_class_uid,
+            transfer_syntax,
+        })
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut s = e.to_string();
+    let mut cur = e.source();
+    while let Some(c) = cur {
+        let t = c.to_string();
+        if !s.contains(&t) {
+            s.push_str(": ");
+            s.push_str(&t);
+        }
+        cur = c.source();
+    }
+    s
+}

@@ -1,0 +1,600 @@
+//! The recursive walk that applies Table E.1-1 to every attribute of a data set, at any depth
+//! of sequences, and cleans the file meta group.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use dicom_core::dictionary::DataDictionary;
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_core::header::Header;
+use dicom_dictionary_std::{tags, StandardDataDictionary};
+use dicom_object::mem::InMemElement;
+use dicom_object::{FileMetaTable, FileMetaTableBuilder, InMemDicomObject};
+
+use super::dates::{shift_date, shift_datetime};
+use super::scrub::Identifiers;
+use super::{Change, DeidError, Policy, ReviewRow};
+use crate::profile::{is_safe_private, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE};
+
+/// Obscura's own Implementation Class UID, written in the file meta of every output file.
+pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.3305193540373548620197474153727066571";
+/// Obscura's Implementation Version Name (SH, at most 16 characters).
+pub const IMPLEMENTATION_VERSION_NAME: &str = "OBSCURA_0_1_0";
+
+/// Dummy text for D actions on text VRs.
+const DUMMY_TEXT: &str = "ANONYMIZED";
+
+/// How long a value may get in the local review before it is shortened.
+const REVIEW_MAX_CHARS: usize = 80;
+
+/// Applies one policy to one object, collecting the change log as it goes.
+pub(super) struct Walker<'a> {
+    policy: &'a Policy,
+    pseudonym: String,
+    offset_days: i32,
+    identifiers: Identifiers,
+    changes: Vec<Change>,
+    review: Vec<ReviewRow>,
+}
+
+impl<'a> Walker<'a> {
+    /// Prepare a walk over `obj`: gather the identifying values it holds (for cleaning free
+    /// text) and merge them with those already seen for the same patient.
+    pub(super) fn new(
+        policy: &'a Policy,
+        pseudonym: String,
+        offset_days: i32,
+        obj: &InMemDicomObject,
+        patient_identifiers: &mut Identifiers,
+    ) -> Walker<'a> {
+        let mut found = Identifiers::default();
+        collect_identifiers(obj, policy, &mut found);
+        patient_identifiers.extend(&found);
+        Walker {
+            policy,
+            pseudonym,
+            offset_days,
+            identifiers: patient_identifiers.clone(),
+            changes: Vec::new(),
+            review: Vec::new(),
+        }
+    }
+
+    /// Clean the main data set and add the attributes that record the de-identification.
+    pub(super) fn clean_top_level(&mut self, obj: InMemDicomObject) -> InMemDicomObject {
+        let mut out = self.clean_dataset(obj, "");
+        self.record_method(&mut out);
+        out
+    }
+
+    /// The log and the review rows.
+    pub(super) fn finish(self) -> (Vec<Change>, Vec<ReviewRow>) {
+        (self.changes, self.review)
+    }
+
+    fn options(&self) -> &crate::profile::OptionSet {
+        &self.policy.options
+    }
+
+    fn log(&mut self, path: &str, name: &str, action: &'static str, reason: impl Into<String>) {
+        self.changes.push(Change {
+            path: path.to_string(),
+            name: name.to_string(),
+            action,
+            reason: reason.into(),
+        });
+    }
+
+    fn note_review(&mut self, path: &str, name: &str, before: &Value<InMemDicomObject>, after: &str) {
+        self.review.push(ReviewRow {
+            path: path.to_string(),
+            name: name.to_string(),
+            before: review_text(before),
+            after: shorten(after),
+        });
+    }
+
+    /// Clean one data set (the top level or a sequence item).
+    fn clean_dataset(&mut self, obj: InMemDicomObject, path: &str) -> InMemDicomObject {
+        let retain_safe = self.options().contains(ProfileOption::RetainSafePrivate);
+        // Private Creators of this data set: (group, block) → creator string.
+        let creators: BTreeMap<(u16, u8), (String, InMemElement)> = obj
+            .iter()
+            .filter(|e| e.tag().group() % 2 == 1 && (0x0010..=0x00FF).contains(&e.tag().element()))
+            .map(|e| {
+                let creator = e.value().to_str().map(|s| s.trim().to_string()).unwrap_or_default();
+                ((e.tag().group(), e.tag().element() as u8), (creator, e.clone()))
+            })
+            .collect();
+        let mut kept_blocks = BTreeSet::new();
+        let mut removed_blocks: BTreeMap<(u16, u8), usize> = BTreeMap::new();
+        let mut removed_overlays = BTreeSet::new();
+        let mut out = InMemDicomObject::new_empty();
+
+        for elem in obj {
+            let tag = elem.tag();
+            let (group, element) = (tag.group(), tag.element());
+            if element == 0x0000 {
+                // Group lengths are optional and would be stale after cleaning.
+                continue;
+            }
+            if group % 2 == 1 {
+                if element < 0x1000 {
+                    // Creators are put back below for blocks that keep an attribute; other
+                    // elements below 0x1000 are reserved and never hold useful data.
+                    continue;
+                }
+                let block = (element >> 8) as u8;
+                let creator = creators.get(&(group, block)).map(|c| c.0.as_str());
+                if retain_safe
+                    && creator.is_some_and(|c| is_safe_private(c, group, element as u8))
+                {
+                    kept_blocks.insert((group, block));
+                    out.put(elem);
+                } else {
+                    *removed_blocks.entry((group, block)).or_default() += 1;
+                }
+                continue;
+            }
+            if (0x6000..=0x601E).contains(&group) {
+                // Overlay planes can hold burned-in text or drawings: the whole group goes, so
+                // no orphan overlay attributes remain (Overlay Data is X in every option set
+                // Obscura can verify; cleaning overlay bitmaps belongs to the pixel stage).
+                removed_overlays.insert(group);
+                continue;
+            }
+            match rule_for(group, element) {
+                Some(rule) => {
+                    let code = rule.code_for(self.options());
+                    self.apply(elem, code, rule.name, path, &mut out);
+                }
+                None => self.not_in_table(elem, path, &mut out),
+            }
+        }
+
+        for (group, block) in &kept_blocks {
+            if let Some((_, creator_elem)) = creators.get(&(*group, *block)) {
+                out.put(creator_elem.clone());
+            }
+        }
+        for ((group, block), count) in removed_blocks {
+            let creator = creators
+                .get(&(group, block))
+                .map(|c| c.0.clone())
+                .unwrap_or_else(|| "no Private Creator".into());
+            let reason = if retain_safe {
+                "private attributes not on the safe list"
+            } else {
+                "private attributes (Basic Profile)"
+            };
+            self.log(
+                &format!("{path}({group:04X},{block:02X}xx)"),
+                &format!("Private block \"{creator}\" ({count} attributes)"),
+                "removed",
+                reason,
+            );
+        }
+        for group in removed_overlays {
+            self.log(
+                &format!("{path}({group:04X},xxxx)"),
+                "Overlay plane",
+                "removed",
+                "overlays can carry burned-in annotations",
+            );
+        }
+        out
+    }
+
+    /// Apply a Table E.1-1 action code to one attribute.
+    fn apply(
+        &mut self,
+        elem: InMemElement,
+        code: Code,
+        rule_name: &str,
+        path: &str,
+        out: &mut InMemDicomObject,
+    ) {
+        let tag = elem.tag();
+        let here = format!("{path}{}", fmt_tag(tag));
+        let name = keyword(tag).unwrap_or(rule_name).to_string();
+        let why = format!("{} ({})", code.as_str(), rule_name);
+
+        if matches!(elem.value(), Value::Sequence(_)) {
+            match code {
+                Code::X | Code::XD => {
+                    self.log(&here, &name, "removed", why);
+                }
+                Code::Z | Code::ZD | Code::XZ | Code::XZD => {
+                    self.log(&here, &name, "emptied", why);
+                    out.put(DataElement::new(
+                        tag,
+                        VR::SQ,
+                        Value::from(DataSetSequence::new(Vec::<InMemDicomObject>::new(), Length::UNDEFINED)),
+                    ));
+                }
+                Code::K | Code::C | Code::U | Code::D | Code::XZUStar => {
+                    let cleaned = self.clean_sequence(elem, &here);
+                    out.put(cleaned);
+                }
+            }
+            return;
+        }
+
+        let vr = elem.vr();
+        match code {
+            Code::K => {
+                out.put(elem);
+            }
+            Code::X if !is_patient_identity(tag) => {
+                self.note_review(&here, &name, elem.value(), "");
+                self.log(&here, &name, "removed", why);
+            }
+            Code::U => self.replace_uids(elem, &here, &name, why, out),
+            Code::C => self.clean_value(elem, &here, &name, why, out),
+            Code::Z | Code::XZ | Code::XZUStar if !is_patient_identity(tag) => {
+                self.note_review(&here, &name, elem.value(), "");
+                self.log(&here, &name, "emptied", why);
+                out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
+            }
+            _ => {
+                // D and the combinations that allow D: a dummy consistent with the VR. Patient
+                // ID and Name get the patient's pseudonym instead, so studies stay grouped.
+                if vr == VR::UI {
+                    self.replace_uids(elem, &here, &name, why, out);
+                    return;
+                }
+                let value = if is_patient_identity(tag) {
+                    PrimitiveValue::from(self.pseudonym.clone())
+                } else {
+                    dummy(vr)
+                };
+                let after = value.to_str().to_string();
+                self.note_review(&here, &name, elem.value(), &after);
+                let action = if is_patient_identity(tag) { "pseudonymized" } else { "replaced" };
+                self.log(&here, &name, action, why);
+                out.put(DataElement::new(tag, vr, value));
+            }
+        }
+    }
+
+    /// An attribute the table does not name: kept unless its VR can carry identity and the
+    /// standard cannot vouch for it (fail safe).
+    fn not_in_table(&mut self, elem: InMemElement, path: &str, out: &mut InMemDicomObject) {
+        let tag = elem.tag();
+        let here = format!("{path}{}", fmt_tag(tag));
+        let known = keyword(tag);
+        let name = known.unwrap_or("Unknown attribute").to_string();
+        if matches!(elem.value(), Value::Sequence(_)) {
+            let cleaned = self.clean_sequence(elem, &here);
+            out.put(cleaned);
+            return;
+        }
+        let vr = elem.vr();
+        let free_text = matches!(vr, VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC);
+        let dates = matches!(vr, VR::DA | VR::DT);
+        if vr == VR::PN {
+            self.note_review(&here, &name, elem.value(), "");
+            self.log(&here, &name, "removed", "person name outside the profile table (fail safe)");
+        } else if known.is_none() && (free_text || dates || vr == VR::UN) {
+            self.note_review(&here, &name, elem.value(), "");
+            self.log(&here, &name, "removed", "unknown attribute that may hold text (fail safe)");
+        } else if known.is_none() && vr == VR::UI {
+            self.replace_uids(elem, &here, &name, "unknown UID attribute (fail safe)".into(), out);
+        } else if dates && self.options().contains(ProfileOption::RetainLongitudinalModifiedDates) {
+            // Every date moves with the patient's offset, so intervals stay consistent.
+            self.clean_value(elem, &here, &name, "Modified Dates option".into(), out);
+        } else {
+            out.put(elem);
+        }
+    }
+
+    /// Clean every item of a sequence with the same rules.
+    fn clean_sequence(&mut self, elem: InMemElement, here: &str) -> InMemElement {
+        let tag = elem.tag();
+        let items = match elem.into_value() {
+            Value::Sequence(seq) => seq.into_items(),
+            _ => Default::default(),
+        };
+        let cleaned: Vec<InMemDicomObject> = items
+            .into_iter()
+            .enumerate()
+            .map(|(i, item)| self.clean_dataset(item, &format!("{here}[{}]/", i + 1)))
+            .collect();
+        DataElement::new(tag, VR::SQ, Value::from(DataSetSequence::new(cleaned, Length::UNDEFINED)))
+    }
+
+    /// Replace every UID in the value with its keyed replacement.
+    fn replace_uids(
+        &mut self,
+        elem: InMemElement,
+        here: &str,
+        name: &str,
+        why: String,
+        out: &mut InMemDicomObject,
+    ) {
+        let tag = elem.tag();
+        let Some(text) = elem.value().to_str().ok().map(|s| s.to_string()) else {
+            self.log(here, name, "removed", "UID value could not be read");
+            return;
+        };
+        let new: Vec<String> = text
+            .split('\\')
+            .map(|u| u.trim_end_matches(['\0', ' ']).trim())
+            .filter(|u| !u.is_empty())
+            .map(|u| self.map_uid(u))
+            .collect();
+        let after = new.join("\\");
+        if after != text.trim_end_matches(['\0', ' ']) {
+            self.note_review(here, name, elem.value(), &after);
+            self.log(here, name, "uid-replaced", why);
+        }
+        out.put(DataElement::new(tag, VR::UI, PrimitiveValue::Strs(new.into())));
+    }
+
+    /// The replacement for one UID; DICOM's own UIDs (classes, transfer syntaxes) identify
+    /// nobody and are kept.
+    fn map_uid(&self, uid: &str) -> String {
+        if uid.starts_with("1.2.840.10008.") {
+            uid.to_string()
+        } else {
+            self.policy.key.uid(uid)
+        }
+    }
+
+    /// The C action: keep the attribute with identifying information cleaned out.
+    fn clean_value(
+        &mut self,
+        elem: InMemElement,
+        here: &str,
+        name: &str,
+        why: String,
+        out: &mut InMemDicomObject,
+    ) {
+        let tag = elem.tag();
+        let vr = elem.vr();
+        match vr {
+            VR::DA | VR::DT => {
+                let text = elem.value().to_str().map(|s| s.to_string()).unwrap_or_default();
+                let mut shifted = Vec::new();
+                let mut failed = false;
+                for v in text.split('\\').map(|v| v.trim_end_matches(['\0', ' ']).trim()) {
+                    if v.is_empty() {
+                        continue;
+                    }
+                    let s = if vr == VR::DA {
+                        shift_date(v, self.offset_days)
+                    } else {
+                        shift_datetime(v, self.offset_days)
+                    };
+                    match s {
+                        Some(s) => shifted.push(s),
+                        None => failed = true,
+                    }
+                }
+                if failed {
+                    self.note_review(here, name, elem.value(), "");
+                    self.log(here, name, "emptied", format!("{why}: a date could not be shifted"));
+                    out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
+                } else {
+                    let after = shifted.join("\\");
+                    if !after.is_empty() {
+                        self.note_review(here, name, elem.value(), &after);
+                        self.log(here, name, "date-shifted", why);
+                    }
+                    out.put(DataElement::new(tag, vr, PrimitiveValue::Strs(shifted.into())));
+                }
+            }
+            VR::TM => {
+                // Dates move by whole days, so times of day stay as they are.
+                out.put(elem);
+            }
+            VR::UI => self.replace_uids(elem, here, name, why, out),
+            VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS => {
+                let text = elem.value().to_str().map(|s| s.to_string()).unwrap_or_default();
+                let (clean, hits) = self.identifiers.scrub(&text);
+                if hits > 0 {
+                    self.note_review(here, name, elem.value(), &clean);
+                    self.log(here, name, "cleaned", format!("{why}: {hits} identifying value(s) blanked"));
+                    let value = if matches!(vr, VR::LT | VR::ST | VR::UT) {
+                        PrimitiveValue::from(clean)
+                    } else {
+                        PrimitiveValue::Strs(clean.split('\\').map(str::to_string).collect())
+                    };
+                    out.put(DataElement::new(tag, vr, value));
+                } else {
+                    out.put(elem);
+                }
+            }
+            VR::OB | VR::OW | VR::UN | VR::OF | VR::OD | VR::OL | VR::OV => {
+                // Binary graphics (curves, overlays) cannot be checked for text here.
+                self.log(here, name, "removed", format!("{why}: binary content cannot be verified clean"));
+            }
+            _ => {
+                out.put(elem);
+            }
+        }
+    }
+
+    /// Add Patient Identity Removed, De-identification Method (and its code sequence) and
+    /// Longitudinal Temporal Information Modified.
+    fn record_method(&mut self, out: &mut InMemDicomObject) {
+        let opts = self.options().clone();
+        out.put(DataElement::new(tags::PATIENT_IDENTITY_REMOVED, VR::CS, PrimitiveValue::from("YES")));
+        let mut methods = vec![
+            format!("Obscura {}", env!("CARGO_PKG_VERSION")),
+            BASIC_PROFILE_CODE.1.to_string(),
+        ];
+        methods.extend(opts.iter().map(|o| o.code_meaning().to_string()));
+        out.put(DataElement::new(
+            tags::DEIDENTIFICATION_METHOD,
+            VR::LO,
+            PrimitiveValue::Strs(methods.into()),
+        ));
+        let mut codes = vec![code_item(BASIC_PROFILE_CODE.0, BASIC_PROFILE_CODE.1)];
+        codes.extend(opts.iter().map(|o| code_item(o.code_value(), o.code_meaning())));
+        out.put(DataElement::new(
+            tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+            VR::SQ,
+            Value::from(DataSetSequence::new(codes, Length::UNDEFINED)),
+        ));
+        let temporal = if opts.contains(ProfileOption::RetainLongitudinalFullDates) {
+            "UNMODIFIED"
+        } else if opts.contains(ProfileOption::RetainLongitudinalModifiedDates) {
+            "MODIFIED"
+        } else {
+            "REMOVED"
+        };
+        out.put(DataElement::new(
+            tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+            VR::CS,
+            PrimitiveValue::from(temporal),
+        ));
+        for (tag, name) in [
+            (tags::PATIENT_IDENTITY_REMOVED, "PatientIdentityRemoved"),
+            (tags::DEIDENTIFICATION_METHOD, "DeidentificationMethod"),
+            (tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "DeidentificationMethodCodeSequence"),
+            (tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, "LongitudinalTemporalInformationModified"),
+        ] {
+            self.log(&fmt_tag(tag), name, "added", "records the de-identification (PS3.15 E)");
+        }
+    }
+
+    /// A new file meta group: new instance UID, the original class and transfer syntax,
+    /// Obscura as the implementation, and no AE titles or private information.
+    pub(super) fn clean_meta(
+        &mut self,
+        meta: &FileMetaTable,
+        cleaned: &InMemDicomObject,
+    ) -> Result<FileMetaTable, DeidError> {
+        let trim = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
+        let instance = match cleaned.get(tags::SOP_INSTANCE_UID).and_then(|e| e.value().to_str().ok()) {
+            Some(uid) => trim(&uid),
+            None => self.map_uid(&trim(meta.media_storage_sop_instance_uid())),
+        };
+        let class = match cleaned.get(tags::SOP_CLASS_UID).and_then(|e| e.value().to_str().ok()) {
+            Some(uid) => trim(&uid),
+            None => trim(meta.media_storage_sop_class_uid()),
+        };
+        let removed = [
+            (meta.source_application_entity_title.is_some(), tags::SOURCE_APPLICATION_ENTITY_TITLE, "SourceApplicationEntityTitle"),
+            (meta.sending_application_entity_title.is_some(), tags::SENDING_APPLICATION_ENTITY_TITLE, "SendingApplicationEntityTitle"),
+            (meta.receiving_application_entity_title.is_some(), tags::RECEIVING_APPLICATION_ENTITY_TITLE, "ReceivingApplicationEntityTitle"),
+            (meta.private_information_creator_uid.is_some(), tags::PRIVATE_INFORMATION_CREATOR_UID, "PrivateInformationCreatorUID"),
+            (meta.private_information.is_some(), tags::PRIVATE_INFORMATION, "PrivateInformation"),
+        ];
+        for (present, tag, name) in removed {
+            if present {
+                self.log(&fmt_tag(tag), name, "removed", "file meta: identifies a sender or holds private data");
+            }
+        }
+        self.log(&fmt_tag(tags::MEDIA_STORAGE_SOP_INSTANCE_UID), "MediaStorageSOPInstanceUID", "uid-replaced", "file meta: matches the new SOP Instance UID");
+        self.log(&fmt_tag(tags::IMPLEMENTATION_CLASS_UID), "ImplementationClassUID", "replaced", "file meta: names Obscura as the writer");
+        FileMetaTableBuilder::new()
+            .media_storage_sop_class_uid(class)
+            .media_storage_sop_instance_uid(instance)
+            .transfer_syntax(trim(meta.transfer_syntax()))
+            .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+            .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
+            .build()
+            .map_err(|e| DeidError::Write(format!("file meta: {e}")))
+    }
+}
+
+/// Patient's Name and Patient ID: replaced by the pseudonym rather than removed or emptied.
+fn is_patient_identity(tag: Tag) -> bool {
+    tag == tags::PATIENT_NAME || tag == tags::PATIENT_ID
+}
+
+/// One item of De-identification Method Code Sequence.
+fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
+    InMemDicomObject::from_element_iter([
+        DataElement::new(tags::CODE_VALUE, VR::SH, PrimitiveValue::from(value)),
+        DataElement::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, PrimitiveValue::from("DCM")),
+        DataElement::new(tags::CODE_MEANING, VR::LO, PrimitiveValue::from(meaning)),
+    ])
+}
+
+/// A dummy value consistent with the VR.
+fn dummy(vr: VR) -> PrimitiveValue {
+    match vr {
+        VR::AE | VR::CS | VR::LO | VR::LT | VR::SH | VR::ST | VR::UT | VR::UC | VR::PN => {
+            PrimitiveValue::from(DUMMY_TEXT)
+        }
+        VR::DA => PrimitiveValue::from("19000101"),
+        VR::DT => PrimitiveValue::from("19000101000000"),
+        VR::TM => PrimitiveValue::from("000000"),
+        VR::AS => PrimitiveValue::from("000Y"),
+        VR::DS | VR::IS => PrimitiveValue::from("0"),
+        VR::US => PrimitiveValue::from(0_u16),
+        VR::SS => PrimitiveValue::from(0_i16),
+        VR::UL => PrimitiveValue::from(0_u32),
+        VR::SL => PrimitiveValue::from(0_i32),
+        VR::FL => PrimitiveValue::from(0_f32),
+        VR::FD => PrimitiveValue::from(0_f64),
+        _ => PrimitiveValue::Empty,
+    }
+}
+
+/// The standard keyword of a tag, if the dictionary knows it.
+fn keyword(tag: Tag) -> Option<&'static str> {
+    StandardDataDictionary.by_tag(tag).map(|e| e.alias)
+}
+
+/// `(gggg,eeee)` in upper-case hex.
+pub(crate) fn fmt_tag(tag: Tag) -> String {
+    format!("({:04X},{:04X})", tag.group(), tag.element())
+}
+
+fn shorten(s: &str) -> String {
+    if s.chars().count() > REVIEW_MAX_CHARS {
+        let cut: String = s.chars().take(REVIEW_MAX_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        s.to_string()
+    }
+}
+
+fn review_text(v: &Value<InMemDicomObject>) -> String {
+    match v {
+        Value::Primitive(p) => match p {
+            PrimitiveValue::Str(_) | PrimitiveValue::Strs(_) => shorten(p.to_str().trim_end_matches(['\0', ' '])),
+            PrimitiveValue::Empty => String::new(),
+            _ => format!("<{} values>", p.multiplicity()),
+        },
+        Value::Sequence(s) => format!("<{} items>", s.multiplicity()),
+        Value::PixelSequence(_) => "<encapsulated data>".into(),
+    }
+}
+
+/// Gather, at any depth, the values of attributes the policy removes, replaces or shifts:
+/// those are the identifying values to blank out of free text.
+fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identifiers) {
+    for elem in obj.iter() {
+        let tag = elem.tag();
+        if let Value::Sequence(seq) = elem.value() {
+            for item in seq.items() {
+                collect_identifiers(item, policy, ids);
+            }
+            continue;
+        }
+        let vr = elem.vr();
+        if !matches!(vr, VR::PN | VR::LO | VR::SH | VR::DA | VR::DT | VR::AE) {
+            continue;
+        }
+        let identifying = vr == VR::PN
+            || match rule_for(tag.group(), tag.element()) {
+                Some(rule) if tag.group() % 2 == 0 => {
+                    let code = rule.code_for(&policy.options);
+                    !matches!(code, Code::K | Code::U) && (code != Code::C || matches!(vr, VR::DA | VR::DT))
+                }
+                _ => false,
+            };
+        if identifying {
+            if let Ok(text) = elem.value().to_str() {
+                if text.chars().count() <= 64 * 4 {
+                    ids.add(&text, vr == VR::PN);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,23 @@
+//! # Obscura
+//!
+//! De-identification of DICOM studies, built to run entirely inside a web browser (compiled to
+//! WebAssembly) and natively (the `obscura` CLI). Nothing leaves the machine.
+//!
+//! Data flows one way: bytes → parsed object → policy applied → bytes → package.
+//!
+//! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
+//! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
+//!   batch state (pseudonyms, date offsets) and is the single entry point.
+//! - [`package`]: the streamed ZIP package with manifest and change log.
+//! - [`sample`]: a fake study for the page's demo and the tests.
+//! - `wasm`: the only module that knows about wasm-bindgen.
+
+pub mod deid;
+pub mod package;
+pub mod profile;
+pub mod sample;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use deid::{Deidentified, Outcome, Policy, ProjectKey, Session};

@@ -1,0 +1,227 @@
+//! Packaging a de-identified case: the DICOM files in a patient/study/series folder layout,
+//! a manifest, and a readable change log, streamed as one ZIP archive.
+//!
+//! Nothing in the package names an original file, value or UID: paths are counters and the
+//! change log lists only tags and actions.
+
+mod zip;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+pub use self::zip::ZipStream;
+use crate::deid::{Change, Deidentified, Policy};
+
+/// Name of the package a user downloads.
+pub const PACKAGE_NAME: &str = "obscura-package.zip";
+
+/// One de-identified file as listed in the manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManifestEntry {
+    /// Path inside the package.
+    pub path: String,
+    /// Pseudonymous Patient ID.
+    pub patient: String,
+    /// New Study Instance UID.
+    pub study_uid: String,
+    /// New Series Instance UID.
+    pub series_uid: String,
+    /// New SOP Instance UID.
+    pub instance_uid: String,
+    /// SOP Class UID.
+    pub sop_class_uid: String,
+    /// Modality.
+    pub modality: String,
+    /// Transfer Syntax UID.
+    pub transfer_syntax: String,
+    /// Number of attributes changed, removed or added.
+    pub changes: usize,
+}
+
+/// Assigns package paths (`DICOM/PAT0001/STU0001/SER0001/IM000001`: short upper-case parts,
+/// as DICOMDIR file IDs require) and builds the package's own files.
+#[derive(Debug, Default)]
+pub struct Layout {
+    patients: BTreeMap<String, (usize, BTreeMap<String, (usize, BTreeMap<String, (usize, usize)>)>)>,
+    entries: Vec<ManifestEntry>,
+    logs: Vec<(String, Vec<Change>)>,
+    excluded: BTreeMap<String, usize>,
+    skipped: usize,
+}
+
+impl Layout {
+    /// An empty layout.
+    pub fn new() -> Layout {
+        Layout::default()
+    }
+
+    /// The path for a de-identified file, recording it in the manifest and change log.
+    pub fn place(&mut self, d: &Deidentified) -> String {
+        let a = &d.after;
+        let npat = self.patients.len();
+        let (pat_no, studies) = self
+            .patients
+            .entry(a.patient_id.clone())
+            .or_insert_with(|| (npat + 1, BTreeMap::new()));
+        let nstudy = studies.len();
+        let (study_no, series) = studies
+            .entry(a.study_uid.clone())
+            .or_insert_with(|| (nstudy + 1, BTreeMap::new()));
+        let nseries = series.len();
+        let (series_no, images) = series
+            .entry(a.series_uid.clone())
+            .or_insert_with(|| (nseries + 1, 0));
+        *images += 1;
+        let path = format!(
+            "DICOM/PAT{:04}/STU{:04}/SER{:04}/IM{:06}",
+            pat_no, study_no, series_no, images
+        );
+        self.entries.push(ManifestEntry {
+            path: path.clone(),
+            patient: a.patient_id.clone(),
+            study_uid: a.study_uid.clone(),
+            series_uid: a.series_uid.clone(),
+            instance_uid: a.instance_uid.clone(),
+            sop_class_uid: d.sop_class_uid.clone(),
+            modality: a.modality.clone(),
+            transfer_syntax: d.transfer_syntax.clone(),
+            changes: d.changes.len(),
+        });
+        self.logs.push((path.clone(), d.changes.clone()));
+        path
+    }
+
+    /// Count a file left out; only the reason is kept (file names can hold PHI).
+    pub fn exclude(&mut self, reason: &str) {
+        *self.excluded.entry(reason.to_string()).or_default() += 1;
+    }
+
+    /// Count a file deliberately not copied (e.g. a DICOMDIR).
+    pub fn skip(&mut self) {
+        self.skipped += 1;
+    }
+
+    /// Number of files placed.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no file was placed.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// `manifest.json`: what the package holds and how it was made.
+    pub fn manifest_json(&self, policy: &Policy) -> String {
+        #[derive(Serialize)]
+        struct Manifest<'a> {
+            generator: String,
+            profile: &'static str,
+            options: Vec<&'static str>,
+            files: &'a [ManifestEntry],
+            excluded: &'a BTreeMap<String, usize>,
+            skipped: usize,
+        }
+        let m = Manifest {
+            generator: format!("Obscura {}", env!("CARGO_PKG_VERSION")),
+            profile: "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
+            options: policy.options.iter().map(|o| o.code_meaning()).collect(),
+            files: &self.entries,
+            excluded: &self.excluded,
+            skipped: self.skipped,
+        };
+        serde_json::to_string_pretty(&m).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// `changes.json`: every change, file by file (tags and actions, never values).
+    pub fn changes_json(&self) -> String {
+        #[derive(Serialize)]
+        struct FileLog<'a> {
+            path: &'a str,
+            changes: &'a [Change],
+        }
+        let logs: Vec<FileLog> = self
+            .logs
+            .iter()
+            .map(|(p, c)| FileLog { path: p, changes: c })
+            .collect();
+        serde_json::to_string_pretty(&logs).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+    }
+
+    /// `CHANGES.txt`: the change log in plain words.
+    pub fn changes_text(&self, policy: &Policy) -> String {
+        let mut s = String::new();
+        s.push_str("Obscura de-identification report\n");
+        s.push_str("================================\n\n");
+        s.push_str("Profile: DICOM PS3.15 Basic Application Level Confidentiality Profile\n");
+        if policy.options.is_empty() {
+            s.push_str("Options: none (the Basic Profile alone)\n");
+        } else {
+            for o in policy.options.iter() {
+                s.push_str(&format!("Option:  {}\n", o.code_meaning()));
+            }
+        }
+        s.push_str(&format!(
+            "Files:   {} de-identified, {} excluded, {} skipped\n",
+            self.entries.len(),
+            self.excluded.values().sum::<usize>(),
+            self.skipped
+        ));
+        for (reason, n) in &self.excluded {
+            s.push_str(&format!("Excluded ({n}): {reason}\n"));
+        }
+        s.push_str("\nOriginal values are never written here. Per file, what was done:\n");
+        for (path, changes) in &self.logs {
+            s.push_str(&format!("\n{path}\n"));
+            for c in changes {
+                s.push_str(&format!("  {:<40} {:<44} {:<13} {}\n", c.path, c.name, c.action, c.reason));
+            }
+        }
+        s
+    }
+
+    /// The package's own files (manifest, change logs), for the end of the archive.
+    pub fn report_files(&self, policy: &Policy) -> Vec<(&'static str, String)> {
+        vec![
+            ("manifest.json", self.manifest_json(policy)),
+            ("changes.json", self.changes_json()),
+            ("CHANGES.txt", self.changes_text(policy)),
+        ]
+    }
+}
+
+/// A package being streamed: DICOM files first, the report files and the ZIP directory last.
+#[derive(Debug, Default)]
+pub struct PackageWriter {
+    zip: ZipStream,
+    layout: Layout,
+}
+
+impl PackageWriter {
+    /// A new, empty package.
+    pub fn new() -> PackageWriter {
+        PackageWriter::default()
+    }
+
+    /// Add a de-identified file; returns the archive bytes to append.
+    pub fn add(&mut self, d: &Deidentified) -> Vec<u8> {
+        let path = self.layout.place(d);
+        self.zip.add(&path, &d.bytes)
+    }
+
+    /// The layout (for counts and reports).
+    pub fn layout_mut(&mut self) -> &mut Layout {
+        &mut self.layout
+    }
+
+    /// Write the report files and the ZIP directory; returns the last archive bytes.
+    pub fn finish(mut self, policy: &Policy) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (name, text) in self.layout.report_files(policy) {
+            out.extend(self.zip.add(name, text.as_bytes()));
+        }
+        out.extend(self.zip.finish());
+        out
+    }
+}

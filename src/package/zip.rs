@@ -1,0 +1,178 @@
+//! A streaming ZIP writer: each entry is turned into bytes as soon as it is added, so a
+//! package can be handed out piece by piece (to a Blob in the browser, to a file natively)
+//! without holding the whole archive in memory. Entries are deflated; ZIP64 is used when the
+//! archive or an entry passes 4 GiB.
+
+use std::io::Write;
+
+use flate2::write::DeflateEncoder;
+use flate2::Compression;
+
+/// Where each entry starts and what the central directory needs to know about it.
+#[derive(Debug, Clone)]
+struct EntryRecord {
+    name: String,
+    crc: u32,
+    compressed: u64,
+    size: u64,
+    offset: u64,
+    method: u16,
+}
+
+/// Writes a ZIP archive as a sequence of byte chunks.
+#[derive(Debug, Default)]
+pub struct ZipStream {
+    entries: Vec<EntryRecord>,
+    offset: u64,
+}
+
+/// Fixed DOS date/time (1980-01-01 00:00): entry times would otherwise reveal when the
+/// study was processed, and a fixed time makes packages reproducible.
+const DOS_TIME: u16 = 0;
+const DOS_DATE: u16 = (1 << 5) | 1;
+
+impl ZipStream {
+    /// A new, empty archive.
+    pub fn new() -> ZipStream {
+        ZipStream::default()
+    }
+
+    /// Number of entries added so far.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether no entry was added.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Add one file; returns the bytes to append to the archive.
+    pub fn add(&mut self, name: &str, data: &[u8]) -> Vec<u8> {
+        let crc = crc32fast::hash(data);
+        let mut enc = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
+        // Writing into a Vec cannot fail.
+        let deflated = match enc.write_all(data).and_then(|_| enc.finish()) {
+            Ok(d) => Some(d),
+            Err(_) => None,
+        };
+        let (method, body): (u16, &[u8]) = match &deflated {
+            Some(d) if d.len() < data.len() => (8, d.as_slice()),
+            _ => (0, data),
+        };
+        let record = EntryRecord {
+            name: name.to_string(),
+            crc,
+            compressed: body.len() as u64,
+            size: data.len() as u64,
+            offset: self.offset,
+            method,
+        };
+        let zip64 = record.size >= 0xFFFF_FFFF || record.compressed >= 0xFFFF_FFFF;
+        let mut out = Vec::with_capacity(body.len() + 64 + name.len());
+        put32(&mut out, 0x0403_4b50);
+        put16(&mut out, if zip64 { 45 } else { 20 });
+        put16(&mut out, 1 << 11); // names are UTF-8
+        put16(&mut out, method);
+        put16(&mut out, DOS_TIME);
+        put16(&mut out, DOS_DATE);
+        put32(&mut out, crc);
+        if zip64 {
+            put32(&mut out, 0xFFFF_FFFF);
+            put32(&mut out, 0xFFFF_FFFF);
+        } else {
+            put32(&mut out, record.compressed as u32);
+            put32(&mut out, record.size as u32);
+        }
+        put16(&mut out, name.len() as u16);
+        put16(&mut out, if zip64 { 20 } else { 0 });
+        out.extend_from_slice(name.as_bytes());
+        if zip64 {
+            put16(&mut out, 0x0001);
+            put16(&mut out, 16);
+            put64(&mut out, record.size);
+            put64(&mut out, record.compressed);
+        }
+        out.extend_from_slice(body);
+        self.offset += out.len() as u64;
+        self.entries.push(record);
+        out
+    }
+
+    /// The central directory: the last bytes of the archive.
+    pub fn finish(self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let cd_start = self.offset;
+        for e in &self.entries {
+            let big = e.size >= 0xFFFF_FFFF || e.compressed >= 0xFFFF_FFFF || e.offset >= 0xFFFF_FFFF;
+            let mut extra = Vec::new();
+            if big {
+                put16(&mut extra, 0x0001);
+                put16(&mut extra, 24);
+                put64(&mut extra, e.size);
+                put64(&mut extra, e.compressed);
+                put64(&mut extra, e.offset);
+            }
+            put32(&mut out, 0x0201_4b50);
+            put16(&mut out, 0x0300 | 45); // made by: Unix, spec 4.5
+            put16(&mut out, if big { 45 } else { 20 });
+            put16(&mut out, 1 << 11);
+            put16(&mut out, e.method);
+            put16(&mut out, DOS_TIME);
+            put16(&mut out, DOS_DATE);
+            put32(&mut out, e.crc);
+            let clamp = |v: u64| if big { 0xFFFF_FFFF } else { v as u32 };
+            put32(&mut out, clamp(e.compressed));
+            put32(&mut out, clamp(e.size));
+            put16(&mut out, e.name.len() as u16);
+            put16(&mut out, extra.len() as u16);
+            put16(&mut out, 0); // comment
+            put16(&mut out, 0); // disk
+            put16(&mut out, 0); // internal attributes
+            put32(&mut out, 0o100644 << 16); // regular file, rw-r--r--
+            put32(&mut out, clamp(e.offset));
+            out.extend_from_slice(e.name.as_bytes());
+            out.extend_from_slice(&extra);
+        }
+        let cd_size = out.len() as u64;
+        let count = self.entries.len() as u64;
+        let need64 = count >= 0xFFFF || cd_start >= 0xFFFF_FFFF || cd_size >= 0xFFFF_FFFF;
+        if need64 {
+            let eocd64 = cd_start + cd_size;
+            put32(&mut out, 0x0606_4b50);
+            put64(&mut out, 44);
+            put16(&mut out, 45);
+            put16(&mut out, 45);
+            put32(&mut out, 0);
+            put32(&mut out, 0);
+            put64(&mut out, count);
+            put64(&mut out, count);
+            put64(&mut out, cd_size);
+            put64(&mut out, cd_start);
+            put32(&mut out, 0x0706_4b50);
+            put32(&mut out, 0);
+            put64(&mut out, eocd64);
+            put32(&mut out, 1);
+        }
+        put32(&mut out, 0x0605_4b50);
+        put16(&mut out, 0);
+        put16(&mut out, 0);
+        let c16 = if need64 { 0xFFFF } else { count as u16 };
+        put16(&mut out, c16);
+        put16(&mut out, c16);
+        put32(&mut out, if need64 { 0xFFFF_FFFF } else { cd_size as u32 });
+        put32(&mut out, if need64 { 0xFFFF_FFFF } else { cd_start as u32 });
+        put16(&mut out, 0);
+        out
+    }
+}
+
+fn put16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+fn put64(v: &mut Vec<u8>, x: u64) {
+    v.extend_from_slice(&x.to_le_bytes());
+}

@@ -1,0 +1,394 @@
+//! The PS3.15 Annex E confidentiality profile as data: the actions of Table E.1-1,
+//! the profile options, and how a row's action is chosen for a set of options.
+//!
+//! `table.rs` is generated from the standard by `tools/gen_profile_table.py`; everything
+//! else here is hand-written logic on top of it.
+
+mod safe_private;
+mod table;
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+pub use safe_private::{is_safe_private, SAFE_PRIVATE};
+
+/// Number of rows of Table E.1-1 the generated table holds.
+pub const TABLE_ROWS: usize = table::SOURCE_ROWS;
+
+/// An action code exactly as Table E.1-1 writes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Code {
+    /// Replace with a non-zero length dummy value consistent with the VR.
+    D,
+    /// Replace with a zero length value (or a dummy).
+    Z,
+    /// Remove.
+    X,
+    /// Keep.
+    K,
+    /// Clean: keep, with identifying information replaced by non-identifying values.
+    C,
+    /// Replace the UID with a non-identifying one, consistently within the set.
+    U,
+    /// Z unless D is needed for IOD conformance.
+    ZD,
+    /// X unless Z is needed for IOD conformance.
+    XZ,
+    /// X unless D is needed for IOD conformance.
+    XD,
+    /// X unless Z or D is needed for IOD conformance.
+    XZD,
+    /// X unless Z, or replacement of the contained UIDs, is needed.
+    XZUStar,
+}
+
+impl Code {
+    /// The code as printed in the standard, e.g. `X/Z/D`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Code::D => "D",
+            Code::Z => "Z",
+            Code::X => "X",
+            Code::K => "K",
+            Code::C => "C",
+            Code::U => "U",
+            Code::ZD => "Z/D",
+            Code::XZ => "X/Z",
+            Code::XD => "X/D",
+            Code::XZD => "X/Z/D",
+            Code::XZUStar => "X/Z/U*",
+        }
+    }
+}
+
+/// One row of Table E.1-1.
+#[derive(Debug, Clone, Copy)]
+pub struct Rule {
+    /// The tag (group << 16 | element), with the `xx` digits of repeating groups zeroed.
+    pub tag: u32,
+    /// Which bits of `tag` are fixed (all ones for a single attribute).
+    pub mask: u32,
+    /// The attribute's name as the standard prints it.
+    pub name: &'static str,
+    /// Whether the standard says the attribute is used in a standard composite IOD.
+    pub in_standard_iod: bool,
+    /// The Basic Profile's action.
+    pub basic: Code,
+    /// The action of each option column that differs from the Basic Profile.
+    pub options: &'static [(ProfileOption, Code)],
+}
+
+impl Rule {
+    /// The code that applies under the given options.
+    ///
+    /// An option that retains (K) wins over one that cleans (C), which wins over the Basic
+    /// Profile: each option only ever relaxes or refines the basic action for its own rows.
+    pub fn code_for(&self, options: &OptionSet) -> Code {
+        let mut chosen = self.basic;
+        for (opt, code) in self.options {
+            if !options.contains(*opt) {
+                continue;
+            }
+            match (chosen, code) {
+                (Code::K, _) => {}
+                (_, Code::K) => chosen = Code::K,
+                (Code::C, _) => {}
+                _ => chosen = *code,
+            }
+        }
+        chosen
+    }
+}
+
+/// Find the Table E.1-1 row for a (public) tag, if the table names it.
+pub fn rule_for(group: u16, element: u16) -> Option<&'static Rule> {
+    let tag = (u32::from(group) << 16) | u32::from(element);
+    if group % 2 == 1 {
+        return Some(&table::PRIVATE);
+    }
+    if let Ok(i) = table::EXACT.binary_search_by_key(&tag, |r| r.tag) {
+        return table::EXACT.get(i);
+    }
+    table::MASKED.iter().find(|r| tag & r.mask == r.tag)
+}
+
+/// Every single-attribute row of the table, in tag order (for tests and listings).
+pub fn exact_rules() -> &'static [Rule] {
+    table::EXACT
+}
+
+/// The rows for repeating groups (curves, overlays).
+pub fn masked_rules() -> &'static [Rule] {
+    table::MASKED
+}
+
+/// The metadata options of the profile (PS3.15 E.3), each with its CID 7050 code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProfileOption {
+    /// Retain Safe Private Option.
+    RetainSafePrivate,
+    /// Retain UIDs Option.
+    RetainUids,
+    /// Retain Device Identity Option.
+    RetainDeviceIdentity,
+    /// Retain Institution Identity Option.
+    RetainInstitutionIdentity,
+    /// Retain Patient Characteristics Option.
+    RetainPatientCharacteristics,
+    /// Retain Longitudinal Temporal Information with Full Dates Option.
+    RetainLongitudinalFullDates,
+    /// Retain Longitudinal Temporal Information with Modified Dates Option.
+    RetainLongitudinalModifiedDates,
+    /// Clean Descriptors Option.
+    CleanDescriptors,
+    /// Clean Structured Content Option.
+    CleanStructuredContent,
+    /// Clean Graphics Option.
+    CleanGraphics,
+}
+
+impl ProfileOption {
+    /// All options, in the order the standard lists them in Table E.1-1.
+    pub const ALL: [ProfileOption; 10] = [
+        ProfileOption::RetainSafePrivate,
+        ProfileOption::RetainUids,
+        ProfileOption::RetainDeviceIdentity,
+        ProfileOption::RetainInstitutionIdentity,
+        ProfileOption::RetainPatientCharacteristics,
+        ProfileOption::RetainLongitudinalFullDates,
+        ProfileOption::RetainLongitudinalModifiedDates,
+        ProfileOption::CleanDescriptors,
+        ProfileOption::CleanStructuredContent,
+        ProfileOption::CleanGraphics,
+    ];
+
+    /// The short name used by the CLI and the page, e.g. `retain-uids`.
+    pub fn id(self) -> &'static str {
+        match self {
+            ProfileOption::RetainSafePrivate => "retain-safe-private",
+            ProfileOption::RetainUids => "retain-uids",
+            ProfileOption::RetainDeviceIdentity => "retain-device-identity",
+            ProfileOption::RetainInstitutionIdentity => "retain-institution-identity",
+            ProfileOption::RetainPatientCharacteristics => "retain-patient-characteristics",
+            ProfileOption::RetainLongitudinalFullDates => "retain-full-dates",
+            ProfileOption::RetainLongitudinalModifiedDates => "retain-modified-dates",
+            ProfileOption::CleanDescriptors => "clean-descriptors",
+            ProfileOption::CleanStructuredContent => "clean-structured-content",
+            ProfileOption::CleanGraphics => "clean-graphics",
+        }
+    }
+
+    /// Parse the short name used by the CLI and the page.
+    pub fn from_id(id: &str) -> Option<ProfileOption> {
+        ProfileOption::ALL.into_iter().find(|o| o.id() == id)
+    }
+
+    /// The code value in CID 7050 (De-identification Method), coding scheme DCM.
+    pub fn code_value(self) -> &'static str {
+        match self {
+            ProfileOption::CleanGraphics => "113103",
+            ProfileOption::CleanStructuredContent => "113104",
+            ProfileOption::CleanDescriptors => "113105",
+            ProfileOption::RetainLongitudinalFullDates => "113106",
+            ProfileOption::RetainLongitudinalModifiedDates => "113107",
+            ProfileOption::RetainPatientCharacteristics => "113108",
+            ProfileOption::RetainDeviceIdentity => "113109",
+            ProfileOption::RetainUids => "113110",
+            ProfileOption::RetainSafePrivate => "113111",
+            ProfileOption::RetainInstitutionIdentity => "113112",
+        }
+    }
+
+    /// The code meaning in CID 7050.
+    pub fn code_meaning(self) -> &'static str {
+        match self {
+            ProfileOption::CleanGraphics => "Clean Graphics Option",
+            ProfileOption::CleanStructuredContent => "Clean Structured Content Option",
+            ProfileOption::CleanDescriptors => "Clean Descriptors Option",
+            ProfileOption::RetainLongitudinalFullDates => {
+                "Retain Longitudinal Temporal Information Full Dates Option"
+            }
+            ProfileOption::RetainLongitudinalModifiedDates => {
+                "Retain Longitudinal Temporal Information Modified Dates Option"
+            }
+            ProfileOption::RetainPatientCharacteristics => "Retain Patient Characteristics Option",
+            ProfileOption::RetainDeviceIdentity => "Retain Device Identity Option",
+            ProfileOption::RetainUids => "Retain UIDs Option",
+            ProfileOption::RetainSafePrivate => "Retain Safe Private Option",
+            ProfileOption::RetainInstitutionIdentity => "Retain Institution Identity Option",
+        }
+    }
+
+    /// What the option keeps or changes, in plain words for the page and `obscura options`.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            ProfileOption::RetainSafePrivate => {
+                "Keeps the few vendor-private values the standard lists as safe (for example \
+                 MR diffusion b-values); every other private value is still removed."
+            }
+            ProfileOption::RetainUids => {
+                "Keeps the original study, series and image identifiers (UIDs) so the copy can \
+                 be matched to the original. They can link the copy back to the hospital."
+            }
+            ProfileOption::RetainDeviceIdentity => {
+                "Keeps scanner names and serial numbers and similar device details."
+            }
+            ProfileOption::RetainInstitutionIdentity => {
+                "Keeps the hospital's name, address and department."
+            }
+            ProfileOption::RetainPatientCharacteristics => {
+                "Keeps age, sex, size, weight and similar characteristics of the patient."
+            }
+            ProfileOption::RetainLongitudinalFullDates => {
+                "Keeps all dates and times exactly as they are."
+            }
+            ProfileOption::RetainLongitudinalModifiedDates => {
+                "Moves all dates of a patient by the same number of days, so intervals between \
+                 exams are kept but the real dates are not."
+            }
+            ProfileOption::CleanDescriptors => {
+                "Keeps study, series and other descriptions, with any name, ID or date of the \
+                 patient found in them blanked out."
+            }
+            ProfileOption::CleanStructuredContent => {
+                "Keeps the content of structured reports, with identifying values cleaned."
+            }
+            ProfileOption::CleanGraphics => {
+                "Keeps text annotations of graphics, with identifying values cleaned."
+            }
+        }
+    }
+}
+
+impl fmt::Display for ProfileOption {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.id())
+    }
+}
+
+/// The CID 7050 code of the Basic Application Confidentiality Profile itself.
+pub const BASIC_PROFILE_CODE: (&str, &str) = ("113100", "Basic Application Confidentiality Profile");
+
+/// A set of profile options. Empty means the Basic Profile alone, the safest default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OptionSet(BTreeSet<ProfileOption>);
+
+impl OptionSet {
+    /// The Basic Profile with no option.
+    pub fn basic() -> OptionSet {
+        OptionSet::default()
+    }
+
+    /// Build a set, refusing contradictory options.
+    pub fn new(options: impl IntoIterator<Item = ProfileOption>) -> Result<OptionSet, String> {
+        let set: BTreeSet<ProfileOption> = options.into_iter().collect();
+        if set.contains(&ProfileOption::RetainLongitudinalFullDates)
+            && set.contains(&ProfileOption::RetainLongitudinalModifiedDates)
+        {
+            return Err("choose either full dates or modified dates, not both".into());
+        }
+        Ok(OptionSet(set))
+    }
+
+    /// Whether the option is chosen.
+    pub fn contains(&self, option: ProfileOption) -> bool {
+        self.0.contains(&option)
+    }
+
+    /// The chosen options in the standard's order.
+    pub fn iter(&self) -> impl Iterator<Item = ProfileOption> + '_ {
+        self.0.iter().copied()
+    }
+
+    /// Whether no option is chosen.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// A named set of options offered on the page and by the CLI (`--preset`).
+#[derive(Debug, Clone, Copy)]
+pub struct Preset {
+    /// Short name, e.g. `teaching`.
+    pub id: &'static str,
+    /// Name shown to users.
+    pub label: &'static str,
+    /// What it is for.
+    pub explanation: &'static str,
+    /// The options it turns on.
+    pub options: &'static [ProfileOption],
+}
+
+/// The presets, safest first.
+pub const PRESETS: &[Preset] = &[
+    Preset {
+        id: "basic",
+        label: "Safest (Basic Profile)",
+        explanation: "Removes everything the standard lists as identifying. Best for sharing.",
+        options: &[],
+    },
+    Preset {
+        id: "teaching",
+        label: "Teaching file",
+        explanation: "Basic Profile, keeping patient age/sex/size and cleaned descriptions.",
+        options: &[
+            ProfileOption::RetainPatientCharacteristics,
+            ProfileOption::CleanDescriptors,
+        ],
+    },
+    Preset {
+        id: "research-longitudinal",
+        label: "Research with longitudinal dates",
+        explanation: "Shifts every date of a patient by the same offset, keeps device details, \
+                      patient characteristics, safe private values and cleaned descriptions.",
+        options: &[
+            ProfileOption::RetainLongitudinalModifiedDates,
+            ProfileOption::RetainPatientCharacteristics,
+            ProfileOption::RetainDeviceIdentity,
+            ProfileOption::RetainSafePrivate,
+            ProfileOption::CleanDescriptors,
+            ProfileOption::CleanStructuredContent,
+        ],
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table_has_every_row_of_the_source() {
+        // exact + masked + the private row
+        assert_eq!(exact_rules().len() + masked_rules().len() + 1, TABLE_ROWS);
+    }
+
+    #[test]
+    fn lookups_find_known_rows() {
+        let name = rule_for(0x0010, 0x0010).map(|r| r.basic);
+        assert_eq!(name, Some(Code::Z));
+        let overlay = rule_for(0x6002, 0x3000).map(|r| r.name);
+        assert_eq!(overlay, Some("Overlay Data"));
+        assert!(rule_for(0x0028, 0x0010).is_none(), "Rows is not in the table");
+        assert_eq!(rule_for(0x0009, 0x1001).map(|r| r.name), Some("Private Attributes"));
+    }
+
+    #[test]
+    fn options_change_the_action() {
+        let study_date = rule_for(0x0008, 0x0020).copied().unwrap_or(table::PRIVATE);
+        assert_eq!(study_date.code_for(&OptionSet::basic()), Code::Z);
+        let full = OptionSet::new([ProfileOption::RetainLongitudinalFullDates]).unwrap_or_default();
+        assert_eq!(study_date.code_for(&full), Code::K);
+        let modified =
+            OptionSet::new([ProfileOption::RetainLongitudinalModifiedDates]).unwrap_or_default();
+        assert_eq!(study_date.code_for(&modified), Code::C);
+    }
+
+    #[test]
+    fn contradictory_date_options_are_refused() {
+        assert!(OptionSet::new([
+            ProfileOption::RetainLongitudinalFullDates,
+            ProfileOption::RetainLongitudinalModifiedDates
+        ])
+        .is_err());
+    }
+}

@@ -1,0 +1,244 @@
+//! A small sample study of obviously fake patients, made by Obscura itself: the page's
+//! "Try a sample study" button, and the tests' fixtures.
+//!
+//! Every identifying value is a distinctive canary (see [`CANARIES`]) so a test can search
+//! the output bytes for any of them.
+
+use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, Length, Tag, VR};
+use dicom_dictionary_std::{tags, uids};
+use dicom_object::{FileMetaTableBuilder, InMemDicomObject};
+
+/// Strings of fake PHI in the sample files that the Basic Profile must remove. None of them
+/// may appear anywhere in a de-identified file.
+pub const CANARIES: &[&str] = &[
+    "FAKEDOE",
+    "JANEFAKE",
+    "FAKESMITH",
+    "JOHNFAKE",
+    "FAKEID0001",
+    "FAKEID0002",
+    "FAKEACC123",
+    "FAKEGENERALHOSPITAL",
+    "FAKEDOC",
+    "FAKEOPERATOR",
+    "FAKESTATION01",
+    "FAKESERIAL998877",
+    "FAKESTREET",
+    "FAKEPRIVATEPHI",
+    "FAKESOURCEAE",
+    "FAKEREQUEST77",
+    "FAKECOMMENT",
+    "FAKEOVERLAYTEXT",
+    "FAKEUNKNOWNTEXT",
+    "FAKEREFERRER",
+    "19700402",
+    "19650911",
+    "20240115",
+    "20240116",
+    "1.2.999.",
+];
+
+/// The root of the sample's original UIDs (not a registered root: fake on purpose).
+pub const SAMPLE_UID_ROOT: &str = "1.2.999.";
+
+struct FakePatient {
+    name: &'static str,
+    id: &'static str,
+    birth: &'static str,
+    sex: &'static str,
+    number: u32,
+}
+
+const PATIENTS: [FakePatient; 2] = [
+    FakePatient { name: "FAKEDOE^JANEFAKE", id: "FAKEID0001", birth: "19700402", sex: "F", number: 1 },
+    FakePatient { name: "FAKESMITH^JOHNFAKE", id: "FAKEID0002", birth: "19650911", sex: "M", number: 2 },
+];
+
+fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, vr, Value::Primitive(value.into()))
+}
+
+fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
+    DataElement::new(tag, VR::SQ, Value::from(DataSetSequence::new(items, Length::UNDEFINED)))
+}
+
+fn uid(parts: &[u32]) -> String {
+    let tail: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
+    format!("{SAMPLE_UID_ROOT}{}", tail.join("."))
+}
+
+/// A 64×64 16-bit gradient with a bright square, so previews show something.
+fn pixels(seed: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 * 64 * 2);
+    for y in 0..64u32 {
+        for x in 0..64u32 {
+            let mut v = (x * 16 + y * 8 + seed * 100) % 1024;
+            if (20..44).contains(&x) && (20..44).contains(&y) {
+                v = 1500;
+            }
+            out.extend_from_slice(&(v as u16).to_le_bytes());
+        }
+    }
+    out
+}
+
+/// One image of the sample study.
+fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: bool) -> Vec<u8> {
+    let study_uid = uid(&[p.number, 1]);
+    let series_uid = uid(&[p.number, 1, series]);
+    let sop_uid = uid(&[p.number, 1, series, instance]);
+    let other_sop = uid(&[p.number, 1, series, if instance == 1 { 2 } else { 1 }]);
+    let sop_class = if modality == "CT" { uids::CT_IMAGE_STORAGE } else { uids::MR_IMAGE_STORAGE };
+
+    let mut obj = InMemDicomObject::new_empty();
+    let mut put = |e| {
+        obj.put(e);
+    };
+    put(el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"));
+    put(el(tags::IMAGE_TYPE, VR::CS, PrimitiveValue::Strs(["ORIGINAL", "PRIMARY", "AXIAL"].iter().map(|s| s.to_string()).collect())));
+    put(el(tags::SOP_CLASS_UID, VR::UI, sop_class));
+    put(el(tags::SOP_INSTANCE_UID, VR::UI, sop_uid.as_str()));
+    put(el(tags::STUDY_DATE, VR::DA, "20240115"));
+    put(el(tags::SERIES_DATE, VR::DA, "20240115"));
+    put(el(tags::CONTENT_DATE, VR::DA, "20240116"));
+    put(el(tags::STUDY_TIME, VR::TM, "101500"));
+    put(el(tags::CONTENT_TIME, VR::TM, "101502"));
+    put(el(tags::ACCESSION_NUMBER, VR::SH, "FAKEACC123"));
+    put(el(tags::MODALITY, VR::CS, modality));
+    put(el(tags::MANUFACTURER, VR::LO, "Obscura Sample Generator"));
+    put(el(tags::INSTITUTION_NAME, VR::LO, "FAKEGENERALHOSPITAL"));
+    put(el(tags::INSTITUTION_ADDRESS, VR::ST, "1 FAKESTREET, Nowhere"));
+    put(el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "FAKEREFERRER^ALICE"));
+    put(el(tags::STATION_NAME, VR::SH, "FAKESTATION01"));
+    put(el(tags::STUDY_DESCRIPTION, VR::LO, format!("{modality} head FAKEDOE follow-up")));
+    put(el(tags::SERIES_DESCRIPTION, VR::LO, format!("Series {series} of JANEFAKE")));
+    put(el(tags::PERFORMING_PHYSICIAN_NAME, VR::PN, "FAKEDOC^BOB"));
+    put(el(tags::OPERATORS_NAME, VR::PN, "FAKEOPERATOR^CAROL"));
+    put(seq(
+        tags::REFERENCED_STUDY_SEQUENCE,
+        vec![InMemDicomObject::from_element_iter([
+            el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.3.1.2.3.1"),
+            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid(&[p.number, 9, 9]).as_str()),
+        ])],
+    ));
+    put(seq(
+        tags::SOURCE_IMAGE_SEQUENCE,
+        vec![InMemDicomObject::from_element_iter([
+            el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, sop_class),
+            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, other_sop.as_str()),
+        ])],
+    ));
+    put(el(tags::PATIENT_NAME, VR::PN, p.name));
+    put(el(tags::PATIENT_ID, VR::LO, p.id));
+    put(el(tags::PATIENT_BIRTH_DATE, VR::DA, p.birth));
+    put(el(tags::PATIENT_SEX, VR::CS, p.sex));
+    put(el(tags::PATIENT_AGE, VR::AS, "053Y"));
+    put(el(tags::PATIENT_ADDRESS, VR::LO, "1 FAKESTREET"));
+    put(el(tags::PATIENT_COMMENTS, VR::LT, "FAKECOMMENT: allergic to everything"));
+    put(el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "FAKESERIAL998877"));
+    put(el(tags::SLICE_THICKNESS, VR::DS, "5"));
+    put(el(tags::STUDY_INSTANCE_UID, VR::UI, study_uid.as_str()));
+    put(el(tags::SERIES_INSTANCE_UID, VR::UI, series_uid.as_str()));
+    put(el(tags::STUDY_ID, VR::SH, "FAKEACC123"));
+    put(el(tags::SERIES_NUMBER, VR::IS, series.to_string()));
+    put(el(tags::INSTANCE_NUMBER, VR::IS, instance.to_string()));
+    put(el(tags::FRAME_OF_REFERENCE_UID, VR::UI, uid(&[p.number, 1, series, 0]).as_str()));
+    put(el(tags::IMAGE_POSITION_PATIENT, VR::DS, PrimitiveValue::Strs([0, 0, instance * 5].iter().map(|s| s.to_string()).collect())));
+    put(el(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, PrimitiveValue::Strs(["1", "0", "0", "0", "1", "0"].iter().map(|s| s.to_string()).collect())));
+    put(seq(
+        tags::REQUEST_ATTRIBUTES_SEQUENCE,
+        vec![InMemDicomObject::from_element_iter([
+            el(tags::REQUESTED_PROCEDURE_ID, VR::SH, "FAKEREQUEST77"),
+            el(tags::SCHEDULED_PROCEDURE_STEP_ID, VR::SH, "FAKEREQUEST77"),
+            seq(
+                tags::REFERENCED_STUDY_SEQUENCE,
+                vec![InMemDicomObject::from_element_iter([
+                    el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.3.1.2.3.1"),
+                    el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, study_uid.as_str()),
+                ])],
+            ),
+        ])],
+    ));
+    // A private block with PHI in it.
+    put(el(Tag(0x0009, 0x0010), VR::LO, "FAKEVENDOR 1.0"));
+    put(el(Tag(0x0009, 0x1001), VR::LO, "FAKEPRIVATEPHI FAKEDOE"));
+    put(el(Tag(0x0009, 0x1002), VR::DA, "19700402"));
+    // A public-group attribute no dictionary knows, holding text.
+    put(el(Tag(0x0022, 0x9999), VR::LO, "FAKEUNKNOWNTEXT"));
+    // Image pixel module.
+    put(el(tags::SAMPLES_PER_PIXEL, VR::US, 1_u16));
+    put(el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"));
+    put(el(tags::ROWS, VR::US, 64_u16));
+    put(el(tags::COLUMNS, VR::US, 64_u16));
+    put(el(tags::PIXEL_SPACING, VR::DS, PrimitiveValue::Strs(["0.5".to_string(), "0.5".to_string()].into())));
+    put(el(tags::BITS_ALLOCATED, VR::US, 16_u16));
+    put(el(tags::BITS_STORED, VR::US, 12_u16));
+    put(el(tags::HIGH_BIT, VR::US, 11_u16));
+    put(el(tags::PIXEL_REPRESENTATION, VR::US, 0_u16));
+    put(el(tags::WINDOW_CENTER, VR::DS, "800"));
+    put(el(tags::WINDOW_WIDTH, VR::DS, "1600"));
+    put(el(tags::RESCALE_INTERCEPT, VR::DS, "0"));
+    put(el(tags::RESCALE_SLOPE, VR::DS, "1"));
+    // An overlay plane, with a comment holding PHI.
+    put(el(Tag(0x6000, 0x0010), VR::US, 64_u16));
+    put(el(Tag(0x6000, 0x0011), VR::US, 64_u16));
+    put(el(Tag(0x6000, 0x0040), VR::CS, "G"));
+    put(el(Tag(0x6000, 0x0050), VR::SS, PrimitiveValue::I16([1_i16, 1].into())));
+    put(el(Tag(0x6000, 0x0100), VR::US, 1_u16));
+    put(el(Tag(0x6000, 0x0102), VR::US, 0_u16));
+    put(el(Tag(0x6000, 0x4000), VR::LT, "FAKEOVERLAYTEXT"));
+    put(el(Tag(0x6000, 0x3000), VR::OW, PrimitiveValue::U8(vec![0xAA_u8; 64 * 64 / 8].into())));
+    put(el(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U8(pixels(series * 10 + instance).into())));
+
+    let ts = if implicit { uids::IMPLICIT_VR_LITTLE_ENDIAN } else { uids::EXPLICIT_VR_LITTLE_ENDIAN };
+    let meta = FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(sop_class)
+        .media_storage_sop_instance_uid(sop_uid.as_str())
+        .transfer_syntax(ts)
+        .implementation_class_uid("1.2.999.77")
+        .source_application_entity_title("FAKESOURCEAE")
+        .build();
+    let mut bytes = Vec::new();
+    if let Ok(meta) = meta {
+        // Writing to memory only fails on an encoding bug, which the tests would show.
+        let _ = obj.with_exact_meta(meta).write_all(&mut bytes);
+    }
+    bytes
+}
+
+/// The sample study: two fake patients, a CT with two series and an MR, as
+/// `(file name, bytes)`. One file uses Implicit VR Little Endian.
+pub fn sample_study() -> Vec<(String, Vec<u8>)> {
+    let mut files = Vec::new();
+    let [jane, john] = &PATIENTS;
+    for series in 1..=2 {
+        for instance in 1..=2 {
+            let implicit = series == 2 && instance == 2;
+            files.push((
+                format!("FAKEDOE_CT_{series}_{instance}.dcm"),
+                image(jane, "CT", series, instance, implicit),
+            ));
+        }
+    }
+    for instance in 1..=2 {
+        files.push((format!("FAKESMITH_MR_1_{instance}.dcm"), image(john, "MR", 1, instance, false)));
+    }
+    files
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_files_are_dicom_and_carry_the_canaries() {
+        let files = sample_study();
+        assert_eq!(files.len(), 6);
+        for (name, bytes) in &files {
+            assert_eq!(bytes.get(128..132), Some(&b"DICM"[..]), "{name}");
+            let text = String::from_utf8_lossy(bytes);
+            assert!(text.contains("FAKEPRIVATEPHI"), "{name}");
+        }
+    }
+}
