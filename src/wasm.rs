@@ -21,83 +21,102 @@ struct FileReport<'a> {
     package_path: String,
 }
 
+impl FileReport<'_> {
+    fn without_file(status: &'static str, reason: String) -> FileReport<'static> {
+        FileReport { status, reason, before: None, after: None, changes: &[], review: &[], package_path: String::new() }
+    }
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsError {
+    JsError::new(&e.to_string())
+}
+
 /// A de-identification run in the browser: a session plus the package being streamed.
 #[wasm_bindgen]
 pub struct Run {
     session: Session,
-    package: Option<PackageWriter>,
+    package: PackageWriter,
 }
 
 #[wasm_bindgen]
 impl Run {
-    /// Start a run. `options` are option ids (e.g. `retain-uids`); `key` is 32 random bytes
-    /// or any bytes derived from the user's project passphrase.
+    /// Start a run. `options` are option ids (e.g. `retain-uids`). The key comes from
+    /// `passphrase` when given (same passphrase, same results), else from `random_key`.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: Vec<String>, key: &[u8], date_offset_days: Option<i32>, pseudonyms_csv: Option<String>) -> Result<Run, JsError> {
+    pub fn new(
+        options: Vec<String>,
+        passphrase: Option<String>,
+        random_key: &[u8],
+        date_offset_days: Option<i32>,
+        pseudonyms_csv: Option<String>,
+    ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
-            chosen.push(ProfileOption::from_id(id).ok_or_else(|| JsError::new(&format!("unknown option {id}")))?);
+            chosen.push(ProfileOption::from_id(id).ok_or_else(|| js_err(format!("unknown option {id}")))?);
         }
-        let options = OptionSet::new(chosen).map_err(|e| JsError::new(&e))?;
-        let mut policy = Policy::basic(ProjectKey::from_slice(key));
-        policy.options = options;
+        let key = match passphrase.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
+            _ if random_key.len() >= 16 => ProjectKey::from_slice(random_key),
+            _ => return Err(js_err("a random key of at least 16 bytes is needed")),
+        };
+        let mut policy = Policy::basic(key);
+        policy.options = OptionSet::new(chosen).map_err(js_err)?;
         policy.date_offset_days = date_offset_days;
         if let Some(csv) = pseudonyms_csv {
-            policy.load_pseudonyms_csv(&csv).map_err(|e| JsError::new(&e.to_string()))?;
+            policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
         }
-        Ok(Run { session: Session::new(policy), package: Some(PackageWriter::new()) })
+        Ok(Run { session: Session::new(policy), package: PackageWriter::new() })
     }
 
     /// De-identify one file. Returns `{report, chunk}`: what happened, and the bytes to append
     /// to the package (empty when the file was excluded or skipped).
     pub fn process(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let outcome = self.session.process(bytes);
-        let package = self.package.as_mut().ok_or_else(|| JsError::new("the package is already finished"))?;
         let (report, chunk) = match &outcome {
             Outcome::Done(d) => {
-                let chunk = package.add(d);
-                let path = package_path(package);
+                let (path, chunk) = self.package.add(d);
                 (
-                    FileReport { status: "done", reason: String::new(), before: Some(&d.before), after: Some(&d.after), changes: &d.changes, review: &d.review, package_path: path },
+                    FileReport {
+                        status: "done",
+                        reason: String::new(),
+                        before: Some(&d.before),
+                        after: Some(&d.after),
+                        changes: &d.changes,
+                        review: &d.review,
+                        package_path: path,
+                    },
                     chunk,
                 )
             }
             Outcome::Skipped(why) => {
-                package.layout_mut().skip();
-                (FileReport { status: "skipped", reason: why.clone(), before: None, after: None, changes: &[], review: &[], package_path: String::new() }, Vec::new())
+                self.package.layout_mut().skip();
+                (FileReport::without_file("skipped", why.clone()), Vec::new())
             }
             Outcome::Excluded(e) => {
                 let reason = e.to_string();
-                package.layout_mut().exclude(&reason);
-                (FileReport { status: "excluded", reason, before: None, after: None, changes: &[], review: &[], package_path: String::new() }, Vec::new())
+                self.package.layout_mut().exclude(&reason);
+                (FileReport::without_file("excluded", reason), Vec::new())
             }
         };
         let out = js_sys::Object::new();
-        let report = serde_wasm_bindgen::to_value(&report).map_err(|e| JsError::new(&e.to_string()))?;
-        js_sys::Reflect::set(&out, &"report".into(), &report).map_err(|_| JsError::new("could not build the report"))?;
-        js_sys::Reflect::set(&out, &"chunk".into(), &js_sys::Uint8Array::from(chunk.as_slice())).map_err(|_| JsError::new("could not build the report"))?;
+        let report = serde_wasm_bindgen::to_value(&report).map_err(js_err)?;
+        js_sys::Reflect::set(&out, &"report".into(), &report).map_err(|_| js_err("could not build the report"))?;
+        js_sys::Reflect::set(&out, &"chunk".into(), &js_sys::Uint8Array::from(chunk.as_slice()))
+            .map_err(|_| js_err("could not build the report"))?;
         Ok(out.into())
     }
 
-    /// Finish the package: the report files and the ZIP directory, as the last bytes.
-    pub fn finish(&mut self) -> Result<Vec<u8>, JsError> {
-        let package = self.package.take().ok_or_else(|| JsError::new("the package is already finished"))?;
-        Ok(package.finish(self.session.policy()))
+    /// The last bytes of the package as it is now (report files and ZIP directory).
+    #[wasm_bindgen(js_name = packageTrailer)]
+    pub fn package_trailer(&self) -> Vec<u8> {
+        self.package.trailer(self.session.policy())
     }
 
     /// The re-identification map as CSV (original,pseudonym). Only on the user's request.
     #[wasm_bindgen(js_name = reidentificationCsv)]
     pub fn reidentification_csv(&self) -> String {
-        let mut s = String::from("original,pseudonym\n");
-        for (orig, pseudo) in self.session.reidentification_map() {
-            s.push_str(&format!("{},{}\n", orig.replace(',', " "), pseudo));
-        }
-        s
+        crate::deid::reidentification_csv(&self.session)
     }
-}
-
-fn package_path(_p: &PackageWriter) -> String {
-    String::new()
 }
 
 /// The options and presets, for the settings panel.
@@ -122,10 +141,21 @@ pub fn profile_options() -> Result<JsValue, JsError> {
         presets: Vec<Preset>,
     }
     let all = All {
-        options: ProfileOption::ALL.iter().map(|o| Opt { id: o.id(), label: o.code_meaning(), explanation: o.explanation() }).collect(),
-        presets: PRESETS.iter().map(|p| Preset { id: p.id, label: p.label, explanation: p.explanation, options: p.options.iter().map(|o| o.id()).collect() }).collect(),
+        options: ProfileOption::ALL
+            .iter()
+            .map(|o| Opt { id: o.id(), label: o.code_meaning(), explanation: o.explanation() })
+            .collect(),
+        presets: PRESETS
+            .iter()
+            .map(|p| Preset {
+                id: p.id,
+                label: p.label,
+                explanation: p.explanation,
+                options: p.options.iter().map(|o| o.id()).collect(),
+            })
+            .collect(),
     };
-    serde_wasm_bindgen::to_value(&all).map_err(|e| JsError::new(&e.to_string()))
+    serde_wasm_bindgen::to_value(&all).map_err(js_err)
 }
 
 /// The sample study's files as `[[name, bytes], …]`, generated in the browser.

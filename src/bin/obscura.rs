@@ -16,7 +16,8 @@ obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confident
 USAGE:
   obscura deid <INPUT>... --out <DIR> [OPTIONS]   de-identify files and folders (recursive)
   obscura options                                 list the profile options and presets
-  obscura sample <DIR>                            write the fake sample study to DIR
+  obscura sample <DIR> [--canaries FILE]          write the fake sample study to DIR (and the
+                                                  fake PHI strings it holds to FILE)
 
 OPTIONS for deid:
   --out DIR            where the de-identified files, manifest and change log go
@@ -233,11 +234,7 @@ fn deid(args: Args) -> Result<bool, String> {
         write_file(p, layout.changes_json().as_bytes())?;
     }
     if let Some(p) = &args.reid_map {
-        let mut csv = String::from("original,pseudonym\n");
-        for (orig, pseudo) in session.reidentification_map() {
-            csv.push_str(&format!("{},{pseudo}\n", orig.replace(',', " ")));
-        }
-        write_file(p, csv.as_bytes())?;
+        write_file(p, obscura::deid::reidentification_csv(&session).as_bytes())?;
     }
     eprintln!(
         "{} files de-identified, {} excluded → {}",
@@ -275,9 +272,12 @@ fn main() -> ExitCode {
             options();
             Ok(0)
         }
-        Some("sample") => match args.next() {
-            Some(dir) => sample(Path::new(&dir)).map(|_| 0),
-            None => Err("sample needs a folder".into()),
+        Some("sample") => match (args.next(), args.next().as_deref(), args.next()) {
+            (Some(dir), None, None) => sample(Path::new(&dir)).map(|_| 0),
+            (Some(dir), Some("--canaries"), Some(file)) => sample(Path::new(&dir))
+                .and_then(|_| write_file(Path::new(&file), obscura::sample::CANARIES.join("\n").as_bytes()))
+                .map(|_| 0),
+            _ => Err("usage: obscura sample <DIR> [--canaries FILE]".into()),
         },
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");

@@ -369,6 +369,15 @@ impl Session {
     }
 }
 
+/// The re-identification map as CSV text (`original,pseudonym`).
+pub fn reidentification_csv(session: &Session) -> String {
+    let mut csv = String::from("original,pseudonym\n");
+    for (orig, pseudo) in session.reidentification_map() {
+        csv.push_str(&format!("{},{pseudo}\n", orig.replace([',', '\n', '\r'], " ")));
+    }
+    csv
+}
+
 /// An error and its causes on one line.
 fn error_chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();

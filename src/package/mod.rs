@@ -204,10 +204,12 @@ impl PackageWriter {
         PackageWriter::default()
     }
 
-    /// Add a de-identified file; returns the archive bytes to append.
-    pub fn add(&mut self, d: &Deidentified) -> Vec<u8> {
+    /// Add a de-identified file; returns its path in the package and the archive bytes to
+    /// append.
+    pub fn add(&mut self, d: &Deidentified) -> (String, Vec<u8>) {
         let path = self.layout.place(d);
-        self.zip.add(&path, &d.bytes)
+        let chunk = self.zip.add(&path, &d.bytes);
+        (path, chunk)
     }
 
     /// The layout (for counts and reports).
@@ -215,13 +217,16 @@ impl PackageWriter {
         &mut self.layout
     }
 
-    /// Write the report files and the ZIP directory; returns the last archive bytes.
-    pub fn finish(mut self, policy: &Policy) -> Vec<u8> {
+    /// The report files and the ZIP directory for the files added so far: appended to the
+    /// chunks already handed out, they make a complete archive. The writer itself is left
+    /// as it was, so more files can be added and a new trailer asked for.
+    pub fn trailer(&self, policy: &Policy) -> Vec<u8> {
+        let mut zip = self.zip.clone();
         let mut out = Vec::new();
         for (name, text) in self.layout.report_files(policy) {
-            out.extend(self.zip.add(name, text.as_bytes()));
+            out.extend(zip.add(name, text.as_bytes()));
         }
-        out.extend(self.zip.finish());
+        out.extend(zip.finish());
         out
     }
 }

@@ -20,7 +20,7 @@ struct EntryRecord {
 }
 
 /// Writes a ZIP archive as a sequence of byte chunks.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ZipStream {
     entries: Vec<EntryRecord>,
     offset: u64,

@@ -1,0 +1,58 @@
+# Obscura: `make run` to try it, `make test` to check everything. Both install what is
+# missing first (scripts/setup.sh), so they work on a fresh Debian machine.
+SHELL := /bin/bash
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+PORT ?= 8080
+WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+	--enable-mutable-globals --enable-reference-types --enable-multivalue
+
+.PHONY: setup build wasm cli run test test-native test-wasm test-crossval test-e2e lint profile-table clean
+
+setup:
+	@bash scripts/setup.sh
+
+build: setup wasm cli
+
+# The wasm package for the page, optimised with binaryen's wasm-opt (from npm).
+wasm:
+	wasm-pack build --target web --release --no-pack
+	node_modules/.bin/wasm-opt $(WASM_OPT_FLAGS) pkg/obscura_bg.wasm -o pkg/obscura_bg.wasm
+
+# The native CLI (also used by the tests).
+cli:
+	cargo build --release --bin obscura
+
+run: build
+	python3 tools/serve.py --port $(PORT)
+
+test: build test-native test-wasm test-crossval test-e2e
+	@echo "make test: all suites passed"
+
+test-native:
+	cargo test --release
+
+# wasm-bindgen tests in headless Chromium. A suite that is not configured for the browser is
+# skipped with exit 0, so the run must report passed tests.
+test-wasm:
+	set -o pipefail; CHROMEDRIVER=/usr/bin/chromedriver wasm-pack test --headless --chrome --release -- --test wasm 2>&1 | tee target/wasm-test.log
+	@grep -Eq 'test result: ok\. [1-9][0-9]* passed' target/wasm-test.log || { echo "no wasm test ran"; exit 1; }
+
+# Files written by others (pydicom's samples) and DCMTK-made files through the CLI, checked
+# with pydicom, dcmdump and dciodvfy.
+test-crossval:
+	.venv/bin/python tests/crossval/check_external.py --cli target/release/obscura
+
+test-e2e:
+	node --test --test-concurrency=1 tests/e2e/
+
+lint:
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+
+# Regenerate the PS3.15 action table from ../shared/data (commit the result).
+profile-table:
+	python3 tools/gen_profile_table.py > src/profile/table.rs
+
+clean:
+	cargo clean
+	rm -rf pkg

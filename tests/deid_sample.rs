@@ -1,0 +1,258 @@
+//! Behaviour of the de-identification core on the fake sample study: what a user relies on.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::BTreeMap;
+
+use dicom_core::header::Header;
+use dicom_dictionary_std::tags;
+use dicom_object::{InMemDicomObject, OpenFileOptions};
+use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::profile::{OptionSet, ProfileOption};
+use obscura::sample::{sample_study, CANARIES};
+
+fn session(options: &[ProfileOption], key: u8) -> Session {
+    let mut policy = Policy::basic(ProjectKey::from_bytes([key; 32]));
+    policy.options = OptionSet::new(options.iter().copied()).expect("valid options");
+    Session::new(policy)
+}
+
+fn parse(bytes: &[u8]) -> dicom_object::DefaultDicomObject {
+    assert_eq!(&bytes[128..132], b"DICM", "output has the Part 10 preamble and marker");
+    OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Always)
+        .from_reader(bytes)
+        .expect("output parses again")
+}
+
+fn text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.value().to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).to_string())
+        .unwrap_or_default()
+}
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+/// Every UI value at any depth, with its path.
+fn uids(obj: &InMemDicomObject, path: &str, out: &mut Vec<(String, String)>) {
+    for e in obj.iter() {
+        let here = format!("{path}({:04X},{:04X})", e.tag().group(), e.tag().element());
+        if let Some(items) = e.value().items() {
+            for (i, item) in items.iter().enumerate() {
+                uids(item, &format!("{here}[{i}]/"), out);
+            }
+        } else if e.vr() == dicom_core::VR::UI {
+            if let Ok(v) = e.value().to_str() {
+                out.push((here, v.trim_end_matches('\0').to_string()));
+            }
+        }
+    }
+}
+
+#[test]
+fn no_fake_phi_survives_the_basic_profile_anywhere_in_the_bytes() {
+    let mut s = session(&[], 1);
+    for (name, bytes) in sample_study() {
+        let d = s.deidentify(&bytes).expect("sample file de-identifies");
+        for canary in CANARIES {
+            assert!(!contains(&d.bytes, canary), "{canary} leaked in {name}");
+        }
+        // The change log never holds original values either.
+        let log = serde_json::to_string(&d.changes).expect("log serializes");
+        for canary in CANARIES {
+            assert!(!log.contains(canary), "{canary} in the change log of {name}");
+        }
+    }
+}
+
+#[test]
+fn every_uid_is_replaced_consistently_across_the_batch() {
+    let mut s = session(&[], 2);
+    let mut mapping: BTreeMap<String, String> = BTreeMap::new();
+    let mut outputs = Vec::new();
+    for (_, bytes) in sample_study() {
+        let original = parse(&bytes);
+        let d = s.deidentify(&bytes).expect("de-identifies");
+        let cleaned = parse(&d.bytes);
+        // Same original UID at the same place → same new UID, across every file.
+        for tag in [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID, tags::FRAME_OF_REFERENCE_UID] {
+            let (o, n) = (text(&original, tag), text(&cleaned, tag));
+            assert_ne!(o, n, "UID at {tag} changed");
+            assert!(n.starts_with("2.25."), "new UIDs are 2.25 UIDs: {n}");
+            if let Some(prev) = mapping.insert(o.clone(), n.clone()) {
+                assert_eq!(prev, n, "{o} mapped to one UID only");
+            }
+        }
+        assert_eq!(
+            cleaned.meta().media_storage_sop_instance_uid().trim_end_matches('\0'),
+            text(&cleaned, tags::SOP_INSTANCE_UID),
+            "file meta follows the new SOP Instance UID"
+        );
+        outputs.push(cleaned);
+    }
+    // References inside sequences point at the new UIDs of the referenced images.
+    let new_sops: Vec<String> = outputs.iter().map(|o| text(o, tags::SOP_INSTANCE_UID)).collect();
+    for o in &outputs {
+        let mut all = Vec::new();
+        uids(o, "", &mut all);
+        let reference = all
+            .iter()
+            .find(|(p, _)| p.starts_with("(0008,2112)") && p.ends_with("(0008,1155)"))
+            .map(|(_, v)| v.clone())
+            .expect("Source Image Sequence keeps its reference");
+        assert!(new_sops.contains(&reference), "reference {reference} points at a de-identified image");
+        for (path, v) in &all {
+            assert!(!v.starts_with("1.2.999."), "original UID left at {path}");
+        }
+    }
+}
+
+#[test]
+fn same_key_same_result_different_key_unlinkable() {
+    let (_, bytes) = &sample_study()[0];
+    let a = session(&[], 3).deidentify(bytes).expect("ok");
+    let b = session(&[], 3).deidentify(bytes).expect("ok");
+    let c = session(&[], 4).deidentify(bytes).expect("ok");
+    assert_eq!(a.after, b.after, "same key: same UIDs and pseudonym");
+    assert_eq!(a.bytes, b.bytes, "same key: identical output");
+    assert_ne!(a.after.study_uid, c.after.study_uid);
+    assert_ne!(a.after.patient_id, c.after.patient_id);
+}
+
+#[test]
+fn the_deidentification_is_recorded_in_the_object() {
+    let mut s = session(&[ProfileOption::CleanDescriptors], 5);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    let obj = parse(&d.bytes);
+    assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED), "YES");
+    let method = text(&obj, tags::DEIDENTIFICATION_METHOD);
+    assert!(method.contains("Basic Application Confidentiality Profile"), "{method}");
+    assert!(method.contains("Clean Descriptors Option"), "{method}");
+    let codes: Vec<String> = obj
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value().items())
+        .map(|items| items.iter().map(|i| text(i, tags::CODE_VALUE)).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, vec!["113100", "113105"]);
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "REMOVED");
+}
+
+#[test]
+fn patients_get_readable_pseudonyms_and_keep_their_grouping() {
+    let mut s = session(&[], 6);
+    let mut by_patient: BTreeMap<String, String> = BTreeMap::new();
+    for (_, bytes) in sample_study() {
+        let d = s.deidentify(&bytes).expect("ok");
+        assert_eq!(d.after.patient_name, d.after.patient_id);
+        assert!(d.after.patient_id.starts_with("OBSC-") && d.after.patient_id.len() == 11, "{}", d.after.patient_id);
+        if let Some(prev) = by_patient.insert(d.before.patient_id.clone(), d.after.patient_id.clone()) {
+            assert_eq!(prev, d.after.patient_id);
+        }
+    }
+    assert_eq!(by_patient.len(), 2);
+    assert_ne!(by_patient.values().next(), by_patient.values().last());
+}
+
+#[test]
+fn user_pseudonyms_replace_the_derived_ones() {
+    let mut policy = Policy::basic(ProjectKey::from_bytes([7; 32]));
+    policy.load_pseudonyms_csv("original,pseudonym\nFAKEID0001,CASE-001\n").expect("valid csv");
+    let mut s = Session::new(policy);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    assert_eq!(d.after.patient_id, "CASE-001");
+    assert_eq!(d.after.patient_name, "CASE-001");
+    assert!(obscura::deid::reidentification_csv(&s).contains("FAKEID0001,CASE-001"));
+}
+
+#[test]
+fn modified_dates_keep_intervals_and_say_so() {
+    let mut s = session(&[ProfileOption::RetainLongitudinalModifiedDates], 8);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    let obj = parse(&d.bytes);
+    let study = text(&obj, tags::STUDY_DATE);
+    let content = text(&obj, tags::CONTENT_DATE);
+    assert_ne!(study, "20240115");
+    assert_eq!(study.len(), 8);
+    // 2024-01-15 → 2024-01-16 is one day; it still is after shifting.
+    let day = |s: &str| -> i64 {
+        let (y, m, d): (i64, i64, i64) = (s[0..4].parse().unwrap_or(0), s[4..6].parse().unwrap_or(0), s[6..8].parse().unwrap_or(0));
+        let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
+        365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d
+    };
+    assert_eq!(day(&content) - day(&study), 1);
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "MODIFIED");
+    // The real dates are nowhere in the file.
+    for c in ["20240115", "20240116"] {
+        assert!(!contains(&d.bytes, c));
+    }
+}
+
+#[test]
+fn full_dates_option_keeps_dates() {
+    let mut s = session(&[ProfileOption::RetainLongitudinalFullDates], 9);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    let obj = parse(&d.bytes);
+    assert_eq!(text(&obj, tags::STUDY_DATE), "20240115");
+    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "UNMODIFIED");
+}
+
+#[test]
+fn clean_descriptors_keeps_descriptions_without_the_names() {
+    let mut s = session(&[ProfileOption::CleanDescriptors], 10);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    let obj = parse(&d.bytes);
+    let desc = text(&obj, tags::STUDY_DESCRIPTION);
+    assert!(desc.starts_with("CT head"), "{desc}");
+    assert!(!desc.contains("FAKEDOE"), "{desc}");
+    let series = text(&obj, tags::SERIES_DESCRIPTION);
+    assert!(series.starts_with("Series 1 of") && !series.contains("JANEFAKE"), "{series}");
+    assert!(d.changes.iter().any(|c| c.action == "cleaned"));
+}
+
+#[test]
+fn retain_uids_keeps_the_original_uids() {
+    let mut s = session(&[ProfileOption::RetainUids], 11);
+    let (_, bytes) = &sample_study()[0];
+    let d = s.deidentify(bytes).expect("ok");
+    assert_eq!(d.after.study_uid, d.before.study_uid);
+    assert_eq!(d.after.instance_uid, d.before.instance_uid);
+}
+
+#[test]
+fn private_overlay_and_unknown_attributes_are_removed() {
+    let mut s = session(&[], 12);
+    let d = s.deidentify(&sample_study()[0].1).expect("ok");
+    let obj = parse(&d.bytes);
+    for e in obj.iter() {
+        let t = e.tag();
+        assert!(t.group() % 2 == 0, "private {t} left");
+        assert!(!(0x6000..=0x601E).contains(&t.group()), "overlay {t} left");
+        assert_ne!(t, dicom_core::Tag(0x0022, 0x9999), "unknown text attribute left");
+    }
+    assert!(obj.get(tags::PIXEL_DATA).is_some(), "pixel data kept");
+}
+
+#[test]
+fn broken_and_foreign_files_are_excluded_with_a_reason() {
+    let mut s = session(&[], 13);
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("empty", vec![]),
+        ("text", b"hello, this is not DICOM".to_vec()),
+        ("truncated", sample_study()[0].1[..400].to_vec()),
+        ("preamble only", {
+            let mut v = vec![0u8; 128];
+            v.extend_from_slice(b"DICM");
+            v
+        }),
+    ];
+    for (what, bytes) in cases {
+        match s.process(&bytes) {
+            Outcome::Excluded(e) => assert!(!e.to_string().is_empty(), "{what}"),
+            other => panic!("{what}: expected exclusion, got {other:?}"),
+        }
+    }
+    // The session goes on working after bad input.
+    assert!(s.deidentify(&sample_study()[1].1).is_ok());
+}

@@ -1,0 +1,51 @@
+//! The core compiled to WebAssembly, run in headless Chromium (wasm-bindgen-test): the same
+//! guarantees as natively, in the environment users actually run.
+#![cfg(target_arch = "wasm32")]
+
+use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::package::PackageWriter;
+use obscura::sample::{sample_study, CANARIES};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[wasm_bindgen_test]
+fn sample_study_is_deidentified_in_the_browser_without_leaks() {
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([9; 32])));
+    let mut package = PackageWriter::new();
+    let mut archive = Vec::new();
+    let mut study_uids = std::collections::BTreeSet::new();
+    for (name, bytes) in sample_study() {
+        let d = session.deidentify(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for canary in CANARIES {
+            assert!(!contains(&d.bytes, canary), "{canary} leaked in {name}");
+        }
+        assert!(d.after.study_uid.starts_with("2.25."));
+        study_uids.insert((d.before.study_uid.clone(), d.after.study_uid.clone()));
+        archive.extend(package.add(&d).1);
+    }
+    // Two original studies, each mapped to exactly one new UID.
+    assert_eq!(study_uids.len(), 2);
+    archive.extend(package.trailer(session.policy()));
+    assert_eq!(&archive[..4], b"PK\x03\x04");
+    for canary in CANARIES {
+        assert!(!contains(&archive, canary), "{canary} in the package");
+    }
+}
+
+#[wasm_bindgen_test]
+fn bad_input_is_excluded_without_a_panic() {
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([1; 32])));
+    let good = &sample_study()[0].1;
+    for cut in [0, 10, 131, 132, 200, 400, good.len() / 2] {
+        match session.process(&good[..cut]) {
+            Outcome::Excluded(_) => {}
+            other => panic!("cut at {cut}: {other:?}"),
+        }
+    }
+    assert!(session.deidentify(good).is_ok());
+}

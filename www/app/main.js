@@ -1,0 +1,251 @@
+// The page: collects files and settings, sends them to the worker, and draws what comes back.
+// Nothing here parses DICOM or waits on heavy work, so the page never blocks.
+
+const $ = (id) => document.getElementById(id);
+const worker = new Worker(new URL('../worker/worker.js', import.meta.url), { type: 'module' });
+
+const rows = new Map();   // id → { tr, report }
+let settingsSent = false;
+let pseudonymsCsv = null;
+let pending = 0;
+let workerError = null;
+
+function text(tag, content, cls) {
+  const el = document.createElement(tag);
+  if (content !== undefined) el.textContent = content;
+  if (cls) el.className = cls;
+  return el;
+}
+
+function describe(summary) {
+  if (!summary) return '';
+  const lines = [
+    [summary.patientName, summary.patientId].filter(Boolean).join(' · '),
+    [summary.studyDate, summary.studyDescription].filter(Boolean).join(' · '),
+    [summary.modality, summary.seriesNumber && `series ${summary.seriesNumber}`, summary.seriesDescription]
+      .filter(Boolean).join(' · '),
+  ];
+  return lines.filter(Boolean).join('\n');
+}
+
+// ---- settings -------------------------------------------------------------------------
+
+function currentSettings() {
+  const options = [...document.querySelectorAll('#options input[type=checkbox]:checked')].map((c) => c.value);
+  const offset = $('date-offset').value.trim();
+  return {
+    options,
+    passphrase: $('passphrase').value,
+    dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
+    pseudonymsCsv,
+  };
+}
+
+function lockSettings(locked) {
+  for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = locked;
+}
+
+function ensureSettingsSent() {
+  if (settingsSent) return;
+  worker.postMessage({ type: 'settings', settings: currentSettings() });
+  settingsSent = true;
+  lockSettings(true);
+}
+
+function renderOptions({ options, presets }) {
+  const fieldset = $('options');
+  for (const o of options) {
+    const id = `opt-${o.id}`;
+    const wrap = text('div', undefined, 'option');
+    const box = document.createElement('input');
+    box.type = 'checkbox';
+    box.id = id;
+    box.value = o.id;
+    const label = text('label', o.label);
+    label.htmlFor = id;
+    const help = text('p', o.explanation, 'hint');
+    wrap.append(box, label, help);
+    fieldset.append(wrap);
+    box.addEventListener('change', () => {
+      // Full and modified dates exclude each other.
+      const other = { 'retain-full-dates': 'retain-modified-dates', 'retain-modified-dates': 'retain-full-dates' }[o.id];
+      if (other && box.checked) $(`opt-${other}`).checked = false;
+      $('preset').value = '';
+    });
+  }
+  const select = $('preset');
+  select.append(new Option('Custom', ''));
+  for (const p of presets) select.append(new Option(`${p.label}: ${p.explanation}`, p.id));
+  select.value = 'basic';
+  select.addEventListener('change', () => {
+    const preset = presets.find((p) => p.id === select.value);
+    if (!preset) return;
+    for (const box of fieldset.querySelectorAll('input[type=checkbox]')) box.checked = preset.options.includes(box.value);
+  });
+}
+
+$('pseudonyms').addEventListener('change', async (ev) => {
+  const f = ev.target.files[0];
+  pseudonymsCsv = f ? await f.text() : null;
+});
+
+// ---- files ----------------------------------------------------------------------------
+
+function addRow(id, name) {
+  const tr = document.createElement('tr');
+  tr.append(text('td', name, 'name'), text('td', '', 'before'), text('td', '', 'after'), text('td', 'waiting', 'state'));
+  $('file-list').append(tr);
+  rows.set(id, { tr, report: null });
+  pending += 1;
+  updateStatus();
+}
+
+function showResult(id, report) {
+  const row = rows.get(id);
+  if (!row) return;
+  row.report = report;
+  pending -= 1;
+  const [, before, after, state] = row.tr.children;
+  before.textContent = describe(report.before);
+  after.textContent = describe(report.after);
+  state.textContent = '';
+  row.tr.className = report.status;
+  if (report.status === 'done') {
+    state.append(text('span', 'de-identified', 'badge done'));
+    const details = document.createElement('details');
+    details.append(text('summary', `What changed (${report.changes.length})`));
+    const list = document.createElement('ul');
+    for (const r of report.review) {
+      list.append(text('li', `${r.name}: “${r.before}” → ${r.after ? `“${r.after}”` : 'removed'}`));
+    }
+    for (const c of report.changes.filter((c) => !report.review.some((r) => r.path === c.path))) {
+      list.append(text('li', `${c.name}: ${c.action} (${c.reason})`));
+    }
+    details.append(list, text('p', 'Original values are shown only here, on this computer; they are not in the package.', 'hint'));
+    state.append(details);
+  } else {
+    state.append(text('span', report.status === 'skipped' ? 'skipped' : 'excluded', `badge ${report.status}`),
+      text('p', report.reason, 'reason'));
+  }
+  updateStatus();
+}
+
+function counts() {
+  let done = 0; let excluded = 0; let skipped = 0;
+  for (const { report } of rows.values()) {
+    if (!report) continue;
+    if (report.status === 'done') done += 1;
+    else if (report.status === 'skipped') skipped += 1;
+    else excluded += 1;
+  }
+  return { done, excluded, skipped };
+}
+
+function plural(n, word) {
+  return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+
+function updateStatus() {
+  const { done, excluded, skipped } = counts();
+  const status = $('status');
+  if (workerError) {
+    status.textContent = `Error: ${workerError}`;
+  } else if (rows.size === 0) {
+    status.textContent = 'No files yet.';
+  } else if (pending > 0) {
+    status.textContent = `Working: ${rows.size - pending} of ${plural(rows.size, 'file')} checked…`;
+  } else {
+    let s = `${plural(done, 'file')} de-identified, ${excluded} excluded`;
+    if (skipped) s += `, ${skipped} skipped`;
+    status.textContent = s;
+  }
+  $('download-button').disabled = pending > 0 || done === 0;
+  $('reid-button').disabled = pending > 0 || done === 0;
+}
+
+function addFiles(files) {
+  const list = [...files];
+  if (list.length === 0) return;
+  ensureSettingsSent();
+  worker.postMessage({ type: 'files', files: list });
+}
+
+$('file-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
+$('folder-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
+$('sample-button').addEventListener('click', () => { ensureSettingsSent(); worker.postMessage({ type: 'sample' }); });
+
+// Folders dropped on the page are walked recursively.
+async function entriesToFiles(entry, out) {
+  if (entry.isFile) {
+    out.push(await new Promise((res, rej) => entry.file(res, rej)));
+  } else if (entry.isDirectory) {
+    const reader = entry.createReader();
+    for (;;) {
+      const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
+      if (batch.length === 0) break;
+      for (const e of batch) await entriesToFiles(e, out);
+    }
+  }
+}
+
+const zone = $('dropzone');
+zone.addEventListener('dragover', (ev) => { ev.preventDefault(); zone.classList.add('over'); });
+zone.addEventListener('dragleave', () => zone.classList.remove('over'));
+zone.addEventListener('drop', async (ev) => {
+  ev.preventDefault();
+  zone.classList.remove('over');
+  const entries = [...ev.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
+  if (entries.length === 0) { addFiles(ev.dataTransfer.files); return; }
+  const files = [];
+  for (const e of entries) await entriesToFiles(e, files);
+  addFiles(files);
+});
+
+// ---- outputs --------------------------------------------------------------------------
+
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+$('download-button').addEventListener('click', () => worker.postMessage({ type: 'package' }));
+$('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
+$('reid-export').addEventListener('click', () => {
+  const passphrase = $('reid-passphrase').value;
+  if (passphrase.length < 8) { $('status').textContent = 'Choose a passphrase of at least 8 characters for the key file.'; return; }
+  worker.postMessage({ type: 'reid', passphrase });
+});
+$('reset-button').addEventListener('click', () => {
+  rows.clear();
+  pending = 0;
+  workerError = null;
+  $('file-list').textContent = '';
+  settingsSent = false;
+  lockSettings(false);
+  $('reid-panel').hidden = true;
+  updateStatus();
+});
+
+worker.onmessage = (ev) => {
+  const msg = ev.data;
+  switch (msg.type) {
+    case 'options': renderOptions(msg.value); break;
+    case 'added': addRow(msg.id, msg.name); break;
+    case 'result': showResult(msg.id, msg.report); break;
+    case 'package': saveBlob(msg.blob, 'obscura-package.zip'); break;
+    case 'reid':
+      saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
+      $('reid-panel').hidden = true;
+      break;
+    case 'error': workerError = msg.message; updateStatus(); break;
+    default: break;
+  }
+};
+worker.onerror = (ev) => { workerError = ev.message || 'the worker stopped'; updateStatus(); };
+worker.postMessage({ type: 'options' });

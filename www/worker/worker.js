@@ -1,0 +1,105 @@
+// The worker: every heavy step (reading files, de-identifying, packaging) runs here, in the
+// Rust core compiled to WebAssembly. The page only sends files and draws what comes back.
+import init, { Run, profileOptions, sampleStudy } from '../pkg/obscura.js';
+
+const ready = init();
+let run = null;
+let chunks = [];      // the package so far, as Blob parts
+let settings = null;
+let queue = Promise.resolve();
+let nextId = 1;
+
+function newRun() {
+  const key = new Uint8Array(32);
+  crypto.getRandomValues(key);
+  const r = new Run(settings.options, settings.passphrase || undefined, key,
+    settings.dateOffsetDays ?? undefined, settings.pseudonymsCsv || undefined);
+  chunks = [];
+  return r;
+}
+
+async function processOne(id, name, bytes) {
+  await ready;
+  if (!run) run = newRun();
+  let out;
+  try {
+    out = run.process(bytes);
+  } catch (e) {
+    postMessage({ type: 'result', id, report: { status: 'excluded', reason: String(e && e.message || e) } });
+    return;
+  }
+  if (out.chunk.length) chunks.push(out.chunk);
+  postMessage({ type: 'result', id, report: out.report });
+}
+
+function enqueue(name, getBytes) {
+  const id = nextId++;
+  postMessage({ type: 'added', id, name });
+  queue = queue.then(async () => {
+    let bytes;
+    try {
+      bytes = new Uint8Array(await getBytes());
+    } catch (e) {
+      postMessage({ type: 'result', id, report: { status: 'excluded', reason: 'could not be read: ' + e } });
+      return;
+    }
+    await processOne(id, name, bytes);
+  }).then(() => postMessage({ type: 'idle' }));
+}
+
+async function encryptText(text, passphrase) {
+  const enc = new TextEncoder();
+  const salt = crypto.getRandomValues(new Uint8Array(16));
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const base = await crypto.subtle.importKey('raw', enc.encode(passphrase), 'PBKDF2', false, ['deriveKey']);
+  const key = await crypto.subtle.deriveKey({ name: 'PBKDF2', salt, iterations: 310000, hash: 'SHA-256' },
+    base, { name: 'AES-GCM', length: 256 }, false, ['encrypt']);
+  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, enc.encode(text)));
+  const b64 = (a) => btoa(String.fromCharCode(...a));
+  return JSON.stringify({
+    format: 'obscura-reidentification-key-v1',
+    kdf: { name: 'PBKDF2-SHA-256', iterations: 310000, salt: b64(salt) },
+    cipher: { name: 'AES-256-GCM', iv: b64(iv) },
+    ciphertext: b64(ct),
+  }, null, 2);
+}
+
+onmessage = async (ev) => {
+  const msg = ev.data;
+  try {
+    switch (msg.type) {
+      case 'options':
+        await ready;
+        postMessage({ type: 'options', value: profileOptions() });
+        break;
+      case 'settings':
+        settings = msg.settings;
+        run = null;
+        chunks = [];
+        break;
+      case 'files':
+        for (const f of msg.files) enqueue(f.webkitRelativePath || f.name, () => f.arrayBuffer());
+        break;
+      case 'sample':
+        await ready;
+        for (const [name, bytes] of sampleStudy()) enqueue(name, async () => bytes);
+        break;
+      case 'package':
+        await queue;
+        if (!run) throw new Error('no file has been de-identified yet');
+        // The trailer (report files and ZIP directory) describes the package as it is now;
+        // more files can still be added and the package downloaded again.
+        postMessage({ type: 'package', blob: new Blob([...chunks, run.packageTrailer()], { type: 'application/zip' }) });
+        break;
+      case 'reid':
+        await queue;
+        if (!run) throw new Error('no file has been de-identified yet');
+        postMessage({ type: 'reid', text: await encryptText(run.reidentificationCsv(), msg.passphrase) });
+        break;
+      default:
+        break;
+    }
+  } catch (e) {
+    postMessage({ type: 'error', message: String(e && e.message || e) });
+  }
+};
