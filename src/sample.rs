@@ -51,8 +51,20 @@ struct FakePatient {
 }
 
 const PATIENTS: [FakePatient; 2] = [
-    FakePatient { name: "FAKEDOE^JANEFAKE", id: "FAKEID0001", birth: "19700402", sex: "F", number: 1 },
-    FakePatient { name: "FAKESMITH^JOHNFAKE", id: "FAKEID0002", birth: "19650911", sex: "M", number: 2 },
+    FakePatient {
+        name: "FAKEDOE^JANEFAKE",
+        id: "FAKEID0001",
+        birth: "19700402",
+        sex: "F",
+        number: 1,
+    },
+    FakePatient {
+        name: "FAKESMITH^JOHNFAKE",
+        id: "FAKEID0002",
+        birth: "19650911",
+        sex: "M",
+        number: 2,
+    },
 ];
 
 fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> DataElement<InMemDicomObject> {
@@ -60,7 +72,11 @@ fn el(tag: Tag, vr: VR, value: impl Into<PrimitiveValue>) -> DataElement<InMemDi
 }
 
 fn seq(tag: Tag, items: Vec<InMemDicomObject>) -> DataElement<InMemDicomObject> {
-    DataElement::new(tag, VR::SQ, Value::from(DataSetSequence::new(items, Length::UNDEFINED)))
+    DataElement::new(
+        tag,
+        VR::SQ,
+        Value::from(DataSetSequence::new(items, Length::UNDEFINED)),
+    )
 }
 
 fn uid(parts: &[u32]) -> String {
@@ -89,14 +105,27 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     let series_uid = uid(&[p.number, 1, series]);
     let sop_uid = uid(&[p.number, 1, series, instance]);
     let other_sop = uid(&[p.number, 1, series, if instance == 1 { 2 } else { 1 }]);
-    let sop_class = if modality == "CT" { uids::CT_IMAGE_STORAGE } else { uids::MR_IMAGE_STORAGE };
+    let sop_class = if modality == "CT" {
+        uids::CT_IMAGE_STORAGE
+    } else {
+        uids::MR_IMAGE_STORAGE
+    };
 
     let mut obj = InMemDicomObject::new_empty();
     let mut put = |e| {
         obj.put(e);
     };
     put(el(tags::SPECIFIC_CHARACTER_SET, VR::CS, "ISO_IR 100"));
-    put(el(tags::IMAGE_TYPE, VR::CS, PrimitiveValue::Strs(["ORIGINAL", "PRIMARY", "AXIAL"].iter().map(|s| s.to_string()).collect())));
+    put(el(
+        tags::IMAGE_TYPE,
+        VR::CS,
+        PrimitiveValue::Strs(
+            ["ORIGINAL", "PRIMARY", "AXIAL"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+    ));
     put(el(tags::SOP_CLASS_UID, VR::UI, sop_class));
     put(el(tags::SOP_INSTANCE_UID, VR::UI, sop_uid.as_str()));
     put(el(tags::STUDY_DATE, VR::DA, "20240115"));
@@ -108,25 +137,53 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(tags::MODALITY, VR::CS, modality));
     put(el(tags::MANUFACTURER, VR::LO, "Obscura Sample Generator"));
     put(el(tags::INSTITUTION_NAME, VR::LO, "FAKEGENERALHOSPITAL"));
-    put(el(tags::INSTITUTION_ADDRESS, VR::ST, "1 FAKESTREET, Nowhere"));
-    put(el(tags::REFERRING_PHYSICIAN_NAME, VR::PN, "FAKEREFERRER^ALICE"));
+    put(el(
+        tags::INSTITUTION_ADDRESS,
+        VR::ST,
+        "1 FAKESTREET, Nowhere",
+    ));
+    put(el(
+        tags::REFERRING_PHYSICIAN_NAME,
+        VR::PN,
+        "FAKEREFERRER^ALICE",
+    ));
     put(el(tags::STATION_NAME, VR::SH, "FAKESTATION01"));
-    put(el(tags::STUDY_DESCRIPTION, VR::LO, format!("{modality} head FAKEDOE follow-up")));
-    put(el(tags::SERIES_DESCRIPTION, VR::LO, format!("Series {series} of JANEFAKE")));
+    put(el(
+        tags::STUDY_DESCRIPTION,
+        VR::LO,
+        format!("{modality} head FAKEDOE follow-up"),
+    ));
+    put(el(
+        tags::SERIES_DESCRIPTION,
+        VR::LO,
+        format!("Series {series} of JANEFAKE"),
+    ));
     put(el(tags::PERFORMING_PHYSICIAN_NAME, VR::PN, "FAKEDOC^BOB"));
     put(el(tags::OPERATORS_NAME, VR::PN, "FAKEOPERATOR^CAROL"));
     put(seq(
         tags::REFERENCED_STUDY_SEQUENCE,
         vec![InMemDicomObject::from_element_iter([
-            el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.3.1.2.3.1"),
-            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, uid(&[p.number, 9, 9]).as_str()),
+            el(
+                tags::REFERENCED_SOP_CLASS_UID,
+                VR::UI,
+                "1.2.840.10008.3.1.2.3.1",
+            ),
+            el(
+                tags::REFERENCED_SOP_INSTANCE_UID,
+                VR::UI,
+                uid(&[p.number, 9, 9]).as_str(),
+            ),
         ])],
     ));
     put(seq(
         tags::SOURCE_IMAGE_SEQUENCE,
         vec![InMemDicomObject::from_element_iter([
             el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, sop_class),
-            el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, other_sop.as_str()),
+            el(
+                tags::REFERENCED_SOP_INSTANCE_UID,
+                VR::UI,
+                other_sop.as_str(),
+            ),
         ])],
     ));
     put(el(tags::PATIENT_NAME, VR::PN, p.name));
@@ -135,7 +192,11 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(tags::PATIENT_SEX, VR::CS, p.sex));
     put(el(tags::PATIENT_AGE, VR::AS, "053Y"));
     put(el(tags::PATIENT_ADDRESS, VR::LO, "1 FAKESTREET"));
-    put(el(tags::PATIENT_COMMENTS, VR::LT, "FAKECOMMENT: allergic to everything"));
+    put(el(
+        tags::PATIENT_COMMENTS,
+        VR::LT,
+        "FAKECOMMENT: allergic to everything",
+    ));
     put(el(tags::DEVICE_SERIAL_NUMBER, VR::LO, "FAKESERIAL998877"));
     put(el(tags::SLICE_THICKNESS, VR::DS, "5"));
     put(el(tags::STUDY_INSTANCE_UID, VR::UI, study_uid.as_str()));
@@ -143,9 +204,26 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(tags::STUDY_ID, VR::SH, "FAKEACC123"));
     put(el(tags::SERIES_NUMBER, VR::IS, series.to_string()));
     put(el(tags::INSTANCE_NUMBER, VR::IS, instance.to_string()));
-    put(el(tags::FRAME_OF_REFERENCE_UID, VR::UI, uid(&[p.number, 1, series, 0]).as_str()));
-    put(el(tags::IMAGE_POSITION_PATIENT, VR::DS, PrimitiveValue::Strs([0, 0, instance * 5].iter().map(|s| s.to_string()).collect())));
-    put(el(tags::IMAGE_ORIENTATION_PATIENT, VR::DS, PrimitiveValue::Strs(["1", "0", "0", "0", "1", "0"].iter().map(|s| s.to_string()).collect())));
+    put(el(
+        tags::FRAME_OF_REFERENCE_UID,
+        VR::UI,
+        uid(&[p.number, 1, series, 0]).as_str(),
+    ));
+    put(el(
+        tags::IMAGE_POSITION_PATIENT,
+        VR::DS,
+        PrimitiveValue::Strs([0, 0, instance * 5].iter().map(|s| s.to_string()).collect()),
+    ));
+    put(el(
+        tags::IMAGE_ORIENTATION_PATIENT,
+        VR::DS,
+        PrimitiveValue::Strs(
+            ["1", "0", "0", "0", "1", "0"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+    ));
     put(seq(
         tags::REQUEST_ATTRIBUTES_SEQUENCE,
         vec![InMemDicomObject::from_element_iter([
@@ -154,8 +232,16 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
             seq(
                 tags::REFERENCED_STUDY_SEQUENCE,
                 vec![InMemDicomObject::from_element_iter([
-                    el(tags::REFERENCED_SOP_CLASS_UID, VR::UI, "1.2.840.10008.3.1.2.3.1"),
-                    el(tags::REFERENCED_SOP_INSTANCE_UID, VR::UI, study_uid.as_str()),
+                    el(
+                        tags::REFERENCED_SOP_CLASS_UID,
+                        VR::UI,
+                        "1.2.840.10008.3.1.2.3.1",
+                    ),
+                    el(
+                        tags::REFERENCED_SOP_INSTANCE_UID,
+                        VR::UI,
+                        study_uid.as_str(),
+                    ),
                 ])],
             ),
         ])],
@@ -171,7 +257,11 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"));
     put(el(tags::ROWS, VR::US, 64_u16));
     put(el(tags::COLUMNS, VR::US, 64_u16));
-    put(el(tags::PIXEL_SPACING, VR::DS, PrimitiveValue::Strs(["0.5".to_string(), "0.5".to_string()].into())));
+    put(el(
+        tags::PIXEL_SPACING,
+        VR::DS,
+        PrimitiveValue::Strs(["0.5".to_string(), "0.5".to_string()].into()),
+    ));
     put(el(tags::BITS_ALLOCATED, VR::US, 16_u16));
     put(el(tags::BITS_STORED, VR::US, 12_u16));
     put(el(tags::HIGH_BIT, VR::US, 11_u16));
@@ -184,14 +274,30 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(Tag(0x6000, 0x0010), VR::US, 64_u16));
     put(el(Tag(0x6000, 0x0011), VR::US, 64_u16));
     put(el(Tag(0x6000, 0x0040), VR::CS, "G"));
-    put(el(Tag(0x6000, 0x0050), VR::SS, PrimitiveValue::I16([1_i16, 1].into())));
+    put(el(
+        Tag(0x6000, 0x0050),
+        VR::SS,
+        PrimitiveValue::I16([1_i16, 1].into()),
+    ));
     put(el(Tag(0x6000, 0x0100), VR::US, 1_u16));
     put(el(Tag(0x6000, 0x0102), VR::US, 0_u16));
     put(el(Tag(0x6000, 0x4000), VR::LT, "FAKEOVERLAYTEXT"));
-    put(el(Tag(0x6000, 0x3000), VR::OW, PrimitiveValue::U8(vec![0xAA_u8; 64 * 64 / 8].into())));
-    put(el(tags::PIXEL_DATA, VR::OW, PrimitiveValue::U8(pixels(series * 10 + instance).into())));
+    put(el(
+        Tag(0x6000, 0x3000),
+        VR::OW,
+        PrimitiveValue::U8(vec![0xAA_u8; 64 * 64 / 8].into()),
+    ));
+    put(el(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U8(pixels(series * 10 + instance).into()),
+    ));
 
-    let ts = if implicit { uids::IMPLICIT_VR_LITTLE_ENDIAN } else { uids::EXPLICIT_VR_LITTLE_ENDIAN };
+    let ts = if implicit {
+        uids::IMPLICIT_VR_LITTLE_ENDIAN
+    } else {
+        uids::EXPLICIT_VR_LITTLE_ENDIAN
+    };
     let meta = FileMetaTableBuilder::new()
         .media_storage_sop_class_uid(sop_class)
         .media_storage_sop_instance_uid(sop_uid.as_str())
@@ -222,7 +328,10 @@ pub fn sample_study() -> Vec<(String, Vec<u8>)> {
         }
     }
     for instance in 1..=2 {
-        files.push((format!("FAKESMITH_MR_1_{instance}.dcm"), image(john, "MR", 1, instance, false)));
+        files.push((
+            format!("FAKESMITH_MR_1_{instance}.dcm"),
+            image(john, "MR", 1, instance, false),
+        ));
     }
     files
 }

@@ -23,7 +23,15 @@ struct FileReport<'a> {
 
 impl FileReport<'_> {
     fn without_file(status: &'static str, reason: String) -> FileReport<'static> {
-        FileReport { status, reason, before: None, after: None, changes: &[], review: &[], package_path: String::new() }
+        FileReport {
+            status,
+            reason,
+            before: None,
+            after: None,
+            changes: &[],
+            review: &[],
+            package_path: String::new(),
+        }
     }
 }
 
@@ -52,7 +60,9 @@ impl Run {
     ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
-            chosen.push(ProfileOption::from_id(id).ok_or_else(|| js_err(format!("unknown option {id}")))?);
+            chosen.push(
+                ProfileOption::from_id(id).ok_or_else(|| js_err(format!("unknown option {id}")))?,
+            );
         }
         let key = match passphrase.as_deref().map(str::trim) {
             Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
@@ -65,7 +75,10 @@ impl Run {
         if let Some(csv) = pseudonyms_csv {
             policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
         }
-        Ok(Run { session: Session::new(policy), package: PackageWriter::new() })
+        Ok(Run {
+            session: Session::new(policy),
+            package: PackageWriter::new(),
+        })
     }
 
     /// De-identify one file. Returns `{report, chunk}`: what happened, and the bytes to append
@@ -100,9 +113,14 @@ impl Run {
         };
         let out = js_sys::Object::new();
         let report = serde_wasm_bindgen::to_value(&report).map_err(js_err)?;
-        js_sys::Reflect::set(&out, &"report".into(), &report).map_err(|_| js_err("could not build the report"))?;
-        js_sys::Reflect::set(&out, &"chunk".into(), &js_sys::Uint8Array::from(chunk.as_slice()))
+        js_sys::Reflect::set(&out, &"report".into(), &report)
             .map_err(|_| js_err("could not build the report"))?;
+        js_sys::Reflect::set(
+            &out,
+            &"chunk".into(),
+            &js_sys::Uint8Array::from(chunk.as_slice()),
+        )
+        .map_err(|_| js_err("could not build the report"))?;
         Ok(out.into())
     }
 
@@ -143,7 +161,11 @@ pub fn profile_options() -> Result<JsValue, JsError> {
     let all = All {
         options: ProfileOption::ALL
             .iter()
-            .map(|o| Opt { id: o.id(), label: o.code_meaning(), explanation: o.explanation() })
+            .map(|o| Opt {
+                id: o.id(),
+                label: o.code_meaning(),
+                explanation: o.explanation(),
+            })
             .collect(),
         presets: PRESETS
             .iter()

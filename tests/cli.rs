@@ -34,24 +34,44 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
     let dir = tempdir("batch");
     let input = dir.join("in");
-    let status = obscura().args(["sample"]).arg(&input).status().expect("runs");
+    let status = obscura()
+        .args(["sample"])
+        .arg(&input)
+        .status()
+        .expect("runs");
     assert!(status.success());
     fs::create_dir_all(input.join("nested")).expect("mkdir");
     fs::write(input.join("nested/notes.txt"), "not dicom").expect("write");
     let out = dir.join("out");
-    let result = obscura().arg("deid").arg(&input).arg("--out").arg(&out).output().expect("runs");
+    let result = obscura()
+        .arg("deid")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
     assert_eq!(result.status.code(), Some(1), "one file was excluded");
     let stdout = String::from_utf8_lossy(&result.stdout);
-    let excluded: Vec<&str> = stdout.lines().filter(|l| l.starts_with("excluded:")).collect();
+    let excluded: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("excluded:"))
+        .collect();
     assert_eq!(excluded.len(), 1, "{stdout}");
-    assert!(excluded[0].contains("notes.txt") && excluded[0].contains("not a DICOM file"), "{stdout}");
+    assert!(
+        excluded[0].contains("notes.txt") && excluded[0].contains("not a DICOM file"),
+        "{stdout}"
+    );
 
     let written = files_under(&out.join("DICOM"));
     assert_eq!(written.len(), 6);
     for f in &written {
         let bytes = fs::read(f).expect("read");
         for canary in obscura::sample::CANARIES {
-            assert!(!bytes.windows(canary.len()).any(|w| w == canary.as_bytes()), "{canary} in {}", f.display());
+            assert!(
+                !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                "{canary} in {}",
+                f.display()
+            );
         }
     }
     for report in ["manifest.json", "changes.json", "CHANGES.txt"] {
@@ -59,7 +79,10 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
         for canary in obscura::sample::CANARIES {
             assert!(!text.contains(canary), "{canary} in {report}");
         }
-        assert!(!text.contains("notes.txt"), "original file names stay out of {report}");
+        assert!(
+            !text.contains("notes.txt"),
+            "original file names stay out of {report}"
+        );
     }
 }
 
@@ -67,7 +90,12 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
 fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let dir = tempdir("key");
     let input = dir.join("in");
-    assert!(obscura().arg("sample").arg(&input).status().expect("runs").success());
+    assert!(obscura()
+        .arg("sample")
+        .arg(&input)
+        .status()
+        .expect("runs")
+        .success());
     fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
     let run = |out: &str| {
         obscura()
@@ -88,9 +116,18 @@ fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let b = files_under(&dir.join("b/DICOM"));
     assert_eq!(a.len(), 6);
     for (x, y) in a.iter().zip(&b) {
-        assert_eq!(fs::read(x).ok(), fs::read(y).ok(), "{} differs between runs", x.display());
+        assert_eq!(
+            fs::read(x).ok(),
+            fs::read(y).ok(),
+            "{} differs between runs",
+            x.display()
+        );
     }
-    assert_eq!(fs::read(dir.join("a.zip")).ok(), fs::read(dir.join("b.zip")).ok(), "packages are reproducible");
+    assert_eq!(
+        fs::read(dir.join("a.zip")).ok(),
+        fs::read(dir.join("b.zip")).ok(),
+        "packages are reproducible"
+    );
 }
 
 #[test]
@@ -98,13 +135,31 @@ fn options_are_listed_and_bad_usage_exits_2() {
     let out = obscura().arg("options").output().expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    for id in ["retain-safe-private", "retain-uids", "clean-descriptors", "retain-modified-dates", "teaching"] {
+    for id in [
+        "retain-safe-private",
+        "retain-uids",
+        "clean-descriptors",
+        "retain-modified-dates",
+        "teaching",
+    ] {
         assert!(text.contains(id), "{id} listed");
     }
-    let bad = obscura().args(["deid", "x", "--option", "keep-everything", "--out", "y"]).output().expect("runs");
+    let bad = obscura()
+        .args(["deid", "x", "--option", "keep-everything", "--out", "y"])
+        .output()
+        .expect("runs");
     assert_eq!(bad.status.code(), Some(2));
     let both = obscura()
-        .args(["deid", "x", "--out", "y", "--option", "retain-full-dates", "--option", "retain-modified-dates"])
+        .args([
+            "deid",
+            "x",
+            "--out",
+            "y",
+            "--option",
+            "retain-full-dates",
+            "--option",
+            "retain-modified-dates",
+        ])
         .output()
         .expect("runs");
     assert_eq!(both.status.code(), Some(2));

@@ -17,7 +17,11 @@ fn session(options: &[ProfileOption], key: u8) -> Session {
 }
 
 fn parse(bytes: &[u8]) -> dicom_object::DefaultDicomObject {
-    assert_eq!(&bytes[128..132], b"DICM", "output has the Part 10 preamble and marker");
+    assert_eq!(
+        &bytes[128..132],
+        b"DICM",
+        "output has the Part 10 preamble and marker"
+    );
     OpenFileOptions::new()
         .read_preamble(dicom_object::file::ReadPreamble::Always)
         .from_reader(bytes)
@@ -62,7 +66,10 @@ fn no_fake_phi_survives_the_basic_profile_anywhere_in_the_bytes() {
         // The change log never holds original values either.
         let log = serde_json::to_string(&d.changes).expect("log serializes");
         for canary in CANARIES {
-            assert!(!log.contains(canary), "{canary} in the change log of {name}");
+            assert!(
+                !log.contains(canary),
+                "{canary} in the change log of {name}"
+            );
         }
     }
 }
@@ -77,7 +84,12 @@ fn every_uid_is_replaced_consistently_across_the_batch() {
         let d = s.deidentify(&bytes).expect("de-identifies");
         let cleaned = parse(&d.bytes);
         // Same original UID at the same place → same new UID, across every file.
-        for tag in [tags::STUDY_INSTANCE_UID, tags::SERIES_INSTANCE_UID, tags::SOP_INSTANCE_UID, tags::FRAME_OF_REFERENCE_UID] {
+        for tag in [
+            tags::STUDY_INSTANCE_UID,
+            tags::SERIES_INSTANCE_UID,
+            tags::SOP_INSTANCE_UID,
+            tags::FRAME_OF_REFERENCE_UID,
+        ] {
             let (o, n) = (text(&original, tag), text(&cleaned, tag));
             assert_ne!(o, n, "UID at {tag} changed");
             assert!(n.starts_with("2.25."), "new UIDs are 2.25 UIDs: {n}");
@@ -86,14 +98,20 @@ fn every_uid_is_replaced_consistently_across_the_batch() {
             }
         }
         assert_eq!(
-            cleaned.meta().media_storage_sop_instance_uid().trim_end_matches('\0'),
+            cleaned
+                .meta()
+                .media_storage_sop_instance_uid()
+                .trim_end_matches('\0'),
             text(&cleaned, tags::SOP_INSTANCE_UID),
             "file meta follows the new SOP Instance UID"
         );
         outputs.push(cleaned);
     }
     // References inside sequences point at the new UIDs of the referenced images.
-    let new_sops: Vec<String> = outputs.iter().map(|o| text(o, tags::SOP_INSTANCE_UID)).collect();
+    let new_sops: Vec<String> = outputs
+        .iter()
+        .map(|o| text(o, tags::SOP_INSTANCE_UID))
+        .collect();
     for o in &outputs {
         let mut all = Vec::new();
         uids(o, "", &mut all);
@@ -102,7 +120,10 @@ fn every_uid_is_replaced_consistently_across_the_batch() {
             .find(|(p, _)| p.starts_with("(0008,2112)") && p.ends_with("(0008,1155)"))
             .map(|(_, v)| v.clone())
             .expect("Source Image Sequence keeps its reference");
-        assert!(new_sops.contains(&reference), "reference {reference} points at a de-identified image");
+        assert!(
+            new_sops.contains(&reference),
+            "reference {reference} points at a de-identified image"
+        );
         for (path, v) in &all {
             assert!(!v.starts_with("1.2.999."), "original UID left at {path}");
         }
@@ -128,7 +149,10 @@ fn the_deidentification_is_recorded_in_the_object() {
     let obj = parse(&d.bytes);
     assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED), "YES");
     let method = text(&obj, tags::DEIDENTIFICATION_METHOD);
-    assert!(method.contains("Basic Application Confidentiality Profile"), "{method}");
+    assert!(
+        method.contains("Basic Application Confidentiality Profile"),
+        "{method}"
+    );
     assert!(method.contains("Clean Descriptors Option"), "{method}");
     let codes: Vec<String> = obj
         .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
@@ -136,7 +160,10 @@ fn the_deidentification_is_recorded_in_the_object() {
         .map(|items| items.iter().map(|i| text(i, tags::CODE_VALUE)).collect())
         .unwrap_or_default();
     assert_eq!(codes, vec!["113100", "113105"]);
-    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "REMOVED");
+    assert_eq!(
+        text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
+        "REMOVED"
+    );
 }
 
 #[test]
@@ -146,8 +173,14 @@ fn patients_get_readable_pseudonyms_and_keep_their_grouping() {
     for (_, bytes) in sample_study() {
         let d = s.deidentify(&bytes).expect("ok");
         assert_eq!(d.after.patient_name, d.after.patient_id);
-        assert!(d.after.patient_id.starts_with("OBSC-") && d.after.patient_id.len() == 11, "{}", d.after.patient_id);
-        if let Some(prev) = by_patient.insert(d.before.patient_id.clone(), d.after.patient_id.clone()) {
+        assert!(
+            d.after.patient_id.starts_with("OBSC-") && d.after.patient_id.len() == 11,
+            "{}",
+            d.after.patient_id
+        );
+        if let Some(prev) =
+            by_patient.insert(d.before.patient_id.clone(), d.after.patient_id.clone())
+        {
             assert_eq!(prev, d.after.patient_id);
         }
     }
@@ -158,7 +191,9 @@ fn patients_get_readable_pseudonyms_and_keep_their_grouping() {
 #[test]
 fn user_pseudonyms_replace_the_derived_ones() {
     let mut policy = Policy::basic(ProjectKey::from_bytes([7; 32]));
-    policy.load_pseudonyms_csv("original,pseudonym\nFAKEID0001,CASE-001\n").expect("valid csv");
+    policy
+        .load_pseudonyms_csv("original,pseudonym\nFAKEID0001,CASE-001\n")
+        .expect("valid csv");
     let mut s = Session::new(policy);
     let d = s.deidentify(&sample_study()[0].1).expect("ok");
     assert_eq!(d.after.patient_id, "CASE-001");
@@ -177,12 +212,19 @@ fn modified_dates_keep_intervals_and_say_so() {
     assert_eq!(study.len(), 8);
     // 2024-01-15 → 2024-01-16 is one day; it still is after shifting.
     let day = |s: &str| -> i64 {
-        let (y, m, d): (i64, i64, i64) = (s[0..4].parse().unwrap_or(0), s[4..6].parse().unwrap_or(0), s[6..8].parse().unwrap_or(0));
+        let (y, m, d): (i64, i64, i64) = (
+            s[0..4].parse().unwrap_or(0),
+            s[4..6].parse().unwrap_or(0),
+            s[6..8].parse().unwrap_or(0),
+        );
         let (y, m) = if m <= 2 { (y - 1, m + 12) } else { (y, m) };
         365 * y + y / 4 - y / 100 + y / 400 + (153 * (m - 3) + 2) / 5 + d
     };
     assert_eq!(day(&content) - day(&study), 1);
-    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "MODIFIED");
+    assert_eq!(
+        text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
+        "MODIFIED"
+    );
     // The real dates are nowhere in the file.
     for c in ["20240115", "20240116"] {
         assert!(!contains(&d.bytes, c));
@@ -195,7 +237,10 @@ fn full_dates_option_keeps_dates() {
     let d = s.deidentify(&sample_study()[0].1).expect("ok");
     let obj = parse(&d.bytes);
     assert_eq!(text(&obj, tags::STUDY_DATE), "20240115");
-    assert_eq!(text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED), "UNMODIFIED");
+    assert_eq!(
+        text(&obj, tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED),
+        "UNMODIFIED"
+    );
 }
 
 #[test]
@@ -207,7 +252,10 @@ fn clean_descriptors_keeps_descriptions_without_the_names() {
     assert!(desc.starts_with("CT head"), "{desc}");
     assert!(!desc.contains("FAKEDOE"), "{desc}");
     let series = text(&obj, tags::SERIES_DESCRIPTION);
-    assert!(series.starts_with("Series 1 of") && !series.contains("JANEFAKE"), "{series}");
+    assert!(
+        series.starts_with("Series 1 of") && !series.contains("JANEFAKE"),
+        "{series}"
+    );
     assert!(d.changes.iter().any(|c| c.action == "cleaned"));
 }
 
@@ -229,7 +277,11 @@ fn private_overlay_and_unknown_attributes_are_removed() {
         let t = e.tag();
         assert!(t.group() % 2 == 0, "private {t} left");
         assert!(!(0x6000..=0x601E).contains(&t.group()), "overlay {t} left");
-        assert_ne!(t, dicom_core::Tag(0x0022, 0x9999), "unknown text attribute left");
+        assert_ne!(
+            t,
+            dicom_core::Tag(0x0022, 0x9999),
+            "unknown text attribute left"
+        );
     }
     assert!(obj.get(tags::PIXEL_DATA).is_some(), "pixel data kept");
 }

@@ -20,7 +20,9 @@ fn sample_study_is_deidentified_in_the_browser_without_leaks() {
     let mut archive = Vec::new();
     let mut study_uids = std::collections::BTreeSet::new();
     for (name, bytes) in sample_study() {
-        let d = session.deidentify(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let d = session
+            .deidentify(&bytes)
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
         for canary in CANARIES {
             assert!(!contains(&d.bytes, canary), "{canary} leaked in {name}");
         }

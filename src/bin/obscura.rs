@@ -87,7 +87,9 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--date-offset" => {
                 let v = value("--date-offset")?;
                 args.date_offset =
-                    Some(v.parse().map_err(|_| format!("--date-offset: {v:?} is not a whole number of days"))?);
+                    Some(v.parse().map_err(|_| {
+                        format!("--date-offset: {v:?} is not a whole number of days")
+                    })?);
             }
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
@@ -116,7 +118,9 @@ fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 
 fn walk(p: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
     if p.is_dir() {
-        let mut entries: Vec<PathBuf> = fs::read_dir(p)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        let mut entries: Vec<PathBuf> = fs::read_dir(p)?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
         entries.sort();
         for e in entries {
             walk(&e, files)?;
@@ -140,7 +144,8 @@ fn read_key(path: Option<&Path>) -> Result<ProjectKey, String> {
             if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
                 let mut key = [0u8; 32];
                 for (i, k) in key.iter_mut().enumerate() {
-                    *k = u8::from_str_radix(&line[2 * i..2 * i + 2], 16).map_err(|e| e.to_string())?;
+                    *k = u8::from_str_radix(&line[2 * i..2 * i + 2], 16)
+                        .map_err(|e| e.to_string())?;
                 }
                 Ok(ProjectKey::from_bytes(key))
             } else {
@@ -170,7 +175,9 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.date_offset_days = args.date_offset;
     if let Some(p) = &args.pseudonyms {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        policy.load_pseudonyms_csv(&text).map_err(|e| format!("{}: {e}", p.display()))?;
+        policy
+            .load_pseudonyms_csv(&text)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     let files = collect_files(&args.inputs)?;
     let mut session = Session::new(policy);
@@ -194,11 +201,15 @@ fn deid(args: Args) -> Result<bool, String> {
             }
         };
         // A bug in a parser must not end the batch: the file is excluded instead.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes)));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes)));
         let Ok(outcome) = outcome else {
             excluded += 1;
             layout.exclude("internal error while reading the file");
-            println!("excluded: {}: internal error while reading the file", file.display());
+            println!(
+                "excluded: {}: internal error while reading the file",
+                file.display()
+            );
             continue;
         };
         match outcome {
@@ -206,7 +217,8 @@ fn deid(args: Args) -> Result<bool, String> {
                 let rel = layout.place(&d);
                 write_file(&args.out.join(&rel), &d.bytes)?;
                 if let Some((f, z)) = zip.as_mut() {
-                    f.write_all(&z.add(&rel, &d.bytes)).map_err(|e| e.to_string())?;
+                    f.write_all(&z.add(&rel, &d.bytes))
+                        .map_err(|e| e.to_string())?;
                 }
             }
             Outcome::Skipped(why) => {
@@ -224,7 +236,8 @@ fn deid(args: Args) -> Result<bool, String> {
     for (name, text) in layout.report_files(policy) {
         write_file(&args.out.join(name), text.as_bytes())?;
         if let Some((f, z)) = zip.as_mut() {
-            f.write_all(&z.add(name, text.as_bytes())).map_err(|e| e.to_string())?;
+            f.write_all(&z.add(name, text.as_bytes()))
+                .map_err(|e| e.to_string())?;
         }
     }
     if let Some((mut f, z)) = zip {
@@ -248,12 +261,29 @@ fn deid(args: Args) -> Result<bool, String> {
 fn options() {
     println!("Profile options (obscura deid --option NAME):\n");
     for o in ProfileOption::ALL {
-        println!("  {:<32} {}\n  {:<32} {}\n", o.id(), o.code_meaning(), "", o.explanation());
+        println!(
+            "  {:<32} {}\n  {:<32} {}\n",
+            o.id(),
+            o.code_meaning(),
+            "",
+            o.explanation()
+        );
     }
     println!("Presets (obscura deid --preset NAME):\n");
     for p in PRESETS {
         let opts: Vec<&str> = p.options.iter().map(|o| o.id()).collect();
-        println!("  {:<32} {}: {}\n  {:<32} options: {}\n", p.id, p.label, p.explanation, "", if opts.is_empty() { "none".into() } else { opts.join(", ") });
+        println!(
+            "  {:<32} {}: {}\n  {:<32} options: {}\n",
+            p.id,
+            p.label,
+            p.explanation,
+            "",
+            if opts.is_empty() {
+                "none".into()
+            } else {
+                opts.join(", ")
+            }
+        );
     }
 }
 
@@ -267,7 +297,9 @@ fn sample(dir: &Path) -> Result<(), String> {
 fn main() -> ExitCode {
     let mut args = std::env::args().skip(1);
     let result = match args.next().as_deref() {
-        Some("deid") => parse_deid(args).and_then(deid).map(|ok| if ok { 0 } else { 1 }),
+        Some("deid") => parse_deid(args)
+            .and_then(deid)
+            .map(|ok| if ok { 0 } else { 1 }),
         Some("options") => {
             options();
             Ok(0)
@@ -275,7 +307,12 @@ fn main() -> ExitCode {
         Some("sample") => match (args.next(), args.next().as_deref(), args.next()) {
             (Some(dir), None, None) => sample(Path::new(&dir)).map(|_| 0),
             (Some(dir), Some("--canaries"), Some(file)) => sample(Path::new(&dir))
-                .and_then(|_| write_file(Path::new(&file), obscura::sample::CANARIES.join("\n").as_bytes()))
+                .and_then(|_| {
+                    write_file(
+                        Path::new(&file),
+                        obscura::sample::CANARIES.join("\n").as_bytes(),
+                    )
+                })
                 .map(|_| 0),
             _ => Err("usage: obscura sample <DIR> [--canaries FILE]".into()),
         },

@@ -86,7 +86,10 @@ mod tests {
         let b = shift_date("20200315", -1234).unwrap_or_default();
         let (ya, ma, da) = parse_full(&a).unwrap_or((0, 1, 1));
         let (yb, mb, db) = parse_full(&b).unwrap_or((0, 1, 1));
-        assert_eq!(days_from_civil(yb, mb, db) - days_from_civil(ya, ma, da), 65);
+        assert_eq!(
+            days_from_civil(yb, mb, db) - days_from_civil(ya, ma, da),
+            65
+        );
     }
 
     #[test]

@@ -102,8 +102,14 @@ mod tests {
 
     #[test]
     fn passphrase_keys_are_stable() {
-        assert_eq!(ProjectKey::from_passphrase("x"), ProjectKey::from_passphrase("x"));
-        assert_ne!(ProjectKey::from_passphrase("x"), ProjectKey::from_passphrase("y"));
+        assert_eq!(
+            ProjectKey::from_passphrase("x"),
+            ProjectKey::from_passphrase("x")
+        );
+        assert_ne!(
+            ProjectKey::from_passphrase("x"),
+            ProjectKey::from_passphrase("y")
+        );
     }
 
     #[test]

@@ -66,7 +66,9 @@ impl Policy {
                     )))
                 }
             };
-            if i == 0 && orig.eq_ignore_ascii_case("original") || orig.eq_ignore_ascii_case("patientid") {
+            if i == 0 && orig.eq_ignore_ascii_case("original")
+                || orig.eq_ignore_ascii_case("patientid")
+            {
                 continue;
             }
             if pseudo.is_empty() || pseudo.len() > 64 || pseudo.contains('\\') {
@@ -130,6 +132,7 @@ pub struct ReviewRow {
 
 /// The few values that identify a file in a list (patient, study, series).
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Patient's Name.
     pub patient_name: String,
@@ -159,7 +162,7 @@ impl Summary {
     fn of(obj: &InMemDicomObject) -> Summary {
         let s = |tag| text_of(obj, tag);
         Summary {
-            patient_name: s(tags::PATIENT_NAME),
+            patient_name: s(tags::PATIENT_NAME).trim_end_matches('^').to_string(),
             patient_id: s(tags::PATIENT_ID),
             study_date: s(tags::STUDY_DATE),
             study_description: s(tags::STUDY_DESCRIPTION),
@@ -269,7 +272,10 @@ impl Session {
         match self.read(bytes) {
             Err(e) => Outcome::Excluded(e),
             Ok(file) => {
-                if file.meta().media_storage_sop_class_uid().trim_end_matches('\0')
+                if file
+                    .meta()
+                    .media_storage_sop_class_uid()
+                    .trim_end_matches('\0')
                     == DICOMDIR_SOP_CLASS
                 {
                     return Outcome::Skipped(
@@ -373,7 +379,10 @@ impl Session {
 pub fn reidentification_csv(session: &Session) -> String {
     let mut csv = String::from("original,pseudonym\n");
     for (orig, pseudo) in session.reidentification_map() {
-        csv.push_str(&format!("{},{pseudo}\n", orig.replace([',', '\n', '\r'], " ")));
+        csv.push_str(&format!(
+            "{},{pseudo}\n",
+            orig.replace([',', '\n', '\r'], " ")
+        ));
     }
     csv
 }

@@ -4,9 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use dicom_core::dictionary::DataDictionary;
+use dicom_core::header::Header;
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
-use dicom_core::header::Header;
 use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTable, FileMetaTableBuilder, InMemDicomObject};
@@ -33,6 +33,8 @@ pub(super) struct Walker<'a> {
     pseudonym: String,
     offset_days: i32,
     identifiers: Identifiers,
+    /// SOP Class UID of the object: decides what its IOD requires.
+    sop_class: String,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
 }
@@ -55,6 +57,10 @@ impl<'a> Walker<'a> {
             pseudonym,
             offset_days,
             identifiers: patient_identifiers.clone(),
+            sop_class: obj
+                .get(tags::SOP_CLASS_UID)
+                .and_then(|e| value_text(e.value()))
+                .unwrap_or_default(),
             changes: Vec::new(),
             review: Vec::new(),
         }
@@ -85,7 +91,13 @@ impl<'a> Walker<'a> {
         });
     }
 
-    fn note_review(&mut self, path: &str, name: &str, before: &Value<InMemDicomObject>, after: &str) {
+    fn note_review(
+        &mut self,
+        path: &str,
+        name: &str,
+        before: &Value<InMemDicomObject>,
+        after: &str,
+    ) {
         self.review.push(ReviewRow {
             path: path.to_string(),
             name: name.to_string(),
@@ -102,8 +114,15 @@ impl<'a> Walker<'a> {
             .iter()
             .filter(|e| e.tag().group() % 2 == 1 && (0x0010..=0x00FF).contains(&e.tag().element()))
             .map(|e| {
-                let creator = e.value().to_str().map(|s| s.trim().to_string()).unwrap_or_default();
-                ((e.tag().group(), e.tag().element() as u8), (creator, e.clone()))
+                let creator = e
+                    .value()
+                    .to_str()
+                    .map(|s| s.trim().to_string())
+                    .unwrap_or_default();
+                (
+                    (e.tag().group(), e.tag().element() as u8),
+                    (creator, e.clone()),
+                )
             })
             .collect();
         let mut kept_blocks = BTreeSet::new();
@@ -126,8 +145,7 @@ impl<'a> Walker<'a> {
                 }
                 let block = (element >> 8) as u8;
                 let creator = creators.get(&(group, block)).map(|c| c.0.as_str());
-                if retain_safe
-                    && creator.is_some_and(|c| is_safe_private(c, group, element as u8))
+                if retain_safe && creator.is_some_and(|c| is_safe_private(c, group, element as u8))
                 {
                     kept_blocks.insert((group, block));
                     out.put(elem);
@@ -201,7 +219,12 @@ impl<'a> Walker<'a> {
 
         if matches!(elem.value(), Value::Sequence(_)) {
             match code {
+                // "X unless Z is needed": an empty sequence is an error where the sequence is
+                // Type 3, so it is removed unless the object's IOD requires it (Type 2).
                 Code::X | Code::XD => {
+                    self.log(&here, &name, "removed", why);
+                }
+                Code::XZ | Code::XZD if !sequence_is_type2(tag, &self.sop_class) => {
                     self.log(&here, &name, "removed", why);
                 }
                 Code::Z | Code::ZD | Code::XZ | Code::XZD => {
@@ -209,7 +232,10 @@ impl<'a> Walker<'a> {
                     out.put(DataElement::new(
                         tag,
                         VR::SQ,
-                        Value::from(DataSetSequence::new(Vec::<InMemDicomObject>::new(), Length::UNDEFINED)),
+                        Value::from(DataSetSequence::new(
+                            Vec::<InMemDicomObject>::new(),
+                            Length::UNDEFINED,
+                        )),
                     ));
                 }
                 Code::K | Code::C | Code::U | Code::D | Code::XZUStar => {
@@ -244,13 +270,17 @@ impl<'a> Walker<'a> {
                     return;
                 }
                 let value = if is_patient_identity(tag) {
-                    PrimitiveValue::from(self.pseudonym.clone())
+                    PrimitiveValue::from(pseudonym_value(tag, &self.pseudonym))
                 } else {
                     dummy(vr)
                 };
                 let after = value.to_str().to_string();
                 self.note_review(&here, &name, elem.value(), &after);
-                let action = if is_patient_identity(tag) { "pseudonymized" } else { "replaced" };
+                let action = if is_patient_identity(tag) {
+                    "pseudonymized"
+                } else {
+                    "replaced"
+                };
                 self.log(&here, &name, action, why);
                 out.put(DataElement::new(tag, vr, value));
             }
@@ -274,13 +304,33 @@ impl<'a> Walker<'a> {
         let dates = matches!(vr, VR::DA | VR::DT);
         if vr == VR::PN {
             self.note_review(&here, &name, elem.value(), "");
-            self.log(&here, &name, "removed", "person name outside the profile table (fail safe)");
+            self.log(
+                &here,
+                &name,
+                "removed",
+                "person name outside the profile table (fail safe)",
+            );
         } else if known.is_none() && (free_text || dates || vr == VR::UN) {
             self.note_review(&here, &name, elem.value(), "");
-            self.log(&here, &name, "removed", "unknown attribute that may hold text (fail safe)");
+            self.log(
+                &here,
+                &name,
+                "removed",
+                "unknown attribute that may hold text (fail safe)",
+            );
         } else if known.is_none() && vr == VR::UI {
-            self.replace_uids(elem, &here, &name, "unknown UID attribute (fail safe)".into(), out);
-        } else if dates && self.options().contains(ProfileOption::RetainLongitudinalModifiedDates) {
+            self.replace_uids(
+                elem,
+                &here,
+                &name,
+                "unknown UID attribute (fail safe)".into(),
+                out,
+            );
+        } else if dates
+            && self
+                .options()
+                .contains(ProfileOption::RetainLongitudinalModifiedDates)
+        {
             // Every date moves with the patient's offset, so intervals stay consistent.
             self.clean_value(elem, &here, &name, "Modified Dates option".into(), out);
         } else {
@@ -300,7 +350,11 @@ impl<'a> Walker<'a> {
             .enumerate()
             .map(|(i, item)| self.clean_dataset(item, &format!("{here}[{}]/", i + 1)))
             .collect();
-        DataElement::new(tag, VR::SQ, Value::from(DataSetSequence::new(cleaned, Length::UNDEFINED)))
+        DataElement::new(
+            tag,
+            VR::SQ,
+            Value::from(DataSetSequence::new(cleaned, Length::UNDEFINED)),
+        )
     }
 
     /// Replace every UID in the value with its keyed replacement.
@@ -313,7 +367,7 @@ impl<'a> Walker<'a> {
         out: &mut InMemDicomObject,
     ) {
         let tag = elem.tag();
-        let Some(text) = elem.value().to_str().ok().map(|s| s.to_string()) else {
+        let Some(text) = value_text(elem.value()) else {
             self.log(here, name, "removed", "UID value could not be read");
             return;
         };
@@ -328,7 +382,11 @@ impl<'a> Walker<'a> {
             self.note_review(here, name, elem.value(), &after);
             self.log(here, name, "uid-replaced", why);
         }
-        out.put(DataElement::new(tag, VR::UI, PrimitiveValue::Strs(new.into())));
+        out.put(DataElement::new(
+            tag,
+            VR::UI,
+            PrimitiveValue::Strs(new.into()),
+        ));
     }
 
     /// The replacement for one UID; DICOM's own UIDs (classes, transfer syntaxes) identify
@@ -354,10 +412,13 @@ impl<'a> Walker<'a> {
         let vr = elem.vr();
         match vr {
             VR::DA | VR::DT => {
-                let text = elem.value().to_str().map(|s| s.to_string()).unwrap_or_default();
+                let text = value_text(elem.value()).unwrap_or_default();
                 let mut shifted = Vec::new();
                 let mut failed = false;
-                for v in text.split('\\').map(|v| v.trim_end_matches(['\0', ' ']).trim()) {
+                for v in text
+                    .split('\\')
+                    .map(|v| v.trim_end_matches(['\0', ' ']).trim())
+                {
                     if v.is_empty() {
                         continue;
                     }
@@ -373,7 +434,12 @@ impl<'a> Walker<'a> {
                 }
                 if failed {
                     self.note_review(here, name, elem.value(), "");
-                    self.log(here, name, "emptied", format!("{why}: a date could not be shifted"));
+                    self.log(
+                        here,
+                        name,
+                        "emptied",
+                        format!("{why}: a date could not be shifted"),
+                    );
                     out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
                 } else {
                     let after = shifted.join("\\");
@@ -381,7 +447,11 @@ impl<'a> Walker<'a> {
                         self.note_review(here, name, elem.value(), &after);
                         self.log(here, name, "date-shifted", why);
                     }
-                    out.put(DataElement::new(tag, vr, PrimitiveValue::Strs(shifted.into())));
+                    out.put(DataElement::new(
+                        tag,
+                        vr,
+                        PrimitiveValue::Strs(shifted.into()),
+                    ));
                 }
             }
             VR::TM => {
@@ -390,11 +460,16 @@ impl<'a> Walker<'a> {
             }
             VR::UI => self.replace_uids(elem, here, name, why, out),
             VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS => {
-                let text = elem.value().to_str().map(|s| s.to_string()).unwrap_or_default();
+                let text = value_text(elem.value()).unwrap_or_default();
                 let (clean, hits) = self.identifiers.scrub(&text);
                 if hits > 0 {
                     self.note_review(here, name, elem.value(), &clean);
-                    self.log(here, name, "cleaned", format!("{why}: {hits} identifying value(s) blanked"));
+                    self.log(
+                        here,
+                        name,
+                        "cleaned",
+                        format!("{why}: {hits} identifying value(s) blanked"),
+                    );
                     let value = if matches!(vr, VR::LT | VR::ST | VR::UT) {
                         PrimitiveValue::from(clean)
                     } else {
@@ -407,7 +482,12 @@ impl<'a> Walker<'a> {
             }
             VR::OB | VR::OW | VR::UN | VR::OF | VR::OD | VR::OL | VR::OV => {
                 // Binary graphics (curves, overlays) cannot be checked for text here.
-                self.log(here, name, "removed", format!("{why}: binary content cannot be verified clean"));
+                self.log(
+                    here,
+                    name,
+                    "removed",
+                    format!("{why}: binary content cannot be verified clean"),
+                );
             }
             _ => {
                 out.put(elem);
@@ -419,7 +499,11 @@ impl<'a> Walker<'a> {
     /// Longitudinal Temporal Information Modified.
     fn record_method(&mut self, out: &mut InMemDicomObject) {
         let opts = self.options().clone();
-        out.put(DataElement::new(tags::PATIENT_IDENTITY_REMOVED, VR::CS, PrimitiveValue::from("YES")));
+        out.put(DataElement::new(
+            tags::PATIENT_IDENTITY_REMOVED,
+            VR::CS,
+            PrimitiveValue::from("YES"),
+        ));
         let mut methods = vec![
             format!("Obscura {}", env!("CARGO_PKG_VERSION")),
             BASIC_PROFILE_CODE.1.to_string(),
@@ -431,7 +515,10 @@ impl<'a> Walker<'a> {
             PrimitiveValue::Strs(methods.into()),
         ));
         let mut codes = vec![code_item(BASIC_PROFILE_CODE.0, BASIC_PROFILE_CODE.1)];
-        codes.extend(opts.iter().map(|o| code_item(o.code_value(), o.code_meaning())));
+        codes.extend(
+            opts.iter()
+                .map(|o| code_item(o.code_value(), o.code_meaning())),
+        );
         out.put(DataElement::new(
             tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
             VR::SQ,
@@ -452,10 +539,21 @@ impl<'a> Walker<'a> {
         for (tag, name) in [
             (tags::PATIENT_IDENTITY_REMOVED, "PatientIdentityRemoved"),
             (tags::DEIDENTIFICATION_METHOD, "DeidentificationMethod"),
-            (tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE, "DeidentificationMethodCodeSequence"),
-            (tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED, "LongitudinalTemporalInformationModified"),
+            (
+                tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
+                "DeidentificationMethodCodeSequence",
+            ),
+            (
+                tags::LONGITUDINAL_TEMPORAL_INFORMATION_MODIFIED,
+                "LongitudinalTemporalInformationModified",
+            ),
         ] {
-            self.log(&fmt_tag(tag), name, "added", "records the de-identification (PS3.15 E)");
+            self.log(
+                &fmt_tag(tag),
+                name,
+                "added",
+                "records the de-identification (PS3.15 E)",
+            );
         }
     }
 
@@ -467,28 +565,72 @@ impl<'a> Walker<'a> {
         cleaned: &InMemDicomObject,
     ) -> Result<FileMetaTable, DeidError> {
         let trim = |s: &str| s.trim_end_matches(['\0', ' ']).to_string();
-        let instance = match cleaned.get(tags::SOP_INSTANCE_UID).and_then(|e| e.value().to_str().ok()) {
-            Some(uid) => trim(&uid),
-            None => self.map_uid(&trim(meta.media_storage_sop_instance_uid())),
+        // The meta's own UIDs are kept (class) or mapped (instance) exactly like the data
+        // set's, so they still match each other whenever they matched in the input.
+        let dataset_uid = |tag| {
+            cleaned
+                .get(tag)
+                .and_then(|e: &InMemElement| value_text(e.value()))
+                .map(|s| trim(&s))
         };
-        let class = match cleaned.get(tags::SOP_CLASS_UID).and_then(|e| e.value().to_str().ok()) {
-            Some(uid) => trim(&uid),
-            None => trim(meta.media_storage_sop_class_uid()),
+        let instance = match trim(meta.media_storage_sop_instance_uid()) {
+            uid if uid.is_empty() => dataset_uid(tags::SOP_INSTANCE_UID).unwrap_or_default(),
+            uid if self.options().contains(ProfileOption::RetainUids) => uid,
+            uid => self.map_uid(&uid),
+        };
+        let class = match trim(meta.media_storage_sop_class_uid()) {
+            uid if uid.is_empty() => dataset_uid(tags::SOP_CLASS_UID).unwrap_or_default(),
+            uid => uid,
         };
         let removed = [
-            (meta.source_application_entity_title.is_some(), tags::SOURCE_APPLICATION_ENTITY_TITLE, "SourceApplicationEntityTitle"),
-            (meta.sending_application_entity_title.is_some(), tags::SENDING_APPLICATION_ENTITY_TITLE, "SendingApplicationEntityTitle"),
-            (meta.receiving_application_entity_title.is_some(), tags::RECEIVING_APPLICATION_ENTITY_TITLE, "ReceivingApplicationEntityTitle"),
-            (meta.private_information_creator_uid.is_some(), tags::PRIVATE_INFORMATION_CREATOR_UID, "PrivateInformationCreatorUID"),
-            (meta.private_information.is_some(), tags::PRIVATE_INFORMATION, "PrivateInformation"),
+            (
+                meta.source_application_entity_title.is_some(),
+                tags::SOURCE_APPLICATION_ENTITY_TITLE,
+                "SourceApplicationEntityTitle",
+            ),
+            (
+                meta.sending_application_entity_title.is_some(),
+                tags::SENDING_APPLICATION_ENTITY_TITLE,
+                "SendingApplicationEntityTitle",
+            ),
+            (
+                meta.receiving_application_entity_title.is_some(),
+                tags::RECEIVING_APPLICATION_ENTITY_TITLE,
+                "ReceivingApplicationEntityTitle",
+            ),
+            (
+                meta.private_information_creator_uid.is_some(),
+                tags::PRIVATE_INFORMATION_CREATOR_UID,
+                "PrivateInformationCreatorUID",
+            ),
+            (
+                meta.private_information.is_some(),
+                tags::PRIVATE_INFORMATION,
+                "PrivateInformation",
+            ),
         ];
         for (present, tag, name) in removed {
             if present {
-                self.log(&fmt_tag(tag), name, "removed", "file meta: identifies a sender or holds private data");
+                self.log(
+                    &fmt_tag(tag),
+                    name,
+                    "removed",
+                    "file meta: identifies a sender or holds private data",
+                );
             }
         }
-        self.log(&fmt_tag(tags::MEDIA_STORAGE_SOP_INSTANCE_UID), "MediaStorageSOPInstanceUID", "uid-replaced", "file meta: matches the new SOP Instance UID");
-        self.log(&fmt_tag(tags::IMPLEMENTATION_CLASS_UID), "ImplementationClassUID", "replaced", "file meta: names Obscura as the writer");
+        self.log(
+            &fmt_tag(tags::MEDIA_STORAGE_SOP_INSTANCE_UID),
+            "MediaStorageSOPInstanceUID",
+            "uid-replaced",
+            "file meta: matches the new SOP Instance UID",
+        );
+        self.log(
+            &fmt_tag(tags::IMPLEMENTATION_CLASS_UID),
+            "ImplementationClassUID",
+            "replaced",
+            "file meta: names Obscura as the writer",
+        );
         FileMetaTableBuilder::new()
             .media_storage_sop_class_uid(class)
             .media_storage_sop_instance_uid(instance)
@@ -497,6 +639,30 @@ impl<'a> Walker<'a> {
             .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
             .build()
             .map_err(|e| DeidError::Write(format!("file meta: {e}")))
+    }
+}
+
+/// Whether a sequence that Table E.1-1 marks X/Z is Type 2 (must be present, possibly empty)
+/// in the IOD of `sop_class`.
+fn sequence_is_type2(tag: Tag, sop_class: &str) -> bool {
+    /// Prefix of the Structured Report storage SOP classes.
+    const SR: &str = "1.2.840.10008.5.1.4.1.1.88.";
+    match tag {
+        // Acquisition Context Module (waveforms, ophthalmic, …): Type 2 wherever it is used.
+        tags::ACQUISITION_CONTEXT_SEQUENCE => true,
+        // SR Document Series Module: Type 2; Type 3 in the image series modules.
+        tags::REFERENCED_PERFORMED_PROCEDURE_STEP_SEQUENCE => sop_class.starts_with(SR),
+        _ => false,
+    }
+}
+
+/// The pseudonym as the attribute's value: as a name it is the family name component (a PN
+/// without `^` reads as the retired name form to validators).
+fn pseudonym_value(tag: Tag, pseudonym: &str) -> String {
+    if tag == tags::PATIENT_NAME && !pseudonym.contains('^') {
+        format!("{pseudonym}^")
+    } else {
+        pseudonym.to_string()
     }
 }
 
@@ -509,17 +675,36 @@ fn is_patient_identity(tag: Tag) -> bool {
 fn code_item(value: &str, meaning: &str) -> InMemDicomObject {
     InMemDicomObject::from_element_iter([
         DataElement::new(tags::CODE_VALUE, VR::SH, PrimitiveValue::from(value)),
-        DataElement::new(tags::CODING_SCHEME_DESIGNATOR, VR::SH, PrimitiveValue::from("DCM")),
+        DataElement::new(
+            tags::CODING_SCHEME_DESIGNATOR,
+            VR::SH,
+            PrimitiveValue::from("DCM"),
+        ),
         DataElement::new(tags::CODE_MEANING, VR::LO, PrimitiveValue::from(meaning)),
     ])
+}
+
+/// The text of a value. Attributes read with VR UN (unknown in explicit VR files) hold raw
+/// bytes; their text is those bytes, not a list of numbers.
+fn value_text(v: &Value<InMemDicomObject>) -> Option<String> {
+    match v.primitive()? {
+        PrimitiveValue::U8(bytes) => Some(
+            String::from_utf8_lossy(bytes)
+                .trim_end_matches(['\0', ' '])
+                .to_string(),
+        ),
+        p => Some(p.to_str().to_string()),
+    }
 }
 
 /// A dummy value consistent with the VR.
 fn dummy(vr: VR) -> PrimitiveValue {
     match vr {
-        VR::AE | VR::CS | VR::LO | VR::LT | VR::SH | VR::ST | VR::UT | VR::UC | VR::PN => {
+        VR::AE | VR::CS | VR::LO | VR::LT | VR::SH | VR::ST | VR::UT | VR::UC => {
             PrimitiveValue::from(DUMMY_TEXT)
         }
+        // A name without a component separator reads as the retired name form.
+        VR::PN => PrimitiveValue::from(format!("{DUMMY_TEXT}^")),
         VR::DA => PrimitiveValue::from("19000101"),
         VR::DT => PrimitiveValue::from("19000101000000"),
         VR::TM => PrimitiveValue::from("000000"),
@@ -557,7 +742,9 @@ fn shorten(s: &str) -> String {
 fn review_text(v: &Value<InMemDicomObject>) -> String {
     match v {
         Value::Primitive(p) => match p {
-            PrimitiveValue::Str(_) | PrimitiveValue::Strs(_) => shorten(p.to_str().trim_end_matches(['\0', ' '])),
+            PrimitiveValue::Str(_) | PrimitiveValue::Strs(_) => {
+                shorten(p.to_str().trim_end_matches(['\0', ' ']))
+            }
             PrimitiveValue::Empty => String::new(),
             _ => format!("<{} values>", p.multiplicity()),
         },
@@ -585,7 +772,8 @@ fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identi
             || match rule_for(tag.group(), tag.element()) {
                 Some(rule) if tag.group() % 2 == 0 => {
                     let code = rule.code_for(&policy.options);
-                    !matches!(code, Code::K | Code::U) && (code != Code::C || matches!(vr, VR::DA | VR::DT))
+                    !matches!(code, Code::K | Code::U)
+                        && (code != Code::C || matches!(vr, VR::DA | VR::DT))
                 }
                 _ => false,
             };

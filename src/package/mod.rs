@@ -39,11 +39,16 @@ pub struct ManifestEntry {
     pub changes: usize,
 }
 
+/// Series of a study: new Series Instance UID → (series number, images so far).
+type Series = BTreeMap<String, (usize, usize)>;
+/// Studies of a patient: new Study Instance UID → (study number, its series).
+type Studies = BTreeMap<String, (usize, Series)>;
+
 /// Assigns package paths (`DICOM/PAT0001/STU0001/SER0001/IM000001`: short upper-case parts,
 /// as DICOMDIR file IDs require) and builds the package's own files.
 #[derive(Debug, Default)]
 pub struct Layout {
-    patients: BTreeMap<String, (usize, BTreeMap<String, (usize, BTreeMap<String, (usize, usize)>)>)>,
+    patients: BTreeMap<String, (usize, Studies)>,
     entries: Vec<ManifestEntry>,
     logs: Vec<(String, Vec<Change>)>,
     excluded: BTreeMap<String, usize>,
@@ -144,7 +149,10 @@ impl Layout {
         let logs: Vec<FileLog> = self
             .logs
             .iter()
-            .map(|(p, c)| FileLog { path: p, changes: c })
+            .map(|(p, c)| FileLog {
+                path: p,
+                changes: c,
+            })
             .collect();
         serde_json::to_string_pretty(&logs).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
@@ -175,7 +183,10 @@ impl Layout {
         for (path, changes) in &self.logs {
             s.push_str(&format!("\n{path}\n"));
             for c in changes {
-                s.push_str(&format!("  {:<40} {:<44} {:<13} {}\n", c.path, c.name, c.action, c.reason));
+                s.push_str(&format!(
+                    "  {:<40} {:<44} {:<13} {}\n",
+                    c.path, c.name, c.action, c.reason
+                ));
             }
         }
         s

@@ -52,10 +52,7 @@ impl ZipStream {
         let crc = crc32fast::hash(data);
         let mut enc = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
         // Writing into a Vec cannot fail.
-        let deflated = match enc.write_all(data).and_then(|_| enc.finish()) {
-            Ok(d) => Some(d),
-            Err(_) => None,
-        };
+        let deflated = enc.write_all(data).and_then(|_| enc.finish()).ok();
         let (method, body): (u16, &[u8]) = match &deflated {
             Some(d) if d.len() < data.len() => (8, d.as_slice()),
             _ => (0, data),
@@ -104,7 +101,8 @@ impl ZipStream {
         let mut out = Vec::new();
         let cd_start = self.offset;
         for e in &self.entries {
-            let big = e.size >= 0xFFFF_FFFF || e.compressed >= 0xFFFF_FFFF || e.offset >= 0xFFFF_FFFF;
+            let big =
+                e.size >= 0xFFFF_FFFF || e.compressed >= 0xFFFF_FFFF || e.offset >= 0xFFFF_FFFF;
             let mut extra = Vec::new();
             if big {
                 put16(&mut extra, 0x0001);

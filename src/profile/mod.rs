@@ -267,7 +267,8 @@ impl fmt::Display for ProfileOption {
 }
 
 /// The CID 7050 code of the Basic Application Confidentiality Profile itself.
-pub const BASIC_PROFILE_CODE: (&str, &str) = ("113100", "Basic Application Confidentiality Profile");
+pub const BASIC_PROFILE_CODE: (&str, &str) =
+    ("113100", "Basic Application Confidentiality Profile");
 
 /// A set of profile options. Empty means the Basic Profile alone, the safest default.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -368,8 +369,14 @@ mod tests {
         assert_eq!(name, Some(Code::Z));
         let overlay = rule_for(0x6002, 0x3000).map(|r| r.name);
         assert_eq!(overlay, Some("Overlay Data"));
-        assert!(rule_for(0x0028, 0x0010).is_none(), "Rows is not in the table");
-        assert_eq!(rule_for(0x0009, 0x1001).map(|r| r.name), Some("Private Attributes"));
+        assert!(
+            rule_for(0x0028, 0x0010).is_none(),
+            "Rows is not in the table"
+        );
+        assert_eq!(
+            rule_for(0x0009, 0x1001).map(|r| r.name),
+            Some("Private Attributes")
+        );
     }
 
     #[test]

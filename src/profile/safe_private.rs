@@ -20,13 +20,48 @@ pub struct SafePrivate {
 
 /// The safe private attributes Obscura knows.
 pub const SAFE_PRIVATE: &[SafePrivate] = &[
-    SafePrivate { creator: "SIEMENS MR HEADER", group: 0x0019, element: 0x0C, name: "B value" },
-    SafePrivate { creator: "SIEMENS MR HEADER", group: 0x0019, element: 0x0D, name: "Diffusion directionality" },
-    SafePrivate { creator: "SIEMENS MR HEADER", group: 0x0019, element: 0x0E, name: "Diffusion gradient direction" },
-    SafePrivate { creator: "SIEMENS MR HEADER", group: 0x0019, element: 0x27, name: "B matrix" },
-    SafePrivate { creator: "GEMS_PARM_01", group: 0x0043, element: 0x39, name: "Slop integers 6-9 (b value)" },
-    SafePrivate { creator: "Philips Imaging DD 001", group: 0x2001, element: 0x03, name: "Diffusion b-factor" },
-    SafePrivate { creator: "Philips Imaging DD 001", group: 0x2001, element: 0x04, name: "Diffusion direction" },
+    SafePrivate {
+        creator: "SIEMENS MR HEADER",
+        group: 0x0019,
+        element: 0x0C,
+        name: "B value",
+    },
+    SafePrivate {
+        creator: "SIEMENS MR HEADER",
+        group: 0x0019,
+        element: 0x0D,
+        name: "Diffusion directionality",
+    },
+    SafePrivate {
+        creator: "SIEMENS MR HEADER",
+        group: 0x0019,
+        element: 0x0E,
+        name: "Diffusion gradient direction",
+    },
+    SafePrivate {
+        creator: "SIEMENS MR HEADER",
+        group: 0x0019,
+        element: 0x27,
+        name: "B matrix",
+    },
+    SafePrivate {
+        creator: "GEMS_PARM_01",
+        group: 0x0043,
+        element: 0x39,
+        name: "Slop integers 6-9 (b value)",
+    },
+    SafePrivate {
+        creator: "Philips Imaging DD 001",
+        group: 0x2001,
+        element: 0x03,
+        name: "Diffusion b-factor",
+    },
+    SafePrivate {
+        creator: "Philips Imaging DD 001",
+        group: 0x2001,
+        element: 0x04,
+        name: "Diffusion direction",
+    },
 ];
 
 /// Whether the attribute `(group, xx element)` of a block owned by `creator` is safe to keep.

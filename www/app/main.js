@@ -2,6 +2,7 @@
 // Nothing here parses DICOM or waits on heavy work, so the page never blocks.
 
 const $ = (id) => document.getElementById(id);
+$('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
 const worker = new Worker(new URL('../worker/worker.js', import.meta.url), { type: 'module' });
 
 const rows = new Map();   // id → { tr, report }

@@ -1,0 +1,151 @@
+// End-to-end: the real page in Debian's Chromium, driven by playwright-core, as a user would
+// use it. Run with `node --test tests/e2e/` after `make build`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'target', 'release', 'obscura');
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--disable-dev-shm-usage'];
+
+let server;
+let origin;
+let browser;
+let work;
+let canaries;
+
+before(async () => {
+  work = mkdtempSync(join(tmpdir(), 'obscura-e2e-'));
+  execFileSync(CLI, ['sample', join(work, 'in'), '--canaries', join(work, 'canaries.txt')]);
+  canaries = readFileSync(join(work, 'canaries.txt'), 'utf8').split('\n').filter(Boolean);
+  writeFileSync(join(work, 'in', 'README.txt'), 'this is not a DICOM file');
+
+  server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
+    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  origin = await new Promise((resolve, reject) => {
+    let buf = '';
+    server.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+/** A page whose every request (page and workers) is recorded. */
+async function openPage() {
+  const context = await browser.newContext({ acceptDownloads: true });
+  const requests = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  page.on('worker', (w) => requests.push(w.url()));
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${origin}/`);
+  return { context, page, requests, errors };
+}
+
+function unzip(zipPath, dest) {
+  const py = spawnSync('python3', ['-c',
+    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); assert bad is None, bad; z.extractall(sys.argv[2]); print("\\n".join(z.namelist()))',
+    zipPath, dest], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  return py.stdout.split('\n').filter(Boolean);
+}
+
+function filesUnder(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+function assertOnlyLocalRequests(requests) {
+  const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, [], 'the page contacted no other origin');
+  assert.ok(requests.length > 0);
+}
+
+test('a user adds files, gets a clear status, and downloads a clean package', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const inputs = readdirSync(join(work, 'in')).map((n) => join(work, 'in', n));
+  await page.getByLabel('Add DICOM files').setInputFiles(inputs);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 1 excluded/.test(await status.textContent()), 60_000);
+  // Each row shows who the file was and what it became.
+  const ct = page.locator('tr', { hasText: 'FAKEDOE_CT_1_1.dcm' });
+  assert.match(await ct.locator('td.before').textContent(), /FAKEDOE\^JANEFAKE/);
+  const afterText = await ct.locator('td.after').textContent();
+  assert.match(afterText, /OBSC-[0-9A-F]{6}/);
+  assert.doesNotMatch(afterText, /FAKE/);
+  // The broken file says why.
+  const row = page.locator('tr', { hasText: 'README.txt' });
+  assert.match(await row.textContent(), /not a DICOM file/);
+
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'obscura-package.zip');
+  const zipPath = join(work, 'package.zip');
+  await download.saveAs(zipPath);
+  const dest = join(work, 'unzipped');
+  const names = unzip(zipPath, dest);
+  const dicoms = names.filter((n) => n.startsWith('DICOM/'));
+  assert.equal(dicoms.length, 6);
+  for (const report of ['manifest.json', 'changes.json', 'CHANGES.txt']) assert.ok(names.includes(report), report);
+  for (const file of filesUnder(dest)) {
+    const bytes = readFileSync(file);
+    for (const c of canaries) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
+  }
+  for (const n of dicoms) {
+    const r = spawnSync('dcmdump', ['-q', join(dest, n)], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `dcmdump reads ${n}: ${r.stderr}`);
+    assert.match(r.stdout, /PatientIdentityRemoved/);
+  }
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('the sample study works from the page, in a worker, without any remote request', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  assert.ok(requests.some((u) => u.endsWith('/worker/worker.js')), 'work runs in a module worker');
+  assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the Rust core is loaded as wasm');
+  // The page may not reach other origins even if a script tried.
+  const blocked = await page.evaluate(async () => {
+    try { await fetch('https://example.com/'); return false; } catch { return true; }
+  });
+  assert.ok(blocked, 'the Content-Security-Policy blocks remote requests');
+  assertOnlyLocalRequests(requests.filter((u) => u !== 'https://example.com/'));
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+async function assertEventually(check, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error('timed out waiting for the page');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
