@@ -25,7 +25,7 @@ cli:
 run: build
 	python3 tools/serve.py --port $(PORT)
 
-test: build test-native test-wasm test-crossval test-e2e
+test: build lint test-native test-wasm test-crossval test-e2e
 	@echo "make test: all suites passed"
 
 test-native:
