@@ -130,10 +130,12 @@ impl Run {
         self.package.trailer(self.session.policy())
     }
 
-    /// The re-identification map as CSV (original,pseudonym). Only on the user's request.
-    #[wasm_bindgen(js_name = reidentificationCsv)]
-    pub fn reidentification_csv(&self) -> String {
-        crate::deid::reidentification_csv(&self.session)
+    /// The re-identification key (original → pseudonym), sealed with `passphrase`; `random`
+    /// is 28 bytes from `crypto.getRandomValues`. Only on the user's request.
+    #[wasm_bindgen(js_name = reidentificationKey)]
+    pub fn reidentification_key(&self, passphrase: &str, random: &[u8]) -> Result<String, JsError> {
+        let csv = crate::deid::reidentification_csv(&self.session);
+        crate::deid::reid::seal(&csv, passphrase, random).map_err(js_err)
     }
 }
 

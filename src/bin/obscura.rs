@@ -30,8 +30,13 @@ OPTIONS for deid:
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
-  --reid-map FILE      write the re-identification map (original ID → pseudonym) to FILE.
-                       It links the output back to patients: keep it safe.
+  --reid-key FILE      write the re-identification key (original ID → pseudonym) to FILE,
+                       sealed with the passphrase on the first line of --reid-passphrase-file.
+                       It links the output back to patients: keep it apart from the package.
+  --reid-passphrase-file FILE
+                       passphrase (8 characters or more) for --reid-key
+
+  obscura reid-open <FILE> --passphrase-file FILE  print a sealed re-identification key as CSV
 
 EXIT STATUS: 0 when every file was de-identified, 1 when any was excluded, 2 on usage errors.
 ";
@@ -45,7 +50,8 @@ struct Args {
     date_offset: Option<i32>,
     log: Option<PathBuf>,
     zip: Option<PathBuf>,
-    reid_map: Option<PathBuf>,
+    reid_key: Option<PathBuf>,
+    reid_passphrase: Option<PathBuf>,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -61,7 +67,8 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         date_offset: None,
         log: None,
         zip: None,
-        reid_map: None,
+        reid_key: None,
+        reid_passphrase: None,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -93,12 +100,18 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
-            "--reid-map" => args.reid_map = Some(PathBuf::from(value("--reid-map")?)),
+            "--reid-key" => args.reid_key = Some(PathBuf::from(value("--reid-key")?)),
+            "--reid-passphrase-file" => {
+                args.reid_passphrase = Some(PathBuf::from(value("--reid-passphrase-file")?))
+            }
             s if s.starts_with("--") => return Err(format!("unknown flag {s}")),
             _ => inputs.push(PathBuf::from(a)),
         }
     }
     args.out = out.ok_or("--out DIR is required")?;
+    if args.reid_key.is_some() != args.reid_passphrase.is_some() {
+        return Err("--reid-key and --reid-passphrase-file go together".into());
+    }
     if inputs.is_empty() {
         return Err("give at least one input file or folder".into());
     }
@@ -152,14 +165,34 @@ fn read_key(path: Option<&Path>) -> Result<ProjectKey, String> {
                 Ok(ProjectKey::from_passphrase(line))
             }
         }
-        None => {
-            let mut key = [0u8; 32];
-            fs::File::open("/dev/urandom")
-                .and_then(|mut f| f.read_exact(&mut key))
-                .map_err(|e| format!("could not make a random key: {e}"))?;
-            Ok(ProjectKey::from_bytes(key))
-        }
+        None => Ok(ProjectKey::from_bytes(random_bytes::<32>()?)),
     }
+}
+
+fn read_passphrase(path: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
+    let mut buf = [0u8; N];
+    fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| format!("no random source: {e}"))?;
+    Ok(buf)
+}
+
+fn reid_open(mut args: impl Iterator<Item = String>) -> Result<u8, String> {
+    let usage = "usage: obscura reid-open <FILE> --passphrase-file FILE";
+    let (file, flag, pass) = (args.next(), args.next(), args.next());
+    let (Some(file), Some("--passphrase-file"), Some(pass)) = (file, flag.as_deref(), pass) else {
+        return Err(usage.into());
+    };
+    let sealed = fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
+    let csv = obscura::deid::reid::open(&sealed, &read_passphrase(Path::new(&pass))?)
+        .map_err(|e| e.to_string())?;
+    print!("{csv}");
+    Ok(0)
 }
 
 fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
@@ -246,8 +279,11 @@ fn deid(args: Args) -> Result<bool, String> {
     if let Some(p) = &args.log {
         write_file(p, layout.changes_json().as_bytes())?;
     }
-    if let Some(p) = &args.reid_map {
-        write_file(p, obscura::deid::reidentification_csv(&session).as_bytes())?;
+    if let (Some(p), Some(pass)) = (&args.reid_key, &args.reid_passphrase) {
+        let csv = obscura::deid::reidentification_csv(&session);
+        let sealed = obscura::deid::reid::seal(&csv, &read_passphrase(pass)?, &random_bytes::<28>()?)
+            .map_err(|e| e.to_string())?;
+        write_file(p, sealed.as_bytes())?;
     }
     eprintln!(
         "{} files de-identified, {} excluded → {}",
@@ -300,6 +336,7 @@ fn main() -> ExitCode {
         Some("deid") => parse_deid(args)
             .and_then(deid)
             .map(|ok| if ok { 0 } else { 1 }),
+        Some("reid-open") => reid_open(args),
         Some("options") => {
             options();
             Ok(0)

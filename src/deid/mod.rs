@@ -6,6 +6,7 @@
 
 mod dates;
 mod keys;
+pub mod reid;
 mod scrub;
 mod walk;
 
@@ -99,6 +100,9 @@ pub enum DeidError {
     /// The user's pseudonym list is malformed.
     #[error("pseudonym list: {0}")]
     Pseudonyms(String),
+    /// A re-identification key could not be sealed or opened.
+    #[error("re-identification key: {0}")]
+    Key(String),
 }
 
 /// One thing done to one attribute, for the change log. Never holds the original value.

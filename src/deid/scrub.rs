@@ -89,10 +89,11 @@ impl Identifiers {
                 }
             }
         }
-        // Long digit runs (possibly with separators such as 12/03/2024) are blanked too.
+        // Long digit runs standing alone (possibly with separators such as 12/03/2024) are
+        // blanked too; digits inside a word (a code such as T2W1234567) are not.
         let mut i = 0;
         while i < chars.len() {
-            if chars[i].is_ascii_digit() {
+            if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
                 let start = i;
                 let mut digits = 0;
                 while i < chars.len() && (chars[i].is_ascii_digit() || "-/.".contains(chars[i])) {
@@ -101,7 +102,8 @@ impl Identifiers {
                     }
                     i += 1;
                 }
-                if digits >= 6 {
+                let alone = i == chars.len() || !chars[i].is_alphanumeric();
+                if digits >= 6 && alone {
                     for c in &mut chars[start..i] {
                         *c = '*';
                     }
@@ -109,6 +111,9 @@ impl Identifiers {
                 }
             } else {
                 i += 1;
+                while i < chars.len() && chars[i].is_alphanumeric() && chars[i - 1].is_alphanumeric() {
+                    i += 1;
+                }
             }
         }
         (chars.into_iter().collect(), hits)
@@ -150,6 +155,14 @@ mod tests {
         ids.add("LI^AN", true);
         let (out, _) = ids.scrub("Lipid scan of Li");
         assert_eq!(out, "Lipid scan of **");
+    }
+
+    #[test]
+    fn codes_with_digits_inside_words_are_kept() {
+        let ids = Identifiers::default();
+        let (out, hits) = ids.scrub("T2W_TSE ABC1234567 seq 1234567");
+        assert_eq!(out, "T2W_TSE ABC1234567 seq *******");
+        assert_eq!(hits, 1);
     }
 
     #[test]

@@ -119,6 +119,20 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
     assert.equal(r.status, 0, `dcmdump reads ${n}: ${r.stderr}`);
     assert.match(r.stdout, /PatientIdentityRemoved/);
   }
+  // The re-identification key comes only on request, sealed; the CLI opens it.
+  await page.getByRole('button', { name: 'Export re-identification key…' }).click();
+  await page.getByLabel('Passphrase for the key file').fill('e2e test passphrase');
+  const [keyDownload] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Encrypt and save' }).click(),
+  ]);
+  const keyPath = join(work, 'key.json');
+  await keyDownload.saveAs(keyPath);
+  assert.equal(readFileSync(keyPath, 'utf8').indexOf('FAKEID0001'), -1);
+  writeFileSync(join(work, 'pass.txt'), 'e2e test passphrase\n');
+  const csv = execFileSync(CLI, ['reid-open', keyPath, '--passphrase-file', join(work, 'pass.txt')], { encoding: 'utf8' });
+  assert.match(csv, /FAKEID0001,OBSC-[0-9A-F]{6}/);
+
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();

@@ -47,23 +47,6 @@ function enqueue(name, getBytes) {
   }).then(() => postMessage({ type: 'idle' }));
 }
 
-async function encryptText(text, passphrase) {
-  const enc = new TextEncoder();
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const base = await crypto.subtle.importKey('raw', enc.encode(passphrase), 'PBKDF2', false, ['deriveKey']);
-  const key = await crypto.subtle.deriveKey({ name: 'PBKDF2', salt, iterations: 310000, hash: 'SHA-256' },
-    base, { name: 'AES-GCM', length: 256 }, false, ['encrypt']);
-  const ct = new Uint8Array(await crypto.subtle.encrypt({ name: 'AES-GCM', iv }, key, enc.encode(text)));
-  const b64 = (a) => btoa(String.fromCharCode(...a));
-  return JSON.stringify({
-    format: 'obscura-reidentification-key-v1',
-    kdf: { name: 'PBKDF2-SHA-256', iterations: 310000, salt: b64(salt) },
-    cipher: { name: 'AES-256-GCM', iv: b64(iv) },
-    ciphertext: b64(ct),
-  }, null, 2);
-}
-
 onmessage = async (ev) => {
   const msg = ev.data;
   try {
@@ -94,7 +77,7 @@ onmessage = async (ev) => {
       case 'reid':
         await queue;
         if (!run) throw new Error('no file has been de-identified yet');
-        postMessage({ type: 'reid', text: await encryptText(run.reidentificationCsv(), msg.passphrase) });
+        postMessage({ type: 'reid', text: run.reidentificationKey(msg.passphrase, crypto.getRandomValues(new Uint8Array(28))) });
         break;
       default:
         break;
