@@ -49,9 +49,13 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 
-# Regenerate the PS3.15 action table from ../shared/data (commit the result).
+# Regenerate the PS3.15 action table from ../shared/data, and the list of retired text
+# attributes from dicom-rs's dictionary (commit the results).
 profile-table:
 	python3 tools/gen_profile_table.py > src/profile/table.rs
+	python3 tools/gen_profile_table.py --retired "$$(cargo metadata --format-version 1 | python3 -c \
+	  'import json,sys,os; d=json.load(sys.stdin); print([os.path.join(os.path.dirname(p["manifest_path"]),"src","tags.rs") for p in d["packages"] if p["name"]=="dicom-dictionary-std"][0])')" \
+	  > src/profile/retired.rs
 
 clean:
 	cargo clean

@@ -169,7 +169,12 @@ fn options_are_listed_and_bad_usage_exits_2() {
 fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
     let dir = tempdir("reid");
     let input = dir.join("in");
-    assert!(obscura().arg("sample").arg(&input).status().expect("runs").success());
+    assert!(obscura()
+        .arg("sample")
+        .arg(&input)
+        .status()
+        .expect("runs")
+        .success());
     fs::write(dir.join("pass.txt"), "a long test passphrase\n").expect("write");
     fs::write(dir.join("wrong.txt"), "not the passphrase\n").expect("write");
     let status = obscura()
@@ -185,12 +190,30 @@ fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
         .expect("runs");
     assert_eq!(status.code(), Some(0));
     let sealed = fs::read_to_string(dir.join("key.json")).expect("key written");
-    assert!(!sealed.contains("FAKEID0001"), "the key file does not show identities");
-    let opened = obscura().arg("reid-open").arg(dir.join("key.json")).arg("--passphrase-file").arg(dir.join("pass.txt")).output().expect("runs");
+    assert!(
+        !sealed.contains("FAKEID0001"),
+        "the key file does not show identities"
+    );
+    let opened = obscura()
+        .arg("reid-open")
+        .arg(dir.join("key.json"))
+        .arg("--passphrase-file")
+        .arg(dir.join("pass.txt"))
+        .output()
+        .expect("runs");
     assert!(opened.status.success());
     let csv = String::from_utf8_lossy(&opened.stdout);
-    assert!(csv.contains("FAKEID0001,OBSC-") && csv.contains("FAKEID0002,OBSC-"), "{csv}");
-    let wrong = obscura().arg("reid-open").arg(dir.join("key.json")).arg("--passphrase-file").arg(dir.join("wrong.txt")).output().expect("runs");
+    assert!(
+        csv.contains("FAKEID0001,OBSC-") && csv.contains("FAKEID0002,OBSC-"),
+        "{csv}"
+    );
+    let wrong = obscura()
+        .arg("reid-open")
+        .arg(dir.join("key.json"))
+        .arg("--passphrase-file")
+        .arg(dir.join("wrong.txt"))
+        .output()
+        .expect("runs");
     assert_eq!(wrong.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&wrong.stdout).contains("FAKEID"));
 }

@@ -12,18 +12,27 @@ use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use obscura::deid::{Policy, ProjectKey, Session};
-use obscura::profile::{exact_rules, rule_for, Code, OptionSet, ProfileOption};
+use obscura::profile::{exact_rules, is_retired_text, rule_for, Code, OptionSet, ProfileOption};
 
 /// The option sets every check runs under: none, each option alone, and the two maximal
 /// compatible combinations.
 fn option_sets() -> Vec<(String, OptionSet)> {
     let mut sets = vec![("basic".to_string(), OptionSet::basic())];
     for o in ProfileOption::ALL {
-        sets.push((o.id().to_string(), OptionSet::new([o]).expect("single option")));
+        sets.push((
+            o.id().to_string(),
+            OptionSet::new([o]).expect("single option"),
+        ));
     }
-    for excluded in [ProfileOption::RetainLongitudinalFullDates, ProfileOption::RetainLongitudinalModifiedDates] {
+    for excluded in [
+        ProfileOption::RetainLongitudinalFullDates,
+        ProfileOption::RetainLongitudinalModifiedDates,
+    ] {
         let all = ProfileOption::ALL.into_iter().filter(|o| *o != excluded);
-        sets.push((format!("all but {}", excluded.id()), OptionSet::new(all).expect("compatible")));
+        sets.push((
+            format!("all but {}", excluded.id()),
+            OptionSet::new(all).expect("compatible"),
+        ));
     }
     sets
 }
@@ -53,7 +62,9 @@ fn to_file(obj: InMemDicomObject, source_ae: &str) -> Vec<u8> {
         .build()
         .expect("meta");
     let mut bytes = Vec::new();
-    obj.with_exact_meta(meta).write_all(&mut bytes).expect("written");
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
     bytes
 }
 
@@ -61,7 +72,9 @@ fn deidentify(bytes: &[u8], options: &OptionSet) -> InMemDicomObject {
     let mut policy = Policy::basic(ProjectKey::from_bytes([42; 32]));
     policy.options = options.clone();
     policy.date_offset_days = Some(-20_000);
-    let d = Session::new(policy).deidentify(bytes).expect("de-identifies");
+    let d = Session::new(policy)
+        .deidentify(bytes)
+        .expect("de-identifies");
     OpenFileOptions::new()
         .read_preamble(dicom_object::file::ReadPreamble::Always)
         .from_reader(d.bytes.as_slice())
@@ -104,7 +117,9 @@ enum Seen {
 }
 
 fn outcome(out: &InMemDicomObject, tag: Tag, original: &Value<InMemDicomObject>) -> Seen {
-    let Some(e) = out.get(tag) else { return Seen::Absent };
+    let Some(e) = out.get(tag) else {
+        return Seen::Absent;
+    };
     match (e.value(), original) {
         (Value::Sequence(s), Value::Sequence(o)) => {
             if s.items().is_empty() {
@@ -117,8 +132,14 @@ fn outcome(out: &InMemDicomObject, tag: Tag, original: &Value<InMemDicomObject>)
         }
         (Value::Primitive(PrimitiveValue::Empty), _) => Seen::Empty,
         (v, o) => {
-            let a = v.to_str().map(|s| s.trim_end_matches(['\0', ' ', '^']).to_string()).unwrap_or_default();
-            let b = o.to_str().map(|s| s.trim_end_matches(['\0', ' ', '^']).to_string()).unwrap_or_default();
+            let a = v
+                .to_str()
+                .map(|s| s.trim_end_matches(['\0', ' ', '^']).to_string())
+                .unwrap_or_default();
+            let b = o
+                .to_str()
+                .map(|s| s.trim_end_matches(['\0', ' ', '^']).to_string())
+                .unwrap_or_default();
             if a.is_empty() {
                 Seen::Empty
             } else if a == b {
@@ -160,9 +181,15 @@ fn every_row_of_table_e1_1_is_applied_under_every_option_set() {
         if tag.group() == 0x0002 || tag.group() == 0x0000 || tag == tags::PIXEL_DATA {
             continue; // file meta and command groups are not data set attributes
         }
-        let Some(vr) = dictionary_vr(tag) else { continue };
+        let Some(vr) = dictionary_vr(tag) else {
+            continue;
+        };
         let value: Value<InMemDicomObject> = if vr == VR::SQ {
-            let item = InMemDicomObject::from_element_iter([element(tags::CODE_MEANING, VR::LO, PrimitiveValue::from("item"))]);
+            let item = InMemDicomObject::from_element_iter([element(
+                tags::CODE_MEANING,
+                VR::LO,
+                PrimitiveValue::from("item"),
+            )]);
             Value::from(DataSetSequence::new(vec![item], Length::UNDEFINED))
         } else {
             match row_value(tag, vr) {
@@ -183,17 +210,29 @@ fn every_row_of_table_e1_1_is_applied_under_every_option_set() {
             let code = rule.code_for(&set);
             let seen = outcome(&out, *tag, value);
             if !allowed(code, *vr, *tag).contains(&seen) {
-                failures.push(format!("[{set_name}] {tag} {} ({vr:?}): code {} gave {seen:?}", rule.name, code.as_str()));
+                failures.push(format!(
+                    "[{set_name}] {tag} {} ({vr:?}): code {} gave {seen:?}",
+                    rule.name,
+                    code.as_str()
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "{} rows misapplied:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} rows misapplied:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 /// Every tag of the standard dictionary in the groups that hold data set attributes.
 fn dictionary_tags() -> Vec<(Tag, VR)> {
     let mut groups: Vec<u16> = (0x0008..=0x0100).step_by(2).collect();
-    groups.extend([0x0400, 0x2000, 0x2010, 0x2020, 0x2030, 0x2040, 0x2050, 0x2100, 0x2110, 0x2120, 0x2130, 0x2200]);
+    groups.extend([
+        0x0400, 0x2000, 0x2010, 0x2020, 0x2030, 0x2040, 0x2050, 0x2100, 0x2110, 0x2120, 0x2130,
+        0x2200,
+    ]);
     groups.extend((0x3002..=0x300E).step_by(2));
     groups.extend([0x4000, 0x4008, 0x4010, 0x4FFE, 0x5200, 0x5400, 0x5600]);
     let mut out = Vec::new();
@@ -228,7 +267,20 @@ fn written_by_obscura(tag: Tag) -> bool {
 
 /// Text, name, date and UID VRs: the ones that can carry identity.
 fn canary_vr(vr: VR) -> bool {
-    matches!(vr, VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::DA | VR::DT | VR::UI)
+    matches!(
+        vr,
+        VR::PN
+            | VR::LO
+            | VR::SH
+            | VR::LT
+            | VR::ST
+            | VR::UT
+            | VR::UC
+            | VR::AE
+            | VR::DA
+            | VR::DT
+            | VR::UI
+    )
 }
 
 /// A distinctive value for (tag, place); dates are distinct days in 1950–1959 so that no
@@ -240,7 +292,11 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
             let day = index * 3 + place as usize;
             let (y, rest) = (1950 + day / 336, day % 336);
             let date = format!("{y:04}{:02}{:02}", rest / 28 + 1, rest % 28 + 1);
-            if vr == VR::DT { format!("{date}0{place}0000") } else { date }
+            if vr == VR::DT {
+                format!("{date}0{place}0000")
+            } else {
+                date
+            }
         }
         // The trailing ".9" keeps one canary from being the prefix of another.
         VR::UI => format!("1.2.999.{place}.{}.{}.9", tag.group(), tag.element()),
@@ -252,14 +308,15 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 /// that holds nothing identifying; attributes the table does not name are kept unless they
 /// are person names, or dates moved by the Modified Dates option.
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
-    let dates_move = set.contains(ProfileOption::RetainLongitudinalModifiedDates) && matches!(vr, VR::DA | VR::DT);
+    let dates_move = set.contains(ProfileOption::RetainLongitudinalModifiedDates)
+        && matches!(vr, VR::DA | VR::DT);
     match rule_for(tag.group(), tag.element()) {
         Some(rule) => match rule.code_for(set) {
             Code::K => true,
             Code::C => !matches!(vr, VR::DA | VR::DT | VR::UI),
             _ => false,
         },
-        None => vr != VR::PN && !dates_move,
+        None => vr != VR::PN && !dates_move && !is_retired_text(tag.group(), tag.element()),
     }
 }
 
@@ -269,7 +326,11 @@ fn dictionary_wide_canaries_survive_exactly_where_the_standard_keeps_them() {
         .into_iter()
         .filter(|(t, vr)| canary_vr(*vr) && !written_by_obscura(*t))
         .collect();
-    assert!(attrs.len() > 800, "dictionary walk found {} attributes", attrs.len());
+    assert!(
+        attrs.len() > 800,
+        "dictionary walk found {} attributes",
+        attrs.len()
+    );
 
     // Place 0: top level. Place 1: two levels down in sequences the table does not name
     // (kept and recursed into). Place 2: inside a private block.
@@ -280,7 +341,11 @@ fn dictionary_wide_canaries_survive_exactly_where_the_standard_keeps_them() {
         for place in [0u8, 1] {
             let v = canary(*tag, *vr, place, i);
             let e = element(*tag, *vr, PrimitiveValue::from(v.clone()));
-            if place == 0 { top.put(e); } else { nested.put(e); }
+            if place == 0 {
+                top.put(e);
+            } else {
+                nested.put(e);
+            }
             expected.push((v, *tag, *vr, place));
         }
     }
@@ -289,16 +354,41 @@ fn dictionary_wide_canaries_survive_exactly_where_the_standard_keeps_them() {
         VR::SQ,
         Value::from(DataSetSequence::new(vec![nested], Length::UNDEFINED)),
     )]);
-    top.put(DataElement::new(tags::ANATOMIC_REGION_SEQUENCE, VR::SQ, Value::from(DataSetSequence::new(vec![inner], Length::UNDEFINED))));
-    top.put(element(Tag(0x0029, 0x0010), VR::LO, PrimitiveValue::from("CANARY VENDOR")));
+    top.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        Value::from(DataSetSequence::new(vec![inner], Length::UNDEFINED)),
+    ));
+    top.put(element(
+        Tag(0x0029, 0x0010),
+        VR::LO,
+        PrimitiveValue::from("CANARY VENDOR"),
+    ));
     for k in 0..16u16 {
         let v = format!("CNR2PRIV{k:04}");
-        top.put(element(Tag(0x0029, 0x1000 + k), VR::LO, PrimitiveValue::from(v.clone())));
+        top.put(element(
+            Tag(0x0029, 0x1000 + k),
+            VR::LO,
+            PrimitiveValue::from(v.clone()),
+        ));
         expected.push((v, Tag(0x0029, 0x1000 + k), VR::LO, 2));
     }
-    top.put(element(tags::SOP_CLASS_UID, VR::UI, PrimitiveValue::from(uids::SECONDARY_CAPTURE_IMAGE_STORAGE)));
-    top.put(element(tags::SOP_INSTANCE_UID, VR::UI, PrimitiveValue::from("1.2.999.77.1")));
-    expected.push(("CNRMETAAE".into(), tags::SOURCE_APPLICATION_ENTITY_TITLE, VR::AE, 3));
+    top.put(element(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        PrimitiveValue::from(uids::SECONDARY_CAPTURE_IMAGE_STORAGE),
+    ));
+    top.put(element(
+        tags::SOP_INSTANCE_UID,
+        VR::UI,
+        PrimitiveValue::from("1.2.999.77.1"),
+    ));
+    expected.push((
+        "CNRMETAAE".into(),
+        tags::SOURCE_APPLICATION_ENTITY_TITLE,
+        VR::AE,
+        3,
+    ));
     expected.push(("1.2.999.77.1".into(), tags::SOP_INSTANCE_UID, VR::UI, 0));
     let bytes = to_file(top, "CNRMETAAE");
 
@@ -309,7 +399,10 @@ fn dictionary_wide_canaries_survive_exactly_where_the_standard_keeps_them() {
         let mut policy = Policy::basic(ProjectKey::from_bytes([42; 32]));
         policy.options = set.clone();
         policy.date_offset_days = Some(-20_000);
-        let out = Session::new(policy).deidentify(&bytes).expect("de-identifies").bytes;
+        let out = Session::new(policy)
+            .deidentify(&bytes)
+            .expect("de-identifies")
+            .bytes;
         let mut found = vec![false; patterns.len()];
         for m in matcher.find_overlapping_iter(&out) {
             found[m.pattern().as_usize()] = true;
@@ -319,13 +412,22 @@ fn dictionary_wide_canaries_survive_exactly_where_the_standard_keeps_them() {
             let keep = *place < 2 && standard_keeps(*tag, *vr, &set);
             if found[i] != keep {
                 let what = if keep { "was lost" } else { "LEAKED" };
-                failures.entry(set_name.clone()).or_insert_with(Vec::new).push(format!("{tag} {vr:?} at place {place}: {v} {what}"));
+                failures
+                    .entry(set_name.clone())
+                    .or_insert_with(Vec::new)
+                    .push(format!("{tag} {vr:?} at place {place}: {v} {what}"));
             }
         }
     }
     let report: Vec<String> = failures
         .iter()
-        .map(|(set, f)| format!("[{set}] {} problems, e.g.\n  {}", f.len(), f.iter().take(15).cloned().collect::<Vec<_>>().join("\n  ")))
+        .map(|(set, f)| {
+            format!(
+                "[{set}] {} problems, e.g.\n  {}",
+                f.len(),
+                f.iter().take(15).cloned().collect::<Vec<_>>().join("\n  ")
+            )
+        })
         .collect();
     assert!(failures.is_empty(), "{}", report.join("\n"));
 }

@@ -281,8 +281,9 @@ fn deid(args: Args) -> Result<bool, String> {
     }
     if let (Some(p), Some(pass)) = (&args.reid_key, &args.reid_passphrase) {
         let csv = obscura::deid::reidentification_csv(&session);
-        let sealed = obscura::deid::reid::seal(&csv, &read_passphrase(pass)?, &random_bytes::<28>()?)
-            .map_err(|e| e.to_string())?;
+        let sealed =
+            obscura::deid::reid::seal(&csv, &read_passphrase(pass)?, &random_bytes::<28>()?)
+                .map_err(|e| e.to_string())?;
         write_file(p, sealed.as_bytes())?;
     }
     eprintln!(

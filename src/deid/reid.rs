@@ -49,11 +49,17 @@ fn key_for(passphrase: &str, salt: &[u8], rounds: u32) -> [u8; 32] {
 /// (salt, then nonce): the caller owns the randomness source (the browser's or the OS's).
 pub fn seal(plaintext: &str, passphrase: &str, random: &[u8]) -> Result<String, DeidError> {
     if passphrase.chars().count() < 8 {
-        return Err(DeidError::Key("the passphrase must have at least 8 characters".into()));
+        return Err(DeidError::Key(
+            "the passphrase must have at least 8 characters".into(),
+        ));
     }
     let (salt, nonce) = match (random.get(..16), random.get(16..RANDOM_BYTES)) {
         (Some(s), Some(n)) => (s, n),
-        _ => return Err(DeidError::Key(format!("{RANDOM_BYTES} random bytes are needed"))),
+        _ => {
+            return Err(DeidError::Key(format!(
+                "{RANDOM_BYTES} random bytes are needed"
+            )))
+        }
     };
     let cipher = Aes256Gcm::new((&key_for(passphrase, salt, ROUNDS)).into());
     let ciphertext = cipher
@@ -61,8 +67,15 @@ pub fn seal(plaintext: &str, passphrase: &str, random: &[u8]) -> Result<String, 
         .map_err(|_| DeidError::Key("encryption failed".into()))?;
     let sealed = Sealed {
         format: FORMAT.into(),
-        kdf: Kdf { name: "PBKDF2-HMAC-SHA-256".into(), iterations: ROUNDS, salt: B64.encode(salt) },
-        cipher: Cipher { name: "AES-256-GCM".into(), nonce: B64.encode(nonce) },
+        kdf: Kdf {
+            name: "PBKDF2-HMAC-SHA-256".into(),
+            iterations: ROUNDS,
+            salt: B64.encode(salt),
+        },
+        cipher: Cipher {
+            name: "AES-256-GCM".into(),
+            nonce: B64.encode(nonce),
+        },
         ciphertext: B64.encode(ciphertext),
     };
     serde_json::to_string_pretty(&sealed).map_err(|e| DeidError::Key(e.to_string()))
@@ -95,9 +108,16 @@ mod tests {
     #[test]
     fn sealed_maps_open_only_with_the_passphrase() {
         let random: Vec<u8> = (0..RANDOM_BYTES as u8).collect();
-        let sealed = seal("original,pseudonym\nFAKEID0001,OBSC-000001\n", "long enough pass", &random)
-            .expect("seals");
-        assert!(!sealed.contains("FAKEID0001"), "the identities are not readable");
+        let sealed = seal(
+            "original,pseudonym\nFAKEID0001,OBSC-000001\n",
+            "long enough pass",
+            &random,
+        )
+        .expect("seals");
+        assert!(
+            !sealed.contains("FAKEID0001"),
+            "the identities are not readable"
+        );
         assert_eq!(
             open(&sealed, "long enough pass").expect("opens"),
             "original,pseudonym\nFAKEID0001,OBSC-000001\n"

@@ -111,7 +111,10 @@ impl Identifiers {
                 }
             } else {
                 i += 1;
-                while i < chars.len() && chars[i].is_alphanumeric() && chars[i - 1].is_alphanumeric() {
+                while i < chars.len()
+                    && chars[i].is_alphanumeric()
+                    && chars[i - 1].is_alphanumeric()
+                {
                     i += 1;
                 }
             }

@@ -14,7 +14,9 @@ use dicom_object::{FileMetaTable, FileMetaTableBuilder, InMemDicomObject};
 use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
-use crate::profile::{is_safe_private, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE};
+use crate::profile::{
+    is_retired_text, is_safe_private, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE,
+};
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.3305193540373548620197474153727066571";
@@ -317,6 +319,14 @@ impl<'a> Walker<'a> {
                 &name,
                 "removed",
                 "unknown attribute that may hold text (fail safe)",
+            );
+        } else if free_text && is_retired_text(tag.group(), tag.element()) {
+            self.note_review(&here, &name, elem.value(), "");
+            self.log(
+                &here,
+                &name,
+                "removed",
+                "retired attribute that may hold text (fail safe)",
             );
         } else if known.is_none() && vr == VR::UI {
             self.replace_uids(

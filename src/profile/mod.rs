@@ -4,7 +4,11 @@
 //! `table.rs` is generated from the standard by `tools/gen_profile_table.py`; everything
 //! else here is hand-written logic on top of it.
 
+// Generated files keep the generator's layout.
+#[rustfmt::skip]
+mod retired;
 mod safe_private;
+#[rustfmt::skip]
 mod table;
 
 use std::collections::BTreeSet;
@@ -110,6 +114,15 @@ pub fn rule_for(group: u16, element: u16) -> Option<&'static Rule> {
         return table::EXACT.get(i);
     }
     table::MASKED.iter().find(|r| tag & r.mask == r.tag)
+}
+
+/// Whether the attribute is retired from the standard and can hold free text or a name.
+/// The profile table does not vouch for such attributes, so Obscura removes them (fail safe).
+pub fn is_retired_text(group: u16, element: u16) -> bool {
+    let tag = (u32::from(group) << 16) | u32::from(element);
+    retired::RETIRED_TEXT
+        .binary_search_by_key(&tag, |r| r.0)
+        .is_ok()
 }
 
 /// Every single-attribute row of the table, in tag order (for tests and listings).
@@ -388,6 +401,18 @@ mod tests {
         let modified =
             OptionSet::new([ProfileOption::RetainLongitudinalModifiedDates]).unwrap_or_default();
         assert_eq!(study_date.code_for(&modified), Code::C);
+    }
+
+    #[test]
+    fn retired_text_attributes_are_known() {
+        assert!(
+            is_retired_text(0x4008, 0x010C),
+            "Interpretation Author (PN, retired)"
+        );
+        assert!(
+            !is_retired_text(0x0008, 0x1030),
+            "Study Description is current"
+        );
     }
 
     #[test]
