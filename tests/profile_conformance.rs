@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use aho_corasick::AhoCorasick;
 use dicom_core::dictionary::{DataDictionary, VirtualVr};
-use dicom_core::header::Header;
 use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
