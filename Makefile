@@ -48,6 +48,7 @@ test-e2e:
 lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
 # Regenerate the PS3.15 action table from ../shared/data, and the list of retired text
 # attributes from dicom-rs's dictionary (commit the results).

@@ -308,3 +308,23 @@ fn broken_and_foreign_files_are_excluded_with_a_reason() {
     // The session goes on working after bad input.
     assert!(s.deidentify(&sample_study()[1].1).is_ok());
 }
+
+#[test]
+fn user_overrides_win_over_the_profile() {
+    let mut policy = Policy::basic(ProjectKey::from_bytes([14; 32]));
+    policy
+        .add_override("0010,1010=K")
+        .expect("keep Patient's Age");
+    policy
+        .add_override("(0008,0070)=X")
+        .expect("remove Manufacturer");
+    assert!(
+        policy.add_override("0009,1001=K").is_err(),
+        "private attributes cannot be kept this way"
+    );
+    assert!(policy.add_override("0010,1010=maybe").is_err());
+    let mut s = Session::new(policy);
+    let obj = parse(&s.deidentify(&sample_study()[0].1).expect("ok").bytes);
+    assert_eq!(text(&obj, tags::PATIENT_AGE), "053Y");
+    assert!(obj.get(tags::MANUFACTURER).is_none());
+}

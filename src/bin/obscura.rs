@@ -27,6 +27,8 @@ OPTIONS for deid:
                        The same key gives the same new UIDs and pseudonyms every time.
                        Without it a random key is used (results unlinkable to other runs).
   --pseudonyms CSV     original Patient ID,pseudonym per line
+  --action GGGG,EEEE=A override the profile for one attribute: A is X (remove), Z (empty),
+                       D (dummy), K (keep), C (clean) or U (new UID); repeatable
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
@@ -52,6 +54,7 @@ struct Args {
     zip: Option<PathBuf>,
     reid_key: Option<PathBuf>,
     reid_passphrase: Option<PathBuf>,
+    overrides: Vec<String>,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -69,6 +72,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         zip: None,
         reid_key: None,
         reid_passphrase: None,
+        overrides: Vec::new(),
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -98,6 +102,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                         format!("--date-offset: {v:?} is not a whole number of days")
                     })?);
             }
+            "--action" => args.overrides.push(value("--action")?),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
             "--reid-key" => args.reid_key = Some(PathBuf::from(value("--reid-key")?)),
@@ -206,6 +211,9 @@ fn deid(args: Args) -> Result<bool, String> {
     let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
+    for spec in &args.overrides {
+        policy.add_override(spec).map_err(|e| e.to_string())?;
+    }
     if let Some(p) = &args.pseudonyms {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         policy

@@ -19,7 +19,7 @@ use serde::Serialize;
 pub use keys::ProjectKey;
 pub use scrub::Identifiers;
 
-use crate::profile::OptionSet;
+use crate::profile::{Code, OptionSet};
 
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
 pub const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
@@ -35,6 +35,9 @@ pub struct Policy {
     pub date_offset_days: Option<i32>,
     /// Pseudonyms supplied by the user: original Patient ID → new Patient ID and Name.
     pub pseudonyms: BTreeMap<String, String>,
+    /// Actions the user chose for particular public attributes (tag as `group << 16 |
+    /// element`), applied instead of the profile's wherever the attribute appears.
+    pub overrides: BTreeMap<u32, Code>,
 }
 
 impl Policy {
@@ -45,7 +48,34 @@ impl Policy {
             key,
             date_offset_days: None,
             pseudonyms: BTreeMap::new(),
+            overrides: BTreeMap::new(),
         }
+    }
+
+    /// Add a user override from text such as `0010,1010=K` (tag, then X, Z, D, K, C or U).
+    pub fn add_override(&mut self, spec: &str) -> Result<(), DeidError> {
+        let bad = || {
+            DeidError::Override(format!(
+                "{spec:?}: expected GGGG,EEEE=ACTION, e.g. 0010,1010=K"
+            ))
+        };
+        let (tag, action) = spec.split_once('=').ok_or_else(bad)?;
+        let (g, e) = tag
+            .trim()
+            .trim_matches(['(', ')'])
+            .split_once(',')
+            .ok_or_else(bad)?;
+        let group = u16::from_str_radix(g.trim(), 16).map_err(|_| bad())?;
+        let element = u16::from_str_radix(e.trim(), 16).map_err(|_| bad())?;
+        if group % 2 == 1 || group == 0x0002 {
+            return Err(DeidError::Override(format!(
+                "{spec:?}: only public data set attributes can be overridden"
+            )));
+        }
+        let code = Code::from_letter(action).ok_or_else(bad)?;
+        self.overrides
+            .insert((u32::from(group) << 16) | u32::from(element), code);
+        Ok(())
     }
 
     /// Read user pseudonyms from CSV text: `original_patient_id,pseudonym` per line; a header
@@ -100,6 +130,9 @@ pub enum DeidError {
     /// The user's pseudonym list is malformed.
     #[error("pseudonym list: {0}")]
     Pseudonyms(String),
+    /// A user override is malformed.
+    #[error("override: {0}")]
+    Override(String),
     /// A re-identification key could not be sealed or opened.
     #[error("re-identification key: {0}")]
     Key(String),

@@ -163,6 +163,21 @@ impl<'a> Walker<'a> {
                 removed_overlays.insert(group);
                 continue;
             }
+            let user_choice = self
+                .policy
+                .overrides
+                .get(&((u32::from(group) << 16) | u32::from(element)));
+            if let Some(code) = user_choice {
+                let name = keyword(tag).unwrap_or("attribute").to_string();
+                self.apply(
+                    elem,
+                    *code,
+                    &format!("user override of {name}"),
+                    path,
+                    &mut out,
+                );
+                continue;
+            }
             match rule_for(group, element) {
                 Some(rule) => {
                     let code = rule.code_for(self.options());

@@ -47,6 +47,19 @@ pub enum Code {
 }
 
 impl Code {
+    /// Parse a single-letter action a user may ask for (`X`, `Z`, `D`, `K`, `C`, `U`).
+    pub fn from_letter(s: &str) -> Option<Code> {
+        Some(match s.trim().to_ascii_uppercase().as_str() {
+            "X" => Code::X,
+            "Z" => Code::Z,
+            "D" => Code::D,
+            "K" => Code::K,
+            "C" => Code::C,
+            "U" => Code::U,
+            _ => return None,
+        })
+    }
+
     /// The code as printed in the standard, e.g. `X/Z/D`.
     pub fn as_str(self) -> &'static str {
         match self {
