@@ -274,10 +274,10 @@ fn deid(args: Args) -> Result<bool, String> {
         }
     }
     let policy = session.policy();
-    for (name, text) in layout.report_files(policy) {
-        write_file(&args.out.join(name), text.as_bytes())?;
+    for (name, bytes) in layout.package_files(policy) {
+        write_file(&args.out.join(name), &bytes)?;
         if let Some((f, z)) = zip.as_mut() {
-            f.write_all(&z.add(name, text.as_bytes()))
+            f.write_all(&z.add(name, &bytes))
                 .map_err(|e| e.to_string())?;
         }
     }

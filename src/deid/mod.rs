@@ -18,6 +18,7 @@ use serde::Serialize;
 
 pub use keys::ProjectKey;
 pub use scrub::Identifiers;
+pub use walk::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
 use crate::profile::{Code, OptionSet};
 
@@ -177,6 +178,12 @@ pub struct Summary {
     pub patient_id: String,
     /// Study Date.
     pub study_date: String,
+    /// Study Time.
+    pub study_time: String,
+    /// Study ID.
+    pub study_id: String,
+    /// Accession Number.
+    pub accession_number: String,
     /// Study Description.
     pub study_description: String,
     /// Series Description.
@@ -202,6 +209,9 @@ impl Summary {
             patient_name: s(tags::PATIENT_NAME).trim_end_matches('^').to_string(),
             patient_id: s(tags::PATIENT_ID),
             study_date: s(tags::STUDY_DATE),
+            study_time: s(tags::STUDY_TIME),
+            study_id: s(tags::STUDY_ID),
+            accession_number: s(tags::ACCESSION_NUMBER),
             study_description: s(tags::STUDY_DESCRIPTION),
             series_description: s(tags::SERIES_DESCRIPTION),
             modality: s(tags::MODALITY),

@@ -4,12 +4,14 @@
 //! Nothing in the package names an original file, value or UID: paths are counters and the
 //! change log lists only tags and actions.
 
+mod dicomdir;
 mod zip;
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use self::dicomdir::{dicomdir, DirFile};
 pub use self::zip::ZipStream;
 use crate::deid::{Change, Deidentified, Policy};
 
@@ -51,6 +53,7 @@ pub struct Layout {
     patients: BTreeMap<String, (usize, Studies)>,
     entries: Vec<ManifestEntry>,
     logs: Vec<(String, Vec<Change>)>,
+    directory: Vec<DirFile>,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
 }
@@ -94,6 +97,13 @@ impl Layout {
             changes: d.changes.len(),
         });
         self.logs.push((path.clone(), d.changes.clone()));
+        self.directory.push(DirFile {
+            path: path.clone(),
+            group: (*pat_no, *study_no, *series_no),
+            summary: a.clone(),
+            sop_class_uid: d.sop_class_uid.clone(),
+            transfer_syntax: d.transfer_syntax.clone(),
+        });
         path
     }
 
@@ -192,13 +202,24 @@ impl Layout {
         s
     }
 
-    /// The package's own files (manifest, change logs), for the end of the archive.
-    pub fn report_files(&self, policy: &Policy) -> Vec<(&'static str, String)> {
-        vec![
-            ("manifest.json", self.manifest_json(policy)),
-            ("changes.json", self.changes_json()),
-            ("CHANGES.txt", self.changes_text(policy)),
-        ]
+    /// The package's own files, for the end of the archive: the DICOMDIR index of the
+    /// DICOM files, the manifest and the change logs.
+    pub fn package_files(&self, policy: &Policy) -> Vec<(&'static str, Vec<u8>)> {
+        let mut files = Vec::new();
+        if !self.directory.is_empty() {
+            match dicomdir(&self.directory) {
+                Ok(bytes) => files.push(("DICOMDIR", bytes)),
+                // The files are still valid without an index; say so instead of failing.
+                Err(e) => files.push((
+                    "DICOMDIR-ERROR.txt",
+                    format!("no DICOMDIR: {e}\n").into_bytes(),
+                )),
+            }
+        }
+        files.push(("manifest.json", self.manifest_json(policy).into_bytes()));
+        files.push(("changes.json", self.changes_json().into_bytes()));
+        files.push(("CHANGES.txt", self.changes_text(policy).into_bytes()));
+        files
     }
 }
 
@@ -234,8 +255,8 @@ impl PackageWriter {
     pub fn trailer(&self, policy: &Policy) -> Vec<u8> {
         let mut zip = self.zip.clone();
         let mut out = Vec::new();
-        for (name, text) in self.layout.report_files(policy) {
-            out.extend(zip.add(name, text.as_bytes()));
+        for (name, bytes) in self.layout.package_files(policy) {
+            out.extend(zip.add(name, &bytes));
         }
         out.extend(zip.finish());
         out

@@ -107,6 +107,37 @@ def make_dcmtk_inputs(cli, dest):
     return made
 
 
+def check_batch_dicomdir(cli, src, out):
+    """De-identify a folder as one batch and check the DICOMDIR Obscura writes for it."""
+    from pydicom.fileset import FileSet
+
+    problems = []
+    run([cli, "deid", src, "--out", out])
+    dicomdir = os.path.join(out, "DICOMDIR")
+    if not os.path.exists(dicomdir):
+        return ["batch: no DICOMDIR written"]
+    written = set()
+    for root, _, files in os.walk(os.path.join(out, "DICOM")):
+        written |= {os.path.join(root, f) for f in files}
+    try:
+        fs = FileSet(pydicom.dcmread(dicomdir))
+        indexed = set()
+        for inst in fs:
+            ds = inst.load()
+            indexed.add(os.path.realpath(inst.path))
+            if ds.SOPInstanceUID != inst.ReferencedSOPInstanceUIDInFile:
+                problems.append(f"batch: DICOMDIR record does not match {inst.path}")
+        if indexed != {os.path.realpath(p) for p in written}:
+            problems.append(f"batch: DICOMDIR indexes {len(indexed)} files, {len(written)} written")
+    except Exception as e:  # noqa: BLE001
+        problems.append(f"batch: pydicom cannot use the DICOMDIR: {e}")
+    errors, _ = dciodvfy_errors(dicomdir)
+    problems += [f"batch: DICOMDIR: {e}" for e in sorted(errors)]
+    if len(written) < 10:
+        problems.append(f"batch: only {len(written)} files written")
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli", required=True)
@@ -198,6 +229,9 @@ def main():
                 stats["dciodvfy_checked"] += 1
                 for e in sorted(after - before):
                     failures.append(f"{rel}: new dciodvfy error: {e}")
+
+    # A whole multi-patient set in one batch: the package's DICOMDIR indexes every output file.
+    failures += check_batch_dicomdir(cli, os.path.join(inputs_dir, "dicomdirtests"), os.path.join(work, "batch"))
 
     for name in KNOWN_EXCLUSIONS:
         if name not in excluded_names:

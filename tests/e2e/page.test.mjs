@@ -109,7 +109,10 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   const names = unzip(zipPath, dest);
   const dicoms = names.filter((n) => n.startsWith('DICOM/'));
   assert.equal(dicoms.length, 6);
-  for (const report of ['manifest.json', 'changes.json', 'CHANGES.txt']) assert.ok(names.includes(report), report);
+  for (const report of ['DICOMDIR', 'manifest.json', 'changes.json', 'CHANGES.txt']) assert.ok(names.includes(report), report);
+  const dir = spawnSync('dciodvfy', [join(dest, 'DICOMDIR')], { encoding: 'utf8' });
+  assert.match(dir.stdout + dir.stderr, /BasicDirectory/);
+  assert.doesNotMatch(dir.stdout + dir.stderr, /^Error/m, 'the DICOMDIR is valid');
   for (const file of filesUnder(dest)) {
     const bytes = readFileSync(file);
     for (const c of canaries) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
