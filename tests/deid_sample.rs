@@ -328,3 +328,111 @@ fn user_overrides_win_over_the_profile() {
     assert_eq!(text(&obj, tags::PATIENT_AGE), "053Y");
     assert!(obj.get(tags::MANUFACTURER).is_none());
 }
+
+/// A sample image with a report-like content tree and a text annotation naming the patient.
+fn with_text_content() -> Vec<u8> {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let el =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    let sq = |tag, items: Vec<InMemDicomObject>| {
+        DataElement::new(
+            tag,
+            VR::SQ,
+            Value::from(DataSetSequence::new(items, Length::UNDEFINED)),
+        )
+    };
+    let concept = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, "121071"),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
+        el(tags::CODE_MEANING, VR::LO, "Finding"),
+    ]);
+    let item = InMemDicomObject::from_element_iter([
+        el(tags::RELATIONSHIP_TYPE, VR::CS, "CONTAINS"),
+        el(tags::VALUE_TYPE, VR::CS, "TEXT"),
+        sq(tags::CONCEPT_NAME_CODE_SEQUENCE, vec![concept]),
+        el(
+            tags::TEXT_VALUE,
+            VR::UT,
+            "Nodule seen in JaneFake FAKEDOE on 2024-01-15",
+        ),
+    ]);
+    obj.put(sq(tags::CONTENT_SEQUENCE, vec![item]));
+    let text = InMemDicomObject::from_element_iter([el(
+        tags::UNFORMATTED_TEXT_VALUE,
+        VR::ST,
+        "FAKEDOE left side",
+    )]);
+    let annotation =
+        InMemDicomObject::from_element_iter([sq(tags::TEXT_OBJECT_SEQUENCE, vec![text])]);
+    obj.put(sq(tags::GRAPHIC_ANNOTATION_SEQUENCE, vec![annotation]));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    bytes
+}
+
+/// The first value of `tag` at any depth.
+fn find_text(obj: &InMemDicomObject, tag: dicom_core::Tag) -> Option<String> {
+    for e in obj.iter() {
+        if e.tag() == tag {
+            return e
+                .value()
+                .to_str()
+                .ok()
+                .map(|s| s.trim_end_matches(['\0', ' ']).to_string());
+        }
+        if let Some(items) = e.value().items() {
+            if let Some(found) = items.iter().find_map(|i| find_text(i, tag)) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn report_text_and_annotations_never_keep_a_name() {
+    let bytes = with_text_content();
+    let basic = session(&[], 15).deidentify(&bytes).expect("ok");
+    assert!(!contains(&basic.bytes, "FAKEDOE") && !contains(&basic.bytes, "JaneFake"));
+    let obj = parse(&basic.bytes);
+    assert_eq!(
+        find_text(&obj, tags::TEXT_VALUE).as_deref(),
+        Some("ANONYMIZED")
+    );
+    let content = obj
+        .get(tags::CONTENT_SEQUENCE)
+        .and_then(|e| e.value().items())
+        .expect("content kept");
+    assert_eq!(
+        find_text(&content[0], tags::CODE_MEANING).as_deref(),
+        Some("Finding"),
+        "coded structure is kept"
+    );
+
+    let clean = session(
+        &[
+            ProfileOption::CleanStructuredContent,
+            ProfileOption::CleanGraphics,
+        ],
+        15,
+    )
+    .deidentify(&bytes)
+    .expect("ok");
+    assert!(!contains(&clean.bytes, "FAKEDOE") && !contains(&clean.bytes, "JaneFake"));
+    let obj = parse(&clean.bytes);
+    assert_eq!(
+        find_text(&obj, tags::TEXT_VALUE).as_deref(),
+        Some("Nodule seen in ******** ******* on **********"),
+        "the report text is kept, without the name or the date"
+    );
+    assert_eq!(
+        find_text(&obj, tags::UNFORMATTED_TEXT_VALUE).as_deref(),
+        Some("******* left side")
+    );
+}

@@ -37,6 +37,8 @@ pub(super) struct Walker<'a> {
     identifiers: Identifiers,
     /// SOP Class UID of the object: decides what its IOD requires.
     sop_class: String,
+    /// How free text is treated inside the sequence being walked.
+    content: Content,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
 }
@@ -63,6 +65,7 @@ impl<'a> Walker<'a> {
                 .get(tags::SOP_CLASS_UID)
                 .and_then(|e| value_text(e.value()))
                 .unwrap_or_default(),
+            content: Content::Plain,
             changes: Vec::new(),
             review: Vec::new(),
         }
@@ -256,7 +259,17 @@ impl<'a> Walker<'a> {
                     ));
                 }
                 Code::K | Code::C | Code::U | Code::D | Code::XZUStar => {
+                    // Content whose structure is kept but whose text the table does not list
+                    // (SR content items, graphic annotations): D replaces that text, C cleans
+                    // it. The stricter treatment of an enclosing sequence stays in force.
+                    let outer = self.content;
+                    self.content = match code {
+                        Code::D => Content::Dummy,
+                        Code::C if outer == Content::Plain => Content::Clean,
+                        _ => outer,
+                    };
                     let cleaned = self.clean_sequence(elem, &here);
+                    self.content = outer;
                     out.put(cleaned);
                 }
             }
@@ -335,6 +348,11 @@ impl<'a> Walker<'a> {
                 "removed",
                 "unknown attribute that may hold text (fail safe)",
             );
+        } else if (free_text || dates || vr == VR::TM)
+            && self.content != Content::Plain
+            && !is_code(tag)
+        {
+            self.content_value(elem, &here, &name, out);
         } else if free_text && is_retired_text(tag.group(), tag.element()) {
             self.note_review(&here, &name, elem.value(), "");
             self.log(
@@ -360,6 +378,52 @@ impl<'a> Walker<'a> {
             self.clean_value(elem, &here, &name, "Modified Dates option".into(), out);
         } else {
             out.put(elem);
+        }
+    }
+
+    /// Text, dates and times inside structured content or graphics that the table does not
+    /// list: a dummy under D, cleaned under C (dates follow the date options).
+    fn content_value(
+        &mut self,
+        elem: InMemElement,
+        here: &str,
+        name: &str,
+        out: &mut InMemDicomObject,
+    ) {
+        let tag = elem.tag();
+        let vr = elem.vr();
+        let dates_kept = self
+            .options()
+            .contains(ProfileOption::RetainLongitudinalFullDates);
+        let dates_moved = self
+            .options()
+            .contains(ProfileOption::RetainLongitudinalModifiedDates);
+        let is_date = matches!(vr, VR::DA | VR::DT | VR::TM);
+        match self.content {
+            Content::Clean if !is_date => self.clean_value(
+                elem,
+                here,
+                name,
+                "Clean option: structured content".into(),
+                out,
+            ),
+            Content::Clean if dates_kept => {
+                out.put(elem);
+            }
+            Content::Clean if dates_moved => {
+                self.clean_value(elem, here, name, "Modified Dates option".into(), out)
+            }
+            _ => {
+                let value = dummy(vr);
+                self.note_review(here, name, elem.value(), &value.to_str());
+                self.log(
+                    here,
+                    name,
+                    "replaced",
+                    "D (text in structured content or graphics)",
+                );
+                out.put(DataElement::new(tag, vr, value));
+            }
         }
     }
 
@@ -665,6 +729,34 @@ impl<'a> Walker<'a> {
             .build()
             .map_err(|e| DeidError::Write(format!("file meta: {e}")))
     }
+}
+
+/// How free text that the table does not list is treated inside a sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Content {
+    /// Kept, as anywhere else (the standard lists what can identify).
+    Plain,
+    /// Replaced by dummies: the sequence's action is D (e.g. SR Content Sequence).
+    Dummy,
+    /// Cleaned of identifying values: the sequence's action is C (a Clean option).
+    Clean,
+}
+
+/// Coded entries (code value, scheme, meaning): vocabulary, not identity, and needed for the
+/// structure of reports and annotations to stay meaningful.
+fn is_code(tag: Tag) -> bool {
+    [
+        tags::CODE_VALUE,
+        tags::CODING_SCHEME_DESIGNATOR,
+        tags::CODING_SCHEME_VERSION,
+        tags::CODE_MEANING,
+        tags::LONG_CODE_VALUE,
+        tags::URN_CODE_VALUE,
+        tags::MAPPING_RESOURCE,
+        tags::CONTEXT_IDENTIFIER,
+        tags::CONTEXT_GROUP_VERSION,
+    ]
+    .contains(&tag)
 }
 
 /// Whether a sequence that Table E.1-1 marks X/Z is Type 2 (must be present, possibly empty)
