@@ -18,6 +18,7 @@ struct FileReport<'a> {
     after: Option<&'a Summary>,
     changes: &'a [Change],
     review: &'a [ReviewRow],
+    warnings: &'a [String],
     package_path: String,
 }
 
@@ -30,6 +31,7 @@ impl FileReport<'_> {
             after: None,
             changes: &[],
             review: &[],
+            warnings: &[],
             package_path: String::new(),
         }
     }
@@ -96,6 +98,7 @@ impl Run {
                         after: Some(&d.after),
                         changes: &d.changes,
                         review: &d.review,
+                        warnings: &d.warnings,
                         package_path: path,
                     },
                     chunk,

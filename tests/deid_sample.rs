@@ -436,3 +436,28 @@ fn report_text_and_annotations_never_keep_a_name() {
         Some("******* left side")
     );
 }
+
+#[test]
+fn images_that_may_carry_burned_in_text_are_flagged() {
+    let mut s = session(&[], 16);
+    let plain = s.deidentify(&sample_study()[0].1).expect("ok");
+    assert!(
+        plain.warnings.is_empty(),
+        "a CT without the flag is not flagged"
+    );
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    obj.put(dicom_core::DataElement::new(
+        tags::BURNED_IN_ANNOTATION,
+        dicom_core::VR::CS,
+        dicom_core::value::PrimitiveValue::from("YES"),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let flagged = s.deidentify(&bytes).expect("ok");
+    assert_eq!(flagged.warnings.len(), 1);
+    assert!(flagged.warnings[0].contains("burned into the image"));
+}

@@ -245,6 +245,8 @@ pub struct Deidentified {
     pub before: Summary,
     /// The same values after.
     pub after: Summary,
+    /// What the user should look at before sharing (e.g. text burned into the pixels).
+    pub warnings: Vec<String>,
     /// SOP Class UID (unchanged).
     pub sop_class_uid: String,
     /// Transfer Syntax UID (unchanged).
@@ -368,6 +370,7 @@ impl Session {
         let meta = file.meta().clone();
         let obj = file.into_inner();
         let before = Summary::of(&obj);
+        let warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
 
         // The patient this file belongs to decides the pseudonym and the date offset.
         let patient_key = if before.patient_id.is_empty() {
@@ -416,10 +419,38 @@ impl Session {
             review,
             before,
             after,
+            warnings,
             sop_class_uid,
             transfer_syntax,
         })
     }
+}
+
+/// Reasons to look at the pixels before sharing: metadata cleaning does not touch text
+/// burned into the image, and some kinds of image usually carry it.
+fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
+    let mut w = Vec::new();
+    if obj.get(tags::PIXEL_DATA).is_none() && obj.get(tags::FLOAT_PIXEL_DATA).is_none() {
+        return w;
+    }
+    let burned = text_of(obj, tags::BURNED_IN_ANNOTATION).to_ascii_uppercase();
+    let modality = text_of(obj, tags::MODALITY).to_ascii_uppercase();
+    let sop_class = sop_class.trim_end_matches('\0');
+    // Secondary capture, ultrasound and video images: screen grabs and scanner overlays.
+    let risky_class = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.7")
+        || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.6.")
+        || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.3.1")
+        || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.77.1.")
+        || matches!(modality.as_str(), "US" | "SC" | "XC" | "ES" | "OT" | "DOC");
+    if burned == "YES" {
+        w.push("The file says text is burned into the image (Burned In Annotation = YES): check the pixels before sharing.".into());
+    } else if burned != "NO" && risky_class {
+        w.push("Images of this kind often have names or dates burned into the pixels: check them before sharing.".into());
+    }
+    if text_of(obj, tags::RECOGNIZABLE_VISUAL_FEATURES).eq_ignore_ascii_case("YES") {
+        w.push("The file says the image shows recognizable features (e.g. a face): check it before sharing.".into());
+    }
+    w
 }
 
 /// The re-identification map as CSV text (`original,pseudonym`).

@@ -39,6 +39,8 @@ pub struct ManifestEntry {
     pub transfer_syntax: String,
     /// Number of attributes changed, removed or added.
     pub changes: usize,
+    /// What to check by eye (e.g. burned-in text).
+    pub warnings: Vec<String>,
 }
 
 /// Series of a study: new Series Instance UID → (series number, images so far).
@@ -95,6 +97,7 @@ impl Layout {
             modality: a.modality.clone(),
             transfer_syntax: d.transfer_syntax.clone(),
             changes: d.changes.len(),
+            warnings: d.warnings.clone(),
         });
         self.logs.push((path.clone(), d.changes.clone()));
         self.directory.push(DirFile {
@@ -188,6 +191,19 @@ impl Layout {
         ));
         for (reason, n) in &self.excluded {
             s.push_str(&format!("Excluded ({n}): {reason}\n"));
+        }
+        let warned: Vec<&ManifestEntry> = self
+            .entries
+            .iter()
+            .filter(|e| !e.warnings.is_empty())
+            .collect();
+        if !warned.is_empty() {
+            s.push_str(&format!("\nTo check by eye ({} files):\n", warned.len()));
+            for e in warned {
+                for w in &e.warnings {
+                    s.push_str(&format!("  {}: {w}\n", e.path));
+                }
+            }
         }
         s.push_str("\nOriginal values are never written here. Per file, what was done:\n");
         for (path, changes) in &self.logs {

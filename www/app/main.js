@@ -42,6 +42,20 @@ function currentSettings() {
   };
 }
 
+// The project key, if the user asked to remember it, lives only in this browser.
+const KEY_STORAGE = 'obscura.projectKey';
+function restoreKey() {
+  const saved = localStorage.getItem(KEY_STORAGE);
+  if (saved) { $('passphrase').value = saved; $('remember-key').checked = true; }
+}
+function rememberKey() {
+  if ($('remember-key').checked && $('passphrase').value) localStorage.setItem(KEY_STORAGE, $('passphrase').value);
+  else localStorage.removeItem(KEY_STORAGE);
+}
+$('remember-key').addEventListener('change', rememberKey);
+$('passphrase').addEventListener('change', rememberKey);
+restoreKey();
+
 function lockSettings(locked) {
   for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = locked;
 }
@@ -113,6 +127,9 @@ function showResult(id, report) {
   row.tr.className = report.status;
   if (report.status === 'done') {
     state.append(text('span', 'de-identified', 'badge done'));
+    for (const w of report.warnings || []) {
+      state.append(text('span', 'check image', 'badge skipped'), text('p', w, 'reason warn'));
+    }
     const details = document.createElement('details');
     details.append(text('summary', `What changed (${report.changes.length})`));
     const list = document.createElement('ul');
@@ -132,14 +149,15 @@ function showResult(id, report) {
 }
 
 function counts() {
-  let done = 0; let excluded = 0; let skipped = 0;
+  let done = 0; let excluded = 0; let skipped = 0; let warned = 0;
   for (const { report } of rows.values()) {
     if (!report) continue;
+    if (report.warnings && report.warnings.length) warned += 1;
     if (report.status === 'done') done += 1;
     else if (report.status === 'skipped') skipped += 1;
     else excluded += 1;
   }
-  return { done, excluded, skipped };
+  return { done, excluded, skipped, warned };
 }
 
 function plural(n, word) {
@@ -147,7 +165,7 @@ function plural(n, word) {
 }
 
 function updateStatus() {
-  const { done, excluded, skipped } = counts();
+  const { done, excluded, skipped, warned } = counts();
   const status = $('status');
   if (workerError) {
     status.textContent = `Error: ${workerError}`;
@@ -158,6 +176,7 @@ function updateStatus() {
   } else {
     let s = `${plural(done, 'file')} de-identified, ${excluded} excluded`;
     if (skipped) s += `, ${skipped} skipped`;
+    if (warned) s += `. ${plural(warned, 'image')} to check for burned-in text`;
     status.textContent = s;
   }
   $('download-button').disabled = pending > 0 || done === 0;
