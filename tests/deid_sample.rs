@@ -461,3 +461,32 @@ fn images_that_may_carry_burned_in_text_are_flagged() {
     assert_eq!(flagged.warnings.len(), 1);
     assert!(flagged.warnings[0].contains("burned into the image"));
 }
+
+#[test]
+fn bare_data_sets_without_a_file_header_are_read_too() {
+    let mut s = session(&[], 17);
+    for index in [0, 3] {
+        let file = parse(&sample_study()[index].1);
+        let mut bare = Vec::new();
+        file.write_dataset(&mut bare).expect("data set written");
+        assert_ne!(bare.get(128..132), Some(&b"DICM"[..]));
+        let d = s
+            .deidentify(&bare)
+            .expect("a bare data set is de-identified");
+        for canary in CANARIES {
+            assert!(!contains(&d.bytes, canary), "{canary} leaked");
+        }
+        let out = parse(&d.bytes);
+        assert_eq!(
+            out.meta()
+                .media_storage_sop_instance_uid()
+                .trim_end_matches('\0'),
+            text(&out, tags::SOP_INSTANCE_UID),
+            "the new file meta matches the data set"
+        );
+        assert_eq!(
+            out.meta().transfer_syntax().trim_end_matches('\0'),
+            file.meta().transfer_syntax().trim_end_matches('\0')
+        );
+    }
+}

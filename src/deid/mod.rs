@@ -119,8 +119,8 @@ impl Policy {
 /// Why a file could not be de-identified. Such a file is excluded from the output.
 #[derive(Debug, thiserror::Error)]
 pub enum DeidError {
-    /// The bytes are not a DICOM Part 10 file.
-    #[error("not a DICOM file (no \"DICM\" marker at byte 128)")]
+    /// The bytes are neither a DICOM Part 10 file nor a bare DICOM data set.
+    #[error("not a DICOM file (no \"DICM\" marker, and not a readable DICOM data set)")]
     NotDicom,
     /// The file claims to be DICOM but could not be read.
     #[error("could not read the DICOM data: {0}")]
@@ -355,7 +355,7 @@ impl Session {
         } else if bytes.get(0..4) == Some(b"DICM") {
             bytes
         } else {
-            return Err(DeidError::NotDicom);
+            return read_raw_dataset(bytes);
         };
         OpenFileOptions::new()
             .read_preamble(dicom_object::file::ReadPreamble::Never)
@@ -424,6 +424,50 @@ impl Session {
             transfer_syntax,
         })
     }
+}
+
+/// The transfer syntax a data set with no file meta group seems to use (older files, as
+/// written by ACR-NEMA era software): from the first element's bytes.
+fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
+    let head = bytes.get(0..8)?;
+    let group_le = u16::from_le_bytes([head[0], head[1]]);
+    let group_be = u16::from_be_bytes([head[0], head[1]]);
+    let vr_like = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
+    // A data set starts with a low, even group (0008 in practice, 0000–0028 allowed here).
+    let plausible = |g: u16| g % 2 == 0 && (0x0002..=0x0028).contains(&g);
+    if plausible(group_le) && vr_like {
+        Some("1.2.840.10008.1.2.1")
+    } else if plausible(group_le) {
+        Some("1.2.840.10008.1.2")
+    } else if plausible(group_be) && vr_like {
+        Some("1.2.840.10008.1.2.2")
+    } else {
+        None
+    }
+}
+
+/// Read a data set that has no preamble and no file meta group, giving it a file meta group
+/// from its own SOP Class and Instance UIDs. Anything else is not DICOM.
+fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
+    let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(ts_uid)
+        .ok_or(DeidError::NotDicom)?;
+    let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|_| DeidError::NotDicom)?;
+    let class = text_of(&obj, tags::SOP_CLASS_UID);
+    let instance = text_of(&obj, tags::SOP_INSTANCE_UID);
+    if class.is_empty() || instance.is_empty() {
+        return Err(DeidError::NotDicom);
+    }
+    let meta = dicom_object::FileMetaTableBuilder::new()
+        .media_storage_sop_class_uid(class)
+        .media_storage_sop_instance_uid(instance)
+        .transfer_syntax(ts_uid)
+        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
+        .build()
+        .map_err(|e| DeidError::Parse(e.to_string()))?;
+    Ok(obj.with_exact_meta(meta))
 }
 
 /// Reasons to look at the pixels before sharing: metadata cleaning does not touch text
