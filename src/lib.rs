@@ -8,11 +8,13 @@
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
-//! - [`package`]: the streamed ZIP package with manifest and change log.
+//! - [`input`]: reading ZIP archives users drop in.
+//! - [`package`]: the streamed ZIP package with DICOMDIR, manifest and change log.
 //! - [`sample`]: a fake study for the page's demo and the tests.
 //! - `wasm`: the only module that knows about wasm-bindgen.
 
 pub mod deid;
+pub mod input;
 pub mod package;
 pub mod profile;
 pub mod sample;

@@ -197,3 +197,26 @@ pub fn sample_study() -> js_sys::Array {
     }
     out
 }
+
+/// The files inside a ZIP archive as `[[name, bytes or error text], …]`.
+#[wasm_bindgen]
+pub fn unzip(bytes: &[u8]) -> Result<js_sys::Array, JsError> {
+    let archive = crate::input::ZipArchive::new(bytes).map_err(js_err)?;
+    let out = js_sys::Array::new();
+    for entry in archive.files() {
+        let pair = js_sys::Array::new();
+        pair.push(&JsValue::from_str(&entry.name));
+        match archive.read(entry) {
+            Ok(data) => pair.push(&js_sys::Uint8Array::from(data.as_slice())),
+            Err(e) => pair.push(&JsValue::from_str(&e.to_string())),
+        };
+        out.push(&pair);
+    }
+    Ok(out)
+}
+
+/// Whether the bytes start like a ZIP archive.
+#[wasm_bindgen(js_name = isZip)]
+pub fn is_zip(bytes: &[u8]) -> bool {
+    crate::input::is_zip(bytes)
+}

@@ -217,3 +217,42 @@ fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
     assert_eq!(wrong.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&wrong.stdout).contains("FAKEID"));
 }
+
+#[test]
+fn zip_archives_are_read_entry_by_entry() {
+    let dir = tempdir("zip");
+    let input = dir.join("in");
+    assert!(obscura()
+        .arg("sample")
+        .arg(&input)
+        .status()
+        .expect("runs")
+        .success());
+    // The package writer makes a valid archive of the inputs (plus one broken entry).
+    let mut zip = obscura::package::ZipStream::new();
+    let mut bytes = Vec::new();
+    for f in files_under(&input) {
+        let name = format!(
+            "study/{}",
+            f.file_name().and_then(|n| n.to_str()).unwrap_or("x")
+        );
+        bytes.extend(zip.add(&name, &fs::read(&f).expect("read")));
+    }
+    bytes.extend(zip.add("study/notes.txt", b"not dicom"));
+    bytes.extend(zip.finish());
+    fs::write(dir.join("study.zip"), &bytes).expect("write");
+    let out = obscura()
+        .arg("deid")
+        .arg(dir.join("study.zip"))
+        .arg("--out")
+        .arg(dir.join("out"))
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("study.zip!/study/notes.txt: not a DICOM file"),
+        "{stdout}"
+    );
+    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 6);
+}

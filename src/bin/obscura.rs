@@ -207,6 +207,48 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The state of one CLI run while it goes through the inputs.
+struct Batch<'a> {
+    session: &'a mut Session,
+    layout: &'a mut Layout,
+    zip: Option<&'a mut (fs::File, ZipStream)>,
+    out: &'a Path,
+    excluded: usize,
+}
+
+impl Batch<'_> {
+    fn exclude(&mut self, name: &str, reason: &str) {
+        self.excluded += 1;
+        self.layout.exclude(reason);
+        println!("excluded: {name}: {reason}");
+    }
+
+    /// De-identify one file and write it out, or say why not.
+    fn handle(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
+        // A bug in a parser must not end the batch: the file is excluded instead.
+        let session = &mut *self.session;
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(bytes)));
+        match outcome {
+            Err(_) => self.exclude(name, "internal error while reading the file"),
+            Ok(Outcome::Done(d)) => {
+                let rel = self.layout.place(&d);
+                write_file(&self.out.join(&rel), &d.bytes)?;
+                if let Some((f, z)) = self.zip.as_deref_mut() {
+                    f.write_all(&z.add(&rel, &d.bytes))
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            Ok(Outcome::Skipped(why)) => {
+                self.layout.skip();
+                println!("skipped: {name}: {why}");
+            }
+            Ok(Outcome::Excluded(e)) => self.exclude(name, &e.to_string()),
+        }
+        Ok(())
+    }
+}
+
 fn deid(args: Args) -> Result<bool, String> {
     let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
     policy.options = OptionSet::new(args.options)?;
@@ -230,49 +272,40 @@ fn deid(args: Args) -> Result<bool, String> {
         )),
         None => None,
     };
-    let mut excluded = 0usize;
+    let mut batch = Batch {
+        session: &mut session,
+        layout: &mut layout,
+        zip: zip.as_mut(),
+        out: &args.out,
+        excluded: 0,
+    };
     for file in &files {
+        let name = file.display().to_string();
         let bytes = match fs::read(file) {
             Ok(b) => b,
             Err(e) => {
-                excluded += 1;
-                layout.exclude("could not be read");
-                println!("excluded: {}: could not be read: {e}", file.display());
+                batch.exclude(&name, &format!("could not be read: {e}"));
                 continue;
             }
         };
-        // A bug in a parser must not end the batch: the file is excluded instead.
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes)));
-        let Ok(outcome) = outcome else {
-            excluded += 1;
-            layout.exclude("internal error while reading the file");
-            println!(
-                "excluded: {}: internal error while reading the file",
-                file.display()
-            );
-            continue;
-        };
-        match outcome {
-            Outcome::Done(d) => {
-                let rel = layout.place(&d);
-                write_file(&args.out.join(&rel), &d.bytes)?;
-                if let Some((f, z)) = zip.as_mut() {
-                    f.write_all(&z.add(&rel, &d.bytes))
-                        .map_err(|e| e.to_string())?;
+        if obscura::input::is_zip(&bytes) {
+            match obscura::input::ZipArchive::new(&bytes) {
+                Ok(archive) => {
+                    for entry in archive.files() {
+                        let inner = format!("{name}!/{}", entry.name);
+                        match archive.read(entry) {
+                            Ok(data) => batch.handle(&inner, &data)?,
+                            Err(e) => batch.exclude(&inner, &e.to_string()),
+                        }
+                    }
                 }
+                Err(e) => batch.exclude(&name, &e.to_string()),
             }
-            Outcome::Skipped(why) => {
-                layout.skip();
-                println!("skipped: {}: {why}", file.display());
-            }
-            Outcome::Excluded(e) => {
-                excluded += 1;
-                layout.exclude(&e.to_string());
-                println!("excluded: {}: {e}", file.display());
-            }
+        } else {
+            batch.handle(&name, &bytes)?;
         }
     }
+    let excluded = batch.excluded;
     let policy = session.policy();
     for (name, bytes) in layout.package_files(policy) {
         write_file(&args.out.join(name), &bytes)?;

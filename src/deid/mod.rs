@@ -434,7 +434,7 @@ fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
     let group_be = u16::from_be_bytes([head[0], head[1]]);
     let vr_like = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
     // A data set starts with a low, even group (0008 in practice, 0000–0028 allowed here).
-    let plausible = |g: u16| g % 2 == 0 && (0x0002..=0x0028).contains(&g);
+    let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0028).contains(&g);
     if plausible(group_le) && vr_like {
         Some("1.2.840.10008.1.2.1")
     } else if plausible(group_le) {

@@ -158,6 +158,22 @@ test('the sample study works from the page, in a worker, without any remote requ
   await context.close();
 });
 
+test('a ZIP archive of a study is read inside the page', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const zipPath = join(work, 'study.zip');
+  const py = spawnSync('python3', ['-c',
+    'import sys, os, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2], n), "case/" + n)',
+    zipPath, join(work, 'in')], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  await page.getByLabel('Add DICOM files').setInputFiles([zipPath]);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 1 excluded/.test(await status.textContent()), 60_000);
+  assert.match(await page.locator('tr', { hasText: 'study.zip/case/FAKEDOE_CT_1_1.dcm' }).textContent(), /de-identified/);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 async function assertEventually(check, timeoutMs) {
   const end = Date.now() + timeoutMs;
   for (;;) {

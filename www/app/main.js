@@ -141,6 +141,8 @@ function showResult(id, report) {
     }
     details.append(list, text('p', 'Original values are shown only here, on this computer; they are not in the package.', 'hint'));
     state.append(details);
+  } else if (report.status === 'archive') {
+    state.append(text('span', 'archive', 'badge archive'), text('p', report.reason, 'hint'));
   } else {
     state.append(text('span', report.status === 'skipped' ? 'skipped' : 'excluded', `badge ${report.status}`),
       text('p', report.reason, 'reason'));
@@ -154,6 +156,7 @@ function counts() {
     if (!report) continue;
     if (report.warnings && report.warnings.length) warned += 1;
     if (report.status === 'done') done += 1;
+    else if (report.status === 'archive') continue;
     else if (report.status === 'skipped') skipped += 1;
     else excluded += 1;
   }

@@ -1,6 +1,6 @@
 // The worker: every heavy step (reading files, de-identifying, packaging) runs here, in the
 // Rust core compiled to WebAssembly. The page only sends files and draws what comes back.
-import init, { Run, profileOptions, sampleStudy } from '../pkg/obscura.js';
+import init, { Run, profileOptions, sampleStudy, unzip, isZip } from '../pkg/obscura.js';
 
 const ready = init();
 let run = null;
@@ -43,8 +43,34 @@ function enqueue(name, getBytes) {
       postMessage({ type: 'result', id, report: { status: 'excluded', reason: 'could not be read: ' + e } });
       return;
     }
+    await ready;
+    if (isZip(bytes.subarray(0, 4))) {
+      expandArchive(id, name, bytes);
+      return;
+    }
     await processOne(id, name, bytes);
   }).then(() => postMessage({ type: 'idle' }));
+}
+
+// A ZIP archive is read here, in the worker: each file inside becomes a row of its own.
+function expandArchive(id, name, bytes) {
+  let entries;
+  try {
+    entries = unzip(bytes);
+  } catch (e) {
+    postMessage({ type: 'result', id, report: { status: 'excluded', reason: String(e && e.message || e) } });
+    return;
+  }
+  postMessage({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${entries.length} files inside, listed below` } });
+  for (const [inner, data] of entries) {
+    if (typeof data === 'string') {
+      const bad = nextId++;
+      postMessage({ type: 'added', id: bad, name: `${name}/${inner}` });
+      postMessage({ type: 'result', id: bad, report: { status: 'excluded', reason: data } });
+    } else {
+      enqueue(`${name}/${inner}`, async () => data);
+    }
+  }
 }
 
 onmessage = async (ev) => {
