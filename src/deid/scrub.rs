@@ -8,6 +8,9 @@ use std::collections::BTreeSet;
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
     values: BTreeSet<String>,
+    /// The subset that names the patient directly (name, IDs, birth date, accession number):
+    /// searched for in every kept text, not only in cleaned ones.
+    patient: BTreeSet<String>,
 }
 
 impl Identifiers {
@@ -32,6 +35,14 @@ impl Identifiers {
         }
     }
 
+    /// Record a value that names the patient directly (also added to the general set).
+    pub fn add_patient(&mut self, value: &str, is_person_name: bool) {
+        let mut one = Identifiers::default();
+        one.add(value, is_person_name);
+        self.patient.extend(one.values.iter().cloned());
+        self.values.extend(one.values);
+    }
+
     fn add_one(&mut self, v: &str) {
         let v = v.trim().trim_matches('.');
         // Single letters (initials) would blank out every such letter in the text.
@@ -43,6 +54,7 @@ impl Identifiers {
     /// Merge another set in.
     pub fn extend(&mut self, other: &Identifiers) {
         self.values.extend(other.values.iter().cloned());
+        self.patient.extend(other.patient.iter().cloned());
     }
 
     /// Number of distinct values.
@@ -55,40 +67,27 @@ impl Identifiers {
         self.values.is_empty()
     }
 
+    /// Blank out every whole-word occurrence of a known identifier of at least `min_len`
+    /// characters. Returns the text and how many were blanked.
+    pub fn blank_known(&self, text: &str, min_len: usize) -> (String, usize) {
+        blank(&self.values, text, min_len)
+    }
+
+    /// Like [`Identifiers::blank_known`], with only the values that name the patient.
+    pub fn blank_patient(&self, text: &str, min_len: usize) -> (String, usize) {
+        blank(&self.patient, text, min_len)
+    }
+
+    /// Whether a whole value is one that names the patient.
+    pub fn is_patient_value(&self, value: &str) -> bool {
+        self.patient.contains(&value.trim().to_lowercase())
+    }
+
     /// Blank out every whole-word occurrence of a known identifier, and every run of six or
     /// more digits (record numbers, dates). Returns the cleaned text and how many were blanked.
     pub fn scrub(&self, text: &str) -> (String, usize) {
+        let (text, mut hits) = self.blank_known(text, 0);
         let mut chars: Vec<char> = text.chars().collect();
-        let lower: Vec<char> = chars
-            .iter()
-            .map(|c| c.to_lowercase().next().unwrap_or(*c))
-            .collect();
-        let mut hits = 0;
-        // Longest first, so "Jane Doe" is blanked as one before "Doe" alone.
-        let mut needles: Vec<Vec<char>> = self.values.iter().map(|v| v.chars().collect()).collect();
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        for needle in &needles {
-            let n = needle.len();
-            if n == 0 || n > lower.len() {
-                continue;
-            }
-            let mut i = 0;
-            while i + n <= lower.len() {
-                let before_ok = i == 0 || !lower[i - 1].is_alphanumeric();
-                let after_ok = i + n == lower.len() || !lower[i + n].is_alphanumeric();
-                if before_ok && after_ok && lower[i..i + n] == needle[..] && chars[i] != '*' {
-                    for c in &mut chars[i..i + n] {
-                        if !c.is_whitespace() {
-                            *c = '*';
-                        }
-                    }
-                    hits += 1;
-                    i += n;
-                } else {
-                    i += 1;
-                }
-            }
-        }
         // Long digit runs standing alone (possibly with separators such as 12/03/2024) are
         // blanked too; digits inside a word (a code such as T2W1234567) are not.
         let mut i = 0;
@@ -121,6 +120,46 @@ impl Identifiers {
         }
         (chars.into_iter().collect(), hits)
     }
+}
+
+/// Blank whole-word occurrences of `values` (lower case) of at least `min_len` characters.
+fn blank(values: &BTreeSet<String>, text: &str, min_len: usize) -> (String, usize) {
+    let mut chars: Vec<char> = text.chars().collect();
+    let lower: Vec<char> = chars
+        .iter()
+        .map(|c| c.to_lowercase().next().unwrap_or(*c))
+        .collect();
+    let mut hits = 0;
+    // Longest first, so "Jane Doe" is blanked as one before "Doe" alone.
+    let mut needles: Vec<Vec<char>> = values
+        .iter()
+        .filter(|v| v.chars().count() >= min_len)
+        .map(|v| v.chars().collect())
+        .collect();
+    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    for needle in &needles {
+        let n = needle.len();
+        if n == 0 || n > lower.len() {
+            continue;
+        }
+        let mut i = 0;
+        while i + n <= lower.len() {
+            let before_ok = i == 0 || !lower[i - 1].is_alphanumeric();
+            let after_ok = i + n == lower.len() || !lower[i + n].is_alphanumeric();
+            if before_ok && after_ok && lower[i..i + n] == needle[..] && chars[i] != '*' {
+                for c in &mut chars[i..i + n] {
+                    if !c.is_whitespace() {
+                        *c = '*';
+                    }
+                }
+                hits += 1;
+                i += n;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    (chars.into_iter().collect(), hits)
 }
 
 /// The usual ways a DICOM date `YYYYMMDD` is written in free text.

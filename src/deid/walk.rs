@@ -278,9 +278,7 @@ impl<'a> Walker<'a> {
 
         let vr = elem.vr();
         match code {
-            Code::K => {
-                out.put(elem);
-            }
+            Code::K => self.keep(elem, &here, &name, out),
             Code::X if !is_patient_identity(tag) => {
                 self.note_review(&here, &name, elem.value(), "");
                 self.log(&here, &name, "removed", why);
@@ -377,8 +375,58 @@ impl<'a> Walker<'a> {
             // Every date moves with the patient's offset, so intervals stay consistent.
             self.clean_value(elem, &here, &name, "Modified Dates option".into(), out);
         } else {
-            out.put(elem);
+            self.keep(elem, &here, &name, out);
         }
+    }
+
+    /// Keep an attribute, unless its text holds a value that names the patient: then that
+    /// value is blanked (free text) or the attribute removed (codes), and the log says so.
+    fn keep(&mut self, elem: InMemElement, here: &str, name: &str, out: &mut InMemDicomObject) {
+        let vr = elem.vr();
+        let tag = elem.tag();
+        let free_text = matches!(
+            vr,
+            VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE
+        );
+        if !(free_text || vr == VR::CS) {
+            out.put(elem);
+            return;
+        }
+        let text = value_text(elem.value()).unwrap_or_default();
+        if vr == VR::CS {
+            if text.split('\\').any(|v| {
+                v.trim().chars().count() >= SWEEP_MIN_CHARS && self.identifiers.is_patient_value(v)
+            }) {
+                self.note_review(here, name, elem.value(), "");
+                self.log(
+                    here,
+                    name,
+                    "removed",
+                    "holds a value that names the patient (fail safe)",
+                );
+            } else {
+                out.put(elem);
+            }
+            return;
+        }
+        let (clean, hits) = self.identifiers.blank_patient(&text, SWEEP_MIN_CHARS);
+        if hits == 0 {
+            out.put(elem);
+            return;
+        }
+        self.note_review(here, name, elem.value(), &clean);
+        self.log(
+            here,
+            name,
+            "cleaned",
+            "held a value that names the patient (fail safe)",
+        );
+        let value = if matches!(vr, VR::LT | VR::ST | VR::UT) {
+            PrimitiveValue::from(clean)
+        } else {
+            PrimitiveValue::Strs(clean.split('\\').map(str::to_string).collect())
+        };
+        out.put(DataElement::new(tag, vr, value));
     }
 
     /// Text, dates and times inside structured content or graphics that the table does not
@@ -759,6 +807,29 @@ fn is_code(tag: Tag) -> bool {
     .contains(&tag)
 }
 
+/// Attributes whose values name the patient directly. Their values are looked for in every
+/// text the profile keeps, whatever attribute it is in (a value in the wrong place, a
+/// vendor's misuse, a damaged file).
+const PATIENT_IDENTITY: [Tag; 13] = [
+    tags::PATIENT_NAME,
+    tags::PATIENT_ID,
+    Tag(0x0010, 0x1000), // Other Patient IDs (retired)
+    tags::OTHER_PATIENT_NAMES,
+    tags::PATIENT_BIRTH_NAME,
+    tags::PATIENT_MOTHER_BIRTH_NAME,
+    tags::PATIENT_BIRTH_DATE,
+    tags::ACCESSION_NUMBER,
+    tags::STUDY_ID,
+    Tag(0x0010, 0x1090), // Medical Record Locator (retired)
+    tags::PATIENT_ADDRESS,
+    tags::PATIENT_TELEPHONE_NUMBERS,
+    tags::RESPONSIBLE_PERSON,
+];
+
+/// Shortest patient value looked for in kept text (shorter ones, such as initials, would
+/// blank ordinary words).
+const SWEEP_MIN_CHARS: usize = 4;
+
 /// Whether a sequence that Table E.1-1 marks X/Z is Type 2 (must be present, possibly empty)
 /// in the IOD of `sop_class`.
 fn sequence_is_type2(tag: Tag, sop_class: &str) -> bool {
@@ -897,7 +968,11 @@ fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identi
         if identifying {
             if let Ok(text) = elem.value().to_str() {
                 if text.chars().count() <= 64 * 4 {
-                    ids.add(&text, vr == VR::PN);
+                    if PATIENT_IDENTITY.contains(&tag) {
+                        ids.add_patient(&text, vr == VR::PN);
+                    } else {
+                        ids.add(&text, vr == VR::PN);
+                    }
                 }
             }
         }
