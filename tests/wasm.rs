@@ -7,6 +7,8 @@ use obscura::package::PackageWriter;
 use obscura::sample::{sample_study, CANARIES};
 use wasm_bindgen_test::*;
 
+mod common;
+
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn contains(hay: &[u8], needle: &str) -> bool {
@@ -50,4 +52,20 @@ fn bad_input_is_excluded_without_a_panic() {
         }
     }
     assert!(session.deidentify(good).is_ok());
+}
+
+#[wasm_bindgen_test]
+fn damaged_files_are_excluded_in_the_browser_without_a_trap() {
+    // In wasm a panic or a failed huge allocation stops the module: none may happen.
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([2; 32])));
+    let bases: Vec<Vec<u8>> = sample_study().into_iter().map(|(_, b)| b).collect();
+    let mut rng = common::Rng(0x5EED_0B5C_0A2A_0001);
+    for round in 0..500 {
+        let input = common::mutate(&mut rng, &bases[round % bases.len()]);
+        let _ = session.process(&input);
+    }
+    assert!(
+        session.deidentify(&bases[0]).is_ok(),
+        "the module still works"
+    );
 }

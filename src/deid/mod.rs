@@ -6,6 +6,7 @@
 
 mod dates;
 mod keys;
+mod precheck;
 pub mod reid;
 mod scrub;
 mod walk;
@@ -125,6 +126,10 @@ pub enum DeidError {
     /// The file claims to be DICOM but could not be read.
     #[error("could not read the DICOM data: {0}")]
     Parse(String),
+    /// The file's structure is damaged (checked before parsing, so that a lying length
+    /// cannot make the reader allocate gigabytes).
+    #[error("damaged DICOM file: {0}")]
+    Malformed(String),
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -357,6 +362,7 @@ impl Session {
         } else {
             return read_raw_dataset(bytes);
         };
+        precheck::check_part10(body).map_err(DeidError::Malformed)?;
         OpenFileOptions::new()
             .read_preamble(dicom_object::file::ReadPreamble::Never)
             .from_reader(body)
@@ -451,6 +457,9 @@ fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
 fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
     let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
+    if let Some(enc) = precheck::Encoding::of(ts_uid) {
+        precheck::check_dataset(bytes, enc).map_err(|_| DeidError::NotDicom)?;
+    }
     let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(ts_uid)
         .ok_or(DeidError::NotDicom)?;

@@ -1,0 +1,287 @@
+//! A structural check of a file's element headers before the full parser runs.
+//!
+//! A damaged or hostile file can declare an element of gigabytes in a file of kilobytes; a
+//! parser that believes it allocates that much, which in the browser ends the whole module.
+//! This pass walks the encoding (elements, sequences, items, fragments) without reading any
+//! value and refuses the file when a length runs past its end, a VR is not a VR, or nesting
+//! is absurdly deep.
+
+use dicom_core::dictionary::{DataDictionary, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
+
+/// How deep sequences may nest before a file is refused.
+const MAX_DEPTH: usize = 64;
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+
+/// The encoding of the data set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// Explicit VR little endian (and every compressed syntax).
+    ExplicitLittle,
+    /// Implicit VR little endian.
+    ImplicitLittle,
+    /// Explicit VR big endian.
+    ExplicitBig,
+}
+
+impl Encoding {
+    /// The encoding of a transfer syntax, or `None` when the data set is compressed as a whole
+    /// (deflate) and cannot be walked as is.
+    pub fn of(transfer_syntax: &str) -> Option<Encoding> {
+        match transfer_syntax.trim_end_matches(['\0', ' ']) {
+            "1.2.840.10008.1.2" => Some(Encoding::ImplicitLittle),
+            "1.2.840.10008.1.2.2" => Some(Encoding::ExplicitBig),
+            "1.2.840.10008.1.2.1.99" => None,
+            _ => Some(Encoding::ExplicitLittle),
+        }
+    }
+}
+
+struct Walker<'a> {
+    buf: &'a [u8],
+}
+
+/// What ended a run of elements.
+enum Stop {
+    End,
+    ItemDelimiter,
+    SequenceDelimiter,
+}
+
+fn fmt(tag: Tag) -> String {
+    format!("({:04X},{:04X})", tag.group(), tag.element())
+}
+
+impl Walker<'_> {
+    fn u16(&self, at: usize, enc: Encoding) -> Result<u16, String> {
+        let b = self
+            .buf
+            .get(at..at + 2)
+            .ok_or("the file ends inside an element header")?;
+        Ok(match enc {
+            Encoding::ExplicitBig => u16::from_be_bytes([b[0], b[1]]),
+            _ => u16::from_le_bytes([b[0], b[1]]),
+        })
+    }
+
+    fn u32(&self, at: usize, enc: Encoding) -> Result<u32, String> {
+        let b = self
+            .buf
+            .get(at..at + 4)
+            .ok_or("the file ends inside an element header")?;
+        Ok(match enc {
+            Encoding::ExplicitBig => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
+            _ => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        })
+    }
+
+    fn check_len(&self, tag: Tag, pos: usize, len: u32, end: usize) -> Result<usize, String> {
+        let stop = pos
+            .checked_add(len as usize)
+            .filter(|&e| e <= end)
+            .ok_or_else(|| {
+                format!(
+                    "element {} claims {len} bytes but only {} are left",
+                    fmt(tag),
+                    end.saturating_sub(pos)
+                )
+            })?;
+        Ok(stop)
+    }
+
+    /// Walk elements from `pos` to `end` (or to a delimiter); returns where it stopped.
+    fn elements(
+        &self,
+        mut pos: usize,
+        end: usize,
+        enc: Encoding,
+        depth: usize,
+    ) -> Result<(usize, Stop), String> {
+        if depth > MAX_DEPTH {
+            return Err("sequences nest too deeply".into());
+        }
+        while pos < end {
+            let tag = Tag(self.u16(pos, enc)?, self.u16(pos + 2, enc)?);
+            if tag.group() == 0xFFFE {
+                let len = self.u32(pos + 4, enc)?;
+                match tag.element() {
+                    0xE00D => return Ok((pos + 8, Stop::ItemDelimiter)),
+                    0xE0DD => return Ok((pos + 8, Stop::SequenceDelimiter)),
+                    _ => {
+                        return Err(format!(
+                            "unexpected item {} of {len} bytes among elements",
+                            fmt(tag)
+                        ))
+                    }
+                }
+            }
+            let (vr, len, header) = match enc {
+                Encoding::ImplicitLittle => {
+                    let vr = match StandardDataDictionary.by_tag(tag).map(|e| e.vr) {
+                        Some(VirtualVr::Exact(VR::SQ)) => Some(VR::SQ),
+                        _ => None,
+                    };
+                    (vr, self.u32(pos + 4, enc)?, 8)
+                }
+                _ => {
+                    let code = self
+                        .buf
+                        .get(pos + 4..pos + 6)
+                        .ok_or("the file ends inside an element header")?;
+                    let vr = VR::from_binary([code[0], code[1]])
+                        .ok_or_else(|| format!("element {} has no valid VR", fmt(tag)))?;
+                    if matches!(
+                        vr,
+                        VR::OB
+                            | VR::OD
+                            | VR::OF
+                            | VR::OL
+                            | VR::OV
+                            | VR::OW
+                            | VR::SQ
+                            | VR::SV
+                            | VR::UC
+                            | VR::UN
+                            | VR::UR
+                            | VR::UT
+                            | VR::UV
+                    ) {
+                        (Some(vr), self.u32(pos + 8, enc)?, 12)
+                    } else {
+                        (Some(vr), u32::from(self.u16(pos + 6, enc)?), 8)
+                    }
+                }
+            };
+            pos += header;
+            if len == UNDEFINED {
+                let fragments = tag == Tag(0x7FE0, 0x0010);
+                // An undefined-length UN holds an implicit VR little endian sequence.
+                let inner = if vr == Some(VR::UN) {
+                    Encoding::ImplicitLittle
+                } else {
+                    enc
+                };
+                pos = self.items(pos, end, inner, fragments, depth + 1)?;
+            } else {
+                let stop = self.check_len(tag, pos, len, end)?;
+                if vr == Some(VR::SQ) {
+                    let after = self.items(pos, stop, enc, false, depth + 1)?;
+                    if after != stop {
+                        return Err(format!("sequence {} does not fill its length", fmt(tag)));
+                    }
+                }
+                pos = stop;
+            }
+        }
+        Ok((pos, Stop::End))
+    }
+
+    /// Walk items (of a sequence, or pixel data fragments) until `end` or the sequence
+    /// delimiter; returns the position after them.
+    fn items(
+        &self,
+        mut pos: usize,
+        end: usize,
+        enc: Encoding,
+        fragments: bool,
+        depth: usize,
+    ) -> Result<usize, String> {
+        while pos < end {
+            let tag = Tag(self.u16(pos, enc)?, self.u16(pos + 2, enc)?);
+            let len = self.u32(pos + 4, enc)?;
+            pos += 8;
+            match (tag.group(), tag.element()) {
+                (0xFFFE, 0xE0DD) => return Ok(pos),
+                (0xFFFE, 0xE000) if fragments => {
+                    if len == UNDEFINED {
+                        return Err("a pixel data fragment has no length".into());
+                    }
+                    pos = self.check_len(tag, pos, len, end)?;
+                }
+                (0xFFFE, 0xE000) if len == UNDEFINED => {
+                    match self.elements(pos, end, enc, depth)? {
+                        (p, Stop::ItemDelimiter) => pos = p,
+                        _ => return Err("an item is not closed".into()),
+                    }
+                }
+                (0xFFFE, 0xE000) => {
+                    let stop = self.check_len(tag, pos, len, end)?;
+                    match self.elements(pos, stop, enc, depth)? {
+                        (p, Stop::End) if p == stop => pos = stop,
+                        _ => return Err("an item does not fill its length".into()),
+                    }
+                }
+                _ => return Err(format!("expected an item, found {}", fmt(tag))),
+            }
+        }
+        Ok(pos)
+    }
+}
+
+/// Check the structure of a data set encoded with `enc` (the bytes after the file meta group).
+pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
+    let w = Walker { buf };
+    match w.elements(0, buf.len(), enc, 0)? {
+        (_, Stop::End) => Ok(()),
+        _ => Err("a delimiter appears outside any sequence".into()),
+    }
+}
+
+/// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
+/// VR little endian), then the data set in the transfer syntax the meta group names.
+pub fn check_part10(body: &[u8]) -> Result<(), String> {
+    let buf = body.get(4..).ok_or("the file ends after its marker")?;
+    let w = Walker { buf };
+    // The meta group: elements of group 0002, in explicit VR little endian.
+    let mut pos = 0;
+    let mut ts = String::new();
+    while w.u16(pos, Encoding::ExplicitLittle).ok() == Some(0x0002) {
+        let element = w.u16(pos + 2, Encoding::ExplicitLittle)?;
+        let code = buf
+            .get(pos + 4..pos + 6)
+            .ok_or("the file ends inside its meta group")?;
+        let vr = VR::from_binary([code[0], code[1]])
+            .ok_or("the meta group has an element with no valid VR")?;
+        let (len, header) = if matches!(vr, VR::OB | VR::UN | VR::UT | VR::SQ) {
+            (w.u32(pos + 8, Encoding::ExplicitLittle)?, 12)
+        } else {
+            (u32::from(w.u16(pos + 6, Encoding::ExplicitLittle)?), 8)
+        };
+        let stop = w.check_len(Tag(0x0002, element), pos + header, len, buf.len())?;
+        if element == 0x0010 {
+            ts = String::from_utf8_lossy(&buf[pos + header..stop]).into_owned();
+        }
+        pos = stop;
+    }
+    match Encoding::of(&ts) {
+        Some(enc) => check_dataset(&buf[pos..], enc),
+        // A deflated data set is checked by the inflater and parser themselves.
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sample_files_pass() {
+        for (name, bytes) in crate::sample::sample_study() {
+            assert_eq!(check_part10(&bytes[128..]), Ok(()), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_length_past_the_end_is_refused() {
+        let (_, mut bytes) = crate::sample::sample_study().remove(0);
+        // Patient's Name is short text with a 2-byte length; find it and inflate its length.
+        let at = bytes
+            .windows(6)
+            .position(|w| w == [0x10, 0x00, 0x10, 0x00, b'P', b'N'])
+            .expect("PN");
+        bytes[at + 6] = 0xFF;
+        bytes[at + 7] = 0xFF;
+        assert!(check_part10(&bytes[128..]).is_err());
+    }
+}

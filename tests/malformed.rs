@@ -1,0 +1,59 @@
+//! Malformed input: thousands of damaged variants of real files go through the core, and none
+//! may panic (in the browser a panic would stop the worker). Each must be de-identified or
+//! excluded with a reason.
+#![cfg(not(target_arch = "wasm32"))]
+
+use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::sample::{sample_study, CANARIES};
+
+mod common;
+use common::{mutate, Rng};
+
+#[test]
+fn damaged_files_never_panic_and_never_leak() {
+    let bases: Vec<Vec<u8>> = sample_study().into_iter().map(|(_, b)| b).collect();
+    let mut rng = Rng(0x0B5C_0A2A_D1C0_1234);
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([3; 32])));
+    let (mut done, mut excluded) = (0, 0);
+    for round in 0..3000 {
+        let base = &bases[round % bases.len()];
+        let input = mutate(&mut rng, base);
+        let t = std::time::Instant::now();
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&input)));
+        if t.elapsed().as_millis() > 50 {
+            eprintln!(
+                "SLOW round {round}: {} ms, len {}",
+                t.elapsed().as_millis(),
+                input.len()
+            );
+            std::fs::write(format!("/tmp/slow-{round}.dcm"), &input).ok();
+        }
+        match result {
+            Err(_) => panic!("round {round}: the core panicked on a damaged file"),
+            Ok(Outcome::Done(d)) => {
+                done += 1;
+                // Whatever survives damage is still cleaned.
+                for canary in CANARIES {
+                    let leaked = d
+                        .bytes
+                        .windows(canary.len())
+                        .any(|w| w == canary.as_bytes());
+                    assert!(
+                        !leaked || canary.len() < 9,
+                        "round {round}: {canary} leaked"
+                    );
+                }
+            }
+            Ok(Outcome::Excluded(e)) => {
+                excluded += 1;
+                assert!(!e.to_string().is_empty());
+            }
+            Ok(Outcome::Skipped(_)) => {}
+        }
+    }
+    assert!(
+        done > 100 && excluded > 100,
+        "both outcomes exercised: {done} done, {excluded} excluded"
+    );
+}
