@@ -54,7 +54,11 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Largest entry Obscura will decompress (a bound against decompression bombs).
+/// Largest entry Obscura will decompress (a bound against decompression bombs). In the
+/// browser the whole module has at most 4 GiB of memory, so the bound is lower there.
+#[cfg(target_arch = "wasm32")]
+const MAX_ENTRY: u64 = 1 << 30;
+#[cfg(not(target_arch = "wasm32"))]
 const MAX_ENTRY: u64 = 4 << 30;
 
 impl<'a> ZipArchive<'a> {
