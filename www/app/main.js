@@ -141,6 +141,8 @@ function showResult(id, report) {
     }
     details.append(list, text('p', 'Original values are shown only here, on this computer; they are not in the package.', 'hint'));
     state.append(details);
+  } else if (report.status === 'cancelled') {
+    state.append(text('span', 'cancelled', 'badge archive'));
   } else if (report.status === 'archive') {
     state.append(text('span', 'archive', 'badge archive'), text('p', report.reason, 'hint'));
   } else {
@@ -151,16 +153,17 @@ function showResult(id, report) {
 }
 
 function counts() {
-  let done = 0; let excluded = 0; let skipped = 0; let warned = 0;
+  let done = 0; let excluded = 0; let skipped = 0; let warned = 0; let cancelled = 0;
   for (const { report } of rows.values()) {
     if (!report) continue;
     if (report.warnings && report.warnings.length) warned += 1;
     if (report.status === 'done') done += 1;
     else if (report.status === 'archive') continue;
+    else if (report.status === 'cancelled') cancelled += 1;
     else if (report.status === 'skipped') skipped += 1;
     else excluded += 1;
   }
-  return { done, excluded, skipped, warned };
+  return { done, excluded, skipped, warned, cancelled };
 }
 
 function plural(n, word) {
@@ -168,7 +171,7 @@ function plural(n, word) {
 }
 
 function updateStatus() {
-  const { done, excluded, skipped, warned } = counts();
+  const { done, excluded, skipped, warned, cancelled } = counts();
   const status = $('status');
   if (workerError) {
     status.textContent = `Error: ${workerError}`;
@@ -179,10 +182,12 @@ function updateStatus() {
   } else {
     let s = `${plural(done, 'file')} de-identified, ${excluded} excluded`;
     if (skipped) s += `, ${skipped} skipped`;
+    if (cancelled) s += `, ${cancelled} cancelled`;
     if (warned) s += `. ${plural(warned, 'image')} to check for burned-in text`;
     status.textContent = s;
   }
   $('download-button').disabled = pending > 0 || done === 0;
+  $('cancel-button').disabled = pending === 0;
   $('reid-button').disabled = pending > 0 || done === 0;
 }
 
@@ -238,6 +243,8 @@ function saveBlob(blob, name) {
 }
 
 $('download-button').addEventListener('click', () => worker.postMessage({ type: 'package' }));
+// Files not started yet are dropped; the package keeps the ones already done.
+$('cancel-button').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
 $('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
 $('reid-export').addEventListener('click', () => {
   const passphrase = $('reid-passphrase').value;

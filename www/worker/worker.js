@@ -4,10 +4,11 @@ import init, { Run, profileOptions, sampleStudy, unzip, isZip } from '../pkg/obs
 
 const ready = init();
 let run = null;
-let chunks = [];      // the package so far, as Blob parts
+let chunks = [];      // the package so far, as Blobs
 let settings = null;
 let queue = Promise.resolve();
 let nextId = 1;
+let generation = 0;   // bumped by "cancel" and by new settings: queued work of older ones is dropped
 
 function newRun() {
   const key = new Uint8Array(32);
@@ -28,14 +29,21 @@ async function processOne(id, name, bytes) {
     postMessage({ type: 'result', id, report: { status: 'excluded', reason: String(e && e.message || e) } });
     return;
   }
-  if (out.chunk.length) chunks.push(out.chunk);
+  // Each piece becomes a Blob at once: the browser may keep Blobs on disk, so a large study
+  // does not have to fit in memory.
+  if (out.chunk.length) chunks.push(new Blob([out.chunk]));
   postMessage({ type: 'result', id, report: out.report });
 }
 
 function enqueue(name, getBytes) {
   const id = nextId++;
+  const mine = generation;
   postMessage({ type: 'added', id, name });
   queue = queue.then(async () => {
+    if (mine !== generation) {
+      postMessage({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
+      return;
+    }
     let bytes;
     try {
       bytes = new Uint8Array(await getBytes());
@@ -81,7 +89,11 @@ onmessage = async (ev) => {
         await ready;
         postMessage({ type: 'options', value: profileOptions() });
         break;
+      case 'cancel':
+        generation += 1;
+        break;
       case 'settings':
+        generation += 1;
         settings = msg.settings;
         run = null;
         chunks = [];
