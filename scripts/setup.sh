@@ -29,6 +29,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+for component in clippy rustfmt; do
+  if ! rustup component list --installed 2>/dev/null | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 if ! command -v wasm-pack >/dev/null 2>&1; then
   say "installing wasm-pack (takes a few minutes once)"
   cargo install wasm-pack --locked --version 0.15.1
