@@ -59,6 +59,7 @@ impl Run {
         random_key: &[u8],
         date_offset_days: Option<i32>,
         pseudonyms_csv: Option<String>,
+        accept_burned_in: bool,
     ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
@@ -74,6 +75,7 @@ impl Run {
         let mut policy = Policy::basic(key);
         policy.options = OptionSet::new(chosen).map_err(js_err)?;
         policy.date_offset_days = date_offset_days;
+        policy.accept_burned_in = accept_burned_in;
         if let Some(csv) = pseudonyms_csv {
             policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
         }

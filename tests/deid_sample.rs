@@ -438,7 +438,7 @@ fn report_text_and_annotations_never_keep_a_name() {
 }
 
 #[test]
-fn images_that_may_carry_burned_in_text_are_flagged() {
+fn images_marked_with_burned_in_text_are_left_out_unless_accepted() {
     let mut s = session(&[], 16);
     let plain = s.deidentify(&sample_study()[0].1).expect("ok");
     assert!(
@@ -457,7 +457,17 @@ fn images_that_may_carry_burned_in_text_are_flagged() {
     obj.with_exact_meta(meta)
         .write_all(&mut bytes)
         .expect("written");
-    let flagged = s.deidentify(&bytes).expect("ok");
+    match s.process(&bytes) {
+        Outcome::Excluded(e) => {
+            assert!(e.to_string().contains("Burned In Annotation = YES"), "{e}")
+        }
+        other => panic!("a file with burned-in text is left out by default, got {other:?}"),
+    }
+    let mut policy = Policy::basic(ProjectKey::from_bytes([16; 32]));
+    policy.accept_burned_in = true;
+    let flagged = Session::new(policy)
+        .deidentify(&bytes)
+        .expect("accepted on request");
     assert_eq!(flagged.warnings.len(), 1);
     assert!(flagged.warnings[0].contains("burned into the image"));
 }

@@ -30,6 +30,8 @@ OPTIONS for deid:
   --action GGGG,EEEE=A override the profile for one attribute: A is X (remove), Z (empty),
                        D (dummy), K (keep), C (clean) or U (new UID); repeatable
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
+  --accept-burned-in   include files that say text is burned into their pixels (Burned In
+                       Annotation = YES); they are excluded otherwise. Check them yourself.
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
   --reid-key FILE      write the re-identification key (original ID → pseudonym) to FILE,
@@ -55,6 +57,7 @@ struct Args {
     reid_key: Option<PathBuf>,
     reid_passphrase: Option<PathBuf>,
     overrides: Vec<String>,
+    accept_burned_in: bool,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -73,6 +76,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         reid_key: None,
         reid_passphrase: None,
         overrides: Vec::new(),
+        accept_burned_in: false,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -103,6 +107,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     })?);
             }
             "--action" => args.overrides.push(value("--action")?),
+            "--accept-burned-in" => args.accept_burned_in = true,
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
             "--reid-key" => args.reid_key = Some(PathBuf::from(value("--reid-key")?)),
@@ -253,6 +258,7 @@ fn deid(args: Args) -> Result<bool, String> {
     let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
+    policy.accept_burned_in = args.accept_burned_in;
     for spec in &args.overrides {
         policy.add_override(spec).map_err(|e| e.to_string())?;
     }

@@ -40,6 +40,9 @@ pub struct Policy {
     /// Actions the user chose for particular public attributes (tag as `group << 16 |
     /// element`), applied instead of the profile's wherever the attribute appears.
     pub overrides: BTreeMap<u32, Code>,
+    /// Include files that say text is burned into their pixels (Burned In Annotation = YES),
+    /// which Obscura cannot clean yet. Off by default: such files are excluded.
+    pub accept_burned_in: bool,
 }
 
 impl Policy {
@@ -51,6 +54,7 @@ impl Policy {
             date_offset_days: None,
             pseudonyms: BTreeMap::new(),
             overrides: BTreeMap::new(),
+            accept_burned_in: false,
         }
     }
 
@@ -130,6 +134,12 @@ pub enum DeidError {
     /// cannot make the reader allocate gigabytes).
     #[error("damaged DICOM file: {0}")]
     Malformed(String),
+    /// The file says its pixels carry text, which cannot be cleaned yet.
+    #[error(
+        "the file says text is burned into the image (Burned In Annotation = YES) and Obscura \
+         cannot remove it yet; left out to be safe (include such files only after checking them)"
+    )]
+    BurnedIn,
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -377,6 +387,14 @@ impl Session {
         let obj = file.into_inner();
         let before = Summary::of(&obj);
         let warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
+        let has_pixels =
+            obj.get(tags::PIXEL_DATA).is_some() || obj.get(tags::FLOAT_PIXEL_DATA).is_some();
+        if has_pixels
+            && text_of(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES")
+            && !self.policy.accept_burned_in
+        {
+            return Err(DeidError::BurnedIn);
+        }
 
         // The patient this file belongs to decides the pseudonym and the date offset.
         let patient_key = if before.patient_id.is_empty() {

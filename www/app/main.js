@@ -39,6 +39,7 @@ function currentSettings() {
     passphrase: $('passphrase').value,
     dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
     pseudonymsCsv,
+    acceptBurnedIn: $('accept-burned-in').checked,
   };
 }
 

@@ -14,7 +14,7 @@ function newRun() {
   const key = new Uint8Array(32);
   crypto.getRandomValues(key);
   const r = new Run(settings.options, settings.passphrase || undefined, key,
-    settings.dateOffsetDays ?? undefined, settings.pseudonymsCsv || undefined);
+    settings.dateOffsetDays ?? undefined, settings.pseudonymsCsv || undefined, Boolean(settings.acceptBurnedIn));
   chunks = [];
   return r;
 }
