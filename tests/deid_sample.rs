@@ -500,3 +500,53 @@ fn bare_data_sets_without_a_file_header_are_read_too() {
         );
     }
 }
+
+#[test]
+fn overlays_hidden_in_unused_pixel_bits_are_zeroed() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, Tag, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    // An overlay in bit 12 of the pixel data (no Overlay Data of its own), spelling nothing
+    // but set on every pixel so that any residue shows.
+    obj.remove_element(Tag(0x6000, 0x3000));
+    obj.put(DataElement::new(
+        Tag(0x6000, 0x0102),
+        VR::US,
+        PrimitiveValue::from(12_u16),
+    ));
+    let low: Vec<u16> = (0..64 * 64).map(|i| (i % 4096) as u16).collect();
+    let with_overlay: Vec<u8> = low
+        .iter()
+        .flat_map(|w| (w | 0x1000).to_le_bytes())
+        .collect();
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OW,
+        PrimitiveValue::U8(with_overlay.into()),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+
+    let d = session(&[], 18).deidentify(&bytes).expect("ok");
+    let out = parse(&d.bytes);
+    let pixels = out
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().to_bytes().ok())
+        .expect("pixels");
+    let words: Vec<u16> = pixels
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect();
+    assert_eq!(
+        words, low,
+        "bits above High Bit are zero, the image itself is unchanged"
+    );
+    assert!(d
+        .changes
+        .iter()
+        .any(|c| c.name == "PixelData" && c.action == "cleaned"));
+}

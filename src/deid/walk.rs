@@ -133,6 +133,7 @@ impl<'a> Walker<'a> {
         let mut kept_blocks = BTreeSet::new();
         let mut removed_blocks: BTreeMap<(u16, u8), usize> = BTreeMap::new();
         let mut removed_overlays = BTreeSet::new();
+        let mut overlays_with_data = BTreeSet::new();
         let mut out = InMemDicomObject::new_empty();
 
         for elem in obj {
@@ -164,6 +165,9 @@ impl<'a> Walker<'a> {
                 // no orphan overlay attributes remain (Overlay Data is X in every option set
                 // Obscura can verify; cleaning overlay bitmaps belongs to the pixel stage).
                 removed_overlays.insert(group);
+                if element == 0x3000 {
+                    overlays_with_data.insert(group);
+                }
                 continue;
             }
             let user_choice = self
@@ -210,6 +214,20 @@ impl<'a> Walker<'a> {
                 &format!("Private block \"{creator}\" ({count} attributes)"),
                 "removed",
                 reason,
+            );
+        }
+        // An overlay without its own Overlay Data lives in the unused high bits of the pixels
+        // (retired, but still written by old devices): those bits are zeroed too.
+        if removed_overlays
+            .iter()
+            .any(|g| !overlays_with_data.contains(g))
+            && zero_high_bits(&mut out)
+        {
+            self.log(
+                &format!("{path}{}", fmt_tag(tags::PIXEL_DATA)),
+                "PixelData",
+                "cleaned",
+                "unused high bits that held an overlay were zeroed",
             );
         }
         for group in removed_overlays {
@@ -777,6 +795,40 @@ impl<'a> Walker<'a> {
             .build()
             .map_err(|e| DeidError::Write(format!("file meta: {e}")))
     }
+}
+
+/// Zero the bits above High Bit in native 16-bit pixel data, where embedded overlays live.
+/// Returns whether anything was done (false for encapsulated or 8-bit data).
+fn zero_high_bits(obj: &mut InMemDicomObject) -> bool {
+    let num = |tag| obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok());
+    let (Some(16), Some(high)) = (num(tags::BITS_ALLOCATED), num(tags::HIGH_BIT)) else {
+        return false;
+    };
+    if high >= 15 {
+        return false;
+    }
+    let mask: u16 = (1u16 << (high + 1)) - 1;
+    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+        return false;
+    };
+    let vr = elem.vr();
+    let value = match elem.value() {
+        Value::Primitive(PrimitiveValue::U16(words)) => {
+            PrimitiveValue::U16(words.iter().map(|w| w & mask).collect())
+        }
+        Value::Primitive(PrimitiveValue::U8(bytes)) => {
+            // Native OW read as bytes: little endian pairs.
+            let mut b = bytes.to_vec();
+            for pair in b.chunks_exact_mut(2) {
+                let w = u16::from_le_bytes([pair[0], pair[1]]) & mask;
+                pair.copy_from_slice(&w.to_le_bytes());
+            }
+            PrimitiveValue::U8(b.into())
+        }
+        _ => return false,
+    };
+    obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
+    true
 }
 
 /// How free text that the table does not list is treated inside a sequence.
