@@ -110,9 +110,11 @@ impl Layout {
         path
     }
 
-    /// Count a file left out; only the reason is kept (file names can hold PHI).
+    /// Count a file left out. Only the kind of reason is kept, not its details: file names
+    /// and, in a parser's message, even values could identify someone.
     pub fn exclude(&mut self, reason: &str) {
-        *self.excluded.entry(reason.to_string()).or_default() += 1;
+        let kind = reason.split(": ").next().unwrap_or(reason).trim();
+        *self.excluded.entry(kind.to_string()).or_default() += 1;
     }
 
     /// Count a file deliberately not copied (e.g. a DICOMDIR).
@@ -276,5 +278,21 @@ impl PackageWriter {
         }
         out.extend(zip.finish());
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deid::ProjectKey;
+
+    #[test]
+    fn exclusion_details_stay_out_of_the_package() {
+        let mut layout = Layout::new();
+        layout.exclude("could not read the DICOM data: bad value 'FAKEDOE^JANE' in (0010,0010)");
+        let policy = Policy::basic(ProjectKey::from_bytes([0; 32]));
+        let text = layout.changes_text(&policy);
+        assert!(text.contains("Excluded (1): could not read the DICOM data"));
+        assert!(!text.contains("FAKEDOE") && !layout.manifest_json(&policy).contains("FAKEDOE"));
     }
 }
