@@ -53,6 +53,7 @@ impl Run {
     /// Start a run. `options` are option ids (e.g. `retain-uids`). The key comes from
     /// `passphrase` when given (same passphrase, same results), else from `random_key`.
     #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         options: Vec<String>,
         passphrase: Option<String>,
@@ -60,6 +61,7 @@ impl Run {
         date_offset_days: Option<i32>,
         pseudonyms_csv: Option<String>,
         accept_burned_in: bool,
+        pixel_rules_json: Option<String>,
     ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
@@ -76,6 +78,9 @@ impl Run {
         policy.options = OptionSet::new(chosen).map_err(js_err)?;
         policy.date_offset_days = date_offset_days;
         policy.accept_burned_in = accept_burned_in;
+        if let Some(json) = pixel_rules_json {
+            policy.pixel_rules = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
+        }
         if let Some(csv) = pseudonyms_csv {
             policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
         }

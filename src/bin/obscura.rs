@@ -30,6 +30,9 @@ OPTIONS for deid:
   --action GGGG,EEEE=A override the profile for one attribute: A is X (remove), Z (empty),
                        D (dummy), K (keep), C (clean) or U (new UID); repeatable
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
+  --regions FILE       JSON rules of regions of burned-in text to blank, per kind of image
+                       (modality, manufacturer, model, rows, columns → rectangles; see the
+                       README). Uncompressed pixel data only; other matching files are excluded.
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
@@ -58,6 +61,7 @@ struct Args {
     reid_passphrase: Option<PathBuf>,
     overrides: Vec<String>,
     accept_burned_in: bool,
+    regions: Option<PathBuf>,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -77,6 +81,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         reid_passphrase: None,
         overrides: Vec::new(),
         accept_burned_in: false,
+        regions: None,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -108,6 +113,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--action" => args.overrides.push(value("--action")?),
             "--accept-burned-in" => args.accept_burned_in = true,
+            "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
             "--reid-key" => args.reid_key = Some(PathBuf::from(value("--reid-key")?)),
@@ -259,6 +265,11 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
     policy.accept_burned_in = args.accept_burned_in;
+    if let Some(p) = &args.regions {
+        let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        policy.pixel_rules = obscura::pixels::RegionRules::from_json(&text)
+            .map_err(|e| format!("{}: {e}", p.display()))?;
+    }
     for spec in &args.overrides {
         policy.add_override(spec).map_err(|e| e.to_string())?;
     }

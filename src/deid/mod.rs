@@ -43,6 +43,8 @@ pub struct Policy {
     /// Include files that say text is burned into their pixels (Burned In Annotation = YES),
     /// which Obscura cannot clean yet. Off by default: such files are excluded.
     pub accept_burned_in: bool,
+    /// Regions of burned-in text to blank, per kind of image.
+    pub pixel_rules: crate::pixels::RegionRules,
 }
 
 impl Policy {
@@ -55,6 +57,7 @@ impl Policy {
             pseudonyms: BTreeMap::new(),
             overrides: BTreeMap::new(),
             accept_burned_in: false,
+            pixel_rules: crate::pixels::RegionRules::default(),
         }
     }
 
@@ -134,6 +137,9 @@ pub enum DeidError {
     /// cannot make the reader allocate gigabytes).
     #[error("damaged DICOM file: {0}")]
     Malformed(String),
+    /// A pixel rule matched but the pixels could not be cleaned.
+    #[error("burned-in text could not be removed: {0}")]
+    Pixels(String),
     /// The file says its pixels carry text, which cannot be cleaned yet.
     #[error(
         "the file says text is burned into the image (Burned In Annotation = YES) and Obscura \
@@ -386,15 +392,29 @@ impl Session {
         let meta = file.meta().clone();
         let obj = file.into_inner();
         let before = Summary::of(&obj);
-        let warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
         let has_pixels =
             obj.get(tags::PIXEL_DATA).is_some() || obj.get(tags::FLOAT_PIXEL_DATA).is_some();
+        // Rules are matched on the original values (model names may be removed below).
+        let (regions, rule_names) = if has_pixels {
+            self.policy.pixel_rules.regions_for(&obj)
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let mut warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
+        if !regions.is_empty() {
+            warnings = vec![format!(
+                "Regions of the rule(s) {} were blanked: check that nothing else is written in the image.",
+                rule_names.join(", ")
+            )];
+        }
         if has_pixels
+            && regions.is_empty()
             && text_of(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES")
             && !self.policy.accept_burned_in
         {
             return Err(DeidError::BurnedIn);
         }
+        let little_endian = meta.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
 
         // The patient this file belongs to decides the pseudonym and the date offset.
         let patient_key = if before.patient_id.is_empty() {
@@ -425,7 +445,13 @@ impl Session {
             &obj,
             &mut entry.identifiers,
         );
-        let cleaned = walker.clean_top_level(obj);
+        walker.pixels_cleaned = !regions.is_empty();
+        let mut cleaned = walker.clean_top_level(obj);
+        if !regions.is_empty() {
+            let frames = crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
+                .map_err(|e| DeidError::Pixels(e.to_string()))?;
+            walker.log_pixels(regions.len(), frames, &rule_names);
+        }
         let new_meta = walker.clean_meta(&meta, &cleaned)?;
         let (changes, review) = walker.finish();
 

@@ -20,6 +20,9 @@ use crate::profile::{
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
 pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.3305193540373548620197474153727066571";
+/// The CID 7050 code of the Clean Pixel Data Option.
+const CLEAN_PIXEL_DATA_CODE: (&str, &str) = ("113101", "Clean Pixel Data Option");
+
 /// Obscura's Implementation Version Name (SH, at most 16 characters).
 pub const IMPLEMENTATION_VERSION_NAME: &str = "OBSCURA_0_1_0";
 
@@ -39,6 +42,8 @@ pub(super) struct Walker<'a> {
     sop_class: String,
     /// How free text is treated inside the sequence being walked.
     content: Content,
+    /// Whether regions of the pixels are blanked (recorded as the Clean Pixel Data Option).
+    pub(super) pixels_cleaned: bool,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
 }
@@ -66,6 +71,7 @@ impl<'a> Walker<'a> {
                 .and_then(|e| value_text(e.value()))
                 .unwrap_or_default(),
             content: Content::Plain,
+            pixels_cleaned: false,
             changes: Vec::new(),
             review: Vec::new(),
         }
@@ -664,6 +670,9 @@ impl<'a> Walker<'a> {
             BASIC_PROFILE_CODE.1.to_string(),
         ];
         methods.extend(opts.iter().map(|o| o.code_meaning().to_string()));
+        if self.pixels_cleaned {
+            methods.push(CLEAN_PIXEL_DATA_CODE.1.to_string());
+        }
         out.put(DataElement::new(
             tags::DEIDENTIFICATION_METHOD,
             VR::LO,
@@ -674,6 +683,9 @@ impl<'a> Walker<'a> {
             opts.iter()
                 .map(|o| code_item(o.code_value(), o.code_meaning())),
         );
+        if self.pixels_cleaned {
+            codes.push(code_item(CLEAN_PIXEL_DATA_CODE.0, CLEAN_PIXEL_DATA_CODE.1));
+        }
         out.put(DataElement::new(
             tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE,
             VR::SQ,
@@ -710,6 +722,25 @@ impl<'a> Walker<'a> {
                 "records the de-identification (PS3.15 E)",
             );
         }
+    }
+
+    /// Record that regions of the pixels were blanked.
+    pub(super) fn log_pixels(&mut self, regions: usize, frames: u32, rules: &[String]) {
+        self.log(
+            &fmt_tag(tags::PIXEL_DATA),
+            "PixelData",
+            "cleaned",
+            format!(
+                "{regions} region(s) blanked on {frames} frame(s) by rule(s): {}",
+                rules.join(", ")
+            ),
+        );
+        self.log(
+            &fmt_tag(tags::BURNED_IN_ANNOTATION),
+            "BurnedInAnnotation",
+            "replaced",
+            "NO: the regions of burned-in text were blanked",
+        );
     }
 
     /// A new file meta group: new instance UID, the original class and transfer syntax,

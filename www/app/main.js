@@ -8,6 +8,7 @@ const worker = new Worker(new URL('../worker/worker.js', import.meta.url), { typ
 const rows = new Map();   // id → { tr, report }
 let settingsSent = false;
 let pseudonymsCsv = null;
+let pixelRules = null;
 let pending = 0;
 let workerError = null;
 
@@ -40,6 +41,7 @@ function currentSettings() {
     dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
     pseudonymsCsv,
     acceptBurnedIn: $('accept-burned-in').checked,
+    pixelRules,
   };
 }
 
@@ -100,6 +102,10 @@ function renderOptions({ options, presets }) {
   });
 }
 
+$('pixel-rules').addEventListener('change', async (ev) => {
+  const f = ev.target.files[0];
+  pixelRules = f ? await f.text() : null;
+});
 $('pseudonyms').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pseudonymsCsv = f ? await f.text() : null;

@@ -14,7 +14,8 @@ function newRun() {
   const key = new Uint8Array(32);
   crypto.getRandomValues(key);
   const r = new Run(settings.options, settings.passphrase || undefined, key,
-    settings.dateOffsetDays ?? undefined, settings.pseudonymsCsv || undefined, Boolean(settings.acceptBurnedIn));
+    settings.dateOffsetDays ?? undefined, settings.pseudonymsCsv || undefined, Boolean(settings.acceptBurnedIn),
+    settings.pixelRules || undefined);
   chunks = [];
   return r;
 }

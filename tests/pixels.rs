@@ -1,0 +1,171 @@
+//! Burned-in text blanked by region rules: inside the rectangles the image is black on every
+//! frame, outside it is bit-for-bit the same, and what cannot be cleaned is left out.
+#![cfg(not(target_arch = "wasm32"))]
+
+use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
+use dicom_core::{DataElement, VR};
+use dicom_dictionary_std::tags;
+use dicom_object::{DefaultDicomObject, OpenFileOptions};
+use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::pixels::RegionRules;
+use obscura::sample::sample_study;
+
+const RULES: &str = r#"{"rules": [{"name": "sample CT corner", "modality": "CT", "rows": 64, "columns": 64,
+  "regions": [{"x": 2, "y": 3, "w": 20, "h": 5}, {"x": 60, "y": 60, "w": 50, "h": 50}]}]}"#;
+
+fn parse(bytes: &[u8]) -> DefaultDicomObject {
+    OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Always)
+        .from_reader(bytes)
+        .expect("parses")
+}
+
+fn words(obj: &DefaultDicomObject) -> Vec<u16> {
+    let bytes = obj
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().to_bytes().ok())
+        .expect("pixels");
+    bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect()
+}
+
+fn session(rules: &str) -> Session {
+    let mut policy = Policy::basic(ProjectKey::from_bytes([21; 32]));
+    policy.pixel_rules = RegionRules::from_json(rules).expect("valid rules");
+    Session::new(policy)
+}
+
+fn with(
+    bytes: &[u8],
+    change: impl FnOnce(&mut dicom_object::InMemDicomObject),
+    ts: Option<&str>,
+) -> Vec<u8> {
+    let file = parse(bytes);
+    let mut meta = file.meta().clone();
+    if let Some(ts) = ts {
+        meta.transfer_syntax = ts.to_string();
+    }
+    let mut obj = file.into_inner();
+    change(&mut obj);
+    let mut out = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut out)
+        .expect("written");
+    out
+}
+
+#[test]
+fn rule_regions_are_black_and_the_rest_is_untouched() {
+    let (_, original) = &sample_study()[0];
+    let before = words(&parse(original));
+    let d = session(RULES).deidentify(original).expect("cleaned");
+    let out = parse(&d.bytes);
+    let after = words(&out);
+    assert_eq!(after.len(), before.len());
+    for y in 0..64 {
+        for x in 0..64 {
+            let i = y * 64 + x;
+            let inside = ((2..22).contains(&x) && (3..8).contains(&y)) || (x >= 60 && y >= 60);
+            if inside {
+                assert_eq!(after[i], 0, "({x},{y}) is black");
+            } else {
+                assert_eq!(after[i], before[i], "({x},{y}) is unchanged");
+            }
+        }
+    }
+    let text = |tag| {
+        out.get(tag)
+            .and_then(|e| e.value().to_str().ok())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(text(tags::BURNED_IN_ANNOTATION), "NO");
+    assert!(text(tags::DEIDENTIFICATION_METHOD).contains("Clean Pixel Data Option"));
+    let codes: Vec<String> = out
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value().items())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|i| {
+                    i.get(tags::CODE_VALUE)?
+                        .value()
+                        .to_str()
+                        .ok()
+                        .map(|s| s.trim().to_string())
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    assert!(codes.contains(&"113101".to_string()), "{codes:?}");
+    assert!(d
+        .changes
+        .iter()
+        .any(|c| c.name == "PixelData" && c.reason.contains("sample CT corner")));
+}
+
+#[test]
+fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
+    let (_, original) = &sample_study()[0];
+    let marked = with(
+        original,
+        |o| {
+            o.put(DataElement::new(
+                tags::BURNED_IN_ANNOTATION,
+                VR::CS,
+                PrimitiveValue::from("YES"),
+            ));
+        },
+        None,
+    );
+    assert!(matches!(
+        session(r#"{"rules": []}"#).process(&marked),
+        Outcome::Excluded(_)
+    ));
+    let d = session(RULES)
+        .deidentify(&marked)
+        .expect("cleaned by the rule");
+    let out = parse(&d.bytes);
+    assert_eq!(
+        out.get(tags::BURNED_IN_ANNOTATION)
+            .and_then(|e| e.value().to_str().ok())
+            .as_deref()
+            .map(str::trim),
+        Some("NO")
+    );
+}
+
+#[test]
+fn compressed_pixels_with_a_matching_rule_are_left_out() {
+    let (_, original) = &sample_study()[0];
+    let encapsulated = with(
+        original,
+        |o| {
+            let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![vec![0u8; 64]]);
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                Value::from(fragments),
+            ));
+        },
+        Some("1.2.840.10008.1.2.4.70"),
+    );
+    match session(RULES).process(&encapsulated) {
+        Outcome::Excluded(e) => assert!(e.to_string().contains("compressed"), "{e}"),
+        other => panic!("expected exclusion, got {other:?}"),
+    }
+    // Without a matching rule the same file goes through (nothing says it has text).
+    assert!(
+        session(r#"{"rules": [{"modality": "US", "regions": [{"x":0,"y":0,"w":1,"h":1}]}]}"#)
+            .deidentify(&encapsulated)
+            .is_ok()
+    );
+}
+
+#[test]
+fn bad_rules_are_refused() {
+    assert!(RegionRules::from_json("{").is_err());
+    assert!(RegionRules::from_json(r#"{"rules": [{"modality": "US", "regions": []}]}"#).is_err());
+}
