@@ -244,3 +244,146 @@ pub fn blank_regions(
     ));
     Ok(frames)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(
+        photometric: &str,
+        spp: u16,
+        bits: u16,
+        frames: u32,
+        planar: u16,
+        pixels: Vec<u8>,
+    ) -> InMemDicomObject {
+        let mut o = InMemDicomObject::new_empty();
+        let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
+        o.put(us(tags::ROWS, 4));
+        o.put(us(tags::COLUMNS, 5));
+        o.put(us(tags::SAMPLES_PER_PIXEL, spp));
+        o.put(us(tags::BITS_ALLOCATED, bits));
+        o.put(us(tags::BITS_STORED, bits));
+        o.put(us(tags::PLANAR_CONFIGURATION, planar));
+        o.put(us(tags::PIXEL_REPRESENTATION, 0));
+        o.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from(frames.to_string()),
+        ));
+        o.put(DataElement::new(
+            tags::PHOTOMETRIC_INTERPRETATION,
+            VR::CS,
+            PrimitiveValue::from(photometric),
+        ));
+        o.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8(pixels.into()),
+        ));
+        o
+    }
+
+    fn pixels(o: &InMemDicomObject) -> Vec<u8> {
+        o.get(tags::PIXEL_DATA)
+            .and_then(|e| e.value().to_bytes().ok())
+            .map(|b| b.to_vec())
+            .unwrap_or_default()
+    }
+
+    const CORNER: [Region; 1] = [Region {
+        x: 0,
+        y: 0,
+        w: 2,
+        h: 1,
+    }];
+
+    #[test]
+    fn rgb_multiframe_interleaved_and_planar() {
+        // 3 frames of 4×5 RGB, every byte 200.
+        for planar in [0u16, 1] {
+            let mut o = image("RGB", 3, 8, 3, planar, vec![200; 3 * 4 * 5 * 3]);
+            assert_eq!(blank_regions(&mut o, &CORNER, true), Ok(3));
+            let p = pixels(&o);
+            for f in 0..3 {
+                let frame = &p[f * 60..(f + 1) * 60];
+                let zeros = frame.iter().filter(|b| **b == 0).count();
+                assert_eq!(
+                    zeros,
+                    2 * 3,
+                    "two pixels × three samples blanked in frame {f} (planar {planar})"
+                );
+                if planar == 0 {
+                    assert_eq!(&frame[..6], &[0; 6]);
+                } else {
+                    for s in 0..3 {
+                        assert_eq!(&frame[s * 20..s * 20 + 2], &[0, 0]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn monochrome1_black_is_the_highest_value() {
+        let mut o = image("MONOCHROME1", 1, 8, 1, 0, vec![5; 20]);
+        assert_eq!(blank_regions(&mut o, &CORNER, true), Ok(1));
+        assert_eq!(&pixels(&o)[..3], &[255, 255, 5]);
+    }
+
+    #[test]
+    fn regions_outside_the_image_are_clipped() {
+        let mut o = image("MONOCHROME2", 1, 8, 1, 0, vec![9; 20]);
+        let far = [
+            Region {
+                x: 4,
+                y: 3,
+                w: 100,
+                h: 100,
+            },
+            Region {
+                x: 50,
+                y: 50,
+                w: 1,
+                h: 1,
+            },
+        ];
+        assert_eq!(blank_regions(&mut o, &far, true), Ok(1));
+        let p = pixels(&o);
+        assert_eq!(
+            p.iter().filter(|b| **b == 0).count(),
+            1,
+            "only the last pixel"
+        );
+        assert_eq!(p[19], 0);
+    }
+
+    #[test]
+    fn rules_match_on_every_given_criterion() {
+        let rules = RegionRules::from_json(
+            r#"{"rules": [{"name": "a", "modality": "US", "manufacturer": "acme", "regions": [{"x":0,"y":0,"w":1,"h":1}]},
+                          {"name": "b", "rows": 4, "columns": 5, "regions": [{"x":1,"y":1,"w":1,"h":1}]}]}"#,
+        )
+        .expect("rules");
+        let mut o = image("MONOCHROME2", 1, 8, 1, 0, vec![1; 20]);
+        o.put(DataElement::new(
+            tags::MODALITY,
+            VR::CS,
+            PrimitiveValue::from("US"),
+        ));
+        o.put(DataElement::new(
+            tags::MANUFACTURER,
+            VR::LO,
+            PrimitiveValue::from("ACME Medical"),
+        ));
+        let (regions, names) = rules.regions_for(&o);
+        assert_eq!(names, vec!["a", "b"]);
+        assert_eq!(regions.len(), 2);
+        o.put(DataElement::new(
+            tags::MANUFACTURER,
+            VR::LO,
+            PrimitiveValue::from("Other"),
+        ));
+        assert_eq!(rules.regions_for(&o).1, vec!["b"]);
+    }
+}
