@@ -58,7 +58,7 @@ fi
 
 # 4. Python test tools in a local venv: pydicom (its wheel carries sample files written by
 #    others, used as test inputs and never committed).
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import pydicom' >/dev/null 2>&1; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import pydicom, numpy' >/dev/null 2>&1; then
   say "creating .venv with the Python test tools"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt

@@ -174,6 +174,37 @@ test('a ZIP archive of a study is read inside the page', async () => {
   await context.close();
 });
 
+test('a rules file blanks burned-in text regions in the packaged images', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const rulesPath = join(work, 'rules.json');
+  writeFileSync(rulesPath, JSON.stringify({ rules: [{ name: 'e2e top band', modality: 'CT', regions: [{ x: 0, y: 0, w: 64, h: 6 }] }] }));
+  await page.getByText('Project key, dates and pseudonyms').click();
+  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([rulesPath]);
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  const zipPath = join(work, 'rules-package.zip');
+  await download.saveAs(zipPath);
+  const dest = join(work, 'rules-unzipped');
+  unzip(zipPath, dest);
+  const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, pydicom',
+    'ct = pydicom.dcmread(sys.argv[1]); mr = pydicom.dcmread(sys.argv[2])',
+    'assert ct.BurnedInAnnotation == "NO", ct.get("BurnedInAnnotation")',
+    'assert (ct.pixel_array[:6, :] == 0).all() and (ct.pixel_array[6:, :] != 0).any()',
+    'assert "BurnedInAnnotation" not in mr and (mr.pixel_array[:6, :] != 0).any(), "the MR matches no rule"',
+  ].join('\n'), join(dest, 'DICOM/PAT0001/STU0001/SER0001/IM000001'), join(dest, 'DICOM/PAT0002/STU0001/SER0001/IM000001')],
+  { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 async function assertEventually(check, timeoutMs) {
   const end = Date.now() + timeoutMs;
   for (;;) {
