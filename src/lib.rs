@@ -5,6 +5,7 @@
 //!
 //! Data flows one way: bytes → parsed object → policy applied → bytes → package.
 //!
+//! - [`attrs`]: reading single attribute values.
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
@@ -14,6 +15,7 @@
 //! - [`sample`]: a fake study for the page's demo and the tests.
 //! - `wasm`: the only module that knows about wasm-bindgen.
 
+pub mod attrs;
 pub mod deid;
 pub mod input;
 pub mod package;

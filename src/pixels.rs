@@ -11,6 +11,8 @@ use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 use serde::Deserialize;
 
+use crate::attrs;
+
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Region {
@@ -81,13 +83,8 @@ impl RegionRules {
 
     /// The regions of every rule that matches the object, with the rules' names.
     pub fn regions_for(&self, obj: &InMemDicomObject) -> (Vec<Region>, Vec<String>) {
-        let text = |tag| {
-            obj.get(tag)
-                .and_then(|e| e.value().to_str().ok())
-                .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_uppercase())
-                .unwrap_or_default()
-        };
-        let num = |tag| obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok());
+        let text = |tag| attrs::text(obj, tag).to_uppercase();
+        let num = |tag| attrs::uint(obj, tag);
         let (modality, manufacturer, model) = (
             text(tags::MODALITY),
             text(tags::MANUFACTURER),
@@ -132,7 +129,7 @@ pub fn blank_regions(
     let unsupported = |what: &str| {
         PixelError::Unsupported(format!("{what}: its burned-in text cannot be removed yet"))
     };
-    let num = |tag| obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok());
+    let num = |tag| attrs::uint(obj, tag);
     let (Some(rows), Some(cols)) = (num(tags::ROWS), num(tags::COLUMNS)) else {
         return Err(unsupported("the image has no size"));
     };
@@ -147,11 +144,7 @@ pub fn blank_regions(
         .and_then(|s| s.trim().parse::<u32>().ok())
         .unwrap_or(1)
         .max(1);
-    let photometric = obj
-        .get(tags::PHOTOMETRIC_INTERPRETATION)
-        .and_then(|e| e.value().to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_string())
-        .unwrap_or_default();
+    let photometric = attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION);
     let Some(elem) = obj.get(tags::PIXEL_DATA) else {
         return Err(unsupported("no pixel data"));
     };

@@ -21,6 +21,7 @@ pub use keys::ProjectKey;
 pub use scrub::Identifiers;
 pub use walk::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
+use crate::attrs;
 use crate::profile::{Code, OptionSet};
 
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
@@ -225,7 +226,7 @@ pub struct Summary {
 
 impl Summary {
     fn of(obj: &InMemDicomObject) -> Summary {
-        let s = |tag| text_of(obj, tag);
+        let s = |tag| attrs::text(obj, tag);
         Summary {
             patient_name: s(tags::PATIENT_NAME).trim_end_matches('^').to_string(),
             patient_id: s(tags::PATIENT_ID),
@@ -243,14 +244,6 @@ impl Summary {
             instance_number: s(tags::INSTANCE_NUMBER),
         }
     }
-}
-
-/// The text of a top-level attribute, trimmed; empty when absent or not text.
-fn text_of(obj: &InMemDicomObject, tag: dicom_core::Tag) -> String {
-    obj.get(tag)
-        .and_then(|e| e.value().to_str().ok())
-        .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_string())
-        .unwrap_or_default()
 }
 
 /// The result of de-identifying one file.
@@ -409,7 +402,7 @@ impl Session {
         }
         if has_pixels
             && regions.is_empty()
-            && text_of(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES")
+            && attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES")
             && !self.policy.accept_burned_in
         {
             return Err(DeidError::BurnedIn);
@@ -508,8 +501,8 @@ fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, De
         .get(ts_uid)
         .ok_or(DeidError::NotDicom)?;
     let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|_| DeidError::NotDicom)?;
-    let class = text_of(&obj, tags::SOP_CLASS_UID);
-    let instance = text_of(&obj, tags::SOP_INSTANCE_UID);
+    let class = attrs::text(&obj, tags::SOP_CLASS_UID);
+    let instance = attrs::text(&obj, tags::SOP_INSTANCE_UID);
     if class.is_empty() || instance.is_empty() {
         return Err(DeidError::NotDicom);
     }
@@ -530,8 +523,8 @@ fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
     if obj.get(tags::PIXEL_DATA).is_none() && obj.get(tags::FLOAT_PIXEL_DATA).is_none() {
         return w;
     }
-    let burned = text_of(obj, tags::BURNED_IN_ANNOTATION).to_ascii_uppercase();
-    let modality = text_of(obj, tags::MODALITY).to_ascii_uppercase();
+    let burned = attrs::text(obj, tags::BURNED_IN_ANNOTATION).to_ascii_uppercase();
+    let modality = attrs::text(obj, tags::MODALITY).to_ascii_uppercase();
     let sop_class = sop_class.trim_end_matches('\0');
     // Secondary capture, ultrasound and video images: screen grabs and scanner overlays.
     let risky_class = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.7")
@@ -544,7 +537,7 @@ fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
     } else if burned != "NO" && risky_class {
         w.push("Images of this kind often have names or dates burned into the pixels: check them before sharing.".into());
     }
-    if text_of(obj, tags::RECOGNIZABLE_VISUAL_FEATURES).eq_ignore_ascii_case("YES") {
+    if attrs::text(obj, tags::RECOGNIZABLE_VISUAL_FEATURES).eq_ignore_ascii_case("YES") {
         w.push("The file says the image shows recognizable features (e.g. a face): check it before sharing.".into());
     }
     w

@@ -831,7 +831,7 @@ impl<'a> Walker<'a> {
 /// Zero the bits above High Bit in native 16-bit pixel data, where embedded overlays live.
 /// Returns whether anything was done (false for encapsulated or 8-bit data).
 fn zero_high_bits(obj: &mut InMemDicomObject) -> bool {
-    let num = |tag| obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok());
+    let num = |tag| crate::attrs::uint(obj, tag);
     let (Some(16), Some(high)) = (num(tags::BITS_ALLOCATED), num(tags::HIGH_BIT)) else {
         return false;
     };

@@ -1,0 +1,18 @@
+//! Reading single attribute values the way every part of Obscura needs them: text trimmed of
+//! its padding, small unsigned numbers. Absent or unreadable values read as empty / `None`.
+
+use dicom_core::Tag;
+use dicom_object::InMemDicomObject;
+
+/// The text of a top-level attribute, without padding; empty when absent or not text.
+pub fn text(obj: &InMemDicomObject, tag: Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.value().to_str().ok())
+        .map(|s| s.trim_end_matches(['\0', ' ']).trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The first value of a top-level attribute as an unsigned number (US, UL, IS, …).
+pub fn uint(obj: &InMemDicomObject, tag: Tag) -> Option<u32> {
+    obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok())
+}
