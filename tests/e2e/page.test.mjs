@@ -205,6 +205,21 @@ test('a rules file blanks burned-in text regions in the packaged images', async 
   await context.close();
 });
 
+test('a broken rules file is reported and no file slips through', async () => {
+  const { context, page, errors } = await openPage();
+  const rulesPath = join(work, 'broken-rules.json');
+  writeFileSync(rulesPath, '{"rules": [');
+  await page.getByText('Project key, dates and pseudonyms').click();
+  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([rulesPath]);
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /settings could not be used/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => (await page.locator('tr.excluded').count()) === 6, 60_000);
+  assert.ok(await page.getByRole('button', { name: 'Download package' }).isDisabled());
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 async function assertEventually(check, timeoutMs) {
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -22,7 +22,17 @@ function newRun() {
 
 async function processOne(id, name, bytes) {
   await ready;
-  if (!run) run = newRun();
+  if (!run) {
+    try {
+      run = newRun();
+    } catch (e) {
+      // Bad settings (a malformed pseudonym list or rules file): say so, and skip the file.
+      const reason = `the settings could not be used: ${String(e && e.message || e)}`;
+      postMessage({ type: 'error', message: reason });
+      postMessage({ type: 'result', id, report: { status: 'excluded', reason } });
+      return;
+    }
+  }
   let out;
   try {
     out = run.process(bytes);
@@ -58,6 +68,9 @@ function enqueue(name, getBytes) {
       return;
     }
     await processOne(id, name, bytes);
+  }).catch((e) => {
+    // Whatever went wrong with this file, the queue goes on with the next one.
+    postMessage({ type: 'result', id, report: { status: 'excluded', reason: String(e && e.message || e) } });
   }).then(() => postMessage({ type: 'idle' }));
 }
 
