@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-crossval test-e2e lint profile-table clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-crossval test-e2e lint profile-table bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -44,6 +44,11 @@ test-crossval:
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/
+
+# Throughput and memory against the copy floor and peers (measured, never asserted): writes
+# docs/benchmarks.md.
+bench: setup cli
+	python3 tools/bench.py
 
 lint:
 	cargo fmt --check

@@ -85,12 +85,13 @@ fn uid(parts: &[u32]) -> String {
 }
 
 /// A 64×64 16-bit gradient with a bright square, so previews show something.
-fn pixels(seed: u32) -> Vec<u8> {
-    let mut out = Vec::with_capacity(64 * 64 * 2);
-    for y in 0..64u32 {
-        for x in 0..64u32 {
+fn pixels(seed: u32, size: u32) -> Vec<u8> {
+    let mut out = Vec::with_capacity((size * size * 2) as usize);
+    let (lo, hi) = (size * 5 / 16, size * 11 / 16);
+    for y in 0..size {
+        for x in 0..size {
             let mut v = (x * 16 + y * 8 + seed * 100) % 1024;
-            if (20..44).contains(&x) && (20..44).contains(&y) {
+            if (lo..hi).contains(&x) && (lo..hi).contains(&y) {
                 v = 1500;
             }
             out.extend_from_slice(&(v as u16).to_le_bytes());
@@ -101,6 +102,18 @@ fn pixels(seed: u32) -> Vec<u8> {
 
 /// One image of the sample study.
 fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: bool) -> Vec<u8> {
+    image_of_size(p, modality, series, instance, implicit, 64)
+}
+
+/// One image of a fake study, `size`×`size` pixels.
+fn image_of_size(
+    p: &FakePatient,
+    modality: &str,
+    series: u32,
+    instance: u32,
+    implicit: bool,
+    size: u16,
+) -> Vec<u8> {
     let study_uid = uid(&[p.number, 1]);
     let series_uid = uid(&[p.number, 1, series]);
     let sop_uid = uid(&[p.number, 1, series, instance]);
@@ -255,8 +268,8 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     // Image pixel module.
     put(el(tags::SAMPLES_PER_PIXEL, VR::US, 1_u16));
     put(el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "MONOCHROME2"));
-    put(el(tags::ROWS, VR::US, 64_u16));
-    put(el(tags::COLUMNS, VR::US, 64_u16));
+    put(el(tags::ROWS, VR::US, size));
+    put(el(tags::COLUMNS, VR::US, size));
     put(el(
         tags::PIXEL_SPACING,
         VR::DS,
@@ -290,7 +303,7 @@ fn image(p: &FakePatient, modality: &str, series: u32, instance: u32, implicit: 
     put(el(
         tags::PIXEL_DATA,
         VR::OW,
-        PrimitiveValue::U8(pixels(series * 10 + instance).into()),
+        PrimitiveValue::U8(pixels(series * 10 + instance, u32::from(size)).into()),
     ));
 
     let ts = if implicit {
@@ -334,6 +347,17 @@ pub fn sample_study() -> Vec<(String, Vec<u8>)> {
         ));
     }
     files
+}
+
+/// A large fake CT series for benchmarks: `slices` images of `size`×`size` 16-bit pixels,
+/// generated one at a time.
+pub fn ct_series(slices: u32, size: u16) -> impl Iterator<Item = (String, Vec<u8>)> {
+    (1..=slices).map(move |i| {
+        (
+            format!("BENCH_CT_{i:05}.dcm"),
+            image_of_size(&PATIENTS[0], "CT", 1, i, false, size),
+        )
+    })
 }
 
 #[cfg(test)]

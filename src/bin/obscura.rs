@@ -18,6 +18,8 @@ USAGE:
   obscura options                                 list the profile options and presets
   obscura sample <DIR> [--canaries FILE]          write the fake sample study to DIR (and the
                                                   fake PHI strings it holds to FILE)
+  obscura sample <DIR> --ct-slices N              write a fake 512×512 CT series of N slices
+                                                  (for benchmarks)
 
 OPTIONS for deid:
   --out DIR            where the de-identified files, manifest and change log go
@@ -402,6 +404,15 @@ fn main() -> ExitCode {
         }
         Some("sample") => match (args.next(), args.next().as_deref(), args.next()) {
             (Some(dir), None, None) => sample(Path::new(&dir)).map(|_| 0),
+            (Some(dir), Some("--ct-slices"), Some(n)) => n
+                .parse::<u32>()
+                .map_err(|_| format!("--ct-slices: {n:?} is not a number"))
+                .and_then(|slices| {
+                    obscura::sample::ct_series(slices, 512).try_for_each(|(name, bytes)| {
+                        write_file(&Path::new(&dir).join(name), &bytes)
+                    })
+                })
+                .map(|_| 0),
             (Some(dir), Some("--canaries"), Some(file)) => sample(Path::new(&dir))
                 .and_then(|_| {
                     write_file(
