@@ -174,10 +174,47 @@ function counts() {
 }
 
 function plural(n, word) {
-  return `${n} ${word}${n === 1 ? '' : 's'}`;
+  if (n === 1) return `1 ${word}`;
+  return word.endsWith('y') ? `${n} ${word.slice(0, -1)}ies` : `${n} ${word}s`;
+}
+
+// The package as a tree: patient → study → series, from the de-identified values only.
+let treePending = false;
+function renderTree() {
+  treePending = false;
+  const patients = new Map();
+  for (const { report } of rows.values()) {
+    if (!report || report.status !== 'done' || !report.after) continue;
+    const a = report.after;
+    const patient = patients.get(a.patientId) || new Map();
+    patients.set(a.patientId, patient);
+    const study = patient.get(a.studyUid) || { date: a.studyDate, description: a.studyDescription, series: new Map() };
+    patient.set(a.studyUid, study);
+    const series = study.series.get(a.seriesUid) || { modality: a.modality, number: a.seriesNumber, description: a.seriesDescription, files: 0 };
+    series.files += 1;
+    study.series.set(a.seriesUid, series);
+  }
+  const root = document.createElement('ul');
+  for (const [id, studies] of patients) {
+    const p = text('li', `${id || 'no patient ID'}: ${plural(studies.size, 'study')}`);
+    const ul = document.createElement('ul');
+    for (const study of studies.values()) {
+      const s = text('li', [study.date ? `study of ${study.date}` : 'study (date removed)', study.description].filter(Boolean).join(' · '));
+      const sl = document.createElement('ul');
+      for (const se of study.series.values()) {
+        sl.append(text('li', [se.modality, se.number && `series ${se.number}`, se.description, plural(se.files, 'file')].filter(Boolean).join(' · ')));
+      }
+      s.append(sl);
+      ul.append(s);
+    }
+    p.append(ul);
+    root.append(p);
+  }
+  $('study-tree').replaceChildren(...(patients.size ? [text('h3', 'In the package'), root] : []));
 }
 
 function updateStatus() {
+  if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
   const { done, excluded, skipped, warned, cancelled } = counts();
   const status = $('status');
   if (workerError) {
