@@ -41,6 +41,7 @@ test-wasm:
 # with pydicom, dcmdump and dciodvfy.
 test-crossval:
 	.venv/bin/python tests/crossval/check_external.py --cli target/release/obscura
+	.venv/bin/python tests/crossval/check_pixels.py --cli target/release/obscura
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/

@@ -57,10 +57,12 @@ if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/wasm-opt ] 
 fi
 
 # 4. Python test tools in a local venv: pydicom (its wheel carries sample files written by
-#    others, used as test inputs and never committed).
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c 'import pydicom, numpy' >/dev/null 2>&1; then
+#    others, used as test inputs and never committed) and its JPEG 2000 / JPEG-LS plugins
+#    (they write compressed test inputs). Reinstalled when tests/requirements.txt changes.
+if [ ! -x .venv/bin/python ] || ! cmp -s tests/requirements.txt .venv/obscura-requirements.txt; then
   say "creating .venv with the Python test tools"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+  cp tests/requirements.txt .venv/obscura-requirements.txt
 fi
 say "all tools present"

@@ -25,5 +25,7 @@ pub mod sample;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+#[cfg(target_arch = "wasm32")]
+mod wasm_libc;
 
 pub use deid::{Deidentified, Outcome, Policy, ProjectKey, Session};

@@ -2,13 +2,18 @@
 //!
 //! Regions come from rules keyed on what identifies a kind of image (modality, manufacturer,
 //! model, size), as sites maintain them for their ultrasound machines and screen captures.
-//! Today only uncompressed (native, little endian) pixel data can be blanked; a file whose
-//! rule matches but whose pixels are compressed is left out, never passed through.
+//! Native pixel data (any byte order) is blanked in place. Compressed pixel data is decoded
+//! frame by frame with the pure-Rust decoders of dicom-rs (RLE Lossless, the JPEG family
+//! including lossless, JPEG 2000), blanked, and written uncompressed. A file whose rule
+//! matches but whose pixels cannot be decoded (JPEG-LS, HTJ2K today) is left out, never
+//! passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
-use dicom_object::InMemDicomObject;
+use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+use dicom_object::{FileDicomObject, InMemDicomObject};
+use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::Deserialize;
 
 use crate::attrs;
@@ -119,16 +124,37 @@ impl RegionRules {
     }
 }
 
-/// Blank the regions on every frame of the object's native pixel data with the image's
-/// black. `little_endian` tells how the file stores words. Returns the number of frames.
-pub fn blank_regions(
-    obj: &mut InMemDicomObject,
-    regions: &[Region],
-    little_endian: bool,
-) -> Result<u32, PixelError> {
-    let unsupported = |what: &str| {
-        PixelError::Unsupported(format!("{what}: its burned-in text cannot be removed yet"))
-    };
+/// How one frame is laid out in memory, and which value shows as black.
+struct Geometry {
+    rows: usize,
+    cols: usize,
+    spp: usize,
+    /// Bytes per sample: 1 or 2.
+    bps: usize,
+    planar: bool,
+    frames: u32,
+    /// The black value of each sample.
+    black: Vec<u32>,
+}
+
+impl Geometry {
+    /// Bytes in one frame.
+    fn frame_len(&self) -> usize {
+        self.rows * self.cols * self.spp * self.bps
+    }
+}
+
+fn unsupported(what: &str) -> PixelError {
+    PixelError::Unsupported(format!("{what}: its burned-in text cannot be removed yet"))
+}
+
+/// The layout of the object's frames, given the photometric interpretation and planar
+/// configuration the pixel bytes are in (decoders may change both).
+fn geometry(
+    obj: &InMemDicomObject,
+    photometric: &str,
+    planar: bool,
+) -> Result<Geometry, PixelError> {
     let num = |tag| attrs::uint(obj, tag);
     let (Some(rows), Some(cols)) = (num(tags::ROWS), num(tags::COLUMNS)) else {
         return Err(unsupported("the image has no size"));
@@ -137,34 +163,16 @@ pub fn blank_regions(
     let bits = num(tags::BITS_ALLOCATED).unwrap_or(16);
     let stored = num(tags::BITS_STORED).unwrap_or(bits).clamp(1, bits.max(1));
     let signed = num(tags::PIXEL_REPRESENTATION) == Some(1);
-    let planar = num(tags::PLANAR_CONFIGURATION) == Some(1);
     let frames = obj
         .get(tags::NUMBER_OF_FRAMES)
         .and_then(|e| e.value().to_str().ok())
         .and_then(|s| s.trim().parse::<u32>().ok())
         .unwrap_or(1)
         .max(1);
-    let photometric = attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION);
-    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
-        return Err(unsupported("no pixel data"));
-    };
-    let vr = elem.vr();
-    let mut bytes: Vec<u8> = match elem.value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => b.to_vec(),
-        Value::Primitive(PrimitiveValue::U16(w)) => {
-            w.iter().flat_map(|v| v.to_le_bytes()).collect()
-        }
-        Value::PixelSequence(_) => return Err(unsupported("the pixel data is compressed")),
-        _ => return Err(unsupported("the pixel data has an unusual form")),
-    };
-    let word_order_le =
-        little_endian || matches!(elem.value(), Value::Primitive(PrimitiveValue::U16(_)));
     if bits != 8 && bits != 16 {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
-    let bps = (bits / 8) as usize;
-    // The value that shows as black, per sample.
-    let black: Vec<u32> = match photometric.as_str() {
+    let black: Vec<u32> = match photometric {
         "MONOCHROME1" if signed => vec![(1u32 << (stored - 1)) - 1],
         "MONOCHROME1" => vec![(1u32 << stored) - 1],
         "MONOCHROME2" if signed => vec![(1u32 << (stored - 1)).wrapping_neg()],
@@ -182,44 +190,91 @@ pub fn blank_regions(
             "samples per pixel do not match the photometric interpretation",
         ));
     }
-    let (rows_u, cols_u, spp_u) = (rows as usize, cols as usize, spp as usize);
-    let frame_len = rows_u * cols_u * spp_u * bps;
-    if bytes.len() < frame_len * frames as usize {
-        return Err(unsupported("the pixel data is shorter than its frames"));
-    }
-    for f in 0..frames as usize {
-        let frame = &mut bytes[f * frame_len..(f + 1) * frame_len];
-        for r in regions {
-            let (x0, y0) = (r.x.min(cols) as usize, r.y.min(rows) as usize);
-            let (x1, y1) = (
-                (r.x.saturating_add(r.w)).min(cols) as usize,
-                (r.y.saturating_add(r.h)).min(rows) as usize,
-            );
-            for y in y0..y1 {
-                for x in x0..x1 {
-                    for (s, value) in black.iter().enumerate() {
-                        let index = if planar {
-                            s * rows_u * cols_u + y * cols_u + x
-                        } else {
-                            (y * cols_u + x) * spp_u + s
-                        };
-                        let at = index * bps;
-                        if bps == 1 {
-                            frame[at] = *value as u8;
-                        } else {
-                            let b = if word_order_le {
-                                (*value as u16).to_le_bytes()
-                            } else {
-                                (*value as u16).to_be_bytes()
-                            };
-                            frame[at..at + 2].copy_from_slice(&b);
-                        }
+    Ok(Geometry {
+        rows: rows as usize,
+        cols: cols as usize,
+        spp: spp as usize,
+        bps: (bits / 8) as usize,
+        planar,
+        frames,
+        black,
+    })
+}
+
+/// Fill the regions of one frame with black. `le` tells the byte order of 16-bit samples.
+fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
+    let (rows, cols) = (g.rows as u32, g.cols as u32);
+    for r in regions {
+        let (x0, y0) = (r.x.min(cols) as usize, r.y.min(rows) as usize);
+        let (x1, y1) = (
+            (r.x.saturating_add(r.w)).min(cols) as usize,
+            (r.y.saturating_add(r.h)).min(rows) as usize,
+        );
+        for y in y0..y1 {
+            for x in x0..x1 {
+                for (s, value) in g.black.iter().enumerate() {
+                    let index = if g.planar {
+                        s * g.rows * g.cols + y * g.cols + x
+                    } else {
+                        (y * g.cols + x) * g.spp + s
+                    };
+                    let at = index * g.bps;
+                    let Some(dst) = frame.get_mut(at..at + g.bps) else {
+                        continue;
+                    };
+                    if g.bps == 1 {
+                        dst[0] = *value as u8;
+                    } else if le {
+                        dst.copy_from_slice(&(*value as u16).to_le_bytes());
+                    } else {
+                        dst.copy_from_slice(&(*value as u16).to_be_bytes());
                     }
                 }
             }
         }
     }
-    let value = if matches!(elem.value(), Value::Primitive(PrimitiveValue::U16(_))) {
+}
+
+fn mark_cleaned(obj: &mut InMemDicomObject) {
+    obj.put(DataElement::new(
+        tags::BURNED_IN_ANNOTATION,
+        VR::CS,
+        PrimitiveValue::from("NO"),
+    ));
+}
+
+/// Blank the regions on every frame of the object's native pixel data with the image's
+/// black. `little_endian` tells how the file stores words. Returns the number of frames.
+pub fn blank_regions(
+    obj: &mut InMemDicomObject,
+    regions: &[Region],
+    little_endian: bool,
+) -> Result<u32, PixelError> {
+    let photometric = attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION);
+    let planar = attrs::uint(obj, tags::PLANAR_CONFIGURATION) == Some(1);
+    let g = geometry(obj, &photometric, planar)?;
+    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+        return Err(unsupported("no pixel data"));
+    };
+    let vr = elem.vr();
+    let words = matches!(elem.value(), Value::Primitive(PrimitiveValue::U16(_)));
+    let mut bytes: Vec<u8> = match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => b.to_vec(),
+        Value::Primitive(PrimitiveValue::U16(w)) => {
+            w.iter().flat_map(|v| v.to_le_bytes()).collect()
+        }
+        Value::PixelSequence(_) => return Err(unsupported("the pixel data is compressed")),
+        _ => return Err(unsupported("the pixel data has an unusual form")),
+    };
+    let word_order_le = little_endian || words;
+    let frame_len = g.frame_len();
+    if bytes.len() < frame_len * g.frames as usize {
+        return Err(unsupported("the pixel data is shorter than its frames"));
+    }
+    for frame in bytes.chunks_exact_mut(frame_len).take(g.frames as usize) {
+        blank_frame(frame, &g, regions, word_order_le);
+    }
+    let value = if words {
         PrimitiveValue::U16(
             bytes
                 .chunks_exact(2)
@@ -230,12 +285,114 @@ pub fn blank_regions(
         PrimitiveValue::U8(bytes.into())
     };
     obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
-    obj.put(DataElement::new(
-        tags::BURNED_IN_ANNOTATION,
-        VR::CS,
-        PrimitiveValue::from("NO"),
-    ));
-    Ok(frames)
+    mark_cleaned(obj);
+    Ok(g.frames)
+}
+
+/// Transfer syntaxes whose compression may lose information, with the method name that
+/// Lossy Image Compression Method (0028,2114) uses for them, and whether it always does
+/// (JPEG baseline and extended) or only may (the file's own "00" is then believed).
+const LOSSY: &[(&str, &str, bool)] = &[
+    ("1.2.840.10008.1.2.4.50", "ISO_10918_1", true),
+    ("1.2.840.10008.1.2.4.51", "ISO_10918_1", true),
+    ("1.2.840.10008.1.2.4.81", "ISO_14495_1", false),
+    ("1.2.840.10008.1.2.4.91", "ISO_15444_1", false),
+    ("1.2.840.10008.1.2.4.203", "ISO_15444_15", false),
+];
+
+/// Blank the regions in compressed (encapsulated) pixel data: every frame is decoded, one
+/// at a time, blanked, and kept uncompressed, so nothing is compressed a second time.
+/// The caller must write the result as Explicit VR Little Endian. Returns the object with
+/// its new pixel data and the number of frames.
+///
+/// Lossless input stays lossless. For lossy input the pixels are the decoded ones, and
+/// Lossy Image Compression (0028,2110) says "01" with the method, as the standard asks.
+pub fn blank_encapsulated(
+    file: FileDicomObject<InMemDicomObject>,
+    regions: &[Region],
+) -> Result<(InMemDicomObject, u32), PixelError> {
+    let ts_uid = file
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches(['\0', ' '])
+        .to_string();
+    let ts = TransferSyntaxRegistry
+        .get(&ts_uid)
+        .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
+    let Some(reader) = ts.pixel_data_reader() else {
+        return Err(unsupported(&format!(
+            "no decoder for {} ({ts_uid}) in Obscura",
+            ts.name()
+        )));
+    };
+    let source_photometric = attrs::text(&file, tags::PHOTOMETRIC_INTERPRETATION);
+    let spp = attrs::uint(&file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+    // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
+    let rle = ts_uid == "1.2.840.10008.1.2.5";
+    let photometric = match (spp, source_photometric.as_str()) {
+        (3, p) if rle => p.to_string(),
+        (3, _) => "RGB".to_string(),
+        (_, p @ ("MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR")) => p.to_string(),
+        _ => "MONOCHROME2".to_string(),
+    };
+    let g = geometry(&file, &photometric, false)?;
+    let frame_len = g.frame_len();
+    let mut out = Vec::with_capacity(frame_len.saturating_mul(g.frames as usize).min(1 << 30));
+    let mut frame = Vec::with_capacity(frame_len);
+    for f in 0..g.frames {
+        frame.clear();
+        reader.decode_frame(&file, f, &mut frame).map_err(|e| {
+            PixelError::Unsupported(format!(
+                "frame {} of the {} pixel data could not be decoded ({e}), so its burned-in text cannot be removed",
+                f + 1,
+                ts.name()
+            ))
+        })?;
+        if frame.len() < frame_len {
+            return Err(PixelError::Unsupported(format!(
+                "frame {} decoded to {} bytes instead of {frame_len}, so its burned-in text cannot be removed",
+                f + 1,
+                frame.len()
+            )));
+        }
+        frame.truncate(frame_len);
+        blank_frame(&mut frame, &g, regions, true);
+        out.extend_from_slice(&frame);
+    }
+    let mut obj = file.into_inner();
+    if out.len() % 2 == 1 {
+        out.push(0);
+    }
+    let (vr, value) = if g.bps == 2 {
+        let words = out
+            .chunks_exact(2)
+            .map(|p| u16::from_le_bytes([p[0], p[1]]))
+            .collect();
+        (VR::OW, PrimitiveValue::U16(words))
+    } else {
+        (VR::OB, PrimitiveValue::U8(out.into()))
+    };
+    obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
+    let cs = |t, v: &str| DataElement::new(t, VR::CS, PrimitiveValue::from(v));
+    obj.put(cs(tags::PHOTOMETRIC_INTERPRETATION, &photometric));
+    if g.spp > 1 {
+        obj.put(DataElement::new(
+            tags::PLANAR_CONFIGURATION,
+            VR::US,
+            PrimitiveValue::from(0u16),
+        ));
+    }
+    if let Some((_, method, always)) = LOSSY.iter().find(|(uid, ..)| *uid == ts_uid) {
+        let said = attrs::text(&obj, tags::LOSSY_IMAGE_COMPRESSION);
+        let already =
+            said == "01" && !attrs::text(&obj, tags::LOSSY_IMAGE_COMPRESSION_METHOD).is_empty();
+        if !already && (*always || said != "00") {
+            obj.put(cs(tags::LOSSY_IMAGE_COMPRESSION, "01"));
+            obj.put(cs(tags::LOSSY_IMAGE_COMPRESSION_METHOD, method));
+        }
+    }
+    mark_cleaned(&mut obj);
+    Ok((obj, g.frames))
 }
 
 #[cfg(test)]

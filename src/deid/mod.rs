@@ -440,12 +440,36 @@ impl Session {
         );
         walker.pixels_cleaned = !regions.is_empty();
         let mut cleaned = walker.clean_top_level(obj);
+        let mut decompressed = false;
         if !regions.is_empty() {
-            let frames = crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
+            let encapsulated = matches!(
+                cleaned.get(tags::PIXEL_DATA).map(|e| e.value()),
+                Some(dicom_core::value::Value::PixelSequence(_))
+            );
+            let frames = if encapsulated {
+                let (obj, frames) = crate::pixels::blank_encapsulated(
+                    cleaned.with_exact_meta(meta.clone()),
+                    &regions,
+                )
                 .map_err(|e| DeidError::Pixels(e.to_string()))?;
-            walker.log_pixels(regions.len(), frames, &rule_names);
+                cleaned = obj;
+                decompressed = true;
+                frames
+            } else {
+                crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
+                    .map_err(|e| DeidError::Pixels(e.to_string()))?
+            };
+            let from = decompressed.then(|| transfer_syntax_name(meta.transfer_syntax()));
+            walker.log_pixels(regions.len(), frames, &rule_names, from.as_deref());
         }
-        let new_meta = walker.clean_meta(&meta, &cleaned)?;
+        let mut new_meta = walker.clean_meta(&meta, &cleaned)?;
+        if decompressed {
+            // The blanked frames are stored uncompressed.
+            new_meta.set_transfer_syntax(
+                &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+            );
+            new_meta.update_information_group_length();
+        }
         let (changes, review) = walker.finish();
 
         let after = Summary::of(&cleaned);
@@ -467,6 +491,16 @@ impl Session {
             transfer_syntax,
         })
     }
+}
+
+/// A transfer syntax's name for the log, or its UID when it is unknown.
+fn transfer_syntax_name(uid: &str) -> String {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let uid = uid.trim_end_matches(['\0', ' ']);
+    dicom_transfer_syntax_registry::TransferSyntaxRegistry
+        .get(uid)
+        .map(|ts| ts.name().to_string())
+        .unwrap_or_else(|| uid.to_string())
 }
 
 /// The transfer syntax a data set with no file meta group seems to use (older files, as

@@ -725,13 +725,23 @@ impl<'a> Walker<'a> {
     }
 
     /// Record that regions of the pixels were blanked.
-    pub(super) fn log_pixels(&mut self, regions: usize, frames: u32, rules: &[String]) {
+    pub(super) fn log_pixels(
+        &mut self,
+        regions: usize,
+        frames: u32,
+        rules: &[String],
+        decompressed_from: Option<&str>,
+    ) {
+        let stored = match decompressed_from {
+            Some(ts) => format!("; decoded from {ts} and stored uncompressed"),
+            None => String::new(),
+        };
         self.log(
             &fmt_tag(tags::PIXEL_DATA),
             "PixelData",
             "cleaned",
             format!(
-                "{regions} region(s) blanked on {frames} frame(s) by rule(s): {}",
+                "{regions} region(s) blanked on {frames} frame(s) by rule(s): {}{stored}",
                 rules.join(", ")
             ),
         );

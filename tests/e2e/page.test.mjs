@@ -205,6 +205,40 @@ test('a rules file blanks burned-in text regions in the packaged images', async 
   await context.close();
 });
 
+test('compressed images (RLE, JPEG, JPEG lossless, JPEG 2000) are decoded and blanked in the browser', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  const script = join(ROOT, 'tests', 'crossval', 'check_pixels.py');
+  const refs = join(work, 'pixels-in');
+  const made = spawnSync(python, [script, '--make-for-page', refs], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const inputs = readdirSync(refs).filter((f) => f.endsWith('.dcm')).map((f) => join(refs, f));
+  assert.ok(inputs.length >= 8, `${inputs.length} inputs`);
+  await page.getByText('Project key, dates and pseudonyms').click();
+  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([join(refs, 'rules.json')]);
+  await page.getByLabel('Add DICOM files').setInputFiles(inputs);
+  const status = page.getByRole('status');
+  const done = new RegExp(`${inputs.length} files de-identified, 0 excluded`);
+  try {
+    await assertEventually(async () => done.test(await status.textContent()), 90_000);
+  } catch (e) {
+    throw new Error(`${e.message}: ${await status.textContent()} | ${await page.locator('table').innerText()}`);
+  }
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  const zipPath = join(work, 'pixels-package.zip');
+  await download.saveAs(zipPath);
+  const dest = join(work, 'pixels-unzipped');
+  unzip(zipPath, dest);
+  const check = spawnSync(python, [script, '--verify-package', refs, dest], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a broken rules file is reported and no file slips through', async () => {
   const { context, page, errors } = await openPage();
   const rulesPath = join(work, 'broken-rules.json');

@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+"""Burned-in text blanked in every transfer syntax Obscura can decode.
+
+Generated images (8-bit and 12-bit monochrome, MONOCHROME1, 8-bit RGB; single- and multi-frame)
+carry bright "text" strokes in a known rectangle. Each is written natively with pydicom, then
+converted by tools Obscura did not write: DCMTK (big endian, deflate, RLE, JPEG baseline,
+extended, lossless process 14 and SV1, JPEG-LS) and pydicom's encoders (JPEG 2000 lossless and
+lossy through pylibjpeg-openjpeg). The CLI runs on each with a rule that names the rectangle.
+
+For each output:
+- inside the rectangle every pixel of every frame is the image's black;
+- outside it the pixels are unchanged: bit-exact for lossless input, within a small tolerance
+  of DCMTK's / OpenJPEG's own decoding for lossy input;
+- pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
+  LossyImageCompression 01;
+- transfer syntaxes with no decoder in Obscura (JPEG-LS) are excluded with that reason,
+  never passed through.
+
+Usage: check_pixels.py --cli target/release/obscura
+       check_pixels.py --make-for-page DIR; check_pixels.py --verify-package DIR UNZIPPED
+       (the browser test: the same checks on a package the page made)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import pydicom
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.uid import (
+    ExplicitVRLittleEndian,
+    JPEG2000,
+    JPEG2000Lossless,
+    generate_uid,
+)
+
+REGION = {"x": 10, "y": 6, "w": 70, "h": 14}
+RULES = {"rules": [{"name": "test text band", "modality": "OT",
+                    "regions": [REGION]}]}
+ROWS, COLS = 96, 128
+
+
+def run(cmd):
+    return subprocess.run(cmd, capture_output=True, text=True, errors="replace")
+
+
+def inside_mask():
+    m = np.zeros((ROWS, COLS), dtype=bool)
+    m[REGION["y"]:REGION["y"] + REGION["h"], REGION["x"]:REGION["x"] + REGION["w"]] = True
+    return m
+
+
+def make_image(kind, frames):
+    """A smooth background with bright strokes ("text") inside the region."""
+    yy, xx = np.mgrid[0:ROWS, 0:COLS]
+    maxv = {"mono8": 255, "mono1": 255, "rgb8": 255, "mono12": 4095}[kind]
+    stacks = []
+    for f in range(frames):
+        base = ((xx * 3 + yy * 2 + f * 7) % (maxv // 2)) + maxv // 8
+        strokes = ((xx // 3 + yy // 2 + f) % 3 == 0) & inside_mask()
+        img = np.where(strokes, maxv, base)
+        if kind == "rgb8":
+            img = np.stack([img, (img * 3 // 4), (255 - img) // 2 + 40], axis=-1)
+        stacks.append(img)
+    arr = np.stack(stacks)
+    dtype = np.uint16 if kind == "mono12" else np.uint8
+    return arr.astype(dtype)
+
+
+def write_native(kind, frames, path):
+    arr = make_image(kind, frames)
+    ds = Dataset()
+    multi = frames > 1
+    ds.SOPClassUID = {
+        "mono8": "1.2.840.10008.5.1.4.1.1.7.2" if multi else "1.2.840.10008.5.1.4.1.1.7",
+        "mono1": "1.2.840.10008.5.1.4.1.1.7",
+        "mono12": "1.2.840.10008.5.1.4.1.1.7.3" if multi else "1.2.840.10008.5.1.4.1.1.7",
+        "rgb8": "1.2.840.10008.5.1.4.1.1.7.4" if multi else "1.2.840.10008.5.1.4.1.1.7",
+    }[kind]
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientName = "FAKE^BURNEDIN^TEST"
+    ds.PatientID = "FAKE-PIXELS-001"
+    ds.PatientBirthDate = "19010101"
+    ds.PatientSex = "O"
+    ds.StudyDate = "20200102"
+    ds.StudyTime = "101010"
+    ds.AccessionNumber = "FAKEACC9"
+    ds.ReferringPhysicianName = "FAKE^DOCTOR"
+    ds.StudyID = "1"
+    ds.SeriesNumber = "1"
+    ds.InstanceNumber = "1"
+    ds.Modality = "OT"
+    ds.ConversionType = "WSD"
+    ds.BurnedInAnnotation = "YES"
+    ds.Rows, ds.Columns = ROWS, COLS
+    if kind == "rgb8":
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "RGB"
+        ds.PlanarConfiguration = 0
+    else:
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "MONOCHROME1" if kind == "mono1" else "MONOCHROME2"
+    ds.BitsAllocated = 16 if kind == "mono12" else 8
+    ds.BitsStored = 12 if kind == "mono12" else 8
+    ds.HighBit = ds.BitsStored - 1
+    ds.PixelRepresentation = 0
+    if multi:
+        ds.NumberOfFrames = str(frames)
+        ds.FrameIncrementPointer = 0x00181063
+        ds.FrameTime = "40"
+    data = arr if multi else arr[0]
+    ds.PixelData = data.tobytes()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+    return arr
+
+
+# (name, which kinds, how to make it from the native file, lossless?)
+DCMTK = [
+    ("bigendian", ["mono8", "mono12"], ["dcmconv", "+tb"], True),
+    ("deflate", ["mono8", "rgb8"], ["dcmconv", "+td"], True),
+    ("rle", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcrle"], True),
+    ("jpeg-baseline", ["mono8", "rgb8"], ["dcmcjpeg", "+eb"], False),
+    ("jpeg-extended", ["mono12"], ["dcmcjpeg", "+ee"], False),
+    ("jpeg-lossless-14", ["mono8", "mono12", "rgb8"], ["dcmcjpeg", "+el"], True),
+    ("jpeg-lossless-sv1", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcjpeg", "+e1"], True),
+    ("jpeg-ls", ["mono8"], ["dcmcjpls", "+el"], True),
+]
+PYDICOM = [
+    ("j2k-lossless", ["mono8", "mono12", "rgb8"], JPEG2000Lossless, {}, True),
+    ("j2k-lossy", ["mono8"], JPEG2000, {"j2k_cr": [10]}, False),
+]
+# Transfer syntaxes Obscura cannot decode yet: the file must be excluded with this reason.
+# (12-bit lossy JPEG: the jpeg-decoder crate reads 8-bit DCT and lossless only.)
+NOT_DECODED = {"jpeg-ls": "no decoder", "jpeg-extended": "could not be decoded"}
+
+
+def reference_pixels(path):
+    """The input's pixels as DCMTK decodes them (for lossy input)."""
+    native = path + ".native.dcm"
+    for tool in (["dcmdjpeg"], ["dcmdrle"], ["dcmconv", "+te"]):
+        if run(tool + [path, native]).returncode == 0:
+            break
+    else:
+        sys.exit(f"DCMTK could not decode {path}")
+    return frames_of(pydicom.dcmread(native))
+
+
+def frames_of(ds):
+    arr = ds.pixel_array
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    return arr if frames > 1 else arr[np.newaxis]
+
+
+def black_of(ds):
+    if ds.PhotometricInterpretation == "MONOCHROME1":
+        return (1 << ds.BitsStored) - 1
+    return 0
+
+
+def check(name, kind, src, reference, lossless, cli, rules, work, failures):
+    out = os.path.join(work, f"out-{name}-{kind}")
+    r = run([cli, "deid", src, "--out", out, "--regions", rules])
+    label = f"{name}/{kind}"
+    if name in NOT_DECODED:
+        reason = NOT_DECODED[name]
+        if r.returncode != 1 or reason not in r.stdout + r.stderr:
+            failures.append(f"{label}: expected exclusion ({reason}), got rc={r.returncode} "
+                            f"{r.stdout.strip()} {r.stderr.strip()}")
+        elif any(files for _, _, files in os.walk(os.path.join(out, "DICOM"))):
+            failures.append(f"{label}: excluded but something was written")
+        else:
+            print(f"  ok  {label}: excluded ({reason})")
+        return
+    if r.returncode != 0:
+        failures.append(f"{label}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+        return
+    outputs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
+    if len(outputs) != 1:
+        failures.append(f"{label}: expected one output, got {outputs}")
+        return
+    problem = verify(outputs[0], reference, lossless, work)
+    if problem:
+        failures.append(f"{label}: {problem}")
+    else:
+        print(f"  ok  {label}: region black in {reference.shape[0]} frame(s)")
+
+
+def verify(path, reference, lossless, work):
+    """What is wrong with one cleaned output, or None."""
+    ds = pydicom.dcmread(path)
+    got = frames_of(ds)
+    if got.shape != reference.shape:
+        return f"shape {got.shape} != {reference.shape}"
+    mask = inside_mask()
+    black = black_of(ds)
+    inside = got[:, mask]
+    if not np.all(inside == black):
+        return (f"{np.count_nonzero(inside != black)} pixel values inside the region are not "
+                f"black ({black})")
+    outside_got = got[:, ~mask].astype(np.int32)
+    outside_ref = reference[:, ~mask].astype(np.int32)
+    diff = int(np.max(np.abs(outside_got - outside_ref))) if outside_got.size else 0
+    tolerance = 0 if lossless else 4
+    if diff > tolerance:
+        return f"pixels outside the region changed by up to {diff} (allowed {tolerance})"
+    if ds.get("BurnedInAnnotation") != "NO":
+        return f"BurnedInAnnotation is {ds.get('BurnedInAnnotation')}"
+    if not lossless and ds.get("LossyImageCompression") != "01":
+        return f"lossy input but LossyImageCompression is {ds.get('LossyImageCompression')}"
+    if str(ds.PatientName).startswith("FAKE^BURNEDIN"):
+        return "patient name kept"
+    png = os.path.join(work, os.path.basename(path) + ".png")
+    d = run(["dcmj2pnm", "+on", path, png])
+    if d.returncode != 0:
+        return f"DCMTK cannot decode the output: {d.stderr.strip()}"
+    return None
+
+
+def variants(work, kinds, names, failures):
+    """Write every input: (name, kind, path, reference pixels, lossless)."""
+    made = []
+    for kind, frames in kinds:
+        native = os.path.join(work, f"{kind}.dcm")
+        original = write_native(kind, frames, native)
+        if "native" in names:
+            made.append(("native", kind, native, original, True))
+        for name, for_kinds, cmd, lossless in DCMTK:
+            if kind not in for_kinds or name not in names:
+                continue
+            src = os.path.join(work, f"{kind}-{name}.dcm")
+            r = run(cmd + [native, src])
+            if r.returncode != 0:
+                failures.append(f"{name}/{kind}: DCMTK conversion failed: {r.stderr.strip()}")
+                continue
+            ref = original if lossless or name in NOT_DECODED else reference_pixels(src)
+            made.append((name, kind, src, ref, lossless))
+        for name, for_kinds, uid, opts, lossless in PYDICOM:
+            if kind not in for_kinds or name not in names:
+                continue
+            src = os.path.join(work, f"{kind}-{name}.dcm")
+            ds = pydicom.dcmread(native)
+            ds.compress(uid, **opts)
+            ds.save_as(src, enforce_file_format=True)
+            ref = original if lossless else frames_of(pydicom.dcmread(src))
+            made.append((name, kind, src, ref, lossless))
+    return made
+
+
+ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2)]
+ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM]
+# What the browser test drops on the page: one of each decoder family.
+PAGE_KINDS = [("mono8", 2), ("rgb8", 1)]
+PAGE_NAMES = ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "j2k-lossless"]
+
+
+def make_for_page(dest):
+    """Inputs for the browser test, numbered by InstanceNumber (kept by the profile), with
+    the rules file and the reference pixels."""
+    os.makedirs(dest, exist_ok=True)
+    failures = []
+    made = variants(tempfile.mkdtemp(prefix="obscura-page-pixels-"), PAGE_KINDS, PAGE_NAMES,
+                    failures)
+    if failures:
+        sys.exit("\n".join(failures))
+    for i, (name, kind, src, ref, lossless) in enumerate(made, start=1):
+        ds = pydicom.dcmread(src)
+        ds.InstanceNumber = str(i)
+        ds.save_as(os.path.join(dest, f"{i:02d}-{kind}-{name}.dcm"))
+        np.save(os.path.join(dest, f"ref-{i}.npy"), ref)
+        with open(os.path.join(dest, f"ref-{i}.json"), "w") as f:
+            json.dump({"label": f"{name}/{kind}", "lossless": lossless}, f)
+    with open(os.path.join(dest, "rules.json"), "w") as f:
+        json.dump(RULES, f)
+    print(len(made))
+
+
+def verify_package(refs, unzipped):
+    """Check every image of a package made from make_for_page's files."""
+    failures, seen = [], 0
+    for d, _, files in os.walk(os.path.join(unzipped, "DICOM")):
+        for f in files:
+            path = os.path.join(d, f)
+            i = int(pydicom.dcmread(path, stop_before_pixels=True).InstanceNumber)
+            with open(os.path.join(refs, f"ref-{i}.json")) as fh:
+                info = json.load(fh)
+            ref = np.load(os.path.join(refs, f"ref-{i}.npy"))
+            problem = verify(path, ref, info["lossless"], tempfile.gettempdir())
+            seen += 1
+            if problem:
+                failures.append(f"{info['label']}: {problem}")
+    expected = len([f for f in os.listdir(refs) if f.endswith(".npy")])
+    if seen != expected:
+        failures.append(f"{seen} images in the package, {expected} expected")
+    if failures:
+        sys.exit("\n".join(failures))
+    print(f"{seen} images checked")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cli")
+    ap.add_argument("--make-for-page", metavar="DIR",
+                    help="write the browser test's inputs, rules and reference pixels")
+    ap.add_argument("--verify-package", nargs=2, metavar=("REFS", "UNZIPPED"),
+                    help="check a package made in the browser from --make-for-page's files")
+    args = ap.parse_args()
+    if args.make_for_page:
+        return make_for_page(args.make_for_page)
+    if args.verify_package:
+        return verify_package(*args.verify_package)
+    if not args.cli:
+        ap.error("--cli is required")
+    cli = os.path.abspath(args.cli)
+    failures = []
+    with tempfile.TemporaryDirectory(prefix="obscura-pixels-") as work:
+        rules = os.path.join(work, "rules.json")
+        with open(rules, "w") as f:
+            json.dump(RULES, f)
+        for name, kind, src, ref, lossless in variants(work, ALL_KINDS, ALL_NAMES, failures):
+            check(name, kind, src, ref, lossless, cli, rules, work, failures)
+    if failures:
+        print("FAILURES:")
+        for f in failures:
+            print("  " + f)
+        sys.exit(1)
+    print("pixel cleaning: every transfer syntax checked")
+
+
+if __name__ == "__main__":
+    main()
