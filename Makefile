@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-crossval test-e2e lint profile-table bench clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e lint profile-table bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,7 +25,7 @@ cli:
 run: build
 	python3 tools/serve.py --port $(PORT)
 
-test: build lint test-native test-wasm test-crossval test-e2e
+test: build lint test-native test-wasm test-js test-crossval test-e2e
 	@echo "make test: all suites passed"
 
 test-native:
@@ -42,6 +42,10 @@ test-wasm:
 test-crossval:
 	.venv/bin/python tests/crossval/check_external.py --cli target/release/obscura
 	.venv/bin/python tests/crossval/check_pixels.py --cli target/release/obscura
+
+# The worker's queue and package logic in Node, with the real wasm core (trap recovery).
+test-js:
+	node --test tests/js/
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/

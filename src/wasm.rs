@@ -134,6 +134,13 @@ impl Run {
         Ok(out.into())
     }
 
+    /// Record a file that could not be processed at all (the module stopped on it), so the
+    /// package's manifest and change log list it as excluded with `reason`.
+    #[wasm_bindgen(js_name = noteExcluded)]
+    pub fn note_excluded(&mut self, reason: &str) {
+        self.package.layout_mut().exclude(reason);
+    }
+
     /// The last bytes of the package as it is now (report files and ZIP directory).
     #[wasm_bindgen(js_name = packageTrailer)]
     pub fn package_trailer(&self) -> Vec<u8> {

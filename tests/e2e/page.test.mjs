@@ -239,6 +239,23 @@ test('compressed images (RLE, JPEG, JPEG lossless, JPEG 2000) are decoded and bl
   await context.close();
 });
 
+test('the worker can load a fresh instance of the core, as it does after a trap, under the CSP', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  const [worker] = page.workers();
+  assert.ok(worker, 'the page runs a worker');
+  const answer = await worker.evaluate(async () => {
+    const core = await import(new URL('../pkg/obscura.js?instance=e2e', self.location.href).href);
+    await core.default();
+    return core.isZip(new Uint8Array([0x50, 0x4b, 0x03, 0x04]));
+  });
+  assert.equal(answer, true);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a broken rules file is reported and no file slips through', async () => {
   const { context, page, errors } = await openPage();
   const rulesPath = join(work, 'broken-rules.json');

@@ -1,0 +1,127 @@
+// The worker's batch logic (www/worker/batch.js) in Node, with the real wasm core from pkg/.
+// A trap is simulated on one file (the module's instance is then unusable, as after a real
+// trap): the file must be marked failed, a fresh instance loaded, the batch must go on, and
+// the package must hold exactly what a run without that file would hold.
+// Run with `node --test tests/js/` after `make wasm`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { Batch } from '../../www/worker/batch.js';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const PKG = pathToFileURL(join(ROOT, 'pkg', 'obscura.js')).href;
+const WASM = readFileSync(join(ROOT, 'pkg', 'obscura_bg.wasm'));
+const TRAP_MARK = 'PLEASE TRAP HERE';
+
+let loads = 0;
+/** A fresh instance of the real core, as the worker gets one. */
+async function realCore() {
+  loads += 1;
+  const core = await import(`${PKG}?instance=${loads}`);
+  core.initSync({ module: WASM });
+  return core;
+}
+
+/** The real core, except that a file holding TRAP_MARK makes it trap, after which every call
+ * into that instance fails, as it does after a real trap. */
+async function trappingCore() {
+  const core = await realCore();
+  let dead = false;
+  const check = () => { if (dead) throw new Error('recursive use of an object detected'); };
+  class Run {
+    constructor(...args) { this.inner = new core.Run(...args); }
+    process(bytes) {
+      check();
+      if (Buffer.from(bytes).includes(TRAP_MARK)) {
+        dead = true;
+        throw new WebAssembly.RuntimeError('unreachable');
+      }
+      return this.inner.process(bytes);
+    }
+    noteExcluded(reason) { check(); this.inner.noteExcluded(reason); }
+    packageTrailer() { check(); return this.inner.packageTrailer(); }
+    reidentificationKey(p, r) { check(); return this.inner.reidentificationKey(p, r); }
+  }
+  return { ...core, Run };
+}
+
+async function runBatch(loadCore, files) {
+  const posts = [];
+  const batch = new Batch(loadCore, (m) => posts.push(m), (b) => Buffer.from(b));
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  for (const [name, bytes] of files) batch.enqueue(name, async () => bytes);
+  const parts = await batch.packageParts();
+  const results = new Map();
+  const names = new Map();
+  for (const m of posts) {
+    if (m.type === 'added') names.set(m.id, m.name);
+    if (m.type === 'result') results.set(names.get(m.id), m.report);
+  }
+  return { batch, results, zip: Buffer.concat(parts.map((p) => Buffer.from(p))) };
+}
+
+function unzip(zip, name) {
+  const dir = mkdtempSync(join(tmpdir(), `obscura-batch-${name}-`));
+  writeFileSync(join(dir, 'package.zip'), zip);
+  const py = spawnSync('python3', ['-c',
+    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); assert z.testzip() is None; z.extractall(sys.argv[2])',
+    join(dir, 'package.zip'), join(dir, 'out')], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const files = {};
+  const walk = (d, rel) => {
+    for (const n of readdirSync(d)) {
+      const p = join(d, n);
+      if (statSync(p).isDirectory()) walk(p, `${rel}${n}/`);
+      else files[`${rel}${n}`] = readFileSync(p);
+    }
+  };
+  walk(join(dir, 'out'), '');
+  return files;
+}
+
+test('a trap on one file: it is marked failed, the batch goes on, the package is whole', async () => {
+  const sample = (await realCore()).sampleStudy();
+  const bad = ['bad.dcm', new TextEncoder().encode(`DICM?${TRAP_MARK}`)];
+  const files = [...sample.slice(0, 3), bad, ...sample.slice(3),
+    ['notes.txt', new TextEncoder().encode('not a DICOM file')]];
+
+  const loadsBefore = loads;
+  const trapped = await runBatch(trappingCore, files);
+  assert.equal(trapped.batch.traps, 1);
+  assert.equal(loads - loadsBefore, 2, 'a fresh instance was loaded after the trap');
+  const badReport = trapped.results.get('bad.dcm');
+  assert.equal(badReport.status, 'excluded');
+  assert.match(badReport.reason, /Obscura stopped on this file/);
+  for (const [name] of sample) assert.equal(trapped.results.get(name).status, 'done', name);
+  assert.notEqual(trapped.results.get('notes.txt').status, 'done');
+
+  // The same files without the bad one, in a run that never trapped.
+  const clean = await runBatch(realCore, files.filter(([n]) => n !== 'bad.dcm'));
+  const a = unzip(trapped.zip, 'trapped');
+  const b = unzip(clean.zip, 'clean');
+  const dicom = (files) => Object.keys(files).filter((n) => n.startsWith('DICOM/')).sort();
+  assert.equal(dicom(a).length, sample.length);
+  assert.deepEqual(dicom(a), dicom(b));
+  for (const n of dicom(a)) assert.ok(a[n].equals(b[n]), `${n} is the same as without the trap`);
+  assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
+  assert.match(a['CHANGES.txt'].toString(), /Obscura stopped on this file/);
+  assert.doesNotMatch(b['CHANGES.txt'].toString(), /Obscura stopped/);
+});
+
+test('an error the core reports is not a trap: no new instance, the file is excluded', async () => {
+  const loadsBefore = loads;
+  const { batch, results } = await runBatch(trappingCore, [
+    ['empty.dcm', new Uint8Array(0)],
+    ['garbage.dcm', new Uint8Array(300).fill(7)],
+  ]);
+  assert.equal(batch.traps, 0);
+  assert.equal(loads - loadsBefore, 1);
+  for (const n of ['empty.dcm', 'garbage.dcm']) {
+    assert.ok(['excluded', 'skipped'].includes(results.get(n).status), `${n}: ${results.get(n).status}`);
+    assert.ok(results.get(n).reason.length > 0);
+  }
+});

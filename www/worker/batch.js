@@ -1,0 +1,190 @@
+// The batch: a queue of files, each de-identified in turn by the Rust core, and the package
+// built from them. It knows nothing about the page or the worker's messages: `post` sends
+// what the page needs to know, and `loadCore` gives a fresh instance of the core (the wasm
+// module's exports), so the same code runs in the worker and in Node's tests.
+//
+// If the module traps on a file (a WebAssembly.RuntimeError: a bug in a decoder, memory
+// exhausted), its memory can no longer be trusted. The file is marked failed, a fresh instance
+// is loaded, and the files already done are run again through it: the same key gives the same
+// pseudonyms, UIDs and dates, so the package comes out as if the bad file had only been
+// excluded. The batch goes on with the next file.
+
+/** Whether an exception is the module stopping (a trap), not an error it reported. */
+export function isTrap(e) {
+  return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
+}
+
+function message(e) {
+  return String((e && e.message) || e);
+}
+
+export class Batch {
+  /**
+   * @param {() => Promise<object>} loadCore resolves to a fresh instance of the core's exports
+   * @param {(msg: object) => void} post receives `added`, `result`, `idle`, `error` messages
+   * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep turns a package piece into what is kept
+   *   (a Blob in the browser, which may live on disk)
+   */
+  constructor(loadCore, post, keep = (b) => new Blob([b])) {
+    this.loadCore = loadCore;
+    this.post = post;
+    this.keep = keep;
+    this.core = null;
+    this.ready = this.reload();
+    this.run = null;
+    this.runKey = null;
+    this.chunks = []; // the package so far
+    this.history = []; // what the current run has seen, in order, for a replay after a trap
+    this.settings = null;
+    this.queue = Promise.resolve();
+    this.nextId = 1;
+    this.generation = 0; // bumped by cancel and new settings: older queued work is dropped
+    this.traps = 0;
+  }
+
+  async reload() {
+    this.core = await this.loadCore();
+    return this.core;
+  }
+
+  /** New settings: the next file starts a new run (and a new package). */
+  setSettings(settings) {
+    this.generation += 1;
+    this.settings = settings;
+    this.run = null;
+    this.chunks = [];
+    this.history = [];
+  }
+
+  cancel() {
+    this.generation += 1;
+  }
+
+  newRun(key) {
+    const s = this.settings || { options: [] };
+    return new this.core.Run(s.options || [], s.passphrase || undefined, key,
+      s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
+      s.pixelRules || undefined);
+  }
+
+  /** Queue a file; `getBytes` resolves to its bytes (read only when its turn comes). */
+  enqueue(name, getBytes) {
+    const id = this.nextId++;
+    const mine = this.generation;
+    this.post({ type: 'added', id, name });
+    this.queue = this.queue.then(async () => {
+      if (mine !== this.generation) {
+        this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
+        return;
+      }
+      let bytes;
+      try {
+        bytes = new Uint8Array(await getBytes());
+      } catch (e) {
+        this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${message(e)}` } });
+        return;
+      }
+      await this.ready;
+      if (this.core.isZip(bytes.subarray(0, 4))) {
+        this.expandArchive(id, name, bytes);
+        return;
+      }
+      await this.processOne(id, getBytes, bytes);
+    }).catch((e) => {
+      // Whatever went wrong with this file, the queue goes on with the next one.
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+    }).then(() => this.post({ type: 'idle' }));
+    return id;
+  }
+
+  async processOne(id, getBytes, bytes) {
+    await this.ready;
+    if (!this.run) {
+      try {
+        const key = new Uint8Array(32);
+        crypto.getRandomValues(key);
+        this.run = this.newRun(key);
+        this.runKey = key;
+        this.chunks = [];
+        this.history = [];
+      } catch (e) {
+        // Bad settings (a malformed pseudonym list or rules file): say so, and skip the file.
+        const reason = `the settings could not be used: ${message(e)}`;
+        this.post({ type: 'error', message: reason });
+        this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+        return;
+      }
+    }
+    let out;
+    try {
+      out = this.run.process(bytes);
+    } catch (e) {
+      if (isTrap(e)) {
+        const reason = `Obscura stopped on this file: ${message(e)} (it is left out; the other files go on)`;
+        this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+        await this.recover(reason);
+        return;
+      }
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      return;
+    }
+    this.history.push({ getBytes });
+    if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
+    this.post({ type: 'result', id, report: out.report });
+  }
+
+  /** After a trap: a fresh module instance, and the run rebuilt from the files done so far. */
+  async recover(reason) {
+    this.traps += 1;
+    this.history.push({ excluded: reason });
+    this.ready = this.reload();
+    await this.ready;
+    const run = this.newRun(this.runKey);
+    const chunks = [];
+    for (const step of this.history) {
+      if (step.excluded) {
+        run.noteExcluded(step.excluded);
+        continue;
+      }
+      const out = run.process(new Uint8Array(await step.getBytes()));
+      if (out.chunk.length) chunks.push(this.keep(out.chunk));
+    }
+    this.run = run;
+    this.chunks = chunks;
+  }
+
+  // A ZIP archive is read here: each file inside becomes a row of its own.
+  expandArchive(id, name, bytes) {
+    let entries;
+    try {
+      entries = this.core.unzip(bytes);
+    } catch (e) {
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      return;
+    }
+    this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${entries.length} files inside, listed below` } });
+    for (const [inner, data] of entries) {
+      if (typeof data === 'string') {
+        const bad = this.nextId++;
+        this.post({ type: 'added', id: bad, name: `${name}/${inner}` });
+        this.post({ type: 'result', id: bad, report: { status: 'excluded', reason: data } });
+      } else {
+        this.enqueue(`${name}/${inner}`, async () => data);
+      }
+    }
+  }
+
+  /** The package as it is now: the pieces so far and a trailer describing them. */
+  async packageParts() {
+    await this.queue;
+    if (!this.run) throw new Error('no file has been de-identified yet');
+    return [...this.chunks, this.run.packageTrailer()];
+  }
+
+  /** The sealed re-identification key of the current run. */
+  async reidentificationKey(passphrase) {
+    await this.queue;
+    if (!this.run) throw new Error('no file has been de-identified yet');
+    return this.run.reidentificationKey(passphrase, crypto.getRandomValues(new Uint8Array(28)));
+  }
+}
