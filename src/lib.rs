@@ -10,7 +10,8 @@
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
 //! - [`input`]: reading ZIP archives users drop in.
-//! - [`pixels`]: blanking regions of burned-in text (rules per kind of image).
+//! - [`pixels`]: blanking regions of burned-in text (rules per kind of image, JSON or CTP
+//!   scripts), in native and compressed pixel data.
 //! - [`package`]: the streamed ZIP package with DICOMDIR, manifest and change log.
 //! - [`sample`]: a fake study for the page's demo and the tests.
 //! - `wasm`: the only module that knows about wasm-bindgen.

@@ -79,7 +79,7 @@ impl Run {
         policy.date_offset_days = date_offset_days;
         policy.accept_burned_in = accept_burned_in;
         if let Some(json) = pixel_rules_json {
-            policy.pixel_rules = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
+            policy.pixel_rules = crate::pixels::RegionRules::parse(&json).map_err(js_err)?;
         }
         if let Some(csv) = pseudonyms_csv {
             policy.load_pseudonyms_csv(&csv).map_err(js_err)?;

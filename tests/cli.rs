@@ -256,3 +256,53 @@ fn zip_archives_are_read_entry_by_entry() {
     );
     assert_eq!(files_under(&dir.join("out/DICOM")).len(), 6);
 }
+
+#[test]
+fn a_ctp_pixel_script_is_read_and_its_regions_blanked() {
+    let dir = tempdir("ctp");
+    let input = dir.join("in");
+    assert!(obscura()
+        .arg("sample")
+        .arg(&input)
+        .status()
+        .expect("runs")
+        .success());
+    // CTP's format: commentary, then `{ condition }` and `(x, y, w, h)` regions.
+    let script = dir.join("scrubber.script");
+    fs::write(
+        &script,
+        "*** Sample CT (fake vendor) ***\n{ Modality.equals(\"CT\") * Rows.isLessThan(\"100\") }\n(0, 0, 64, 6)\n",
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let result = obscura()
+        .arg("deid")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .arg("--regions")
+        .arg(&script)
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(0), "{result:?}");
+    let log = fs::read_to_string(out.join("CHANGES.txt")).expect("log");
+    assert!(log.contains("CTP signature 1"), "{log}");
+
+    let broken = dir.join("broken.script");
+    fs::write(&broken, "{ Modality.sounds(\"CT\") }\n(0, 0, 64, 6)\n").expect("write");
+    let result = obscura()
+        .arg("deid")
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("out2"))
+        .arg("--regions")
+        .arg(&broken)
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(2), "{result:?}");
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.contains("CTP pixel script") && stderr.contains("unknown method sounds"),
+        "{stderr}"
+    );
+}

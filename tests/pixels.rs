@@ -32,8 +32,12 @@ fn words(obj: &DefaultDicomObject) -> Vec<u16> {
 }
 
 fn session(rules: &str) -> Session {
+    session_from(RegionRules::from_json(rules).expect("valid rules"))
+}
+
+fn session_from(rules: RegionRules) -> Session {
     let mut policy = Policy::basic(ProjectKey::from_bytes([21; 32]));
-    policy.pixel_rules = RegionRules::from_json(rules).expect("valid rules");
+    policy.pixel_rules = rules;
     Session::new(policy)
 }
 
@@ -235,6 +239,21 @@ fn compressed_pixels_that_do_not_decode_are_left_out() {
     assert_eq!(
         d.transfer_syntax.trim_end_matches('\0'),
         "1.2.840.10008.1.2.4.70"
+    );
+}
+
+#[test]
+fn a_ctp_script_blanks_like_the_same_json_rule() {
+    let (_, original) = &sample_study()[0];
+    let script =
+        r#"{ Modality.equals("CT") * [0028,0010].equals("64") } (2, 3, 20, 5) (60,60,50,50)"#;
+    let from_ctp = session_from(RegionRules::parse(script).expect("CTP script"))
+        .deidentify(original)
+        .expect("cleaned");
+    let from_json = session(RULES).deidentify(original).expect("cleaned");
+    assert_eq!(
+        words(&parse(&from_ctp.bytes)),
+        words(&parse(&from_json.bytes))
     );
 }
 

@@ -32,9 +32,11 @@ OPTIONS for deid:
   --action GGGG,EEEE=A override the profile for one attribute: A is X (remove), Z (empty),
                        D (dummy), K (keep), C (clean) or U (new UID); repeatable
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
-  --regions FILE       JSON rules of regions of burned-in text to blank, per kind of image
-                       (modality, manufacturer, model, rows, columns → rectangles; see the
-                       README). Uncompressed pixel data only; other matching files are excluded.
+  --regions FILE       rules of regions of burned-in text to blank, per kind of image: JSON
+                       (modality, manufacturer, model, rows, columns → rectangles) or an RSNA
+                       CTP DicomPixelAnonymizer script; see the README. Compressed images are
+                       decoded and stored uncompressed; JPEG-LS, 12-bit lossy JPEG and HTJ2K
+                       images that a rule matches are excluded.
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
@@ -269,7 +271,7 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.accept_burned_in = args.accept_burned_in;
     if let Some(p) = &args.regions {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        policy.pixel_rules = obscura::pixels::RegionRules::from_json(&text)
+        policy.pixel_rules = obscura::pixels::RegionRules::parse(&text)
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
     for spec in &args.overrides {

@@ -174,12 +174,15 @@ test('a ZIP archive of a study is read inside the page', async () => {
   await context.close();
 });
 
-test('a rules file blanks burned-in text regions in the packaged images', async () => {
+for (const [format, fileName, content] of [
+  ['JSON rules', 'rules.json', JSON.stringify({ rules: [{ name: 'e2e top band', modality: 'CT', regions: [{ x: 0, y: 0, w: 64, h: 6 }] }] })],
+  ['a CTP pixel script', 'scrubber.script', '*** e2e (fake) ***\n{ Modality.equals("CT") * Rows.isLessThan("100") }\n(0, 0, 64, 6)\n'],
+]) test(`${format}: burned-in text regions are blanked in the packaged images`, async () => {
   const { context, page, requests, errors } = await openPage();
-  const rulesPath = join(work, 'rules.json');
-  writeFileSync(rulesPath, JSON.stringify({ rules: [{ name: 'e2e top band', modality: 'CT', regions: [{ x: 0, y: 0, w: 64, h: 6 }] }] }));
+  const rulesPath = join(work, fileName);
+  writeFileSync(rulesPath, content);
   await page.getByText('Project key, dates and pseudonyms').click();
-  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([rulesPath]);
+  await page.getByLabel('Regions of burned-in text to blank (rules file: JSON, or a CTP pixel script)').setInputFiles([rulesPath]);
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
@@ -187,9 +190,9 @@ test('a rules file blanks burned-in text regions in the packaged images', async 
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
   ]);
-  const zipPath = join(work, 'rules-package.zip');
+  const zipPath = join(work, `rules-package-${fileName}.zip`);
   await download.saveAs(zipPath);
-  const dest = join(work, 'rules-unzipped');
+  const dest = join(work, `rules-unzipped-${fileName}`);
   unzip(zipPath, dest);
   const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
     'import sys, pydicom',
@@ -215,7 +218,7 @@ test('compressed images (RLE, JPEG, JPEG lossless, JPEG 2000) are decoded and bl
   const inputs = readdirSync(refs).filter((f) => f.endsWith('.dcm')).map((f) => join(refs, f));
   assert.ok(inputs.length >= 8, `${inputs.length} inputs`);
   await page.getByText('Project key, dates and pseudonyms').click();
-  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([join(refs, 'rules.json')]);
+  await page.getByLabel('Regions of burned-in text to blank (rules file: JSON, or a CTP pixel script)').setInputFiles([join(refs, 'rules.json')]);
   await page.getByLabel('Add DICOM files').setInputFiles(inputs);
   const status = page.getByRole('status');
   const done = new RegExp(`${inputs.length} files de-identified, 0 excluded`);
@@ -261,7 +264,7 @@ test('a broken rules file is reported and no file slips through', async () => {
   const rulesPath = join(work, 'broken-rules.json');
   writeFileSync(rulesPath, '{"rules": [');
   await page.getByText('Project key, dates and pseudonyms').click();
-  await page.getByLabel('Regions of burned-in text to blank (rules file, JSON)').setInputFiles([rulesPath]);
+  await page.getByLabel('Regions of burned-in text to blank (rules file: JSON, or a CTP pixel script)').setInputFiles([rulesPath]);
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /settings could not be used/.test(await status.textContent()), 60_000);

@@ -18,6 +18,8 @@ use serde::Deserialize;
 
 use crate::attrs;
 
+pub mod ctp;
+
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct Region {
@@ -50,13 +52,20 @@ pub struct RegionRule {
     pub columns: Option<u32>,
     /// The rectangles to blank on every frame.
     pub regions: Vec<Region>,
+    /// A condition in CTP's filter language (from an imported CTP script).
+    #[serde(skip)]
+    pub condition: Option<ctp::Condition>,
 }
 
-/// A set of rules, read from JSON: `{"rules": [{"modality": "US", "regions": [{"x":0,"y":0,"w":640,"h":40}]}]}`.
+/// A set of rules, read from JSON: `{"rules": [{"modality": "US", "regions": [{"x":0,"y":0,"w":640,"h":40}]}]}`,
+/// or from a CTP `DicomPixelAnonymizer` script (see [`ctp`]).
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct RegionRules {
-    /// The rules, all applied where they match.
+    /// The rules, all applied where they match (unless `first_match`).
     pub rules: Vec<RegionRule>,
+    /// Only the first matching rule applies (CTP's way).
+    #[serde(default)]
+    pub first_match: bool,
 }
 
 /// Why pixels could not be cleaned.
@@ -71,6 +80,16 @@ pub enum PixelError {
 }
 
 impl RegionRules {
+    /// Parse rules from Obscura's JSON or a CTP `DicomPixelAnonymizer` script, whichever the
+    /// text is.
+    pub fn parse(text: &str) -> Result<RegionRules, PixelError> {
+        if ctp::looks_like_ctp(text) {
+            ctp::parse_script(text)
+        } else {
+            RegionRules::from_json(text)
+        }
+    }
+
     /// Parse rules from JSON text.
     pub fn from_json(text: &str) -> Result<RegionRules, PixelError> {
         let rules: RegionRules =
@@ -110,7 +129,8 @@ impl RegionRules {
                     .as_ref()
                     .is_none_or(|m| model.contains(&m.to_uppercase()))
                 && r.rows.is_none_or(|v| Some(v) == rows)
-                && r.columns.is_none_or(|v| Some(v) == columns);
+                && r.columns.is_none_or(|v| Some(v) == columns)
+                && r.condition.as_ref().is_none_or(|c| c.eval(obj));
             if ok {
                 regions.extend_from_slice(&r.regions);
                 names.push(if r.name.is_empty() {
@@ -118,6 +138,9 @@ impl RegionRules {
                 } else {
                     r.name.clone()
                 });
+                if self.first_match {
+                    break;
+                }
             }
         }
         (regions, names)
