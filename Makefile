@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e lint profile-table bench clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz lint profile-table bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -25,7 +25,7 @@ cli:
 run: build
 	python3 tools/serve.py --port $(PORT)
 
-test: build lint test-native test-wasm test-js test-crossval test-e2e
+test: build lint test-native test-wasm test-js test-crossval test-e2e fuzz-smoke
 	@echo "make test: all suites passed"
 
 test-native:
@@ -49,6 +49,15 @@ test-js:
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/
+
+# cargo-fuzz targets (fuzz/): a short run of each in `make test`; `make fuzz` for a long one
+# (FUZZ_SECONDS per target). A crash leaves its input in fuzz/artifacts/ and fails.
+FUZZ_SECONDS ?= 600
+fuzz-smoke:
+	tools/fuzz.sh 15
+
+fuzz:
+	tools/fuzz.sh $(FUZZ_SECONDS)
 
 # Throughput and memory against the copy floor and peers (measured, never asserted): writes
 # docs/benchmarks.md.

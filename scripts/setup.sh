@@ -47,6 +47,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version"
   # No --locked: its lock file names a crate version this registry does not have.
   cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  say "installing cargo-fuzz (fuzz targets in fuzz/; takes a minute once)"
+  cargo install cargo-fuzz --locked --version 0.13.2
+fi
 
 # 3. npm test-only tools from the lock file (playwright-core drives Debian's Chromium;
 #    binaryen provides wasm-opt). The page itself has no npm dependency.

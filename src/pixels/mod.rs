@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::attrs;
 
 pub mod ctp;
+mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -360,17 +361,37 @@ pub fn blank_encapsulated(
     };
     let g = geometry(&file, &photometric, false)?;
     let frame_len = g.frame_len();
-    let mut out = Vec::with_capacity(frame_len.saturating_mul(g.frames as usize).min(1 << 30));
+    let fragments: Vec<&[u8]> = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(|f| f.as_slice()).collect(),
+        _ => return Err(unsupported("the pixel data is not encapsulated")),
+    };
+    let undecodable = |f: u32, why: &dyn std::fmt::Display| {
+        PixelError::Unsupported(format!(
+            "frame {} of the {} pixel data could not be decoded ({why}), so its burned-in text cannot be removed",
+            f + 1,
+            ts.name()
+        ))
+    };
+    // Every frame takes at least one fragment (RLE: exactly one).
+    if (rle && fragments.len() != g.frames as usize) || fragments.len() < g.frames as usize {
+        return Err(undecodable(
+            0,
+            &format!("{} fragments for {} frames", fragments.len(), g.frames),
+        ));
+    }
+    // Grows as frames are decoded; declared sizes are not trusted for more than 64 MiB.
+    let mut out = Vec::with_capacity(frame_len.saturating_mul(g.frames as usize).min(64 << 20));
     let mut frame = Vec::with_capacity(frame_len);
     for f in 0..g.frames {
         frame.clear();
-        reader.decode_frame(&file, f, &mut frame).map_err(|e| {
-            PixelError::Unsupported(format!(
-                "frame {} of the {} pixel data could not be decoded ({e}), so its burned-in text cannot be removed",
-                f + 1,
-                ts.name()
-            ))
-        })?;
+        if rle {
+            frame = rle::decode_frame(fragments[f as usize], g.rows, g.cols, g.spp, g.bps)
+                .map_err(|e| undecodable(f, &e))?;
+        } else {
+            reader
+                .decode_frame(&file, f, &mut frame)
+                .map_err(|e| undecodable(f, &e))?;
+        }
         if frame.len() < frame_len {
             return Err(PixelError::Unsupported(format!(
                 "frame {} decoded to {} bytes instead of {frame_len}, so its burned-in text cannot be removed",
