@@ -96,7 +96,7 @@ mod tests {
     use super::*;
 
     fn header(offsets: &[u32]) -> Vec<u8> {
-        let mut h = vec![0u32; 16];
+        let mut h = [0u32; 16];
         h[0] = offsets.len() as u32;
         h[1..=offsets.len()].copy_from_slice(offsets);
         h.iter().flat_map(|v| v.to_le_bytes()).collect()
