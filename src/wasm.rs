@@ -62,6 +62,7 @@ impl Run {
         pseudonyms_csv: Option<String>,
         accept_burned_in: bool,
         pixel_rules_json: Option<String>,
+        detect_text: bool,
     ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
@@ -78,6 +79,7 @@ impl Run {
         policy.options = OptionSet::new(chosen).map_err(js_err)?;
         policy.date_offset_days = date_offset_days;
         policy.accept_burned_in = accept_burned_in;
+        policy.detect_text = detect_text;
         if let Some(json) = pixel_rules_json {
             policy.pixel_rules = crate::pixels::RegionRules::parse(&json).map_err(js_err)?;
         }

@@ -37,6 +37,9 @@ OPTIONS for deid:
                        CTP DicomPixelAnonymizer script; see the README. Compressed images are
                        decoded and stored uncompressed; JPEG-LS, 12-bit lossy JPEG and HTJ2K
                        images that a rule matches are excluded.
+  --detect-text        look for burned-in text automatically and blank the lines found, in
+                       images that say they carry text (Burned In Annotation = YES) or are
+                       US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
@@ -66,6 +69,7 @@ struct Args {
     overrides: Vec<String>,
     accept_burned_in: bool,
     regions: Option<PathBuf>,
+    detect_text: bool,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -86,6 +90,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         overrides: Vec::new(),
         accept_burned_in: false,
         regions: None,
+        detect_text: false,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -117,6 +122,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--action" => args.overrides.push(value("--action")?),
             "--accept-burned-in" => args.accept_burned_in = true,
+            "--detect-text" => args.detect_text = true,
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
@@ -269,6 +275,7 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
     policy.accept_burned_in = args.accept_burned_in;
+    policy.detect_text = args.detect_text;
     if let Some(p) = &args.regions {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         policy.pixel_rules = obscura::pixels::RegionRules::parse(&text)

@@ -46,7 +46,15 @@ pub struct Policy {
     pub accept_burned_in: bool,
     /// Regions of burned-in text to blank, per kind of image.
     pub pixel_rules: crate::pixels::RegionRules,
+    /// Look for burned-in text automatically and blank what is found, in images that say
+    /// they carry text (Burned In Annotation = YES) or are of a kind that usually does
+    /// ([`TEXT_MODALITIES`]).
+    pub detect_text: bool,
 }
+
+/// Modalities whose images usually have text burned in: ultrasound, secondary capture,
+/// angiography, fluoroscopy, endoscopy, other.
+pub const TEXT_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "OT"];
 
 impl Policy {
     /// The Basic Profile with the given key.
@@ -59,6 +67,7 @@ impl Policy {
             overrides: BTreeMap::new(),
             accept_burned_in: false,
             pixel_rules: crate::pixels::RegionRules::default(),
+            detect_text: false,
         }
     }
 
@@ -383,28 +392,45 @@ impl Session {
         file: dicom_object::DefaultDicomObject,
     ) -> Result<Deidentified, DeidError> {
         let meta = file.meta().clone();
-        let obj = file.into_inner();
+        let mut obj = file.into_inner();
         let before = Summary::of(&obj);
         let has_pixels =
             obj.get(tags::PIXEL_DATA).is_some() || obj.get(tags::FLOAT_PIXEL_DATA).is_some();
         // Rules are matched on the original values (model names may be removed below).
-        let (regions, rule_names) = if has_pixels {
+        let (mut regions, mut rule_names) = if has_pixels {
             self.policy.pixel_rules.regions_for(&obj)
         } else {
             (Vec::new(), Vec::new())
         };
+        let says_burned_in =
+            attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES");
         let mut warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
+        let mut detection_note = None;
+        let modality = attrs::text(&obj, tags::MODALITY).to_uppercase();
+        if has_pixels
+            && self.policy.detect_text
+            && (says_burned_in || TEXT_MODALITIES.contains(&modality.as_str()))
+        {
+            let file = obj.with_exact_meta(meta.clone());
+            let (found, note) = detect_text(&file);
+            obj = file.into_inner();
+            if !found.is_empty() {
+                rule_names.push(format!(
+                    "automatic text detection ({} box(es))",
+                    found.len()
+                ));
+                regions.extend(found);
+            }
+            detection_note = Some(note);
+        }
         if !regions.is_empty() {
             warnings = vec![format!(
-                "Regions of the rule(s) {} were blanked: check that nothing else is written in the image.",
+                "Regions of {} were blanked: check that nothing else is written in the image.",
                 rule_names.join(", ")
             )];
         }
-        if has_pixels
-            && regions.is_empty()
-            && attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES")
-            && !self.policy.accept_burned_in
-        {
+        warnings.extend(detection_note);
+        if has_pixels && regions.is_empty() && says_burned_in && !self.policy.accept_burned_in {
             return Err(DeidError::BurnedIn);
         }
         let little_endian = meta.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
@@ -490,6 +516,49 @@ impl Session {
             sop_class_uid,
             transfer_syntax,
         })
+    }
+}
+
+/// Boxes around burned-in text found automatically in the first and last frames, and a note
+/// for the user on what was (or could not be) done.
+fn detect_text(file: &dicom_object::DefaultDicomObject) -> (Vec<crate::pixels::Region>, String) {
+    let frames = file
+        .get(tags::NUMBER_OF_FRAMES)
+        .and_then(|e| e.value().to_str().ok())
+        .and_then(|s| s.trim().parse::<u32>().ok())
+        .unwrap_or(1)
+        .max(1);
+    let which: Vec<u32> = if frames > 1 {
+        vec![0, frames - 1]
+    } else {
+        vec![0]
+    };
+    match crate::pixels::luma_frames(file, &which) {
+        Ok(lumas) => {
+            let mut found: Vec<crate::pixels::Region> = Vec::new();
+            for luma in &lumas {
+                for r in crate::pixels::detect::propose(luma) {
+                    if !found.contains(&r) {
+                        found.push(r);
+                    }
+                }
+            }
+            let note = if found.is_empty() {
+                "Automatic detection found no burned-in text: look at the image.".to_string()
+            } else {
+                format!(
+                    "Burned-in text was found automatically ({} box(es)) and blanked: look at the image for text it missed.",
+                    found.len()
+                )
+            };
+            (found, note)
+        }
+        Err(e) => (
+            Vec::new(),
+            format!(
+                "Burned-in text could not be looked for automatically ({e}): look at the image."
+            ),
+        ),
     }
 }
 

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use crate::attrs;
 
 pub mod ctp;
+pub mod detect;
 mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
@@ -149,6 +150,7 @@ impl RegionRules {
 }
 
 /// How one frame is laid out in memory, and which value shows as black.
+#[derive(Clone)]
 struct Geometry {
     rows: usize,
     cols: usize,
@@ -157,6 +159,7 @@ struct Geometry {
     bps: usize,
     planar: bool,
     frames: u32,
+    signed: bool,
     /// The black value of each sample.
     black: Vec<u32>,
 }
@@ -221,6 +224,7 @@ fn geometry(
         bps: (bits / 8) as usize,
         planar,
         frames,
+        signed,
         black,
     })
 }
@@ -335,73 +339,27 @@ pub fn blank_encapsulated(
     file: FileDicomObject<InMemDicomObject>,
     regions: &[Region],
 ) -> Result<(InMemDicomObject, u32), PixelError> {
-    let ts_uid = file
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches(['\0', ' '])
-        .to_string();
-    let ts = TransferSyntaxRegistry
-        .get(&ts_uid)
-        .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
-    let Some(reader) = ts.pixel_data_reader() else {
-        return Err(unsupported(&format!(
-            "no decoder for {} ({ts_uid}) in Obscura",
-            ts.name()
-        )));
+    let (ts_uid, photometric, g) = {
+        let decoder = Decoder::new(&file)?;
+        (
+            decoder.ts_uid.clone(),
+            decoder.photometric.clone(),
+            decoder.g.clone(),
+        )
     };
-    let source_photometric = attrs::text(&file, tags::PHOTOMETRIC_INTERPRETATION);
-    let spp = attrs::uint(&file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
-    // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
-    let rle = ts_uid == "1.2.840.10008.1.2.5";
-    let photometric = match (spp, source_photometric.as_str()) {
-        (3, p) if rle => p.to_string(),
-        (3, _) => "RGB".to_string(),
-        (_, p @ ("MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR")) => p.to_string(),
-        _ => "MONOCHROME2".to_string(),
-    };
-    let g = geometry(&file, &photometric, false)?;
-    let frame_len = g.frame_len();
-    let fragments: Vec<&[u8]> = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
-        Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(|f| f.as_slice()).collect(),
-        _ => return Err(unsupported("the pixel data is not encapsulated")),
-    };
-    let undecodable = |f: u32, why: &dyn std::fmt::Display| {
-        PixelError::Unsupported(format!(
-            "frame {} of the {} pixel data could not be decoded ({why}), so its burned-in text cannot be removed",
-            f + 1,
-            ts.name()
-        ))
-    };
-    // Every frame takes at least one fragment (RLE: exactly one).
-    if (rle && fragments.len() != g.frames as usize) || fragments.len() < g.frames as usize {
-        return Err(undecodable(
-            0,
-            &format!("{} fragments for {} frames", fragments.len(), g.frames),
-        ));
-    }
     // Grows as frames are decoded; declared sizes are not trusted for more than 64 MiB.
-    let mut out = Vec::with_capacity(frame_len.saturating_mul(g.frames as usize).min(64 << 20));
-    let mut frame = Vec::with_capacity(frame_len);
-    for f in 0..g.frames {
-        frame.clear();
-        if rle {
-            frame = rle::decode_frame(fragments[f as usize], g.rows, g.cols, g.spp, g.bps)
-                .map_err(|e| undecodable(f, &e))?;
-        } else {
-            reader
-                .decode_frame(&file, f, &mut frame)
-                .map_err(|e| undecodable(f, &e))?;
+    let mut out = Vec::with_capacity(
+        g.frame_len()
+            .saturating_mul(g.frames as usize)
+            .min(64 << 20),
+    );
+    {
+        let decoder = Decoder::new(&file)?;
+        for f in 0..g.frames {
+            let mut frame = decoder.frame(f)?;
+            blank_frame(&mut frame, &g, regions, true);
+            out.extend_from_slice(&frame);
         }
-        if frame.len() < frame_len {
-            return Err(PixelError::Unsupported(format!(
-                "frame {} decoded to {} bytes instead of {frame_len}, so its burned-in text cannot be removed",
-                f + 1,
-                frame.len()
-            )));
-        }
-        frame.truncate(frame_len);
-        blank_frame(&mut frame, &g, regions, true);
-        out.extend_from_slice(&frame);
     }
     let mut obj = file.into_inner();
     if out.len() % 2 == 1 {
@@ -437,6 +395,225 @@ pub fn blank_encapsulated(
     }
     mark_cleaned(&mut obj);
     Ok((obj, g.frames))
+}
+
+/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`], the rest by the
+/// codecs of dicom-rs.
+struct Decoder<'a> {
+    file: &'a FileDicomObject<InMemDicomObject>,
+    ts_uid: String,
+    ts_name: String,
+    reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
+    fragments: Vec<&'a [u8]>,
+    /// The photometric interpretation of decoded frames.
+    photometric: String,
+    g: Geometry,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(file: &'a FileDicomObject<InMemDicomObject>) -> Result<Decoder<'a>, PixelError> {
+        let ts_uid = file
+            .meta()
+            .transfer_syntax()
+            .trim_end_matches(['\0', ' '])
+            .to_string();
+        let ts = TransferSyntaxRegistry
+            .get(&ts_uid)
+            .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
+        let rle = ts_uid == "1.2.840.10008.1.2.5";
+        let reader = ts.pixel_data_reader().map(|r| &**r);
+        if reader.is_none() && !rle {
+            return Err(unsupported(&format!(
+                "no decoder for {} ({ts_uid}) in Obscura",
+                ts.name()
+            )));
+        }
+        let source_photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
+        let spp = attrs::uint(file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+        // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
+        let photometric = match (spp, source_photometric.as_str()) {
+            (3, p) if rle => p.to_string(),
+            (3, _) => "RGB".to_string(),
+            (_, p @ ("MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR")) => p.to_string(),
+            _ => "MONOCHROME2".to_string(),
+        };
+        let g = geometry(file, &photometric, false)?;
+        let fragments: Vec<&[u8]> = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
+            Some(Value::PixelSequence(seq)) => {
+                seq.fragments().iter().map(|f| f.as_slice()).collect()
+            }
+            _ => return Err(unsupported("the pixel data is not encapsulated")),
+        };
+        let d = Decoder {
+            file,
+            ts_name: ts.name().to_string(),
+            reader: if rle { None } else { reader },
+            ts_uid,
+            fragments,
+            photometric,
+            g,
+        };
+        // Every frame takes at least one fragment (RLE: exactly one).
+        let frames = d.g.frames as usize;
+        if (rle && d.fragments.len() != frames) || d.fragments.len() < frames {
+            return Err(d.undecodable(
+                0,
+                &format!("{} fragments for {frames} frames", d.fragments.len()),
+            ));
+        }
+        Ok(d)
+    }
+
+    fn undecodable(&self, f: u32, why: &dyn std::fmt::Display) -> PixelError {
+        PixelError::Unsupported(format!(
+            "frame {} of the {} pixel data could not be decoded ({why}), so its burned-in text cannot be removed",
+            f + 1,
+            self.ts_name
+        ))
+    }
+
+    /// Frame `f` (0-based) as little-endian, interleaved samples, exactly one frame long.
+    fn frame(&self, f: u32) -> Result<Vec<u8>, PixelError> {
+        let g = &self.g;
+        let frame_len = g.frame_len();
+        let mut frame = match self.reader {
+            None => {
+                let fragment = self
+                    .fragments
+                    .get(f as usize)
+                    .ok_or_else(|| self.undecodable(f, &"no fragment"))?;
+                rle::decode_frame(fragment, g.rows, g.cols, g.spp, g.bps)
+                    .map_err(|e| self.undecodable(f, &e))?
+            }
+            Some(reader) => {
+                let mut frame = Vec::with_capacity(frame_len.min(64 << 20));
+                reader
+                    .decode_frame(self.file, f, &mut frame)
+                    .map_err(|e| self.undecodable(f, &e))?;
+                frame
+            }
+        };
+        if frame.len() < frame_len {
+            return Err(PixelError::Unsupported(format!(
+                "frame {} decoded to {} bytes instead of {frame_len}, so its burned-in text cannot be removed",
+                f + 1,
+                frame.len()
+            )));
+        }
+        frame.truncate(frame_len);
+        Ok(frame)
+    }
+}
+
+/// One frame for analysis: 8-bit luminance where text is bright (MONOCHROME1 inverted,
+/// colour as the brightest sample), scaled to the frame's own range.
+pub struct Luma {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub cols: usize,
+    /// `rows × cols` values, row by row.
+    pub data: Vec<u8>,
+}
+
+/// The luminance of frames `which` (0-based; out-of-range indices are skipped) of a file,
+/// native or compressed.
+pub fn luma_frames(
+    file: &FileDicomObject<InMemDicomObject>,
+    which: &[u32],
+) -> Result<Vec<Luma>, PixelError> {
+    let encapsulated = matches!(
+        file.get(tags::PIXEL_DATA).map(|e| e.value()),
+        Some(Value::PixelSequence(_))
+    );
+    let mut out = Vec::new();
+    if encapsulated {
+        let d = Decoder::new(file)?;
+        for &f in which.iter().filter(|f| **f < d.g.frames) {
+            out.push(to_luma(&d.frame(f)?, &d.g, &d.photometric, false, true));
+        }
+        return Ok(out);
+    }
+    let photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
+    let planar = attrs::uint(file, tags::PLANAR_CONFIGURATION) == Some(1);
+    let g = geometry(file, &photometric, planar)?;
+    let little_endian =
+        file.meta().transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
+    let Some(elem) = file.get(tags::PIXEL_DATA) else {
+        return Err(unsupported("no pixel data"));
+    };
+    let (bytes, le) = match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => (b.to_vec(), little_endian),
+        Value::Primitive(PrimitiveValue::U16(w)) => {
+            (w.iter().flat_map(|v| v.to_le_bytes()).collect(), true)
+        }
+        _ => return Err(unsupported("the pixel data has an unusual form")),
+    };
+    let frame_len = g.frame_len();
+    for &f in which.iter().filter(|f| **f < g.frames) {
+        let at = f as usize * frame_len;
+        let Some(frame) = bytes.get(at..at + frame_len) else {
+            return Err(unsupported("the pixel data is shorter than its frames"));
+        };
+        out.push(to_luma(frame, &g, &photometric, planar, le));
+    }
+    Ok(out)
+}
+
+fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, planar: bool, le: bool) -> Luma {
+    let n = g.rows * g.cols;
+    let sample = |i: usize| -> u32 {
+        if g.bps == 1 {
+            frame[i] as u32
+        } else if le {
+            u16::from_le_bytes([frame[2 * i], frame[2 * i + 1]]) as u32
+        } else {
+            u16::from_be_bytes([frame[2 * i], frame[2 * i + 1]]) as u32
+        }
+    };
+    let mut values: Vec<u32> = (0..n)
+        .map(|p| {
+            if photometric == "YBR_FULL" {
+                // Y alone.
+                sample(if planar { p } else { p * g.spp })
+            } else {
+                (0..g.spp)
+                    .map(|s| sample(if planar { s * n + p } else { p * g.spp + s }))
+                    .max()
+                    .unwrap_or(0)
+            }
+        })
+        .collect();
+    if g.signed && g.spp == 1 {
+        // Two's complement: shift so the most negative value is 0.
+        let (offset, mask) = if g.bps == 1 {
+            (0x80, 0xff)
+        } else {
+            (0x8000, 0xffff)
+        };
+        values.iter_mut().for_each(|v| *v = (*v ^ offset) & mask);
+    }
+    let (lo, hi) = values
+        .iter()
+        .fold((u32::MAX, 0), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+    let span = hi.saturating_sub(lo).max(1) as u64;
+    let invert = photometric == "MONOCHROME1";
+    let data = values
+        .iter()
+        .map(|v| {
+            let x = ((v.saturating_sub(lo)) as u64 * 255 / span) as u8;
+            if invert {
+                255 - x
+            } else {
+                x
+            }
+        })
+        .collect();
+    Luma {
+        rows: g.rows,
+        cols: g.cols,
+        data,
+    }
 }
 
 #[cfg(test)]

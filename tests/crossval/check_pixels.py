@@ -305,6 +305,128 @@ def verify_package(refs, unzipped):
     print(f"{seen} images checked")
 
 
+# A 5×7 pen for the text the detection test burns in (fake names, dates, IDs).
+FONT = {
+    "A": [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11], "B": [0x1e, 0x11, 0x11, 0x1e, 0x11, 0x11, 0x1e],
+    "D": [0x1e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x1e], "E": [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f],
+    "F": [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10], "I": [0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e],
+    "K": [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11], "N": [0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11],
+    "R": [0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11], "U": [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e],
+    "0": [0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e], "1": [0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e],
+    "9": [0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c], "^": [0x04, 0x0a, 0x11, 0x00, 0x00, 0x00, 0x00],
+    "-": [0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00], ":": [0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00],
+}
+
+
+def burn(mask, text, x, y, scale):
+    for k, ch in enumerate(text):
+        for r, bits in enumerate(FONT.get(ch, [0] * 7)):
+            for b in range(5):
+                if bits & (0x10 >> b):
+                    yy, xx = y + r * scale, x + (k * 6 + b) * scale
+                    mask[yy:yy + scale, xx:xx + scale] = True
+
+
+def ultrasound(frames, rows=240, cols=320, rgb=True):
+    """Frames with a speckled fan in the middle and fake PHI burned into the top and bottom."""
+    rng = np.random.default_rng(7)
+    text = np.zeros((rows, cols), dtype=bool)
+    burn(text, "FAKE^BURNEDIN", 4, 3, 1)
+    burn(text, "ID: FAKE-01 19010101", 4, 14, 1)
+    burn(text, "DR FAKE", cols - 100, rows - 20, 2)
+    yy, xx = np.mgrid[0:rows, 0:cols]
+    fan = ((xx - cols / 2) ** 2 + (yy - 30) ** 2 < (rows * 0.75) ** 2) & \
+          (np.abs(xx - cols / 2) < (yy - 30) * 0.9) & (yy > 40)
+    stack = []
+    for f in range(frames):
+        img = np.full((rows, cols), 8, dtype=np.int32)
+        speckle = rng.integers(40, 200, size=(rows, cols))
+        img[fan] = speckle[fan]
+        img[text] = 245
+        stack.append(img)
+    arr = np.stack(stack).astype(np.uint8)
+    if rgb:
+        arr = np.stack([arr, arr, arr], axis=-1)
+        arr[..., 2][:, text] = 60  # yellow text
+    return arr, text, fan
+
+
+def check_detection(cli, work, failures):
+    """--detect-text on ultrasound with burned-in text, no rules: the text is gone."""
+    for rgb, name, convert in [(True, "native", None), (False, "native", None),
+                               (True, "rle", ["dcmcrle"]), (False, "jpeg-baseline", ["dcmcjpeg", "+eb"]),
+                               (True, "j2k-lossless", JPEG2000Lossless)]:
+        label = f"detect/{'rgb' if rgb else 'mono'}/{name}"
+        arr, text, fan = ultrasound(2, rgb=rgb)
+        native = os.path.join(work, f"us-{label.replace('/', '-')}.dcm")
+        write_array(arr, native, rgb)
+        src = native
+        if isinstance(convert, list):
+            src = native + f".{name}.dcm"
+            r = run(convert + [native, src])
+            if r.returncode != 0:
+                failures.append(f"{label}: conversion failed {r.stderr.strip()}")
+                continue
+        elif convert is not None:
+            ds = pydicom.dcmread(native)
+            ds.compress(convert)
+            src = native + f".{name}.dcm"
+            ds.save_as(src, enforce_file_format=True)
+        out = os.path.join(work, f"out-{label.replace('/', '-')}")
+        r = run([cli, "deid", src, "--out", out, "--detect-text", "--log", out + ".json"])
+        if r.returncode != 0:
+            failures.append(f"{label}: CLI failed: {r.stdout.strip()} {r.stderr.strip()}")
+            continue
+        outputs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
+        ds = pydicom.dcmread(outputs[0])
+        got = ds.pixel_array
+        got = got if got.ndim == (4 if rgb else 3) else got[np.newaxis]
+        lum = got.max(axis=-1) if rgb else got
+        left = int(np.count_nonzero(lum[:, text] > 30))
+        fan_kept = float(np.mean(lum[:, fan] > 30))
+        if left:
+            failures.append(f"{label}: {left} text pixel values survive")
+        elif fan_kept < 0.9:
+            failures.append(f"{label}: only {fan_kept:.0%} of the image kept")
+        elif ds.get("BurnedInAnnotation") != "NO":
+            failures.append(f"{label}: BurnedInAnnotation {ds.get('BurnedInAnnotation')}")
+        elif "automatic text detection" not in open(out + ".json").read():
+            failures.append(f"{label}: the log does not say text was detected")
+        else:
+            print(f"  ok  {label}: all burned-in text blanked, {fan_kept:.0%} of the image kept")
+
+
+def write_array(arr, path, rgb):
+    ds = Dataset()
+    frames = arr.shape[0]
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.3.1"  # Ultrasound Multi-frame Image
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientName = "FAKE^BURNEDIN"
+    ds.PatientID = "FAKE-01"
+    ds.PatientBirthDate = "19010101"
+    ds.Modality = "US"
+    ds.BurnedInAnnotation = "YES"
+    ds.Rows, ds.Columns = arr.shape[1], arr.shape[2]
+    ds.SamplesPerPixel = 3 if rgb else 1
+    ds.PhotometricInterpretation = "RGB" if rgb else "MONOCHROME2"
+    if rgb:
+        ds.PlanarConfiguration = 0
+    ds.BitsAllocated = ds.BitsStored = 8
+    ds.HighBit = 7
+    ds.PixelRepresentation = 0
+    ds.NumberOfFrames = str(frames)
+    ds.FrameIncrementPointer = 0x00181063
+    ds.FrameTime = "33"
+    ds.PixelData = arr.tobytes()
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli")
@@ -327,6 +449,7 @@ def main():
             json.dump(RULES, f)
         for name, kind, src, ref, lossless in variants(work, ALL_KINDS, ALL_NAMES, failures):
             check(name, kind, src, ref, lossless, cli, rules, work, failures)
+        check_detection(cli, work, failures)
     if failures:
         print("FAILURES:")
         for f in failures:

@@ -242,6 +242,51 @@ test('compressed images (RLE, JPEG, JPEG lossless, JPEG 2000) are decoded and bl
   await context.close();
 });
 
+test('automatic detection blacks out text burned into ultrasound images in the browser', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  const crossval = join(ROOT, 'tests', 'crossval');
+  const dir = join(work, 'detect-in');
+  const made = spawnSync(python, ['-c', [
+    'import os, sys; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
+    'os.makedirs(sys.argv[2], exist_ok=True)',
+    'for i, rgb in enumerate([True, False]):',
+    '    arr, text, fan = c.ultrasound(3, rgb=rgb)',
+    '    c.write_array(arr, os.path.join(sys.argv[2], f"us{i}.dcm"), rgb)',
+  ].join('\n'), crossval, dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  await page.getByLabel('Find and black out text burned into images automatically').check();
+  await page.getByLabel('Add DICOM files').setInputFiles([join(dir, 'us0.dcm'), join(dir, 'us1.dcm')]);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /2 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  const zipPath = join(work, 'detect-package.zip');
+  await download.saveAs(zipPath);
+  const dest = join(work, 'detect-unzipped');
+  unzip(zipPath, dest);
+  const check = spawnSync(python, ['-c', [
+    'import os, sys, numpy as np, pydicom; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
+    'arr, text, fan = c.ultrasound(3)',
+    'paths = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(sys.argv[2], "DICOM")) for f in fs]',
+    'assert len(paths) == 2, paths',
+    'for p in paths:',
+    '    ds = pydicom.dcmread(p); a = ds.pixel_array',
+    '    lum = a.max(axis=-1) if ds.SamplesPerPixel == 3 else a',
+    '    assert ds.BurnedInAnnotation == "NO"',
+    '    assert not (lum[:, text] > 30).any(), "text survives"',
+    '    assert (lum[:, fan] > 30).mean() > 0.9, "the image is kept"',
+    'log = open(os.path.join(sys.argv[2], "CHANGES.txt")).read()',
+    'assert "automatic text detection" in log, log',
+  ].join('\n'), crossval, dest], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the worker can load a fresh instance of the core, as it does after a trap, under the CSP', async () => {
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();

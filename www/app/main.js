@@ -41,6 +41,7 @@ function currentSettings() {
     dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
     pseudonymsCsv,
     acceptBurnedIn: $('accept-burned-in').checked,
+    detectText: $('detect-text').checked,
     pixelRules,
   };
 }

@@ -64,7 +64,7 @@ export class Batch {
     const s = this.settings || { options: [] };
     return new this.core.Run(s.options || [], s.passphrase || undefined, key,
       s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
-      s.pixelRules || undefined);
+      s.pixelRules || undefined, Boolean(s.detectText));
   }
 
   /** Queue a file; `getBytes` resolves to its bytes (read only when its turn comes). */
