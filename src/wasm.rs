@@ -136,6 +136,21 @@ impl Run {
         Ok(out.into())
     }
 
+    /// The middle frame of a file before and after de-identification, for the user to check
+    /// the image: `{before, after}`, each `{width, height, rgba, frame, frames}` (`after` is
+    /// what goes into the package; the run itself is not changed).
+    pub fn preview(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let before = crate::deid::read_file(bytes).map_err(js_err)?;
+        let before = crate::pixels::render(&before, None).map_err(js_err)?;
+        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
+        let after = crate::pixels::render(&after, None).map_err(js_err)?;
+        let out = js_sys::Object::new();
+        set(&out, "before", &rendered(before))?;
+        set(&out, "after", &rendered(after))?;
+        Ok(out.into())
+    }
+
     /// Record a file that could not be processed at all (the module stopped on it), so the
     /// package's manifest and change log list it as excluded with `reason`.
     #[wasm_bindgen(js_name = noteExcluded)]
@@ -156,6 +171,35 @@ impl Run {
         let csv = crate::deid::reidentification_csv(&self.session);
         crate::deid::reid::seal(&csv, passphrase, random).map_err(js_err)
     }
+}
+
+fn set(obj: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsError> {
+    js_sys::Reflect::set(obj, &key.into(), value)
+        .map(|_| ())
+        .map_err(|_| js_err("could not build the result"))
+}
+
+fn rendered(r: crate::pixels::Rendered) -> JsValue {
+    let out = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&out, &"width".into(), &r.width.into());
+    let _ = js_sys::Reflect::set(&out, &"height".into(), &r.height.into());
+    let _ = js_sys::Reflect::set(&out, &"frame".into(), &r.frame.into());
+    let _ = js_sys::Reflect::set(&out, &"frames".into(), &r.frames.into());
+    let _ = js_sys::Reflect::set(
+        &out,
+        &"rgba".into(),
+        &js_sys::Uint8ClampedArray::from(r.rgba.as_slice()),
+    );
+    out.into()
+}
+
+/// One frame of a file (the middle one when `frame` is not given) rendered for display:
+/// `{width, height, rgba, frame, frames}`.
+#[wasm_bindgen(js_name = renderFrame)]
+pub fn render_frame(bytes: &[u8], frame: Option<u32>) -> Result<JsValue, JsError> {
+    let file = crate::deid::read_file(bytes).map_err(js_err)?;
+    let r = crate::pixels::render(&file, frame).map_err(js_err)?;
+    Ok(rendered(r))
 }
 
 /// The options and presets, for the settings panel.

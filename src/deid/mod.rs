@@ -231,6 +231,8 @@ pub struct Summary {
     pub series_number: String,
     /// Instance Number.
     pub instance_number: String,
+    /// Whether the object holds an image (Pixel Data).
+    pub has_pixels: bool,
 }
 
 impl Summary {
@@ -251,6 +253,7 @@ impl Summary {
             instance_uid: s(tags::SOP_INSTANCE_UID),
             series_number: s(tags::SERIES_NUMBER),
             instance_number: s(tags::INSTANCE_NUMBER),
+            has_pixels: obj.get(tags::PIXEL_DATA).is_some(),
         }
     }
 }
@@ -300,7 +303,7 @@ pub struct PatientEntry {
 }
 
 /// Batch state shared by every file of a de-identification run.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Session {
     policy: Policy,
     /// Keyed by original Patient ID (or name when the ID is empty).
@@ -373,18 +376,7 @@ impl Session {
     }
 
     fn read(&self, bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-        let body = if bytes.get(128..132) == Some(b"DICM") {
-            &bytes[128..]
-        } else if bytes.get(0..4) == Some(b"DICM") {
-            bytes
-        } else {
-            return read_raw_dataset(bytes);
-        };
-        precheck::check_part10(body).map_err(DeidError::Malformed)?;
-        OpenFileOptions::new()
-            .read_preamble(dicom_object::file::ReadPreamble::Never)
-            .from_reader(body)
-            .map_err(|e| DeidError::Parse(error_chain(&e)))
+        read_file(bytes)
     }
 
     fn deidentify_object(
@@ -517,6 +509,24 @@ impl Session {
             transfer_syntax,
         })
     }
+}
+
+/// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
+/// after the structural check that keeps damaged files from making the parser allocate or
+/// recurse without bound.
+pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
+    let body = if bytes.get(128..132) == Some(b"DICM") {
+        &bytes[128..]
+    } else if bytes.get(0..4) == Some(b"DICM") {
+        bytes
+    } else {
+        return read_raw_dataset(bytes);
+    };
+    precheck::check_part10(body).map_err(DeidError::Malformed)?;
+    OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Never)
+        .from_reader(body)
+        .map_err(|e| DeidError::Parse(error_chain(&e)))
 }
 
 /// Boxes around burned-in text found automatically in the first and last frames, and a note

@@ -172,10 +172,9 @@ fn lines(mut glyphs: Vec<Glyph>) -> Vec<Glyph> {
                 let overlap = line.y1.min(g.y1) as i64 - line.y0.max(g.y0) as i64;
                 let similar = g.h() * 2 >= height && g.h() <= height * 2;
                 // Zero when they overlap horizontally.
-                let gap = g
-                    .x0
-                    .saturating_sub(line.x1)
-                    .max(line.x0.saturating_sub(g.x1));
+                let gap =
+                    g.x0.saturating_sub(line.x1)
+                        .max(line.x0.saturating_sub(g.x1));
                 if similar && overlap * 2 >= g.h().min(height) as i64 && gap <= height * 2 {
                     used[j] = true;
                     members += 1;

@@ -160,6 +160,7 @@ struct Geometry {
     planar: bool,
     frames: u32,
     signed: bool,
+    stored: u32,
     /// The black value of each sample.
     black: Vec<u32>,
 }
@@ -225,6 +226,7 @@ fn geometry(
         planar,
         frames,
         signed,
+        stored,
         black,
     })
 }
@@ -516,23 +518,39 @@ pub struct Luma {
     pub data: Vec<u8>,
 }
 
-/// The luminance of frames `which` (0-based; out-of-range indices are skipped) of a file,
-/// native or compressed.
-pub fn luma_frames(
+/// Frames of a file as stored or decoded, with what is needed to read their samples.
+struct DecodedFrames {
+    g: Geometry,
+    photometric: String,
+    planar: bool,
+    /// Byte order of 16-bit samples.
+    le: bool,
+    frames: Vec<Vec<u8>>,
+}
+
+/// Frames `which` (0-based; out-of-range indices are skipped) of a file, native or
+/// compressed.
+fn decoded_frames(
     file: &FileDicomObject<InMemDicomObject>,
     which: &[u32],
-) -> Result<Vec<Luma>, PixelError> {
+) -> Result<DecodedFrames, PixelError> {
     let encapsulated = matches!(
         file.get(tags::PIXEL_DATA).map(|e| e.value()),
         Some(Value::PixelSequence(_))
     );
-    let mut out = Vec::new();
     if encapsulated {
         let d = Decoder::new(file)?;
+        let mut frames = Vec::new();
         for &f in which.iter().filter(|f| **f < d.g.frames) {
-            out.push(to_luma(&d.frame(f)?, &d.g, &d.photometric, false, true));
+            frames.push(d.frame(f)?);
         }
-        return Ok(out);
+        return Ok(DecodedFrames {
+            g: d.g.clone(),
+            photometric: d.photometric.clone(),
+            planar: false,
+            le: true,
+            frames,
+        });
     }
     let photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
     let planar = attrs::uint(file, tags::PLANAR_CONFIGURATION) == Some(1);
@@ -542,22 +560,162 @@ pub fn luma_frames(
     let Some(elem) = file.get(tags::PIXEL_DATA) else {
         return Err(unsupported("no pixel data"));
     };
-    let (bytes, le) = match elem.value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => (b.to_vec(), little_endian),
-        Value::Primitive(PrimitiveValue::U16(w)) => {
-            (w.iter().flat_map(|v| v.to_le_bytes()).collect(), true)
+    let (bytes, le): (std::borrow::Cow<[u8]>, bool) = match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => {
+            (std::borrow::Cow::Borrowed(&b[..]), little_endian)
         }
+        Value::Primitive(PrimitiveValue::U16(w)) => (
+            std::borrow::Cow::Owned(w.iter().flat_map(|v| v.to_le_bytes()).collect()),
+            true,
+        ),
         _ => return Err(unsupported("the pixel data has an unusual form")),
     };
     let frame_len = g.frame_len();
+    let mut frames = Vec::new();
     for &f in which.iter().filter(|f| **f < g.frames) {
         let at = f as usize * frame_len;
         let Some(frame) = bytes.get(at..at + frame_len) else {
             return Err(unsupported("the pixel data is shorter than its frames"));
         };
-        out.push(to_luma(frame, &g, &photometric, planar, le));
+        frames.push(frame.to_vec());
     }
-    Ok(out)
+    Ok(DecodedFrames {
+        g,
+        photometric,
+        planar,
+        le,
+        frames,
+    })
+}
+
+/// The luminance of frames `which` (0-based; out-of-range indices are skipped) of a file,
+/// native or compressed.
+pub fn luma_frames(
+    file: &FileDicomObject<InMemDicomObject>,
+    which: &[u32],
+) -> Result<Vec<Luma>, PixelError> {
+    let d = decoded_frames(file, which)?;
+    Ok(d.frames
+        .iter()
+        .map(|f| to_luma(f, &d.g, &d.photometric, d.planar, d.le))
+        .collect())
+}
+
+/// A frame ready to show: RGBA, 8 bits per channel, row by row.
+pub struct Rendered {
+    /// Columns.
+    pub width: u32,
+    /// Rows.
+    pub height: u32,
+    /// `width × height × 4` bytes.
+    pub rgba: Vec<u8>,
+    /// Which frame this is (0-based), and how many the image has.
+    pub frame: u32,
+    /// Number of frames.
+    pub frames: u32,
+}
+
+/// Render one frame (the middle one when `frame` is `None`) for display: greyscale through
+/// the modality rescale and the file's first window (or the frame's range when it has none),
+/// MONOCHROME1 inverted; colour as RGB.
+pub fn render(
+    file: &FileDicomObject<InMemDicomObject>,
+    frame: Option<u32>,
+) -> Result<Rendered, PixelError> {
+    let total = attrs::text(file, tags::NUMBER_OF_FRAMES)
+        .parse::<u32>()
+        .unwrap_or(1)
+        .max(1);
+    let index = frame.unwrap_or(total / 2).min(total - 1);
+    let d = decoded_frames(file, &[index])?;
+    let Some(bytes) = d.frames.first() else {
+        return Err(unsupported("the frame is missing"));
+    };
+    let g = &d.g;
+    let n = g.rows * g.cols;
+    let sample = |i: usize| -> u32 {
+        if g.bps == 1 {
+            bytes[i] as u32
+        } else if d.le {
+            u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]) as u32
+        } else {
+            u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]) as u32
+        }
+    };
+    let at = |p: usize, s: usize| if d.planar { s * n + p } else { p * g.spp + s };
+    let mut rgba = vec![255u8; n * 4];
+    if g.spp == 3 {
+        let shift = g.stored.saturating_sub(8);
+        for p in 0..n {
+            let (a, b, c) = (
+                (sample(at(p, 0)) >> shift) as f32,
+                (sample(at(p, 1)) >> shift) as f32,
+                (sample(at(p, 2)) >> shift) as f32,
+            );
+            let (r, gr, bl) = if d.photometric == "YBR_FULL" {
+                (
+                    a + 1.402 * (c - 128.0),
+                    a - 0.344_136 * (b - 128.0) - 0.714_136 * (c - 128.0),
+                    a + 1.772 * (b - 128.0),
+                )
+            } else {
+                (a, b, c)
+            };
+            rgba[p * 4] = r.clamp(0.0, 255.0) as u8;
+            rgba[p * 4 + 1] = gr.clamp(0.0, 255.0) as u8;
+            rgba[p * 4 + 2] = bl.clamp(0.0, 255.0) as u8;
+        }
+    } else {
+        let stored = g.stored.clamp(1, 16);
+        let mask = ((1u64 << stored) - 1) as u32;
+        let slope = attrs::text(file, tags::RESCALE_SLOPE)
+            .parse::<f64>()
+            .unwrap_or(1.0);
+        let intercept = attrs::text(file, tags::RESCALE_INTERCEPT)
+            .parse::<f64>()
+            .unwrap_or(0.0);
+        let values: Vec<f64> = (0..n)
+            .map(|p| {
+                let v = sample(p) & mask;
+                let v = if g.signed && v & (1 << (stored - 1)) != 0 {
+                    v as i64 - (1i64 << stored)
+                } else {
+                    v as i64
+                };
+                v as f64 * slope + intercept
+            })
+            .collect();
+        let first = |tag| {
+            attrs::text(file, tag)
+                .split('\\')
+                .next()
+                .and_then(|v| v.trim().parse::<f64>().ok())
+        };
+        let (center, width) = match (first(tags::WINDOW_CENTER), first(tags::WINDOW_WIDTH)) {
+            (Some(c), Some(w)) if w > 1.0 => (c, w),
+            _ => {
+                let (lo, hi) = values
+                    .iter()
+                    .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
+                ((lo + hi) / 2.0, (hi - lo).max(2.0))
+            }
+        };
+        let invert = d.photometric == "MONOCHROME1";
+        for (p, v) in values.iter().enumerate() {
+            let x = (((v - (center - 0.5)) / (width - 1.0) + 0.5).clamp(0.0, 1.0) * 255.0) as u8;
+            let x = if invert { 255 - x } else { x };
+            rgba[p * 4] = x;
+            rgba[p * 4 + 1] = x;
+            rgba[p * 4 + 2] = x;
+        }
+    }
+    Ok(Rendered {
+        width: g.cols as u32,
+        height: g.rows as u32,
+        rgba,
+        frame: index,
+        frames: total,
+    })
 }
 
 fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, planar: bool, le: bool) -> Luma {

@@ -282,6 +282,26 @@ test('automatic detection blacks out text burned into ultrasound images in the b
     'assert "automatic text detection" in log, log',
   ].join('\n'), crossval, dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
+
+  // The image check shows the text before and not after, on this computer only.
+  await page.getByRole('button', { name: 'Show image: us0.dcm' }).click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const textBand = await page.evaluate(() => {
+    // The burned-in name sits in rows 3–10, columns 4–80 (see tests/crossval/check_pixels.py).
+    const bright = (id) => {
+      const c = document.getElementById(id);
+      const d = c.getContext('2d').getImageData(4, 3, 76, 8).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) > 200) n += 1;
+      return { n, w: c.width, h: c.height };
+    };
+    return { before: bright('preview-before'), after: bright('preview-after') };
+  });
+  assert.deepEqual([textBand.before.w, textBand.before.h], [320, 240]);
+  assert.ok(textBand.before.n > 50, `text is visible before (${textBand.before.n} bright pixels)`);
+  assert.equal(textBand.after.n, 0, 'no text after');
+  await dialog.getByRole('button', { name: 'Close' }).click();
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();

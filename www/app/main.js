@@ -135,6 +135,19 @@ function showResult(id, report) {
   row.tr.className = report.status;
   if (report.status === 'done') {
     state.append(text('span', 'de-identified', 'badge done'));
+    if (report.after && report.after.hasPixels) {
+      const show = text('button', 'Show image', 'show-image');
+      show.type = 'button';
+      show.setAttribute('aria-label', `Show image: ${row.tr.firstChild.textContent}`);
+      show.addEventListener('click', () => {
+        $('preview-title').textContent = `Before and after: ${row.tr.firstChild.textContent}`;
+        $('preview-note').textContent = 'Drawing the image…';
+        for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
+        $('preview').showModal();
+        worker.postMessage({ type: 'preview', id });
+      });
+      state.append(show);
+    }
     for (const w of report.warnings || []) {
       state.append(text('span', 'check image', 'badge skipped'), text('p', w, 'reason warn'));
     }
@@ -307,6 +320,26 @@ $('reset-button').addEventListener('click', () => {
   updateStatus();
 });
 
+// ---- image check: before / after, drawn from what the worker rendered -----------------
+
+function draw(canvas, image) {
+  canvas.width = image.width;
+  canvas.height = image.height;
+  canvas.getContext('2d').putImageData(new ImageData(image.rgba, image.width, image.height), 0, 0);
+}
+
+function showPreview(msg) {
+  if (msg.error) {
+    $('preview-note').textContent = `The image cannot be shown: ${msg.error}`;
+    return;
+  }
+  draw($('preview-before'), msg.before);
+  draw($('preview-after'), msg.after);
+  const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}.` : '';
+  $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
+}
+$('preview-close').addEventListener('click', () => $('preview').close());
+
 worker.onmessage = (ev) => {
   const msg = ev.data;
   switch (msg.type) {
@@ -318,6 +351,7 @@ worker.onmessage = (ev) => {
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
       $('reid-panel').hidden = true;
       break;
+    case 'preview': showPreview(msg); break;
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;
   }

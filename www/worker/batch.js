@@ -35,6 +35,7 @@ export class Batch {
     this.runKey = null;
     this.chunks = []; // the package so far
     this.history = []; // what the current run has seen, in order, for a replay after a trap
+    this.sources = new Map(); // file id → its bytes, for previews of de-identified files
     this.settings = null;
     this.queue = Promise.resolve();
     this.nextId = 1;
@@ -50,6 +51,7 @@ export class Batch {
   /** New settings: the next file starts a new run (and a new package). */
   setSettings(settings) {
     this.generation += 1;
+    this.sources.clear();
     this.settings = settings;
     this.run = null;
     this.chunks = [];
@@ -98,6 +100,7 @@ export class Batch {
   }
 
   async processOne(id, getBytes, bytes) {
+    this.sources.delete(id);
     await this.ready;
     if (!this.run) {
       try {
@@ -129,6 +132,7 @@ export class Batch {
       return;
     }
     this.history.push({ getBytes });
+    if (out.report.status === 'done') this.sources.set(id, getBytes);
     if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
     this.post({ type: 'result', id, report: out.report });
   }
@@ -172,6 +176,13 @@ export class Batch {
         this.enqueue(`${name}/${inner}`, async () => data);
       }
     }
+  }
+
+  /** File `id` before and after de-identification, rendered for display (the middle frame). */
+  async preview(id) {
+    const getBytes = this.sources.get(id);
+    if (!getBytes || !this.run) throw new Error('this file is not in the package');
+    return this.run.preview(new Uint8Array(await getBytes()));
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */

@@ -45,6 +45,15 @@ onmessage = async (ev) => {
         postMessage({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
         break;
       }
+      case 'preview': {
+        try {
+          const { before, after } = await batch.preview(msg.id);
+          postMessage({ type: 'preview', id: msg.id, before, after }, [before.rgba.buffer, after.rgba.buffer]);
+        } catch (e) {
+          postMessage({ type: 'preview', id: msg.id, error: String((e && e.message) || e) });
+        }
+        break;
+      }
       case 'reid':
         postMessage({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
         break;
