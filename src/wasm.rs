@@ -151,6 +151,30 @@ impl Run {
         Ok(out.into())
     }
 
+    /// The key images the package still lacks: `[[image name, package path], …]`, the middle
+    /// image of each series.
+    #[wasm_bindgen(js_name = keyImagePlan)]
+    pub fn key_image_plan(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for (name, path) in self.package.layout_mut().key_image_plan() {
+            let pair = js_sys::Array::new();
+            pair.push(&JsValue::from_str(&name));
+            pair.push(&JsValue::from_str(&path));
+            out.push(&pair);
+        }
+        out
+    }
+
+    /// Add key image `name` made from `bytes` (the original file; it is de-identified again
+    /// with a copy of the run's state, exactly as in the package). Returns the archive bytes
+    /// to append (empty when the image is already there).
+    #[wasm_bindgen(js_name = keyImage)]
+    pub fn key_image(&mut self, name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let png = crate::package::key_image(&cleaned.bytes).map_err(js_err)?;
+        Ok(self.package.add_key_image(name, &png))
+    }
+
     /// Record a file that could not be processed at all (the module stopped on it), so the
     /// package's manifest and change log list it as excluded with `reason`.
     #[wasm_bindgen(js_name = noteExcluded)]

@@ -40,6 +40,7 @@ OPTIONS for deid:
   --detect-text        look for burned-in text automatically and blank the lines found, in
                        images that say they carry text (Burned In Annotation = YES) or are
                        US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
+  --no-key-images      do not add images/*.png (the middle image of each series as PNG)
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
@@ -70,6 +71,7 @@ struct Args {
     accept_burned_in: bool,
     regions: Option<PathBuf>,
     detect_text: bool,
+    no_key_images: bool,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -91,6 +93,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         accept_burned_in: false,
         regions: None,
         detect_text: false,
+        no_key_images: false,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -123,6 +126,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--action" => args.overrides.push(value("--action")?),
             "--accept-burned-in" => args.accept_burned_in = true,
             "--detect-text" => args.detect_text = true,
+            "--no-key-images" => args.no_key_images = true,
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
@@ -334,6 +338,23 @@ fn deid(args: Args) -> Result<bool, String> {
         }
     }
     let excluded = batch.excluded;
+    if !args.no_key_images {
+        // One picture per series (its middle image), from the de-identified file.
+        for (name, path) in layout.key_image_plan() {
+            let bytes = fs::read(args.out.join(&path)).map_err(|e| format!("{path}: {e}"))?;
+            match obscura::package::key_image(&bytes) {
+                Ok(png) => {
+                    write_file(&args.out.join(&name), &png)?;
+                    if let Some((f, z)) = zip.as_mut() {
+                        f.write_all(&z.add(&name, &png))
+                            .map_err(|e| e.to_string())?;
+                    }
+                    layout.add_key_image(&name);
+                }
+                Err(e) => eprintln!("no key image for {path}: {e}"),
+            }
+        }
+    }
     let policy = session.policy();
     for (name, bytes) in layout.package_files(policy) {
         write_file(&args.out.join(name), &bytes)?;

@@ -5,6 +5,7 @@
 //! change log lists only tags and actions.
 
 mod dicomdir;
+pub mod png;
 mod zip;
 
 use std::collections::BTreeMap;
@@ -58,6 +59,8 @@ pub struct Layout {
     directory: Vec<DirFile>,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
+    /// Key images added (their names in the package).
+    images: Vec<String>,
 }
 
 impl Layout {
@@ -117,6 +120,38 @@ impl Layout {
         *self.excluded.entry(kind.to_string()).or_default() += 1;
     }
 
+    /// The key image of each series not yet pictured: `(image name, package path of the file to
+    /// show)`, the middle image of the series by Instance Number.
+    pub fn key_image_plan(&self) -> Vec<(String, String)> {
+        let mut series: BTreeMap<(usize, usize, usize), Vec<&DirFile>> = BTreeMap::new();
+        for f in self.directory.iter().filter(|f| f.summary.has_pixels) {
+            series.entry(f.group).or_default().push(f);
+        }
+        let mut plan = Vec::new();
+        for ((p, st, se), mut files) in series {
+            let name = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}.png");
+            if self.images.contains(&name) {
+                continue;
+            }
+            files.sort_by_key(|f| {
+                f.summary
+                    .instance_number
+                    .trim()
+                    .parse::<i64>()
+                    .unwrap_or(i64::MAX)
+            });
+            plan.push((name, files[files.len() / 2].path.clone()));
+        }
+        plan
+    }
+
+    /// Record a key image put into the package.
+    pub fn add_key_image(&mut self, name: &str) {
+        if !self.images.iter().any(|n| n == name) {
+            self.images.push(name.to_string());
+        }
+    }
+
     /// Count a file deliberately not copied (e.g. a DICOMDIR).
     pub fn skip(&mut self) {
         self.skipped += 1;
@@ -140,6 +175,7 @@ impl Layout {
             profile: &'static str,
             options: Vec<&'static str>,
             files: &'a [ManifestEntry],
+            key_images: &'a [String],
             excluded: &'a BTreeMap<String, usize>,
             skipped: usize,
         }
@@ -148,6 +184,7 @@ impl Layout {
             profile: "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
             options: policy.options.iter().map(|o| o.code_meaning()).collect(),
             files: &self.entries,
+            key_images: &self.images,
             excluded: &self.excluded,
             skipped: self.skipped,
         };
@@ -241,6 +278,14 @@ impl Layout {
     }
 }
 
+/// The key image of a de-identified file: its middle frame as PNG, as a viewer would show it
+/// (the file's window, or the frame's range).
+pub fn key_image(dicom: &[u8]) -> Result<Vec<u8>, String> {
+    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let r = crate::pixels::render(&file, None).map_err(|e| e.to_string())?;
+    Ok(png::encode(r.width, r.height, &r.rgba))
+}
+
 /// A package being streamed: DICOM files first, the report files and the ZIP directory last.
 #[derive(Debug, Default)]
 pub struct PackageWriter {
@@ -260,6 +305,16 @@ impl PackageWriter {
         let path = self.layout.place(d);
         let chunk = self.zip.add(&path, &d.bytes);
         (path, chunk)
+    }
+
+    /// Add a key image (PNG) under `name`, once: returns the archive bytes to append, or
+    /// nothing when it is already there.
+    pub fn add_key_image(&mut self, name: &str, png: &[u8]) -> Vec<u8> {
+        if self.layout.images.iter().any(|n| n == name) {
+            return Vec::new();
+        }
+        self.layout.add_key_image(name);
+        self.zip.add(name, png)
     }
 
     /// The layout (for counts and reports).

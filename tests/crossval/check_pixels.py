@@ -392,8 +392,52 @@ def check_detection(cli, work, failures):
             failures.append(f"{label}: BurnedInAnnotation {ds.get('BurnedInAnnotation')}")
         elif "automatic text detection" not in open(out + ".json").read():
             failures.append(f"{label}: the log does not say text was detected")
+        elif check_key_images(out, text):
+            failures.append(f"{label}: {check_key_images(out, text)}")
         else:
             print(f"  ok  {label}: all burned-in text blanked, {fan_kept:.0%} of the image kept")
+
+
+def read_png(path):
+    """A key image written by Obscura (8-bit grey or RGB, no filtering) as an array."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "PNG signature"
+    at, idat, header = 8, b"", None
+    while at < len(data):
+        (length,) = struct.unpack(">I", data[at:at + 4])
+        kind, body = data[at + 4:at + 8], data[at + 8:at + 8 + length]
+        (crc,) = struct.unpack(">I", data[at + 8 + length:at + 12 + length])
+        assert zlib.crc32(kind + body) == crc, f"CRC of {kind}"
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        at += 12 + length
+    width, height, depth, colour = header[:4]
+    channels = {0: 1, 2: 3}[colour]
+    assert depth == 8
+    raw = np.frombuffer(zlib.decompress(idat), dtype=np.uint8).reshape(height, 1 + width * channels)
+    assert (raw[:, 0] == 0).all(), "no filter"
+    pixels = raw[:, 1:].reshape(height, width, channels)
+    return pixels.max(axis=-1)
+
+
+def check_key_images(out, text):
+    """Every key image of a package made from ultrasound() files: no text in it."""
+    images = [os.path.join(out, "images", f) for f in sorted(os.listdir(os.path.join(out, "images")))]
+    if not images:
+        return "no key image"
+    for path in images:
+        lum = read_png(path)
+        if lum.shape != text.shape:
+            return f"{path}: key image is {lum.shape}, not {text.shape}"
+        if (lum[text] > 60).any():
+            return f"{path}: burned-in text shows in the key image"
+        if lum.max() < 100:
+            return f"{path}: the key image is empty"
+    return None
 
 
 def write_array(arr, path, rgb):

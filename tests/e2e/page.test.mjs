@@ -280,6 +280,9 @@ test('automatic detection blacks out text burned into ultrasound images in the b
     '    assert (lum[:, fan] > 30).mean() > 0.9, "the image is kept"',
     'log = open(os.path.join(sys.argv[2], "CHANGES.txt")).read()',
     'assert "automatic text detection" in log, log',
+    'assert len(os.listdir(os.path.join(sys.argv[2], "images"))) == 2, "one key image per series"',
+    'problem = c.check_key_images(sys.argv[2], text)',
+    'assert problem is None, problem',
   ].join('\n'), crossval, dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
 

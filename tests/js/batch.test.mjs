@@ -44,6 +44,8 @@ async function trappingCore() {
     }
     noteExcluded(reason) { check(); this.inner.noteExcluded(reason); }
     packageTrailer() { check(); return this.inner.packageTrailer(); }
+    keyImagePlan() { check(); return this.inner.keyImagePlan(); }
+    keyImage(name, bytes) { check(); return this.inner.keyImage(name, bytes); }
     reidentificationKey(p, r) { check(); return this.inner.reidentificationKey(p, r); }
   }
   return { ...core, Run };
@@ -108,6 +110,10 @@ test('a trap on one file: it is marked failed, the batch goes on, the package is
   assert.deepEqual(dicom(a), dicom(b));
   for (const n of dicom(a)) assert.ok(a[n].equals(b[n]), `${n} is the same as without the trap`);
   assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
+  const images = (files) => Object.keys(files).filter((n) => n.startsWith('images/')).sort();
+  assert.ok(images(a).length > 0, 'key images are in the package');
+  assert.deepEqual(images(a), images(b));
+  for (const n of images(a)) assert.ok(a[n].equals(b[n]), `${n} is the same as without the trap`);
   assert.match(a['CHANGES.txt'].toString(), /Obscura stopped on this file/);
   assert.doesNotMatch(b['CHANGES.txt'].toString(), /Obscura stopped/);
 });

@@ -36,6 +36,7 @@ export class Batch {
     this.chunks = []; // the package so far
     this.history = []; // what the current run has seen, in order, for a replay after a trap
     this.sources = new Map(); // file id → its bytes, for previews of de-identified files
+    this.byPath = new Map(); // package path → its original's bytes, for key images
     this.settings = null;
     this.queue = Promise.resolve();
     this.nextId = 1;
@@ -52,6 +53,7 @@ export class Batch {
   setSettings(settings) {
     this.generation += 1;
     this.sources.clear();
+    this.byPath.clear();
     this.settings = settings;
     this.run = null;
     this.chunks = [];
@@ -132,7 +134,10 @@ export class Batch {
       return;
     }
     this.history.push({ getBytes });
-    if (out.report.status === 'done') this.sources.set(id, getBytes);
+    if (out.report.status === 'done') {
+      this.sources.set(id, getBytes);
+      this.byPath.set(out.report.packagePath, getBytes);
+    }
     if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
     this.post({ type: 'result', id, report: out.report });
   }
@@ -189,6 +194,18 @@ export class Batch {
   async packageParts() {
     await this.queue;
     if (!this.run) throw new Error('no file has been de-identified yet');
+    // One key image per series (its middle image) joins the package before its directory.
+    for (const [name, path] of this.run.keyImagePlan()) {
+      const getBytes = this.byPath.get(path);
+      if (!getBytes) continue;
+      try {
+        const chunk = this.run.keyImage(name, new Uint8Array(await getBytes()));
+        if (chunk.length) this.chunks.push(this.keep(chunk));
+      } catch (e) {
+        // An image that cannot be drawn (e.g. no decoder) simply has no key image.
+        if (isTrap(e)) throw e;
+      }
+    }
     return [...this.chunks, this.run.packageTrailer()];
   }
 
