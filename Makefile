@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz lint profile-table bench clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -65,9 +65,14 @@ bench: setup cli
 	python3 tools/bench.py
 
 lint:
+	python3 tools/sri.py --check
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+# Update the Subresource Integrity hashes in www/index.html after editing main.js or style.css.
+sri:
+	python3 tools/sri.py
 
 # Regenerate the PS3.15 action table from ../shared/data, and the list of retired text
 # attributes from dicom-rs's dictionary (commit the results).

@@ -493,10 +493,17 @@ impl Session {
         let after = Summary::of(&cleaned);
         let sop_class_uid = new_meta.media_storage_sop_class_uid().to_string();
         let transfer_syntax = new_meta.transfer_syntax().to_string();
+        // Sized up front: growing by doubling would hold two large buffers at once.
+        let pixel_bytes = match cleaned.get(tags::PIXEL_DATA).map(|e| e.value()) {
+            Some(dicom_core::value::Value::Primitive(p)) => p.calculate_byte_len(),
+            Some(dicom_core::value::Value::PixelSequence(seq)) => {
+                seq.fragments().iter().map(|f| f.len() + 8).sum()
+            }
+            _ => 0,
+        };
         let file = cleaned.with_exact_meta(new_meta);
-        let mut bytes = Vec::new();
-        file.write_all(&mut bytes)
-            .map_err(|e| DeidError::Write(error_chain(&e)))?;
+        let mut bytes = Vec::with_capacity(pixel_bytes + (64 << 10));
+        write_part10(file, &mut bytes)?;
         self.done += 1;
         Ok(Deidentified {
             bytes,
@@ -509,6 +516,77 @@ impl Session {
             transfer_syntax,
         })
     }
+}
+
+/// Write a file as DICOM Part 10. dicom-rs's writer copies every value it writes, so large
+/// native pixel data in a little endian transfer syntax is set aside and appended here as
+/// the last element instead: the largest copy of the image is never made.
+fn write_part10(
+    mut file: dicom_object::DefaultDicomObject,
+    out: &mut Vec<u8>,
+) -> Result<(), DeidError> {
+    use dicom_core::header::Header;
+    use dicom_core::value::{PrimitiveValue, Value};
+    let ts = file
+        .meta()
+        .transfer_syntax()
+        .trim_end_matches('\0')
+        .to_string();
+    let explicit = match ts.as_str() {
+        "1.2.840.10008.1.2.1" => Some(true),
+        "1.2.840.10008.1.2" => Some(false),
+        _ => None,
+    };
+    let last = file.iter().map(|e| e.tag()).max();
+    let native = matches!(
+        file.get(tags::PIXEL_DATA).map(|e| e.value()),
+        Some(Value::Primitive(
+            PrimitiveValue::U8(_) | PrimitiveValue::U16(_)
+        ))
+    );
+    let (Some(explicit), true, Some(tags::PIXEL_DATA)) = (explicit, native, last) else {
+        return file
+            .write_all(out)
+            .map_err(|e| DeidError::Write(error_chain(&e)));
+    };
+    let Some(pixels) = file.take(tags::PIXEL_DATA) else {
+        return Err(DeidError::Write("pixel data vanished".into()));
+    };
+    let vr = pixels.vr();
+    file.write_all(&mut *out)
+        .map_err(|e| DeidError::Write(error_chain(&e)))?;
+    let mut write_header = |len: usize| -> Result<(), DeidError> {
+        let len = u32::try_from(len)
+            .ok()
+            .filter(|l| *l != u32::MAX)
+            .ok_or_else(|| DeidError::Write("pixel data larger than 4 GiB".into()))?;
+        out.extend([0xE0, 0x7F, 0x10, 0x00]);
+        if explicit {
+            out.extend(vr.to_bytes());
+            out.extend([0, 0]);
+        }
+        out.extend(len.to_le_bytes());
+        Ok(())
+    };
+    match pixels.into_value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => {
+            let pad = b.len() % 2;
+            write_header(b.len() + pad)?;
+            out.extend_from_slice(&b);
+            if pad == 1 {
+                out.push(0);
+            }
+        }
+        Value::Primitive(PrimitiveValue::U16(w)) => {
+            write_header(w.len() * 2)?;
+            out.reserve(w.len() * 2);
+            for v in w.iter() {
+                out.extend(v.to_le_bytes());
+            }
+        }
+        _ => return Err(DeidError::Write("pixel data changed form".into())),
+    }
+    Ok(())
 }
 
 /// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
@@ -681,4 +759,29 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+
+    #[test]
+    fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {
+        for (_, bytes) in crate::sample::sample_study() {
+            for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
+                let mut file = read_file(&bytes).expect("sample parses");
+                file.meta_mut().set_transfer_syntax(
+                    &dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                        .get(ts)
+                        .expect("known"),
+                );
+                let mut plain = Vec::new();
+                file.write_all(&mut plain).expect("written");
+                let mut ours = Vec::new();
+                write_part10(file, &mut ours).expect("written");
+                assert!(plain == ours, "same bytes in {ts}");
+            }
+        }
+    }
 }

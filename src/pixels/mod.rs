@@ -283,18 +283,25 @@ pub fn blank_regions(
     let photometric = attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION);
     let planar = attrs::uint(obj, tags::PLANAR_CONFIGURATION) == Some(1);
     let g = geometry(obj, &photometric, planar)?;
-    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+    // The pixel data is taken out of the object and changed in place (no copy of a large cine).
+    let Some(elem) = obj.take(tags::PIXEL_DATA) else {
         return Err(unsupported("no pixel data"));
     };
     let vr = elem.vr();
-    let words = matches!(elem.value(), Value::Primitive(PrimitiveValue::U16(_)));
-    let mut bytes: Vec<u8> = match elem.value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => b.to_vec(),
+    let (mut bytes, words): (Vec<u8>, bool) = match elem.into_value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => (b.into_vec(), false),
         Value::Primitive(PrimitiveValue::U16(w)) => {
-            w.iter().flat_map(|v| v.to_le_bytes()).collect()
+            (w.iter().flat_map(|v| v.to_le_bytes()).collect(), true)
         }
-        Value::PixelSequence(_) => return Err(unsupported("the pixel data is compressed")),
-        _ => return Err(unsupported("the pixel data has an unusual form")),
+        other => {
+            let compressed = matches!(other, Value::PixelSequence(_));
+            obj.put(DataElement::new(tags::PIXEL_DATA, vr, other));
+            return Err(unsupported(if compressed {
+                "the pixel data is compressed"
+            } else {
+                "the pixel data has an unusual form"
+            }));
+        }
     };
     let word_order_le = little_endian || words;
     let frame_len = g.frame_len();

@@ -153,6 +153,16 @@ test('the sample study works from the page, in a worker, without any remote requ
     try { await fetch('https://example.com/'); return false; } catch { return true; }
   });
   assert.ok(blocked, 'the Content-Security-Policy blocks remote requests');
+  // Trusted Types: no HTML or script URL made from strings. (eval cannot be checked from
+  // here: code run through DevTools is exempt from the page's CSP.)
+  const sinks = await page.evaluate(() => {
+    const tryIt = (f) => { try { f(); return 'allowed'; } catch (e) { return e.name; } };
+    return {
+      html: tryIt(() => document.body.insertAdjacentHTML('beforeend', '<b>x</b>')),
+      worker: tryIt(() => new Worker('data:text/javascript,1')),
+    };
+  });
+  assert.deepEqual(sinks, { html: 'TypeError', worker: 'TypeError' });
   assertOnlyLocalRequests(requests.filter((u) => u !== 'https://example.com/'));
   assert.deepEqual(errors, []);
   await context.close();
@@ -324,6 +334,22 @@ test('the worker can load a fresh instance of the core, as it does after a trap,
   assert.equal(answer, true);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a page script altered on its way is refused (Subresource Integrity)', async () => {
+  const context = await browser.newContext();
+  await context.route('**/app/main.js', async (route) => {
+    const response = await route.fetch();
+    await route.fulfill({ response, body: `${await response.text()}\n// altered\n` });
+  });
+  const page = await context.newPage();
+  const messages = [];
+  page.on('console', (m) => messages.push(m.text()));
+  await page.goto(`${origin}/`);
+  await page.waitForTimeout(1000);
+  assert.equal(page.workers().length, 0, 'the altered script did not run');
+  assert.ok(messages.some((m) => /integrity/i.test(m)), messages.join('\n'));
   await context.close();
 });
 

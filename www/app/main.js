@@ -3,7 +3,17 @@
 
 const $ = (id) => document.getElementById(id);
 $('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
-const worker = new Worker(new URL('../worker/worker.js', import.meta.url), { type: 'module' });
+// Trusted Types (required by the page's CSP where the browser supports them): the only script
+// URL the page ever makes is its own worker, on its own origin.
+const scriptPolicy = globalThis.trustedTypes?.createPolicy('obscura', {
+  createScriptURL(url) {
+    const u = new URL(url, location.href);
+    if (u.origin !== location.origin) throw new Error(`refused to load a script from ${u.origin}`);
+    return u.href;
+  },
+});
+const workerUrl = new URL('../worker/worker.js', import.meta.url).href;
+const worker = new Worker(scriptPolicy ? scriptPolicy.createScriptURL(workerUrl) : workerUrl, { type: 'module' });
 
 const rows = new Map();   // id → { tr, report }
 let settingsSent = false;
