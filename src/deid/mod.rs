@@ -771,11 +771,10 @@ mod tests {
         for (_, bytes) in crate::sample::sample_study() {
             for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
                 let mut file = read_file(&bytes).expect("sample parses");
-                file.meta_mut().set_transfer_syntax(
-                    &dicom_transfer_syntax_registry::TransferSyntaxRegistry
-                        .get(ts)
-                        .expect("known"),
-                );
+                let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                    .get(ts)
+                    .expect("known");
+                file.meta_mut().set_transfer_syntax(syntax);
                 let mut plain = Vec::new();
                 file.write_all(&mut plain).expect("written");
                 let mut ours = Vec::new();
