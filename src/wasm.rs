@@ -63,6 +63,7 @@ impl Run {
         accept_burned_in: bool,
         pixel_rules_json: Option<String>,
         detect_text: bool,
+        user_regions_json: Option<String>,
     ) -> Result<Run, JsError> {
         let mut chosen = Vec::new();
         for id in &options {
@@ -80,6 +81,9 @@ impl Run {
         policy.date_offset_days = date_offset_days;
         policy.accept_burned_in = accept_burned_in;
         policy.detect_text = detect_text;
+        if let Some(json) = user_regions_json {
+            policy.user_regions = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
+        }
         if let Some(json) = pixel_rules_json {
             policy.pixel_rules = crate::pixels::RegionRules::parse(&json).map_err(js_err)?;
         }
@@ -215,6 +219,26 @@ fn rendered(r: crate::pixels::Rendered) -> JsValue {
         &js_sys::Uint8ClampedArray::from(r.rgba.as_slice()),
     );
     out.into()
+}
+
+/// What a drawn box can be scoped to: `{sopInstanceUid, seriesInstanceUid, rows, columns}`
+/// of a file (original values: they stay in the worker, for building the user's rules).
+#[wasm_bindgen(js_name = imageKey)]
+pub fn image_key(bytes: &[u8]) -> Result<JsValue, JsError> {
+    let file = crate::deid::read_file(bytes).map_err(js_err)?;
+    let out = js_sys::Object::new();
+    let text = |tag| JsValue::from_str(&crate::attrs::text(&file, tag));
+    use dicom_dictionary_std::tags;
+    set(&out, "sopInstanceUid", &text(tags::SOP_INSTANCE_UID))?;
+    set(&out, "seriesInstanceUid", &text(tags::SERIES_INSTANCE_UID))?;
+    let num = |tag| {
+        crate::attrs::uint(&file, tag)
+            .map(JsValue::from)
+            .unwrap_or(JsValue::NULL)
+    };
+    set(&out, "rows", &num(tags::ROWS))?;
+    set(&out, "columns", &num(tags::COLUMNS))?;
+    Ok(out.into())
 }
 
 /// One frame of a file (the middle one when `frame` is not given) rendered for display:

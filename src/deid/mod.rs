@@ -46,6 +46,9 @@ pub struct Policy {
     pub accept_burned_in: bool,
     /// Regions of burned-in text to blank, per kind of image.
     pub pixel_rules: crate::pixels::RegionRules,
+    /// Regions the user drew (per image, series or image size): always applied, in addition
+    /// to `pixel_rules`.
+    pub user_regions: crate::pixels::RegionRules,
     /// Look for burned-in text automatically and blank what is found, in images that say
     /// they carry text (Burned In Annotation = YES) or are of a kind that usually does
     /// ([`TEXT_MODALITIES`]).
@@ -67,6 +70,7 @@ impl Policy {
             overrides: BTreeMap::new(),
             accept_burned_in: false,
             pixel_rules: crate::pixels::RegionRules::default(),
+            user_regions: crate::pixels::RegionRules::default(),
             detect_text: false,
         }
     }
@@ -394,6 +398,11 @@ impl Session {
         } else {
             (Vec::new(), Vec::new())
         };
+        if has_pixels {
+            let (drawn, names) = self.policy.user_regions.regions_for(&obj);
+            regions.extend(drawn);
+            rule_names.extend(names);
+        }
         let says_burned_in =
             attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES");
         let mut warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());

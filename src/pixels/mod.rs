@@ -52,6 +52,10 @@ pub struct RegionRule {
     pub rows: Option<u32>,
     /// Columns.
     pub columns: Option<u32>,
+    /// SOP Instance UID (exact, original value): one image, e.g. a box drawn on it.
+    pub sop_instance_uid: Option<String>,
+    /// Series Instance UID (exact, original value): every image of one series.
+    pub series_instance_uid: Option<String>,
     /// The rectangles to blank on every frame.
     pub regions: Vec<Region>,
     /// A condition in CTP's filter language (from an imported CTP script).
@@ -132,6 +136,12 @@ impl RegionRules {
                     .is_none_or(|m| model.contains(&m.to_uppercase()))
                 && r.rows.is_none_or(|v| Some(v) == rows)
                 && r.columns.is_none_or(|v| Some(v) == columns)
+                && r.sop_instance_uid
+                    .as_ref()
+                    .is_none_or(|u| *u == attrs::text(obj, tags::SOP_INSTANCE_UID))
+                && r.series_instance_uid
+                    .as_ref()
+                    .is_none_or(|u| *u == attrs::text(obj, tags::SERIES_INSTANCE_UID))
                 && r.condition.as_ref().is_none_or(|c| c.eval(obj));
             if ok {
                 regions.extend_from_slice(&r.regions);

@@ -320,6 +320,50 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await context.close();
 });
 
+test('a box drawn on an image is blacked out in it and in the package', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const canvas = page.locator('#preview-after');
+  const box = await canvas.boundingBox();
+  // Drag over the left half, top third (in screen pixels; the page maps them to the image).
+  await page.mouse.move(box.x + 2, box.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.25, box.y + box.height * 0.2, { steps: 4 });
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 3, { steps: 4 });
+  await page.mouse.up();
+  await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const dark = await page.evaluate(() => {
+    const c = document.getElementById('preview-after');
+    const d = c.getContext('2d').getImageData(2, 2, Math.floor(c.width / 2) - 4, Math.floor(c.height / 3) - 4).data;
+    let bright = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 0) bright += 1;
+    return bright;
+  });
+  assert.equal(dark, 0, 'the box is black in the image as packaged');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  assert.match(await status.textContent(), /6 files de-identified/);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  const zipPath = join(work, 'drawn-package.zip');
+  await download.saveAs(zipPath);
+  const dest = join(work, 'drawn-unzipped');
+  unzip(zipPath, dest);
+  const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
+  const marked = log.split('\n').filter((l) => /^\s*DICOM\/.*box drawn on the page \(this image\)/.test(l));
+  assert.equal(marked.length, 1, log);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the worker can load a fresh instance of the core, as it does after a trap, under the CSP', async () => {
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();

@@ -136,8 +136,9 @@ function addRow(id, name) {
 function showResult(id, report) {
   const row = rows.get(id);
   if (!row) return;
+  // A file is counted once; results posted again (after a box was drawn) only redraw it.
+  if (!row.report) pending -= 1;
   row.report = report;
-  pending -= 1;
   const [, before, after, state] = row.tr.children;
   before.textContent = describe(report.before);
   after.textContent = describe(report.after);
@@ -149,13 +150,7 @@ function showResult(id, report) {
       const show = text('button', 'Show image', 'show-image');
       show.type = 'button';
       show.setAttribute('aria-label', `Show image: ${row.tr.firstChild.textContent}`);
-      show.addEventListener('click', () => {
-        $('preview-title').textContent = `Before and after: ${row.tr.firstChild.textContent}`;
-        $('preview-note').textContent = 'Drawing the image…';
-        for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
-        $('preview').showModal();
-        worker.postMessage({ type: 'preview', id });
-      });
+      show.addEventListener('click', () => openPreview(id, row.tr.firstChild.textContent));
       state.append(show);
     }
     for (const w of report.warnings || []) {
@@ -338,17 +333,88 @@ function draw(canvas, image) {
   canvas.getContext('2d').putImageData(new ImageData(image.rgba, image.width, image.height), 0, 0);
 }
 
+let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
+
+function openPreview(id, name) {
+  preview = { id, after: null, box: null };
+  $('preview-title').textContent = `Before and after: ${name}`;
+  $('preview-note').textContent = 'Drawing the image…';
+  $('box-actions').hidden = true;
+  for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
+  if (!$('preview').open) $('preview').showModal();
+  worker.postMessage({ type: 'preview', id });
+}
+
 function showPreview(msg) {
+  if (!preview || msg.id !== preview.id) return;
   if (msg.error) {
     $('preview-note').textContent = `The image cannot be shown: ${msg.error}`;
     return;
   }
   draw($('preview-before'), msg.before);
   draw($('preview-after'), msg.after);
+  preview.after = new ImageData(msg.after.rgba, msg.after.width, msg.after.height);
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}.` : '';
   $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
 }
 $('preview-close').addEventListener('click', () => $('preview').close());
+
+// Drawing a box to black out: drag on the right-hand image, then choose where it applies.
+function imagePoint(canvas, ev) {
+  const r = canvas.getBoundingClientRect();
+  return {
+    x: Math.min(canvas.width, Math.max(0, (ev.clientX - r.left) * (canvas.width / r.width))),
+    y: Math.min(canvas.height, Math.max(0, (ev.clientY - r.top) * (canvas.height / r.height))),
+  };
+}
+function showBox() {
+  const c = $('preview-after');
+  if (!preview || !preview.after) return;
+  const ctx = c.getContext('2d');
+  ctx.putImageData(preview.after, 0, 0);
+  if (!preview.box) return;
+  const { x, y, w, h } = preview.box;
+  ctx.fillStyle = 'rgb(0 0 0 / 0.6)';
+  ctx.fillRect(x, y, w, h);
+  ctx.strokeStyle = '#ff3b30';
+  ctx.lineWidth = Math.max(1, c.width / 300);
+  ctx.strokeRect(x, y, w, h);
+}
+let dragFrom = null;
+$('preview-after').addEventListener('pointerdown', (ev) => {
+  if (!preview || !preview.after) return;
+  dragFrom = imagePoint(ev.currentTarget, ev);
+  ev.currentTarget.setPointerCapture(ev.pointerId);
+});
+$('preview-after').addEventListener('pointermove', (ev) => {
+  if (!dragFrom) return;
+  const p = imagePoint(ev.currentTarget, ev);
+  preview.box = { x: Math.min(dragFrom.x, p.x), y: Math.min(dragFrom.y, p.y), w: Math.abs(p.x - dragFrom.x), h: Math.abs(p.y - dragFrom.y) };
+  showBox();
+});
+$('preview-after').addEventListener('pointerup', () => {
+  dragFrom = null;
+  const ok = preview && preview.box && preview.box.w >= 1 && preview.box.h >= 1;
+  $('box-actions').hidden = !ok;
+});
+for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'], ['box-size', 'size']]) {
+  $(button).addEventListener('click', () => {
+    if (!preview || !preview.box) return;
+    $('box-actions').hidden = true;
+    $('preview-note').textContent = 'Blacking out the box and rebuilding the package…';
+    worker.postMessage({ type: 'region', id: preview.id, scope, region: preview.box });
+  });
+}
+function regionApplied(msg) {
+  if (msg.error) {
+    $('preview-note').textContent = `The box could not be applied: ${msg.error}`;
+    return;
+  }
+  if (preview && msg.id === preview.id) {
+    preview.box = null;
+    worker.postMessage({ type: 'preview', id: preview.id });
+  }
+}
 
 worker.onmessage = (ev) => {
   const msg = ev.data;
@@ -362,6 +428,7 @@ worker.onmessage = (ev) => {
       $('reid-panel').hidden = true;
       break;
     case 'preview': showPreview(msg); break;
+    case 'regionApplied': regionApplied(msg); break;
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;
   }

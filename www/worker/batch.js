@@ -37,6 +37,7 @@ export class Batch {
     this.history = []; // what the current run has seen, in order, for a replay after a trap
     this.sources = new Map(); // file id → its bytes, for previews of de-identified files
     this.byPath = new Map(); // package path → its original's bytes, for key images
+    this.userRules = []; // boxes the user drew, as region rules (see addRegion)
     this.settings = null;
     this.queue = Promise.resolve();
     this.nextId = 1;
@@ -54,6 +55,7 @@ export class Batch {
     this.generation += 1;
     this.sources.clear();
     this.byPath.clear();
+    this.userRules = [];
     this.settings = settings;
     this.run = null;
     this.chunks = [];
@@ -68,7 +70,8 @@ export class Batch {
     const s = this.settings || { options: [] };
     return new this.core.Run(s.options || [], s.passphrase || undefined, key,
       s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
-      s.pixelRules || undefined, Boolean(s.detectText));
+      s.pixelRules || undefined, Boolean(s.detectText),
+      this.userRules.length ? JSON.stringify({ rules: this.userRules }) : undefined);
   }
 
   /** Queue a file; `getBytes` resolves to its bytes (read only when its turn comes). */
@@ -133,7 +136,7 @@ export class Batch {
       this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
       return;
     }
-    this.history.push({ getBytes });
+    this.history.push({ id, getBytes });
     if (out.report.status === 'done') {
       this.sources.set(id, getBytes);
       this.byPath.set(out.report.packagePath, getBytes);
@@ -148,8 +151,15 @@ export class Batch {
     this.history.push({ excluded: reason });
     this.ready = this.reload();
     await this.ready;
+    await this.replay(false);
+  }
+
+  /** Rebuild the run (same key, current settings and drawn boxes) from the files done so far;
+   * with `report`, every file's new result is posted again. */
+  async replay(report) {
     const run = this.newRun(this.runKey);
     const chunks = [];
+    this.byPath.clear();
     for (const step of this.history) {
       if (step.excluded) {
         run.noteExcluded(step.excluded);
@@ -157,9 +167,40 @@ export class Batch {
       }
       const out = run.process(new Uint8Array(await step.getBytes()));
       if (out.chunk.length) chunks.push(this.keep(out.chunk));
+      if (out.report.status === 'done') this.byPath.set(out.report.packagePath, step.getBytes);
+      else this.sources.delete(step.id);
+      if (report) this.post({ type: 'result', id: step.id, report: out.report, again: true });
     }
     this.run = run;
     this.chunks = chunks;
+  }
+
+  /**
+   * Black out `region` ({x, y, w, h} in image pixels) in file `id` and, by `scope`, in the
+   * rest of its series ('series') or every image of its size ('size'), or in it alone
+   * ('image'). The package is rebuilt with the box; results are posted again.
+   */
+  addRegion(id, scope, region) {
+    const job = this.queue.then(async () => {
+      const getBytes = this.sources.get(id);
+      if (!getBytes || !this.run) throw new Error('this file is not in the package');
+      const key = this.core.imageKey(new Uint8Array(await getBytes()));
+      const box = ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
+      const rule = { name: `box drawn on the page (${scope === 'image' ? 'this image' : scope === 'series' ? 'its series' : 'images of this size'})`, regions: [box] };
+      if (scope === 'image') rule.sop_instance_uid = key.sopInstanceUid;
+      else if (scope === 'series') rule.series_instance_uid = key.seriesInstanceUid;
+      else if (key.rows && key.columns) Object.assign(rule, { rows: key.rows, columns: key.columns });
+      else throw new Error('the image has no size');
+      this.userRules.push(rule);
+      try {
+        await this.replay(true);
+      } catch (e) {
+        this.userRules.pop();
+        throw e;
+      }
+    });
+    this.queue = job.catch(() => {});
+    return job;
   }
 
   // A ZIP archive is read here: each file inside becomes a row of its own.

@@ -54,6 +54,14 @@ onmessage = async (ev) => {
         }
         break;
       }
+      case 'region':
+        try {
+          await batch.addRegion(msg.id, msg.scope, msg.region);
+          postMessage({ type: 'regionApplied', id: msg.id });
+        } catch (e) {
+          postMessage({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
+        }
+        break;
       case 'reid':
         postMessage({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
         break;
