@@ -186,6 +186,12 @@ impl Run {
         self.package.layout_mut().exclude(reason);
     }
 
+    /// The user's teaching notes for `case.html` in the package (their own words).
+    #[wasm_bindgen(js_name = setCaseNotes)]
+    pub fn set_case_notes(&mut self, notes: &str) {
+        self.package.layout_mut().set_notes(notes);
+    }
+
     /// The last bytes of the package as it is now (report files and ZIP directory).
     #[wasm_bindgen(js_name = packageTrailer)]
     pub fn package_trailer(&self) -> Vec<u8> {

@@ -40,6 +40,7 @@ OPTIONS for deid:
   --detect-text        look for burned-in text automatically and blank the lines found, in
                        images that say they carry text (Burned In Annotation = YES) or are
                        US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
+  --notes FILE         teaching notes (plain text) for case.html in the package
   --no-key-images      do not add images/*.png (the middle image of each series as PNG)
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
@@ -72,6 +73,7 @@ struct Args {
     regions: Option<PathBuf>,
     detect_text: bool,
     no_key_images: bool,
+    notes: Option<PathBuf>,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -94,6 +96,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         regions: None,
         detect_text: false,
         no_key_images: false,
+        notes: None,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -127,6 +130,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--accept-burned-in" => args.accept_burned_in = true,
             "--detect-text" => args.detect_text = true,
             "--no-key-images" => args.no_key_images = true,
+            "--notes" => args.notes = Some(PathBuf::from(value("--notes")?)),
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
@@ -349,11 +353,15 @@ fn deid(args: Args) -> Result<bool, String> {
                         f.write_all(&z.add(&name, &png))
                             .map_err(|e| e.to_string())?;
                     }
-                    layout.add_key_image(&name);
+                    layout.add_key_image(&name, &png);
                 }
                 Err(e) => eprintln!("no key image for {path}: {e}"),
             }
         }
+    }
+    if let Some(p) = &args.notes {
+        let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
+        layout.set_notes(&text);
     }
     let policy = session.policy();
     for (name, bytes) in layout.package_files(policy) {

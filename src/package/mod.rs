@@ -6,6 +6,7 @@
 
 mod dicomdir;
 pub mod png;
+mod report;
 mod zip;
 
 use std::collections::BTreeMap;
@@ -59,8 +60,10 @@ pub struct Layout {
     directory: Vec<DirFile>,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
-    /// Key images added (their names in the package).
-    images: Vec<String>,
+    /// Key images added: name in the package, PNG.
+    images: Vec<(String, Vec<u8>)>,
+    /// The user's teaching notes for `case.html`.
+    notes: String,
 }
 
 impl Layout {
@@ -130,7 +133,7 @@ impl Layout {
         let mut plan = Vec::new();
         for ((p, st, se), mut files) in series {
             let name = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}.png");
-            if self.images.contains(&name) {
+            if self.images.iter().any(|(n, _)| *n == name) {
                 continue;
             }
             files.sort_by_key(|f| {
@@ -145,11 +148,16 @@ impl Layout {
         plan
     }
 
-    /// Record a key image put into the package.
-    pub fn add_key_image(&mut self, name: &str) {
-        if !self.images.iter().any(|n| n == name) {
-            self.images.push(name.to_string());
+    /// Record a key image put into the package (it also goes into `case.html`).
+    pub fn add_key_image(&mut self, name: &str, png: &[u8]) {
+        if !self.images.iter().any(|(n, _)| n == name) {
+            self.images.push((name.to_string(), png.to_vec()));
         }
+    }
+
+    /// The user's teaching notes, shown in `case.html` (their own words: not checked for PHI).
+    pub fn set_notes(&mut self, notes: &str) {
+        self.notes = notes.to_string();
     }
 
     /// Count a file deliberately not copied (e.g. a DICOMDIR).
@@ -175,7 +183,7 @@ impl Layout {
             profile: &'static str,
             options: Vec<&'static str>,
             files: &'a [ManifestEntry],
-            key_images: &'a [String],
+            key_images: Vec<&'a str>,
             excluded: &'a BTreeMap<String, usize>,
             skipped: usize,
         }
@@ -184,7 +192,7 @@ impl Layout {
             profile: "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
             options: policy.options.iter().map(|o| o.code_meaning()).collect(),
             files: &self.entries,
-            key_images: &self.images,
+            key_images: self.images.iter().map(|(n, _)| n.as_str()).collect(),
             excluded: &self.excluded,
             skipped: self.skipped,
         };
@@ -272,6 +280,11 @@ impl Layout {
             }
         }
         files.push(("manifest.json", self.manifest_json(policy).into_bytes()));
+        files.push((
+            "deidentification-report.html",
+            report::report_html(self, policy).into_bytes(),
+        ));
+        files.push(("case.html", report::case_html(self).into_bytes()));
         files.push(("changes.json", self.changes_json().into_bytes()));
         files.push(("CHANGES.txt", self.changes_text(policy).into_bytes()));
         files
@@ -310,10 +323,10 @@ impl PackageWriter {
     /// Add a key image (PNG) under `name`, once: returns the archive bytes to append, or
     /// nothing when it is already there.
     pub fn add_key_image(&mut self, name: &str, png: &[u8]) -> Vec<u8> {
-        if self.layout.images.iter().any(|n| n == name) {
+        if self.layout.images.iter().any(|(n, _)| n == name) {
             return Vec::new();
         }
-        self.layout.add_key_image(name);
+        self.layout.add_key_image(name, png);
         self.zip.add(name, png)
     }
 

@@ -269,10 +269,12 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await page.getByLabel('Add DICOM files').setInputFiles([join(dir, 'us0.dcm'), join(dir, 'us1.dcm')]);
   const status = page.getByRole('status');
   await assertEventually(async () => /2 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await page.getByLabel(/Teaching notes for the case page/).fill('Teaching point: <fake> echo case.');
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
   ]);
+  assert.match(download.suggestedFilename(), /^OBSC-[0-9A-F]{6}-case\.zip$/, 'named after the pseudonymised case');
   const zipPath = join(work, 'detect-package.zip');
   await download.saveAs(zipPath);
   const dest = join(work, 'detect-unzipped');
@@ -293,6 +295,13 @@ test('automatic detection blacks out text burned into ultrasound images in the b
     'assert len(os.listdir(os.path.join(sys.argv[2], "images"))) == 2, "one key image per series"',
     'problem = c.check_key_images(sys.argv[2], text)',
     'assert problem is None, problem',
+    'case = open(os.path.join(sys.argv[2], "case.html")).read()',
+    'assert "Teaching point: &lt;fake&gt; echo case." in case, "notes, escaped"',
+    'assert case.count("data:image/png;base64,") == 2, "key images embedded"',
+    'report = open(os.path.join(sys.argv[2], "deidentification-report.html")).read()',
+    'assert "2 de-identified" in report and "automatic text detection" in report',
+    'for page in (case, report): assert "FAKE" not in page and "19010101" not in page',
+    'assert "<script" not in case and "<script" not in report',
   ].join('\n'), crossval, dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
 

@@ -32,21 +32,23 @@ async function trappingCore() {
   const core = await realCore();
   let dead = false;
   const check = () => { if (dead) throw new Error('recursive use of an object detected'); };
-  class Run {
-    constructor(...args) { this.inner = new core.Run(...args); }
-    process(bytes) {
-      check();
-      if (Buffer.from(bytes).includes(TRAP_MARK)) {
-        dead = true;
-        throw new WebAssembly.RuntimeError('unreachable');
-      }
-      return this.inner.process(bytes);
-    }
-    noteExcluded(reason) { check(); this.inner.noteExcluded(reason); }
-    packageTrailer() { check(); return this.inner.packageTrailer(); }
-    keyImagePlan() { check(); return this.inner.keyImagePlan(); }
-    keyImage(name, bytes) { check(); return this.inner.keyImage(name, bytes); }
-    reidentificationKey(p, r) { check(); return this.inner.reidentificationKey(p, r); }
+  // Every method of the real Run, checked first; `process` also traps on the marked file.
+  function Run(...args) {
+    const inner = new core.Run(...args);
+    return new Proxy(inner, {
+      get(target, prop) {
+        const value = target[prop];
+        if (typeof value !== 'function') return value;
+        return (...a) => {
+          check();
+          if (prop === 'process' && Buffer.from(a[0]).includes(TRAP_MARK)) {
+            dead = true;
+            throw new WebAssembly.RuntimeError('unreachable');
+          }
+          return value.apply(target, a);
+        };
+      },
+    });
   }
   return { ...core, Run };
 }

@@ -305,7 +305,7 @@ function saveBlob(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-$('download-button').addEventListener('click', () => worker.postMessage({ type: 'package' }));
+$('download-button').addEventListener('click', () => worker.postMessage({ type: 'package', notes: $('case-notes').value }));
 // Files not started yet are dropped; the package keeps the ones already done.
 $('cancel-button').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
 $('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
@@ -324,6 +324,15 @@ $('reset-button').addEventListener('click', () => {
   $('reid-panel').hidden = true;
   updateStatus();
 });
+
+/** The download's name: after the pseudonymised case when the package holds one patient. */
+function packageName() {
+  const ids = new Set();
+  for (const { report } of rows.values()) if (report && report.status === 'done' && report.after) ids.add(report.after.patientId);
+  const [only] = ids;
+  const safe = ids.size === 1 && only ? only.replace(/[^A-Za-z0-9_-]/g, '') : '';
+  return safe ? `${safe}-case.zip` : 'obscura-package.zip';
+}
 
 // ---- image check: before / after, drawn from what the worker rendered -----------------
 
@@ -422,7 +431,7 @@ worker.onmessage = (ev) => {
     case 'options': renderOptions(msg.value); break;
     case 'added': addRow(msg.id, msg.name); break;
     case 'result': showResult(msg.id, msg.report); break;
-    case 'package': saveBlob(msg.blob, 'obscura-package.zip'); break;
+    case 'package': saveBlob(msg.blob, packageName()); break;
     case 'reid':
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
       $('reid-panel').hidden = true;

@@ -232,9 +232,10 @@ export class Batch {
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */
-  async packageParts() {
+  async packageParts(notes = '') {
     await this.queue;
     if (!this.run) throw new Error('no file has been de-identified yet');
+    this.run.setCaseNotes(notes);
     // One key image per series (its middle image) joins the package before its directory.
     for (const [name, path] of this.run.keyImagePlan()) {
       const getBytes = this.byPath.get(path);

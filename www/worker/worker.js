@@ -41,7 +41,7 @@ onmessage = async (ev) => {
       case 'package': {
         // The trailer (report files and ZIP directory) describes the package as it is now;
         // more files can still be added and the package downloaded again.
-        const parts = await batch.packageParts();
+        const parts = await batch.packageParts(msg.notes || '');
         postMessage({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
         break;
       }
