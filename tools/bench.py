@@ -85,6 +85,9 @@ def pixel_bench(work, cines):
         "| tool | seconds | frames/s | MB/s | peak RSS (MiB) |",
         "|---|---:|---:|---:|---:|",
         f"| Obscura CLI, automatic detection | {t:.2f} | {frames / t:.0f} | {mb / t:.0f} | {rss:.0f} |",
+        "",
+        f"Target: ≥ 200 frames/s. Memory target: below 3 × the largest file + 64 MiB = "
+        f"{3 * mb / cines / 1.048576 + 64:.0f} MiB (peak above: {rss:.0f} MiB).",
     ]
 
 
@@ -166,7 +169,15 @@ def main():
             f"In the browser, building the package for download (key images, directory) took a further "
             f"{browser['packageSeconds']:.2f} s.",
         ]
-    lines += [""] + pixel_lines
+    peers = [t for label, t, _ in rows if not label.startswith(("copy", "Obscura"))]
+    target = ["", "## Against the targets (issue: fast and bounded)", ""]
+    if peers:
+        target.append(f"- Metadata: Obscura takes {ours / min(peers):.1f}× the time of the fastest peer "
+                      f"(target: 0.1×, i.e. 10× faster) and {ours / floor:.1f}× the copy floor (target: ≤ 2×).")
+    if browser:
+        target.append(f"- Browser: the page reaches {ours / browser['seconds']:.2f}× the native speed "
+                      "(target: ≥ 0.5×), including drawing a row per file.")
+    lines += target + [""] + pixel_lines
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

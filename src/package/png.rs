@@ -16,7 +16,7 @@ pub fn encode(width: u32, height: u32, rgba: &[u8]) -> Vec<u8> {
             raw.extend_from_slice(&p[..channels]);
         }
     }
-    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = z.write_all(&raw);
     let idat = z.finish().unwrap_or_default();
