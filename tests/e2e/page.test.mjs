@@ -98,6 +98,7 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   const row = page.locator('tr', { hasText: 'README.txt' });
   assert.match(await row.textContent(), /not a DICOM file/);
 
+  await markLooked(page);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
@@ -196,6 +197,7 @@ for (const [format, fileName, content] of [
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await markLooked(page);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
@@ -237,6 +239,7 @@ test('compressed images (RLE, JPEG, JPEG lossless, JPEG 2000) are decoded and bl
   } catch (e) {
     throw new Error(`${e.message}: ${await status.textContent()} | ${await page.locator('table').innerText()}`);
   }
+  await markLooked(page);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
@@ -270,6 +273,7 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   const status = page.getByRole('status');
   await assertEventually(async () => /2 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   await page.getByLabel(/Teaching notes for the case page/).fill('Teaching point: <fake> echo case.');
+  await markLooked(page);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
@@ -357,6 +361,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   assert.equal(dark, 0, 'the box is black in the image as packaged');
   await dialog.getByRole('button', { name: 'Close' }).click();
   assert.match(await status.textContent(), /6 files de-identified/);
+  await markLooked(page);
   const [download] = await Promise.all([
     page.waitForEvent('download'),
     page.getByRole('button', { name: 'Download package' }).click(),
@@ -406,6 +411,33 @@ test('a page script altered on its way is refused (Subresource Integrity)', asyn
   await context.close();
 });
 
+test('images flagged for burned-in text are listed first and block the download until looked at', async () => {
+  const { context, page, errors } = await openPage();
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  const dir = join(work, 'flagged-in');
+  const made = spawnSync(python, ['-c', [
+    'import os, sys; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
+    'os.makedirs(sys.argv[2], exist_ok=True)',
+    'arr, text, fan = c.ultrasound(1, rgb=False)',
+    'c.write_array(arr, os.path.join(sys.argv[2], "us.dcm"), False)',
+  ].join('\n'), join(ROOT, 'tests', 'crossval'), dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  // Burned In Annotation = YES, accepted on purpose: included, but flagged.
+  await page.getByLabel('Include images marked as having text burned into the pixels').check();
+  await page.getByLabel('Add DICOM files').setInputFiles([join(work, 'in', readdirSync(join(work, 'in')).find((n) => n.endsWith('.dcm'))), join(dir, 'us.dcm')]);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /2 files de-identified/.test(await status.textContent()), 60_000);
+  assert.match(await status.textContent(), /look at each with "Show image"/);
+  const first = page.locator('#file-list tr').first();
+  assert.match(await first.textContent(), /us\.dcm/, 'the flagged image is listed first');
+  const download = page.getByRole('button', { name: 'Download package' });
+  assert.ok(await download.isDisabled(), 'no download before the image was looked at');
+  await page.getByLabel('I looked at this image').check();
+  assert.ok(await download.isEnabled());
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a broken rules file is reported and no file slips through', async () => {
   const { context, page, errors } = await openPage();
   const rulesPath = join(work, 'broken-rules.json');
@@ -420,6 +452,11 @@ test('a broken rules file is reported and no file slips through', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/** Tick "I looked at this image" on every flagged image (the download waits for it). */
+async function markLooked(page) {
+  for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
+}
 
 async function assertEventually(check, timeoutMs) {
   const end = Date.now() + timeoutMs;

@@ -156,6 +156,18 @@ function showResult(id, report) {
     for (const w of report.warnings || []) {
       state.append(text('span', 'check image', 'badge skipped'), text('p', w, 'reason warn'));
     }
+    if ((report.warnings || []).length) {
+      // At-risk images go to the top, and block the download until someone has looked.
+      if (!row.flagged) { row.flagged = true; $('file-list').prepend(row.tr); }
+      const label = document.createElement('label');
+      label.className = 'looked';
+      const box = document.createElement('input');
+      box.type = 'checkbox';
+      box.checked = Boolean(row.checked);
+      box.addEventListener('change', () => { row.checked = box.checked; updateStatus(); });
+      label.append(box, ' I looked at this image');
+      state.append(label);
+    }
     const details = document.createElement('details');
     details.append(text('summary', `What changed (${report.changes.length})`));
     const list = document.createElement('ul');
@@ -179,17 +191,20 @@ function showResult(id, report) {
 }
 
 function counts() {
-  let done = 0; let excluded = 0; let skipped = 0; let warned = 0; let cancelled = 0;
-  for (const { report } of rows.values()) {
+  let done = 0; let excluded = 0; let skipped = 0; let warned = 0; let cancelled = 0; let unchecked = 0;
+  for (const { report, checked } of rows.values()) {
     if (!report) continue;
-    if (report.warnings && report.warnings.length) warned += 1;
+    if (report.warnings && report.warnings.length) {
+      warned += 1;
+      if (report.status === 'done' && !checked) unchecked += 1;
+    }
     if (report.status === 'done') done += 1;
     else if (report.status === 'archive') continue;
     else if (report.status === 'cancelled') cancelled += 1;
     else if (report.status === 'skipped') skipped += 1;
     else excluded += 1;
   }
-  return { done, excluded, skipped, warned, cancelled };
+  return { done, excluded, skipped, warned, cancelled, unchecked };
 }
 
 function plural(n, word) {
@@ -234,7 +249,7 @@ function renderTree() {
 
 function updateStatus() {
   if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
-  const { done, excluded, skipped, warned, cancelled } = counts();
+  const { done, excluded, skipped, warned, cancelled, unchecked } = counts();
   const status = $('status');
   if (workerError) {
     status.textContent = `Error: ${workerError}`;
@@ -247,9 +262,10 @@ function updateStatus() {
     if (skipped) s += `, ${skipped} skipped`;
     if (cancelled) s += `, ${cancelled} cancelled`;
     if (warned) s += `. ${plural(warned, 'image')} to check for burned-in text`;
+    if (unchecked) s += ` (listed first): look at each with "Show image" and tick "I looked at this image" to download`;
     status.textContent = s;
   }
-  $('download-button').disabled = pending > 0 || done === 0;
+  $('download-button').disabled = pending > 0 || done === 0 || unchecked > 0;
   $('cancel-button').disabled = pending === 0;
   $('reid-button').disabled = pending > 0 || done === 0;
 }
