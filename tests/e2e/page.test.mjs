@@ -327,6 +327,10 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   assert.deepEqual([textBand.before.w, textBand.before.h], [320, 240]);
   assert.ok(textBand.before.n > 50, `text is visible before (${textBand.before.n} bright pixels)`);
   assert.equal(textBand.after.n, 0, 'no text after');
+  // The frames of the cine can be looked through.
+  assert.match(await dialog.textContent(), /Frame 2 of 3/);
+  await page.getByLabel('Frame', { exact: true }).fill('1');
+  await assertEventually(async () => /Frame 1 of 3/.test(await dialog.textContent()), 30_000);
   await dialog.getByRole('button', { name: 'Close' }).click();
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);

@@ -361,10 +361,11 @@ function draw(canvas, image) {
 let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
 
 function openPreview(id, name) {
-  preview = { id, after: null, box: null };
+  preview = { id, after: null, box: null, loading: true, wanted: undefined };
   $('preview-title').textContent = `Before and after: ${name}`;
   $('preview-note').textContent = 'Drawing the image…';
   $('box-actions').hidden = true;
+  $('frame-control').hidden = true;
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
   worker.postMessage({ type: 'preview', id });
@@ -379,10 +380,33 @@ function showPreview(msg) {
   draw($('preview-before'), msg.before);
   draw($('preview-after'), msg.after);
   preview.after = new ImageData(msg.after.rgba, msg.after.width, msg.after.height);
-  const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}.` : '';
+  preview.frame = msg.after.frame;
+  preview.loading = false;
+  const slider = $('preview-frame');
+  $('frame-control').hidden = msg.after.frames <= 1;
+  slider.max = String(msg.after.frames);
+  $('preview-frame-out').textContent = `${msg.after.frame + 1} of ${msg.after.frames}`;
+  if (preview.wanted !== undefined && preview.wanted !== msg.after.frame) {
+    requestFrame(preview.wanted);
+  } else {
+    slider.value = String(msg.after.frame + 1);
+  }
+  const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
 }
 $('preview-close').addEventListener('click', () => $('preview').close());
+
+// Scrolling through frames: one request at a time, always for the latest position.
+function requestFrame(frame) {
+  if (!preview) return;
+  preview.wanted = frame;
+  if (preview.loading) return;
+  preview.loading = true;
+  preview.box = null;
+  $('box-actions').hidden = true;
+  worker.postMessage({ type: 'preview', id: preview.id, frame });
+}
+$('preview-frame').addEventListener('input', (ev) => requestFrame(Number(ev.target.value) - 1));
 
 // Drawing a box to black out: drag on the right-hand image, then choose where it applies.
 function imagePoint(canvas, ev) {
@@ -437,7 +461,8 @@ function regionApplied(msg) {
   }
   if (preview && msg.id === preview.id) {
     preview.box = null;
-    worker.postMessage({ type: 'preview', id: preview.id });
+    preview.loading = true;
+    worker.postMessage({ type: 'preview', id: preview.id, frame: preview.frame });
   }
 }
 

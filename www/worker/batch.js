@@ -224,11 +224,12 @@ export class Batch {
     }
   }
 
-  /** File `id` before and after de-identification, rendered for display (the middle frame). */
-  async preview(id) {
+  /** File `id` before and after de-identification, rendered for display (frame `frame`,
+   * 0-based, or the middle one). */
+  async preview(id, frame) {
     const getBytes = this.sources.get(id);
     if (!getBytes || !this.run) throw new Error('this file is not in the package');
-    return this.run.preview(new Uint8Array(await getBytes()));
+    return this.run.preview(new Uint8Array(await getBytes()), frame ?? undefined);
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */
