@@ -26,6 +26,7 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         ".mjs": "text/javascript",
         ".css": "text/css",
         ".json": "application/json",
+        ".webmanifest": "application/manifest+json",
     }
 
     def translate_path(self, path):

@@ -442,6 +442,19 @@ test('images flagged for burned-in text are listed first and block the download 
   await context.close();
 });
 
+test('after a first visit the page works with the network off (service worker)', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  await context.setOffline(true);
+  await page.reload();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  await context.setOffline(false);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a broken rules file is reported and no file slips through', async () => {
   const { context, page, errors } = await openPage();
   const rulesPath = join(work, 'broken-rules.json');

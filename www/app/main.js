@@ -13,6 +13,13 @@ const scriptPolicy = globalThis.trustedTypes?.createPolicy('obscura', {
   },
 });
 const workerUrl = new URL('../worker/worker.js', import.meta.url).href;
+
+// Offline after the first visit: a service worker keeps the page's own files.
+if ('serviceWorker' in navigator) {
+  const swUrl = new URL('../sw.js', import.meta.url).href;
+  navigator.serviceWorker.register(scriptPolicy ? scriptPolicy.createScriptURL(swUrl) : swUrl)
+    .catch(() => { /* the page works without it, online */ });
+}
 const worker = new Worker(scriptPolicy ? scriptPolicy.createScriptURL(workerUrl) : workerUrl, { type: 'module' });
 
 const rows = new Map();   // id → { tr, report }

@@ -1,0 +1,37 @@
+// The service worker: keeps the page's own files (and nothing else) so Obscura opens and works
+// with the network off after a first visit. Same-origin GET requests only; the network is
+// tried first so an updated page is used as soon as it is reachable, the copy otherwise.
+// It never sees patient files: they are read from disk by the page, not fetched.
+const CACHE = 'obscura-app-v1';
+const APP = [
+  './', 'index.html', 'style.css', 'favicon.svg', 'manifest.webmanifest',
+  'app/main.js', 'worker/worker.js', 'worker/batch.js',
+  'pkg/obscura.js', 'pkg/obscura_bg.wasm',
+];
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(caches.open(CACHE).then((c) => c.addAll(APP)).then(() => self.skipWaiting()));
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(caches.keys()
+    .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+    .then(() => self.clients.claim()));
+});
+
+self.addEventListener('fetch', (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== 'GET' || url.origin !== self.location.origin) return;
+  event.respondWith((async () => {
+    const cache = await caches.open(CACHE);
+    try {
+      const response = await fetch(event.request);
+      if (response.ok && !url.search) cache.put(event.request, response.clone());
+      return response;
+    } catch (e) {
+      const kept = await cache.match(event.request, { ignoreSearch: true });
+      if (kept) return kept;
+      throw e;
+    }
+  })());
+});
