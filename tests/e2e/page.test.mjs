@@ -154,6 +154,14 @@ test('the sample study works from the page, in a worker, without any remote requ
     try { await fetch('https://example.com/'); return false; } catch { return true; }
   });
   assert.ok(blocked, 'the Content-Security-Policy blocks remote requests');
+  // The privacy panel counted no request while the files were processed (the blocked fetch
+  // above never left the page).
+  const counted = await page.locator('#network-count').textContent();
+  const names = await page.evaluate(() => performance.getEntriesByType('resource').map((e) => `${e.name} ${Math.round(e.startTime)}`));
+  assert.match(counted, /since you added files: 0 \(none\)/, names.join('\n'));
+  // And it does count: a request made now shows up.
+  await page.evaluate(() => fetch('/favicon.svg?probe'));
+  await assertEventually(async () => /since you added files: 1\./.test(await page.locator('#network-count').textContent()), 10_000);
   // Trusted Types: no HTML or script URL made from strings. (eval cannot be checked from
   // here: code run through DevTools is exempt from the page's CSP.)
   const sinks = await page.evaluate(() => {

@@ -277,16 +277,40 @@ function updateStatus() {
   $('reid-button').disabled = pending > 0 || done === 0;
 }
 
+// Live proof for the privacy panel: every network request the page or its worker makes
+// after the first file is added is counted (blob: and data: URLs are not network requests).
+const network = { counting: false, since: 0, page: 0, worker: 0 };
+function startCounting() {
+  if (network.counting) return;
+  network.counting = true;
+  network.since = performance.now();
+  showNetwork();
+}
+function showNetwork() {
+  const n = network.page + network.worker;
+  $('network-count').textContent = `Network requests since you added files: ${n}${n === 0 ? ' (none)' : ''}.`;
+}
+if (typeof PerformanceObserver !== 'undefined') {
+  new PerformanceObserver((list) => {
+    if (!network.counting) return;
+    for (const e of list.getEntries()) {
+      if (e.startTime >= network.since && !/^(blob|data):/.test(e.name)) network.page += 1;
+    }
+    showNetwork();
+  }).observe({ type: 'resource' });
+}
+
 function addFiles(files) {
   const list = [...files];
   if (list.length === 0) return;
   ensureSettingsSent();
-  worker.postMessage({ type: 'files', files: list });
+  startCounting();
+  worker.postMessage({ type: 'files', files: list, countNetwork: true });
 }
 
 $('file-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
 $('folder-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
-$('sample-button').addEventListener('click', () => { ensureSettingsSent(); worker.postMessage({ type: 'sample' }); });
+$('sample-button').addEventListener('click', () => { ensureSettingsSent(); startCounting(); worker.postMessage({ type: 'sample', countNetwork: true }); });
 
 // Folders dropped on the page are walked recursively.
 async function entriesToFiles(entry, out) {
@@ -486,6 +510,7 @@ worker.onmessage = (ev) => {
       break;
     case 'preview': showPreview(msg); break;
     case 'regionApplied': regionApplied(msg); break;
+    case 'network': network.worker = msg.count; if (network.counting) showNetwork(); break;
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;
   }

@@ -17,8 +17,30 @@ async function loadCore() {
 
 const batch = new Batch(loadCore, (msg) => postMessage(msg));
 
+// The worker's own network requests since the page started counting (see the privacy panel),
+// once its own code has loaded.
+let counting = false;
+let since = Infinity;
+let requests = 0;
+if (typeof PerformanceObserver !== 'undefined') {
+  new PerformanceObserver((list) => {
+    if (!counting) return;
+    for (const e of list.getEntries()) {
+      if (e.startTime >= since && !/^(blob|data):/.test(e.name)) requests += 1;
+    }
+    postMessage({ type: 'network', count: requests });
+  }).observe({ type: 'resource' });
+}
+
 onmessage = async (ev) => {
   const msg = ev.data;
+  if (msg.countNetwork && !counting) {
+    counting = true;
+    batch.ready.then(() => {
+      since = performance.now();
+      postMessage({ type: 'network', count: requests });
+    });
+  }
   try {
     switch (msg.type) {
       case 'options':
