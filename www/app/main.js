@@ -177,14 +177,19 @@ function showResult(id, report) {
     }
     const details = document.createElement('details');
     details.append(text('summary', `What changed (${report.changes.length})`));
-    const list = document.createElement('ul');
-    for (const r of report.review) {
-      list.append(text('li', `${r.name}: “${r.before}” → ${r.after ? `“${r.after}”` : 'removed'}`));
-    }
-    for (const c of report.changes.filter((c) => !report.review.some((r) => r.path === c.path))) {
-      list.append(text('li', `${c.name}: ${c.action} (${c.reason})`));
-    }
-    details.append(list, text('p', 'Original values are shown only here, on this computer; they are not in the package.', 'hint'));
+    // The list is built when first opened: a study of thousands of files stays quick to show.
+    details.addEventListener('toggle', () => {
+      if (!details.open || details.querySelector('ul')) return;
+      const list = document.createElement('ul');
+      for (const r of report.review) {
+        list.append(text('li', `${r.name}: “${r.before}” → ${r.after ? `“${r.after}”` : 'removed'}`));
+      }
+      const reviewed = new Set(report.review.map((r) => r.path));
+      for (const c of report.changes.filter((c) => !reviewed.has(c.path))) {
+        list.append(text('li', `${c.name}: ${c.action} (${c.reason})`));
+      }
+      details.append(list, text('p', 'Original values are shown only here, on this computer; they are not in the package.', 'hint'));
+    });
     state.append(details);
   } else if (report.status === 'cancelled') {
     state.append(text('span', 'cancelled', 'badge archive'));
