@@ -225,10 +225,22 @@ fn compressed_pixels_that_do_not_decode_are_left_out() {
         Outcome::Excluded(e) => assert!(e.to_string().contains("could not be decoded"), "{e}"),
         other => panic!("expected exclusion, got {other:?}"),
     }
-    // JPEG-LS has no decoder in Obscura: left out with that reason.
+    // Damaged JPEG-LS: the same.
     let jpeg_ls = with(&encapsulated, |_| {}, Some("1.2.840.10008.1.2.4.80"));
     match session(RULES).process(&jpeg_ls) {
-        Outcome::Excluded(e) => assert!(e.to_string().contains("no decoder"), "{e}"),
+        Outcome::Excluded(e) => assert!(e.to_string().contains("could not be decoded"), "{e}"),
+        other => panic!("expected exclusion, got {other:?}"),
+    }
+    // A transfer syntax without any decoder (JPEG XL): left out with that reason.
+    let jpeg_xl = with(&encapsulated, |_| {}, Some("1.2.840.10008.1.2.4.112"));
+    match session(RULES).process(&jpeg_xl) {
+        Outcome::Excluded(e) => {
+            let e = e.to_string();
+            assert!(
+                e.contains("no decoder") || e.contains("unknown transfer syntax"),
+                "{e}"
+            )
+        }
         other => panic!("expected exclusion, got {other:?}"),
     }
     // Without a matching rule the same file goes through, still compressed (nothing says

@@ -41,6 +41,7 @@ PY
   printf '\x00\x01\x00\x00\x00\x40\x00\x00\x00' > "$corpus/frames/rle-header"
   printf '\x01\xff\xd8\xff\xdb\x00\x43\x00' > "$corpus/frames/jpeg-start"
   printf '\x05\xff\x4f\xff\x51\x00\x29' > "$corpus/frames/j2k-start"
+  printf '\x07\xff\xd8\xff\xf7\x00\x0b\x08' > "$corpus/frames/jpegls-start"
   rm -rf "$tmp"
 fi
 

@@ -15,6 +15,8 @@ const SYNTAXES: &[&str] = &[
     "1.2.840.10008.1.2.4.51", // JPEG Extended
     "1.2.840.10008.1.2.4.57", // JPEG Lossless
     "1.2.840.10008.1.2.4.70", // JPEG Lossless SV1
+    "1.2.840.10008.1.2.4.80", // JPEG-LS Lossless
+    "1.2.840.10008.1.2.4.81", // JPEG-LS near-lossless
     "1.2.840.10008.1.2.4.90", // JPEG 2000 lossless
     "1.2.840.10008.1.2.4.91", // JPEG 2000
 ];

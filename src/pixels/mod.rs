@@ -3,10 +3,10 @@
 //! Regions come from rules keyed on what identifies a kind of image (modality, manufacturer,
 //! model, size), as sites maintain them for their ultrasound machines and screen captures.
 //! Native pixel data (any byte order) is blanked in place. Compressed pixel data is decoded
-//! frame by frame with the pure-Rust decoders of dicom-rs (RLE Lossless, the JPEG family
-//! including lossless, JPEG 2000), blanked, and written uncompressed. A file whose rule
-//! matches but whose pixels cannot be decoded (JPEG-LS, HTJ2K today) is left out, never
-//! passed through.
+//! frame by frame (RLE Lossless by [`rle`], greyscale JPEG-LS by `pure_jpegls`, the JPEG
+//! family including lossless and JPEG 2000 by the pure-Rust decoders of dicom-rs), blanked,
+//! and written uncompressed. A file whose rule matches but whose pixels cannot be decoded
+//! (colour JPEG-LS, 12-bit lossy JPEG today) is left out, never passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
@@ -416,12 +416,14 @@ pub fn blank_encapsulated(
     Ok((obj, g.frames))
 }
 
-/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`], the rest by the
-/// codecs of dicom-rs.
+/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`], greyscale
+/// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
 struct Decoder<'a> {
     file: &'a FileDicomObject<InMemDicomObject>,
     ts_uid: String,
     ts_name: String,
+    /// JPEG-LS (lossless or near-lossless) greyscale, decoded by `pure_jpegls`.
+    jpeg_ls: bool,
     reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
     fragments: Vec<&'a [u8]>,
     /// The photometric interpretation of decoded frames.
@@ -440,15 +442,19 @@ impl<'a> Decoder<'a> {
             .get(&ts_uid)
             .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
         let rle = ts_uid == "1.2.840.10008.1.2.5";
+        let spp = attrs::uint(file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
+        let jpeg_ls = matches!(
+            ts_uid.as_str(),
+            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81"
+        ) && spp == 1;
         let reader = ts.pixel_data_reader().map(|r| &**r);
-        if reader.is_none() && !rle {
+        if reader.is_none() && !rle && !jpeg_ls {
             return Err(unsupported(&format!(
                 "no decoder for {} ({ts_uid}) in Obscura",
                 ts.name()
             )));
         }
         let source_photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
-        let spp = attrs::uint(file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
         // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
         let photometric = match (spp, source_photometric.as_str()) {
             (3, p) if rle => p.to_string(),
@@ -466,7 +472,8 @@ impl<'a> Decoder<'a> {
         let d = Decoder {
             file,
             ts_name: ts.name().to_string(),
-            reader: if rle { None } else { reader },
+            jpeg_ls,
+            reader: if rle || jpeg_ls { None } else { reader },
             ts_uid,
             fragments,
             photometric,
@@ -496,6 +503,28 @@ impl<'a> Decoder<'a> {
         let g = &self.g;
         let frame_len = g.frame_len();
         let mut frame = match self.reader {
+            None if self.jpeg_ls => {
+                // One fragment per frame, or a single frame split over several fragments.
+                let joined;
+                let stream: &[u8] = if self.fragments.len() == g.frames as usize {
+                    self.fragments
+                        .get(f as usize)
+                        .ok_or_else(|| self.undecodable(f, &"no fragment"))?
+                } else if g.frames == 1 {
+                    joined = self.fragments.concat();
+                    &joined
+                } else {
+                    return Err(self.undecodable(f, &"fragments do not match frames"));
+                };
+                let stream = without_fill_before_eoi(stream);
+                let (samples, ..) = jpegls::decode(&stream, g.cols as u32, g.rows as u32)
+                    .map_err(|e| self.undecodable(f, &e))?;
+                if g.bps == 1 {
+                    samples.iter().map(|v| *v as u8).collect()
+                } else {
+                    samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+                }
+            }
             None => {
                 let fragment = self
                     .fragments
@@ -522,6 +551,24 @@ impl<'a> Decoder<'a> {
         frame.truncate(frame_len);
         Ok(frame)
     }
+}
+
+/// A JPEG-LS stream without the fill bytes (0xFF) that encoders may put before the final EOI
+/// marker (T.81 B.1.1.2 allows any number; DCMTK writes one), which `jpegls` does not skip.
+fn without_fill_before_eoi(stream: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Some(eoi) = stream.windows(2).rposition(|w| w == [0xFF, 0xD9]) else {
+        return std::borrow::Cow::Borrowed(stream);
+    };
+    let mut start = eoi;
+    while start > 0 && stream[start - 1] == 0xFF {
+        start -= 1;
+    }
+    if start == eoi {
+        return std::borrow::Cow::Borrowed(stream);
+    }
+    let mut out = stream[..start].to_vec();
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    std::borrow::Cow::Owned(out)
 }
 
 /// One frame for analysis: 8-bit luminance where text is bright (MONOCHROME1 inverted,

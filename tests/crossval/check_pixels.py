@@ -13,7 +13,7 @@ For each output:
   of DCMTK's / OpenJPEG's own decoding for lossy input;
 - pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
   LossyImageCompression 01;
-- transfer syntaxes with no decoder in Obscura (JPEG-LS) are excluded with that reason,
+- what Obscura cannot decode (colour JPEG-LS, 12-bit lossy JPEG) is excluded with that reason,
   never passed through.
 
 Usage: check_pixels.py --cli target/release/obscura
@@ -132,7 +132,9 @@ DCMTK = [
     ("jpeg-extended", ["mono12"], ["dcmcjpeg", "+ee"], False),
     ("jpeg-lossless-14", ["mono8", "mono12", "rgb8"], ["dcmcjpeg", "+el"], True),
     ("jpeg-lossless-sv1", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcjpeg", "+e1"], True),
-    ("jpeg-ls", ["mono8"], ["dcmcjpls", "+el"], True),
+    ("jpeg-ls", ["mono8", "mono1", "mono12"], ["dcmcjpls", "+el"], True),
+    ("jpeg-ls-near", ["mono8", "mono12"], ["dcmcjpls", "+en"], False),
+    ("jpeg-ls-colour", ["rgb8"], ["dcmcjpls", "+el"], True),
 ]
 PYDICOM = [
     ("j2k-lossless", ["mono8", "mono12", "rgb8"], JPEG2000Lossless, {}, True),
@@ -140,13 +142,14 @@ PYDICOM = [
 ]
 # Transfer syntaxes Obscura cannot decode yet: the file must be excluded with this reason.
 # (12-bit lossy JPEG: the jpeg-decoder crate reads 8-bit DCT and lossless only.)
-NOT_DECODED = {"jpeg-ls": "no decoder", "jpeg-extended": "could not be decoded"}
+# (Colour JPEG-LS: the pure-Rust JPEG-LS decoder reads one component.)
+NOT_DECODED = {"jpeg-ls-colour": "no decoder", "jpeg-extended": "could not be decoded"}
 
 
 def reference_pixels(path):
     """The input's pixels as DCMTK decodes them (for lossy input)."""
     native = path + ".native.dcm"
-    for tool in (["dcmdjpeg"], ["dcmdrle"], ["dcmconv", "+te"]):
+    for tool in (["dcmdjpeg"], ["dcmdjpls"], ["dcmdrle"], ["dcmconv", "+te"]):
         if run(tool + [path, native]).returncode == 0:
             break
     else:
@@ -259,7 +262,7 @@ ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2)]
 ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM]
 # What the browser test drops on the page: one of each decoder family.
 PAGE_KINDS = [("mono8", 2), ("rgb8", 1)]
-PAGE_NAMES = ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "j2k-lossless"]
+PAGE_NAMES = ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "jpeg-ls", "j2k-lossless"]
 
 
 def make_for_page(dest):
