@@ -290,6 +290,77 @@ mod tests {
         );
     }
 
+    /// Recall on generated burned-in text: 200 frames (a textured disc of "anatomy" on a flat
+    /// or noisy dark ground), each with a line of random characters in the top and the bottom
+    /// band, at random places, sizes (pen scale 1–3) and brightness. Measured when written:
+    /// 396 of 400 lines (99.0%) fully covered, boxes on 3.3% of the pixels. The test holds
+    /// recall at that value and the boxes under 10% of the frame.
+    #[test]
+    fn recall_on_generated_text() {
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut rnd = |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let chars: Vec<char> = "AEFK190".chars().collect();
+        let (mut lines, mut found, mut boxed, mut pixels) = (0, 0, 0u64, 0u64);
+        for _ in 0..200 {
+            let mut f = frame(240, 320);
+            if rnd(2) == 0 {
+                // Noisy dark ground.
+                for v in f.data.iter_mut().filter(|v| **v < 40) {
+                    *v = 5 + rnd(30) as u8;
+                }
+            }
+            let clean = f.data.clone();
+            for band in 0..2 {
+                let scale = 1 + rnd(3);
+                let text: String = (0..3 + rnd(6)).map(|_| chars[rnd(chars.len())]).collect();
+                let width = text.len() * 6 * scale;
+                let x = rnd(320 - width.min(300));
+                // Top or bottom band (text is burned in away from the anatomy).
+                let y = if band == 0 {
+                    rnd(20)
+                } else {
+                    240 - 7 * scale - 1 - rnd(20)
+                };
+                if x + width >= 320 {
+                    continue;
+                }
+                draw(&mut f, &text, x, y, scale, 170 + rnd(86) as u8);
+            }
+            let regions = propose(&f);
+            // A line counts as found when all of its pixels are covered.
+            for band_y in [0..130usize, 130..240] {
+                let missed = band_y.clone().any(|y| {
+                    (0..f.cols).any(|x| {
+                        f.data[y * f.cols + x] != clean[y * f.cols + x] && !covered(&regions, x, y)
+                    })
+                });
+                let has_text = band_y
+                    .clone()
+                    .any(|y| (0..f.cols).any(|x| f.data[y * f.cols + x] != clean[y * f.cols + x]));
+                if has_text {
+                    lines += 1;
+                    found += usize::from(!missed);
+                }
+            }
+            boxed += regions.iter().map(|r| (r.w * r.h) as u64).sum::<u64>();
+            pixels += (f.rows * f.cols) as u64;
+        }
+        let recall = found as f64 / lines as f64;
+        eprintln!(
+            "detection recall: {found}/{lines} lines = {recall:.3}; boxes {boxed}/{pixels} pixels"
+        );
+        assert!(recall >= 0.99, "recall {recall:.3} over {lines} lines");
+        assert!(
+            boxed * 10 < pixels,
+            "boxes cover {boxed} of {pixels} pixels"
+        );
+    }
+
     #[test]
     fn a_frame_without_text_gets_no_box() {
         assert!(propose(&frame(200, 200)).is_empty());

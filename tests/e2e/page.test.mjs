@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,8 @@ import { chromium } from 'playwright-core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CLI = join(ROOT, 'target', 'release', 'obscura');
+// Screenshots of the main screens, for a reviewer to look at (not compared).
+const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
@@ -23,6 +25,7 @@ let canaries;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'obscura-e2e-'));
+  mkdirSync(SHOTS, { recursive: true });
   execFileSync(CLI, ['sample', join(work, 'in'), '--canaries', join(work, 'canaries.txt')]);
   canaries = readFileSync(join(work, 'canaries.txt'), 'utf8').split('\n').filter(Boolean);
   writeFileSync(join(work, 'in', 'README.txt'), 'this is not a DICOM file');
@@ -50,7 +53,7 @@ after(async () => {
 
 /** A page whose every request (page and workers) is recorded. */
 async function openPage() {
-  const context = await browser.newContext({ acceptDownloads: true });
+  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 720 } });
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
@@ -147,6 +150,7 @@ test('the sample study works from the page, in a worker, without any remote requ
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await page.screenshot({ path: join(SHOTS, '1-sample-study-done.png'), fullPage: true });
   assert.ok(requests.some((u) => u.endsWith('/worker/worker.js')), 'work runs in a module worker');
   assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the Rust core is loaded as wasm');
   // The page may not reach other origins even if a script tried.
@@ -335,6 +339,7 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   assert.deepEqual([textBand.before.w, textBand.before.h], [320, 240]);
   assert.ok(textBand.before.n > 50, `text is visible before (${textBand.before.n} bright pixels)`);
   assert.equal(textBand.after.n, 0, 'no text after');
+  await page.screenshot({ path: join(SHOTS, '2-image-check-before-after.png') });
   // The frames of the cine can be looked through.
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');
@@ -444,6 +449,7 @@ test('images flagged for burned-in text are listed first and block the download 
   assert.match(await first.textContent(), /us\.dcm/, 'the flagged image is listed first');
   const download = page.getByRole('button', { name: 'Download package' });
   assert.ok(await download.isDisabled(), 'no download before the image was looked at');
+  await page.screenshot({ path: join(SHOTS, '3-flagged-image-blocks-download.png'), fullPage: true });
   await page.getByLabel('I looked at this image').check();
   assert.ok(await download.isEnabled());
   assert.deepEqual(errors, []);
