@@ -147,10 +147,20 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
 
 test('the sample study works from the page, in a worker, without any remote request', async () => {
   const { context, page, requests, errors } = await openPage();
+  // Every text the progress line shows is recorded.
+  await page.evaluate(() => {
+    window.progressTexts = [];
+    new MutationObserver(() => window.progressTexts.push(document.getElementById('progress-text').textContent))
+      .observe(document.getElementById('progress-text'), { childList: true, characterData: true, subtree: true });
+  });
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   await page.screenshot({ path: join(SHOTS, '1-sample-study-done.png'), fullPage: true });
+  const progressTexts = await page.evaluate(() => window.progressTexts);
+  assert.ok(progressTexts.some((t) => /^[1-5] of 6 files · \d+\.\d MB · [\d.]+ MB\/s · about \d+ s left$/.test(t)),
+    `progress shown while working: ${JSON.stringify(progressTexts)}`);
+  assert.ok(await page.locator('#progress-line').isHidden(), 'no progress line once done');
   assert.ok(requests.some((u) => u.endsWith('/worker/worker.js')), 'work runs in a module worker');
   assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the Rust core is loaded as wasm');
   // The page may not reach other origins even if a script tried.
@@ -358,6 +368,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await page.getByRole('button', { name: /^Show image/ }).first().click();
   const dialog = page.getByRole('dialog');
   await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  assert.ok(await dialog.getByRole('button', { name: 'Black out in this image' }).isHidden(), 'no box yet, no box buttons');
   const canvas = page.locator('#preview-after');
   const box = await canvas.boundingBox();
   // Drag over the left half, top third (in screen pixels; the page maps them to the image).

@@ -131,7 +131,25 @@ $('pseudonyms').addEventListener('change', async (ev) => {
 
 // ---- files ----------------------------------------------------------------------------
 
+// Progress of the current batch: files and bytes done, throughput and time left.
+const progress = { files: 0, bytes: 0, total: 0, start: 0 };
+function showProgress() {
+  const line = $('progress-line');
+  if (pending === 0 || progress.total === 0) { line.hidden = true; return; }
+  line.hidden = false;
+  const seconds = Math.max(0.001, (performance.now() - progress.start) / 1000);
+  const mb = progress.bytes / 1e6;
+  const perFile = seconds / Math.max(1, progress.files);
+  const left = Math.round(perFile * pending);
+  $('progress').max = progress.total;
+  $('progress').value = progress.files;
+  $('progress-text').textContent = `${progress.files} of ${progress.total} files · ${mb.toFixed(1)} MB · ${(mb / seconds).toFixed(1)} MB/s`
+    + (progress.files > 0 ? ` · about ${left} s left` : '');
+}
+
 function addRow(id, name) {
+  if (pending === 0) Object.assign(progress, { files: 0, bytes: 0, total: 0, start: performance.now() });
+  progress.total += 1;
   const tr = document.createElement('tr');
   tr.append(text('td', name, 'name'), text('td', '', 'before'), text('td', '', 'after'), text('td', 'waiting', 'state'));
   $('file-list').append(tr);
@@ -140,11 +158,15 @@ function addRow(id, name) {
   updateStatus();
 }
 
-function showResult(id, report) {
+function showResult(id, report, bytes) {
   const row = rows.get(id);
   if (!row) return;
   // A file is counted once; results posted again (after a box was drawn) only redraw it.
-  if (!row.report) pending -= 1;
+  if (!row.report) {
+    pending -= 1;
+    progress.files += 1;
+    progress.bytes += bytes || 0;
+  }
   row.report = report;
   const [, before, after, state] = row.tr.children;
   before.textContent = describe(report.before);
@@ -261,6 +283,7 @@ function renderTree() {
 
 function updateStatus() {
   if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
+  showProgress();
   const { done, excluded, skipped, warned, cancelled, unchecked } = counts();
   const status = $('status');
   if (workerError) {
@@ -507,7 +530,7 @@ worker.onmessage = (ev) => {
   switch (msg.type) {
     case 'options': renderOptions(msg.value); break;
     case 'added': addRow(msg.id, msg.name); break;
-    case 'result': showResult(msg.id, msg.report); break;
+    case 'result': showResult(msg.id, msg.report, msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
     case 'reid':
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');

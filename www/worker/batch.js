@@ -133,7 +133,7 @@ export class Batch {
         await this.recover(reason);
         return;
       }
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) }, bytes: bytes.length });
       return;
     }
     this.history.push({ id, getBytes });
@@ -142,7 +142,7 @@ export class Batch {
       this.byPath.set(out.report.packagePath, getBytes);
     }
     if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
-    this.post({ type: 'result', id, report: out.report });
+    this.post({ type: 'result', id, report: out.report, bytes: bytes.length });
   }
 
   /** After a trap: a fresh module instance, and the run rebuilt from the files done so far. */
