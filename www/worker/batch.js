@@ -40,6 +40,7 @@ export class Batch {
     this.userRules = []; // boxes the user drew, as region rules (see addRegion)
     this.settings = null;
     this.queue = Promise.resolve();
+    this.waiting = []; // queued files not yet started, in order (for reading ahead)
     this.nextId = 1;
     this.generation = 0; // bumped by cancel and new settings: older queued work is dropped
     this.traps = 0;
@@ -74,19 +75,29 @@ export class Batch {
       this.userRules.length ? JSON.stringify({ rules: this.userRules }) : undefined);
   }
 
-  /** Queue a file; `getBytes` resolves to its bytes (read only when its turn comes). */
+  /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
+   * just before: while one file is worked on, the next is read from disk (never more). */
   enqueue(name, getBytes) {
     const id = this.nextId++;
     const mine = this.generation;
+    const item = { getBytes, read: null };
+    this.waiting.push(item);
     this.post({ type: 'added', id, name });
     this.queue = this.queue.then(async () => {
+      this.waiting.shift();
       if (mine !== this.generation) {
         this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
         return;
       }
+      const read = item.read || getBytes();
+      const next = this.waiting[0];
+      if (next && !next.read) {
+        next.read = next.getBytes();
+        next.read.catch(() => {}); // its own turn reports a failure
+      }
       let bytes;
       try {
-        bytes = new Uint8Array(await getBytes());
+        bytes = new Uint8Array(await read);
       } catch (e) {
         this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${message(e)}` } });
         return;
