@@ -406,6 +406,37 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await context.close();
 });
 
+test('a box can also be typed, with the keyboard only', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().focus();
+  await page.keyboard.press('Enter');
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  await dialog.getByLabel('Left').fill('24');
+  await dialog.getByLabel('Top').fill('24');
+  await dialog.getByLabel('Width').fill('10');
+  await dialog.getByLabel('Height').fill('8');
+  await dialog.getByLabel('Height').press('Enter');
+  await page.keyboard.press('Enter'); // focus moved to "Black out in this image"
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent())
+    && !(await dialog.getByRole('button', { name: 'Black out in this image' }).isVisible()), 30_000);
+  const bright = await page.evaluate(() => {
+    const count = (id) => {
+      const d = document.getElementById(id).getContext('2d').getImageData(24, 24, 10, 8).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i] > 0) n += 1;
+      return n;
+    };
+    return { before: count('preview-before'), after: count('preview-after') };
+  });
+  assert.ok(bright.before > 0, 'there is image under the box before');
+  assert.equal(bright.after, 0, 'the typed box is black');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the worker can load a fresh instance of the core, as it does after a trap, under the CSP', async () => {
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();

@@ -502,9 +502,25 @@ $('preview-after').addEventListener('pointermove', (ev) => {
 });
 $('preview-after').addEventListener('pointerup', () => {
   dragFrom = null;
+  fillBoxForm();
   const ok = preview && preview.box && preview.box.w >= 1 && preview.box.h >= 1;
   $('box-actions').hidden = !ok;
 });
+// The same box, typed (for keyboards and exact positions).
+$('box-form').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  if (!preview || !preview.after) return;
+  const v = (id) => Number.parseInt($(id).value, 10);
+  preview.box = { x: v('box-x'), y: v('box-y'), w: v('box-w'), h: v('box-h') };
+  showBox();
+  $('box-actions').hidden = false;
+  $('box-image').focus();
+});
+function fillBoxForm() {
+  if (!preview || !preview.box) return;
+  for (const k of ['x', 'y', 'w', 'h']) $(`box-${k}`).value = String(Math.round(preview.box[k]));
+}
+
 for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'], ['box-size', 'size']]) {
   $(button).addEventListener('click', () => {
     if (!preview || !preview.box) return;
