@@ -141,14 +141,22 @@ impl Run {
     }
 
     /// A frame (the middle one unless `frame` is given, 0-based) of a file before and after
-    /// de-identification, for the user to check the image: `{before, after}`, each `{width, height, rgba, frame, frames}` (`after` is
+    /// de-identification, for the user to check the image, with the file's window unless
+    /// `window_width` is given (0 or less: the frame's full range): `{before, after}`, each `{width, height, rgba, frame, frames}` (`after` is
     /// what goes into the package; the run itself is not changed).
-    pub fn preview(&self, bytes: &[u8], frame: Option<u32>) -> Result<JsValue, JsError> {
+    pub fn preview(
+        &self,
+        bytes: &[u8],
+        frame: Option<u32>,
+        window_center: Option<f64>,
+        window_width: Option<f64>,
+    ) -> Result<JsValue, JsError> {
+        let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
         let before = crate::deid::read_file(bytes).map_err(js_err)?;
-        let before = crate::pixels::render(&before, frame).map_err(js_err)?;
+        let before = crate::pixels::render_with(&before, frame, window).map_err(js_err)?;
         let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
         let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
-        let after = crate::pixels::render(&after, frame).map_err(js_err)?;
+        let after = crate::pixels::render_with(&after, frame, window).map_err(js_err)?;
         let out = js_sys::Object::new();
         set(&out, "before", &rendered(before))?;
         set(&out, "after", &rendered(after))?;

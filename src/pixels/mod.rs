@@ -686,6 +686,16 @@ pub fn render(
     file: &FileDicomObject<InMemDicomObject>,
     frame: Option<u32>,
 ) -> Result<Rendered, PixelError> {
+    render_with(file, frame, None)
+}
+
+/// [`render`] with a chosen window for greyscale images: `(center, width)` in rescaled units,
+/// or a width of 0 or less for the frame's full range.
+pub fn render_with(
+    file: &FileDicomObject<InMemDicomObject>,
+    frame: Option<u32>,
+    window: Option<(f64, f64)>,
+) -> Result<Rendered, PixelError> {
     let total = attrs::text(file, tags::NUMBER_OF_FRAMES)
         .parse::<u32>()
         .unwrap_or(1)
@@ -755,7 +765,12 @@ pub fn render(
                 .next()
                 .and_then(|v| v.trim().parse::<f64>().ok())
         };
-        let (center, width) = match (first(tags::WINDOW_CENTER), first(tags::WINDOW_WIDTH)) {
+        let chosen = match window {
+            Some((c, w)) if w > 1.0 => (Some(c), Some(w)),
+            Some(_) => (None, None),
+            None => (first(tags::WINDOW_CENTER), first(tags::WINDOW_WIDTH)),
+        };
+        let (center, width) = match chosen {
             (Some(c), Some(w)) if w > 1.0 => (c, w),
             _ => {
                 let (lo, hi) = values

@@ -414,6 +414,18 @@ test('a box can also be typed, with the keyboard only', async () => {
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
   await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  // Another window redraws the image differently.
+  const sum = () => page.evaluate(() => {
+    const d = document.getElementById('preview-before').getContext('2d').getImageData(0, 0, 64, 64).data;
+    let t = 0;
+    for (let i = 0; i < d.length; i += 4) t += d[i];
+    return t;
+  });
+  const asFiled = await sum();
+  await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'CT brain (40 / 80)' });
+  await assertEventually(async () => (await sum()) !== asFiled, 30_000);
+  await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'As the file says' });
+  await assertEventually(async () => (await sum()) === asFiled, 30_000);
   await dialog.getByLabel('Left').fill('24');
   await dialog.getByLabel('Top').fill('24');
   await dialog.getByLabel('Width').fill('10');

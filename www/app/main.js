@@ -427,7 +427,16 @@ function openPreview(id, name) {
   $('frame-control').hidden = true;
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
-  worker.postMessage({ type: 'preview', id });
+  worker.postMessage({ type: 'preview', id, window: chosenWindow() });
+}
+
+/** The window chosen for the image check, or undefined for the file's own. */
+function chosenWindow() {
+  const v = $('preview-window').value;
+  if (!v) return undefined;
+  if (v === 'full') return { center: 0, width: 0 };
+  const [center, width] = v.split(',').map(Number);
+  return { center, width };
 }
 
 function showPreview(msg) {
@@ -463,9 +472,12 @@ function requestFrame(frame) {
   preview.loading = true;
   preview.box = null;
   $('box-actions').hidden = true;
-  worker.postMessage({ type: 'preview', id: preview.id, frame });
+  worker.postMessage({ type: 'preview', id: preview.id, frame, window: chosenWindow() });
 }
 $('preview-frame').addEventListener('input', (ev) => requestFrame(Number(ev.target.value) - 1));
+$('preview-window').addEventListener('change', () => {
+  if (preview) { preview.loading = false; requestFrame(preview.frame); }
+});
 
 // Drawing a box to black out: drag on the right-hand image, then choose where it applies.
 function imagePoint(canvas, ev) {
@@ -537,7 +549,7 @@ function regionApplied(msg) {
   if (preview && msg.id === preview.id) {
     preview.box = null;
     preview.loading = true;
-    worker.postMessage({ type: 'preview', id: preview.id, frame: preview.frame });
+    worker.postMessage({ type: 'preview', id: preview.id, frame: preview.frame, window: chosenWindow() });
   }
 }
 

@@ -237,10 +237,11 @@ export class Batch {
 
   /** File `id` before and after de-identification, rendered for display (frame `frame`,
    * 0-based, or the middle one). */
-  async preview(id, frame) {
+  async preview(id, frame, window) {
     const getBytes = this.sources.get(id);
     if (!getBytes || !this.run) throw new Error('this file is not in the package');
-    return this.run.preview(new Uint8Array(await getBytes()), frame ?? undefined);
+    return this.run.preview(new Uint8Array(await getBytes()), frame ?? undefined,
+      window ? window.center : undefined, window ? window.width : undefined);
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */

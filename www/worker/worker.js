@@ -69,7 +69,7 @@ onmessage = async (ev) => {
       }
       case 'preview': {
         try {
-          const { before, after } = await batch.preview(msg.id, msg.frame);
+          const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
           postMessage({ type: 'preview', id: msg.id, before, after }, [before.rgba.buffer, after.rgba.buffer]);
         } catch (e) {
           postMessage({ type: 'preview', id: msg.id, error: String((e && e.message) || e) });
