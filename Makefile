@@ -66,6 +66,7 @@ bench: setup cli
 
 lint:
 	python3 tools/sri.py --check
+	cargo deny --log-level error check licenses bans sources
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings

@@ -47,6 +47,10 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wb_version"
   # No --locked: its lock file names a crate version this registry does not have.
   cargo install wasm-bindgen-cli --version "$wb_version" --force
 fi
+if ! command -v cargo-deny >/dev/null 2>&1; then
+  say "installing cargo-deny (licence and source checks of dependencies; takes two minutes once)"
+  cargo install cargo-deny --locked --version 0.20.2
+fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
   say "installing cargo-fuzz (fuzz targets in fuzz/; takes a minute once)"
   cargo install cargo-fuzz --locked --version 0.13.2
