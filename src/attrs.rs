@@ -16,3 +16,11 @@ pub fn text(obj: &InMemDicomObject, tag: Tag) -> String {
 pub fn uint(obj: &InMemDicomObject, tag: Tag) -> Option<u32> {
     obj.get(tag).and_then(|e| e.value().to_int::<u32>().ok())
 }
+
+/// Number of Frames (0028,0008): 1 when absent, unreadable or 0.
+pub fn frames(obj: &InMemDicomObject) -> u32 {
+    text(obj, dicom_dictionary_std::tags::NUMBER_OF_FRAMES)
+        .parse::<u32>()
+        .unwrap_or(1)
+        .max(1)
+}

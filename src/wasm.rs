@@ -129,14 +129,8 @@ impl Run {
         };
         let out = js_sys::Object::new();
         let report = serde_wasm_bindgen::to_value(&report).map_err(js_err)?;
-        js_sys::Reflect::set(&out, &"report".into(), &report)
-            .map_err(|_| js_err("could not build the report"))?;
-        js_sys::Reflect::set(
-            &out,
-            &"chunk".into(),
-            &js_sys::Uint8Array::from(chunk.as_slice()),
-        )
-        .map_err(|_| js_err("could not build the report"))?;
+        set(&out, "report", &report)?;
+        set(&out, "chunk", &js_sys::Uint8Array::from(chunk.as_slice()))?;
         Ok(out.into())
     }
 
@@ -158,8 +152,8 @@ impl Run {
         let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
         let after = crate::pixels::render_with(&after, frame, window).map_err(js_err)?;
         let out = js_sys::Object::new();
-        set(&out, "before", &rendered(before))?;
-        set(&out, "after", &rendered(after))?;
+        set(&out, "before", &rendered(before)?)?;
+        set(&out, "after", &rendered(after)?)?;
         Ok(out.into())
     }
 
@@ -221,18 +215,18 @@ fn set(obj: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsError> 
         .map_err(|_| js_err("could not build the result"))
 }
 
-fn rendered(r: crate::pixels::Rendered) -> JsValue {
+fn rendered(r: crate::pixels::Rendered) -> Result<JsValue, JsError> {
     let out = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&out, &"width".into(), &r.width.into());
-    let _ = js_sys::Reflect::set(&out, &"height".into(), &r.height.into());
-    let _ = js_sys::Reflect::set(&out, &"frame".into(), &r.frame.into());
-    let _ = js_sys::Reflect::set(&out, &"frames".into(), &r.frames.into());
-    let _ = js_sys::Reflect::set(
+    set(&out, "width", &r.width.into())?;
+    set(&out, "height", &r.height.into())?;
+    set(&out, "frame", &r.frame.into())?;
+    set(&out, "frames", &r.frames.into())?;
+    set(
         &out,
-        &"rgba".into(),
+        "rgba",
         &js_sys::Uint8ClampedArray::from(r.rgba.as_slice()),
-    );
-    out.into()
+    )?;
+    Ok(out.into())
 }
 
 /// What a drawn box can be scoped to: `{sopInstanceUid, seriesInstanceUid, rows, columns}`
@@ -261,7 +255,7 @@ pub fn image_key(bytes: &[u8]) -> Result<JsValue, JsError> {
 pub fn render_frame(bytes: &[u8], frame: Option<u32>) -> Result<JsValue, JsError> {
     let file = crate::deid::read_file(bytes).map_err(js_err)?;
     let r = crate::pixels::render(&file, frame).map_err(js_err)?;
-    Ok(rendered(r))
+    rendered(r)
 }
 
 /// The options and presets, for the settings panel.

@@ -619,12 +619,7 @@ pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidE
 /// Boxes around burned-in text found automatically in the first and last frames, and a note
 /// for the user on what was (or could not be) done.
 fn detect_text(file: &dicom_object::DefaultDicomObject) -> (Vec<crate::pixels::Region>, String) {
-    let frames = file
-        .get(tags::NUMBER_OF_FRAMES)
-        .and_then(|e| e.value().to_str().ok())
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let frames = attrs::frames(file);
     let which: Vec<u32> = if frames > 1 {
         vec![0, frames - 1]
     } else {

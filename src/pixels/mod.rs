@@ -201,12 +201,7 @@ fn geometry(
     let bits = num(tags::BITS_ALLOCATED).unwrap_or(16);
     let stored = num(tags::BITS_STORED).unwrap_or(bits).clamp(1, bits.max(1));
     let signed = num(tags::PIXEL_REPRESENTATION) == Some(1);
-    let frames = obj
-        .get(tags::NUMBER_OF_FRAMES)
-        .and_then(|e| e.value().to_str().ok())
-        .and_then(|s| s.trim().parse::<u32>().ok())
-        .unwrap_or(1)
-        .max(1);
+    let frames = attrs::frames(obj);
     if bits != 8 && bits != 16 {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
@@ -358,28 +353,23 @@ pub fn blank_encapsulated(
     file: FileDicomObject<InMemDicomObject>,
     regions: &[Region],
 ) -> Result<(InMemDicomObject, u32), PixelError> {
-    let (ts_uid, photometric, g) = {
+    // One decoder for every frame; what it knows is taken out before the object is.
+    let (ts_uid, photometric, g, mut out) = {
         let decoder = Decoder::new(&file)?;
-        (
-            decoder.ts_uid.clone(),
-            decoder.photometric.clone(),
-            decoder.g.clone(),
-        )
-    };
-    // Grows as frames are decoded; declared sizes are not trusted for more than 64 MiB.
-    let mut out = Vec::with_capacity(
-        g.frame_len()
-            .saturating_mul(g.frames as usize)
-            .min(64 << 20),
-    );
-    {
-        let decoder = Decoder::new(&file)?;
+        let g = decoder.g.clone();
+        // Grows as frames are decoded; declared sizes are not trusted for more than 64 MiB.
+        let mut out = Vec::with_capacity(
+            g.frame_len()
+                .saturating_mul(g.frames as usize)
+                .min(64 << 20),
+        );
         for f in 0..g.frames {
             let mut frame = decoder.frame(f)?;
             blank_frame(&mut frame, &g, regions, true);
             out.extend_from_slice(&frame);
         }
-    }
+        (decoder.ts_uid.clone(), decoder.photometric.clone(), g, out)
+    };
     let mut obj = file.into_inner();
     if out.len() % 2 == 1 {
         out.push(0);
@@ -696,10 +686,7 @@ pub fn render_with(
     frame: Option<u32>,
     window: Option<(f64, f64)>,
 ) -> Result<Rendered, PixelError> {
-    let total = attrs::text(file, tags::NUMBER_OF_FRAMES)
-        .parse::<u32>()
-        .unwrap_or(1)
-        .max(1);
+    let total = attrs::frames(file);
     let index = frame.unwrap_or(total / 2).min(total - 1);
     let d = decoded_frames(file, &[index])?;
     let Some(bytes) = d.frames.first() else {
