@@ -70,6 +70,15 @@ def make_image(kind, frames):
     return arr.astype(dtype)
 
 
+def save_native(ds, path):
+    """Write a data set as Part 10, Explicit VR Little Endian."""
+    ds.file_meta = FileMetaDataset()
+    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds.save_as(path, enforce_file_format=True)
+
+
 def write_native(kind, frames, path):
     arr = make_image(kind, frames)
     ds = Dataset()
@@ -115,11 +124,7 @@ def write_native(kind, frames, path):
         ds.FrameTime = "40"
     data = arr if multi else arr[0]
     ds.PixelData = data.tobytes()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.save_as(path, enforce_file_format=True)
+    save_native(ds, path)
     return arr
 
 
@@ -467,11 +472,7 @@ def write_array(arr, path, rgb):
     ds.FrameIncrementPointer = 0x00181063
     ds.FrameTime = "33"
     ds.PixelData = arr.tobytes()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.save_as(path, enforce_file_format=True)
+    save_native(ds, path)
 
 
 def main():

@@ -101,16 +101,8 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   const row = page.locator('tr', { hasText: 'README.txt' });
   assert.match(await row.textContent(), /not a DICOM file/);
 
-  await markLooked(page);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
+  const { download, dest, names } = await downloadPackage(page, 'unzipped');
   assert.equal(download.suggestedFilename(), 'obscura-package.zip');
-  const zipPath = join(work, 'package.zip');
-  await download.saveAs(zipPath);
-  const dest = join(work, 'unzipped');
-  const names = unzip(zipPath, dest);
   const dicoms = names.filter((n) => n.startsWith('DICOM/'));
   assert.equal(dicoms.length, 6);
   for (const report of ['DICOMDIR', 'manifest.json', 'changes.json', 'CHANGES.txt']) assert.ok(names.includes(report), report);
@@ -219,15 +211,7 @@ for (const [format, fileName, content] of [
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
-  await markLooked(page);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
-  const zipPath = join(work, `rules-package-${fileName}.zip`);
-  await download.saveAs(zipPath);
-  const dest = join(work, `rules-unzipped-${fileName}`);
-  unzip(zipPath, dest);
+  const { dest } = await downloadPackage(page, `rules-unzipped-${fileName}`);
   const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
     'import sys, pydicom',
     'ct = pydicom.dcmread(sys.argv[1]); mr = pydicom.dcmread(sys.argv[2])',
@@ -261,15 +245,7 @@ test('compressed images (RLE, JPEG, JPEG lossless, JPEG-LS, JPEG 2000) are decod
   } catch (e) {
     throw new Error(`${e.message}: ${await status.textContent()} | ${await page.locator('table').innerText()}`);
   }
-  await markLooked(page);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
-  const zipPath = join(work, 'pixels-package.zip');
-  await download.saveAs(zipPath);
-  const dest = join(work, 'pixels-unzipped');
-  unzip(zipPath, dest);
+  const { dest } = await downloadPackage(page, 'pixels-unzipped');
   const check = spawnSync(python, [script, '--verify-package', refs, dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stdout + check.stderr);
   assertOnlyLocalRequests(requests);
@@ -295,16 +271,8 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   const status = page.getByRole('status');
   await assertEventually(async () => /2 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   await page.getByLabel(/Teaching notes for the case page/).fill('Teaching point: <fake> echo case.');
-  await markLooked(page);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
+  const { download, dest } = await downloadPackage(page, 'detect-unzipped');
   assert.match(download.suggestedFilename(), /^OBSC-[0-9A-F]{6}-case\.zip$/, 'named after the pseudonymised case');
-  const zipPath = join(work, 'detect-package.zip');
-  await download.saveAs(zipPath);
-  const dest = join(work, 'detect-unzipped');
-  unzip(zipPath, dest);
   const check = spawnSync(python, ['-c', [
     'import os, sys, numpy as np, pydicom; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
     'arr, text, fan = c.ultrasound(3)',
@@ -389,15 +357,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   assert.equal(dark, 0, 'the box is black in the image as packaged');
   await dialog.getByRole('button', { name: 'Close' }).click();
   assert.match(await status.textContent(), /6 files de-identified/);
-  await markLooked(page);
-  const [download] = await Promise.all([
-    page.waitForEvent('download'),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
-  const zipPath = join(work, 'drawn-package.zip');
-  await download.saveAs(zipPath);
-  const dest = join(work, 'drawn-unzipped');
-  unzip(zipPath, dest);
+  const { dest } = await downloadPackage(page, 'drawn-unzipped');
   const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
   const marked = log.split('\n').filter((l) => /^\s*DICOM\/.*box drawn on the page \(this image\)/.test(l));
   assert.equal(marked.length, 1, log);
@@ -537,6 +497,20 @@ test('a broken rules file is reported and no file slips through', async () => {
   assert.deepEqual(errors, []);
   await context.close();
 });
+
+/** Tick every "I looked at this image", download the package and unzip it under work/`name`. */
+async function downloadPackage(page, name) {
+  await markLooked(page);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('button', { name: 'Download package' }).click(),
+  ]);
+  const zipPath = join(work, `${name}.zip`);
+  await download.saveAs(zipPath);
+  const dest = join(work, name);
+  const names = unzip(zipPath, dest);
+  return { download, dest, names };
+}
 
 /** Tick "I looked at this image" on every flagged image (the download waits for it). */
 async function markLooked(page) {
