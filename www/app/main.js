@@ -420,14 +420,14 @@ function draw(canvas, image) {
 let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
 
 function openPreview(id, name) {
-  preview = { id, after: null, box: null, loading: true, wanted: undefined };
+  preview = { id, after: null, box: null, loading: false, wanted: undefined };
   $('preview-title').textContent = `Before and after: ${name}`;
   $('preview-note').textContent = 'Drawing the image…';
   $('box-actions').hidden = true;
   $('frame-control').hidden = true;
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
-  worker.postMessage({ type: 'preview', id, window: chosenWindow() });
+  requestFrame(undefined);
 }
 
 /** The window chosen for the image check, or undefined for the file's own. */
@@ -464,7 +464,8 @@ function showPreview(msg) {
 }
 $('preview-close').addEventListener('click', () => $('preview').close());
 
-// Scrolling through frames: one request at a time, always for the latest position.
+// Every image request goes through here: one at a time, always for the latest frame asked
+// (undefined: the middle one), with the chosen window.
 function requestFrame(frame) {
   if (!preview) return;
   preview.wanted = frame;
@@ -547,9 +548,8 @@ function regionApplied(msg) {
     return;
   }
   if (preview && msg.id === preview.id) {
-    preview.box = null;
-    preview.loading = true;
-    worker.postMessage({ type: 'preview', id: preview.id, frame: preview.frame, window: chosenWindow() });
+    preview.loading = false;
+    requestFrame(preview.frame);
   }
 }
 
