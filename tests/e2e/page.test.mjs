@@ -472,7 +472,11 @@ test('images flagged for burned-in text are listed first and block the download 
 
 test('after a first visit the page works with the network off (service worker)', async () => {
   const { context, page, requests, errors } = await openPage();
-  await page.evaluate(async () => { await navigator.serviceWorker.ready; });
+  const ready = await page.evaluate(() => Promise.race([
+    navigator.serviceWorker.ready.then(() => true),
+    new Promise((resolve) => setTimeout(() => resolve(false), 15_000)),
+  ]));
+  assert.ok(ready, 'a service worker is active');
   await context.setOffline(true);
   await page.reload();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
