@@ -61,7 +61,8 @@ fuzz:
 
 # Throughput and memory against the copy floor and peers (measured, never asserted): writes
 # docs/benchmarks.md.
-bench: setup cli
+bench: setup wasm cli
+	bash tools/peers/install.sh
 	python3 tools/bench.py
 
 lint:

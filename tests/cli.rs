@@ -306,3 +306,74 @@ fn a_ctp_pixel_script_is_read_and_its_regions_blanked() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_output_is_the_same_whatever_the_number_of_threads() {
+    let dir = tempdir("jobs");
+    let input = dir.join("in");
+    for args in [vec!["sample"], vec!["sample", "--ct-slices", "12"]] {
+        let target = input.join(args.len().to_string());
+        assert!(obscura()
+            .args(&args[..1])
+            .arg(&target)
+            .args(&args[1..])
+            .status()
+            .expect("runs")
+            .success());
+    }
+    // A ZIP of the sample study and a broken file among the inputs, too.
+    let mut zip = obscura::package::ZipStream::new();
+    let mut bytes = Vec::new();
+    for f in files_under(&input.join("1")) {
+        let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("x");
+        bytes.extend(zip.add(&format!("z/{name}"), &fs::read(&f).expect("read")));
+    }
+    bytes.extend(zip.finish());
+    fs::write(input.join("archive.zip"), &bytes).expect("write");
+    fs::write(input.join("broken.dcm"), b"DICM but not really").expect("write");
+    fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
+    let run = |out: &str, extra: &[&str]| {
+        let result = obscura()
+            .arg("deid")
+            .arg(&input)
+            .arg("--out")
+            .arg(dir.join(out))
+            .arg("--key-file")
+            .arg(dir.join("key.txt"))
+            .arg("--zip")
+            .arg(dir.join(format!("{out}.zip")))
+            .args(extra)
+            .output()
+            .expect("runs");
+        assert_eq!(result.status.code(), Some(1), "the broken file is excluded");
+        String::from_utf8_lossy(&result.stdout).into_owned()
+    };
+    let one = run("one", &["--jobs", "1"]);
+    // Three threads, and a budget so small that large files go alone.
+    let three = run("three", &["--jobs", "3", "--memory", "1"]);
+    assert_eq!(one, three, "the same files excluded, in the same order");
+    let a = files_under(&dir.join("one"));
+    let b = files_under(&dir.join("three"));
+    assert_eq!(a.len(), b.len());
+    assert!(a.len() > 24, "{}", a.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(
+            x.strip_prefix(dir.join("one")),
+            y.strip_prefix(dir.join("three"))
+        );
+        assert!(
+            fs::read(x).ok() == fs::read(y).ok(),
+            "{} differs",
+            x.display()
+        );
+    }
+    assert!(
+        fs::read(dir.join("one.zip")).ok() == fs::read(dir.join("three.zip")).ok(),
+        "the packages are the same bytes"
+    );
+    let usage = obscura()
+        .args(["deid", "x", "--out", "y", "--jobs", "0"])
+        .output()
+        .expect("runs");
+    assert_eq!(usage.status.code(), Some(2));
+}

@@ -550,3 +550,68 @@ fn overlays_hidden_in_unused_pixel_bits_are_zeroed() {
         .iter()
         .any(|c| c.name == "PixelData" && c.action == "cleaned"));
 }
+
+/// A sample file with one text attribute changed.
+fn sample_with(index: usize, tag: dicom_core::Tag, vr: dicom_core::VR, value: &str) -> Vec<u8> {
+    use dicom_core::value::{PrimitiveValue, Value};
+    let file = parse(&sample_study()[index].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    obj.put(dicom_core::DataElement::new(
+        tag,
+        vr,
+        Value::Primitive(PrimitiveValue::from(value)),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    bytes
+}
+
+#[test]
+fn a_first_pass_cleans_a_name_that_only_a_later_file_gives() {
+    use dicom_core::VR;
+    // The same patient: the first file's description names someone that only the second
+    // file's Other Patient Names says is the patient.
+    let first = sample_with(
+        0,
+        tags::SERIES_DESCRIPTION,
+        VR::LO,
+        "Series 1 ROEFAKE follow-up",
+    );
+    let second = sample_with(1, tags::OTHER_PATIENT_NAMES, VR::PN, "ROEFAKE^JANE");
+    let desc = |d: &obscura::deid::Deidentified| text(&parse(&d.bytes), tags::SERIES_DESCRIPTION);
+
+    // One pass, in this order: the name is not known yet when the first file is cleaned.
+    let mut one_pass = session(&[ProfileOption::CleanDescriptors], 11);
+    let early = one_pass.deidentify(&first).expect("ok");
+    assert!(
+        desc(&early).contains("ROEFAKE"),
+        "the gap this test is about"
+    );
+
+    // Two passes, in either order: cleaned, and the same bytes.
+    let mut outputs = Vec::new();
+    for order in [[&first, &second], [&second, &first]] {
+        let mut s = session(&[ProfileOption::CleanDescriptors], 11);
+        for f in order {
+            let scan = s.scan(f).expect("readable");
+            s.add_scan(scan);
+        }
+        let d = s.deidentify(&first).expect("ok");
+        assert!(!desc(&d).contains("ROEFAKE"), "{}", desc(&d));
+        outputs.push(d.bytes);
+    }
+    assert_eq!(
+        outputs[0], outputs[1],
+        "the order of the first pass does not matter"
+    );
+
+    // After a first pass, files no longer teach the session new names.
+    let mut s = session(&[ProfileOption::CleanDescriptors], 11);
+    s.add_scan(s.scan(&first).expect("readable"));
+    let before = s.deidentify(&first).expect("ok").bytes;
+    s.deidentify(&second).expect("ok");
+    assert_eq!(s.deidentify(&first).expect("ok").bytes, before);
+}

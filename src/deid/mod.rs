@@ -240,6 +240,16 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The key the session files a patient under: Patient ID, or the name when the ID is
+    /// empty.
+    fn patient_key(&self) -> String {
+        if self.patient_id.is_empty() {
+            self.patient_name.clone()
+        } else {
+            self.patient_id.clone()
+        }
+    }
+
     fn of(obj: &InMemDicomObject) -> Summary {
         let s = |tag| attrs::text(obj, tag);
         Summary {
@@ -314,6 +324,39 @@ pub struct Session {
     patients: BTreeMap<String, PatientEntry>,
     /// How many files were de-identified.
     done: usize,
+    /// Whether a first pass ([`Session::add_scan`]) gathered every patient's identifiers:
+    /// files then use those and no longer add to them, so the result of each file no longer
+    /// depends on the order of the files (and files can be processed in parallel).
+    scanned: bool,
+}
+
+/// What a first pass over one file learns of its patient (see [`Session::scan`]).
+#[derive(Debug, Clone)]
+pub struct PatientScan {
+    key: String,
+    identifiers: Identifiers,
+}
+
+/// The entry of one patient in `patients`, created on first sight with its pseudonym and
+/// date offset.
+fn patient_entry<'a>(
+    policy: &Policy,
+    patients: &'a mut BTreeMap<String, PatientEntry>,
+    key: &str,
+) -> &'a mut PatientEntry {
+    patients
+        .entry(key.to_string())
+        .or_insert_with(|| PatientEntry {
+            pseudonym: policy
+                .pseudonyms
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| policy.key.pseudonym(key)),
+            date_offset_days: policy
+                .date_offset_days
+                .unwrap_or_else(|| policy.key.date_offset_days(key)),
+            identifiers: Identifiers::default(),
+        })
 }
 
 impl Session {
@@ -323,7 +366,50 @@ impl Session {
             policy,
             patients: BTreeMap::new(),
             done: 0,
+            scanned: false,
         }
+    }
+
+    /// First pass of a two-pass run: read the attributes before the pixel data and gather
+    /// the identifying values of the file's patient. `None` for a file that cannot be read
+    /// (the second pass says why).
+    ///
+    /// Free text is cleaned of the identifiers of its patient seen anywhere in the batch;
+    /// without a first pass only those of files processed earlier are known, so a name that
+    /// appears in a later file's Other Patient Names would be missed in an earlier file.
+    pub fn scan(&self, bytes: &[u8]) -> Option<PatientScan> {
+        let file = read_file_until(bytes, Some(tags::PIXEL_DATA)).ok()?;
+        let summary = Summary::of(&file);
+        let mut identifiers = Identifiers::default();
+        walk::collect_identifiers(&file, &self.policy, &mut identifiers);
+        Some(PatientScan {
+            key: summary.patient_key(),
+            identifiers,
+        })
+    }
+
+    /// Record what [`Session::scan`] found. After the first `add_scan`, files no longer add
+    /// identifiers of their own to the session.
+    pub fn add_scan(&mut self, scan: PatientScan) {
+        self.scanned = true;
+        self.patient(&scan.key)
+            .identifiers
+            .extend(&scan.identifiers);
+    }
+
+    /// Fold in a copy of this session that processed other files of the same batch (one
+    /// per thread): counts add up, patients seen only there are added.
+    pub fn merge(&mut self, other: Session) {
+        self.done += other.done;
+        for (key, entry) in other.patients {
+            let mine = self.patient(&key);
+            mine.identifiers.extend(&entry.identifiers);
+        }
+    }
+
+    /// The entry of one patient, created on first sight.
+    fn patient(&mut self, key: &str) -> &mut PatientEntry {
+        patient_entry(&self.policy, &mut self.patients, key)
     }
 
     /// The policy in force.
@@ -437,33 +523,21 @@ impl Session {
         let little_endian = meta.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
 
         // The patient this file belongs to decides the pseudonym and the date offset.
-        let patient_key = if before.patient_id.is_empty() {
-            before.patient_name.clone()
+        let entry = patient_entry(&self.policy, &mut self.patients, &before.patient_key());
+        let mut own = Identifiers::default();
+        let identifiers = if self.scanned {
+            // The first pass knows them all; this file's own are added for this file only.
+            own.extend(&entry.identifiers);
+            &mut own
         } else {
-            before.patient_id.clone()
+            &mut entry.identifiers
         };
-        let policy = &self.policy;
-        let entry = self
-            .patients
-            .entry(patient_key.clone())
-            .or_insert_with(|| PatientEntry {
-                pseudonym: policy
-                    .pseudonyms
-                    .get(&patient_key)
-                    .cloned()
-                    .unwrap_or_else(|| policy.key.pseudonym(&patient_key)),
-                date_offset_days: policy
-                    .date_offset_days
-                    .unwrap_or_else(|| policy.key.date_offset_days(&patient_key)),
-                identifiers: Identifiers::default(),
-            });
-
         let mut walker = walk::Walker::new(
             &self.policy,
             entry.pseudonym.clone(),
             entry.date_offset_days,
             &obj,
-            &mut entry.identifiers,
+            identifiers,
         );
         walker.pixels_cleaned = !regions.is_empty();
         let mut cleaned = walker.clean_top_level(obj);
@@ -602,6 +676,14 @@ fn write_part10(
 /// after the structural check that keeps damaged files from making the parser allocate or
 /// recurse without bound.
 pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
+    read_file_until(bytes, None)
+}
+
+/// [`read_file`], stopping before `until` (e.g. Pixel Data) in a Part 10 file.
+fn read_file_until(
+    bytes: &[u8],
+    until: Option<dicom_core::Tag>,
+) -> Result<dicom_object::DefaultDicomObject, DeidError> {
     let body = if bytes.get(128..132) == Some(b"DICM") {
         &bytes[128..]
     } else if bytes.get(0..4) == Some(b"DICM") {
@@ -610,8 +692,11 @@ pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidE
         return read_raw_dataset(bytes);
     };
     precheck::check_part10(body).map_err(DeidError::Malformed)?;
-    OpenFileOptions::new()
-        .read_preamble(dicom_object::file::ReadPreamble::Never)
+    let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
+    if let Some(tag) = until {
+        options = options.read_until(tag);
+    }
+    options
         .from_reader(body)
         .map_err(|e| DeidError::Parse(error_chain(&e)))
 }

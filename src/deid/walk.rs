@@ -1036,7 +1036,7 @@ fn review_text(v: &Value<InMemDicomObject>) -> String {
 
 /// Gather, at any depth, the values of attributes the policy removes, replaces or shifts:
 /// those are the identifying values to blank out of free text.
-fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identifiers) {
+pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identifiers) {
     for elem in obj.iter() {
         let tag = elem.tag();
         if let Value::Sequence(seq) = elem.value() {

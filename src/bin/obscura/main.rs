@@ -10,6 +10,10 @@ use obscura::deid::{Outcome, Policy, ProjectKey, Session};
 use obscura::package::{Layout, ZipStream};
 use obscura::profile::{OptionSet, ProfileOption, PRESETS};
 
+mod ordered;
+
+use ordered::{for_each_ordered, Limits};
+
 const USAGE: &str = "\
 obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confidentiality Profile)
 
@@ -44,6 +48,11 @@ OPTIONS for deid:
   --no-key-images      do not add images/*.png (the middle image of each series as PNG)
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
+  --jobs N             files de-identified at once (default: one per core). The output is
+                       the same whatever N: files are written in the order of the inputs.
+  --memory MIB         input bytes in flight across the threads (default 128): a file
+                       larger than this is worked on alone, so memory stays about three
+                       times the largest file
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
   --reid-key FILE      write the re-identification key (original ID → pseudonym) to FILE,
@@ -74,6 +83,8 @@ struct Args {
     detect_text: bool,
     no_key_images: bool,
     notes: Option<PathBuf>,
+    jobs: usize,
+    budget_mib: u64,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -97,6 +108,8 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         detect_text: false,
         no_key_images: false,
         notes: None,
+        jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        budget_mib: 128,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -131,6 +144,22 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--detect-text" => args.detect_text = true,
             "--no-key-images" => args.no_key_images = true,
             "--notes" => args.notes = Some(PathBuf::from(value("--notes")?)),
+            "--jobs" => {
+                let v = value("--jobs")?;
+                args.jobs = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--jobs: {v:?} is not a number of threads"))?;
+            }
+            "--memory" => {
+                let v = value("--memory")?;
+                args.budget_mib = v
+                    .parse()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| format!("--memory: {v:?} is not a number of MiB"))?;
+            }
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
@@ -236,46 +265,96 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// The state of one CLI run while it goes through the inputs.
-struct Batch<'a> {
-    session: &'a mut Session,
+/// Call `f` with every DICOM candidate in one input file: the file itself, or each entry
+/// of a ZIP archive (named `archive!/entry`), or the reason it could not be read.
+fn each_candidate(path: &Path, mut f: impl FnMut(String, Result<&[u8], String>)) {
+    let name = path.display().to_string();
+    let bytes = match fs::read(path) {
+        Ok(b) => b,
+        Err(e) => return f(name, Err(format!("could not be read: {e}"))),
+    };
+    if !obscura::input::is_zip(&bytes) {
+        return f(name, Ok(&bytes));
+    }
+    match obscura::input::ZipArchive::new(&bytes) {
+        Ok(archive) => {
+            for entry in archive.files() {
+                let inner = format!("{name}!/{}", entry.name);
+                match archive.read(entry) {
+                    Ok(data) => f(inner, Ok(&data)),
+                    Err(e) => f(inner, Err(e.to_string())),
+                }
+            }
+        }
+        Err(e) => f(name, Err(e.to_string())),
+    }
+}
+
+/// What became of one candidate file.
+enum Handled {
+    Done(Box<obscura::deid::Deidentified>),
+    Skipped(String),
+    Excluded(String),
+}
+
+/// De-identify one candidate with a thread's copy of the session.
+fn handle(session: &mut Session, bytes: Result<&[u8], String>) -> Handled {
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => return Handled::Excluded(e),
+    };
+    // A bug in a parser must not end the batch: the file is excluded instead.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(bytes))) {
+        Err(_) => Handled::Excluded("internal error while reading the file".into()),
+        Ok(Outcome::Done(d)) => Handled::Done(d),
+        Ok(Outcome::Skipped(why)) => Handled::Skipped(why),
+        Ok(Outcome::Excluded(e)) => Handled::Excluded(e.to_string()),
+    }
+}
+
+/// Where the output goes, in the order of the inputs.
+struct Output<'a> {
     layout: &'a mut Layout,
     zip: Option<&'a mut (fs::File, ZipStream)>,
     out: &'a Path,
     excluded: usize,
 }
 
-impl Batch<'_> {
+impl Output<'_> {
     fn exclude(&mut self, name: &str, reason: &str) {
         self.excluded += 1;
         self.layout.exclude(reason);
         println!("excluded: {name}: {reason}");
     }
 
-    /// De-identify one file and write it out, or say why not.
-    fn handle(&mut self, name: &str, bytes: &[u8]) -> Result<(), String> {
-        // A bug in a parser must not end the batch: the file is excluded instead.
-        let session = &mut *self.session;
-        let outcome =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(bytes)));
-        match outcome {
-            Err(_) => self.exclude(name, "internal error while reading the file"),
-            Ok(Outcome::Done(d)) => {
-                let rel = self.layout.place(&d);
-                write_file(&self.out.join(&rel), &d.bytes)?;
-                if let Some((f, z)) = self.zip.as_deref_mut() {
-                    f.write_all(&z.add(&rel, &d.bytes))
-                        .map_err(|e| e.to_string())?;
-                }
-            }
-            Ok(Outcome::Skipped(why)) => {
-                self.layout.skip();
-                println!("skipped: {name}: {why}");
-            }
-            Ok(Outcome::Excluded(e)) => self.exclude(name, &e.to_string()),
+    /// Write one file of the package (to the folder, and to the ZIP when asked).
+    fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), String> {
+        write_file(&self.out.join(rel), bytes)?;
+        if let Some((f, z)) = self.zip.as_deref_mut() {
+            f.write_all(&z.add(rel, bytes)).map_err(|e| e.to_string())?;
         }
         Ok(())
     }
+
+    fn take(&mut self, name: &str, handled: Handled) -> Result<(), String> {
+        match handled {
+            Handled::Done(d) => {
+                let rel = self.layout.place(&d);
+                self.write(&rel, &d.bytes)?;
+            }
+            Handled::Skipped(why) => {
+                self.layout.skip();
+                println!("skipped: {name}: {why}");
+            }
+            Handled::Excluded(why) => self.exclude(name, &why),
+        }
+        Ok(())
+    }
+}
+
+/// The size of a file, for the memory budget of the threads.
+fn size_of(path: &PathBuf) -> u64 {
+    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
 fn deid(args: Args) -> Result<bool, String> {
@@ -300,6 +379,34 @@ fn deid(args: Args) -> Result<bool, String> {
     }
     let files = collect_files(&args.inputs)?;
     let mut session = Session::new(policy);
+    let limits = Limits {
+        jobs: args.jobs,
+        budget: args.budget_mib << 20,
+    };
+
+    // First pass: every patient's identifying values, so that free text is cleaned of those
+    // seen in any file of the batch, and the output does not depend on the order of files.
+    let scanner = session.clone();
+    let scans = for_each_ordered(
+        &files,
+        limits,
+        size_of,
+        || (),
+        |_, path| {
+            let mut scans = Vec::new();
+            each_candidate(path, |_, bytes| {
+                scans.extend(bytes.ok().and_then(|b| scanner.scan(b)));
+            });
+            scans
+        },
+        |scans| {
+            scans.into_iter().for_each(|s| session.add_scan(s));
+            Ok(())
+        },
+    );
+    scans?;
+
+    // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
     let mut zip = match &args.zip {
         Some(p) => Some((
@@ -308,68 +415,67 @@ fn deid(args: Args) -> Result<bool, String> {
         )),
         None => None,
     };
-    let mut batch = Batch {
-        session: &mut session,
+    let mut output = Output {
         layout: &mut layout,
         zip: zip.as_mut(),
         out: &args.out,
         excluded: 0,
     };
-    for file in &files {
-        let name = file.display().to_string();
-        let bytes = match fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                batch.exclude(&name, &format!("could not be read: {e}"));
-                continue;
-            }
-        };
-        if obscura::input::is_zip(&bytes) {
-            match obscura::input::ZipArchive::new(&bytes) {
-                Ok(archive) => {
-                    for entry in archive.files() {
-                        let inner = format!("{name}!/{}", entry.name);
-                        match archive.read(entry) {
-                            Ok(data) => batch.handle(&inner, &data)?,
-                            Err(e) => batch.exclude(&inner, &e.to_string()),
-                        }
-                    }
-                }
-                Err(e) => batch.exclude(&name, &e.to_string()),
-            }
-        } else {
-            batch.handle(&name, &bytes)?;
-        }
-    }
-    let excluded = batch.excluded;
+    let copies = for_each_ordered(
+        &files,
+        limits,
+        size_of,
+        || session.clone(),
+        |copy, path| {
+            let mut handled = Vec::new();
+            each_candidate(path, |name, bytes| {
+                handled.push((name, handle(copy, bytes)))
+            });
+            handled
+        },
+        |handled| {
+            handled
+                .into_iter()
+                .try_for_each(|(name, h)| output.take(&name, h))
+        },
+    )?;
+    copies.into_iter().for_each(|c| session.merge(c));
+
     if !args.no_key_images {
         // One picture per series (its middle image), from the de-identified file.
-        for (name, path) in layout.key_image_plan() {
-            let bytes = fs::read(args.out.join(&path)).map_err(|e| format!("{path}: {e}"))?;
-            match obscura::package::key_image(&bytes) {
-                Ok(png) => {
-                    write_file(&args.out.join(&name), &png)?;
-                    if let Some((f, z)) = zip.as_mut() {
-                        f.write_all(&z.add(&name, &png))
-                            .map_err(|e| e.to_string())?;
+        let plan = output.layout.key_image_plan();
+        let out = args.out.clone();
+        let images = for_each_ordered(
+            &plan,
+            limits,
+            |(_, path)| size_of(&out.join(path)),
+            || (),
+            |_, (name, path)| {
+                let png = fs::read(out.join(path))
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| obscura::package::key_image(&b).map_err(|e| e.to_string()));
+                (name.clone(), path.clone(), png)
+            },
+            |(name, path, png)| {
+                match png {
+                    Ok(png) => {
+                        output.write(&name, &png)?;
+                        output.layout.add_key_image(&name, &png);
                     }
-                    layout.add_key_image(&name, &png);
+                    Err(e) => eprintln!("no key image for {path}: {e}"),
                 }
-                Err(e) => eprintln!("no key image for {path}: {e}"),
-            }
-        }
+                Ok(())
+            },
+        );
+        images?;
     }
+    let excluded = output.excluded;
     if let Some(p) = &args.notes {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-        layout.set_notes(&text);
+        output.layout.set_notes(&text);
     }
-    let policy = session.policy();
-    for (name, bytes) in layout.package_files(policy) {
-        write_file(&args.out.join(name), &bytes)?;
-        if let Some((f, z)) = zip.as_mut() {
-            f.write_all(&z.add(name, &bytes))
-                .map_err(|e| e.to_string())?;
-        }
+    for (name, bytes) in output.layout.package_files(session.policy()) {
+        output.write(name, &bytes)?;
     }
     if let Some((mut f, z)) = zip {
         f.write_all(&z.finish()).map_err(|e| e.to_string())?;
