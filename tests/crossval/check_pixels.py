@@ -16,6 +16,11 @@ For each output:
 - what Obscura cannot decode (colour JPEG-LS, 12-bit lossy JPEG) is excluded with that reason,
   never passed through.
 
+Overlays spelling a fake name (one in Overlay Data, one in an unused high bit of the pixels, on
+a 2-frame image): no 60xx attribute is left, no bit above High Bit is set, the image itself is
+unchanged. Automatic detection (--detect-text) on generated ultrasound with burned-in text, in
+several transfer syntaxes: the text is gone, and the key images show none of it.
+
 Usage: check_pixels.py --cli target/release/obscura
        check_pixels.py --make-for-page DIR; check_pixels.py --verify-package DIR UNZIPPED
        (the browser test: the same checks on a package the page made)
@@ -320,6 +325,7 @@ FONT = {
     "F": [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10], "I": [0x0e, 0x04, 0x04, 0x04, 0x04, 0x04, 0x0e],
     "K": [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11], "N": [0x11, 0x19, 0x15, 0x13, 0x11, 0x11, 0x11],
     "R": [0x1e, 0x11, 0x11, 0x1e, 0x14, 0x12, 0x11], "U": [0x11, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e],
+    "O": [0x0e, 0x11, 0x11, 0x11, 0x11, 0x11, 0x0e],
     "0": [0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e], "1": [0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e],
     "9": [0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c], "^": [0x04, 0x0a, 0x11, 0x00, 0x00, 0x00, 0x00],
     "-": [0x00, 0x00, 0x00, 0x1f, 0x00, 0x00, 0x00], ":": [0x00, 0x0c, 0x0c, 0x00, 0x0c, 0x0c, 0x00],
@@ -448,6 +454,88 @@ def check_key_images(out, text):
     return None
 
 
+def check_overlays(cli, work, failures):
+    """Overlays spelling a fake name, in Overlay Data and in an unused high pixel bit: gone."""
+    rows, cols, frames = 64, 160, 2
+    name = np.zeros((rows, cols), dtype=bool)
+    burn(name, "FAKE^DOE", 4, 4, 2)
+    ident = np.zeros((rows, cols), dtype=bool)
+    burn(ident, "FAKE-01", 4, 34, 2)
+    rng = np.random.default_rng(3)
+    image = rng.integers(0, 4096, size=(frames, rows, cols), dtype=np.uint16)
+    stored = image | (ident.astype(np.uint16) << 13)  # overlay 6002 lives in bit 13
+    ds = Dataset()
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.7.2"  # Multi-frame Grayscale Word SC
+    ds.SOPInstanceUID = generate_uid()
+    ds.StudyInstanceUID = generate_uid()
+    ds.SeriesInstanceUID = generate_uid()
+    ds.PatientName = "FAKE^DOE"
+    ds.PatientID = "FAKE-01"
+    ds.Modality = "OT"
+    ds.Rows, ds.Columns = rows, cols
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, 12, 11
+    ds.PixelRepresentation = 0
+    ds.NumberOfFrames = str(frames)
+    ds.FrameIncrementPointer = 0x00181063
+    ds.FrameTime = "33"
+    ds.PixelData = stored.tobytes()
+    # 6000: a separate bitmap (Overlay Data), with a label naming the patient.
+    ds.add_new(0x60000010, "US", rows)
+    ds.add_new(0x60000011, "US", cols)
+    ds.add_new(0x60000040, "CS", "G")
+    ds.add_new(0x60000050, "SS", [1, 1])
+    ds.add_new(0x60000100, "US", 1)
+    ds.add_new(0x60000102, "US", 0)
+    ds.add_new(0x60001500, "LO", "FAKE^DOE")
+    ds.add_new(0x60003000, "OW", np.packbits(name.ravel(), bitorder="little").tobytes())
+    # 6002: the retired form, in bit 13 of the pixel data itself.
+    ds.add_new(0x60020010, "US", rows)
+    ds.add_new(0x60020011, "US", cols)
+    ds.add_new(0x60020040, "CS", "G")
+    ds.add_new(0x60020050, "SS", [1, 1])
+    ds.add_new(0x60020100, "US", 16)
+    ds.add_new(0x60020102, "US", 13)
+    before = len(failures)
+    src = os.path.join(work, "overlays", "in")
+    os.makedirs(src, exist_ok=True)
+    path = os.path.join(src, "overlays.dcm")
+    save_native(ds, path)
+    check = pydicom.dcmread(path)
+    if not (check.overlay_array(0x6000).astype(bool) == name).all():
+        failures.append("overlays: the test's own Overlay Data does not read back as the name")
+        return
+    out = os.path.join(work, "overlays", "out")
+    r = subprocess.run([cli, "deid", src, "--out", out, "--no-key-images"], capture_output=True, text=True)
+    if r.returncode != 0:
+        failures.append(f"overlays: the CLI failed: {r.stdout}{r.stderr}")
+        return
+    files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
+    if len(files) != 1:
+        failures.append(f"overlays: {len(files)} output files")
+        return
+    ds = pydicom.dcmread(files[0])
+    left = [str(e.tag) for e in ds if 0x6000 <= e.tag.group <= 0x601E]
+    if left:
+        failures.append(f"overlays: overlay attributes left: {left}")
+    # The stored words as written (pydicom's pixel_array masks the bits above Bits Stored).
+    words = np.frombuffer(ds.PixelData, dtype="<u2").reshape(frames, rows, cols)
+    if (words & 0xF000).any():
+        failures.append("overlays: bits above High Bit are still set (the overlay in bit 13 is there)")
+    if not (words & 0x0FFF == image).all():
+        failures.append("overlays: the image itself changed")
+    raw = open(files[0], "rb").read()
+    if b"FAKE^DOE" in raw or b"FAKE-01" in raw:
+        failures.append("overlays: the fake name is in the output bytes")
+    dump = subprocess.run(["dcmdump", "+P", "6000,3000", "+P", "6002,0102", files[0]],
+                          capture_output=True, text=True)
+    if dump.stdout.strip():
+        failures.append(f"overlays: DCMTK still finds overlay attributes: {dump.stdout.strip()}")
+    if len(failures) == before:
+        print("overlays: removed, no high-bit residue")
+
+
 def write_array(arr, path, rgb):
     ds = Dataset()
     frames = arr.shape[0]
@@ -498,6 +586,7 @@ def main():
         for name, kind, src, ref, lossless in variants(work, ALL_KINDS, ALL_NAMES, failures):
             check(name, kind, src, ref, lossless, cli, rules, work, failures)
         check_detection(cli, work, failures)
+        check_overlays(cli, work, failures)
     if failures:
         print("FAILURES:")
         for f in failures:
