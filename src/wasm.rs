@@ -136,7 +136,8 @@ impl Run {
 
     /// A frame (the middle one unless `frame` is given, 0-based) of a file before and after
     /// de-identification, for the user to check the image, with the file's window unless
-    /// `window_width` is given (0 or less: the frame's full range): `{before, after}`, each `{width, height, rgba, frame, frames}` (`after` is
+    /// `window_width` is given (0 or less: the frame's full range): `{before, after}`, each `{width, height, rgba, frame, frames}` and, for greyscale,
+    /// `windowCenter` and `windowWidth` (`after` is
     /// what goes into the package; the run itself is not changed).
     pub fn preview(
         &self,
@@ -221,6 +222,10 @@ fn rendered(r: crate::pixels::Rendered) -> Result<JsValue, JsError> {
     set(&out, "height", &r.height.into())?;
     set(&out, "frame", &r.frame.into())?;
     set(&out, "frames", &r.frames.into())?;
+    if let Some((center, width)) = r.window {
+        set(&out, "windowCenter", &center.into())?;
+        set(&out, "windowWidth", &width.into())?;
+    }
     set(
         &out,
         "rgba",

@@ -667,6 +667,8 @@ pub struct Rendered {
     pub frame: u32,
     /// Number of frames.
     pub frames: u32,
+    /// The window used, `(center, width)` in rescaled units (greyscale images only).
+    pub window: Option<(f64, f64)>,
 }
 
 /// Render one frame (the middle one when `frame` is `None`) for display: greyscale through
@@ -705,6 +707,7 @@ pub fn render_with(
     };
     let at = |p: usize, s: usize| if d.planar { s * n + p } else { p * g.spp + s };
     let mut rgba = vec![255u8; n * 4];
+    let mut used = None;
     if g.spp == 3 {
         let shift = g.stored.saturating_sub(8);
         for p in 0..n {
@@ -766,6 +769,7 @@ pub fn render_with(
                 ((lo + hi) / 2.0, (hi - lo).max(2.0))
             }
         };
+        used = Some((center, width));
         let invert = d.photometric == "MONOCHROME1";
         for (p, v) in values.iter().enumerate() {
             let x = (((v - (center - 0.5)) / (width - 1.0) + 0.5).clamp(0.0, 1.0) * 255.0) as u8;
@@ -781,6 +785,7 @@ pub fn render_with(
         rgba,
         frame: index,
         frames: total,
+        window: used,
     })
 }
 

@@ -322,6 +322,19 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');
   await assertEventually(async () => /Frame 1 of 3/.test(await dialog.textContent()), 30_000);
+  // The wheel steps through them, and Play runs the cine (round and round) until Pause.
+  const after = await page.locator('#preview-after').boundingBox();
+  await page.mouse.move(after.x + after.width / 2, after.y + after.height / 2);
+  await page.mouse.wheel(0, 100);
+  await assertEventually(async () => /Frame 2 of 3/.test(await dialog.textContent()), 30_000);
+  await dialog.getByRole('button', { name: 'Play' }).click();
+  const seen = new Set();
+  await assertEventually(async () => {
+    seen.add((await dialog.textContent()).match(/Frame (\d) of 3/)[1]);
+    return seen.size === 3;
+  }, 30_000);
+  await dialog.getByRole('button', { name: 'Pause' }).click();
+  assert.equal(await dialog.getByRole('button', { name: 'Play' }).getAttribute('aria-pressed'), 'false');
   await dialog.getByRole('button', { name: 'Close' }).click();
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
@@ -366,7 +379,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await context.close();
 });
 
-test('a box can also be typed, with the keyboard only', async () => {
+test('the window can be chosen or dragged, and a box can be typed with the keyboard only', async () => {
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
@@ -384,6 +397,19 @@ test('a box can also be typed, with the keyboard only', async () => {
   const asFiled = await sum();
   await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'CT brain (40 / 80)' });
   await assertEventually(async () => (await sum()) !== asFiled, 30_000);
+  await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'As the file says' });
+  await assertEventually(async () => (await sum()) === asFiled, 30_000);
+  // Dragging on the left-hand image sets a window of one's own, and says which.
+  const fileWindow = await page.locator('#preview-window-out').textContent();
+  assert.match(fileWindow, /^-?\d+ \/ \d+$/);
+  const before = await page.locator('#preview-before').boundingBox();
+  await page.mouse.move(before.x + before.width / 2, before.y + before.height / 2);
+  await page.mouse.down();
+  await page.mouse.move(before.x + before.width / 2 - 60, before.y + before.height / 2 + 40, { steps: 5 });
+  await page.mouse.up();
+  await assertEventually(async () => (await page.locator('#preview-window-out').textContent()) !== fileWindow
+    && (await sum()) !== asFiled, 30_000);
+  assert.equal(await dialog.getByLabel('Brightness and contrast (window)').inputValue(), 'custom');
   await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'As the file says' });
   await assertEventually(async () => (await sum()) === asFiled, 30_000);
   await dialog.getByLabel('Left').fill('24');

@@ -420,7 +420,10 @@ function draw(canvas, image) {
 let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
 
 function openPreview(id, name) {
-  preview = { id, after: null, box: null, loading: false, wanted: undefined };
+  stopPlaying();
+  preview = { id, after: null, box: null, loading: false, wanted: undefined, window: null, custom: null };
+  $('preview-window-custom').hidden = true;
+  if ($('preview-window').value === 'custom') $('preview-window').value = '';
   $('preview-title').textContent = `Before and after: ${name}`;
   $('preview-note').textContent = 'Drawing the image…';
   $('box-actions').hidden = true;
@@ -434,6 +437,7 @@ function openPreview(id, name) {
 function chosenWindow() {
   const v = $('preview-window').value;
   if (!v) return undefined;
+  if (v === 'custom') return preview && preview.custom ? { ...preview.custom } : undefined;
   if (v === 'full') return { center: 0, width: 0 };
   const [center, width] = v.split(',').map(Number);
   return { center, width };
@@ -447,6 +451,10 @@ function showPreview(msg) {
   }
   draw($('preview-before'), msg.before);
   draw($('preview-after'), msg.after);
+  preview.frames = msg.after.frames;
+  preview.window = msg.after.windowWidth ? { center: msg.after.windowCenter, width: msg.after.windowWidth } : null;
+  $('preview-window-out').textContent = preview.window
+    ? `${Math.round(preview.window.center)} / ${Math.round(preview.window.width)}` : '';
   preview.after = new ImageData(msg.after.rgba, msg.after.width, msg.after.height);
   preview.frame = msg.after.frame;
   preview.loading = false;
@@ -461,7 +469,63 @@ function showPreview(msg) {
   }
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
+  if (playing && (preview.wanted === undefined || preview.wanted === msg.after.frame)) {
+    playing.timer = setTimeout(() => requestFrame((msg.after.frame + 1) % msg.after.frames), playing.delay);
+  }
 }
+
+// Cine: the next frame is asked for once the last one is drawn (never faster than the
+// file's frame time), so playing never queues work in the worker.
+let playing = null; // { timer, delay }
+function stopPlaying() {
+  if (!playing) return;
+  clearTimeout(playing.timer);
+  playing = null;
+  $('preview-play').textContent = 'Play';
+  $('preview-play').setAttribute('aria-pressed', 'false');
+}
+$('preview-play').addEventListener('click', () => {
+  if (playing) { stopPlaying(); return; }
+  if (!preview || !preview.frames || preview.frames < 2) return;
+  playing = { timer: null, delay: 40 };
+  $('preview-play').textContent = 'Pause';
+  $('preview-play').setAttribute('aria-pressed', 'true');
+  requestFrame(((preview.frame ?? 0) + 1) % preview.frames);
+});
+$('preview').addEventListener('close', stopPlaying);
+
+// The mouse wheel steps through frames.
+for (const id of ['preview-before', 'preview-after']) {
+  $(id).addEventListener('wheel', (ev) => {
+    if (!preview || !preview.frames || preview.frames < 2) return;
+    ev.preventDefault();
+    stopPlaying();
+    const from = preview.wanted ?? preview.frame ?? 0;
+    requestFrame(Math.min(preview.frames - 1, Math.max(0, from + Math.sign(ev.deltaY))));
+  }, { passive: false });
+}
+
+// Window by dragging on the left-hand image: sideways changes the width (contrast), up and
+// down the center (brightness), in steps proportional to the current width.
+let windowDrag = null;
+$('preview-before').addEventListener('pointerdown', (ev) => {
+  if (!preview || !preview.window) return;
+  windowDrag = { x: ev.clientX, y: ev.clientY, from: { ...preview.window } };
+  ev.currentTarget.setPointerCapture(ev.pointerId);
+});
+$('preview-before').addEventListener('pointermove', (ev) => {
+  if (!windowDrag) return;
+  const { from } = windowDrag;
+  const scale = from.width / 256;
+  preview.custom = {
+    center: from.center - (ev.clientY - windowDrag.y) * scale,
+    width: Math.max(2, from.width + (ev.clientX - windowDrag.x) * scale),
+  };
+  $('preview-window-custom').hidden = false;
+  $('preview-window').value = 'custom';
+  requestFrame(preview.wanted ?? preview.frame);
+});
+$('preview-before').addEventListener('pointerup', () => { windowDrag = null; });
 $('preview-close').addEventListener('click', () => $('preview').close());
 
 // Every image request goes through here: one at a time, always for the latest frame asked
@@ -475,7 +539,7 @@ function requestFrame(frame) {
   $('box-actions').hidden = true;
   worker.postMessage({ type: 'preview', id: preview.id, frame, window: chosenWindow() });
 }
-$('preview-frame').addEventListener('input', (ev) => requestFrame(Number(ev.target.value) - 1));
+$('preview-frame').addEventListener('input', (ev) => { stopPlaying(); requestFrame(Number(ev.target.value) - 1); });
 $('preview-window').addEventListener('change', () => {
   if (preview) { preview.loading = false; requestFrame(preview.frame); }
 });
