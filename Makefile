@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro clean
 
 setup:
 	@bash scripts/setup.sh
@@ -61,9 +61,14 @@ fuzz:
 
 # Throughput and memory against the copy floor and peers (measured, never asserted): writes
 # docs/benchmarks.md.
-bench: setup wasm cli
+bench: setup wasm cli bench-micro
 	bash tools/peers/install.sh
 	python3 tools/bench.py
+
+# Criterion micro-benchmarks of the hot paths (benches/hot_paths.rs); reports in
+# target/criterion, summed up in docs/benchmarks.md by `make bench`.
+bench-micro: setup
+	cargo bench --bench hot_paths -- --warm-up-time 1 --measurement-time 3
 
 lint:
 	python3 tools/sri.py --check

@@ -10,6 +10,8 @@ use obscura::deid::{Outcome, Policy, ProjectKey, Session};
 use obscura::pixels::RegionRules;
 use obscura::sample::sample_study;
 
+mod common;
+
 const RULES: &str = r#"{"rules": [{"name": "sample CT corner", "modality": "CT", "rows": 64, "columns": 64,
   "regions": [{"x": 2, "y": 3, "w": 20, "h": 5}, {"x": 60, "y": 60, "w": 50, "h": 50}]}]}"#;
 
@@ -146,32 +148,6 @@ fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
     );
 }
 
-/// RLE Lossless (PS3.5 Annex G) of 16-bit monochrome frames, literal runs only: what a
-/// simple encoder writes, enough for a decoder to have real work.
-fn rle_fragment(frame: &[u16]) -> Vec<u8> {
-    let segment = |bytes: Vec<u8>| {
-        let mut out = Vec::new();
-        for chunk in bytes.chunks(128) {
-            out.push((chunk.len() - 1) as u8);
-            out.extend_from_slice(chunk);
-        }
-        if out.len() % 2 == 1 {
-            out.push(0);
-        }
-        out
-    };
-    let high = segment(frame.iter().map(|w| (w >> 8) as u8).collect());
-    let low = segment(frame.iter().map(|w| (w & 0xff) as u8).collect());
-    let mut header = [0u32; 16];
-    header[0] = 2;
-    header[1] = 64;
-    header[2] = 64 + high.len() as u32;
-    let mut out: Vec<u8> = header.iter().flat_map(|v| v.to_le_bytes()).collect();
-    out.extend(high);
-    out.extend(low);
-    out
-}
-
 #[test]
 fn rle_pixels_are_decoded_blanked_and_stored_uncompressed() {
     let (_, original) = &sample_study()[0];
@@ -180,7 +156,7 @@ fn rle_pixels_are_decoded_blanked_and_stored_uncompressed() {
         original,
         |o| {
             let fragments =
-                PixelFragmentSequence::new(Vec::<u32>::new(), vec![rle_fragment(&before)]);
+                PixelFragmentSequence::new(Vec::<u32>::new(), vec![common::rle_fragment(&before)]);
             o.put(DataElement::new(
                 tags::PIXEL_DATA,
                 VR::OB,

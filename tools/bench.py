@@ -108,6 +108,30 @@ def pixel_bench(work, cines):
     ]
 
 
+def criterion_lines():
+    """The last `make bench-micro` results (target/criterion), if any, as a table."""
+    base = os.path.join(ROOT, "target", "criterion")
+    rows = []
+    for dirpath, _, files in os.walk(base):
+        if os.path.basename(dirpath) == "new" and "estimates.json" in files:
+            with open(os.path.join(dirpath, "estimates.json")) as f:
+                mean = json.load(f)["mean"]["point_estimate"]
+            with open(os.path.join(dirpath, "benchmark.json")) as f:
+                bench = json.load(f)
+            name = bench.get("title") or bench.get("full_id")
+            rows.append((name, mean / 1000))
+    if not rows:
+        return []
+    return [
+        "## Hot paths (criterion)",
+        "",
+        "From the last `make bench-micro` (benches/hot_paths.rs), mean time per call:",
+        "",
+        "| what | µs |",
+        "|---|---:|",
+    ] + [f"| {name} | {us:.1f} |" for name, us in sorted(rows)] + [""]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slices", type=int, default=300)
@@ -232,7 +256,7 @@ def main():
         target.append(f"- Browser: the page reaches {rows[2][1] / browser['seconds']:.2f}× the native "
                       "one-thread speed (target: ≥ 0.5×), including drawing a row per file; the page "
                       "works on one file at a time.")
-    lines += target + [""] + pixel_lines
+    lines += target + [""] + pixel_lines + criterion_lines()
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -51,3 +51,29 @@ pub fn mutate(rng: &mut Rng, base: &[u8]) -> Vec<u8> {
     }
     v
 }
+
+/// RLE Lossless (PS3.5 Annex G) of 16-bit monochrome frames, literal runs only: what a
+/// simple encoder writes, enough for a decoder to have real work.
+pub fn rle_fragment(frame: &[u16]) -> Vec<u8> {
+    let segment = |bytes: Vec<u8>| {
+        let mut out = Vec::new();
+        for chunk in bytes.chunks(128) {
+            out.push((chunk.len() - 1) as u8);
+            out.extend_from_slice(chunk);
+        }
+        if out.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    };
+    let high = segment(frame.iter().map(|w| (w >> 8) as u8).collect());
+    let low = segment(frame.iter().map(|w| (w & 0xff) as u8).collect());
+    let mut header = [0u32; 16];
+    header[0] = 2;
+    header[1] = 64;
+    header[2] = 64 + high.len() as u32;
+    let mut out: Vec<u8> = header.iter().flat_map(|v| v.to_le_bytes()).collect();
+    out.extend(high);
+    out.extend(low);
+    out
+}
