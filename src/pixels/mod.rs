@@ -173,12 +173,128 @@ struct Geometry {
     stored: u32,
     /// The black value of each sample.
     black: Vec<u32>,
+    /// YBR_FULL_422: each pair of pixels in a row is stored as Y1 Y2 Cb Cr.
+    subsampled: bool,
+    /// The palette of a PALETTE COLOR image.
+    palette: Option<Palette>,
 }
 
 impl Geometry {
     /// Bytes in one frame.
     fn frame_len(&self) -> usize {
-        self.rows * self.cols * self.spp * self.bps
+        let samples = if self.subsampled { 2 } else { self.spp };
+        self.rows * self.cols * samples * self.bps
+    }
+
+    /// Where sample `s` of pixel `p` (row by row) is in a frame, counted in samples.
+    fn index(&self, p: usize, s: usize) -> usize {
+        if self.subsampled {
+            (p / 2) * 4 + if s == 0 { p % 2 } else { 1 + s }
+        } else if self.planar {
+            s * self.rows * self.cols + p
+        } else {
+            p * self.spp + s
+        }
+    }
+}
+
+/// The Red, Green and Blue Palette Color Lookup Tables of a PALETTE COLOR image.
+#[derive(Debug, Clone)]
+struct Palette {
+    /// The pixel value mapped to the first entry.
+    first: i64,
+    /// The entries, as stored (8 or 16 bits each).
+    entries: Vec<[u16; 3]>,
+    /// Bits per entry.
+    bits: u32,
+}
+
+impl Palette {
+    /// Read the three tables, or say why they cannot be used.
+    fn of(obj: &InMemDicomObject) -> Result<Palette, PixelError> {
+        let descriptors = [
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DESCRIPTOR,
+        ];
+        let data = [
+            tags::RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            tags::GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            tags::BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+        ];
+        let no_palette = || unsupported("a palette colour image without a readable palette");
+        let descriptor: Vec<i64> = obj
+            .get(descriptors[0])
+            .and_then(|e| e.value().to_multi_int::<i64>().ok())
+            .filter(|d| d.len() == 3)
+            .ok_or_else(no_palette)?;
+        let count = match descriptor[0] {
+            0 => 65536,
+            n if n > 0 => (n as usize).min(65536),
+            // A count written as a signed 16-bit value.
+            n => (n + 65536).clamp(1, 65536) as usize,
+        };
+        let bits = if descriptor[2] == 8 { 8 } else { 16 };
+        // The first mapped value is US or SS by the image's pixel representation.
+        let signed = attrs::uint(obj, tags::PIXEL_REPRESENTATION) == Some(1);
+        let first = match descriptor[1] {
+            v if !signed && v < 0 => v + 65536,
+            v if signed && v > 32767 => v - 65536,
+            v => v,
+        };
+        let mut entries = vec![[0u16; 3]; count];
+        for (c, tag) in data.iter().enumerate() {
+            let elem = obj.get(*tag).ok_or_else(|| {
+                unsupported("a palette colour image with a segmented or missing palette")
+            })?;
+            let values: Vec<u16> = match elem.value() {
+                Value::Primitive(PrimitiveValue::U16(w)) if bits == 16 || w.len() >= count => {
+                    w.to_vec()
+                }
+                // 8-bit entries packed two to a 16-bit word.
+                Value::Primitive(PrimitiveValue::U16(w)) => w
+                    .iter()
+                    .flat_map(|v| v.to_le_bytes())
+                    .map(u16::from)
+                    .collect(),
+                Value::Primitive(PrimitiveValue::U8(b)) if bits == 8 && b.len() >= count => {
+                    b.iter().map(|v| u16::from(*v)).collect()
+                }
+                Value::Primitive(PrimitiveValue::U8(b)) => b
+                    .chunks_exact(2)
+                    .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                    .collect(),
+                _ => return Err(no_palette()),
+            };
+            if values.len() < count {
+                return Err(no_palette());
+            }
+            for (entry, v) in entries.iter_mut().zip(values) {
+                entry[c] = v;
+            }
+        }
+        Ok(Palette {
+            first,
+            entries,
+            bits,
+        })
+    }
+
+    /// The colour of a stored value, 8 bits per channel (values outside the table take the
+    /// first or last entry).
+    fn rgb8(&self, value: i64) -> [u8; 3] {
+        let i = (value - self.first).clamp(0, self.entries.len() as i64 - 1) as usize;
+        let shift = if self.bits == 16 { 8 } else { 0 };
+        self.entries[i].map(|v| (v >> shift).min(255) as u8)
+    }
+
+    /// The stored value that shows the darkest colour of the palette.
+    fn darkest(&self) -> i64 {
+        let luma = |e: &[u16; 3]| 299 * e[0] as u64 + 587 * e[1] as u64 + 114 * e[2] as u64;
+        let i = (0..self.entries.len())
+            .min_by_key(|i| luma(&self.entries[*i]))
+            .unwrap_or(0);
+        self.first + i as i64
     }
 }
 
@@ -205,13 +321,29 @@ fn geometry(
     if bits != 8 && bits != 16 {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
+    let palette = if photometric == "PALETTE COLOR" {
+        Some(Palette::of(obj)?)
+    } else {
+        None
+    };
+    let subsampled = photometric == "YBR_FULL_422";
+    if subsampled && (planar || cols % 2 == 1) {
+        return Err(unsupported(
+            "a YBR_FULL_422 image with planar samples or an odd number of columns",
+        ));
+    }
     let black: Vec<u32> = match photometric {
         "MONOCHROME1" if signed => vec![(1u32 << (stored - 1)) - 1],
         "MONOCHROME1" => vec![(1u32 << stored) - 1],
         "MONOCHROME2" if signed => vec![(1u32 << (stored - 1)).wrapping_neg()],
-        "MONOCHROME2" | "PALETTE COLOR" => vec![0],
+        "MONOCHROME2" => vec![0],
+        "PALETTE COLOR" => {
+            let dark = palette.as_ref().map_or(0, Palette::darkest);
+            let mask = (1i64 << stored) - 1;
+            vec![(dark & mask) as u32]
+        }
         "RGB" => vec![0, 0, 0],
-        "YBR_FULL" => vec![0, 1 << (stored - 1), 1 << (stored - 1)],
+        "YBR_FULL" | "YBR_FULL_422" => vec![0, 1 << (stored - 1), 1 << (stored - 1)],
         other => {
             return Err(unsupported(&format!(
                 "photometric interpretation {other:?}"
@@ -233,6 +365,8 @@ fn geometry(
         signed,
         stored,
         black,
+        subsampled,
+        palette,
     })
 }
 
@@ -240,20 +374,21 @@ fn geometry(
 fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
     let (rows, cols) = (g.rows as u32, g.cols as u32);
     for r in regions {
-        let (x0, y0) = (r.x.min(cols) as usize, r.y.min(rows) as usize);
-        let (x1, y1) = (
+        let (mut x0, y0) = (r.x.min(cols) as usize, r.y.min(rows) as usize);
+        let (mut x1, y1) = (
             (r.x.saturating_add(r.w)).min(cols) as usize,
             (r.y.saturating_add(r.h)).min(rows) as usize,
         );
+        if g.subsampled {
+            // Two pixels share their colour: a pair partly inside is blanked whole, so no
+            // colour of the covered pixel is left in its neighbour.
+            x0 -= x0 % 2;
+            x1 = (x1 + x1 % 2).min(g.cols);
+        }
         for y in y0..y1 {
             for x in x0..x1 {
                 for (s, value) in g.black.iter().enumerate() {
-                    let index = if g.planar {
-                        s * g.rows * g.cols + y * g.cols + x
-                    } else {
-                        (y * g.cols + x) * g.spp + s
-                    };
-                    let at = index * g.bps;
+                    let at = g.index(y * g.cols + x, s) * g.bps;
                     let Some(dst) = frame.get_mut(at..at + g.bps) else {
                         continue;
                     };
@@ -447,6 +582,8 @@ impl<'a> Decoder<'a> {
         let source_photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
         // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
         let photometric = match (spp, source_photometric.as_str()) {
+            // RLE keeps every sample of every pixel (PS3.5 G.2): never 4:2:2.
+            (3, "YBR_FULL_422") if rle => "YBR_FULL".to_string(),
             (3, p) if rle => p.to_string(),
             (3, _) => "RGB".to_string(),
             (_, p @ ("MONOCHROME1" | "MONOCHROME2" | "PALETTE COLOR")) => p.to_string(),
@@ -575,8 +712,8 @@ pub struct Luma {
 /// Frames of a file as stored or decoded, with what is needed to read their samples.
 struct DecodedFrames {
     g: Geometry,
+    /// The photometric interpretation of the samples (the planar configuration is `g`'s).
     photometric: String,
-    planar: bool,
     /// Byte order of 16-bit samples.
     le: bool,
     frames: Vec<Vec<u8>>,
@@ -601,7 +738,6 @@ fn decoded_frames(
         return Ok(DecodedFrames {
             g: d.g.clone(),
             photometric: d.photometric.clone(),
-            planar: false,
             le: true,
             frames,
         });
@@ -636,7 +772,6 @@ fn decoded_frames(
     Ok(DecodedFrames {
         g,
         photometric,
-        planar,
         le,
         frames,
     })
@@ -651,7 +786,7 @@ pub fn luma_frames(
     let d = decoded_frames(file, which)?;
     Ok(d.frames
         .iter()
-        .map(|f| to_luma(f, &d.g, &d.photometric, d.planar, d.le))
+        .map(|f| to_luma(f, &d.g, &d.photometric, d.le))
         .collect())
 }
 
@@ -705,7 +840,7 @@ pub fn render_with(
             u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]) as u32
         }
     };
-    let at = |p: usize, s: usize| if d.planar { s * n + p } else { p * g.spp + s };
+    let at = |p: usize, s: usize| g.index(p, s);
     let mut rgba = vec![255u8; n * 4];
     let mut used = None;
     if g.spp == 3 {
@@ -716,7 +851,7 @@ pub fn render_with(
                 (sample(at(p, 1)) >> shift) as f32,
                 (sample(at(p, 2)) >> shift) as f32,
             );
-            let (r, gr, bl) = if d.photometric == "YBR_FULL" {
+            let (r, gr, bl) = if d.photometric.starts_with("YBR_FULL") {
                 (
                     a + 1.402 * (c - 128.0),
                     a - 0.344_136 * (b - 128.0) - 0.714_136 * (c - 128.0),
@@ -728,6 +863,16 @@ pub fn render_with(
             rgba[p * 4] = r.clamp(0.0, 255.0) as u8;
             rgba[p * 4 + 1] = gr.clamp(0.0, 255.0) as u8;
             rgba[p * 4 + 2] = bl.clamp(0.0, 255.0) as u8;
+        }
+    } else if let Some(palette) = &g.palette {
+        for p in 0..n {
+            let v = sample(p) as i64;
+            let v = if g.signed && g.bps == 2 {
+                v as u16 as i16 as i64
+            } else {
+                v
+            };
+            rgba[p * 4..p * 4 + 3].copy_from_slice(&palette.rgb8(v));
         }
     } else {
         let stored = g.stored.clamp(1, 16);
@@ -789,7 +934,7 @@ pub fn render_with(
     })
 }
 
-fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, planar: bool, le: bool) -> Luma {
+fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, le: bool) -> Luma {
     let n = g.rows * g.cols;
     let sample = |i: usize| -> u32 {
         if g.bps == 1 {
@@ -802,18 +947,21 @@ fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, planar: bool, le: bool
     };
     let mut values: Vec<u32> = (0..n)
         .map(|p| {
-            if photometric == "YBR_FULL" {
+            if photometric.starts_with("YBR_FULL") {
                 // Y alone.
-                sample(if planar { p } else { p * g.spp })
-            } else {
-                (0..g.spp)
-                    .map(|s| sample(if planar { s * n + p } else { p * g.spp + s }))
+                sample(g.index(p, 0))
+            } else if let Some(palette) = &g.palette {
+                palette
+                    .rgb8(sample(p) as i64)
+                    .into_iter()
                     .max()
-                    .unwrap_or(0)
+                    .unwrap_or(0) as u32
+            } else {
+                (0..g.spp).map(|s| sample(g.index(p, s))).max().unwrap_or(0)
             }
         })
         .collect();
-    if g.signed && g.spp == 1 {
+    if g.signed && g.spp == 1 && g.palette.is_none() {
         // Two's complement: shift so the most negative value is 0.
         let (offset, mask) = if g.bps == 1 {
             (0x80, 0xff)
@@ -922,6 +1070,84 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn ybr_full_422_blanks_whole_pairs_with_neutral_colour() {
+        // 2 frames of 4 rows × 6 columns: each row holds 3 pairs of Y1 Y2 Cb Cr.
+        let mut o = image("YBR_FULL_422", 3, 8, 2, 0, vec![200; 2 * 4 * 6 * 2]);
+        o.put(DataElement::new(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(6u16),
+        ));
+        // Columns 1 and 2 of row 1 touch pairs 0 and 1: both are blanked whole.
+        let region = [Region {
+            x: 1,
+            y: 1,
+            w: 2,
+            h: 1,
+        }];
+        assert_eq!(blank_regions(&mut o, &region, true), Ok(2));
+        let p = pixels(&o);
+        assert_eq!(p.len(), 96);
+        for frame in p.chunks(48) {
+            assert_eq!(
+                &frame[12..24],
+                &[0, 0, 128, 128, 0, 0, 128, 128, 200, 200, 200, 200]
+            );
+            assert!(frame[..12].iter().chain(&frame[24..]).all(|b| *b == 200));
+        }
+        // An odd number of columns cannot be 4:2:2.
+        let mut odd = image("YBR_FULL_422", 3, 8, 1, 0, vec![200; 40]);
+        assert!(blank_regions(&mut odd, &region, true).is_err());
+    }
+
+    /// A 4-entry palette (16-bit entries, first mapped value 10): white, red, black, grey.
+    fn with_palette(o: &mut InMemDicomObject) {
+        let channels = [
+            [65535u16, 65535, 0, 32768],
+            [65535, 0, 0, 32768],
+            [65535, 0, 0, 32768],
+        ];
+        for (c, values) in channels.into_iter().enumerate() {
+            let n = c as u16;
+            o.put(DataElement::new(
+                dicom_core::Tag(0x0028, 0x1101 + n),
+                VR::US,
+                PrimitiveValue::U16(vec![4, 10, 16].into()),
+            ));
+            o.put(DataElement::new(
+                dicom_core::Tag(0x0028, 0x1201 + n),
+                VR::OW,
+                PrimitiveValue::U16(values.to_vec().into()),
+            ));
+        }
+    }
+
+    #[test]
+    fn palette_colour_black_is_the_darkest_entry() {
+        let mut o = image("PALETTE COLOR", 1, 8, 1, 0, vec![10; 20]);
+        with_palette(&mut o);
+        assert_eq!(blank_regions(&mut o, &CORNER, true), Ok(1));
+        // Value 12 maps to the black entry; index 0 would have been white here.
+        assert_eq!(&pixels(&o)[..3], &[12, 12, 10]);
+        let p = Palette::of(&o).expect("palette");
+        assert_eq!(p.rgb8(11), [255, 0, 0]);
+        assert_eq!(
+            p.rgb8(0),
+            [255, 255, 255],
+            "below the table: its first entry"
+        );
+        assert_eq!(
+            p.rgb8(99),
+            [128, 128, 128],
+            "above the table: its last entry"
+        );
+
+        // Without its palette (or with a segmented one only) the image is refused.
+        let mut bare = image("PALETTE COLOR", 1, 8, 1, 0, vec![10; 20]);
+        assert!(blank_regions(&mut bare, &CORNER, true).is_err());
     }
 
     #[test]

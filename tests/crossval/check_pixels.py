@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Burned-in text blanked in every transfer syntax Obscura can decode.
 
-Generated images (8-bit and 12-bit monochrome, MONOCHROME1, 8-bit RGB; single- and multi-frame)
+Generated images (8-bit and 12-bit monochrome, MONOCHROME1, 8-bit RGB, native YBR_FULL_422,
+palette colour whose black is not index 0; single- and multi-frame)
 carry bright "text" strokes in a known rectangle. Each is written natively with pydicom, then
 converted by tools Obscura did not write: DCMTK (big endian, deflate, RLE, JPEG baseline,
 extended, lossless process 14 and SV1, JPEG-LS) and pydicom's encoders (JPEG 2000 lossless and
@@ -35,6 +36,7 @@ import tempfile
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.pixels import convert_color_space
 from pydicom.uid import (
     ExplicitVRLittleEndian,
     JPEG2000,
@@ -61,13 +63,13 @@ def inside_mask():
 def make_image(kind, frames):
     """A smooth background with bright strokes ("text") inside the region."""
     yy, xx = np.mgrid[0:ROWS, 0:COLS]
-    maxv = {"mono8": 255, "mono1": 255, "rgb8": 255, "mono12": 4095}[kind]
+    maxv = {"mono8": 255, "mono1": 255, "rgb8": 255, "mono12": 4095, "palette8": 255, "ybr422": 255}[kind]
     stacks = []
     for f in range(frames):
         base = ((xx * 3 + yy * 2 + f * 7) % (maxv // 2)) + maxv // 8
         strokes = ((xx // 3 + yy // 2 + f) % 3 == 0) & inside_mask()
         img = np.where(strokes, maxv, base)
-        if kind == "rgb8":
+        if kind in ("rgb8", "ybr422"):
             img = np.stack([img, (img * 3 // 4), (255 - img) // 2 + 40], axis=-1)
         stacks.append(img)
     arr = np.stack(stacks)
@@ -93,6 +95,8 @@ def write_native(kind, frames, path):
         "mono1": "1.2.840.10008.5.1.4.1.1.7",
         "mono12": "1.2.840.10008.5.1.4.1.1.7.3" if multi else "1.2.840.10008.5.1.4.1.1.7",
         "rgb8": "1.2.840.10008.5.1.4.1.1.7.4" if multi else "1.2.840.10008.5.1.4.1.1.7",
+        "ybr422": "1.2.840.10008.5.1.4.1.1.7.4" if multi else "1.2.840.10008.5.1.4.1.1.7",
+        "palette8": "1.2.840.10008.5.1.4.1.1.7",
     }[kind]
     ds.SOPInstanceUID = generate_uid()
     ds.StudyInstanceUID = generate_uid()
@@ -116,6 +120,18 @@ def write_native(kind, frames, path):
         ds.SamplesPerPixel = 3
         ds.PhotometricInterpretation = "RGB"
         ds.PlanarConfiguration = 0
+    elif kind == "ybr422":
+        ds.SamplesPerPixel = 3
+        ds.PhotometricInterpretation = "YBR_FULL_422"
+        ds.PlanarConfiguration = 0
+    elif kind == "palette8":
+        # Index 0 is white and 255 black (a reversed grey ramp): the image's black is not 0.
+        ds.SamplesPerPixel = 1
+        ds.PhotometricInterpretation = "PALETTE COLOR"
+        ramp = ((255 - np.arange(256)) * 257).astype("<u2").tobytes()
+        for colour in ("Red", "Green", "Blue"):
+            setattr(ds, f"{colour}PaletteColorLookupTableDescriptor", [256, 0, 16])
+            setattr(ds, f"{colour}PaletteColorLookupTableData", ramp)
     else:
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME1" if kind == "mono1" else "MONOCHROME2"
@@ -128,6 +144,15 @@ def write_native(kind, frames, path):
         ds.FrameIncrementPointer = 0x00181063
         ds.FrameTime = "40"
     data = arr if multi else arr[0]
+    if kind == "ybr422":
+        # Y of each pixel, Cb and Cr once per pair of pixels (those of the first): Y1 Y2 Cb Cr.
+        ybr = convert_color_space(arr, "RGB", "YBR_FULL")
+        y = ybr[..., 0].reshape(frames, ROWS, COLS // 2, 2)
+        cb = ybr[..., 1][:, :, ::2, np.newaxis]
+        cr = ybr[..., 2][:, :, ::2, np.newaxis]
+        ds.PixelData = np.concatenate([y, cb, cr], axis=-1).astype(np.uint8).tobytes()
+        save_native(ds, path)
+        return frames_of(pydicom.dcmread(path))
     ds.PixelData = data.tobytes()
     save_native(ds, path)
     return arr
@@ -135,9 +160,9 @@ def write_native(kind, frames, path):
 
 # (name, which kinds, how to make it from the native file, lossless?)
 DCMTK = [
-    ("bigendian", ["mono8", "mono12"], ["dcmconv", "+tb"], True),
-    ("deflate", ["mono8", "rgb8"], ["dcmconv", "+td"], True),
-    ("rle", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcrle"], True),
+    ("bigendian", ["mono8", "mono12", "palette8"], ["dcmconv", "+tb"], True),
+    ("deflate", ["mono8", "rgb8", "ybr422"], ["dcmconv", "+td"], True),
+    ("rle", ["mono8", "mono1", "mono12", "rgb8", "palette8"], ["dcmcrle"], True),
     ("jpeg-baseline", ["mono8", "rgb8"], ["dcmcjpeg", "+eb"], False),
     ("jpeg-extended", ["mono12"], ["dcmcjpeg", "+ee"], False),
     ("jpeg-lossless-14", ["mono8", "mono12", "rgb8"], ["dcmcjpeg", "+el"], True),
@@ -176,6 +201,12 @@ def frames_of(ds):
 def black_of(ds):
     if ds.PhotometricInterpretation == "MONOCHROME1":
         return (1 << ds.BitsStored) - 1
+    if ds.PhotometricInterpretation == "PALETTE COLOR":
+        # The index of the darkest entry of the palette.
+        lut = [np.frombuffer(ds[f"{c}PaletteColorLookupTableData"].value, "<u2").astype(np.int64)
+               for c in ("Red", "Green", "Blue")]
+        first = ds.RedPaletteColorLookupTableDescriptor[1]
+        return first + int(np.argmin(299 * lut[0] + 587 * lut[1] + 114 * lut[2]))
     return 0
 
 
@@ -268,7 +299,7 @@ def variants(work, kinds, names, failures):
     return made
 
 
-ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2)]
+ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2), ("palette8", 1), ("ybr422", 2)]
 ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM]
 # What the browser test drops on the page: one of each decoder family.
 PAGE_KINDS = [("mono8", 2), ("rgb8", 1)]
