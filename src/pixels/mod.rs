@@ -20,6 +20,7 @@ use crate::attrs;
 
 pub mod ctp;
 pub mod detect;
+mod jpeg12;
 mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
@@ -549,6 +550,8 @@ struct Decoder<'a> {
     ts_name: String,
     /// JPEG-LS (lossless or near-lossless) greyscale, decoded by `pure_jpegls`.
     jpeg_ls: bool,
+    /// 12-bit greyscale JPEG (Extended, process 4), decoded by [`jpeg12`].
+    jpeg12: bool,
     reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
     fragments: Vec<&'a [u8]>,
     /// The photometric interpretation of decoded frames.
@@ -596,11 +599,21 @@ impl<'a> Decoder<'a> {
             }
             _ => return Err(unsupported("the pixel data is not encapsulated")),
         };
+        let jpeg12 = matches!(
+            ts_uid.as_str(),
+            "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
+        ) && spp == 1
+            && g.bps == 2;
         let d = Decoder {
             file,
             ts_name: ts.name().to_string(),
             jpeg_ls,
-            reader: if rle || jpeg_ls { None } else { reader },
+            jpeg12,
+            reader: if rle || jpeg_ls || jpeg12 {
+                None
+            } else {
+                reader
+            },
             ts_uid,
             fragments,
             photometric,
@@ -625,25 +638,29 @@ impl<'a> Decoder<'a> {
         ))
     }
 
+    /// The compressed bytes of frame `f`: one fragment per frame, or a single frame split
+    /// over several fragments.
+    fn stream(&self, f: u32) -> Result<std::borrow::Cow<'a, [u8]>, PixelError> {
+        if self.fragments.len() == self.g.frames as usize {
+            self.fragments
+                .get(f as usize)
+                .map(|s| std::borrow::Cow::Borrowed(*s))
+                .ok_or_else(|| self.undecodable(f, &"no fragment"))
+        } else if self.g.frames == 1 {
+            Ok(std::borrow::Cow::Owned(self.fragments.concat()))
+        } else {
+            Err(self.undecodable(f, &"fragments do not match frames"))
+        }
+    }
+
     /// Frame `f` (0-based) as little-endian, interleaved samples, exactly one frame long.
     fn frame(&self, f: u32) -> Result<Vec<u8>, PixelError> {
         let g = &self.g;
         let frame_len = g.frame_len();
         let mut frame = match self.reader {
             None if self.jpeg_ls => {
-                // One fragment per frame, or a single frame split over several fragments.
-                let joined;
-                let stream: &[u8] = if self.fragments.len() == g.frames as usize {
-                    self.fragments
-                        .get(f as usize)
-                        .ok_or_else(|| self.undecodable(f, &"no fragment"))?
-                } else if g.frames == 1 {
-                    joined = self.fragments.concat();
-                    &joined
-                } else {
-                    return Err(self.undecodable(f, &"fragments do not match frames"));
-                };
-                let stream = without_fill_before_eoi(stream);
+                let stream = self.stream(f)?;
+                let stream = without_fill_before_eoi(&stream);
                 let (samples, ..) = jpegls::decode(&stream, g.cols as u32, g.rows as u32)
                     .map_err(|e| self.undecodable(f, &e))?;
                 if g.bps == 1 {
@@ -651,6 +668,11 @@ impl<'a> Decoder<'a> {
                 } else {
                     samples.iter().flat_map(|v| v.to_le_bytes()).collect()
                 }
+            }
+            None if self.jpeg12 => {
+                let (samples, _) = jpeg12::decode(&self.stream(f)?, g.rows, g.cols)
+                    .map_err(|e| self.undecodable(f, &e))?;
+                samples.iter().flat_map(|v| v.to_le_bytes()).collect()
             }
             None => {
                 let fragment = self

@@ -14,7 +14,7 @@ For each output:
   of DCMTK's / OpenJPEG's own decoding for lossy input;
 - pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
   LossyImageCompression 01;
-- what Obscura cannot decode (colour JPEG-LS, 12-bit lossy JPEG) is excluded with that reason,
+- what Obscura cannot decode (colour JPEG-LS) is excluded with that reason,
   never passed through.
 
 Overlays spelling a fake name (one in Overlay Data, one in an unused high bit of the pixels, on
@@ -164,7 +164,7 @@ DCMTK = [
     ("deflate", ["mono8", "rgb8", "ybr422"], ["dcmconv", "+td"], True),
     ("rle", ["mono8", "mono1", "mono12", "rgb8", "palette8"], ["dcmcrle"], True),
     ("jpeg-baseline", ["mono8", "rgb8"], ["dcmcjpeg", "+eb"], False),
-    ("jpeg-extended", ["mono12"], ["dcmcjpeg", "+ee"], False),
+    ("jpeg-extended", ["mono8", "mono12"], ["dcmcjpeg", "+ee"], False),
     ("jpeg-lossless-14", ["mono8", "mono12", "rgb8"], ["dcmcjpeg", "+el"], True),
     ("jpeg-lossless-sv1", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcjpeg", "+e1"], True),
     ("jpeg-ls", ["mono8", "mono1", "mono12"], ["dcmcjpls", "+el"], True),
@@ -176,9 +176,8 @@ PYDICOM = [
     ("j2k-lossy", ["mono8"], JPEG2000, {"j2k_cr": [10]}, False),
 ]
 # Transfer syntaxes Obscura cannot decode yet: the file must be excluded with this reason.
-# (12-bit lossy JPEG: the jpeg-decoder crate reads 8-bit DCT and lossless only.)
 # (Colour JPEG-LS: the pure-Rust JPEG-LS decoder reads one component.)
-NOT_DECODED = {"jpeg-ls-colour": "no decoder", "jpeg-extended": "could not be decoded"}
+NOT_DECODED = {"jpeg-ls-colour": "no decoder"}
 
 
 def reference_pixels(path):
@@ -301,9 +300,14 @@ def variants(work, kinds, names, failures):
 
 ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2), ("palette8", 1), ("ybr422", 2)]
 ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM]
-# What the browser test drops on the page: one of each decoder family.
-PAGE_KINDS = [("mono8", 2), ("rgb8", 1)]
-PAGE_NAMES = ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "jpeg-ls", "j2k-lossless"]
+# What the browser test drops on the page: one of each decoder family, and the kinds of
+# image with their own kind of black.
+PAGE_SETS = [
+    ([("mono8", 2), ("rgb8", 1)], ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "jpeg-ls", "j2k-lossless"]),
+    ([("mono12", 1)], ["jpeg-extended"]),
+    ([("palette8", 1)], ["rle"]),
+    ([("ybr422", 1)], ["native"]),
+]
 
 
 def make_for_page(dest):
@@ -311,8 +315,8 @@ def make_for_page(dest):
     the rules file and the reference pixels."""
     os.makedirs(dest, exist_ok=True)
     failures = []
-    made = variants(tempfile.mkdtemp(prefix="obscura-page-pixels-"), PAGE_KINDS, PAGE_NAMES,
-                    failures)
+    work = tempfile.mkdtemp(prefix="obscura-page-pixels-")
+    made = [v for kinds, names in PAGE_SETS for v in variants(work, kinds, names, failures)]
     if failures:
         sys.exit("\n".join(failures))
     for i, (name, kind, src, ref, lossless) in enumerate(made, start=1):

@@ -39,7 +39,7 @@ OPTIONS for deid:
   --regions FILE       rules of regions of burned-in text to blank, per kind of image: JSON
                        (modality, manufacturer, model, rows, columns → rectangles) or an RSNA
                        CTP DicomPixelAnonymizer script; see the README. Compressed images are
-                       decoded and stored uncompressed; colour JPEG-LS and 12-bit lossy JPEG
+                       decoded and stored uncompressed; colour JPEG-LS and 12-bit colour JPEG
                        images that a rule matches are excluded.
   --detect-text        look for burned-in text automatically and blank the lines found, in
                        images that say they carry text (Burned In Annotation = YES) or are
