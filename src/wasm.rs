@@ -19,6 +19,9 @@ struct FileReport<'a> {
     changes: &'a [Change],
     review: &'a [ReviewRow],
     warnings: &'a [String],
+    /// Boxes automatic detection found in the image (blanked, or left visible at the user's
+    /// word).
+    detections: &'a [crate::deid::Detection],
     package_path: String,
 }
 
@@ -32,6 +35,7 @@ impl FileReport<'_> {
             changes: &[],
             review: &[],
             warnings: &[],
+            detections: &[],
             package_path: String::new(),
         }
     }
@@ -112,6 +116,7 @@ impl Run {
                         changes: &d.changes,
                         review: &d.review,
                         warnings: &d.warnings,
+                        detections: &d.detections,
                         package_path: path,
                     },
                     chunk,
@@ -128,7 +133,10 @@ impl Run {
             }
         };
         let out = js_sys::Object::new();
-        let report = serde_wasm_bindgen::to_value(&report).map_err(js_err)?;
+        // Plain objects for maps too (flattened fields such as a detection's box).
+        let report = report
+            .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+            .map_err(js_err)?;
         set(&out, "report", &report)?;
         set(&out, "chunk", &js_sys::Uint8Array::from(chunk.as_slice()))?;
         Ok(out.into())

@@ -287,10 +287,22 @@ pub struct Deidentified {
     pub after: Summary,
     /// What the user should look at before sharing (e.g. text burned into the pixels).
     pub warnings: Vec<String>,
+    /// Boxes automatic detection found, blanked or (at the user's word) left visible.
+    pub detections: Vec<Detection>,
     /// SOP Class UID (unchanged).
     pub sop_class_uid: String,
     /// Transfer Syntax UID (unchanged).
     pub transfer_syntax: String,
+}
+
+/// A box of burned-in text found by automatic detection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Detection {
+    /// Where.
+    #[serde(flatten)]
+    pub region: crate::pixels::Region,
+    /// The user said it is not text: it was left as it is.
+    pub rejected: bool,
 }
 
 /// What happened to one input file.
@@ -493,6 +505,7 @@ impl Session {
             attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES");
         let mut warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
         let mut detection_note = None;
+        let mut detections = Vec::new();
         let modality = attrs::text(&obj, tags::MODALITY).to_uppercase();
         if has_pixels
             && self.policy.detect_text
@@ -501,14 +514,33 @@ impl Session {
             let file = obj.with_exact_meta(meta.clone());
             let (found, note) = detect_text(&file);
             obj = file.into_inner();
-            if !found.is_empty() {
+            detections = found
+                .iter()
+                .map(|r| Detection {
+                    region: *r,
+                    rejected: self.policy.user_regions.is_rejected(&obj, r),
+                })
+                .collect();
+            let kept = detections.iter().filter(|d| d.rejected).count();
+            let blanked: Vec<_> = detections
+                .iter()
+                .filter(|d| !d.rejected)
+                .map(|d| d.region)
+                .collect();
+            if !blanked.is_empty() {
                 rule_names.push(format!(
                     "automatic text detection ({} box(es))",
-                    found.len()
+                    blanked.len()
                 ));
-                regions.extend(found);
+                regions.extend(blanked);
             }
-            detection_note = Some(note);
+            detection_note = Some(if kept > 0 {
+                format!(
+                    "{note} {kept} box(es) found were left visible: you said they are not text."
+                )
+            } else {
+                note
+            });
         }
         if !regions.is_empty() {
             warnings = vec![format!(
@@ -592,6 +624,7 @@ impl Session {
             bytes,
             changes,
             review,
+            detections,
             before,
             after,
             warnings,
@@ -854,6 +887,107 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 mod tests {
     use super::*;
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+
+    /// The sample's first image turned into a 240×320 8-bit ultrasound frame with two lines
+    /// of fake text burned in. Returns the file and its pixels.
+    fn ultrasound_with_text() -> (Vec<u8>, Vec<u8>) {
+        use crate::pixels::detect::tests::{draw, frame};
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let mut f = frame(240, 320);
+        draw(&mut f, "FAKE 1901", 6, 4, 1, 250);
+        draw(&mut f, "KAFE", 200, 210, 2, 230);
+        let file = read_file(&crate::sample::sample_study()[0].1).expect("sample");
+        let meta = file.meta().clone();
+        let mut obj = file.into_inner();
+        let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
+        for (t, v) in [
+            (tags::ROWS, 240),
+            (tags::COLUMNS, 320),
+            (tags::BITS_ALLOCATED, 8),
+            (tags::BITS_STORED, 8),
+            (tags::HIGH_BIT, 7),
+            (tags::PIXEL_REPRESENTATION, 0),
+        ] {
+            obj.put(us(t, v));
+        }
+        obj.put(DataElement::new(
+            tags::MODALITY,
+            VR::CS,
+            PrimitiveValue::from("US"),
+        ));
+        obj.remove_element(tags::WINDOW_CENTER);
+        obj.remove_element(tags::WINDOW_WIDTH);
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8(f.data.clone().into()),
+        ));
+        let mut bytes = Vec::new();
+        obj.with_exact_meta(meta)
+            .write_all(&mut bytes)
+            .expect("written");
+        (bytes, f.data)
+    }
+
+    fn pixels_of(bytes: &[u8]) -> Vec<u8> {
+        read_file(bytes)
+            .ok()
+            .and_then(|f| {
+                f.get(tags::PIXEL_DATA)
+                    .and_then(|e| e.value().to_bytes().ok())
+                    .map(|b| b.to_vec())
+            })
+            .unwrap_or_default()
+    }
+
+    fn inside(r: &crate::pixels::Region, i: usize) -> bool {
+        let (x, y) = ((i % 320) as u32, (i / 320) as u32);
+        x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h
+    }
+
+    #[test]
+    fn a_detected_box_the_user_says_is_not_text_is_left_visible() {
+        let (bytes, original) = ultrasound_with_text();
+        let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
+        policy.detect_text = true;
+        let d = Session::new(policy.clone())
+            .deidentify(&bytes)
+            .expect("cleaned");
+        assert!(d.detections.len() >= 2, "{:?}", d.detections);
+        assert!(d.detections.iter().all(|d| !d.rejected));
+        let first = d.detections[0].region;
+        let blanked = pixels_of(&d.bytes);
+        assert!((0..original.len()).any(|i| inside(&first, i) && original[i] > 200));
+        assert!((0..original.len())
+            .filter(|i| inside(&first, *i))
+            .all(|i| blanked[i] == 0));
+
+        // The user looks and says the first box is not text.
+        let uid = attrs::text(&read_file(&bytes).expect("parses"), tags::SOP_INSTANCE_UID);
+        policy
+            .user_regions
+            .rejected
+            .push(crate::pixels::RejectedBox {
+                sop_instance_uid: uid,
+                region: first,
+            });
+        let again = Session::new(policy).deidentify(&bytes).expect("cleaned");
+        assert_eq!(again.detections.len(), d.detections.len());
+        assert!(again.detections[0].rejected);
+        assert!(again.detections[1..].iter().all(|d| !d.rejected));
+        let kept = pixels_of(&again.bytes);
+        for i in 0..original.len() {
+            let other = again.detections[1..].iter().any(|d| inside(&d.region, i));
+            if inside(&first, i) && !other {
+                assert_eq!(kept[i], original[i], "pixel {i} of the rejected box kept");
+            }
+        }
+        assert!(again.detections[1..].iter().all(|d| (0..kept.len())
+            .filter(|i| inside(&d.region, *i))
+            .all(|i| kept[i] == 0)));
+        assert!(again.warnings.iter().any(|w| w.contains("left visible")));
+    }
 
     #[test]
     fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {

@@ -174,6 +174,7 @@ pub fn parse_script(text: &str) -> Result<RegionRules, PixelError> {
     Ok(RegionRules {
         rules,
         first_match: true,
+        rejected: Vec::new(),
     })
 }
 

@@ -199,11 +199,11 @@ fn lines(mut glyphs: Vec<Glyph>) -> Vec<Glyph> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     /// A 5×7 pen for a few characters, drawn at `scale`.
-    fn draw(frame: &mut Luma, text: &str, x: usize, y: usize, scale: usize, level: u8) {
+    pub(crate) fn draw(frame: &mut Luma, text: &str, x: usize, y: usize, scale: usize, level: u8) {
         const GLYPHS: &[(char, [u8; 7])] = &[
             ('A', [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11]),
             ('E', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f]),
@@ -234,7 +234,7 @@ mod tests {
     }
 
     /// A dark frame with a bright, textured disc in the middle (the "anatomy").
-    fn frame(rows: usize, cols: usize) -> Luma {
+    pub(crate) fn frame(rows: usize, cols: usize) -> Luma {
         let mut data = vec![12u8; rows * cols];
         let (cy, cx, r) = (
             rows as f32 / 2.0,

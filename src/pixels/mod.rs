@@ -14,7 +14,7 @@ use dicom_dictionary_std::tags;
 use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
 use dicom_object::{FileDicomObject, InMemDicomObject};
 use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::attrs;
 
@@ -24,7 +24,7 @@ mod jpeg12;
 mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Region {
     /// First column.
     pub x: u32,
@@ -73,6 +73,32 @@ pub struct RegionRules {
     /// Only the first matching rule applies (CTP's way).
     #[serde(default)]
     pub first_match: bool,
+    /// Boxes found by automatic detection that the user looked at and said are not text:
+    /// they are left as they are in that image.
+    #[serde(default)]
+    pub rejected: Vec<RejectedBox>,
+}
+
+/// A box of automatic detection left visible in one image, at the user's word.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RejectedBox {
+    /// SOP Instance UID (exact, original value) of the image.
+    pub sop_instance_uid: String,
+    /// The box, exactly as detection proposed it.
+    #[serde(flatten)]
+    pub region: Region,
+}
+
+impl RegionRules {
+    /// Whether the user left `region`, found by detection, visible in the image `obj`.
+    pub fn is_rejected(&self, obj: &InMemDicomObject, region: &Region) -> bool {
+        !self.rejected.is_empty() && {
+            let uid = attrs::text(obj, tags::SOP_INSTANCE_UID);
+            self.rejected
+                .iter()
+                .any(|r| r.region == *region && r.sop_instance_uid == uid)
+        }
+    }
 }
 
 /// Why pixels could not be cleaned.

@@ -318,6 +318,23 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   assert.ok(textBand.before.n > 50, `text is visible before (${textBand.before.n} bright pixels)`);
   assert.equal(textBand.after.n, 0, 'no text after');
   await page.screenshot({ path: join(SHOTS, '2-image-check-before-after.png') });
+  // The boxes found are listed; one can be left visible (not text), then blacked out again.
+  const found = dialog.getByRole('region', { name: 'Text found automatically' });
+  const leave = found.getByRole('button', { name: /^Not text: leave visible/ });
+  assert.ok(await leave.count() >= 1, 'the boxes found are listed');
+  const label = await leave.first().getAttribute('aria-label');
+  const [w, h, x, y] = label.match(/(\d+) × (\d+) pixels at \((\d+), (\d+)\)/).slice(1).map(Number);
+  const brightIn = () => page.evaluate(([bx, by, bw, bh]) => {
+    const d = document.getElementById('preview-after').getContext('2d').getImageData(bx, by, bw, bh).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) > 200) n += 1;
+    return n;
+  }, [x, y, w, h]);
+  assert.equal(await brightIn(), 0, 'the box is black');
+  await leave.first().click();
+  await assertEventually(async () => /left visible/.test(await found.textContent()) && (await brightIn()) > 0, 30_000);
+  await found.getByRole('button', { name: /^Black it out again/ }).click();
+  await assertEventually(async () => !/left visible/.test(await found.textContent()) && (await brightIn()) === 0, 30_000);
   // The frames of the cine can be looked through.
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');

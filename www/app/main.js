@@ -467,11 +467,43 @@ function showPreview(msg) {
   } else {
     slider.value = String(msg.after.frame + 1);
   }
+  showDetections();
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
   if (playing && (preview.wanted === undefined || preview.wanted === msg.after.frame)) {
     playing.timer = setTimeout(() => requestFrame((msg.after.frame + 1) % msg.after.frames), playing.delay);
   }
+}
+
+// Boxes automatic detection found in the image shown: each can be pointed at (outlined on
+// the right-hand image) and left visible when it is not text, or blacked out again.
+function showDetections() {
+  const row = preview && rows.get(preview.id);
+  const found = (row && row.report && row.report.detections) || [];
+  $('detections').hidden = found.length === 0;
+  const list = $('detection-list');
+  list.replaceChildren();
+  found.forEach((d, i) => {
+    const where = `${d.w} × ${d.h} pixels at (${d.x}, ${d.y})`;
+    const item = text('li', `Box ${i + 1}, ${where}: ${d.rejected ? 'left visible (you said it is not text)' : 'blacked out'} `);
+    const button = text('button', d.rejected ? 'Black it out again' : 'Not text: leave visible');
+    button.type = 'button';
+    button.setAttribute('aria-label', `${button.textContent}: box ${i + 1}, ${where}`);
+    button.addEventListener('click', () => {
+      $('preview-note').textContent = 'Rebuilding the package…';
+      list.querySelectorAll('button').forEach((b) => { b.disabled = true; });
+      worker.postMessage({ type: 'detection', id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
+    });
+    const outline = (on) => { preview.highlight = on ? d : null; showBox(); };
+    for (const el of [item, button]) {
+      el.addEventListener('pointerenter', () => outline(true));
+      el.addEventListener('pointerleave', () => outline(false));
+    }
+    button.addEventListener('focus', () => outline(true));
+    button.addEventListener('blur', () => outline(false));
+    item.append(button);
+    list.append(item);
+  });
 }
 
 // Cine: the next frame is asked for once the last one is drawn (never faster than the
@@ -557,6 +589,14 @@ function showBox() {
   if (!preview || !preview.after) return;
   const ctx = c.getContext('2d');
   ctx.putImageData(preview.after, 0, 0);
+  if (preview.highlight) {
+    const { x, y, w, h } = preview.highlight;
+    ctx.setLineDash([4, 3]);
+    ctx.strokeStyle = '#ffd60a';
+    ctx.lineWidth = Math.max(1, c.width / 300);
+    ctx.strokeRect(x - 1, y - 1, w + 2, h + 2);
+    ctx.setLineDash([]);
+  }
   if (!preview.box) return;
   const { x, y, w, h } = preview.box;
   ctx.fillStyle = 'rgb(0 0 0 / 0.6)';

@@ -18,6 +18,11 @@ function message(e) {
   return String((e && e.message) || e);
 }
 
+/** A box in whole, non-negative image pixels. */
+function wholeBox(region) {
+  return ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
+}
+
 export class Batch {
   /**
    * @param {() => Promise<object>} loadCore resolves to a fresh instance of the core's exports
@@ -38,6 +43,7 @@ export class Batch {
     this.sources = new Map(); // file id → its bytes, for previews of de-identified files
     this.byPath = new Map(); // package path → its original's bytes, for key images
     this.userRules = []; // boxes the user drew, as region rules (see addRegion)
+    this.userRejected = []; // detected boxes the user said are not text (see setDetection)
     this.settings = null;
     this.queue = Promise.resolve();
     this.waiting = []; // queued files not yet started, in order (for reading ahead)
@@ -57,6 +63,7 @@ export class Batch {
     this.sources.clear();
     this.byPath.clear();
     this.userRules = [];
+    this.userRejected = [];
     this.settings = settings;
     this.run = null;
     this.chunks = [];
@@ -72,7 +79,8 @@ export class Batch {
     return new this.core.Run(s.options || [], s.passphrase || undefined, key,
       s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
       s.pixelRules || undefined, Boolean(s.detectText),
-      this.userRules.length ? JSON.stringify({ rules: this.userRules }) : undefined);
+      this.userRules.length || this.userRejected.length
+        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined);
   }
 
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
@@ -192,21 +200,45 @@ export class Batch {
    * ('image'). The package is rebuilt with the box; results are posted again.
    */
   addRegion(id, scope, region) {
-    const job = this.queue.then(async () => {
-      const getBytes = this.sources.get(id);
-      if (!getBytes || !this.run) throw new Error('this file is not in the package');
-      const key = this.core.imageKey(new Uint8Array(await getBytes()));
-      const box = ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
+    return this.changeUserRegions(id, (key) => {
+      const box = wholeBox(region);
       const rule = { name: `box drawn on the page (${scope === 'image' ? 'this image' : scope === 'series' ? 'its series' : 'images of this size'})`, regions: [box] };
       if (scope === 'image') rule.sop_instance_uid = key.sopInstanceUid;
       else if (scope === 'series') rule.series_instance_uid = key.seriesInstanceUid;
       else if (key.rows && key.columns) Object.assign(rule, { rows: key.rows, columns: key.columns });
       else throw new Error('the image has no size');
       this.userRules.push(rule);
+    });
+  }
+
+  /**
+   * A box automatic detection found in file `id` ({x, y, w, h} as reported): with
+   * `notText`, the user says it is not text and it is left visible in that image; without,
+   * it is blacked out again. The package is rebuilt; results are posted again.
+   */
+  setDetection(id, region, notText) {
+    return this.changeUserRegions(id, (key) => {
+      const box = wholeBox(region);
+      const same = (r) => r.sop_instance_uid === key.sopInstanceUid
+        && ['x', 'y', 'w', 'h'].every((k) => r[k] === box[k]);
+      this.userRejected = this.userRejected.filter((r) => !same(r));
+      if (notText) this.userRejected.push({ sop_instance_uid: key.sopInstanceUid, ...box });
+    });
+  }
+
+  /** Change the user's boxes with `change(imageKey of file id)`, then rebuild the run; the
+   * change is undone if the rebuild fails. */
+  changeUserRegions(id, change) {
+    const job = this.queue.then(async () => {
+      const getBytes = this.sources.get(id);
+      if (!getBytes || !this.run) throw new Error('this file is not in the package');
+      const key = this.core.imageKey(new Uint8Array(await getBytes()));
+      const saved = [this.userRules.slice(), this.userRejected.slice()];
+      change(key);
       try {
         await this.replay(true);
       } catch (e) {
-        this.userRules.pop();
+        [this.userRules, this.userRejected] = saved;
         throw e;
       }
     });

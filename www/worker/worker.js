@@ -77,8 +77,10 @@ onmessage = async (ev) => {
         break;
       }
       case 'region':
+      case 'detection':
         try {
-          await batch.addRegion(msg.id, msg.scope, msg.region);
+          if (msg.type === 'region') await batch.addRegion(msg.id, msg.scope, msg.region);
+          else await batch.setDetection(msg.id, msg.region, msg.notText);
           postMessage({ type: 'regionApplied', id: msg.id });
         } catch (e) {
           postMessage({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
