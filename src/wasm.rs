@@ -181,12 +181,21 @@ impl Run {
     }
 
     /// Add key image `name` made from `bytes` (the original file; it is de-identified again
-    /// with a copy of the run's state, exactly as in the package). Returns the archive bytes
-    /// to append (empty when the image is already there).
+    /// with a copy of the run's state, exactly as in the package): frame `frame` (0-based; the
+    /// middle one when not given) with the file's window unless `window_width` is given.
+    /// Returns the archive bytes to append (empty when the image is already there).
     #[wasm_bindgen(js_name = keyImage)]
-    pub fn key_image(&mut self, name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+    pub fn key_image(
+        &mut self,
+        name: &str,
+        bytes: &[u8],
+        frame: Option<u32>,
+        window_center: Option<f64>,
+        window_width: Option<f64>,
+    ) -> Result<Vec<u8>, JsError> {
         let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
-        let png = crate::package::key_image(&cleaned.bytes).map_err(js_err)?;
+        let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
+        let png = crate::package::key_image_with(&cleaned.bytes, frame, window).map_err(js_err)?;
         Ok(self.package.add_key_image(name, &png))
     }
 

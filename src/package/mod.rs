@@ -294,8 +294,18 @@ impl Layout {
 /// The key image of a de-identified file: its middle frame as PNG, as a viewer would show it
 /// (the file's window, or the frame's range).
 pub fn key_image(dicom: &[u8]) -> Result<Vec<u8>, String> {
+    key_image_with(dicom, None, None)
+}
+
+/// [`key_image`] of a chosen frame (0-based; the middle one when `None`) with a chosen window
+/// (`(center, width)`; the file's own when `None`), as a user picks it in the viewer.
+pub fn key_image_with(
+    dicom: &[u8],
+    frame: Option<u32>,
+    window: Option<(f64, f64)>,
+) -> Result<Vec<u8>, String> {
     let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
-    let r = crate::pixels::render(&file, None).map_err(|e| e.to_string())?;
+    let r = crate::pixels::render_with(&file, frame, window).map_err(|e| e.to_string())?;
     Ok(png::encode(r.width, r.height, &r.rgba))
 }
 

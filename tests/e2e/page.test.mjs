@@ -385,12 +385,24 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
     return bright;
   });
   assert.equal(dark, 0, 'the box is black in the image as packaged');
+  // This view (with another window) becomes its series' key image.
+  await dialog.getByLabel('Brightness and contrast (window)').selectOption({ label: 'CT brain (40 / 80)' });
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  await dialog.getByRole('button', { name: 'Use this view as a key image' }).click();
+  await assertEventually(async () => (await dialog.getByRole('button', { name: /^Key image: this view/ }).getAttribute('aria-pressed')) === 'true', 30_000);
   await dialog.getByRole('button', { name: 'Close' }).click();
   assert.match(await status.textContent(), /6 files de-identified/);
   const { dest } = await downloadPackage(page, 'drawn-unzipped');
   const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
   const marked = log.split('\n').filter((l) => /^\s*DICOM\/.*box drawn on the page \(this image\)/.test(l));
   assert.equal(marked.length, 1, log);
+  const boxed = marked[0].trim().split(/\s/)[0].replace(/:$/, '');
+  const images = readdirSync(join(dest, 'images'));
+  const chosen = `${boxed.slice('DICOM/'.length).replaceAll('/', '-')}.png`;
+  assert.ok(images.includes(chosen), `${chosen} in ${images}`);
+  const series = new Set(readdirSync(join(dest, 'DICOM'), { recursive: true })
+    .filter((f) => /IM\d+$/.test(f)).map((f) => f.split('/').slice(0, 3).join('/')));
+  assert.equal(images.length, series.size, 'one key image per series: the chosen one replaces the middle one');
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();

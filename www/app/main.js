@@ -391,6 +391,7 @@ $('reid-export').addEventListener('click', () => {
 });
 $('reset-button').addEventListener('click', () => {
   rows.clear();
+  keyChoices.clear();
   pending = 0;
   workerError = null;
   $('file-list').textContent = '';
@@ -468,11 +469,42 @@ function showPreview(msg) {
     slider.value = String(msg.after.frame + 1);
   }
   showDetections();
+  showKeyChoice();
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
   if (playing && (preview.wanted === undefined || preview.wanted === msg.after.frame)) {
     playing.timer = setTimeout(() => requestFrame((msg.after.frame + 1) % msg.after.frames), playing.delay);
   }
+}
+
+// Key images the user chose: file id → { frame, window } (window undefined: the file's own).
+const keyChoices = new Map();
+function sameView(a, b) {
+  return a && b && a.frame === b.frame && JSON.stringify(a.window ?? null) === JSON.stringify(b.window ?? null);
+}
+function currentView() {
+  return { frame: preview.frames > 1 ? preview.frame : undefined, window: chosenWindow() ?? null };
+}
+function showKeyChoice() {
+  const on = Boolean(preview && preview.after && sameView(keyChoices.get(preview.id), currentView()));
+  const button = $('preview-key');
+  button.setAttribute('aria-pressed', String(on));
+  button.textContent = on ? 'Key image: this view (press again to take it back)' : 'Use this view as a key image';
+}
+$('preview-key').addEventListener('click', () => {
+  if (!preview || !preview.after) return;
+  const view = currentView();
+  const choice = sameView(keyChoices.get(preview.id), view) ? null : view;
+  worker.postMessage({ type: 'keyImage', id: preview.id, choice });
+});
+function keyImageSet(msg) {
+  if (msg.error) {
+    $('preview-note').textContent = `The key image could not be chosen: ${msg.error}`;
+    return;
+  }
+  if (msg.choice) keyChoices.set(msg.id, msg.choice);
+  else keyChoices.delete(msg.id);
+  showKeyChoice();
 }
 
 // Boxes automatic detection found in the image shown: each can be pointed at (outlined on
@@ -670,6 +702,7 @@ worker.onmessage = (ev) => {
       break;
     case 'preview': showPreview(msg); break;
     case 'regionApplied': regionApplied(msg); break;
+    case 'keyImageSet': keyImageSet(msg); break;
     case 'network': network.worker = msg.count; if (network.counting) showNetwork(); break;
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;

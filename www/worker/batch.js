@@ -44,6 +44,9 @@ export class Batch {
     this.byPath = new Map(); // package path → its original's bytes, for key images
     this.userRules = []; // boxes the user drew, as region rules (see addRegion)
     this.userRejected = []; // detected boxes the user said are not text (see setDetection)
+    this.keyChoices = new Map(); // file id → { frame, window }: key images the user chose
+    this.pathOf = new Map(); // file id → its path in the package
+    this.keyImagesAdded = false; // key images went into the package (a download was made)
     this.settings = null;
     this.queue = Promise.resolve();
     this.waiting = []; // queued files not yet started, in order (for reading ahead)
@@ -64,6 +67,9 @@ export class Batch {
     this.byPath.clear();
     this.userRules = [];
     this.userRejected = [];
+    this.keyChoices.clear();
+    this.pathOf.clear();
+    this.keyImagesAdded = false;
     this.settings = settings;
     this.run = null;
     this.chunks = [];
@@ -159,6 +165,7 @@ export class Batch {
     if (out.report.status === 'done') {
       this.sources.set(id, getBytes);
       this.byPath.set(out.report.packagePath, getBytes);
+      this.pathOf.set(id, out.report.packagePath);
     }
     if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
     this.post({ type: 'result', id, report: out.report, bytes: bytes.length });
@@ -186,12 +193,35 @@ export class Batch {
       }
       const out = run.process(new Uint8Array(await step.getBytes()));
       if (out.chunk.length) chunks.push(this.keep(out.chunk));
-      if (out.report.status === 'done') this.byPath.set(out.report.packagePath, step.getBytes);
-      else this.sources.delete(step.id);
+      if (out.report.status === 'done') {
+        this.byPath.set(out.report.packagePath, step.getBytes);
+        this.pathOf.set(step.id, out.report.packagePath);
+      } else {
+        this.sources.delete(step.id);
+        this.pathOf.delete(step.id);
+      }
       if (report) this.post({ type: 'result', id: step.id, report: out.report, again: true });
     }
     this.run = run;
     this.chunks = chunks;
+    this.keyImagesAdded = false;
+  }
+
+  /**
+   * Choose file `id` as a key image of its series, at `frame` (0-based, or the middle one)
+   * with `window` ({center, width}, or the file's own); `null` takes the choice back. A
+   * series with chosen images gets those instead of its middle image. When key images are
+   * already in the package (a download was made), the package is rebuilt.
+   */
+  setKeyImage(id, choice) {
+    const job = this.queue.then(async () => {
+      if (!this.sources.has(id)) throw new Error('this file is not in the package');
+      if (choice) this.keyChoices.set(id, { frame: choice.frame, window: choice.window || null });
+      else this.keyChoices.delete(id);
+      if (this.keyImagesAdded) await this.replay(false);
+    });
+    this.queue = job.catch(() => {});
+    return job;
   }
 
   /**
@@ -281,18 +311,33 @@ export class Batch {
     await this.queue;
     if (!this.run) throw new Error('no file has been de-identified yet');
     this.run.setCaseNotes(notes);
-    // One key image per series (its middle image) joins the package before its directory.
+    // Key images join the package before its directory: those the user chose, and the
+    // middle image of every other series.
+    const folder = (path) => path.slice(0, path.lastIndexOf('/'));
+    const chosen = [...this.keyChoices].filter(([id]) => this.pathOf.has(id));
+    const chosenSeries = new Set(chosen.map(([id]) => folder(this.pathOf.get(id))));
+    const wanted = chosen.map(([id, c]) => {
+      const path = this.pathOf.get(id);
+      const frame = c.frame ?? undefined;
+      const name = `images/${path.slice(path.indexOf('/') + 1).replaceAll('/', '-')}${frame === undefined ? '' : `-frame${frame + 1}`}.png`;
+      return { name, path, frame, window: c.window };
+    });
     for (const [name, path] of this.run.keyImagePlan()) {
+      if (!chosenSeries.has(folder(path))) wanted.push({ name, path });
+    }
+    for (const { name, path, frame, window } of wanted) {
       const getBytes = this.byPath.get(path);
       if (!getBytes) continue;
       try {
-        const chunk = this.run.keyImage(name, new Uint8Array(await getBytes()));
+        const chunk = this.run.keyImage(name, new Uint8Array(await getBytes()), frame,
+          window ? window.center : undefined, window ? window.width : undefined);
         if (chunk.length) this.chunks.push(this.keep(chunk));
       } catch (e) {
         // An image that cannot be drawn (e.g. no decoder) simply has no key image.
         if (isTrap(e)) throw e;
       }
     }
+    this.keyImagesAdded = true;
     return [...this.chunks, this.run.packageTrailer()];
   }
 

@@ -76,6 +76,14 @@ onmessage = async (ev) => {
         }
         break;
       }
+      case 'keyImage':
+        try {
+          await batch.setKeyImage(msg.id, msg.choice);
+          postMessage({ type: 'keyImageSet', id: msg.id, choice: msg.choice });
+        } catch (e) {
+          postMessage({ type: 'keyImageSet', id: msg.id, error: String((e && e.message) || e) });
+        }
+        break;
       case 'region':
       case 'detection':
         try {
