@@ -460,6 +460,16 @@ test('the window can be chosen or dragged, and a box can be typed with the keybo
   });
   assert.ok(bright.before > 0, 'there is image under the box before');
   assert.equal(bright.after, 0, 'the typed box is black');
+  // Zoom: both images grow together, and "Fit" brings them back.
+  const shown = () => page.evaluate(() => ['preview-before', 'preview-after']
+    .map((id) => Math.round(document.getElementById(id).getBoundingClientRect().width)));
+  const [fitBefore, fitAfter] = await shown();
+  await dialog.getByRole('button', { name: 'Zoom in' }).click();
+  const [zoomedBefore, zoomedAfter] = await shown();
+  assert.ok(zoomedAfter >= 1.9 * fitAfter && zoomedBefore === zoomedAfter, `${fitAfter} → ${zoomedAfter}`);
+  assert.match(await dialog.getByRole('group', { name: 'Zoom' }).textContent(), /\d+%/);
+  await dialog.getByRole('button', { name: 'Fit' }).click();
+  assert.deepEqual(await shown(), [fitBefore, fitAfter]);
   assert.deepEqual(errors, []);
   await context.close();
 });

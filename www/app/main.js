@@ -422,6 +422,7 @@ let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
 
 function openPreview(id, name) {
   stopPlaying();
+  zoom = null;
   preview = { id, after: null, box: null, loading: false, wanted: undefined, window: null, custom: null };
   $('preview-window-custom').hidden = true;
   if ($('preview-window').value === 'custom') $('preview-window').value = '';
@@ -452,6 +453,7 @@ function showPreview(msg) {
   }
   draw($('preview-before'), msg.before);
   draw($('preview-after'), msg.after);
+  applyZoom();
   preview.frames = msg.after.frames;
   preview.window = msg.after.windowWidth ? { center: msg.after.windowCenter, width: msg.after.windowWidth } : null;
   $('preview-window-out').textContent = preview.window
@@ -558,9 +560,45 @@ $('preview-play').addEventListener('click', () => {
 });
 $('preview').addEventListener('close', stopPlaying);
 
-// The mouse wheel steps through frames.
+// Zoom: both images at the same scale (1 = one screen pixel per image pixel), scrolled
+// together; "Fit" shows the whole image. Ctrl + wheel zooms too.
+let zoom = null; // null: fit
+function applyZoom() {
+  const pair = document.querySelector('.preview-pair');
+  pair.classList.toggle('zoomed', zoom !== null);
+  for (const id of ['preview-before', 'preview-after']) {
+    const c = $(id);
+    c.style.width = zoom === null ? '' : `${Math.round(c.width * zoom)}px`;
+  }
+  $('zoom-out-value').textContent = zoom === null ? 'Fit' : `${Math.round(zoom * 100)}%`;
+}
+function fitScale() {
+  const c = $('preview-after');
+  return c.width ? c.getBoundingClientRect().width / c.width : 1;
+}
+function zoomBy(factor) {
+  const from = zoom ?? fitScale();
+  zoom = Math.min(16, Math.max(0.125, from * factor));
+  applyZoom();
+}
+$('zoom-in').addEventListener('click', () => zoomBy(2));
+$('zoom-out').addEventListener('click', () => zoomBy(0.5));
+$('zoom-fit').addEventListener('click', () => { zoom = null; applyZoom(); });
+const scrollers = [...document.querySelectorAll('.preview-pair .zoom')];
+for (const s of scrollers) {
+  s.addEventListener('scroll', () => {
+    for (const o of scrollers) if (o !== s) { o.scrollLeft = s.scrollLeft; o.scrollTop = s.scrollTop; }
+  });
+}
+
+// The mouse wheel steps through frames (with Ctrl: zooms).
 for (const id of ['preview-before', 'preview-after']) {
   $(id).addEventListener('wheel', (ev) => {
+    if (ev.ctrlKey) {
+      ev.preventDefault();
+      zoomBy(ev.deltaY < 0 ? 1.25 : 0.8);
+      return;
+    }
     if (!preview || !preview.frames || preview.frames < 2) return;
     ev.preventDefault();
     stopPlaying();
