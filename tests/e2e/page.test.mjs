@@ -148,6 +148,16 @@ test('the sample study works from the page, in a worker, without any remote requ
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  // Each series of the tree gets a thumbnail of its images as packaged.
+  const tree = page.getByRole('navigation', { name: 'What the package holds' });
+  await assertEventually(async () => (await tree.getByRole('img').count()) === 3, 30_000);
+  const lit = await page.evaluate(() => [...document.querySelectorAll('#study-tree canvas.thumb')].map((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 20) n += 1;
+    return n;
+  }));
+  assert.ok(lit.every((n) => n > 0), `thumbnails show an image: ${lit}`);
   await page.screenshot({ path: join(SHOTS, '1-sample-study-done.png'), fullPage: true });
   const progressTexts = await page.evaluate(() => window.progressTexts);
   assert.ok(progressTexts.some((t) => /^[1-5] of 6 files · \d+\.\d MB · [\d.]+ MB\/s · about \d+ s left$/.test(t)),

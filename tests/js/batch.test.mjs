@@ -26,8 +26,11 @@ async function realCore() {
   return core;
 }
 
-/** The real core, except that a file holding TRAP_MARK makes it trap, after which every call
- * into that instance fails, as it does after a real trap. */
+let trapPreview = false; // when set, the next preview traps (once)
+
+/** The real core, except that a file holding TRAP_MARK makes it trap (and so does a preview
+ * while `trapPreview` is set), after which every call into that instance fails, as it does
+ * after a real trap. */
 async function trappingCore() {
   const core = await realCore();
   let dead = false;
@@ -41,8 +44,10 @@ async function trappingCore() {
         if (typeof value !== 'function') return value;
         return (...a) => {
           check();
-          if (prop === 'process' && Buffer.from(a[0]).includes(TRAP_MARK)) {
+          if ((prop === 'process' || (prop === 'preview' && trapPreview))
+            && (prop === 'preview' || Buffer.from(a[0]).includes(TRAP_MARK))) {
             dead = true;
+            trapPreview = false;
             throw new WebAssembly.RuntimeError('unreachable');
           }
           return value.apply(target, a);
@@ -132,4 +137,27 @@ test('an error the core reports is not a trap: no new instance, the file is excl
     assert.ok(['excluded', 'skipped'].includes(results.get(n).status), `${n}: ${results.get(n).status}`);
     assert.ok(results.get(n).reason.length > 0);
   }
+});
+
+test('a trap while drawing an image for the page: a fresh instance, the package unchanged', async () => {
+  const sample = (await realCore()).sampleStudy();
+  const posts = [];
+  const batch = new Batch(trappingCore, (m) => posts.push(m), (b) => Buffer.from(b));
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  for (const [name, bytes] of sample) batch.enqueue(name, async () => bytes);
+  await batch.queue;
+  const first = posts.find((m) => m.type === 'result' && m.report.status === 'done');
+  trapPreview = true;
+  await assert.rejects(batch.preview(first.id), WebAssembly.RuntimeError);
+  assert.equal(batch.traps, 1);
+  // The new instance draws images and builds the same package as a run that never trapped.
+  const { after } = await batch.preview(first.id);
+  assert.ok(after.width > 0 && after.rgba.length === after.width * after.height * 4);
+  const parts = await batch.packageParts();
+  const clean = await runBatch(realCore, sample);
+  const a = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), 'preview-trap');
+  const b = unzip(clean.zip, 'preview-clean');
+  const dicom = Object.keys(a).filter((n) => n.startsWith('DICOM/')).sort();
+  assert.equal(dicom.length, sample.length);
+  for (const n of dicom) assert.ok(a[n].equals(b[n]), `${n} is the same as without the trap`);
 });

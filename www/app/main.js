@@ -248,8 +248,50 @@ function plural(n, word) {
 
 // The package as a tree: patient → study → series, from the de-identified values only.
 let treePending = false;
+// Series thumbnails: one image of each series as it goes into the package, asked of the
+// worker one at a time so that they never hold up the files.
+const thumbs = new Map(); // new Series Instance UID → canvas, or 'pending'
+let thumbBusy = false;
+function wantThumbnail() {
+  if (thumbBusy) return;
+  for (const [id, { report }] of rows) {
+    if (!report || report.status !== 'done' || !report.after || !report.after.hasPixels) continue;
+    const key = report.after.seriesUid;
+    if (thumbs.has(key)) continue;
+    thumbs.set(key, 'pending');
+    thumbBusy = true;
+    worker.postMessage({ type: 'thumbnail', id, key });
+    return;
+  }
+}
+function thumbnailMade(msg) {
+  thumbBusy = false;
+  if (msg.image && thumbs.get(msg.key) === 'pending') {
+    const { width, height, rgba } = msg.image;
+    const full = document.createElement('canvas');
+    full.width = width;
+    full.height = height;
+    full.getContext('2d').putImageData(new ImageData(rgba, width, height), 0, 0);
+    const scale = 64 / Math.max(width, height);
+    const thumb = document.createElement('canvas');
+    thumb.width = Math.max(1, Math.round(width * scale));
+    thumb.height = Math.max(1, Math.round(height * scale));
+    thumb.className = 'thumb';
+    thumb.setAttribute('role', 'img');
+    thumb.setAttribute('aria-label', 'A picture of the series as it goes into the package');
+    const ctx = thumb.getContext('2d');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(full, 0, 0, thumb.width, thumb.height);
+    thumbs.set(msg.key, thumb);
+  } else if (!msg.image) {
+    thumbs.set(msg.key, 'none');
+  }
+  if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
+}
+
 function renderTree() {
   treePending = false;
+  wantThumbnail();
   const patients = new Map();
   for (const { report } of rows.values()) {
     if (!report || report.status !== 'done' || !report.after) continue;
@@ -258,7 +300,7 @@ function renderTree() {
     patients.set(a.patientId, patient);
     const study = patient.get(a.studyUid) || { date: a.studyDate, description: a.studyDescription, series: new Map() };
     patient.set(a.studyUid, study);
-    const series = study.series.get(a.seriesUid) || { modality: a.modality, number: a.seriesNumber, description: a.seriesDescription, files: 0 };
+    const series = study.series.get(a.seriesUid) || { uid: a.seriesUid, modality: a.modality, number: a.seriesNumber, description: a.seriesDescription, files: 0 };
     series.files += 1;
     study.series.set(a.seriesUid, series);
   }
@@ -270,7 +312,10 @@ function renderTree() {
       const s = text('li', [study.date ? `study of ${study.date}` : 'study (date removed)', study.description].filter(Boolean).join(' · '));
       const sl = document.createElement('ul');
       for (const se of study.series.values()) {
-        sl.append(text('li', [se.modality, se.number && `series ${se.number}`, se.description, plural(se.files, 'file')].filter(Boolean).join(' · ')));
+        const item = text('li', [se.modality, se.number && `series ${se.number}`, se.description, plural(se.files, 'file')].filter(Boolean).join(' · '));
+        const thumb = thumbs.get(se.uid);
+        if (thumb instanceof HTMLCanvasElement) item.prepend(thumb);
+        sl.append(item);
       }
       s.append(sl);
       ul.append(s);
@@ -392,6 +437,7 @@ $('reid-export').addEventListener('click', () => {
 $('reset-button').addEventListener('click', () => {
   rows.clear();
   keyChoices.clear();
+  thumbs.clear();
   pending = 0;
   workerError = null;
   $('file-list').textContent = '';
@@ -721,6 +767,9 @@ function regionApplied(msg) {
     $('preview-note').textContent = `The box could not be applied: ${msg.error}`;
     return;
   }
+  // Boxes change images: the thumbnails are made again.
+  for (const [key, t] of thumbs) if (t !== 'pending') thumbs.delete(key);
+  updateStatus();
   if (preview && msg.id === preview.id) {
     preview.loading = false;
     requestFrame(preview.frame);
@@ -741,6 +790,7 @@ worker.onmessage = (ev) => {
     case 'preview': showPreview(msg); break;
     case 'regionApplied': regionApplied(msg); break;
     case 'keyImageSet': keyImageSet(msg); break;
+    case 'thumbnail': thumbnailMade(msg); break;
     case 'network': network.worker = msg.count; if (network.counting) showNetwork(); break;
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;

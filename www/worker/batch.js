@@ -302,8 +302,20 @@ export class Batch {
   async preview(id, frame, window) {
     const getBytes = this.sources.get(id);
     if (!getBytes || !this.run) throw new Error('this file is not in the package');
-    return this.run.preview(new Uint8Array(await getBytes()), frame ?? undefined,
-      window ? window.center : undefined, window ? window.width : undefined);
+    const bytes = new Uint8Array(await getBytes());
+    try {
+      return this.run.preview(bytes, frame ?? undefined,
+        window ? window.center : undefined, window ? window.width : undefined);
+    } catch (e) {
+      if (isTrap(e)) {
+        // The module's memory can no longer be trusted: a fresh instance, the same package.
+        this.traps += 1;
+        this.ready = this.reload();
+        await this.ready;
+        await this.replay(false);
+      }
+      throw e;
+    }
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */

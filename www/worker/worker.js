@@ -76,6 +76,14 @@ onmessage = async (ev) => {
         }
         break;
       }
+      case 'thumbnail':
+        try {
+          const { after } = await batch.preview(msg.id);
+          postMessage({ type: 'thumbnail', key: msg.key, image: after }, [after.rgba.buffer]);
+        } catch (e) {
+          postMessage({ type: 'thumbnail', key: msg.key, error: String((e && e.message) || e) });
+        }
+        break;
       case 'keyImage':
         try {
           await batch.setKeyImage(msg.id, msg.choice);
