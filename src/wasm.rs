@@ -166,6 +166,20 @@ impl Run {
         Ok(out.into())
     }
 
+    /// Add the cine `name` (an animated GIF, see [`crate::package::cine`]) of `bytes` (the
+    /// original file, de-identified again as in the package). Returns the archive bytes to
+    /// append: empty for a single-frame image, or when the cine is already there.
+    pub fn cine(&mut self, name: &str, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        if self.package.layout_mut().has_image(name) {
+            return Ok(Vec::new());
+        }
+        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        match crate::package::cine(&cleaned.bytes).map_err(js_err)? {
+            Some(gif) => Ok(self.package.add_key_image(name, &gif)),
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// The key images the package still lacks: `[[image name, package path], …]`, the middle
     /// image of each series.
     #[wasm_bindgen(js_name = keyImagePlan)]

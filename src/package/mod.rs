@@ -5,6 +5,7 @@
 //! change log lists only tags and actions.
 
 mod dicomdir;
+pub mod gif;
 pub mod png;
 mod report;
 mod zip;
@@ -146,6 +147,11 @@ impl Layout {
             plan.push((name, files[files.len() / 2].path.clone()));
         }
         plan
+    }
+
+    /// Whether an image (key image or cine) of this name is in the package.
+    pub fn has_image(&self, name: &str) -> bool {
+        self.images.iter().any(|(n, _)| n == name)
     }
 
     /// Record a key image put into the package (it also goes into `case.html`).
@@ -309,6 +315,83 @@ pub fn key_image_with(
     Ok(png::encode(r.width, r.height, &r.rgba))
 }
 
+/// Most frames a cine keeps (evenly spaced through the series).
+const CINE_MAX_FRAMES: u32 = 100;
+/// The longest side of a cine, in pixels (larger images are shrunk by a whole factor).
+const CINE_MAX_SIDE: u32 = 512;
+
+/// An animated GIF of a multi-frame image (after de-identification) for slides: at most
+/// [`CINE_MAX_FRAMES`] frames, shrunk to [`CINE_MAX_SIDE`], at the file's frame time (Frame
+/// Time, or Recommended Display Frame Rate; 10 frames a second otherwise), every frame with the
+/// middle frame's window. `None` for a single-frame image.
+pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let frames = crate::attrs::frames(&file);
+    if frames < 2 {
+        return Ok(None);
+    }
+    let step = frames.div_ceil(CINE_MAX_FRAMES);
+    let number = |tag| {
+        crate::attrs::text(&file, tag)
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && *v > 0.0)
+    };
+    let frame_ms = number(dicom_dictionary_std::tags::FRAME_TIME)
+        .or_else(|| {
+            number(dicom_dictionary_std::tags::RECOMMENDED_DISPLAY_FRAME_RATE)
+                .map(|fps| 1000.0 / fps)
+        })
+        .unwrap_or(100.0);
+    let grey = crate::attrs::text(
+        &file,
+        dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION,
+    )
+    .starts_with("MONOCHROME");
+    let middle = crate::pixels::render_with(&file, None, None).map_err(|e| e.to_string())?;
+    let window = middle.window;
+    let mut writer: Option<gif::Writer> = None;
+    for i in (0..frames).step_by(step as usize) {
+        let r = crate::pixels::render_with(&file, Some(i), window).map_err(|e| e.to_string())?;
+        let (w, h, rgba) = shrink(r.width, r.height, &r.rgba, CINE_MAX_SIDE);
+        writer
+            .get_or_insert_with(|| {
+                gif::Writer::new(w as u16, h as u16, grey, (frame_ms * step as f64) as u32)
+            })
+            .add(&rgba);
+    }
+    Ok(writer.map(gif::Writer::finish))
+}
+
+/// RGBA shrunk by the smallest whole factor that brings its longest side to `max` or less
+/// (each pixel the mean of a block).
+fn shrink(width: u32, height: u32, rgba: &[u8], max: u32) -> (u32, u32, Vec<u8>) {
+    let k = width.max(height).div_ceil(max).max(1);
+    if k == 1 {
+        return (width, height, rgba.to_vec());
+    }
+    let (w, h) = ((width / k).max(1), (height / k).max(1));
+    let mut out = Vec::with_capacity((w * h * 4) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let mut sum = [0u32; 4];
+            for dy in 0..k {
+                for dx in 0..k {
+                    let at = (((y * k + dy) * width + x * k + dx) * 4) as usize;
+                    if let Some(p) = rgba.get(at..at + 4) {
+                        for c in 0..4 {
+                            sum[c] += p[c] as u32;
+                        }
+                    }
+                }
+            }
+            out.extend(sum.iter().map(|v| (v / (k * k)) as u8));
+        }
+    }
+    (w, h, out)
+}
+
 /// A package being streamed: DICOM files first, the report files and the ZIP directory last.
 #[derive(Debug, Default)]
 pub struct PackageWriter {
@@ -363,6 +446,78 @@ impl PackageWriter {
 mod tests {
     use super::*;
     use crate::deid::ProjectKey;
+
+    /// The sample's first image made into `frames` frames (each a little brighter).
+    fn multiframe(frames: u16) -> Vec<u8> {
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        use dicom_dictionary_std::tags;
+        let file = crate::deid::read_file(&crate::sample::sample_study()[0].1).expect("sample");
+        let meta = file.meta().clone();
+        let mut obj = file.into_inner();
+        let one = obj
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.value().to_bytes().ok())
+            .map(|b| b.to_vec())
+            .unwrap_or_default();
+        let all: Vec<u8> = (0..frames).flat_map(|_| one.iter().copied()).collect();
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from(frames.to_string()),
+        ));
+        obj.put(DataElement::new(
+            tags::FRAME_TIME,
+            VR::DS,
+            PrimitiveValue::from("50"),
+        ));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OW,
+            PrimitiveValue::U8(all.into()),
+        ));
+        let mut bytes = Vec::new();
+        obj.with_exact_meta(meta)
+            .write_all(&mut bytes)
+            .expect("written");
+        bytes
+    }
+
+    #[test]
+    fn a_multiframe_image_gets_a_cine_and_a_single_frame_none() {
+        let gif = cine(&multiframe(3)).expect("renders").expect("a cine");
+        assert!(gif.starts_with(b"GIF89a") && gif.ends_with(&[0x3B]));
+        let frames = gif.windows(4).filter(|w| *w == [0x21, 0xF9, 4, 0]).count();
+        assert_eq!(frames, 3);
+        let at = gif
+            .windows(4)
+            .position(|w| w == [0x21, 0xF9, 4, 0])
+            .expect("a frame");
+        assert_eq!(
+            &gif[at + 4..at + 6],
+            &5u16.to_le_bytes(),
+            "Frame Time 50 ms"
+        );
+        assert_eq!(cine(&crate::sample::sample_study()[0].1), Ok(None));
+        // Long cines keep at most CINE_MAX_FRAMES frames.
+        let long = cine(&multiframe(250)).expect("renders").expect("a cine");
+        let kept = long.windows(4).filter(|w| *w == [0x21, 0xF9, 4, 0]).count();
+        assert!(kept <= CINE_MAX_FRAMES as usize && kept >= 80, "{kept}");
+    }
+
+    #[test]
+    fn shrinking_averages_blocks() {
+        let rgba: Vec<u8> = [[0u8, 0, 0, 255], [200, 200, 200, 255]]
+            .iter()
+            .cycle()
+            .take(4 * 4)
+            .flatten()
+            .copied()
+            .collect();
+        let (w, h, out) = shrink(4, 4, &rgba, 2);
+        assert_eq!((w, h), (2, 2));
+        assert!(out.chunks(4).all(|p| p == [100, 100, 100, 255]));
+    }
 
     #[test]
     fn exclusion_details_stay_out_of_the_package() {

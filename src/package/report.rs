@@ -195,13 +195,22 @@ pub fn case_html(layout: &Layout) -> String {
                 format!(", study {study}")
             }
         );
-        let name = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}.png");
-        if let Some((_, png)) = layout.images.iter().find(|(n, _)| *n == name) {
-            let data = base64::engine::general_purpose::STANDARD.encode(png);
+        // Every picture of the series: its key images and its cine.
+        let series = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}");
+        for (name, bytes) in layout.images.iter().filter(|(n, _)| {
+            n.strip_prefix(&series)
+                .is_some_and(|rest| rest.starts_with(['.', '-']))
+        }) {
+            let (mime, alt) = if name.ends_with(".gif") {
+                ("image/gif", "Cine of this series")
+            } else {
+                ("image/png", "Key image of this series")
+            };
+            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
             let _ = writeln!(
                 b,
-                "<figure><img alt=\"Key image of this series\" src=\"data:image/png;base64,{data}\"><figcaption><code>{}</code></figcaption></figure>",
-                esc(&name)
+                "<figure><img alt=\"{alt}\" src=\"data:{mime};base64,{data}\"><figcaption><code>{}</code></figcaption></figure>",
+                esc(name)
             );
         }
     }

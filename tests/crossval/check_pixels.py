@@ -475,7 +475,8 @@ def read_png(path):
 
 def check_key_images(out, text):
     """Every key image of a package made from ultrasound() files: no text in it."""
-    images = [os.path.join(out, "images", f) for f in sorted(os.listdir(os.path.join(out, "images")))]
+    images = [os.path.join(out, "images", f) for f in sorted(os.listdir(os.path.join(out, "images")))
+              if f.endswith(".png")]
     if not images:
         return "no key image"
     for path in images:

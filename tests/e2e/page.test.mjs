@@ -296,18 +296,43 @@ test('automatic detection blacks out text burned into ultrasound images in the b
     '    assert (lum[:, fan] > 30).mean() > 0.9, "the image is kept"',
     'log = open(os.path.join(sys.argv[2], "CHANGES.txt")).read()',
     'assert "automatic text detection" in log, log',
-    'assert len(os.listdir(os.path.join(sys.argv[2], "images"))) == 2, "one key image per series"',
+    'images = sorted(os.listdir(os.path.join(sys.argv[2], "images")))',
+    'assert len([i for i in images if i.endswith(".png")]) == 2, images',
+    'assert len([i for i in images if i.endswith("-cine.gif")]) == 2, images',
     'problem = c.check_key_images(sys.argv[2], text)',
     'assert problem is None, problem',
     'case = open(os.path.join(sys.argv[2], "case.html")).read()',
     'assert "Teaching point: &lt;fake&gt; echo case." in case, "notes, escaped"',
     'assert case.count("data:image/png;base64,") == 2, "key images embedded"',
+    'assert case.count("data:image/gif;base64,") == 2, "cines embedded"',
     'report = open(os.path.join(sys.argv[2], "deidentification-report.html")).read()',
     'assert "2 de-identified" in report and "automatic text detection" in report',
     'for page in (case, report): assert "FAKE" not in page and "19010101" not in page',
     'assert "<script" not in case and "<script" not in report',
   ].join('\n'), crossval, dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
+  // The cines play in the browser: every frame of the 3-frame series, and no burned-in text.
+  const cine = readdirSync(join(dest, 'images')).find((f) => f.endsWith('-cine.gif'));
+  const gif = readFileSync(join(dest, 'images', cine)).toString('base64');
+  const played = await page.evaluate(async (b64) => {
+    const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const decoder = new ImageDecoder({ data, type: 'image/gif' });
+    await decoder.tracks.ready;
+    const frames = decoder.tracks.selectedTrack.frameCount;
+    let textPixels = 0;
+    for (let i = 0; i < frames; i += 1) {
+      const { image } = await decoder.decode({ frameIndex: i });
+      const c = new OffscreenCanvas(image.displayWidth, image.displayHeight);
+      const ctx = c.getContext('2d');
+      ctx.drawImage(image, 0, 0);
+      // The burned-in name sits in rows 3–10, columns 4–80 (see tests/crossval/check_pixels.py).
+      const d = ctx.getImageData(4, 3, 76, 8).data;
+      for (let p = 0; p < d.length; p += 4) if (Math.max(d[p], d[p + 1], d[p + 2]) > 200) textPixels += 1;
+      image.close();
+    }
+    return { frames, textPixels };
+  }, gif);
+  assert.deepEqual(played, { frames: 3, textPixels: 0 });
 
   // The image check shows the text before and not after, on this computer only.
   await page.getByRole('button', { name: 'Show image: us0.dcm' }).click();
@@ -350,6 +375,7 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await page.getByLabel('Frame', { exact: true }).fill('1');
   await assertEventually(async () => /Frame 1 of 3/.test(await dialog.textContent()), 30_000);
   // The wheel steps through them, and Play runs the cine (round and round) until Pause.
+  await page.locator('#preview-after').scrollIntoViewIfNeeded();
   const after = await page.locator('#preview-after').boundingBox();
   await page.mouse.move(after.x + after.width / 2, after.y + after.height / 2);
   await page.mouse.wheel(0, 100);

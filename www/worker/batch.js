@@ -341,9 +341,13 @@ export class Batch {
       const getBytes = this.byPath.get(path);
       if (!getBytes) continue;
       try {
-        const chunk = this.run.keyImage(name, new Uint8Array(await getBytes()), frame,
+        const bytes = new Uint8Array(await getBytes());
+        const chunk = this.run.keyImage(name, bytes, frame,
           window ? window.center : undefined, window ? window.width : undefined);
         if (chunk.length) this.chunks.push(this.keep(chunk));
+        // A multi-frame image also gets its cine (an animated GIF; nothing for one frame).
+        const cine = this.run.cine(name.replace(/(-frame\d+)?\.png$/, '-cine.gif'), bytes);
+        if (cine.length) this.chunks.push(this.keep(cine));
       } catch (e) {
         // An image that cannot be drawn (e.g. no decoder) simply has no key image.
         if (isTrap(e)) throw e;

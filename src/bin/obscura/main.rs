@@ -45,7 +45,8 @@ OPTIONS for deid:
                        images that say they carry text (Burned In Annotation = YES) or are
                        US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
   --notes FILE         teaching notes (plain text) for case.html in the package
-  --no-key-images      do not add images/*.png (the middle image of each series as PNG)
+  --no-key-images      do not add images/ (the middle image of each series as PNG, and an
+                       animated GIF of each multi-frame one)
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --jobs N             files de-identified at once (default: one per core). The output is
@@ -451,18 +452,30 @@ fn deid(args: Args) -> Result<bool, String> {
             |(_, path)| size_of(&out.join(path)),
             || (),
             |_, (name, path)| {
-                let png = fs::read(out.join(path))
-                    .map_err(|e| e.to_string())
-                    .and_then(|b| obscura::package::key_image(&b).map_err(|e| e.to_string()));
-                (name.clone(), path.clone(), png)
+                let bytes = fs::read(out.join(path)).map_err(|e| e.to_string());
+                let png = bytes
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|b| obscura::package::key_image(b));
+                let cine = bytes
+                    .as_ref()
+                    .map_err(Clone::clone)
+                    .and_then(|b| obscura::package::cine(b));
+                (name.clone(), path.clone(), png, cine)
             },
-            |(name, path, png)| {
+            |(name, path, png, cine)| {
                 match png {
                     Ok(png) => {
                         output.write(&name, &png)?;
                         output.layout.add_key_image(&name, &png);
                     }
                     Err(e) => eprintln!("no key image for {path}: {e}"),
+                }
+                // Multi-frame images also get their cine, as an animated GIF.
+                if let Ok(Some(gif)) = cine {
+                    let name = name.replace(".png", "-cine.gif");
+                    output.write(&name, &gif)?;
+                    output.layout.add_key_image(&name, &gif);
                 }
                 Ok(())
             },
