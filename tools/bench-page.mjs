@@ -47,6 +47,8 @@ let peak = 0;
 const sampler = setInterval(() => { peak = Math.max(peak, rendererRssMiB()); }, 100);
 try {
   const context = await browser.newContext({ acceptDownloads: true });
+  // A normal download (no "save as" picker), which Playwright catches.
+  await context.addInitScript(() => { delete window.showSaveFilePicker; });
   const page = await context.newPage();
   await page.goto(`${origin}/`);
   const start = performance.now();

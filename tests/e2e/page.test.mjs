@@ -52,8 +52,22 @@ after(async () => {
 });
 
 /** A page whose every request (page and workers) is recorded. */
-async function openPage() {
+/** A page as a user opens it. `picker`: how the browser's "save as" (File System Access)
+ * behaves: 'none' (as in Firefox: the package comes as a normal download, which Playwright
+ * catches; the default), or 'private' (it writes to the origin's private file system, which
+ * the test reads back). */
+async function openPage({ picker = 'none' } = {}) {
   const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 720 } });
+  await context.addInitScript((mode) => {
+    if (mode === 'none') {
+      delete window.showSaveFilePicker;
+    } else {
+      window.showSaveFilePicker = async ({ suggestedName }) => {
+        const dir = await navigator.storage.getDirectory();
+        return dir.getFileHandle(suggestedName, { create: true });
+      };
+    }
+  }, picker);
   const requests = [];
   context.on('request', (r) => requests.push(r.url()));
   const page = await context.newPage();
@@ -506,6 +520,32 @@ test('the window can be chosen or dragged, and a box can be typed with the keybo
   assert.match(await dialog.getByRole('group', { name: 'Zoom' }).textContent(), /\d+%/);
   await dialog.getByRole('button', { name: 'Fit' }).click();
   assert.deepEqual(await shown(), [fitBefore, fitAfter]);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('where the browser can write to a chosen file, the package is streamed to it', async () => {
+  const { context, page, requests, errors } = await openPage({ picker: 'private' });
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await markLooked(page);
+  await page.getByRole('button', { name: 'Download package' }).click();
+  await assertEventually(async () => /Saved: .*\.zip \(\d+\.\d MB\)/.test(await status.textContent()), 60_000);
+  const name = (await status.textContent()).match(/Saved: (\S+\.zip)/)[1];
+  const b64 = await page.evaluate(async (n) => {
+    const file = await (await (await navigator.storage.getDirectory()).getFileHandle(n)).getFile();
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  }, name);
+  const zipPath = join(work, 'streamed.zip');
+  writeFileSync(zipPath, Buffer.from(b64, 'base64'));
+  const names = unzip(zipPath, join(work, 'streamed'));
+  assert.equal(names.filter((n) => n.startsWith('DICOM/') && !n.endsWith('DICOMDIR')).length, 6, names.join(' '));
+  assert.ok(names.includes('DICOMDIR') && names.includes('case.html'), names.join(' '));
+  assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -425,7 +425,35 @@ function saveBlob(blob, name) {
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }
 
-$('download-button').addEventListener('click', () => worker.postMessage({ type: 'package', notes: $('case-notes').value }));
+// Where the browser can write to a file the user picks (File System Access), the package is
+// streamed to it; otherwise it comes as a normal download.
+$('download-button').addEventListener('click', async () => {
+  const notes = $('case-notes').value;
+  if (typeof window.showSaveFilePicker !== 'function') {
+    worker.postMessage({ type: 'package', notes });
+    return;
+  }
+  let handle;
+  try {
+    handle = await window.showSaveFilePicker({
+      suggestedName: packageName(),
+      types: [{ description: 'ZIP archive', accept: { 'application/zip': ['.zip'] } }],
+    });
+  } catch (e) {
+    if (e && e.name === 'AbortError') return; // the user closed the dialog
+    worker.postMessage({ type: 'package', notes }); // no picker after all: a normal download
+    return;
+  }
+  $('status').textContent = `Writing ${handle.name}…`;
+  worker.postMessage({ type: 'package', notes, handle });
+});
+function packageSaved(msg) {
+  updateStatus();
+  const status = $('status');
+  status.textContent = msg.error
+    ? `The package could not be written to ${msg.name}: ${msg.error}`
+    : `${status.textContent} Saved: ${msg.name} (${(msg.bytes / 1e6).toFixed(1)} MB).`;
+}
 // Files not started yet are dropped; the package keeps the ones already done.
 $('cancel-button').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
 $('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
@@ -783,6 +811,7 @@ worker.onmessage = (ev) => {
     case 'added': addRow(msg.id, msg.name); break;
     case 'result': showResult(msg.id, msg.report, msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
+    case 'packageSaved': packageSaved(msg); break;
     case 'reid':
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
       $('reid-panel').hidden = true;

@@ -64,7 +64,24 @@ onmessage = async (ev) => {
         // The trailer (report files and ZIP directory) describes the package as it is now;
         // more files can still be added and the package downloaded again.
         const parts = await batch.packageParts(msg.notes || '');
-        postMessage({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
+        if (!msg.handle) {
+          postMessage({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
+          break;
+        }
+        // Straight to the file the user chose, a piece at a time: a package of many GB never
+        // has to fit in memory.
+        try {
+          const out = await msg.handle.createWritable();
+          let bytes = 0;
+          for (const part of parts) {
+            await out.write(part);
+            bytes += part.size ?? part.byteLength ?? part.length;
+          }
+          await out.close();
+          postMessage({ type: 'packageSaved', name: msg.handle.name, bytes });
+        } catch (e) {
+          postMessage({ type: 'packageSaved', name: msg.handle.name, error: String((e && e.message) || e) });
+        }
         break;
       }
       case 'preview': {
