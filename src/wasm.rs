@@ -4,7 +4,7 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::deid::{Change, Outcome, Policy, ProjectKey, ReviewRow, Session, Summary};
+use crate::deid::{Change, Deidentified, Outcome, Policy, ProjectKey, ReviewRow, Session, Summary};
 use crate::package::PackageWriter;
 use crate::profile::{OptionSet, ProfileOption, PRESETS};
 
@@ -69,44 +69,80 @@ impl Run {
         detect_text: bool,
         user_regions_json: Option<String>,
     ) -> Result<Run, JsError> {
-        let mut chosen = Vec::new();
-        for id in &options {
-            chosen.push(
-                ProfileOption::from_id(id).ok_or_else(|| js_err(format!("unknown option {id}")))?,
-            );
-        }
-        let key = match passphrase.as_deref().map(str::trim) {
-            Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
-            _ if random_key.len() >= 16 => ProjectKey::from_slice(random_key),
-            _ => return Err(js_err("a random key of at least 16 bytes is needed")),
-        };
-        let mut policy = Policy::basic(key);
-        policy.options = OptionSet::new(chosen).map_err(js_err)?;
-        policy.date_offset_days = date_offset_days;
-        policy.accept_burned_in = accept_burned_in;
-        policy.detect_text = detect_text;
-        if let Some(json) = user_regions_json {
-            policy.user_regions = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
-        }
-        if let Some(json) = pixel_rules_json {
-            policy.pixel_rules = crate::pixels::RegionRules::parse(&json).map_err(js_err)?;
-        }
-        if let Some(csv) = pseudonyms_csv {
-            policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
-        }
         Ok(Run {
-            session: Session::new(policy),
+            session: Session::new(policy_from(
+                options,
+                passphrase,
+                random_key,
+                date_offset_days,
+                pseudonyms_csv,
+                accept_burned_in,
+                pixel_rules_json,
+                detect_text,
+                user_regions_json,
+            )?),
             package: PackageWriter::new(),
         })
+    }
+
+    /// Package a file a [`Cleaner`] made with the same settings, from what
+    /// [`Cleaner::clean`] gave: `status`, `reason`, `meta`, and the file's ZIP entry data
+    /// (`crc`, `size`, `method`, `body`). Returns `{report, chunk}` as [`Run::process`] does.
+    #[wasm_bindgen(js_name = addCleaned)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_cleaned(
+        &mut self,
+        status: &str,
+        reason: &str,
+        meta: &str,
+        crc: u32,
+        size: f64,
+        method: u16,
+        body: Vec<u8>,
+    ) -> Result<JsValue, JsError> {
+        let (outcome, compressed) = match status {
+            "done" => {
+                let d: Deidentified = serde_json::from_str(meta).map_err(js_err)?;
+                self.session.note_done(&d);
+                let c = crate::package::Compressed {
+                    crc,
+                    size: size as u64,
+                    method,
+                    body,
+                };
+                (Outcome::Done(Box::new(d)), Some(c))
+            }
+            "skipped" => (Outcome::Skipped(reason.to_string()), None),
+            _ => (
+                Outcome::Excluded(crate::deid::DeidError::Reported(reason.to_string())),
+                None,
+            ),
+        };
+        self.report(outcome, compressed)
     }
 
     /// De-identify one file. Returns `{report, chunk}`: what happened, and the bytes to append
     /// to the package (empty when the file was excluded or skipped).
     pub fn process(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let outcome = self.session.process(bytes);
+        self.report(outcome, None)
+    }
+}
+
+impl Run {
+    /// Place a file's outcome in the package (with its bytes compressed beforehand when
+    /// `compressed` is given): `{report, chunk}`.
+    fn report(
+        &mut self,
+        outcome: Outcome,
+        compressed: Option<crate::package::Compressed>,
+    ) -> Result<JsValue, JsError> {
         let (report, chunk) = match &outcome {
             Outcome::Done(d) => {
-                let (path, chunk) = self.package.add(d);
+                let (path, chunk) = match &compressed {
+                    Some(c) => self.package.add_compressed(d, c),
+                    None => self.package.add(d),
+                };
                 (
                     FileReport {
                         status: "done",
@@ -141,7 +177,10 @@ impl Run {
         set(&out, "chunk", &js_sys::Uint8Array::from(chunk.as_slice()))?;
         Ok(out.into())
     }
+}
 
+#[wasm_bindgen]
+impl Run {
     /// A frame (the middle one unless `frame` is given, 0-based) of a file before and after
     /// de-identification, for the user to check the image, with the file's window unless
     /// `window_width` is given (0 or less: the frame's full range): `{before, after}`, each `{width, height, rgba, frame, frames}` and, for greyscale,
@@ -245,6 +284,116 @@ fn set(obj: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsError> 
     js_sys::Reflect::set(obj, &key.into(), value)
         .map(|_| ())
         .map_err(|_| js_err("could not build the result"))
+}
+
+/// The policy of a run from the page's settings (see [`Run::new`]).
+#[allow(clippy::too_many_arguments)]
+fn policy_from(
+    options: Vec<String>,
+    passphrase: Option<String>,
+    random_key: &[u8],
+    date_offset_days: Option<i32>,
+    pseudonyms_csv: Option<String>,
+    accept_burned_in: bool,
+    pixel_rules_json: Option<String>,
+    detect_text: bool,
+    user_regions_json: Option<String>,
+) -> Result<Policy, JsError> {
+    let mut chosen = Vec::new();
+    for id in &options {
+        chosen.push(
+            ProfileOption::from_id(id).ok_or_else(|| js_err(format!("unknown option {id}")))?,
+        );
+    }
+    let key = match passphrase.as_deref().map(str::trim) {
+        Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
+        _ if random_key.len() >= 16 => ProjectKey::from_slice(random_key),
+        _ => return Err(js_err("a random key of at least 16 bytes is needed")),
+    };
+    let mut policy = Policy::basic(key);
+    policy.options = OptionSet::new(chosen).map_err(js_err)?;
+    policy.date_offset_days = date_offset_days;
+    policy.accept_burned_in = accept_burned_in;
+    policy.detect_text = detect_text;
+    if let Some(json) = user_regions_json {
+        policy.user_regions = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
+    }
+    if let Some(json) = pixel_rules_json {
+        policy.pixel_rules = crate::pixels::RegionRules::parse(&json).map_err(js_err)?;
+    }
+    if let Some(csv) = pseudonyms_csv {
+        policy.load_pseudonyms_csv(&csv).map_err(js_err)?;
+    }
+    Ok(policy)
+}
+
+/// One worker of the page's pool: de-identifies files with the settings of a [`Run`] (its
+/// own copy of the session), for the run to package them ([`Run::add_cleaned`]).
+#[wasm_bindgen]
+pub struct Cleaner {
+    session: Session,
+}
+
+#[wasm_bindgen]
+impl Cleaner {
+    /// A cleaner with the same arguments as [`Run::new`].
+    #[wasm_bindgen(constructor)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        options: Vec<String>,
+        passphrase: Option<String>,
+        random_key: &[u8],
+        date_offset_days: Option<i32>,
+        pseudonyms_csv: Option<String>,
+        accept_burned_in: bool,
+        pixel_rules_json: Option<String>,
+        detect_text: bool,
+        user_regions_json: Option<String>,
+    ) -> Result<Cleaner, JsError> {
+        Ok(Cleaner {
+            session: Session::new(policy_from(
+                options,
+                passphrase,
+                random_key,
+                date_offset_days,
+                pseudonyms_csv,
+                accept_burned_in,
+                pixel_rules_json,
+                detect_text,
+                user_regions_json,
+            )?),
+        })
+    }
+
+    /// De-identify one file: `{status, reason, meta, crc, size, method, body}` with status
+    /// `done` (then `meta` and the ZIP entry data of the de-identified file are what
+    /// [`Run::add_cleaned`] needs), `skipped` or `excluded` (with the reason).
+    pub fn clean(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let out = js_sys::Object::new();
+        match self.session.process(bytes) {
+            Outcome::Done(d) => {
+                set(&out, "status", &JsValue::from_str("done"))?;
+                set(&out, "reason", &JsValue::from_str(""))?;
+                let meta = serde_json::to_string(&*d).map_err(js_err)?;
+                set(&out, "meta", &JsValue::from_str(&meta))?;
+                // Compressed here, in parallel with the other cleaners, for the ZIP entry.
+                let c = crate::package::Compressed::of(&d.bytes);
+                set(&out, "crc", &c.crc.into())?;
+                set(&out, "size", &(c.size as f64).into())?;
+                set(&out, "method", &c.method.into())?;
+                set(&out, "body", &js_sys::Uint8Array::from(c.body.as_slice()))?;
+            }
+            Outcome::Skipped(why) => {
+                set(&out, "status", &JsValue::from_str("skipped"))?;
+                set(&out, "reason", &JsValue::from_str(&why))?;
+            }
+            Outcome::Excluded(e) => {
+                set(&out, "status", &JsValue::from_str("excluded"))?;
+                set(&out, "reason", &JsValue::from_str(&e.to_string()))?;
+            }
+        }
+        Ok(out.into())
+    }
 }
 
 fn rendered(r: crate::pixels::Rendered) -> Result<JsValue, JsError> {

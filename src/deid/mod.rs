@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use keys::ProjectKey;
 pub use scrub::Identifiers;
@@ -172,10 +172,13 @@ pub enum DeidError {
     /// A re-identification key could not be sealed or opened.
     #[error("re-identification key: {0}")]
     Key(String),
+    /// The reason another worker (of the page's pool) gave, as it gave it.
+    #[error("{0}")]
+    Reported(String),
 }
 
 /// One thing done to one attribute, for the change log. Never holds the original value.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Change {
     /// Where: the tag, prefixed by the sequences and item numbers that contain it,
     /// e.g. `(0008,1115)[1]/(0008,1155)`.
@@ -184,14 +187,14 @@ pub struct Change {
     pub name: String,
     /// What was done: `removed`, `emptied`, `replaced`, `uid-replaced`, `date-shifted`,
     /// `cleaned`, `kept`, `added`.
-    pub action: &'static str,
+    pub action: std::borrow::Cow<'static, str>,
     /// Why, in a few words (the rule or option that decided).
     pub reason: String,
 }
 
 /// An original and new value side by side, for the user's local review only: never written
 /// to the package or any log file.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReviewRow {
     /// Where, as in [`Change::path`].
     pub path: String,
@@ -204,7 +207,7 @@ pub struct ReviewRow {
 }
 
 /// The few values that identify a file in a list (patient, study, series).
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct Summary {
     /// Patient's Name.
@@ -272,10 +275,12 @@ impl Summary {
     }
 }
 
-/// The result of de-identifying one file.
-#[derive(Debug, Clone)]
+/// The result of de-identifying one file. As JSON it is everything but the bytes, so that
+/// a file cleaned in one place (a worker of the page's pool) can be packaged in another.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Deidentified {
     /// The de-identified DICOM Part 10 file.
+    #[serde(skip)]
     pub bytes: Vec<u8>,
     /// What was done, attribute by attribute (no original values).
     pub changes: Vec<Change>,
@@ -296,7 +301,7 @@ pub struct Deidentified {
 }
 
 /// A box of burned-in text found by automatic detection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Detection {
     /// Where.
     #[serde(flatten)]
@@ -417,6 +422,13 @@ impl Session {
             let mine = self.patient(&key);
             mine.identifiers.extend(&entry.identifiers);
         }
+    }
+
+    /// Count a file de-identified elsewhere with a copy of this session (a worker of the
+    /// page's pool), so that its patient is in the re-identification map.
+    pub fn note_done(&mut self, d: &Deidentified) {
+        self.done += 1;
+        self.patient(&d.before.patient_key());
     }
 
     /// The entry of one patient, created on first sight.

@@ -97,7 +97,7 @@ impl<'a> Walker<'a> {
         self.changes.push(Change {
             path: path.to_string(),
             name: name.to_string(),
-            action,
+            action: action.into(),
             reason: reason.into(),
         });
     }

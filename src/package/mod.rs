@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use self::dicomdir::{dicomdir, DirFile};
-pub use self::zip::ZipStream;
+pub use self::zip::{Compressed, ZipStream};
 use crate::deid::{Change, Deidentified, Policy};
 
 /// Name of the package a user downloads.
@@ -408,8 +408,14 @@ impl PackageWriter {
     /// Add a de-identified file; returns its path in the package and the archive bytes to
     /// append.
     pub fn add(&mut self, d: &Deidentified) -> (String, Vec<u8>) {
+        self.add_compressed(d, &Compressed::of(&d.bytes))
+    }
+
+    /// [`PackageWriter::add`] of a file whose bytes were compressed beforehand (`d.bytes` is
+    /// not used).
+    pub fn add_compressed(&mut self, d: &Deidentified, c: &Compressed) -> (String, Vec<u8>) {
         let path = self.layout.place(d);
-        let chunk = self.zip.add(&path, &d.bytes);
+        let chunk = self.zip.add_compressed(&path, c);
         (path, chunk)
     }
 

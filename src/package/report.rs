@@ -116,7 +116,7 @@ pub fn report_html(layout: &Layout, policy: &Policy) -> String {
     for (path, changes) in &layout.logs {
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for c in changes {
-            *counts.entry(c.action).or_default() += 1;
+            *counts.entry(c.action.as_ref()).or_default() += 1;
         }
         let summary: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
         let _ = writeln!(
@@ -131,7 +131,7 @@ pub fn report_html(layout: &Layout, policy: &Policy) -> String {
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&c.path),
                 esc(&c.name),
-                esc(c.action),
+                esc(&c.action),
                 esc(&c.reason)
             );
         }

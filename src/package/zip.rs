@@ -19,6 +19,39 @@ struct EntryRecord {
     method: u16,
 }
 
+/// One entry's data as it goes into the archive: deflated, or stored when that is smaller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compressed {
+    /// CRC-32 of the data.
+    pub crc: u32,
+    /// Size of the data.
+    pub size: u64,
+    /// 8 (deflated) or 0 (stored).
+    pub method: u16,
+    /// The bytes that go into the archive.
+    pub body: Vec<u8>,
+}
+
+impl Compressed {
+    /// Compress `data` for an entry.
+    pub fn of(data: &[u8]) -> Compressed {
+        let crc = crc32fast::hash(data);
+        let mut enc = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
+        // Writing into a Vec cannot fail.
+        let deflated = enc.write_all(data).and_then(|_| enc.finish()).ok();
+        let (method, body) = match deflated {
+            Some(d) if d.len() < data.len() => (8, d),
+            _ => (0, data.to_vec()),
+        };
+        Compressed {
+            crc,
+            size: data.len() as u64,
+            method,
+            body,
+        }
+    }
+}
+
 /// Writes a ZIP archive as a sequence of byte chunks.
 #[derive(Debug, Default, Clone)]
 pub struct ZipStream {
@@ -49,19 +82,18 @@ impl ZipStream {
 
     /// Add one file; returns the bytes to append to the archive.
     pub fn add(&mut self, name: &str, data: &[u8]) -> Vec<u8> {
-        let crc = crc32fast::hash(data);
-        let mut enc = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
-        // Writing into a Vec cannot fail.
-        let deflated = enc.write_all(data).and_then(|_| enc.finish()).ok();
-        let (method, body): (u16, &[u8]) = match &deflated {
-            Some(d) if d.len() < data.len() => (8, d.as_slice()),
-            _ => (0, data),
-        };
+        self.add_compressed(name, &Compressed::of(data))
+    }
+
+    /// Add one file compressed beforehand (possibly elsewhere, e.g. in a worker of the page's
+    /// pool); returns the bytes to append to the archive.
+    pub fn add_compressed(&mut self, name: &str, c: &Compressed) -> Vec<u8> {
+        let (method, body, crc) = (c.method, c.body.as_slice(), c.crc);
         let record = EntryRecord {
             name: name.to_string(),
             crc,
             compressed: body.len() as u64,
-            size: data.len() as u64,
+            size: c.size,
             offset: self.offset,
             method,
         };

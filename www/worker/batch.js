@@ -29,11 +29,17 @@ export class Batch {
    * @param {(msg: object) => void} post receives `added`, `result`, `idle`, `error` messages
    * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep turns a package piece into what is kept
    *   (a Blob in the browser, which may live on disk)
+   * @param {import('./pool.js').Pool|null} pool workers that de-identify files in parallel;
+   *   without one, files are de-identified here, one at a time
    */
-  constructor(loadCore, post, keep = (b) => new Blob([b])) {
+  constructor(loadCore, post, keep = (b) => new Blob([b]), pool = null) {
     this.loadCore = loadCore;
     this.post = post;
     this.keep = keep;
+    this.pool = pool;
+    this.inFlight = 0; // files being read or cleaned by the pool and not yet packaged
+    this.slotWaiters = [];
+    this.version = 0; // bumped whenever the pool's settings change (new run, new boxes)
     this.core = null;
     this.ready = this.reload();
     this.run = null;
@@ -80,18 +86,54 @@ export class Batch {
     this.generation += 1;
   }
 
-  newRun(key) {
+  /** The arguments of a run (and of the pool's cleaners) with key `key`. */
+  runArgs(key) {
     const s = this.settings || { options: [] };
-    return new this.core.Run(s.options || [], s.passphrase || undefined, key,
+    return [s.options || [], s.passphrase || undefined, key,
       s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
       s.pixelRules || undefined, Boolean(s.detectText),
       this.userRules.length || this.userRejected.length
-        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined);
+        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined];
+  }
+
+  newRun(key) {
+    const run = new this.core.Run(...this.runArgs(key));
+    // The pool's cleaners work with the same settings from now on.
+    this.version += 1;
+    if (this.pool) this.pool.configure(this.runArgs(key));
+    return run;
+  }
+
+  /** The run, started with a new random key at the first file. Throws on bad settings. */
+  ensureRun() {
+    if (this.run) return;
+    const key = new Uint8Array(32);
+    crypto.getRandomValues(key);
+    this.run = this.newRun(key);
+    this.runKey = key;
+    this.chunks = [];
+    this.history = [];
+  }
+
+  /** Wait for room in the pool (as many files in flight as it has workers). */
+  async slot() {
+    if (this.inFlight < this.pool.size * 2) {
+      this.inFlight += 1;
+      return;
+    }
+    await new Promise((resolve) => this.slotWaiters.push(resolve));
+  }
+
+  freeSlot() {
+    const next = this.slotWaiters.shift();
+    if (next) next(); // the slot passes to the next file
+    else this.inFlight -= 1;
   }
 
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
    * just before: while one file is worked on, the next is read from disk (never more). */
-  enqueue(name, getBytes) {
+  enqueue(name, getBytes, blob = null) {
+    if (this.pool) return this.enqueueToPool(name, getBytes, blob);
     const id = this.nextId++;
     const mine = this.generation;
     const item = { getBytes, read: null };
@@ -129,17 +171,130 @@ export class Batch {
     return id;
   }
 
+  /**
+   * With a pool: the file is read and de-identified by a worker of the pool as soon as one is
+   * free (several files at once), then packaged here in the order files were added.
+   */
+  enqueueToPool(name, getBytes, blob) {
+    const id = this.nextId++;
+    const mine = this.generation;
+    this.post({ type: 'added', id, name });
+    const cleaned = this.slot().then(async () => {
+      if (mine !== this.generation) return { cancelled: true };
+      // A file (Blob) is read by the pool's worker itself; other bytes (kept here for previews
+      // and replays) are copied to it.
+      let source;
+      let head;
+      try {
+        if (blob) {
+          source = blob;
+          head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+        } else {
+          source = new Uint8Array(await getBytes()).slice().buffer;
+          head = new Uint8Array(source, 0, Math.min(4, source.byteLength));
+        }
+      } catch (e) {
+        return { unreadable: message(e) };
+      }
+      await this.ready;
+      if (this.core.isZip(head)) {
+        try {
+          return { zip: new Uint8Array(blob ? await blob.arrayBuffer() : source) };
+        } catch (e) {
+          return { unreadable: message(e) };
+        }
+      }
+      try {
+        this.ensureRun();
+      } catch (e) {
+        return { badSettings: message(e) };
+      }
+      const size = blob ? blob.size : source.byteLength;
+      const version = this.version;
+      for (let attempt = 0; ; attempt += 1) {
+        try {
+          const out = await this.pool.clean(source);
+          return out.unreadable ? { unreadable: out.unreadable } : { out, size, version };
+        } catch (e) {
+          // Held by a worker that was replaced (another file made it trap): once more.
+          if (!(e && e.retry) || attempt > 0) return { failed: e, size };
+          try {
+            source = blob || new Uint8Array(await getBytes()).slice().buffer;
+          } catch (err) {
+            return { unreadable: message(err) };
+          }
+        }
+      }
+    });
+    this.queue = this.queue.then(async () => {
+      try {
+        const r = await cleaned;
+        if (r.cancelled || mine !== this.generation) {
+          this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
+        } else if (r.unreadable) {
+          this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${r.unreadable}` } });
+        } else if (r.zip) {
+          this.expandArchive(id, name, r.zip);
+        } else if (r.badSettings) {
+          const reason = `the settings could not be used: ${r.badSettings}`;
+          this.post({ type: 'error', message: reason });
+          this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+        } else if (r.failed && r.failed.trap) {
+          const reason = `Obscura stopped on this file: ${r.failed.error} (it is left out; the other files go on)`;
+          this.traps += 1;
+          this.history.push({ excluded: reason });
+          this.run.noteExcluded(reason);
+          this.post({ type: 'result', id, report: { status: 'excluded', reason }, bytes: r.size });
+        } else if (r.failed) {
+          throw new Error(r.failed.error || String(r.failed));
+        } else if (r.version !== this.version) {
+          // The settings changed while it was in the pool (a box was drawn): again, here.
+          await this.processOne(id, getBytes, new Uint8Array(await getBytes()));
+        } else {
+          this.packageCleaned(id, getBytes, r.out, r.size);
+        }
+      } finally {
+        this.freeSlot();
+      }
+    }).catch((e) => {
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+    }).then(() => this.post({ type: 'idle' }));
+    return id;
+  }
+
+  /** Put a file the pool de-identified into the package. */
+  packageCleaned(id, getBytes, c, size) {
+    this.sources.delete(id);
+    let out;
+    try {
+      out = this.run.addCleaned(c.status, c.reason || '', c.meta || '', c.crc || 0, c.size || 0,
+        c.method || 0, c.body || new Uint8Array(0));
+    } catch (e) {
+      if (isTrap(e)) throw e;
+      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) }, bytes: size });
+      return;
+    }
+    this.recordDone(id, getBytes, out, size);
+  }
+
+  /** Record a file's result in the run's history and the package, and tell the page. */
+  recordDone(id, getBytes, out, size) {
+    this.history.push({ id, getBytes });
+    if (out.report.status === 'done') {
+      this.sources.set(id, getBytes);
+      this.byPath.set(out.report.packagePath, getBytes);
+      this.pathOf.set(id, out.report.packagePath);
+    }
+    if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
+    this.post({ type: 'result', id, report: out.report, bytes: size });
+  }
+
   async processOne(id, getBytes, bytes) {
     this.sources.delete(id);
     await this.ready;
     if (!this.run) {
       try {
-        const key = new Uint8Array(32);
-        crypto.getRandomValues(key);
-        this.run = this.newRun(key);
-        this.runKey = key;
-        this.chunks = [];
-        this.history = [];
+        this.ensureRun();
       } catch (e) {
         // Bad settings (a malformed pseudonym list or rules file): say so, and skip the file.
         const reason = `the settings could not be used: ${message(e)}`;
@@ -161,14 +316,7 @@ export class Batch {
       this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) }, bytes: bytes.length });
       return;
     }
-    this.history.push({ id, getBytes });
-    if (out.report.status === 'done') {
-      this.sources.set(id, getBytes);
-      this.byPath.set(out.report.packagePath, getBytes);
-      this.pathOf.set(id, out.report.packagePath);
-    }
-    if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
-    this.post({ type: 'result', id, report: out.report, bytes: bytes.length });
+    this.recordDone(id, getBytes, out, bytes.length);
   }
 
   /** After a trap: a fresh module instance, and the run rebuilt from the files done so far. */

@@ -2,6 +2,7 @@
 // Rust core compiled to WebAssembly. The page only sends files and draws what comes back.
 // The queue and the package live in ./batch.js.
 import { Batch } from './batch.js';
+import { Pool } from './pool.js';
 
 let instances = 0;
 
@@ -15,22 +16,51 @@ async function loadCore() {
   return core;
 }
 
-const batch = new Batch(loadCore, (msg) => postMessage(msg));
+// Trusted Types (the page's CSP requires them here too): worker scripts only from this origin.
+const scriptPolicy = globalThis.trustedTypes?.createPolicy('obscura', {
+  createScriptURL(url) {
+    const u = new URL(url, location.href);
+    if (u.origin !== location.origin) throw new Error(`refused to load a script from ${u.origin}`);
+    return u.href;
+  },
+});
 
-// The worker's own network requests since the page started counting (see the privacy panel),
-// once its own code has loaded.
+/** The pool of workers that de-identify files in parallel, one per core (at most 4), or none
+ * where workers cannot start workers. */
+function makePool() {
+  if (typeof Worker === 'undefined') return null;
+  const cores = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
+  const url = new URL('./cleaner.js', import.meta.url).href;
+  try {
+    return new Pool(cores, () => new Worker(scriptPolicy ? scriptPolicy.createScriptURL(url) : url, { type: 'module' }));
+  } catch {
+    return null;
+  }
+}
+
+const pool = makePool();
+const batch = new Batch(loadCore, (msg) => postMessage(msg), undefined, pool);
+
+// The network requests of this worker and of the pool's since the page started counting (see
+// the privacy panel), once their own code has loaded.
 let counting = false;
 let since = Infinity;
 let requests = 0;
+let poolBase = 0;
+function reportNetwork() {
+  if (!counting || since === Infinity) return;
+  postMessage({ type: 'network', count: requests + (pool ? pool.requests() - poolBase : 0) });
+}
 if (typeof PerformanceObserver !== 'undefined') {
   new PerformanceObserver((list) => {
     if (!counting) return;
     for (const e of list.getEntries()) {
       if (e.startTime >= since && !/^(blob|data):/.test(e.name)) requests += 1;
     }
-    postMessage({ type: 'network', count: requests });
+    reportNetwork();
   }).observe({ type: 'resource' });
 }
+if (pool) pool.onNetwork = reportNetwork;
 
 onmessage = async (ev) => {
   const msg = ev.data;
@@ -38,7 +68,8 @@ onmessage = async (ev) => {
     counting = true;
     batch.ready.then(() => {
       since = performance.now();
-      postMessage({ type: 'network', count: requests });
+      poolBase = pool ? pool.requests() : 0;
+      reportNetwork();
     });
   }
   try {
@@ -54,7 +85,7 @@ onmessage = async (ev) => {
         batch.setSettings(msg.settings);
         break;
       case 'files':
-        for (const f of msg.files) batch.enqueue(f.webkitRelativePath || f.name, () => f.arrayBuffer());
+        for (const f of msg.files) batch.enqueue(f.webkitRelativePath || f.name, () => f.arrayBuffer(), f);
         break;
       case 'sample':
         await batch.ready;

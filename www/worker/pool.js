@@ -1,0 +1,125 @@
+// A pool of workers that read and de-identify files in parallel (./cleaner.js), for the batch
+// in the main worker to package them. Files wait in order for a free worker; the batch keeps
+// the number in flight small (twice the workers), so memory stays bounded.
+
+/** Files given to one worker at a time: one being cleaned, one being read. */
+const PER_WORKER = 2;
+
+export class Pool {
+  /**
+   * @param {number} size how many workers (one per core)
+   * @param {() => Worker} makeWorker a new cleaner worker
+   */
+  constructor(size, makeWorker) {
+    this.size = size;
+    this.makeWorker = makeWorker;
+    this.args = null;
+    this.helpers = [];
+    this.jobs = new Map(); // job number → { resolve, reject, helper }
+    this.queued = []; // files waiting for a free worker
+    this.nextJob = 1;
+    this.network = []; // requests each worker made after loading (replaced ones included)
+    this.counted = []; // requests of the workers a slot had before its current one
+    this.onNetwork = null; // called when a count changes
+    this.replaced = 0; // workers replaced after a trap or a crash
+    for (let i = 0; i < size; i += 1) this.spawn(i);
+  }
+
+  spawn(i) {
+    const worker = this.makeWorker();
+    this.helpers[i] = { worker, jobs: [] };
+    this.network[i] = this.network[i] || 0;
+    worker.onmessage = (ev) => this.message(i, ev.data);
+    worker.onerror = (ev) => {
+      ev.preventDefault?.();
+      this.fail(i, { trap: true, error: ev.message || 'the worker stopped' });
+    };
+    if (this.args) worker.postMessage({ type: 'configure', args: this.args });
+  }
+
+  /** The run's arguments (see Batch.runArgs), for every worker. */
+  configure(args) {
+    this.args = args;
+    for (const h of this.helpers) h.worker.postMessage({ type: 'configure', args });
+  }
+
+  /** Total network requests of the workers since they loaded. */
+  requests() {
+    return this.network.reduce((a, b) => a + b, 0);
+  }
+
+  /** Read and de-identify `source` (a Blob, or an ArrayBuffer handed over) in a free worker:
+   * resolves to `{status, reason, meta, crc, size, method, body}` (or `{unreadable}`),
+   * rejects with `{trap, error}`. */
+  clean(source) {
+    return new Promise((resolve, reject) => {
+      this.queued.push({ source, resolve, reject });
+      this.dispatch();
+    });
+  }
+
+  /** Give queued files to free workers, oldest first. */
+  dispatch() {
+    for (;;) {
+      // The least busy worker, with room for one more (two each: one read while one is cleaned).
+      let i = -1;
+      this.helpers.forEach((h, k) => {
+        if (h.jobs.length < PER_WORKER && (i < 0 || h.jobs.length < this.helpers[i].jobs.length)) i = k;
+      });
+      if (i < 0 || this.queued.length === 0) return;
+      const { source, resolve, reject } = this.queued.shift();
+      const job = this.nextJob++;
+      this.helpers[i].jobs.push(job);
+      this.jobs.set(job, { resolve, reject, helper: i });
+      this.helpers[i].worker.postMessage({ type: 'clean', job, source },
+        source instanceof ArrayBuffer ? [source] : []);
+    }
+  }
+
+  message(i, msg) {
+    if (msg.type === 'network') {
+      this.network[i] = (this.counted[i] || 0) + msg.count;
+      if (this.onNetwork) this.onNetwork();
+      return;
+    }
+    if (msg.type !== 'cleaned') return;
+    const pending = this.jobs.get(msg.job);
+    this.jobs.delete(msg.job);
+    this.helpers[i].jobs = this.helpers[i].jobs.filter((j) => j !== msg.job);
+    this.dispatch();
+    if (!pending) return;
+    if (msg.trap) {
+      // Its memory can no longer be trusted: a new worker takes its place. The other file it
+      // held is given back to be sent again (its bytes went with the worker).
+      const others = this.helpers[i].jobs.map((j) => [j, this.jobs.get(j)]).filter(([, p]) => p);
+      for (const [j] of others) this.jobs.delete(j);
+      this.replace(i);
+      for (const [, p] of others) p.reject({ retry: true, error: 'its worker was replaced' });
+      pending.reject({ trap: true, error: msg.error });
+    } else if (msg.error) {
+      pending.reject({ trap: false, error: msg.error });
+    } else {
+      pending.resolve(msg);
+    }
+  }
+
+  fail(i, why) {
+    // The worker died: the file it was cleaning fails, the one it was reading is sent again.
+    const jobs = this.helpers[i].jobs;
+    this.replace(i);
+    jobs.forEach((job, k) => {
+      const pending = this.jobs.get(job);
+      if (!pending) return;
+      this.jobs.delete(job);
+      pending.reject(k === 0 ? why : { retry: true, error: 'its worker was replaced' });
+    });
+  }
+
+  replace(i) {
+    this.replaced += 1;
+    this.counted[i] = this.network[i] || 0;
+    this.helpers[i].worker.terminate();
+    this.spawn(i);
+    this.dispatch();
+  }
+}
