@@ -161,3 +161,77 @@ test('a trap while drawing an image for the page: a fresh instance, the package 
   assert.equal(dicom.length, sample.length);
   for (const n of dicom) assert.ok(a[n].equals(b[n]), `${n} is the same as without the trap`);
 });
+
+/** A stand-in for www/worker/cleaner.js in Node (which has no Web Workers): the same
+ * messages, the real core's Cleaner, and a trap on a file holding TRAP_MARK, after which the
+ * "worker" is dead, as after a real trap. */
+async function fakeCleanerWorker() {
+  const core = await realCore();
+  let cleaner = null;
+  let args = null;
+  let dead = false;
+  let inbox = Promise.resolve(); // messages arrive in order, as with a real worker
+  const worker = {
+    onmessage: null,
+    onerror: null,
+    terminated: false,
+    terminate() { this.terminated = true; },
+    postMessage(msg) {
+      const delay = 1 + Math.floor(Math.random() * 5);
+      inbox = inbox.then(() => new Promise((r) => setTimeout(r, delay))).then(async () => {
+        if (worker.terminated) return;
+        const reply = (m) => worker.onmessage && worker.onmessage({ data: m });
+        if (msg.type === 'configure') { args = msg.args; cleaner = null; return; }
+        const bytes = new Uint8Array(msg.source instanceof Blob ? await msg.source.arrayBuffer() : msg.source);
+        if (dead) { reply({ type: 'cleaned', job: msg.job, trap: true, error: 'dead' }); return; }
+        if (Buffer.from(bytes).includes(TRAP_MARK)) {
+          dead = true;
+          reply({ type: 'cleaned', job: msg.job, trap: true, error: 'unreachable' });
+          return;
+        }
+        if (!cleaner) cleaner = new core.Cleaner(...args);
+        const { status, reason, meta, crc, size, method, body } = cleaner.clean(bytes);
+        reply({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body });
+      });
+    },
+  };
+  return worker;
+}
+
+test('with a pool of workers: files are packaged in order, a trapping worker is replaced, the package is the same', async () => {
+  const { Pool } = await import('../../www/worker/pool.js');
+  const sample = (await realCore()).sampleStudy();
+  const bad = ['bad.dcm', new TextEncoder().encode(`DICM?${TRAP_MARK}`)];
+  const files = [...sample.slice(0, 2), bad, ...sample.slice(2),
+    ['notes.txt', new TextEncoder().encode('not a DICOM file')]];
+  // Workers are made synchronously by the pool: the fake ones are prepared beforehand.
+  const spare = await Promise.all([1, 2, 3, 4].map(() => fakeCleanerWorker()));
+  const pool = new Pool(2, () => spare.shift());
+  const posts = [];
+  const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  for (const [name, bytes] of files) batch.enqueue(name, async () => bytes);
+  const parts = await batch.packageParts();
+  assert.equal(pool.replaced, 1, 'the worker that trapped was replaced');
+  const names = new Map();
+  const order = [];
+  for (const m of posts) {
+    if (m.type === 'added') names.set(m.id, m.name);
+    if (m.type === 'result') order.push([names.get(m.id), m.report]);
+  }
+  assert.deepEqual(order.map(([n]) => n), files.map(([n]) => n), 'results in the order files were added');
+  const report = new Map(order);
+  assert.match(report.get('bad.dcm').reason, /Obscura stopped on this file/);
+  for (const [name] of sample) assert.equal(report.get(name).status, 'done', name);
+  assert.notEqual(report.get('notes.txt').status, 'done');
+  const paths = sample.map(([n]) => report.get(n).packagePath);
+  assert.equal(new Set(paths).size, sample.length);
+
+  const clean = await runBatch(realCore, files.filter(([n]) => n !== 'bad.dcm'));
+  const a = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), 'pool');
+  const b = unzip(clean.zip, 'no-pool');
+  const dicom = Object.keys(a).filter((n) => n.startsWith('DICOM/')).sort();
+  assert.deepEqual(dicom, Object.keys(b).filter((n) => n.startsWith('DICOM/')).sort());
+  for (const n of dicom) assert.ok(a[n].equals(b[n]), `${n} is the same as without a pool`);
+  assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
+});
