@@ -134,8 +134,10 @@ fn lzw(indices: &[u8]) -> Vec<u8> {
             nbits -= 8;
         }
     };
-    // (prefix code, next index) → code.
-    let mut table: std::collections::HashMap<(u16, u8), u16> = std::collections::HashMap::new();
+    // (prefix code, next index) → code, as a dense table (0: none); the entries set since the
+    // last clear are remembered, so that clearing touches only them.
+    let mut table = vec![0u16; 4096 * 256];
+    let mut used: Vec<usize> = Vec::with_capacity(4096);
     let mut next = END + 1;
     let mut size = 9u32;
     put(CLEAR, size, &mut out);
@@ -149,13 +151,15 @@ fn lzw(indices: &[u8]) -> Vec<u8> {
     };
     let mut current = first as u16;
     for &k in iter {
-        if let Some(&code) = table.get(&(current, k)) {
-            current = code;
+        let slot = current as usize * 256 + k as usize;
+        if table[slot] != 0 {
+            current = table[slot];
             continue;
         }
         put(current, size, &mut out);
         if next < 4096 {
-            table.insert((current, k), next);
+            table[slot] = next;
+            used.push(slot);
             // The decoder's table is one entry behind: widen when the code just added does not
             // fit the current size.
             if next == 1 << size && size < 12 {
@@ -164,7 +168,9 @@ fn lzw(indices: &[u8]) -> Vec<u8> {
             next += 1;
         } else {
             put(CLEAR, size, &mut out);
-            table.clear();
+            for slot in used.drain(..) {
+                table[slot] = 0;
+            }
             next = END + 1;
             size = 9;
         }
