@@ -326,13 +326,28 @@ const CINE_MAX_SIDE: u32 = 512;
 /// middle frame's window. `None` for a single-frame image.
 pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {
     let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
-    let frames = crate::attrs::frames(&file);
+    cine_of(&file)
+}
+
+/// The key image (PNG, as [`key_image`]) and the cine (as [`cine`]) of one file, read once.
+pub fn pictures(dicom: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let r = crate::pixels::render(&file, None).map_err(|e| e.to_string())?;
+    let png = png::encode(r.width, r.height, &r.rgba);
+    drop(r);
+    Ok((png, cine_of(&file)?))
+}
+
+fn cine_of(
+    file: &dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+) -> Result<Option<Vec<u8>>, String> {
+    let frames = crate::attrs::frames(file);
     if frames < 2 {
         return Ok(None);
     }
     let step = frames.div_ceil(CINE_MAX_FRAMES);
     let number = |tag| {
-        crate::attrs::text(&file, tag)
+        crate::attrs::text(file, tag)
             .trim()
             .parse::<f64>()
             .ok()
@@ -349,11 +364,11 @@ pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {
         dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION,
     )
     .starts_with("MONOCHROME");
-    let middle = crate::pixels::render_with(&file, None, None).map_err(|e| e.to_string())?;
+    let middle = crate::pixels::render_with(file, None, None).map_err(|e| e.to_string())?;
     let window = middle.window;
     let mut writer: Option<gif::Writer> = None;
     for i in (0..frames).step_by(step as usize) {
-        let r = crate::pixels::render_with(&file, Some(i), window).map_err(|e| e.to_string())?;
+        let r = crate::pixels::render_with(file, Some(i), window).map_err(|e| e.to_string())?;
         let (w, h, rgba) = shrink(r.width, r.height, &r.rgba, CINE_MAX_SIDE);
         writer
             .get_or_insert_with(|| {

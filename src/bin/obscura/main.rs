@@ -452,30 +452,24 @@ fn deid(args: Args) -> Result<bool, String> {
             |(_, path)| size_of(&out.join(path)),
             || (),
             |_, (name, path)| {
-                let bytes = fs::read(out.join(path)).map_err(|e| e.to_string());
-                let png = bytes
-                    .as_ref()
-                    .map_err(Clone::clone)
-                    .and_then(|b| obscura::package::key_image(b));
-                let cine = bytes
-                    .as_ref()
-                    .map_err(Clone::clone)
-                    .and_then(|b| obscura::package::cine(b));
-                (name.clone(), path.clone(), png, cine)
+                let pictures = fs::read(out.join(path))
+                    .map_err(|e| e.to_string())
+                    .and_then(|b| obscura::package::pictures(&b));
+                (name.clone(), path.clone(), pictures)
             },
-            |(name, path, png, cine)| {
-                match png {
-                    Ok(png) => {
+            |(name, path, pictures)| {
+                match pictures {
+                    Ok((png, cine)) => {
                         output.write(&name, &png)?;
                         output.layout.add_key_image(&name, &png);
+                        // Multi-frame images also get their cine, as an animated GIF.
+                        if let Some(gif) = cine {
+                            let name = name.replace(".png", "-cine.gif");
+                            output.write(&name, &gif)?;
+                            output.layout.add_key_image(&name, &gif);
+                        }
                     }
                     Err(e) => eprintln!("no key image for {path}: {e}"),
-                }
-                // Multi-frame images also get their cine, as an animated GIF.
-                if let Ok(Some(gif)) = cine {
-                    let name = name.replace(".png", "-cine.gif");
-                    output.write(&name, &gif)?;
-                    output.layout.add_key_image(&name, &gif);
                 }
                 Ok(())
             },
