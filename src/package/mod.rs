@@ -359,11 +359,8 @@ fn cine_of(
                 .map(|fps| 1000.0 / fps)
         })
         .unwrap_or(100.0);
-    let grey = crate::attrs::text(
-        &file,
-        dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION,
-    )
-    .starts_with("MONOCHROME");
+    let grey = crate::attrs::text(file, dicom_dictionary_std::tags::PHOTOMETRIC_INTERPRETATION)
+        .starts_with("MONOCHROME");
     let middle = crate::pixels::render_with(file, None, None).map_err(|e| e.to_string())?;
     let window = middle.window;
     let mut writer: Option<gif::Writer> = None;
