@@ -178,6 +178,7 @@ test('the sample study works from the page, in a worker, without any remote requ
     `progress shown while working: ${JSON.stringify(progressTexts)}`);
   assert.ok(await page.locator('#progress-line').isHidden(), 'no progress line once done');
   assert.ok(requests.some((u) => u.endsWith('/worker/worker.js')), 'work runs in a module worker');
+  assert.ok(requests.some((u) => u.endsWith('/worker/cleaner.js')), 'files are cleaned by the pool of workers');
   assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the Rust core is loaded as wasm');
   // The page may not reach other origins even if a script tried.
   const blocked = await page.evaluate(async () => {
