@@ -153,8 +153,9 @@ impl<'a> ZipArchive<'a> {
         }
         if entry.size > MAX_ENTRY {
             return Err(ZipError::Unsupported(format!(
-                "{} is larger than 4 GiB",
-                entry.name
+                "{} is larger than {} GiB",
+                entry.name,
+                MAX_ENTRY >> 30
             )));
         }
         let local = usize::try_from(entry.offset).map_err(|_| ZipError::Damaged("offset"))?;

@@ -377,3 +377,72 @@ fn the_output_is_the_same_whatever_the_number_of_threads() {
         .expect("runs");
     assert_eq!(usage.status.code(), Some(2));
 }
+
+#[test]
+fn hostile_files_and_archives_are_each_excluded_with_a_reason() {
+    #[path = "common/mod.rs"]
+    mod common;
+    let dir = tempdir("hostile");
+    let input = dir.join("in");
+    fs::create_dir_all(&input).expect("mkdir");
+    let sample = obscura::sample::sample_study()[0].1.clone();
+    let cases: Vec<_> = common::crafted_cases(&sample)
+        .into_iter()
+        .filter(|(name, _)| !name.starts_with("truncated"))
+        .collect();
+    for (i, (_, bytes)) in cases.iter().enumerate() {
+        fs::write(input.join(format!("case{i:02}.dcm")), bytes).expect("write");
+    }
+    // An archive with a name that climbs out of any folder, and a bomb: 64 MiB of zeros
+    // that says it holds 1000 bytes.
+    let mut zip = obscura::package::ZipStream::new();
+    let mut bytes = zip.add("../../evil.dcm", &sample);
+    let bomb_at = bytes.len();
+    bytes.extend(zip.add("bomb.dcm", &vec![0u8; 64 << 20]));
+    let cd_at = bytes.len();
+    bytes.extend(zip.finish());
+    bytes[bomb_at + 22..bomb_at + 26].copy_from_slice(&1000u32.to_le_bytes());
+    let cd = cd_at
+        + bytes[cd_at..]
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == b"PK\x01\x02")
+            .nth(1)
+            .expect("second directory record")
+            .0;
+    bytes[cd + 24..cd + 28].copy_from_slice(&1000u32.to_le_bytes());
+    fs::write(input.join("archive.zip"), &bytes).expect("write");
+
+    let out = dir.join("out");
+    let result = obscura()
+        .arg("deid")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    for (i, (name, _)) in cases.iter().enumerate() {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with("excluded:") && l.contains(&format!("case{i:02}.dcm")));
+        assert!(line.is_some_and(|l| l.len() > 40), "{name}: {stdout}");
+    }
+    assert!(
+        stdout.contains("archive.zip!/bomb.dcm: ZIP entry is corrupt"),
+        "the bomb is stopped at its declared size: {stdout}"
+    );
+    // The climbing name is only a label: the file lands in the package's own layout.
+    let written = files_under(&dir);
+    assert!(
+        written
+            .iter()
+            .all(|p| p.starts_with(&input) || p.starts_with(&out)),
+        "{written:?}"
+    );
+    assert!(!written.iter().any(|p| p.to_string_lossy().contains("evil")));
+    assert_eq!(files_under(&out.join("DICOM")).len(), 1);
+    let log = fs::read_to_string(out.join("CHANGES.txt")).expect("log");
+    assert!(log.contains("excluded"), "{log}");
+}

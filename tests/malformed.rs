@@ -57,3 +57,62 @@ fn damaged_files_never_panic_and_never_leak() {
         "both outcomes exercised: {done} done, {excluded} excluded"
     );
 }
+
+#[test]
+fn every_kind_of_damage_ends_in_a_clear_result() {
+    let sample = &sample_study()[0].1;
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([5; 32])));
+    let cases = common::crafted_cases(sample);
+    assert!(cases.len() > 40, "{} cases", cases.len());
+    for (name, bytes) in &cases {
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(bytes)));
+        if let Ok(Outcome::Excluded(e)) = &result {
+            if !name.starts_with("truncated") {
+                eprintln!("{name}: {e}");
+            }
+        }
+        match result {
+            Err(_) => panic!("{name}: the core panicked"),
+            Ok(Outcome::Excluded(e)) => assert!(e.to_string().len() > 10, "{name}: {e}"),
+            Ok(Outcome::Skipped(why)) => panic!("{name}: skipped ({why})"),
+            Ok(Outcome::Done(d)) => {
+                // Only harmless damage may give a file, and it is clean.
+                assert!(
+                    name.starts_with("truncated")
+                        || name.contains("zero")
+                        || name.contains("bytes"),
+                    "{name}: accepted"
+                );
+                for canary in CANARIES {
+                    assert!(
+                        !d.bytes
+                            .windows(canary.len())
+                            .any(|w| w == canary.as_bytes()),
+                        "{name}: {canary} leaked"
+                    );
+                }
+            }
+        }
+    }
+    // The empty, foreign and hostile ones are refused with their own words.
+    let mut reason = |name: &str| {
+        let (_, bytes) = cases.iter().find(|(n, _)| *n == name).expect("case");
+        match session.process(bytes) {
+            Outcome::Excluded(e) => e.to_string(),
+            _ => String::from("not excluded"),
+        }
+    };
+    assert!(reason("empty file").contains("not a DICOM file"));
+    assert!(
+        reason("declared length of 4 GB").contains("damaged"),
+        "{}",
+        reason("declared length of 4 GB")
+    );
+    assert!(
+        reason("sequences nested 5000 deep").contains("deep"),
+        "{}",
+        reason("sequences nested 5000 deep")
+    );
+    assert!(reason("unknown transfer syntax").len() > 10);
+}

@@ -64,6 +64,23 @@ fn damaged_files_are_excluded_in_the_browser_without_a_trap() {
         let input = common::mutate(&mut rng, &bases[round % bases.len()]);
         let _ = session.process(&input);
     }
+    // Every kind of damage the malformed-input suite names (lengths of gigabytes, sequences
+    // nested 5000 deep, undefined lengths never closed, wrong VRs and transfer syntaxes...).
+    for (name, bytes) in common::crafted_cases(&bases[0]) {
+        if let Outcome::Excluded(e) = session.process(&bytes) {
+            assert!(!e.to_string().is_empty(), "{name}");
+        }
+    }
+    // A ZIP bomb (64 MiB of zeros that says it holds 1000 bytes) is stopped at 1000 bytes.
+    let mut zip = obscura::package::ZipStream::new();
+    let mut archive = zip.add("bomb.dcm", &vec![0u8; 64 << 20]);
+    let cd_at = archive.len();
+    archive.extend(zip.finish());
+    archive[22..26].copy_from_slice(&1000u32.to_le_bytes());
+    archive[cd_at + 24..cd_at + 28].copy_from_slice(&1000u32.to_le_bytes());
+    let reader = obscura::input::ZipArchive::new(&archive).expect("directory");
+    let entry = reader.files().next().expect("entry");
+    assert!(reader.read(entry).is_err());
     assert!(
         session.deidentify(&bases[0]).is_ok(),
         "the module still works"

@@ -77,3 +77,176 @@ pub fn rle_fragment(frame: &[u16]) -> Vec<u8> {
     out.extend(low);
     out
 }
+
+/// One element, explicit VR little endian (the long form for OB, OW, SQ, UN, UT and the
+/// like). `length` overrides the value's own length (for damaged files).
+pub fn element(group: u16, elem: u16, vr: &[u8; 2], value: &[u8], length: Option<u32>) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(group.to_le_bytes());
+    out.extend(elem.to_le_bytes());
+    out.extend(vr);
+    let len = length.unwrap_or(value.len() as u32);
+    if matches!(
+        vr,
+        b"OB" | b"OW" | b"OF" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV"
+    ) {
+        out.extend([0, 0]);
+        out.extend(len.to_le_bytes());
+    } else {
+        out.extend((len as u16).to_le_bytes());
+    }
+    out.extend(value);
+    out
+}
+
+/// An item or delimiter header: (FFFE,tag) with a 32-bit length.
+pub fn item_header(elem: u16, length: u32) -> Vec<u8> {
+    let mut out = vec![0xFE, 0xFF];
+    out.extend(elem.to_le_bytes());
+    out.extend(length.to_le_bytes());
+    out
+}
+
+/// Where the element `(group, elem)` with `vr` starts in an explicit VR LE file, if found.
+pub fn find_element(bytes: &[u8], group: u16, elem: u16, vr: &[u8; 2]) -> Option<usize> {
+    let mut pat = Vec::new();
+    pat.extend(group.to_le_bytes());
+    pat.extend(elem.to_le_bytes());
+    pat.extend(vr);
+    bytes.windows(6).position(|w| w == pat.as_slice())
+}
+
+/// Damaged and hostile files of every kind a malformed-input suite names, made from a valid
+/// explicit VR little endian sample file (whose last element is Pixel Data): each must end in
+/// a clear per-file error (or, for harmless damage, a clean result), never a panic, a trap or
+/// a huge allocation.
+pub fn crafted_cases(sample: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
+    let mut cases: Vec<(&'static str, Vec<u8>)> = Vec::new();
+    // Private elements after Pixel Data (7FE0,0010), in tag order.
+    let creator = element(0x7FE1, 0x0010, b"LO", b"OBSCURA TEST", None);
+    let tail = |extra: &[u8]| {
+        let mut v = sample.to_vec();
+        v.extend(&creator);
+        v.extend(extra);
+        v
+    };
+    cases.push(("empty file", Vec::new()));
+    cases.push((
+        "not DICOM",
+        b"This is a text file, not an image.\n".to_vec(),
+    ));
+    cases.push(("only the preamble", vec![0u8; 132]));
+    // A length of gigabytes in a small file.
+    cases.push((
+        "declared length of 4 GB",
+        tail(&element(0x7FE1, 0x1011, b"OB", &[1; 10], Some(0xFFFF_FFF0))),
+    ));
+    cases.push((
+        "declared length of 1 GB",
+        tail(&element(0x7FE1, 0x1011, b"UT", b"abc", Some(0x4000_0000))),
+    ));
+    // A sequence and an item of undefined length, never closed.
+    let mut open = element(0x7FE1, 0x1010, b"SQ", &[], Some(0xFFFF_FFFF));
+    open.extend(item_header(0xE000, 0xFFFF_FFFF));
+    open.extend(element(0x0008, 0x0100, b"SH", b"FAKEDOE1", None));
+    cases.push(("undefined length never closed", tail(&open)));
+    // Sequences nested 5000 deep (closed, then not closed).
+    for (name, close) in [
+        ("sequences nested 5000 deep", true),
+        ("sequences nested 5000 deep, never closed", false),
+    ] {
+        let mut deep = Vec::new();
+        for _ in 0..5000 {
+            deep.extend(element(0x7FE1, 0x1010, b"SQ", &[], Some(0xFFFF_FFFF)));
+            deep.extend(item_header(0xE000, 0xFFFF_FFFF));
+        }
+        if close {
+            for _ in 0..5000 {
+                deep.extend(item_header(0xE00D, 0));
+                deep.extend(item_header(0xE0DD, 0));
+            }
+        }
+        cases.push((name, tail(&deep)));
+    }
+    // Odd and wrong lengths of Patient's Name.
+    if let Some(at) = find_element(sample, 0x0010, 0x0010, b"PN") {
+        let len = u16::from_le_bytes([sample[at + 6], sample[at + 7]]);
+        for (name, new) in [
+            ("odd length", len + 1),
+            ("length past the end", 0xFFFF),
+            ("length of zero", 0),
+        ] {
+            let mut v = sample.to_vec();
+            v[at + 6..at + 8].copy_from_slice(&new.to_le_bytes());
+            cases.push((name, v));
+        }
+        // Wrong VRs.
+        for (name, vr) in [
+            ("unknown VR", b"ZZ"),
+            ("text read as a sequence", b"SQ"),
+            ("text read as bytes", b"OB"),
+        ] {
+            let mut v = sample.to_vec();
+            v[at + 4..at + 6].copy_from_slice(vr);
+            cases.push((name, v));
+        }
+    }
+    // A transfer syntax no one knows, and one that is not a UID.
+    let ts = b"1.2.840.10008.1.2.1";
+    if let Some(at) = sample[..sample.len().min(400)]
+        .windows(ts.len())
+        .position(|w| w == ts)
+    {
+        for (name, bad) in [
+            ("unknown transfer syntax", b"1.2.3.4.5.6.7.8.9.0"),
+            (
+                "transfer syntax not a UID",
+                b"not-a-uid\0\0\0\0\0\0\0\0\0\0",
+            ),
+        ] {
+            let mut v = sample.to_vec();
+            v[at..at + ts.len()].copy_from_slice(bad);
+            cases.push((name, v));
+        }
+    }
+    // Cut at every element boundary of the data set (and one byte into each header).
+    let mut at = 132
+        + 12
+        + u32::from_le_bytes([sample[140], sample[141], sample[142], sample[143]]) as usize;
+    let mut cuts = vec![10, 131, 140];
+    while at + 8 <= sample.len() {
+        cuts.push(at);
+        cuts.push(at + 1);
+        let vr = [sample[at + 4], sample[at + 5]];
+        let long = matches!(
+            &vr,
+            b"OB" | b"OW" | b"OF" | b"SQ" | b"UN" | b"UT" | b"UC" | b"UR" | b"OD" | b"OL" | b"OV"
+        );
+        let (len, head) = if long {
+            (
+                u32::from_le_bytes([
+                    sample[at + 8],
+                    sample[at + 9],
+                    sample[at + 10],
+                    sample[at + 11],
+                ]) as usize,
+                12,
+            )
+        } else {
+            (
+                u16::from_le_bytes([sample[at + 6], sample[at + 7]]) as usize,
+                8,
+            )
+        };
+        if len == 0xFFFF_FFFF {
+            break; // undefined length: its inner boundaries are left to the byte-by-byte cuts
+        }
+        at += head + len;
+    }
+    for cut in cuts {
+        if cut < sample.len() {
+            cases.push(("truncated at an element boundary", sample[..cut].to_vec()));
+        }
+    }
+    cases
+}
