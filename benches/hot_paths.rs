@@ -25,20 +25,6 @@ fn session() -> Session {
     Session::new(Policy::basic(ProjectKey::from_bytes([7; 32])))
 }
 
-/// `bytes` with its object changed by `change` and its transfer syntax set to `ts`.
-fn rewrite(bytes: &[u8], ts: &str, change: impl FnOnce(&mut InMemDicomObject)) -> Vec<u8> {
-    let file = read_file(bytes).expect("generated file");
-    let mut meta = file.meta().clone();
-    meta.transfer_syntax = ts.to_string();
-    let mut obj = file.into_inner();
-    change(&mut obj);
-    let mut out = Vec::new();
-    obj.with_exact_meta(meta)
-        .write_all(&mut out)
-        .expect("written");
-    out
-}
-
 fn put(obj: &mut InMemDicomObject, tag: dicom_core::Tag, vr: VR, value: PrimitiveValue) {
     obj.put(DataElement::new(tag, vr, Value::Primitive(value)));
 }
@@ -178,15 +164,19 @@ fn pixels(c: &mut Criterion) {
                 })
         })
         .unwrap_or_default();
-    let rle = rewrite(&ct, "1.2.840.10008.1.2.5", |o| {
-        let fragments =
-            PixelFragmentSequence::new(Vec::<u32>::new(), vec![common::rle_fragment(&words)]);
-        o.put(DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OB,
-            Value::from(fragments),
-        ));
-    });
+    let rle = common::with(
+        &ct,
+        |o| {
+            let fragments =
+                PixelFragmentSequence::new(Vec::<u32>::new(), vec![common::rle_fragment(&words)]);
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                Value::from(fragments),
+            ));
+        },
+        Some("1.2.840.10008.1.2.5"),
+    );
     let rle_file = read_file(&rle).expect("parses");
     g.throughput(Throughput::Elements(1));
     g.bench_function("decode an RLE 512x512 16-bit frame", |b| {

@@ -11,6 +11,7 @@ use obscura::pixels::RegionRules;
 use obscura::sample::sample_study;
 
 mod common;
+use common::with;
 
 const RULES: &str = r#"{"rules": [{"name": "sample CT corner", "modality": "CT", "rows": 64, "columns": 64,
   "regions": [{"x": 2, "y": 3, "w": 20, "h": 5}, {"x": 60, "y": 60, "w": 50, "h": 50}]}]}"#;
@@ -41,25 +42,6 @@ fn session_from(rules: RegionRules) -> Session {
     let mut policy = Policy::basic(ProjectKey::from_bytes([21; 32]));
     policy.pixel_rules = rules;
     Session::new(policy)
-}
-
-fn with(
-    bytes: &[u8],
-    change: impl FnOnce(&mut dicom_object::InMemDicomObject),
-    ts: Option<&str>,
-) -> Vec<u8> {
-    let file = parse(bytes);
-    let mut meta = file.meta().clone();
-    if let Some(ts) = ts {
-        meta.transfer_syntax = ts.to_string();
-    }
-    let mut obj = file.into_inner();
-    change(&mut obj);
-    let mut out = Vec::new();
-    obj.with_exact_meta(meta)
-        .write_all(&mut out)
-        .expect("written");
-    out
 }
 
 /// Inside RULES' rectangles of the 64×64 sample CT every pixel is black; outside, each is

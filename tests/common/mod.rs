@@ -250,3 +250,24 @@ pub fn crafted_cases(sample: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
     }
     cases
 }
+
+/// `bytes` (a Part 10 file) with its data set changed by `change` and, when `ts` is given,
+/// its transfer syntax set to it.
+pub fn with(
+    bytes: &[u8],
+    change: impl FnOnce(&mut dicom_object::InMemDicomObject),
+    ts: Option<&str>,
+) -> Vec<u8> {
+    let file = obscura::deid::read_file(bytes).expect("a readable file");
+    let mut meta = file.meta().clone();
+    if let Some(ts) = ts {
+        meta.transfer_syntax = ts.to_string();
+    }
+    let mut obj = file.into_inner();
+    change(&mut obj);
+    let mut out = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut out)
+        .expect("written");
+    out
+}
