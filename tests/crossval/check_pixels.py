@@ -226,15 +226,23 @@ def check(name, kind, src, reference, lossless, cli, rules, work, failures):
     if r.returncode != 0:
         failures.append(f"{label}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
         return
-    outputs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
-    if len(outputs) != 1:
-        failures.append(f"{label}: expected one output, got {outputs}")
+    output = one_output(out, label, failures)
+    if output is None:
         return
-    problem = verify(outputs[0], reference, lossless, work)
+    problem = verify(output, reference, lossless, work)
     if problem:
         failures.append(f"{label}: {problem}")
     else:
         print(f"  ok  {label}: region black in {reference.shape[0]} frame(s)")
+
+
+def one_output(out, label, failures):
+    """The one DICOM file the CLI wrote under OUT/DICOM, or None (and a failure) otherwise."""
+    outputs = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
+    if len(outputs) != 1:
+        failures.append(f"{label}: expected one output, got {outputs}")
+        return None
+    return outputs[0]
 
 
 def verify(path, reference, lossless, work):
@@ -547,11 +555,10 @@ def check_overlays(cli, work, failures):
     if r.returncode != 0:
         failures.append(f"overlays: the CLI failed: {r.stdout}{r.stderr}")
         return
-    files = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(out, "DICOM")) for f in fs]
-    if len(files) != 1:
-        failures.append(f"overlays: {len(files)} output files")
+    output = one_output(out, "overlays", failures)
+    if output is None:
         return
-    ds = pydicom.dcmread(files[0])
+    ds = pydicom.dcmread(output)
     left = [str(e.tag) for e in ds if 0x6000 <= e.tag.group <= 0x601E]
     if left:
         failures.append(f"overlays: overlay attributes left: {left}")
@@ -561,10 +568,10 @@ def check_overlays(cli, work, failures):
         failures.append("overlays: bits above High Bit are still set (the overlay in bit 13 is there)")
     if not (words & 0x0FFF == image).all():
         failures.append("overlays: the image itself changed")
-    raw = open(files[0], "rb").read()
+    raw = open(output, "rb").read()
     if b"FAKE^DOE" in raw or b"FAKE-01" in raw:
         failures.append("overlays: the fake name is in the output bytes")
-    dump = subprocess.run(["dcmdump", "+P", "6000,3000", "+P", "6002,0102", files[0]],
+    dump = subprocess.run(["dcmdump", "+P", "6000,3000", "+P", "6002,0102", output],
                           capture_output=True, text=True)
     if dump.stdout.strip():
         failures.append(f"overlays: DCMTK still finds overlay attributes: {dump.stdout.strip()}")
