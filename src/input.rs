@@ -24,8 +24,8 @@ pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
-/// One file inside an archive.
-#[derive(Debug, Clone)]
+/// One file inside an archive, as its central directory describes it.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ZipEntry {
     /// Its path inside the archive.
     pub name: String,
@@ -37,7 +37,25 @@ pub struct ZipEntry {
     offset: u64,
 }
 
-/// An archive whose directory has been read; entries are decompressed one at a time.
+/// Where an archive's central directory lies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ZipDirectory {
+    /// Its offset from the start of the archive.
+    pub offset: u64,
+    /// Its length in bytes.
+    pub len: u64,
+    /// How many entries it lists.
+    pub count: u64,
+}
+
+/// How many bytes at the end of an archive [`locate_directory`] needs: the end record with
+/// the longest comment, the ZIP64 locator and the ZIP64 end record before it.
+pub const TAIL_LEN: u64 = 22 + 65_535 + 20 + 56 + 1024;
+
+/// An archive held in memory whose directory has been read; entries are decompressed one at
+/// a time. (An archive on disk or in a browser's File is read the same way, a piece at a
+/// time: [`locate_directory`], [`read_directory`], then [`ZipEntry::span`] and
+/// [`ZipEntry::read_from`] for each entry.)
 #[derive(Debug)]
 pub struct ZipArchive<'a> {
     bytes: &'a [u8],
@@ -45,13 +63,19 @@ pub struct ZipArchive<'a> {
 }
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
+    Some(u16::from_le_bytes(
+        b.get(at..at.checked_add(2)?)?.try_into().ok()?,
+    ))
 }
 fn u32_at(b: &[u8], at: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(at..at + 4)?.try_into().ok()?))
+    Some(u32::from_le_bytes(
+        b.get(at..at.checked_add(4)?)?.try_into().ok()?,
+    ))
 }
 fn u64_at(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+    Some(u64::from_le_bytes(
+        b.get(at..at.checked_add(8)?)?.try_into().ok()?,
+    ))
 }
 
 /// Largest entry Obscura will decompress (a bound against decompression bombs). In the
@@ -61,124 +85,156 @@ const MAX_ENTRY: u64 = 1 << 30;
 #[cfg(not(target_arch = "wasm32"))]
 const MAX_ENTRY: u64 = 4 << 30;
 
-impl<'a> ZipArchive<'a> {
-    /// Read the central directory.
-    pub fn new(bytes: &'a [u8]) -> Result<ZipArchive<'a>, ZipError> {
-        let damaged = ZipError::Damaged;
-        // End of central directory: 22 bytes plus a comment of up to 65535 bytes.
-        let min = bytes.len().saturating_sub(22 + 65_535);
-        let eocd = (min..=bytes.len().saturating_sub(22))
-            .rev()
-            .find(|&i| u32_at(bytes, i) == Some(0x0605_4b50))
-            .ok_or(damaged("no end of central directory"))?;
-        let mut count = u64::from(u16_at(bytes, eocd + 10).ok_or(damaged("short"))?);
-        let mut cd_offset = u64::from(u32_at(bytes, eocd + 16).ok_or(damaged("short"))?);
-        // ZIP64: the locator sits just before the end record.
-        if eocd >= 20 && u32_at(bytes, eocd - 20) == Some(0x0706_4b50) {
-            let rec = u64_at(bytes, eocd - 12).ok_or(damaged("ZIP64 locator"))? as usize;
-            if u32_at(bytes, rec) != Some(0x0606_4b50) {
-                return Err(damaged("ZIP64 end record"));
-            }
-            count = u64_at(bytes, rec + 32).ok_or(damaged("ZIP64 end record"))?;
-            cd_offset = u64_at(bytes, rec + 48).ok_or(damaged("ZIP64 end record"))?;
+/// Largest central directory Obscura will read (about two million entries).
+const MAX_DIRECTORY: u64 = 256 << 20;
+
+/// Find the central directory from the archive's last bytes: `tail` holds the bytes from
+/// `tail_start` to the end (at least the last [`TAIL_LEN`] bytes, or the whole archive).
+pub fn locate_directory(tail: &[u8], tail_start: u64) -> Result<ZipDirectory, ZipError> {
+    let damaged = ZipError::Damaged;
+    // End of central directory: 22 bytes plus a comment of up to 65535 bytes.
+    let min = tail.len().saturating_sub(22 + 65_535);
+    let eocd = (min..=tail.len().saturating_sub(22))
+        .rev()
+        .find(|&i| u32_at(tail, i) == Some(0x0605_4b50))
+        .ok_or(damaged("no end of central directory"))?;
+    let mut dir = ZipDirectory {
+        count: u64::from(u16_at(tail, eocd + 10).ok_or(damaged("short"))?),
+        len: u64::from(u32_at(tail, eocd + 12).ok_or(damaged("short"))?),
+        offset: u64::from(u32_at(tail, eocd + 16).ok_or(damaged("short"))?),
+    };
+    // ZIP64: the locator sits just before the end record and says where the ZIP64 end
+    // record is (normally just before the locator).
+    if eocd >= 20 && u32_at(tail, eocd - 20) == Some(0x0706_4b50) {
+        let rec = u64_at(tail, eocd - 12).ok_or(damaged("ZIP64 locator"))?;
+        let rec = rec
+            .checked_sub(tail_start)
+            .and_then(|r| usize::try_from(r).ok())
+            .ok_or(damaged("ZIP64 end record out of place"))?;
+        if u32_at(tail, rec) != Some(0x0606_4b50) {
+            return Err(damaged("ZIP64 end record"));
         }
-        let mut entries = Vec::new();
-        let mut p = usize::try_from(cd_offset).map_err(|_| damaged("offset"))?;
-        for _ in 0..count {
-            if u32_at(bytes, p) != Some(0x0201_4b50) {
-                return Err(damaged("central directory entry"));
-            }
-            let get16 = |o| u16_at(bytes, p + o).ok_or(damaged("entry"));
-            let get32 = |o| u32_at(bytes, p + o).ok_or(damaged("entry"));
-            let flags = get16(8)?;
-            let method = get16(10)?;
-            let crc = get32(16)?;
-            let mut compressed = u64::from(get32(20)?);
-            let mut size = u64::from(get32(24)?);
-            let name_len = usize::from(get16(28)?);
-            let extra_len = usize::from(get16(30)?);
-            let comment_len = usize::from(get16(32)?);
-            let mut offset = u64::from(get32(42)?);
-            let name_bytes = bytes
-                .get(p + 46..p + 46 + name_len)
-                .ok_or(damaged("name"))?;
-            let name = String::from_utf8_lossy(name_bytes).into_owned();
-            let extra = bytes
-                .get(p + 46 + name_len..p + 46 + name_len + extra_len)
-                .ok_or(damaged("extra field"))?;
-            // ZIP64 extra field: only the values that overflowed are present, in this order.
-            let mut e = 0;
-            while e + 4 <= extra.len() {
-                let id = u16_at(extra, e).unwrap_or(0);
-                let len = usize::from(u16_at(extra, e + 2).unwrap_or(0));
-                if id == 0x0001 {
-                    let mut q = e + 4;
-                    for field in [&mut size, &mut compressed, &mut offset] {
-                        if *field == 0xFFFF_FFFF {
-                            *field = u64_at(extra, q).ok_or(damaged("ZIP64 field"))?;
-                            q += 8;
-                        }
+        dir.count = u64_at(tail, rec + 32).ok_or(damaged("ZIP64 end record"))?;
+        dir.len = u64_at(tail, rec + 40).ok_or(damaged("ZIP64 end record"))?;
+        dir.offset = u64_at(tail, rec + 48).ok_or(damaged("ZIP64 end record"))?;
+    }
+    if dir.len > MAX_DIRECTORY {
+        return Err(ZipError::Unsupported(format!(
+            "the archive's directory is larger than {} MiB",
+            MAX_DIRECTORY >> 20
+        )));
+    }
+    Ok(dir)
+}
+
+/// Read the entries of a central directory (`bytes` starts at its first entry).
+pub fn read_directory(bytes: &[u8], count: u64) -> Result<Vec<ZipEntry>, ZipError> {
+    let damaged = ZipError::Damaged;
+    let mut entries = Vec::new();
+    let mut p = 0usize;
+    for _ in 0..count {
+        if u32_at(bytes, p) != Some(0x0201_4b50) {
+            return Err(damaged("central directory entry"));
+        }
+        let get16 = |o| u16_at(bytes, p + o).ok_or(damaged("entry"));
+        let get32 = |o| u32_at(bytes, p + o).ok_or(damaged("entry"));
+        let flags = get16(8)?;
+        let method = get16(10)?;
+        let crc = get32(16)?;
+        let mut compressed = u64::from(get32(20)?);
+        let mut size = u64::from(get32(24)?);
+        let name_len = usize::from(get16(28)?);
+        let extra_len = usize::from(get16(30)?);
+        let comment_len = usize::from(get16(32)?);
+        let mut offset = u64::from(get32(42)?);
+        let name_bytes = bytes
+            .get(p + 46..p + 46 + name_len)
+            .ok_or(damaged("name"))?;
+        let name = String::from_utf8_lossy(name_bytes).into_owned();
+        let extra = bytes
+            .get(p + 46 + name_len..p + 46 + name_len + extra_len)
+            .ok_or(damaged("extra field"))?;
+        // ZIP64 extra field: only the values that overflowed are present, in this order.
+        let mut e = 0;
+        while e + 4 <= extra.len() {
+            let id = u16_at(extra, e).unwrap_or(0);
+            let len = usize::from(u16_at(extra, e + 2).unwrap_or(0));
+            if id == 0x0001 {
+                let mut q = e + 4;
+                for field in [&mut size, &mut compressed, &mut offset] {
+                    if *field == 0xFFFF_FFFF {
+                        *field = u64_at(extra, q).ok_or(damaged("ZIP64 field"))?;
+                        q += 8;
                     }
                 }
-                e += 4 + len;
             }
-            entries.push(ZipEntry {
-                name,
-                method,
-                flags,
-                crc,
-                compressed,
-                size,
-                offset,
-            });
-            p += 46 + name_len + extra_len + comment_len;
+            e += 4 + len;
         }
-        Ok(ZipArchive { bytes, entries })
+        entries.push(ZipEntry {
+            name,
+            method,
+            flags,
+            crc,
+            compressed,
+            size,
+            offset,
+        });
+        p += 46 + name_len + extra_len + comment_len;
+    }
+    Ok(entries)
+}
+
+impl ZipEntry {
+    /// Whether the entry is a file worth reading (not a folder or a macOS resource fork).
+    pub fn is_file(&self) -> bool {
+        !self.name.ends_with('/') && !self.name.starts_with("__MACOSX/")
     }
 
-    /// The files in the archive, without folders and macOS resource forks.
-    pub fn files(&self) -> impl Iterator<Item = &ZipEntry> {
-        self.entries
-            .iter()
-            .filter(|e| !e.name.ends_with('/') && !e.name.starts_with("__MACOSX/"))
+    /// Its size once decompressed, as the directory declares it.
+    pub fn size(&self) -> u64 {
+        self.size
     }
 
-    /// Decompress one entry, checking its size and checksum.
-    pub fn read(&self, entry: &ZipEntry) -> Result<Vec<u8>, ZipError> {
-        if entry.flags & 1 == 1 {
-            return Err(ZipError::Unsupported(format!(
-                "{} is encrypted",
-                entry.name
-            )));
+    /// The part of the archive that holds this entry, as `(offset, length)`: its local
+    /// header (whose name and extra field may be up to 64 KiB each) and its data. The length
+    /// may run past the end of the archive; read what there is.
+    pub fn span(&self) -> (u64, u64) {
+        (
+            self.offset,
+            (30 + 2 * 65_535u64).saturating_add(self.compressed),
+        )
+    }
+
+    /// Decompress the entry from `local`, the archive's bytes from [`ZipEntry::span`]'s
+    /// offset on, checking its size and checksum.
+    pub fn read_from(&self, local: &[u8]) -> Result<Vec<u8>, ZipError> {
+        if self.flags & 1 == 1 {
+            return Err(ZipError::Unsupported(format!("{} is encrypted", self.name)));
         }
-        if entry.size > MAX_ENTRY {
+        if self.size > MAX_ENTRY {
             return Err(ZipError::Unsupported(format!(
                 "{} is larger than {} GiB",
-                entry.name,
+                self.name,
                 MAX_ENTRY >> 30
             )));
         }
-        let local = usize::try_from(entry.offset).map_err(|_| ZipError::Damaged("offset"))?;
-        if u32_at(self.bytes, local) != Some(0x0403_4b50) {
+        if u32_at(local, 0) != Some(0x0403_4b50) {
             return Err(ZipError::Damaged("local header"));
         }
-        let name_len =
-            usize::from(u16_at(self.bytes, local + 26).ok_or(ZipError::Damaged("local header"))?);
-        let extra_len =
-            usize::from(u16_at(self.bytes, local + 28).ok_or(ZipError::Damaged("local header"))?);
-        let start = local + 30 + name_len + extra_len;
-        let len = usize::try_from(entry.compressed).map_err(|_| ZipError::Damaged("size"))?;
-        let data = self
-            .bytes
+        let name_len = usize::from(u16_at(local, 26).ok_or(ZipError::Damaged("local header"))?);
+        let extra_len = usize::from(u16_at(local, 28).ok_or(ZipError::Damaged("local header"))?);
+        let start = 30 + name_len + extra_len;
+        let len = usize::try_from(self.compressed).map_err(|_| ZipError::Damaged("size"))?;
+        let data = local
             .get(start..start.saturating_add(len))
             .ok_or(ZipError::Corrupt("data runs past the end of the archive"))?;
-        let out = match entry.method {
+        let out = match self.method {
             0 => data.to_vec(),
             8 => {
-                let mut out = Vec::with_capacity(entry.size.min(1 << 28) as usize);
+                let mut out = Vec::with_capacity(self.size.min(1 << 28) as usize);
                 // Read one byte more than declared, to notice an entry that lies about its size.
                 DeflateDecoder::new(data)
-                    .take(entry.size + 1)
+                    .take(self.size + 1)
                     .read_to_end(&mut out)
                     .map_err(|_| ZipError::Corrupt("deflate data"))?;
                 out
@@ -186,17 +242,44 @@ impl<'a> ZipArchive<'a> {
             m => {
                 return Err(ZipError::Unsupported(format!(
                     "{} uses compression method {m}",
-                    entry.name
+                    self.name
                 )))
             }
         };
-        if out.len() as u64 != entry.size {
+        if out.len() as u64 != self.size {
             return Err(ZipError::Corrupt("size does not match the directory"));
         }
-        if crc32fast::hash(&out) != entry.crc {
+        if crc32fast::hash(&out) != self.crc {
             return Err(ZipError::Corrupt("checksum mismatch"));
         }
         Ok(out)
+    }
+}
+
+impl<'a> ZipArchive<'a> {
+    /// Read the central directory.
+    pub fn new(bytes: &'a [u8]) -> Result<ZipArchive<'a>, ZipError> {
+        let dir = locate_directory(bytes, 0)?;
+        let at = usize::try_from(dir.offset).map_err(|_| ZipError::Damaged("offset"))?;
+        let listing = bytes
+            .get(at..)
+            .ok_or(ZipError::Damaged("central directory entry"))?;
+        let entries = read_directory(listing, dir.count)?;
+        Ok(ZipArchive { bytes, entries })
+    }
+
+    /// The files in the archive, without folders and macOS resource forks.
+    pub fn files(&self) -> impl Iterator<Item = &ZipEntry> {
+        self.entries.iter().filter(|e| e.is_file())
+    }
+
+    /// Decompress one entry, checking its size and checksum.
+    pub fn read(&self, entry: &ZipEntry) -> Result<Vec<u8>, ZipError> {
+        let local = usize::try_from(entry.offset)
+            .ok()
+            .and_then(|at| self.bytes.get(at..))
+            .ok_or(ZipError::Damaged("local header"))?;
+        entry.read_from(local)
     }
 }
 
@@ -223,6 +306,79 @@ mod tests {
         assert_eq!(files[0].name, "a/one.dcm");
         assert_eq!(zip.read(files[0]).expect("entry"), vec![7u8; 5000]);
         assert_eq!(zip.read(files[1]).expect("entry"), b"hi");
+    }
+
+    /// Read an archive the way the page and the CLI read a file: its tail, its directory,
+    /// then each entry's span, never the whole.
+    fn read_in_pieces(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+        let tail_start = (bytes.len() as u64).saturating_sub(TAIL_LEN);
+        let dir = locate_directory(&bytes[tail_start as usize..], tail_start).expect("located");
+        let listing = &bytes[dir.offset as usize..(dir.offset + dir.len) as usize];
+        let entries = read_directory(listing, dir.count).expect("directory");
+        entries
+            .iter()
+            .filter(|e| e.is_file())
+            .map(|e| {
+                let (at, len) = e.span();
+                let end = (at + len).min(bytes.len() as u64);
+                let data = e
+                    .read_from(&bytes[at as usize..end as usize])
+                    .expect("entry");
+                (e.name.clone(), data)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_an_archive_a_piece_at_a_time() {
+        let bytes = archive();
+        let pieces = read_in_pieces(&bytes);
+        assert_eq!(pieces.len(), 2);
+        assert_eq!(pieces[0], ("a/one.dcm".to_string(), vec![7u8; 5000]));
+        assert_eq!(pieces[1], ("b/two.txt".to_string(), b"hi".to_vec()));
+    }
+
+    #[test]
+    fn reads_a_zip64_archive_a_piece_at_a_time() {
+        // More than 65 535 entries: the directory is described by the ZIP64 records only.
+        let mut z = ZipStream::new();
+        let mut bytes = Vec::new();
+        for i in 0..66_000u32 {
+            bytes.extend(z.add(&format!("f/{i}.dcm"), &i.to_le_bytes()));
+        }
+        bytes.extend(z.finish());
+        assert_eq!(
+            u16_at(&bytes, bytes.len() - 22 + 10),
+            Some(0xFFFF),
+            "the end record defers to ZIP64"
+        );
+        let pieces = read_in_pieces(&bytes);
+        assert_eq!(pieces.len(), 66_000);
+        assert_eq!(pieces[65_999].1, 65_999u32.to_le_bytes());
+        assert_eq!(
+            ZipArchive::new(&bytes).expect("whole").files().count(),
+            66_000
+        );
+    }
+
+    #[test]
+    fn a_directory_out_of_place_or_too_large_is_refused() {
+        let mut bytes = archive();
+        let eocd = bytes.len() - 22;
+        bytes[eocd + 12..eocd + 16].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            locate_directory(&bytes, 0),
+            Err(ZipError::Unsupported(_))
+        ));
+        // A tail that starts after the ZIP64 end record it is told about.
+        let mut z = ZipStream::new();
+        let mut big = Vec::new();
+        for i in 0..66_000u32 {
+            big.extend(z.add(&format!("{i}"), b""));
+        }
+        big.extend(z.finish());
+        let from = big.len() - 40;
+        assert!(locate_directory(&big[from..], from as u64).is_err());
     }
 
     #[test]

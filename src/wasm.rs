@@ -499,21 +499,62 @@ pub fn sample_study() -> js_sys::Array {
     out
 }
 
-/// The files inside a ZIP archive as `[[name, bytes or error text], …]`.
-#[wasm_bindgen]
-pub fn unzip(bytes: &[u8]) -> Result<js_sys::Array, JsError> {
-    let archive = crate::input::ZipArchive::new(bytes).map_err(js_err)?;
-    let out = js_sys::Array::new();
-    for entry in archive.files() {
-        let pair = js_sys::Array::new();
-        pair.push(&JsValue::from_str(&entry.name));
-        match archive.read(entry) {
-            Ok(data) => pair.push(&js_sys::Uint8Array::from(data.as_slice())),
-            Err(e) => pair.push(&JsValue::from_str(&e.to_string())),
-        };
-        out.push(&pair);
-    }
-    Ok(out)
+/// How many bytes from the end of a ZIP archive [`zip_locate`] needs (or the whole archive,
+/// if shorter). An archive is read a piece at a time, never whole: its tail, its directory,
+/// then each entry.
+#[wasm_bindgen(js_name = zipTailLength)]
+pub fn zip_tail_length() -> f64 {
+    crate::input::TAIL_LEN as f64
+}
+
+/// Where the directory of a ZIP archive lies, from its last bytes (`tail`, which starts at
+/// byte `tail_start` of the archive): `[offset, length, count]`.
+#[wasm_bindgen(js_name = zipLocate)]
+pub fn zip_locate(tail: &[u8], tail_start: f64) -> Result<Vec<f64>, JsError> {
+    let dir = crate::input::locate_directory(tail, tail_start as u64).map_err(js_err)?;
+    Ok(vec![dir.offset as f64, dir.len as f64, dir.count as f64])
+}
+
+/// One file listed in an archive's directory, for the page.
+#[derive(serde::Serialize)]
+struct ListedFile<'a> {
+    /// Its path inside the archive.
+    name: &'a str,
+    /// Where its bytes lie in the archive: from `at`, at most `len` bytes.
+    at: u64,
+    len: u64,
+    /// What [`unzip_entry`] needs to read it.
+    entry: &'a crate::input::ZipEntry,
+}
+
+/// The files listed in an archive's directory (the bytes [`zip_locate`] pointed at), without
+/// folders: `[{name, at, len, entry}]`; read each with [`unzip_entry`] from the archive's
+/// bytes `at..at+len`.
+#[wasm_bindgen(js_name = zipFiles)]
+pub fn zip_files(directory: &[u8], count: f64) -> Result<JsValue, JsError> {
+    let entries = crate::input::read_directory(directory, count as u64).map_err(js_err)?;
+    let listed: Vec<ListedFile> = entries
+        .iter()
+        .filter(|e| e.is_file())
+        .map(|entry| {
+            let (at, len) = entry.span();
+            ListedFile {
+                name: &entry.name,
+                at,
+                len,
+                entry,
+            }
+        })
+        .collect();
+    serde_wasm_bindgen::to_value(&listed).map_err(js_err)
+}
+
+/// One file of an archive, decompressed and checked, from the archive's bytes at its span
+/// (`entry` as [`zip_files`] listed it).
+#[wasm_bindgen(js_name = unzipEntry)]
+pub fn unzip_entry(entry: JsValue, local: &[u8]) -> Result<Vec<u8>, JsError> {
+    let entry: crate::input::ZipEntry = serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
+    entry.read_from(local).map_err(js_err)
 }
 
 /// Whether the bytes start like a ZIP archive.

@@ -235,3 +235,100 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
   for (const n of dicom) assert.ok(a[n].equals(b[n]), `${n} is the same as without a pool`);
   assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
 });
+
+/** A ZIP archive of `files` ([name, bytes]) written by Python's zipfile (deflated, with a
+ * folder entry and a macOS resource fork, as archivers write them). */
+function pythonZip(files, name) {
+  const dir = mkdtempSync(join(tmpdir(), `obscura-${name}-`));
+  for (const [i, [, bytes]] of files.entries()) writeFileSync(join(dir, `f${i}`), bytes);
+  const out = join(dir, 'archive.zip');
+  const script = [
+    'import sys, zipfile',
+    'z = zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED)',
+    'z.writestr("study/", b"")',
+    'z.writestr("__MACOSX/study/._x", b"junk")',
+    'for i, n in enumerate(sys.argv[3:]): z.write(f"{sys.argv[2]}/f{i}", "study/" + n)',
+    'z.close()',
+  ].join('\n');
+  const r = spawnSync('python3', ['-c', script, out, dir, ...files.map(([n]) => n)], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return readFileSync(out);
+}
+
+/** A Blob's stand-in that records the length of every read. */
+function watchedBlob(bytes) {
+  const blob = new Blob([bytes]);
+  const reads = [];
+  return {
+    reads,
+    size: blob.size,
+    slice(start = 0, end = blob.size) {
+      const part = blob.slice(start, end);
+      reads.push(part.size);
+      return part;
+    },
+    arrayBuffer() {
+      reads.push(blob.size);
+      return blob.arrayBuffer();
+    },
+  };
+}
+
+test('a ZIP archive on disk is read a piece at a time, and packaged as its files would be', async () => {
+  const sample = (await realCore()).sampleStudy();
+  const archive = pythonZip(sample, 'archive');
+  const plain = await runBatch(realCore, sample);
+  const expected = unzip(plain.zip, 'archive-plain');
+  const largestEntry = Math.max(...sample.map(([, b]) => b.length));
+  for (const pool of [false, true]) {
+    const { Pool } = await import('../../www/worker/pool.js');
+    const spare = await Promise.all([1, 2].map(() => fakeCleanerWorker()));
+    const posts = [];
+    const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b),
+      pool ? new Pool(2, () => spare.shift()) : null);
+    batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+    const blob = watchedBlob(archive);
+    batch.enqueue('archive.zip', () => blob.arrayBuffer(), blob);
+    const parts = await batch.packageParts();
+    const names = new Map();
+    const reports = [];
+    for (const m of posts) {
+      if (m.type === 'added') names.set(m.id, m.name);
+      if (m.type === 'result') reports.push([names.get(m.id), m.report]);
+    }
+    assert.equal(reports[0][1].status, 'archive');
+    assert.deepEqual(reports.slice(1).map(([n]) => n), sample.map(([n]) => `archive.zip/study/${n}`),
+      'one row per file inside, folders and resource forks left out');
+    for (const [n, r] of reports.slice(1)) assert.equal(r.status, 'done', n);
+    assert.ok(blob.reads.length > sample.length, 'read in pieces');
+    assert.ok(Math.max(...blob.reads) <= largestEntry + 2 * 65_535 + 30,
+      `no read larger than one entry (largest read ${Math.max(...blob.reads)} of ${archive.length} bytes)`);
+    const got = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), `archive-${pool}`);
+    const dicom = Object.keys(expected).filter((n) => n.startsWith('DICOM/')).sort();
+    assert.deepEqual(Object.keys(got).filter((n) => n.startsWith('DICOM/')).sort(), dicom);
+    for (const n of dicom) assert.ok(got[n].equals(expected[n]), `${n} as from the plain files`);
+  }
+});
+
+test('a damaged archive or entry is a reason, not a stop', async () => {
+  const sample = (await realCore()).sampleStudy();
+  const archive = Buffer.from(pythonZip(sample.slice(0, 2), 'damaged'));
+  // The first entry's data changed: its checksum no longer matches.
+  const first = `study/${sample[0][0]}`;
+  archive[archive.indexOf(first) + first.length + 200] ^= 0xff;
+  const posts = [];
+  const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b));
+  batch.setSettings({ options: [] });
+  batch.enqueue('archive.zip', async () => archive, new Blob([archive]));
+  batch.enqueue('cut.zip', async () => archive.subarray(0, 100), new Blob([archive.subarray(0, 100)]));
+  await batch.packageParts();
+  const names = new Map(posts.filter((m) => m.type === 'added').map((m) => [m.id, m.name]));
+  const results = new Map(posts.filter((m) => m.type === 'result').map((m) => [names.get(m.id), m.report]));
+  const [one, second] = sample.slice(0, 2).map(([n]) => results.get(`archive.zip/study/${n}`));
+  assert.equal(results.get('archive.zip').status, 'archive');
+  assert.equal(one.status, 'excluded');
+  assert.match(one.reason, /could not be read: .*(corrupt|deflate|checksum)/i);
+  assert.equal(results.get('cut.zip').status, 'excluded');
+  assert.match(results.get('cut.zip').reason, /damaged ZIP archive/);
+  assert.equal(second.status, 'done', 'the second entry still goes in');
+});

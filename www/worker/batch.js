@@ -18,6 +18,9 @@ function message(e) {
   return String((e && e.message) || e);
 }
 
+/** Files larger than this are not read ahead (see `enqueue`). */
+const READ_AHEAD_MAX = 64 << 20;
+
 /** A box in whole, non-negative image pixels. */
 function wholeBox(region) {
   return ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
@@ -136,7 +139,7 @@ export class Batch {
     if (this.pool) return this.enqueueToPool(name, getBytes, blob);
     const id = this.nextId++;
     const mine = this.generation;
-    const item = { getBytes, read: null };
+    const item = { getBytes, blob, read: null };
     this.waiting.push(item);
     this.post({ type: 'added', id, name });
     this.queue = this.queue.then(async () => {
@@ -145,9 +148,16 @@ export class Batch {
         this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
         return;
       }
+      await this.ready;
+      // An archive on disk is read a piece at a time, never whole.
+      if (blob && this.core.isZip(new Uint8Array(await blob.slice(0, 4).arrayBuffer()))) {
+        await this.expandArchive(id, name, blob);
+        return;
+      }
       const read = item.read || getBytes();
       const next = this.waiting[0];
-      if (next && !next.read) {
+      // (Not a large file, which may be an archive: that is read a piece at a time.)
+      if (next && !next.read && !(next.blob && next.blob.size > READ_AHEAD_MAX)) {
         next.read = next.getBytes();
         next.read.catch(() => {}); // its own turn reports a failure
       }
@@ -158,9 +168,8 @@ export class Batch {
         this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${message(e)}` } });
         return;
       }
-      await this.ready;
       if (this.core.isZip(bytes.subarray(0, 4))) {
-        this.expandArchive(id, name, bytes);
+        await this.expandArchive(id, name, new Blob([bytes]));
         return;
       }
       await this.processOne(id, getBytes, bytes);
@@ -197,13 +206,7 @@ export class Batch {
         return { unreadable: message(e) };
       }
       await this.ready;
-      if (this.core.isZip(head)) {
-        try {
-          return { zip: new Uint8Array(blob ? await blob.arrayBuffer() : source) };
-        } catch (e) {
-          return { unreadable: message(e) };
-        }
-      }
+      if (this.core.isZip(head)) return { zip: blob || new Blob([source]) };
       try {
         this.ensureRun();
       } catch (e) {
@@ -234,7 +237,7 @@ export class Batch {
         } else if (r.unreadable) {
           this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${r.unreadable}` } });
         } else if (r.zip) {
-          this.expandArchive(id, name, r.zip);
+          await this.expandArchive(id, name, r.zip);
         } else if (r.badSettings) {
           const reason = `the settings could not be used: ${r.badSettings}`;
           this.post({ type: 'error', message: reason });
@@ -424,24 +427,30 @@ export class Batch {
     return job;
   }
 
-  // A ZIP archive is read here: each file inside becomes a row of its own.
-  expandArchive(id, name, bytes) {
-    let entries;
+  /**
+   * A ZIP archive (a Blob: a file on disk, or bytes) becomes a row per file inside. Only its
+   * directory is read now; each file is read from its own part of the archive when its turn
+   * comes (and again for previews), so an archive of many GB never has to fit in memory.
+   */
+  async expandArchive(id, name, blob) {
+    let files;
     try {
-      entries = this.core.unzip(bytes);
+      const core = this.core;
+      const tailStart = Math.max(0, blob.size - core.zipTailLength());
+      const tail = new Uint8Array(await blob.slice(tailStart).arrayBuffer());
+      const [offset, length, count] = core.zipLocate(tail, tailStart);
+      const directory = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
+      files = core.zipFiles(directory, count);
     } catch (e) {
       this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
       return;
     }
-    this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${entries.length} files inside, listed below` } });
-    for (const [inner, data] of entries) {
-      if (typeof data === 'string') {
-        const bad = this.nextId++;
-        this.post({ type: 'added', id: bad, name: `${name}/${inner}` });
-        this.post({ type: 'result', id: bad, report: { status: 'excluded', reason: data } });
-      } else {
-        this.enqueue(`${name}/${inner}`, async () => data);
-      }
+    this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${files.length} files inside, listed below` } });
+    for (const { name: inner, at, len, entry } of files) {
+      this.enqueue(`${name}/${inner}`, async () => {
+        const local = new Uint8Array(await blob.slice(at, at + len).arrayBuffer());
+        return this.core.unzipEntry(entry, local);
+      });
     }
   }
 
@@ -466,9 +475,19 @@ export class Batch {
     }
   }
 
+  /** Resolves when every queued file is done, including those queued meanwhile (the files
+   * inside an archive are queued when its directory has been read). */
+  async settled() {
+    let queue;
+    do {
+      queue = this.queue;
+      await queue;
+    } while (queue !== this.queue);
+  }
+
   /** The package as it is now: the pieces so far and a trailer describing them. */
   async packageParts(notes = '') {
-    await this.queue;
+    await this.settled();
     if (!this.run) throw new Error('no file has been de-identified yet');
     this.run.setCaseNotes(notes);
     // Key images join the package before its directory: those the user chose, and the
@@ -507,7 +526,7 @@ export class Batch {
 
   /** The sealed re-identification key of the current run. */
   async reidentificationKey(passphrase) {
-    await this.queue;
+    await this.settled();
     if (!this.run) throw new Error('no file has been de-identified yet');
     return this.run.reidentificationKey(passphrase, crypto.getRandomValues(new Uint8Array(28)));
   }

@@ -266,29 +266,98 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
-/// Call `f` with every DICOM candidate in one input file: the file itself, or each entry
-/// of a ZIP archive (named `archive!/entry`), or the reason it could not be read.
-fn each_candidate(path: &Path, mut f: impl FnMut(String, Result<&[u8], String>)) {
-    let name = path.display().to_string();
-    let bytes = match fs::read(path) {
-        Ok(b) => b,
-        Err(e) => return f(name, Err(format!("could not be read: {e}"))),
-    };
-    if !obscura::input::is_zip(&bytes) {
-        return f(name, Ok(&bytes));
-    }
-    match obscura::input::ZipArchive::new(&bytes) {
-        Ok(archive) => {
-            for entry in archive.files() {
-                let inner = format!("{name}!/{}", entry.name);
-                match archive.read(entry) {
-                    Ok(data) => f(inner, Ok(&data)),
-                    Err(e) => f(inner, Err(e.to_string())),
-                }
+/// One DICOM candidate: an input file, or one entry of a ZIP archive among the inputs
+/// (named `archive!/entry`), read only when its turn comes.
+enum Candidate {
+    File(PathBuf),
+    Entry {
+        archive: PathBuf,
+        entry: obscura::input::ZipEntry,
+    },
+    /// An archive whose directory could not be read, and why.
+    Unreadable(PathBuf, String),
+}
+
+impl Candidate {
+    fn name(&self) -> String {
+        match self {
+            Candidate::File(p) | Candidate::Unreadable(p, _) => p.display().to_string(),
+            Candidate::Entry { archive, entry } => {
+                format!("{}!/{}", archive.display(), entry.name)
             }
         }
-        Err(e) => f(name, Err(e.to_string())),
     }
+
+    /// Its size, for the memory budget of the threads.
+    fn weight(&self) -> u64 {
+        match self {
+            Candidate::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
+            Candidate::Entry { entry, .. } => entry.size(),
+            Candidate::Unreadable(..) => 0,
+        }
+    }
+
+    /// Its bytes (an archive's entry decompressed), or why they could not be read.
+    fn read(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Candidate::File(p) => fs::read(p).map_err(|e| format!("could not be read: {e}")),
+            Candidate::Entry { archive, entry } => {
+                let (at, len) = entry.span();
+                let local =
+                    read_at(archive, at, len).map_err(|e| format!("could not be read: {e}"))?;
+                entry.read_from(&local).map_err(|e| e.to_string())
+            }
+            Candidate::Unreadable(_, why) => Err(why.clone()),
+        }
+    }
+}
+
+/// Up to `len` bytes of a file from `at` (fewer at its end).
+fn read_at(path: &Path, at: u64, len: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    let mut f = fs::File::open(path)?;
+    f.seek(SeekFrom::Start(at))?;
+    let mut out = Vec::new();
+    f.take(len).read_to_end(&mut out)?;
+    Ok(out)
+}
+
+/// The candidates among the input files: each file, or each entry of a ZIP archive (its
+/// directory is read from the end of the file; the entries are read one at a time later).
+fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        let mut head = [0u8; 4];
+        let is_zip = fs::File::open(&path)
+            .and_then(|mut f| f.read_exact(&mut head))
+            .is_ok()
+            && obscura::input::is_zip(&head);
+        if !is_zip {
+            out.push(Candidate::File(path));
+            continue;
+        }
+        match zip_entries(&path) {
+            Ok(entries) => out.extend(entries.into_iter().filter(|e| e.is_file()).map(|entry| {
+                Candidate::Entry {
+                    archive: path.clone(),
+                    entry,
+                }
+            })),
+            Err(why) => out.push(Candidate::Unreadable(path, why)),
+        }
+    }
+    out
+}
+
+/// The entries of a ZIP archive on disk, from its tail and its directory.
+fn zip_entries(path: &Path) -> Result<Vec<obscura::input::ZipEntry>, String> {
+    let unreadable = |e: std::io::Error| format!("could not be read: {e}");
+    let len = fs::metadata(path).map_err(unreadable)?.len();
+    let tail_start = len.saturating_sub(obscura::input::TAIL_LEN);
+    let tail = read_at(path, tail_start, len - tail_start).map_err(unreadable)?;
+    let dir = obscura::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
+    let listing = read_at(path, dir.offset, dir.len).map_err(unreadable)?;
+    obscura::input::read_directory(&listing, dir.count).map_err(|e| e.to_string())
 }
 
 /// What became of one candidate file.
@@ -299,13 +368,13 @@ enum Handled {
 }
 
 /// De-identify one candidate with a thread's copy of the session.
-fn handle(session: &mut Session, bytes: Result<&[u8], String>) -> Handled {
+fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>) -> Handled {
     let bytes = match bytes {
         Ok(b) => b,
         Err(e) => return Handled::Excluded(e),
     };
     // A bug in a parser must not end the batch: the file is excluded instead.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(bytes))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes))) {
         Err(_) => Handled::Excluded("internal error while reading the file".into()),
         Ok(Outcome::Done(d)) => Handled::Done(d),
         Ok(Outcome::Skipped(why)) => Handled::Skipped(why),
@@ -353,11 +422,6 @@ impl Output<'_> {
     }
 }
 
-/// The size of a file, for the memory budget of the threads.
-fn size_of(path: &PathBuf) -> u64 {
-    fs::metadata(path).map(|m| m.len()).unwrap_or(0)
-}
-
 fn deid(args: Args) -> Result<bool, String> {
     let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
     policy.options = OptionSet::new(args.options)?;
@@ -378,7 +442,7 @@ fn deid(args: Args) -> Result<bool, String> {
             .load_pseudonyms_csv(&text)
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    let files = collect_files(&args.inputs)?;
+    let files = candidates(collect_files(&args.inputs)?);
     let mut session = Session::new(policy);
     let limits = Limits {
         jobs: args.jobs,
@@ -391,17 +455,11 @@ fn deid(args: Args) -> Result<bool, String> {
     let scans = for_each_ordered(
         &files,
         limits,
-        size_of,
+        Candidate::weight,
         || (),
-        |_, path| {
-            let mut scans = Vec::new();
-            each_candidate(path, |_, bytes| {
-                scans.extend(bytes.ok().and_then(|b| scanner.scan(b)));
-            });
-            scans
-        },
-        |scans| {
-            scans.into_iter().for_each(|s| session.add_scan(s));
+        |_, c| c.read().ok().and_then(|b| scanner.scan(&b)),
+        |scan| {
+            scan.into_iter().for_each(|s| session.add_scan(s));
             Ok(())
         },
     );
@@ -425,20 +483,10 @@ fn deid(args: Args) -> Result<bool, String> {
     let copies = for_each_ordered(
         &files,
         limits,
-        size_of,
+        Candidate::weight,
         || session.clone(),
-        |copy, path| {
-            let mut handled = Vec::new();
-            each_candidate(path, |name, bytes| {
-                handled.push((name, handle(copy, bytes)))
-            });
-            handled
-        },
-        |handled| {
-            handled
-                .into_iter()
-                .try_for_each(|(name, h)| output.take(&name, h))
-        },
+        |copy, c| (c.name(), handle(copy, c.read())),
+        |(name, h)| output.take(&name, h),
     )?;
     copies.into_iter().for_each(|c| session.merge(c));
 
@@ -449,7 +497,7 @@ fn deid(args: Args) -> Result<bool, String> {
         let images = for_each_ordered(
             &plan,
             limits,
-            |(_, path)| size_of(&out.join(path)),
+            |(_, path)| fs::metadata(out.join(path)).map(|m| m.len()).unwrap_or(0),
             || (),
             |_, (name, path)| {
                 let pictures = fs::read(out.join(path))
