@@ -267,7 +267,7 @@ impl Run {
 
     /// The last bytes of the package as it is now (report files and ZIP directory).
     #[wasm_bindgen(js_name = packageTrailer)]
-    pub fn package_trailer(&self) -> Vec<u8> {
+    pub fn package_trailer(&mut self) -> Vec<u8> {
         self.package.trailer(self.session.policy())
     }
 

@@ -1,32 +1,44 @@
-// The browser half of `make bench`: the real page in Debian's Chromium (headless), driven by
-// playwright-core. It adds every file of a folder through "Add DICOM files", waits for the
-// status to say they are done, then downloads the package, and prints one JSON line:
+// The browser half of `make bench` and `make bench-huge`: the real page in Debian's Chromium
+// (headless), driven by playwright-core. It adds every file of a folder (or one file, e.g. a
+// ZIP archive) through "Add DICOM files", waits for the status to say they are done, then
+// downloads the package, and prints one JSON line:
 // {seconds (from the start of adding files until all are done), afterInput (of which: the time
-// Playwright took to hand the files over), packageSeconds, files, peakRendererRssMiB}.
-// Usage: node tools/bench-page.mjs DIR
+// Playwright took to hand the files over), packageSeconds, files, peakRendererRssMiB,
+// baseRendererRssMiB (the page loaded, no file yet), peakBrowserRssMiB (the browser process,
+// which holds the package's pieces as Blobs, spilling them to disk), packageBytes}.
+// Usage: node tools/bench-page.mjs PATH [--save] [--expect N]
+//   --save      stream the package to a file the page is given (File System Access, here the
+//               origin's private file system), as a user with a multi-GB study would
+//   --expect N  wait for N files de-identified (default: the number of files in PATH)
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const dir = process.argv[2];
-const files = readdirSync(dir).sort().map((f) => join(dir, f));
+const args = process.argv.slice(2);
+const path = args[0];
+const save = args.includes('--save');
+const expectAt = args.indexOf('--expect');
+const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
+const expected = expectAt > 0 ? Number(args[expectAt + 1]) : files.length;
 
-/** Sum of the resident memory of Chromium's renderer processes (the page and its worker). */
-function rendererRssMiB() {
+/** Resident memory (MiB) of Chromium's processes whose command line matches `test`. */
+function rssMiB(test) {
   let kib = 0;
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
+      if (!cmd.includes('chrom') || !test(cmd)) continue;
       const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
       if (m) kib += Number(m[1]);
     } catch { /* the process ended */ }
   }
   return kib / 1024;
 }
+const renderer = (cmd) => cmd.includes('--type=renderer');
+const browserProcess = (cmd) => !cmd.includes('--type=');
 
 const server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
   env: { ...process.env, OBSCURA_SERVE_QUIET: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
@@ -44,28 +56,70 @@ const browser = await chromium.launch({
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
 });
 let peak = 0;
-const sampler = setInterval(() => { peak = Math.max(peak, rendererRssMiB()); }, 100);
+let peakBrowser = 0;
+const sampler = setInterval(() => {
+  peak = Math.max(peak, rssMiB(renderer));
+  peakBrowser = Math.max(peakBrowser, rssMiB(browserProcess));
+}, 100);
 try {
   const context = await browser.newContext({ acceptDownloads: true });
-  // A normal download (no "save as" picker), which Playwright catches.
-  await context.addInitScript(() => { delete window.showSaveFilePicker; });
+  await context.addInitScript((toFile) => {
+    if (!toFile) {
+      // A normal download (no "save as" picker), which Playwright catches.
+      delete window.showSaveFilePicker;
+    } else {
+      // "Save as" answered with a file in the origin's private file system.
+      window.showSaveFilePicker = async ({ suggestedName }) => {
+        const dir = await navigator.storage.getDirectory();
+        return dir.getFileHandle(suggestedName, { create: true });
+      };
+    }
+  }, save);
   const page = await context.newPage();
   await page.goto(`${origin}/`);
+  await page.waitForFunction(() => document.querySelector('[role=status]'));
+  await new Promise((r) => setTimeout(r, 1000));
+  const base = rssMiB(renderer);
   const start = performance.now();
   await page.getByLabel('Add DICOM files').setInputFiles(files);
   const afterInput = (performance.now() - start) / 1000;
-  const done = new RegExp(`${files.length} files de-identified`);
+  const done = new RegExp(`${expected} files de-identified`);
   await page.waitForFunction((re) => new RegExp(re).test(document.querySelector('[role=status]').textContent),
-    done.source, { timeout: 600_000, polling: 50 });
+    done.source, { timeout: 3_600_000, polling: 250 });
   const seconds = (performance.now() - start) / 1000;
+  const pageHeapMiB = Math.round(await page.evaluate(() => performance.memory.usedJSHeapSize) / 1048576);
   const pkgStart = performance.now();
-  const [download] = await Promise.all([
-    page.waitForEvent('download', { timeout: 600_000 }),
-    page.getByRole('button', { name: 'Download package' }).click(),
-  ]);
-  await download.path();
+  let packageBytes;
+  if (save) {
+    await page.getByRole('button', { name: 'Download package' }).click();
+    await page.waitForFunction(() => /Saved: .*\.zip|could not/.test(document.querySelector('[role=status]').textContent),
+      null, { timeout: 3_600_000, polling: 250 });
+    const status = await page.locator('[role=status]').textContent();
+    const name = status.match(/Saved: (\S+\.zip)/)?.[1];
+    if (!name) throw new Error(`not saved: ${status}`);
+    // The package's end: its ZIP directory must list every file.
+    const tail = await page.evaluate(async (n) => {
+      const file = await (await (await navigator.storage.getDirectory()).getFileHandle(n)).getFile();
+      return { size: file.size, bytes: [...new Uint8Array(await file.slice(file.size - 98).arrayBuffer())] };
+    }, name);
+    packageBytes = tail.size;
+    const end = Buffer.from(tail.bytes);
+    const zip64 = end.readUInt32LE(0) === 0x06064b50;
+    const entries = zip64 ? Number(end.readBigUInt64LE(32)) : end.readUInt16LE(end.length - 22 + 10);
+    if (entries < expected) throw new Error(`the saved package lists ${entries} entries for ${expected} files`);
+  } else {
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 3_600_000 }),
+      page.getByRole('button', { name: 'Download package' }).click(),
+    ]);
+    packageBytes = statSync(await download.path()).size;
+  }
   const packageSeconds = (performance.now() - pkgStart) / 1000;
-  console.log(JSON.stringify({ seconds, afterInput, packageSeconds, files: files.length, peakRendererRssMiB: Math.round(peak) }));
+  console.log(JSON.stringify({
+    seconds, afterInput, packageSeconds, files: expected, packageBytes,
+    peakRendererRssMiB: Math.round(peak), baseRendererRssMiB: Math.round(base),
+    peakBrowserRssMiB: Math.round(peakBrowser), pageHeapMiB,
+  }));
 } finally {
   clearInterval(sampler);
   await browser.close();

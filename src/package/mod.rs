@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use self::dicomdir::{dicomdir, DirFile};
-pub use self::zip::{Compressed, ZipStream};
+pub use self::zip::{Compressed, Growing, ZipStream};
 use crate::deid::{Change, Deidentified, Policy};
 
 /// Name of the package a user downloads.
@@ -57,7 +57,12 @@ type Studies = BTreeMap<String, (usize, Series)>;
 pub struct Layout {
     patients: BTreeMap<String, (usize, Studies)>,
     entries: Vec<ManifestEntry>,
-    logs: Vec<(String, Vec<Change>)>,
+    /// The change logs' file sections, kept deflated as files are placed (`changes.json`,
+    /// `CHANGES.txt`, `deidentification-report.html`): memory stays small for any number of
+    /// files.
+    log_json: Growing,
+    log_text: Growing,
+    log_html: Growing,
     directory: Vec<DirFile>,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
@@ -106,7 +111,6 @@ impl Layout {
             changes: d.changes.len(),
             warnings: d.warnings.clone(),
         });
-        self.logs.push((path.clone(), d.changes.clone()));
         self.directory.push(DirFile {
             path: path.clone(),
             group: (*pat_no, *study_no, *series_no),
@@ -114,7 +118,42 @@ impl Layout {
             sop_class_uid: d.sop_class_uid.clone(),
             transfer_syntax: d.transfer_syntax.clone(),
         });
+        self.log(&path, &d.changes);
         path
+    }
+
+    /// Add a placed file's changes to the three logs.
+    fn log(&mut self, path: &str, changes: &[Change]) {
+        #[derive(Serialize)]
+        struct FileLog<'a> {
+            path: &'a str,
+            changes: &'a [Change],
+        }
+        // An element of the pretty-printed array, indented as in it.
+        let element = serde_json::to_string_pretty(&FileLog { path, changes })
+            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+        let mut json = String::with_capacity(element.len() + 64);
+        if !self.log_json.is_empty() {
+            json.push_str(",\n");
+        }
+        for (i, line) in element.lines().enumerate() {
+            if i > 0 {
+                json.push('\n');
+            }
+            json.push_str("  ");
+            json.push_str(line);
+        }
+        self.log_json.push(json.as_bytes());
+        let mut text = format!("\n{path}\n");
+        for c in changes {
+            text.push_str(&format!(
+                "  {:<40} {:<44} {:<13} {}\n",
+                c.path, c.name, c.action, c.reason
+            ));
+        }
+        self.log_text.push(text.as_bytes());
+        self.log_html
+            .push(report::report_file(path, changes).as_bytes());
     }
 
     /// Count a file left out. Only the kind of reason is kept, not its details: file names
@@ -206,25 +245,16 @@ impl Layout {
     }
 
     /// `changes.json`: every change, file by file (tags and actions, never values).
-    pub fn changes_json(&self) -> String {
-        #[derive(Serialize)]
-        struct FileLog<'a> {
-            path: &'a str,
-            changes: &'a [Change],
+    pub fn changes_json(&mut self) -> Compressed {
+        if self.log_json.is_empty() {
+            self.log_json.close(b"[", b"]")
+        } else {
+            self.log_json.close(b"[\n", b"\n]")
         }
-        let logs: Vec<FileLog> = self
-            .logs
-            .iter()
-            .map(|(p, c)| FileLog {
-                path: p,
-                changes: c,
-            })
-            .collect();
-        serde_json::to_string_pretty(&logs).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
     }
 
     /// `CHANGES.txt`: the change log in plain words.
-    pub fn changes_text(&self, policy: &Policy) -> String {
+    pub fn changes_text(&mut self, policy: &Policy) -> Compressed {
         let mut s = String::new();
         s.push_str("Obscura de-identification report\n");
         s.push_str("================================\n\n");
@@ -259,40 +289,41 @@ impl Layout {
             }
         }
         s.push_str("\nOriginal values are never written here. Per file, what was done:\n");
-        for (path, changes) in &self.logs {
-            s.push_str(&format!("\n{path}\n"));
-            for c in changes {
-                s.push_str(&format!(
-                    "  {:<40} {:<44} {:<13} {}\n",
-                    c.path, c.name, c.action, c.reason
-                ));
-            }
-        }
-        s
+        self.log_text.close(s.as_bytes(), b"")
+    }
+
+    /// `deidentification-report.html`: the log as a readable page.
+    pub fn report_html(&mut self, policy: &Policy) -> Compressed {
+        let head = report::report_head(self, policy);
+        self.log_html
+            .close(head.as_bytes(), report::PAGE_END.as_bytes())
     }
 
     /// The package's own files, for the end of the archive: the DICOMDIR index of the
-    /// DICOM files, the manifest and the change logs.
-    pub fn package_files(&self, policy: &Policy) -> Vec<(&'static str, Vec<u8>)> {
+    /// DICOM files, the manifest and the change logs, compressed.
+    pub fn package_files(&mut self, policy: &Policy) -> Vec<(&'static str, Compressed)> {
         let mut files = Vec::new();
         if !self.directory.is_empty() {
             match dicomdir(&self.directory) {
-                Ok(bytes) => files.push(("DICOMDIR", bytes)),
+                Ok(bytes) => files.push(("DICOMDIR", Compressed::of(&bytes))),
                 // The files are still valid without an index; say so instead of failing.
                 Err(e) => files.push((
                     "DICOMDIR-ERROR.txt",
-                    format!("no DICOMDIR: {e}\n").into_bytes(),
+                    Compressed::of(format!("no DICOMDIR: {e}\n").as_bytes()),
                 )),
             }
         }
-        files.push(("manifest.json", self.manifest_json(policy).into_bytes()));
         files.push((
-            "deidentification-report.html",
-            report::report_html(self, policy).into_bytes(),
+            "manifest.json",
+            Compressed::of(self.manifest_json(policy).as_bytes()),
         ));
-        files.push(("case.html", report::case_html(self).into_bytes()));
-        files.push(("changes.json", self.changes_json().into_bytes()));
-        files.push(("CHANGES.txt", self.changes_text(policy).into_bytes()));
+        files.push(("deidentification-report.html", self.report_html(policy)));
+        files.push((
+            "case.html",
+            Compressed::of(report::case_html(self).as_bytes()),
+        ));
+        files.push(("changes.json", self.changes_json()));
+        files.push(("CHANGES.txt", self.changes_text(policy)));
         files
     }
 }
@@ -449,11 +480,11 @@ impl PackageWriter {
     /// The report files and the ZIP directory for the files added so far: appended to the
     /// chunks already handed out, they make a complete archive. The writer itself is left
     /// as it was, so more files can be added and a new trailer asked for.
-    pub fn trailer(&self, policy: &Policy) -> Vec<u8> {
+    pub fn trailer(&mut self, policy: &Policy) -> Vec<u8> {
         let mut zip = self.zip.clone();
         let mut out = Vec::new();
-        for (name, bytes) in self.layout.package_files(policy) {
-            out.extend(zip.add(name, &bytes));
+        for (name, c) in self.layout.package_files(policy) {
+            out.extend(zip.add_compressed(name, &c));
         }
         out.extend(zip.finish());
         out
@@ -542,7 +573,7 @@ mod tests {
         let mut layout = Layout::new();
         layout.exclude("could not read the DICOM data: bad value 'FAKEDOE^JANE' in (0010,0010)");
         let policy = Policy::basic(ProjectKey::from_bytes([0; 32]));
-        let text = layout.changes_text(&policy);
+        let text = layout.changes_text(&policy).text();
         assert!(text.contains("Excluded (1): could not read the DICOM data"));
         assert!(!text.contains("FAKEDOE") && !layout.manifest_json(&policy).contains("FAKEDOE"));
     }

@@ -37,17 +37,26 @@ th{background:#f3f4f6}code{font-size:.9em}.warn{color:#8a4b00}figure{display:inl
 figure img{max-width:30rem;max-height:30rem;background:#000;display:block}details{margin:.25rem 0}.notes{white-space:pre-wrap;border-left:3px solid #d8dbe0;padding-left:1rem}";
 
 fn page(title: &str, body: &str) -> String {
+    format!("{}{body}{PAGE_END}", page_start(title))
+}
+
+/// The start of a page, up to its body's content.
+fn page_start(title: &str) -> String {
     format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; style-src 'unsafe-inline'\">\n\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n{body}</body>\n</html>\n",
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n",
         esc(title)
     )
 }
 
-/// `deidentification-report.html`.
-pub fn report_html(layout: &Layout, policy: &Policy) -> String {
-    let mut b = String::new();
+/// The end of a page.
+pub(super) const PAGE_END: &str = "</body>\n</html>\n";
+
+/// The start of `deidentification-report.html`, up to the files' sections (see
+/// [`report_file`]); it ends with [`PAGE_END`].
+pub fn report_head(layout: &Layout, policy: &Policy) -> String {
+    let mut b = page_start("De-identification report");
     let _ = writeln!(b, "<h1>De-identification report</h1>");
     let _ = writeln!(
         b,
@@ -113,31 +122,35 @@ pub fn report_html(layout: &Layout, policy: &Policy) -> String {
         let _ = writeln!(b, "</tbody></table>");
     }
     let _ = writeln!(b, "<h2>Per file</h2>");
-    for (path, changes) in &layout.logs {
-        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
-        for c in changes {
-            *counts.entry(c.action.as_ref()).or_default() += 1;
-        }
-        let summary: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
+    b
+}
+
+/// One file's section of `deidentification-report.html`: every change, folded.
+pub fn report_file(path: &str, changes: &[crate::deid::Change]) -> String {
+    let mut b = String::new();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    for c in changes {
+        *counts.entry(c.action.as_ref()).or_default() += 1;
+    }
+    let summary: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
+    let _ = writeln!(
+        b,
+        "<details><summary><code>{}</code>: {}</summary><table><thead><tr><th>Attribute</th><th>Name</th><th>Action</th><th>Why</th></tr></thead><tbody>",
+        esc(path),
+        esc(&summary.join(", "))
+    );
+    for c in changes {
         let _ = writeln!(
             b,
-            "<details><summary><code>{}</code>: {}</summary><table><thead><tr><th>Attribute</th><th>Name</th><th>Action</th><th>Why</th></tr></thead><tbody>",
-            esc(path),
-            esc(&summary.join(", "))
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&c.path),
+            esc(&c.name),
+            esc(&c.action),
+            esc(&c.reason)
         );
-        for c in changes {
-            let _ = writeln!(
-                b,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&c.path),
-                esc(&c.name),
-                esc(&c.action),
-                esc(&c.reason)
-            );
-        }
-        let _ = writeln!(b, "</tbody></table></details>");
     }
-    page("De-identification report", &b)
+    let _ = writeln!(b, "</tbody></table></details>");
+    b
 }
 
 /// `case.html`.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use obscura::deid::{Outcome, Policy, ProjectKey, Session};
-use obscura::package::{Layout, ZipStream};
+use obscura::package::{Compressed, Layout, ZipStream};
 use obscura::profile::{OptionSet, ProfileOption, PRESETS};
 
 mod ordered;
@@ -266,6 +266,19 @@ fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     fs::write(path, bytes).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// Write a compressed file's data to `path`, inflating it on the way.
+fn write_inflated(path: &Path, c: &Compressed) -> Result<(), String> {
+    if let Some(dir) = path.parent() {
+        fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    let mut f = std::io::BufWriter::new(
+        fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?,
+    );
+    c.write_data(&mut f)
+        .and_then(|_| f.flush())
+        .map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// One DICOM candidate: an input file, or one entry of a ZIP archive among the inputs
 /// (named `archive!/entry`), read only when its turn comes.
 enum Candidate {
@@ -406,6 +419,16 @@ impl Output<'_> {
         Ok(())
     }
 
+    /// Write one of the package's own files, given compressed (its text may be large).
+    fn write_compressed(&mut self, rel: &str, c: &Compressed) -> Result<(), String> {
+        write_inflated(&self.out.join(rel), c)?;
+        if let Some((f, z)) = self.zip.as_deref_mut() {
+            f.write_all(&z.add_compressed(rel, c))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     fn take(&mut self, name: &str, handled: Handled) -> Result<(), String> {
         match handled {
             Handled::Done(d) => {
@@ -529,14 +552,14 @@ fn deid(args: Args) -> Result<bool, String> {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         output.layout.set_notes(&text);
     }
-    for (name, bytes) in output.layout.package_files(session.policy()) {
-        output.write(name, &bytes)?;
+    for (name, c) in output.layout.package_files(session.policy()) {
+        output.write_compressed(name, &c)?;
     }
     if let Some((mut f, z)) = zip {
         f.write_all(&z.finish()).map_err(|e| e.to_string())?;
     }
     if let Some(p) = &args.log {
-        write_file(p, layout.changes_json().as_bytes())?;
+        write_inflated(p, &layout.changes_json())?;
     }
     if let (Some(p), Some(pass)) = (&args.reid_key, &args.reid_passphrase) {
         let csv = obscura::deid::reidentification_csv(&session);
