@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue
 
-.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro clean
+.PHONY: setup build wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge clean
 
 setup:
 	@bash scripts/setup.sh
@@ -64,6 +64,12 @@ fuzz:
 bench: setup wasm cli bench-micro
 	bash tools/peers/install.sh
 	python3 tools/bench.py
+
+# Memory on a study larger than memory (a generated 4 GB ZIP through the CLI and the page):
+# writes docs/benchmarks-huge.md. Needs about 8 GB of free disk.
+HUGE_GB ?= 4
+bench-huge: setup wasm cli
+	python3 tools/bench-huge.py --gb $(HUGE_GB)
 
 # Criterion micro-benchmarks of the hot paths (benches/hot_paths.rs); reports in
 # target/criterion, summed up in docs/benchmarks.md by `make bench`.

@@ -612,6 +612,35 @@ test('images flagged for burned-in text are listed first and block the download 
   await context.close();
 });
 
+test('a study of hundreds of files: the list shows a page at a time, files left out first', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const dir = join(work, 'many');
+  execFileSync(CLI, ['sample', dir, '--ct-slices', '230']);
+  writeFileSync(join(dir, 'zz-broken.dcm'), Buffer.concat([Buffer.alloc(128), Buffer.from('DICM'), Buffer.from([2, 0, 0x10, 0, 0x55, 0x49, 0xff, 0xff])]));
+  const files = readdirSync(dir).sort().map((n) => join(dir, n));
+  await page.getByLabel('Add DICOM files').setInputFiles(files);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /230 files de-identified, 1 excluded/.test(await status.textContent()), 120_000);
+  const rows = page.locator('#file-list tr');
+  assert.equal(await rows.count(), 200, 'one page of rows');
+  assert.match(await rows.first().textContent(), /zz-broken\.dcm.*excluded/s, 'the file left out comes first');
+  const where = page.locator('#file-page');
+  assert.match(await where.textContent(), /Files 1–200 of 231/);
+  assert.ok(await page.getByRole('button', { name: 'Previous files' }).isDisabled());
+  await page.getByRole('button', { name: 'Next files' }).click();
+  await assertEventually(async () => /Files 201–231 of 231/.test(await where.textContent()), 5_000);
+  assert.equal(await rows.count(), 31);
+  assert.ok(await page.getByRole('button', { name: 'Next files' }).isDisabled());
+  await page.getByRole('button', { name: 'Previous files' }).click();
+  await assertEventually(async () => (await rows.count()) === 200, 5_000);
+  assert.match(await page.locator('#study-tree').textContent(), /230 files/, 'the tree counts every file');
+  await page.locator('#file-pager').scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(SHOTS, '4-many-files-one-page-at-a-time.png') });
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('after a first visit the page works with the network off (service worker)', async () => {
   const { context, page, requests, errors } = await openPage();
   const ready = await page.evaluate(() => Promise.race([

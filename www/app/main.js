@@ -22,7 +22,13 @@ if ('serviceWorker' in navigator) {
 }
 const worker = new Worker(scriptPolicy ? scriptPolicy.createScriptURL(workerUrl) : workerUrl, { type: 'module' });
 
-const rows = new Map();   // id → { tr, report }
+const rows = new Map();   // id → { name, report, flagged, checked, tr (while on the list's page) }
+// The file list shows a page of rows at a time: a study of thousands of files stays light
+// (the rest are kept as data only). Files to look at come first, then those left out.
+const PAGE_SIZE = 200;
+let listPage = 0;
+let shownIds = [];
+let listPending = false;
 let settingsSent = false;
 let pseudonymsCsv = null;
 let pixelRules = null;
@@ -150,11 +156,9 @@ function showProgress() {
 function addRow(id, name) {
   if (pending === 0) Object.assign(progress, { files: 0, bytes: 0, total: 0, start: performance.now() });
   progress.total += 1;
-  const tr = document.createElement('tr');
-  tr.append(text('td', name, 'name'), text('td', '', 'before'), text('td', '', 'after'), text('td', 'waiting', 'state'));
-  $('file-list').append(tr);
-  rows.set(id, { tr, report: null });
+  rows.set(id, { name, report: null, tr: null });
   pending += 1;
+  scheduleList();
   updateStatus();
 }
 
@@ -167,7 +171,84 @@ function showResult(id, report, bytes) {
     progress.files += 1;
     progress.bytes += bytes || 0;
   }
+  const before = listRank(row);
+  report.changes = shared(report.changes || []);
   row.report = report;
+  if ((report.warnings || []).length) row.flagged = true;
+  if (listRank(row) !== before) scheduleList();
+  if (row.tr) drawRow(id, row);
+  updateStatus();
+}
+
+// The same change (attribute, action, reason) comes with nearly every file of a study: one
+// object for each kept here, so thousands of files' reports stay small.
+const changeObjects = new Map();
+function shared(changes) {
+  return changes.map((c) => {
+    const key = `${c.path}\u0000${c.name}\u0000${c.action}\u0000${c.reason}`;
+    const known = changeObjects.get(key);
+    if (known) return known;
+    changeObjects.set(key, Object.freeze(c));
+    return c;
+  });
+}
+
+/** Where a row goes in the list: images to look at, then files left out, then the rest. */
+function listRank(row) {
+  if (row.flagged) return 0;
+  const status = row.report && row.report.status;
+  return status === 'excluded' || status === 'skipped' ? 1 : 2;
+}
+
+function scheduleList() {
+  if (!listPending) { listPending = true; requestAnimationFrame(renderList); }
+}
+
+/** Put the rows of the current page in the table (made when they come into view, dropped
+ * when they leave it), and say which page it is. */
+function renderList() {
+  listPending = false;
+  const ranked = [[], [], []];
+  for (const [id, row] of rows) ranked[listRank(row)].push(id);
+  const all = ranked.flat();
+  const pages = Math.max(1, Math.ceil(all.length / PAGE_SIZE));
+  listPage = Math.min(listPage, pages - 1);
+  const ids = all.slice(listPage * PAGE_SIZE, (listPage + 1) * PAGE_SIZE);
+  const pager = $('file-pager');
+  pager.hidden = pages === 1;
+  if (pages > 1) {
+    $('file-page').textContent = `Files ${listPage * PAGE_SIZE + 1}–${listPage * PAGE_SIZE + ids.length} of ${all.length}`
+      + (ranked[0].length || ranked[1].length ? ' (images to look at and files left out first)' : '');
+    $('file-prev').disabled = listPage === 0;
+    $('file-next').disabled = listPage >= pages - 1;
+  }
+  if (ids.length === shownIds.length && ids.every((id, i) => id === shownIds[i])) return;
+  const keep = new Set(ids);
+  for (const id of shownIds) {
+    const row = rows.get(id);
+    if (row && !keep.has(id)) row.tr = null;
+  }
+  for (const id of ids) {
+    const row = rows.get(id);
+    if (row.tr) continue;
+    row.tr = document.createElement('tr');
+    row.tr.append(text('td', row.name, 'name'), text('td', '', 'before'), text('td', '', 'after'), text('td', 'waiting', 'state'));
+    if (row.report) drawRow(id, row);
+  }
+  $('file-list').replaceChildren(...ids.map((id) => rows.get(id).tr));
+  shownIds = ids;
+}
+
+function turnListPage(step) {
+  listPage = Math.max(0, listPage + step);
+  scheduleList();
+}
+$('file-prev').addEventListener('click', () => turnListPage(-1));
+$('file-next').addEventListener('click', () => turnListPage(1));
+
+/** Fill a row of the table from its file's result. */
+function drawRow(id, row) {
+  const { report } = row;
   const [, before, after, state] = row.tr.children;
   before.textContent = describe(report.before);
   after.textContent = describe(report.after);
@@ -178,16 +259,15 @@ function showResult(id, report, bytes) {
     if (report.after && report.after.hasPixels) {
       const show = text('button', 'Show image', 'show-image');
       show.type = 'button';
-      show.setAttribute('aria-label', `Show image: ${row.tr.firstChild.textContent}`);
-      show.addEventListener('click', () => openPreview(id, row.tr.firstChild.textContent));
+      show.setAttribute('aria-label', `Show image: ${row.name}`);
+      show.addEventListener('click', () => openPreview(id, row.name));
       state.append(show);
     }
     for (const w of report.warnings || []) {
       state.append(text('span', 'check image', 'badge skipped'), text('p', w, 'reason warn'));
     }
     if ((report.warnings || []).length) {
-      // At-risk images go to the top, and block the download until someone has looked.
-      if (!row.flagged) { row.flagged = true; $('file-list').prepend(row.tr); }
+      // At-risk images block the download until someone has looked.
       const label = document.createElement('label');
       label.className = 'looked';
       const box = document.createElement('input');
@@ -221,7 +301,6 @@ function showResult(id, report, bytes) {
     state.append(text('span', report.status === 'skipped' ? 'skipped' : 'excluded', `badge ${report.status}`),
       text('p', report.reason, 'reason'));
   }
-  updateStatus();
 }
 
 function counts() {
@@ -464,11 +543,14 @@ $('reid-export').addEventListener('click', () => {
 });
 $('reset-button').addEventListener('click', () => {
   rows.clear();
+  changeObjects.clear();
+  shownIds = [];
+  listPage = 0;
+  scheduleList();
   keyChoices.clear();
   thumbs.clear();
   pending = 0;
   workerError = null;
-  $('file-list').textContent = '';
   settingsSent = false;
   lockSettings(false);
   $('reid-panel').hidden = true;
