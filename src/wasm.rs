@@ -54,33 +54,13 @@ pub struct Run {
 
 #[wasm_bindgen]
 impl Run {
-    /// Start a run. `options` are option ids (e.g. `retain-uids`). The key comes from
-    /// `passphrase` when given (same passphrase, same results), else from `random_key`.
+    /// Start a run with the page's settings: `{options, passphrase, randomKey,
+    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, pixelRules, detectText, userRegions}`
+    /// (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        options: Vec<String>,
-        passphrase: Option<String>,
-        random_key: &[u8],
-        date_offset_days: Option<i32>,
-        pseudonyms_csv: Option<String>,
-        accept_burned_in: bool,
-        pixel_rules_json: Option<String>,
-        detect_text: bool,
-        user_regions_json: Option<String>,
-    ) -> Result<Run, JsError> {
+    pub fn new(settings: JsValue) -> Result<Run, JsError> {
         Ok(Run {
-            session: Session::new(policy_from(
-                options,
-                passphrase,
-                random_key,
-                date_offset_days,
-                pseudonyms_csv,
-                accept_burned_in,
-                pixel_rules_json,
-                detect_text,
-                user_regions_json,
-            )?),
+            session: Session::new(policy_from(settings)?),
             package: PackageWriter::new(),
         })
     }
@@ -286,19 +266,44 @@ fn set(obj: &js_sys::Object, key: &str, value: &JsValue) -> Result<(), JsError> 
         .map_err(|_| js_err("could not build the result"))
 }
 
-/// The policy of a run from the page's settings (see [`Run::new`]).
-#[allow(clippy::too_many_arguments)]
-fn policy_from(
+/// The page's settings for a run (and for the pool's cleaners, which get the same).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RunSettings {
+    /// Profile option ids (e.g. `retain-uids`).
+    #[serde(default)]
     options: Vec<String>,
+    /// The project key's passphrase: same passphrase, same results.
     passphrase: Option<String>,
-    random_key: &[u8],
+    /// Without a passphrase, the key: at least 16 random bytes.
+    #[serde(default)]
+    random_key: Vec<u8>,
     date_offset_days: Option<i32>,
     pseudonyms_csv: Option<String>,
+    /// Include images marked as having burned-in text, flagged.
+    #[serde(default)]
     accept_burned_in: bool,
-    pixel_rules_json: Option<String>,
+    /// A rules file: Obscura's JSON or a CTP pixel script.
+    pixel_rules: Option<String>,
+    #[serde(default)]
     detect_text: bool,
-    user_regions_json: Option<String>,
-) -> Result<Policy, JsError> {
+    /// The boxes the user drew or rejected, as JSON (see `RegionRules::from_json`).
+    user_regions: Option<String>,
+}
+
+/// The policy of a run from the page's settings.
+fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
+    let RunSettings {
+        options,
+        passphrase,
+        random_key,
+        date_offset_days,
+        pseudonyms_csv,
+        accept_burned_in,
+        pixel_rules: pixel_rules_json,
+        detect_text,
+        user_regions: user_regions_json,
+    } = serde_wasm_bindgen::from_value(settings).map_err(|e| js_err(format!("settings: {e}")))?;
     let mut chosen = Vec::new();
     for id in &options {
         chosen.push(
@@ -307,7 +312,7 @@ fn policy_from(
     }
     let key = match passphrase.as_deref().map(str::trim) {
         Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
-        _ if random_key.len() >= 16 => ProjectKey::from_slice(random_key),
+        _ if random_key.len() >= 16 => ProjectKey::from_slice(&random_key),
         _ => return Err(js_err("a random key of at least 16 bytes is needed")),
     };
     let mut policy = Policy::basic(key);
@@ -336,32 +341,11 @@ pub struct Cleaner {
 
 #[wasm_bindgen]
 impl Cleaner {
-    /// A cleaner with the same arguments as [`Run::new`].
+    /// A cleaner with the same settings as [`Run::new`].
     #[wasm_bindgen(constructor)]
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        options: Vec<String>,
-        passphrase: Option<String>,
-        random_key: &[u8],
-        date_offset_days: Option<i32>,
-        pseudonyms_csv: Option<String>,
-        accept_burned_in: bool,
-        pixel_rules_json: Option<String>,
-        detect_text: bool,
-        user_regions_json: Option<String>,
-    ) -> Result<Cleaner, JsError> {
+    pub fn new(settings: JsValue) -> Result<Cleaner, JsError> {
         Ok(Cleaner {
-            session: Session::new(policy_from(
-                options,
-                passphrase,
-                random_key,
-                date_offset_days,
-                pseudonyms_csv,
-                accept_burned_in,
-                pixel_rules_json,
-                detect_text,
-                user_regions_json,
-            )?),
+            session: Session::new(policy_from(settings)?),
         })
     }
 

@@ -459,6 +459,60 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await context.close();
 });
 
+test('a box can be moved and resized before it is applied, and taken back after', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const canvas = page.locator('#preview-after');
+  const size = await canvas.evaluate((c) => ({ w: c.width, h: c.height }));
+  /** Drag from image pixel `from` to `to` (where the canvas is on screen now: the dialog
+   * scrolls as focus moves). */
+  const drag = async (from, to) => {
+    await canvas.scrollIntoViewIfNeeded();
+    const rect = await canvas.boundingBox();
+    const at = (x, y) => [rect.x + (x + 0.5) * (rect.width / size.w), rect.y + (y + 0.5) * (rect.height / size.h)];
+    await page.mouse.move(...at(...from));
+    await page.mouse.down();
+    await page.mouse.move(...at(...to), { steps: 5 });
+    await page.mouse.up();
+  };
+  const typed = async () => Promise.all(['x', 'y', 'w', 'h'].map((k) => dialog.locator(`#box-${k}`).inputValue().then(Number)));
+  const cx = Math.floor(size.w / 2) - 10;
+  const cy = Math.floor(size.h / 2) - 10;
+  await dialog.getByLabel('Left').fill(String(cx));
+  await dialog.getByLabel('Top').fill(String(cy));
+  await dialog.getByLabel('Width').fill('8');
+  await dialog.getByLabel('Height').fill('8');
+  await dialog.getByRole('button', { name: 'Show box' }).click();
+  // Moved by dragging inside it, then resized by its corner.
+  await drag([cx + 3, cy + 3], [cx + 9, cy + 7]);
+  assert.deepEqual(await typed(), [cx + 6, cy + 4, 8, 8], 'moved');
+  await drag([cx + 6 + 8, cy + 4 + 8], [cx + 6 + 14, cy + 4 + 12]);
+  assert.deepEqual(await typed(), [cx + 6, cy + 4, 14, 12], 'resized');
+  const brightIn = () => page.evaluate(([x, y]) => {
+    const d = document.getElementById('preview-after').getContext('2d').getImageData(x, y, 14, 12).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 0) n += 1;
+    return n;
+  }, [cx + 6, cy + 4]);
+  assert.ok(await brightIn() > 0, 'the image has something there to begin with');
+  await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+  const drawn = dialog.getByRole('region', { name: 'Boxes you drew' });
+  await assertEventually(async () => (await drawn.isVisible()) && /Box 1: 14 × 12 pixels/.test(await drawn.textContent()), 30_000);
+  await assertEventually(async () => (await brightIn()) === 0, 30_000);
+  await drawn.getByRole('button', { name: /^Remove Box 1/ }).click();
+  await assertEventually(async () => (await drawn.isHidden()) && (await brightIn()) > 0, 30_000);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const { dest } = await downloadPackage(page, 'removed-box-unzipped');
+  assert.doesNotMatch(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /box drawn on the page/, 'the box taken back is not in the package');
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('the window can be chosen or dragged, and a box can be typed with the keyboard only', async () => {
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();

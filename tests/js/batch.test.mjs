@@ -168,7 +168,7 @@ test('a trap while drawing an image for the page: a fresh instance, the package 
 async function fakeCleanerWorker() {
   const core = await realCore();
   let cleaner = null;
-  let args = null;
+  let settings = null;
   let dead = false;
   let inbox = Promise.resolve(); // messages arrive in order, as with a real worker
   const worker = {
@@ -181,7 +181,7 @@ async function fakeCleanerWorker() {
       inbox = inbox.then(() => new Promise((r) => setTimeout(r, delay))).then(async () => {
         if (worker.terminated) return;
         const reply = (m) => worker.onmessage && worker.onmessage({ data: m });
-        if (msg.type === 'configure') { args = msg.args; cleaner = null; return; }
+        if (msg.type === 'configure') { settings = msg.settings; cleaner = null; return; }
         const bytes = new Uint8Array(msg.source instanceof Blob ? await msg.source.arrayBuffer() : msg.source);
         if (dead) { reply({ type: 'cleaned', job: msg.job, trap: true, error: 'dead' }); return; }
         if (Buffer.from(bytes).includes(TRAP_MARK)) {
@@ -189,7 +189,7 @@ async function fakeCleanerWorker() {
           reply({ type: 'cleaned', job: msg.job, trap: true, error: 'unreachable' });
           return;
         }
-        if (!cleaner) cleaner = new core.Cleaner(...args);
+        if (!cleaner) cleaner = new core.Cleaner(settings);
         const { status, reason, meta, crc, size, method, body } = cleaner.clean(bytes);
         reply({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body });
       });

@@ -544,6 +544,8 @@ $('reid-export').addEventListener('click', () => {
 $('reset-button').addEventListener('click', () => {
   rows.clear();
   changeObjects.clear();
+  drawnBoxes = [];
+  showDrawnBoxes();
   shownIds = [];
   listPage = 0;
   scheduleList();
@@ -830,21 +832,64 @@ function showBox() {
   ctx.strokeStyle = '#ff3b30';
   ctx.lineWidth = Math.max(1, c.width / 300);
   ctx.strokeRect(x, y, w, h);
+  // The handle that resizes it.
+  const hs = handleSize(c);
+  ctx.fillStyle = '#ff3b30';
+  ctx.fillRect(x + w - hs / 2, y + h - hs / 2, hs, hs);
 }
-let dragFrom = null;
+// Dragging on the right-hand image draws a box; dragging inside the box moves it, and
+// dragging its lower right corner (the square handle) resizes it.
+let boxDrag = null; // { mode: 'new' | 'move' | 'resize', from, start }
+/** The corner handle's reach, in image pixels: 8 pixels on screen. */
+function handleSize(c) {
+  const shown = c.getBoundingClientRect().width;
+  return shown > 0 ? Math.max(1, (8 * c.width) / shown) : 1;
+}
+function boxPart(c, p) {
+  const b = preview && preview.box;
+  if (!b) return 'new';
+  // (Within a third of a small box, so that the rest of it can still be dragged.)
+  const reach = Math.min(handleSize(c), Math.max(1, b.w / 3), Math.max(1, b.h / 3));
+  if (Math.abs(p.x - (b.x + b.w)) <= reach && Math.abs(p.y - (b.y + b.h)) <= reach) return 'resize';
+  if (p.x >= b.x && p.x <= b.x + b.w && p.y >= b.y && p.y <= b.y + b.h) return 'move';
+  return 'new';
+}
 $('preview-after').addEventListener('pointerdown', (ev) => {
   if (!preview || !preview.after) return;
-  dragFrom = imagePoint(ev.currentTarget, ev);
+  const from = imagePoint(ev.currentTarget, ev);
+  boxDrag = { mode: boxPart(ev.currentTarget, from), from, start: preview.box && { ...preview.box } };
   ev.currentTarget.setPointerCapture(ev.pointerId);
 });
 $('preview-after').addEventListener('pointermove', (ev) => {
-  if (!dragFrom) return;
-  const p = imagePoint(ev.currentTarget, ev);
-  preview.box = { x: Math.min(dragFrom.x, p.x), y: Math.min(dragFrom.y, p.y), w: Math.abs(p.x - dragFrom.x), h: Math.abs(p.y - dragFrom.y) };
+  const c = ev.currentTarget;
+  const p = imagePoint(c, ev);
+  if (!boxDrag) {
+    const part = preview && preview.after ? boxPart(c, p) : 'new';
+    c.style.cursor = { new: 'crosshair', move: 'move', resize: 'nwse-resize' }[part];
+    return;
+  }
+  const { mode, from, start } = boxDrag;
+  const dx = p.x - from.x;
+  const dy = p.y - from.y;
+  if (mode === 'move') {
+    preview.box = {
+      ...start,
+      x: Math.min(c.width - start.w, Math.max(0, start.x + dx)),
+      y: Math.min(c.height - start.h, Math.max(0, start.y + dy)),
+    };
+  } else if (mode === 'resize') {
+    preview.box = {
+      ...start,
+      w: Math.min(c.width - start.x, Math.max(1, start.w + dx)),
+      h: Math.min(c.height - start.y, Math.max(1, start.h + dy)),
+    };
+  } else {
+    preview.box = { x: Math.min(from.x, p.x), y: Math.min(from.y, p.y), w: Math.abs(dx), h: Math.abs(dy) };
+  }
   showBox();
 });
 $('preview-after').addEventListener('pointerup', () => {
-  dragFrom = null;
+  boxDrag = null;
   fillBoxForm();
   const ok = preview && preview.box && preview.box.w >= 1 && preview.box.h >= 1;
   $('box-actions').hidden = !ok;
@@ -872,11 +917,33 @@ for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'],
     worker.postMessage({ type: 'region', id: preview.id, scope, region: preview.box });
   });
 }
+// The boxes drawn so far (for every image), each of which can be taken back.
+let drawnBoxes = [];
+function showDrawnBoxes() {
+  $('drawn').hidden = drawnBoxes.length === 0;
+  $('drawn-list').replaceChildren(...drawnBoxes.map((b, i) => {
+    const what = `Box ${i + 1}: ${b.w} × ${b.h} pixels at (${b.x}, ${b.y}), ${b.name.replace(/^box drawn on the page \((.*)\)$/, '$1')}`;
+    const item = text('li', `${what} `);
+    const remove = text('button', 'Remove');
+    remove.type = 'button';
+    remove.setAttribute('aria-label', `Remove ${what}`);
+    remove.addEventListener('click', () => {
+      if (!preview) return;
+      $('preview-note').textContent = 'Removing the box and rebuilding the package…';
+      worker.postMessage({ type: 'removeRegion', id: preview.id, index: i });
+    });
+    item.append(remove);
+    return item;
+  }));
+}
+
 function regionApplied(msg) {
   if (msg.error) {
-    $('preview-note').textContent = `The box could not be applied: ${msg.error}`;
+    $('preview-note').textContent = `The box could not be changed: ${msg.error}`;
     return;
   }
+  drawnBoxes = msg.boxes || [];
+  showDrawnBoxes();
   // Boxes change images: the thumbnails are made again.
   for (const [key, t] of thumbs) if (t !== 'pending') thumbs.delete(key);
   updateStatus();

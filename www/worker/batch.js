@@ -89,21 +89,28 @@ export class Batch {
     this.generation += 1;
   }
 
-  /** The arguments of a run (and of the pool's cleaners) with key `key`. */
-  runArgs(key) {
+  /** The settings of a run (and of the pool's cleaners) with key `key`. */
+  runSettings(key) {
     const s = this.settings || { options: [] };
-    return [s.options || [], s.passphrase || undefined, key,
-      s.dateOffsetDays ?? undefined, s.pseudonymsCsv || undefined, Boolean(s.acceptBurnedIn),
-      s.pixelRules || undefined, Boolean(s.detectText),
-      this.userRules.length || this.userRejected.length
-        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined];
+    return {
+      options: s.options || [],
+      passphrase: s.passphrase || undefined,
+      randomKey: Array.from(key),
+      dateOffsetDays: s.dateOffsetDays ?? undefined,
+      pseudonymsCsv: s.pseudonymsCsv || undefined,
+      acceptBurnedIn: Boolean(s.acceptBurnedIn),
+      pixelRules: s.pixelRules || undefined,
+      detectText: Boolean(s.detectText),
+      userRegions: this.userRules.length || this.userRejected.length
+        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined,
+    };
   }
 
   newRun(key) {
-    const run = new this.core.Run(...this.runArgs(key));
+    const run = new this.core.Run(this.runSettings(key));
     // The pool's cleaners work with the same settings from now on.
     this.version += 1;
-    if (this.pool) this.pool.configure(this.runArgs(key));
+    if (this.pool) this.pool.configure(this.runSettings(key));
     return run;
   }
 
@@ -133,6 +140,24 @@ export class Batch {
     else this.inFlight -= 1;
   }
 
+  /** Tell the page file `id` is left out of the package, and why (`bytes`: its size, when
+   * known, for the progress). */
+  exclude(id, reason, bytes) {
+    this.post({ type: 'result', id, report: { status: 'excluded', reason }, ...(bytes === undefined ? {} : { bytes }) });
+  }
+
+  cancelled(id) {
+    this.cancelled(id);
+  }
+
+  /** Bad settings (a malformed pseudonym list or rules file): said once as an error, and the
+   * file is left out. */
+  badSettings(id, e) {
+    const reason = `the settings could not be used: ${message(e)}`;
+    this.post({ type: 'error', message: reason });
+    this.exclude(id, reason);
+  }
+
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
    * just before: while one file is worked on, the next is read from disk (never more). */
   enqueue(name, getBytes, blob = null) {
@@ -145,7 +170,7 @@ export class Batch {
     this.queue = this.queue.then(async () => {
       this.waiting.shift();
       if (mine !== this.generation) {
-        this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
+        this.cancelled(id);
         return;
       }
       await this.ready;
@@ -165,7 +190,7 @@ export class Batch {
       try {
         bytes = new Uint8Array(await read);
       } catch (e) {
-        this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${message(e)}` } });
+        this.exclude(id, `could not be read: ${message(e)}`);
         return;
       }
       if (this.core.isZip(bytes.subarray(0, 4))) {
@@ -175,7 +200,7 @@ export class Batch {
       await this.processOne(id, getBytes, bytes);
     }).catch((e) => {
       // Whatever went wrong with this file, the queue goes on with the next one.
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      this.exclude(id, message(e));
     }).then(() => this.post({ type: 'idle' }));
     return id;
   }
@@ -233,21 +258,19 @@ export class Batch {
       try {
         const r = await cleaned;
         if (r.cancelled || mine !== this.generation) {
-          this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
+          this.cancelled(id);
         } else if (r.unreadable) {
-          this.post({ type: 'result', id, report: { status: 'excluded', reason: `could not be read: ${r.unreadable}` } });
+          this.exclude(id, `could not be read: ${r.unreadable}`);
         } else if (r.zip) {
           await this.expandArchive(id, name, r.zip);
         } else if (r.badSettings) {
-          const reason = `the settings could not be used: ${r.badSettings}`;
-          this.post({ type: 'error', message: reason });
-          this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+          this.badSettings(id, r.badSettings);
         } else if (r.failed && r.failed.trap) {
           const reason = `Obscura stopped on this file: ${r.failed.error} (it is left out; the other files go on)`;
           this.traps += 1;
           this.history.push({ excluded: reason });
           this.run.noteExcluded(reason);
-          this.post({ type: 'result', id, report: { status: 'excluded', reason }, bytes: r.size });
+          this.exclude(id, reason, r.size);
         } else if (r.failed) {
           throw new Error(r.failed.error || String(r.failed));
         } else if (r.version !== this.version) {
@@ -260,7 +283,7 @@ export class Batch {
         this.freeSlot();
       }
     }).catch((e) => {
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      this.exclude(id, message(e));
     }).then(() => this.post({ type: 'idle' }));
     return id;
   }
@@ -274,7 +297,7 @@ export class Batch {
         c.method || 0, c.body || new Uint8Array(0));
     } catch (e) {
       if (isTrap(e)) throw e;
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) }, bytes: size });
+      this.exclude(id, message(e), size);
       return;
     }
     this.recordDone(id, getBytes, out, size);
@@ -299,10 +322,7 @@ export class Batch {
       try {
         this.ensureRun();
       } catch (e) {
-        // Bad settings (a malformed pseudonym list or rules file): say so, and skip the file.
-        const reason = `the settings could not be used: ${message(e)}`;
-        this.post({ type: 'error', message: reason });
-        this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+        this.badSettings(id, e);
         return;
       }
     }
@@ -312,11 +332,11 @@ export class Batch {
     } catch (e) {
       if (isTrap(e)) {
         const reason = `Obscura stopped on this file: ${message(e)} (it is left out; the other files go on)`;
-        this.post({ type: 'result', id, report: { status: 'excluded', reason } });
+        this.exclude(id, reason);
         await this.recover(reason);
         return;
       }
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) }, bytes: bytes.length });
+      this.exclude(id, message(e), bytes.length);
       return;
     }
     this.recordDone(id, getBytes, out, bytes.length);
@@ -392,6 +412,21 @@ export class Batch {
     });
   }
 
+  /** The boxes drawn so far, in order: `[{name, x, y, w, h}]` (`name` says where each
+   * applies). */
+  drawnBoxes() {
+    return this.userRules.map((r) => ({ name: r.name, ...r.regions[0] }));
+  }
+
+  /** Take back the `index`th box drawn (see drawnBoxes); the package is rebuilt without it,
+   * as seen from file `id`. */
+  removeRegion(id, index) {
+    return this.changeUserRegions(id, () => {
+      if (!this.userRules[index]) throw new Error('there is no such box');
+      this.userRules.splice(index, 1);
+    });
+  }
+
   /**
    * A box automatic detection found in file `id` ({x, y, w, h} as reported): with
    * `notText`, the user says it is not text and it is left visible in that image; without,
@@ -442,7 +477,7 @@ export class Batch {
       const directory = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
       files = core.zipFiles(directory, count);
     } catch (e) {
-      this.post({ type: 'result', id, report: { status: 'excluded', reason: message(e) } });
+      this.exclude(id, message(e));
       return;
     }
     this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${files.length} files inside, listed below` } });

@@ -4,7 +4,7 @@
 import init, { Cleaner } from '../pkg/obscura.js';
 
 const ready = init();
-let args = null; // the arguments of the run (see Batch.runArgs)
+let settings = null; // the run's settings (see Batch.runSettings)
 let cleaner = null;
 
 // Network requests started after the core loaded (the privacy panel counts them).
@@ -29,7 +29,7 @@ onmessage = (ev) => {
   const msg = ev.data;
   if (msg.type === 'configure') {
     chain = chain.then(() => {
-      args = msg.args;
+      settings = msg.settings;
       cleaner = null;
     });
     return;
@@ -46,7 +46,7 @@ onmessage = (ev) => {
       return;
     }
     try {
-      if (!cleaner) cleaner = new Cleaner(...args);
+      if (!cleaner) cleaner = new Cleaner(settings);
       const { status, reason, meta, crc, size, method, body } = cleaner.clean(bytes);
       postMessage({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body },
         body ? [body.buffer] : []);

@@ -13,7 +13,7 @@ export class Pool {
   constructor(size, makeWorker) {
     this.size = size;
     this.makeWorker = makeWorker;
-    this.args = null;
+    this.settings = null;
     this.helpers = [];
     this.jobs = new Map(); // job number → { resolve, reject, helper }
     this.queued = []; // files waiting for a free worker
@@ -34,13 +34,13 @@ export class Pool {
       ev.preventDefault?.();
       this.fail(i, { trap: true, error: ev.message || 'the worker stopped' });
     };
-    if (this.args) worker.postMessage({ type: 'configure', args: this.args });
+    if (this.settings) worker.postMessage({ type: 'configure', settings: this.settings });
   }
 
-  /** The run's arguments (see Batch.runArgs), for every worker. */
-  configure(args) {
-    this.args = args;
-    for (const h of this.helpers) h.worker.postMessage({ type: 'configure', args });
+  /** The run's settings (see Batch.runSettings), for every worker. */
+  configure(settings) {
+    this.settings = settings;
+    for (const h of this.helpers) h.worker.postMessage({ type: 'configure', settings });
   }
 
   /** Total network requests of the workers since they loaded. */

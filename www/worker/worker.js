@@ -141,11 +141,13 @@ onmessage = async (ev) => {
         }
         break;
       case 'region':
+      case 'removeRegion':
       case 'detection':
         try {
           if (msg.type === 'region') await batch.addRegion(msg.id, msg.scope, msg.region);
+          else if (msg.type === 'removeRegion') await batch.removeRegion(msg.id, msg.index);
           else await batch.setDetection(msg.id, msg.region, msg.notText);
-          postMessage({ type: 'regionApplied', id: msg.id });
+          postMessage({ type: 'regionApplied', id: msg.id, boxes: batch.drawnBoxes() });
         } catch (e) {
           postMessage({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
         }
