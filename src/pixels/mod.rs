@@ -3,10 +3,11 @@
 //! Regions come from rules keyed on what identifies a kind of image (modality, manufacturer,
 //! model, size), as sites maintain them for their ultrasound machines and screen captures.
 //! Native pixel data (any byte order) is blanked in place. Compressed pixel data is decoded
-//! frame by frame (RLE Lossless by [`rle`], greyscale JPEG-LS by `pure_jpegls`, the JPEG
+//! frame by frame (RLE Lossless by [`rle`], JPEG-LS by `pure_jpegls` (colour split into its
+//! components by [`jpegls_colour`]), the JPEG
 //! family including lossless and JPEG 2000 by the pure-Rust decoders of dicom-rs), blanked,
 //! and written uncompressed. A file whose rule matches but whose pixels cannot be decoded
-//! (colour JPEG-LS, 12-bit lossy JPEG today) is left out, never passed through.
+//! (interleaved colour JPEG-LS, 12-bit colour JPEG today) is left out, never passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
@@ -21,6 +22,7 @@ use crate::attrs;
 pub mod ctp;
 pub mod detect;
 mod jpeg12;
+mod jpegls_colour;
 mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
@@ -568,13 +570,14 @@ pub fn blank_encapsulated(
     Ok((obj, g.frames))
 }
 
-/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`], greyscale
+/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
 /// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
 struct Decoder<'a> {
     file: &'a FileDicomObject<InMemDicomObject>,
     ts_uid: String,
     ts_name: String,
-    /// JPEG-LS (lossless or near-lossless) greyscale, decoded by `pure_jpegls`.
+    /// JPEG-LS (lossless or near-lossless), decoded by `pure_jpegls` (colour: a component at
+    /// a time, see [`jpegls_colour`]).
     jpeg_ls: bool,
     /// 12-bit greyscale JPEG (Extended, process 4), decoded by [`jpeg12`].
     jpeg12: bool,
@@ -600,7 +603,7 @@ impl<'a> Decoder<'a> {
         let jpeg_ls = matches!(
             ts_uid.as_str(),
             "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81"
-        ) && spp == 1;
+        ) && (spp == 1 || spp == 3);
         let reader = ts.pixel_data_reader().map(|r| &**r);
         if reader.is_none() && !rle && !jpeg_ls {
             return Err(unsupported(&format!(
@@ -609,8 +612,10 @@ impl<'a> Decoder<'a> {
             )));
         }
         let source_photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
-        // Decoders give colour as interleaved RGB; RLE gives the stored samples as they are.
+        // Decoders give colour as interleaved RGB; RLE and JPEG-LS (no colour transform in
+        // DICOM) give the stored samples as they are.
         let photometric = match (spp, source_photometric.as_str()) {
+            (3, p) if jpeg_ls => p.to_string(),
             // RLE keeps every sample of every pixel (PS3.5 G.2): never 4:2:2.
             (3, "YBR_FULL_422") if rle => "YBR_FULL".to_string(),
             (3, p) if rle => p.to_string(),
@@ -687,8 +692,36 @@ impl<'a> Decoder<'a> {
             None if self.jpeg_ls => {
                 let stream = self.stream(f)?;
                 let stream = without_fill_before_eoi(&stream);
-                let (samples, ..) = jpegls::decode(&stream, g.cols as u32, g.rows as u32)
-                    .map_err(|e| self.undecodable(f, &e))?;
+                let samples = match jpegls_colour::split_components(&stream)
+                    .map_err(|e| self.undecodable(f, &e))?
+                {
+                    None => {
+                        jpegls::decode(&stream, g.cols as u32, g.rows as u32)
+                            .map_err(|e| self.undecodable(f, &e))?
+                            .0
+                    }
+                    // Colour: each component decoded on its own, then interleaved.
+                    Some(parts) if parts.len() == g.spp => {
+                        let mut planes = Vec::with_capacity(parts.len());
+                        for part in &parts {
+                            planes.push(
+                                jpegls::decode(part, g.cols as u32, g.rows as u32)
+                                    .map_err(|e| self.undecodable(f, &e))?
+                                    .0,
+                            );
+                        }
+                        let n = planes.iter().map(Vec::len).min().unwrap_or(0);
+                        (0..n)
+                            .flat_map(|i| planes.iter().map(move |p| p[i]))
+                            .collect()
+                    }
+                    Some(parts) => {
+                        return Err(self.undecodable(
+                            f,
+                            &format!("{} components for {} samples per pixel", parts.len(), g.spp),
+                        ))
+                    }
+                };
                 if g.bps == 1 {
                     samples.iter().map(|v| *v as u8).collect()
                 } else {

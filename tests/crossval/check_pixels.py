@@ -14,7 +14,7 @@ For each output:
   of DCMTK's / OpenJPEG's own decoding for lossy input;
 - pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
   LossyImageCompression 01;
-- what Obscura cannot decode (colour JPEG-LS) is excluded with that reason,
+- what Obscura cannot decode (interleaved colour JPEG-LS) is excluded with that reason,
   never passed through.
 
 Overlays spelling a fake name (one in Overlay Data, one in an unused high bit of the pixels, on
@@ -169,15 +169,19 @@ DCMTK = [
     ("jpeg-lossless-sv1", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcjpeg", "+e1"], True),
     ("jpeg-ls", ["mono8", "mono1", "mono12"], ["dcmcjpls", "+el"], True),
     ("jpeg-ls-near", ["mono8", "mono12"], ["dcmcjpls", "+en"], False),
+    ("jpeg-ls-colour-none", ["rgb8"], ["dcmcjpls", "+el", "+in"], True),
+    ("jpeg-ls-near-colour-none", ["rgb8"], ["dcmcjpls", "+en", "+in"], False),
     ("jpeg-ls-colour", ["rgb8"], ["dcmcjpls", "+el"], True),
+    ("jpeg-ls-colour-sample", ["rgb8"], ["dcmcjpls", "+el", "+is"], True),
 ]
 PYDICOM = [
     ("j2k-lossless", ["mono8", "mono12", "rgb8"], JPEG2000Lossless, {}, True),
     ("j2k-lossy", ["mono8"], JPEG2000, {"j2k_cr": [10]}, False),
 ]
 # Transfer syntaxes Obscura cannot decode yet: the file must be excluded with this reason.
-# (Colour JPEG-LS: the pure-Rust JPEG-LS decoder reads one component.)
-NOT_DECODED = {"jpeg-ls-colour": "no decoder"}
+# (Colour JPEG-LS is decoded when its components are coded one after the other, not when
+# they are interleaved line by line, DCMTK's default, or sample by sample.)
+NOT_DECODED = {"jpeg-ls-colour": "coded line by line", "jpeg-ls-colour-sample": "coded sample by sample"}
 
 
 def reference_pixels(path):
@@ -315,6 +319,7 @@ PAGE_SETS = [
     ([("mono12", 1)], ["jpeg-extended"]),
     ([("palette8", 1)], ["rle"]),
     ([("ybr422", 1)], ["native"]),
+    ([("rgb8", 1)], ["jpeg-ls-colour-none"]),
 ]
 
 

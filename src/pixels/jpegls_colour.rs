@@ -1,0 +1,236 @@
+//! Colour JPEG-LS whose components are coded one after the other (interleave mode 0, "none"):
+//! each component's scan is a complete greyscale image of its own (T.87 coding starts afresh at
+//! each scan), so it is split out into a single-component stream that the greyscale decoder
+//! (`pure_jpegls`, imported as `jpegls`) reads. Line- and sample-interleaved streams share their coding state
+//! between components and cannot be split this way: they are refused with that reason.
+
+/// Why a stream could not be split.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SplitError {
+    /// The stream is damaged or not JPEG-LS.
+    #[error("damaged JPEG-LS stream: {0}")]
+    Damaged(&'static str),
+    /// A kind of JPEG-LS this module does not split.
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// A marker segment: its marker (second byte) and the bytes from the marker to its end.
+struct Segment<'a> {
+    marker: u8,
+    bytes: &'a [u8],
+}
+
+/// The segment starting at `at` (which must be a marker with a length).
+fn segment(stream: &[u8], at: usize) -> Result<Segment<'_>, SplitError> {
+    let damaged = SplitError::Damaged;
+    if stream.get(at) != Some(&0xFF) {
+        return Err(damaged("marker expected"));
+    }
+    let marker = *stream.get(at + 1).ok_or(damaged("truncated"))?;
+    let len = stream
+        .get(at + 2..at + 4)
+        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
+        .ok_or(damaged("truncated"))?;
+    if len < 2 {
+        return Err(damaged("segment length"));
+    }
+    let bytes = stream
+        .get(at..at + 2 + len)
+        .ok_or(damaged("segment runs past the end"))?;
+    Ok(Segment { marker, bytes })
+}
+
+/// Where the entropy-coded data starting at `at` ends: at the next marker other than a
+/// stuffed byte (in JPEG-LS, 0xFF followed by a byte with its high bit clear) or a restart.
+fn scan_end(stream: &[u8], at: usize) -> usize {
+    let mut i = at;
+    while i + 1 < stream.len() {
+        if stream[i] == 0xFF && stream[i + 1] & 0x80 != 0 && !(0xD0..=0xD7).contains(&stream[i + 1])
+        {
+            return i;
+        }
+        i += 1;
+    }
+    stream.len()
+}
+
+/// The single-component streams of a multi-component JPEG-LS stream coded with interleave
+/// mode 0, in component order; `None` when the stream has one component (decode it as is).
+pub fn split_components(stream: &[u8]) -> Result<Option<Vec<Vec<u8>>>, SplitError> {
+    let damaged = SplitError::Damaged;
+    if !stream.starts_with(&[0xFF, 0xD8]) {
+        return Err(damaged("no start of image"));
+    }
+    let mut at = 2;
+    let mut frame: Option<&[u8]> = None;
+    // Segments every component's stream needs (preset parameters), in order.
+    let mut shared: Vec<&[u8]> = Vec::new();
+    let mut scans: Vec<Vec<u8>> = Vec::new();
+    loop {
+        // Fill bytes may precede a marker.
+        while stream.get(at) == Some(&0xFF) && stream.get(at + 1) == Some(&0xFF) {
+            at += 1;
+        }
+        match stream.get(at + 1) {
+            None => return Err(damaged("no end of image")),
+            Some(0xD9) => break,
+            Some(_) => {}
+        }
+        let seg = segment(stream, at)?;
+        at += seg.bytes.len();
+        match seg.marker {
+            // SOF55: JPEG-LS frame header.
+            0xF7 => {
+                let nf = *seg.bytes.get(9).ok_or(damaged("frame header"))?;
+                if nf == 1 {
+                    return Ok(None);
+                }
+                if seg.bytes.len() < 10 + 3 * usize::from(nf) {
+                    return Err(damaged("frame header"));
+                }
+                frame = Some(seg.bytes);
+            }
+            // LSE: preset parameters (or mapping tables, which no DICOM encoder writes).
+            0xF8 => {
+                if seg.bytes.get(4) != Some(&1) {
+                    return Err(SplitError::Unsupported(
+                        "JPEG-LS with mapping tables is not decoded".into(),
+                    ));
+                }
+                shared.push(seg.bytes);
+            }
+            // SOS: one scan.
+            0xDA => {
+                let frame = frame.ok_or(damaged("scan before the frame header"))?;
+                let ns = *seg.bytes.get(4).ok_or(damaged("scan header"))?;
+                let ilv = *seg
+                    .bytes
+                    .get(6 + 2 * usize::from(ns))
+                    .ok_or(damaged("scan header"))?;
+                if ns != 1 || ilv != 0 {
+                    return Err(SplitError::Unsupported(format!(
+                        "colour JPEG-LS coded {} is not decoded (only components coded one after the other)",
+                        if ilv == 2 { "sample by sample" } else { "line by line" }
+                    )));
+                }
+                let component = seg.bytes[5];
+                let spec = (0..usize::from(frame[9]))
+                    .map(|i| &frame[10 + 3 * i..13 + 3 * i])
+                    .find(|c| c[0] == component)
+                    .ok_or(damaged("scan of an unknown component"))?;
+                let end = scan_end(stream, at);
+                // SOI, the shared segments, a one-component frame header, the scan, EOI.
+                let mut one = vec![0xFF, 0xD8];
+                for s in &shared {
+                    one.extend_from_slice(s);
+                }
+                one.extend_from_slice(&[0xFF, 0xF7, 0x00, 0x0B]);
+                one.extend_from_slice(&frame[4..9]); // precision, rows, columns
+                one.push(1);
+                one.extend_from_slice(spec);
+                one.extend_from_slice(seg.bytes);
+                one.extend_from_slice(&stream[at..end]);
+                one.extend_from_slice(&[0xFF, 0xD9]);
+                scans.push(one);
+                at = end;
+            }
+            // SOI again, APPn (a colour transform, APP8 "mrfx", changes the samples), others.
+            0xE8 if seg.bytes.get(4..8) == Some(b"mrfx") => {
+                return Err(SplitError::Unsupported(
+                    "JPEG-LS with a colour transform (HP) is not decoded".into(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let nf = frame
+        .map(|f| usize::from(f[9]))
+        .ok_or(damaged("no frame header"))?;
+    if scans.len() != nf {
+        return Err(damaged("not one scan per component"));
+    }
+    Ok(Some(scans))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A three-component stream coded with interleave mode 0, made of three greyscale streams
+    /// (as an encoder writes it: one frame header, then a scan per component).
+    fn colour_stream(planes: &[Vec<u16>; 3], width: u32, height: u32) -> Vec<u8> {
+        let mut out = vec![0xFF, 0xD8];
+        for (c, plane) in planes.iter().enumerate() {
+            let mut grey = Vec::new();
+            jpegls::encode(plane, width, height, &mut grey).expect("encode");
+            // Its frame header (once) and scan, with the component's id.
+            let mut at = 2;
+            while at + 1 < grey.len() {
+                let seg = segment(&grey, at).expect("segment");
+                at += seg.bytes.len();
+                match seg.marker {
+                    0xF7 if c == 0 => {
+                        out.extend_from_slice(&[0xFF, 0xF7, 0x00, 0x11]);
+                        out.extend_from_slice(&seg.bytes[4..9]);
+                        out.push(3);
+                        for id in 1..=3u8 {
+                            out.extend_from_slice(&[id, 0x11, 0]);
+                        }
+                    }
+                    0xDA => {
+                        let mut sos = seg.bytes.to_vec();
+                        sos[5] = c as u8 + 1;
+                        out.extend_from_slice(&sos);
+                        let end = scan_end(&grey, at);
+                        out.extend_from_slice(&grey[at..end]);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        out.extend_from_slice(&[0xFF, 0xD9]);
+        out
+    }
+
+    #[test]
+    fn components_coded_one_after_the_other_decode_to_their_planes() {
+        let (w, h) = (37u32, 23u32);
+        let planes: [Vec<u16>; 3] = std::array::from_fn(|c| {
+            (0..w * h)
+                .map(|i| ((i * (c as u32 + 3) + (i / w) * 7) % 256) as u16)
+                .collect()
+        });
+        let stream = colour_stream(&planes, w, h);
+        let parts = split_components(&stream).expect("split").expect("colour");
+        assert_eq!(parts.len(), 3);
+        for (part, plane) in parts.iter().zip(&planes) {
+            let (samples, ..) = jpegls::decode(part, w, h).expect("decode");
+            assert_eq!(&samples, plane);
+        }
+    }
+
+    #[test]
+    fn greyscale_is_left_alone_and_interleaved_or_damaged_streams_are_refused() {
+        let mut grey = Vec::new();
+        jpegls::encode(&[1u16, 2, 3, 4], 2, 2, &mut grey).expect("encode");
+        assert_eq!(split_components(&grey), Ok(None));
+        let planes: [Vec<u16>; 3] = std::array::from_fn(|_| vec![5u16; 4]);
+        let mut stream = colour_stream(&planes, 2, 2);
+        // Mark the first scan line-interleaved.
+        let sos = stream
+            .windows(2)
+            .position(|w| w == [0xFF, 0xDA])
+            .expect("scan");
+        let ns = usize::from(stream[sos + 4]);
+        stream[sos + 6 + 2 * ns] = 1;
+        assert!(
+            matches!(split_components(&stream), Err(SplitError::Unsupported(m)) if m.contains("line by line"))
+        );
+        for cut in 0..stream.len() {
+            let _ = split_components(&stream[..cut]);
+        }
+        assert!(split_components(b"not jpeg").is_err());
+    }
+}
