@@ -257,6 +257,8 @@ def main():
                       f"one-thread speed (target: ≥ 0.5×), with its pool of {os.cpu_count()} workers, "
                       "including reading each file from the browser's file store and drawing a row "
                       "per file.")
+    target.append("- Memory on a study larger than memory (a generated 4 GB archive through the CLI and "
+                  "the page): `make bench-huge`, in [benchmarks-huge.md](benchmarks-huge.md).")
     lines += target + [""] + pixel_lines + criterion_lines()
     text = "\n".join(lines) + "\n"
     print(text)
