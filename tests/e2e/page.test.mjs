@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -693,6 +693,68 @@ test('a study of hundreds of files: the list shows a page at a time, files left 
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+/** Resident memory (MiB) of Chromium's renderer processes: the tab, its worker and pool. */
+function rendererRssMiB() {
+  let kib = 0;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
+      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
+      if (m) kib += Number(m[1]);
+    } catch { /* the process ended */ }
+  }
+  return kib / 1024;
+}
+
+test('a 1 GB archive is exported to a file without the tab ever holding it', async () => {
+  const { context, page, requests, errors } = await openPage({ picker: 'private' });
+  // About 1 GB of generated CT slices in one stored ZIP archive.
+  const dir = join(work, 'big');
+  const slices = 1900;
+  execFileSync(CLI, ['sample', dir, '--ct-slices', String(slices)]);
+  const zipPath = join(work, 'big.zip');
+  const py = spawnSync('python3', ['-c', [
+    'import os, sys, zipfile',
+    'with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_STORED, allowZip64=True) as z:',
+    '  for n in sorted(os.listdir(sys.argv[2])):',
+    '    z.write(os.path.join(sys.argv[2], n), "big/" + n); os.remove(os.path.join(sys.argv[2], n))',
+  ].join('\n'), zipPath, dir], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  const archiveMiB = statSync(zipPath).size / 1048576;
+  assert.ok(archiveMiB > 950, `${archiveMiB} MiB`);
+  await new Promise((r) => setTimeout(r, 500));
+  const base = rendererRssMiB();
+  let peak = base;
+  const sampler = setInterval(() => { peak = Math.max(peak, rendererRssMiB()); }, 100);
+  try {
+    await page.getByLabel('Add DICOM files').setInputFiles([zipPath]);
+    const status = page.getByRole('status');
+    await assertEventually(async () => new RegExp(`${slices} files de-identified, 0 excluded`).test(await status.textContent()), 300_000);
+    await page.getByRole('button', { name: 'Download package' }).click();
+    await assertEventually(async () => /Saved: .*\.zip/.test(await status.textContent()), 120_000);
+  } finally {
+    clearInterval(sampler);
+  }
+  const name = (await page.getByRole('status').textContent()).match(/Saved: (\S+\.zip)/)[1];
+  // The saved package's directory lists every file (its end, read back from the file).
+  const end = Buffer.from(await page.evaluate(async (n) => {
+    const file = await (await (await navigator.storage.getDirectory()).getFileHandle(n)).getFile();
+    return [...new Uint8Array(await file.slice(file.size - 98).arrayBuffer())];
+  }, name));
+  const entries = end.readUInt32LE(0) === 0x06064b50 ? Number(end.readBigUInt64LE(32)) : end.readUInt16LE(end.length - 22 + 10);
+  assert.ok(entries >= slices, `${entries} entries for ${slices} files`);
+  // Memory: what the tab and its workers took on top of what they had before is far less
+  // than the archive (which is read a piece at a time and never held whole).
+  const grew = peak - base;
+  console.log(`# 1 GB archive: the tab grew by ${Math.round(grew)} MiB (from ${Math.round(base)} MiB)`);
+  assert.ok(grew < archiveMiB / 2, `the tab grew by ${Math.round(grew)} MiB for a ${Math.round(archiveMiB)} MiB archive`);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+  rmSync(zipPath);
 });
 
 test('after a first visit the page works with the network off (service worker)', async () => {
