@@ -757,6 +757,47 @@ test('a 1 GB archive is exported to a file without the tab ever holding it', asy
   rmSync(zipPath);
 });
 
+test('the choices of step 2 are remembered for the next visit, the pseudonym list is not', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByLabel('Preset').selectOption('teaching');
+  await page.getByLabel('Find and black out text burned into images automatically').check();
+  await page.getByText('Project key, dates and pseudonyms').click();
+  const rulesPath = join(work, 'remembered-rules.json');
+  writeFileSync(rulesPath, JSON.stringify({ rules: [{ name: 'e2e remembered band', modality: 'CT', regions: [{ x: 0, y: 0, w: 64, h: 6 }] }] }));
+  await page.getByLabel('Regions of burned-in text to blank (rules file: JSON, or a CTP pixel script)').setInputFiles([rulesPath]);
+  const csvPath = join(work, 'remembered-ids.csv');
+  writeFileSync(csvPath, 'FAKEID0001,OBSC-REMEMBER\n');
+  await page.getByLabel('Pseudonym list (CSV: original patient ID, pseudonym)').setInputFiles([csvPath]);
+  const checked = () => page.evaluate(() => [...document.querySelectorAll('#options input:checked')].map((b) => b.value).sort());
+  const chosen = await checked();
+  assert.ok(chosen.length >= 2, chosen.join());
+  // Another visit, in the same browser.
+  await page.reload();
+  await assertEventually(async () => (await checked()).length > 0, 10_000);
+  assert.deepEqual(await checked(), chosen);
+  assert.match(await page.getByLabel('Preset').inputValue(), /teaching/);
+  assert.ok(await page.getByLabel('Find and black out text burned into images automatically').isChecked());
+  await page.getByText('Project key, dates and pseudonyms').click();
+  assert.match(await page.locator('#rules-remembered').textContent(), /remembered-rules\.json/);
+  const stored = await page.evaluate(() => JSON.stringify(localStorage));
+  assert.doesNotMatch(stored, /FAKEID0001|OBSC-REMEMBER/, 'the pseudonym list is not stored');
+  // The remembered rules are used.
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await markLooked(page);
+  const { dest } = await downloadPackage(page, 'remembered-unzipped');
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /e2e remembered band/);
+  // Forgotten on request.
+  await page.getByRole('button', { name: 'Start over' }).click();
+  await page.getByRole('button', { name: 'Forget it' }).click();
+  await page.reload();
+  await assertEventually(async () => (await checked()).length > 0, 10_000);
+  assert.ok(await page.locator('#rules-remembered').isHidden());
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('after a first visit the page works with the network off (service worker)', async () => {
   const { context, page, requests, errors } = await openPage();
   const ready = await page.evaluate(() => Promise.race([

@@ -84,7 +84,7 @@ $('passphrase').addEventListener('change', rememberKey);
 restoreKey();
 
 function lockSettings(locked) {
-  for (const el of document.querySelectorAll('#settings input, #settings select')) el.disabled = locked;
+  for (const el of document.querySelectorAll('#settings input, #settings select, #settings button')) el.disabled = locked;
 }
 
 function ensureSettingsSent() {
@@ -129,7 +129,67 @@ function renderOptions({ options, presets }) {
 $('pixel-rules').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pixelRules = f ? await f.text() : null;
+  pixelRulesName = f ? f.name : null;
+  saveSettings();
+  showRememberedRules();
 });
+
+// The choices of step 2 are remembered in this browser (localStorage) for the next visit:
+// options, preset, detection, the rules file. Not the pseudonym list (it holds patients' IDs),
+// and the key only when asked ("Remember the key on this computer").
+const SETTINGS_STORAGE = 'obscura.settings';
+let pixelRulesName = null;
+function saveSettings() {
+  const options = [...document.querySelectorAll('#options input[type=checkbox]:checked')].map((c) => c.value);
+  const saved = {
+    preset: $('preset').value,
+    options,
+    detectText: $('detect-text').checked,
+    acceptBurnedIn: $('accept-burned-in').checked,
+    dateOffset: $('date-offset').value,
+    pixelRules: pixelRules ? { name: pixelRulesName || 'rules', text: pixelRules } : null,
+  };
+  try {
+    localStorage.setItem(SETTINGS_STORAGE, JSON.stringify(saved));
+  } catch { /* storage full or refused: the settings simply are not remembered */ }
+}
+function restoreSettings() {
+  let saved;
+  try {
+    saved = JSON.parse(localStorage.getItem(SETTINGS_STORAGE) || 'null');
+  } catch {
+    saved = null;
+  }
+  if (!saved || typeof saved !== 'object') return;
+  for (const box of document.querySelectorAll('#options input[type=checkbox]')) {
+    box.checked = Array.isArray(saved.options) && saved.options.includes(box.value);
+  }
+  if ([...$('preset').options].some((o) => o.value === saved.preset)) $('preset').value = saved.preset;
+  $('detect-text').checked = Boolean(saved.detectText);
+  $('accept-burned-in').checked = Boolean(saved.acceptBurnedIn);
+  $('date-offset').value = typeof saved.dateOffset === 'string' ? saved.dateOffset : '';
+  if (saved.pixelRules && typeof saved.pixelRules.text === 'string') {
+    pixelRules = saved.pixelRules.text;
+    pixelRulesName = String(saved.pixelRules.name || 'rules');
+  }
+  showRememberedRules();
+}
+function showRememberedRules() {
+  const line = $('rules-remembered');
+  line.hidden = !pixelRules;
+  if (!pixelRules) return;
+  $('rules-remembered-name').textContent = pixelRulesName || 'rules';
+}
+$('rules-forget').addEventListener('click', () => {
+  pixelRules = null;
+  pixelRulesName = null;
+  $('pixel-rules').value = '';
+  saveSettings();
+  showRememberedRules();
+});
+// (After the page's own handlers of the same event, e.g. a preset ticking its options.)
+const saveSoon = () => setTimeout(saveSettings, 0);
+for (const id of ['preset', 'detect-text', 'accept-burned-in', 'date-offset', 'options']) $(id).addEventListener('change', saveSoon);
 $('pseudonyms').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pseudonymsCsv = f ? await f.text() : null;
@@ -956,7 +1016,7 @@ function regionApplied(msg) {
 worker.onmessage = (ev) => {
   const msg = ev.data;
   switch (msg.type) {
-    case 'options': renderOptions(msg.value); break;
+    case 'options': renderOptions(msg.value); restoreSettings(); break;
     case 'added': addRow(msg.id, msg.name); break;
     case 'result': showResult(msg.id, msg.report, msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
