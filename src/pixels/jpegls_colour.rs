@@ -13,6 +13,10 @@ pub enum SplitError {
     /// A kind of JPEG-LS this module does not split.
     #[error("{0}")]
     Unsupported(String),
+    /// Components coded line by line or sample by sample, in one scan (see
+    /// [`super::jpegls_lines`]).
+    #[error("colour JPEG-LS with interleaved components")]
+    LineInterleaved,
 }
 
 /// A marker segment: its marker (second byte) and the bytes from the marker to its end.
@@ -108,6 +112,9 @@ pub fn split_components(stream: &[u8]) -> Result<Option<Vec<Vec<u8>>>, SplitErro
                     .bytes
                     .get(6 + 2 * usize::from(ns))
                     .ok_or(damaged("scan header"))?;
+                if ilv != 0 && ns > 1 {
+                    return Err(SplitError::LineInterleaved);
+                }
                 if ns != 1 || ilv != 0 {
                     return Err(SplitError::Unsupported(format!(
                         "colour JPEG-LS coded {} is not decoded (only components coded one after the other)",

@@ -4,10 +4,10 @@
 //! model, size), as sites maintain them for their ultrasound machines and screen captures.
 //! Native pixel data (any byte order) is blanked in place. Compressed pixel data is decoded
 //! frame by frame (RLE Lossless by [`rle`], JPEG-LS by `pure_jpegls` (colour split into its
-//! components by [`jpegls_colour`]), the JPEG
+//! components by [`jpegls_colour`], or, interleaved, by [`jpegls_lines`]), the JPEG
 //! family including lossless and JPEG 2000 by the pure-Rust decoders of dicom-rs), blanked,
 //! and written uncompressed. A file whose rule matches but whose pixels cannot be decoded
-//! (interleaved colour JPEG-LS, 12-bit colour JPEG today) is left out, never passed through.
+//! (12-bit colour JPEG today) is left out, never passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
@@ -23,6 +23,7 @@ pub mod ctp;
 pub mod detect;
 mod jpeg12;
 mod jpegls_colour;
+mod jpegls_lines;
 mod rle;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
@@ -577,7 +578,7 @@ struct Decoder<'a> {
     ts_uid: String,
     ts_name: String,
     /// JPEG-LS (lossless or near-lossless), decoded by `pure_jpegls` (colour: a component at
-    /// a time, see [`jpegls_colour`]).
+    /// a time, see [`jpegls_colour`]; interleaved colour by [`jpegls_lines`]).
     jpeg_ls: bool,
     /// 12-bit greyscale JPEG (Extended, process 4), decoded by [`jpeg12`].
     jpeg12: bool,
@@ -692,16 +693,27 @@ impl<'a> Decoder<'a> {
             None if self.jpeg_ls => {
                 let stream = self.stream(f)?;
                 let stream = without_fill_before_eoi(&stream);
-                let samples = match jpegls_colour::split_components(&stream)
-                    .map_err(|e| self.undecodable(f, &e))?
-                {
-                    None => {
+                let samples = match jpegls_colour::split_components(&stream) {
+                    // Colour coded line by line: Obscura's own decoder.
+                    Err(jpegls_colour::SplitError::LineInterleaved) => {
+                        let (samples, nf) =
+                            jpegls_lines::decode(&stream, g.rows as u32, g.cols as u32)
+                                .map_err(|e| self.undecodable(f, &e))?;
+                        if nf != g.spp {
+                            return Err(self
+                                .undecodable(f, &"components do not match the samples per pixel"));
+                        }
+                        samples
+                    }
+                    Err(e) => return Err(self.undecodable(f, &e)),
+                    Ok(None) => {
                         jpegls::decode(&stream, g.cols as u32, g.rows as u32)
                             .map_err(|e| self.undecodable(f, &e))?
                             .0
                     }
-                    // Colour: each component decoded on its own, then interleaved.
-                    Some(parts) if parts.len() == g.spp => {
+                    // Colour, a component after the other: each decoded on its own, then
+                    // interleaved.
+                    Ok(Some(parts)) if parts.len() == g.spp => {
                         let mut planes = Vec::with_capacity(parts.len());
                         for part in &parts {
                             planes.push(
@@ -715,7 +727,7 @@ impl<'a> Decoder<'a> {
                             .flat_map(|i| planes.iter().map(move |p| p[i]))
                             .collect()
                     }
-                    Some(parts) => {
+                    Ok(Some(parts)) => {
                         return Err(self.undecodable(
                             f,
                             &format!("{} components for {} samples per pixel", parts.len(), g.spp),
