@@ -5,13 +5,15 @@ Generated images (8-bit and 12-bit monochrome, MONOCHROME1, 8-bit RGB, native YB
 palette colour whose black is not index 0; single- and multi-frame)
 carry bright "text" strokes in a known rectangle. Each is written natively with pydicom, then
 converted by tools Obscura did not write: DCMTK (big endian, deflate, RLE, JPEG baseline,
-extended, lossless process 14 and SV1, JPEG-LS) and pydicom's encoders (JPEG 2000 lossless and
-lossy through pylibjpeg-openjpeg). The CLI runs on each with a rule that names the rectangle.
+extended, lossless process 14 and SV1, JPEG-LS greyscale and colour in each interleave mode),
+pydicom's encoders (JPEG 2000 lossless and lossy through pylibjpeg-openjpeg) and imagecodecs
+(High-Throughput JPEG 2000, lossless and lossy, through OpenJPH). The CLI runs on each with a
+rule that names the rectangle.
 
 For each output:
 - inside the rectangle every pixel of every frame is the image's black;
 - outside it the pixels are unchanged: bit-exact for lossless input, within a small tolerance
-  of DCMTK's / OpenJPEG's own decoding for lossy input;
+  of DCMTK's / OpenJPEG's / OpenJPH's own decoding for lossy input;
 - pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
   LossyImageCompression 01;
 - what Obscura cannot decode (NOT_DECODED; none today) is excluded with that reason,
@@ -33,8 +35,10 @@ import subprocess
 import sys
 import tempfile
 
+import imagecodecs
 import numpy as np
 import pydicom
+from pydicom.encaps import encapsulate
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.pixels import convert_color_space
 from pydicom.uid import (
@@ -180,6 +184,32 @@ PYDICOM = [
     ("j2k-lossless", ["mono8", "mono12", "rgb8"], JPEG2000Lossless, {}, True),
     ("j2k-lossy", ["mono8"], JPEG2000, {"j2k_cr": [10]}, False),
 ]
+# High-Throughput JPEG 2000, written frame by frame with imagecodecs (OpenJPH):
+# (name, which kinds, transfer syntax, encoder options, lossless?)
+HTJ2K = [
+    ("htj2k-lossless", ["mono8", "mono12", "rgb8"], "1.2.840.10008.1.2.4.201", {}, True),
+    ("htj2k-lossy", ["mono8", "rgb8"], "1.2.840.10008.1.2.4.203", {"reversible": False}, False),
+]
+
+
+def write_htj2k(native, src, uid, opts, lossless):
+    """The native file with its frames coded as HTJ2K; returns the frames as they decode."""
+    ds = pydicom.dcmread(native)
+    frames = frames_of(ds)
+    coded = [imagecodecs.htj2k_encode(np.ascontiguousarray(f), **opts) for f in frames]
+    ds.PixelData = encapsulate(coded)
+    ds["PixelData"].VR = "OB"
+    ds["PixelData"].is_undefined_length = True
+    ds.file_meta.TransferSyntaxUID = uid
+    if int(ds.SamplesPerPixel) == 3:
+        # The encoder applies the reversible (or irreversible) colour transform.
+        ds.PhotometricInterpretation = "YBR_RCT" if lossless else "YBR_ICT"
+    if not lossless:
+        ds.LossyImageCompression = "01"
+    ds.save_as(src, enforce_file_format=True)
+    return np.stack([imagecodecs.htj2k_decode(c) for c in coded])
+
+
 # Transfer syntaxes Obscura cannot decode yet: the file must be excluded with this reason.
 # (None today: colour JPEG-LS is decoded however its components are interleaved.)
 NOT_DECODED = {}
@@ -308,11 +338,20 @@ def variants(work, kinds, names, failures):
             ds.save_as(src, enforce_file_format=True)
             ref = original if lossless else frames_of(pydicom.dcmread(src))
             made.append((name, kind, src, ref, lossless))
+        for name, for_kinds, uid, opts, lossless in HTJ2K:
+            if kind not in for_kinds or name not in names:
+                continue
+            src = os.path.join(work, f"{kind}-{name}.dcm")
+            decoded = write_htj2k(native, src, uid, opts, lossless)
+            if lossless and not np.array_equal(decoded.reshape(original.shape), original):
+                failures.append(f"{name}/{kind}: the HTJ2K encoder is not lossless here")
+                continue
+            made.append((name, kind, src, original if lossless else decoded.reshape(original.shape), lossless))
     return made
 
 
 ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2), ("palette8", 1), ("ybr422", 2)]
-ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM]
+ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM] + [h[0] for h in HTJ2K]
 # What the browser test drops on the page: one of each decoder family, and the kinds of
 # image with their own kind of black.
 PAGE_SETS = [
@@ -320,7 +359,8 @@ PAGE_SETS = [
     ([("mono12", 1)], ["jpeg-extended"]),
     ([("palette8", 1)], ["rle"]),
     ([("ybr422", 1)], ["native"]),
-    ([("rgb8", 1)], ["jpeg-ls-colour-none", "jpeg-ls-colour", "jpeg-ls-colour-sample"]),
+    ([("rgb8", 1)], ["jpeg-ls-colour-none", "jpeg-ls-colour", "jpeg-ls-colour-sample", "htj2k-lossy"]),
+    ([("mono12", 1)], ["htj2k-lossless"]),
 ]
 
 

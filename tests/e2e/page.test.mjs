@@ -251,7 +251,7 @@ for (const [format, fileName, content] of [
   await context.close();
 });
 
-test('compressed images (RLE, JPEG 8 and 12-bit, JPEG lossless, JPEG-LS, JPEG 2000), palette colour and YBR 4:2:2 are decoded and blanked in the browser', async () => {
+test('compressed images (RLE, JPEG 8 and 12-bit, JPEG lossless, JPEG-LS grey and colour, JPEG 2000, HTJ2K), palette colour and YBR 4:2:2 are decoded and blanked in the browser', async () => {
   const { context, page, requests, errors } = await openPage();
   const python = join(ROOT, '.venv', 'bin', 'python');
   const script = join(ROOT, 'tests', 'crossval', 'check_pixels.py');
