@@ -1,6 +1,7 @@
-//! Sequential Huffman JPEG (ISO 10918-1 / T.81, processes 1, 2 and 4: SOF0 and SOF1) of one
-//! greyscale component, 8 or 12 bits: DICOM's JPEG Extended (1.2.840.10008.1.2.4.51) as CT,
-//! MR and angiography write it at 12 bits, which the `jpeg-decoder` crate cannot read.
+//! Sequential Huffman JPEG (ISO 10918-1 / T.81, processes 1, 2 and 4: SOF0 and SOF1), 8 or 12
+//! bits, greyscale or three components in one interleaved scan (YCbCr 4:2:2 or 4:2:0, or RGB):
+//! DICOM's JPEG Extended (1.2.840.10008.1.2.4.51) as CT, MR and angiography write it at 12
+//! bits, which the `jpeg-decoder` crate cannot read.
 //!
 //! Written for input from anywhere: every length and table index is checked, the image must
 //! have the size the DICOM header gives, and the work is bounded by that size.
@@ -153,16 +154,33 @@ fn u16_at(data: &[u8], at: usize) -> Result<usize, String> {
         .ok_or_else(|| "the JPEG stream ends inside a marker segment".to_string())
 }
 
-/// Decode one frame of `rows × cols` samples of one component. Returns the samples (row by
-/// row) and the sample precision in bits.
-pub fn decode(data: &[u8], rows: usize, cols: usize) -> Result<(Vec<u16>, u8), String> {
+/// One component of a frame, as its header describes it.
+#[derive(Clone, Copy)]
+struct Component {
+    id: u8,
+    /// Horizontal and vertical sampling factors.
+    h: usize,
+    v: usize,
+    /// Quantisation table.
+    tq: usize,
+}
+
+/// Decode one frame of `rows × cols` pixels: greyscale, or three components interleaved in
+/// one scan (converted from YCbCr to RGB when `ycbcr`, chroma sampled up by repetition).
+/// Returns the samples (row by row, a pixel's components together) and the precision in bits.
+pub fn decode(
+    data: &[u8],
+    rows: usize,
+    cols: usize,
+    ycbcr: bool,
+) -> Result<(Vec<u16>, u8), String> {
     if data.get(0..2) != Some(&[0xFF, 0xD8]) {
         return Err("the frame does not start with a JPEG SOI marker".into());
     }
     let mut quant = [[0u16; 64]; 4];
     let mut dc: [Option<Huffman>; 4] = [None, None, None, None];
     let mut ac: [Option<Huffman>; 4] = [None, None, None, None];
-    let mut frame: Option<(u8, usize)> = None; // (precision, quantisation table)
+    let mut frame: Option<(u8, Vec<Component>)> = None;
     let mut restart = 0usize;
     let mut at = 2;
     loop {
@@ -193,21 +211,31 @@ pub fn decode(data: &[u8], rows: usize, cols: usize) -> Result<(Vec<u16>, u8), S
                 if precision != 8 && precision != 12 {
                     return Err(format!("{precision}-bit JPEG samples"));
                 }
-                if n != 1 {
-                    return Err(format!(
-                        "{n}-component sequential JPEG (only greyscale is read here)"
-                    ));
+                if n != 1 && n != 3 {
+                    return Err(format!("{n}-component sequential JPEG"));
                 }
                 if x != cols || (y != rows && y != 0) {
                     return Err(format!(
                         "the JPEG frame is {x}×{y}, the image {cols}×{rows}"
                     ));
                 }
-                let table = *body.get(8).ok_or("the JPEG frame header is too short")? as usize;
-                if table > 3 {
-                    return Err("a quantisation table number above 3".into());
+                let mut comps = Vec::with_capacity(n);
+                for i in 0..n {
+                    let c = body
+                        .get(6 + 3 * i..9 + 3 * i)
+                        .ok_or("the JPEG frame header is too short")?;
+                    let (h, v, tq) = ((c[1] >> 4) as usize, (c[1] & 0x0F) as usize, c[2] as usize);
+                    if !(1..=2).contains(&h) || !(1..=2).contains(&v) {
+                        return Err(format!("JPEG sampling factors {h}×{v}"));
+                    }
+                    if tq > 3 {
+                        return Err("a quantisation table number above 3".into());
+                    }
+                    // One component alone is one block per unit, whatever its factors.
+                    let (h, v) = if n == 1 { (1, 1) } else { (h, v) };
+                    comps.push(Component { id: c[0], h, v, tq });
                 }
-                frame = Some((precision, table));
+                frame = Some((precision, comps));
             }
             0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
                 return Err(format!(
@@ -264,29 +292,43 @@ pub fn decode(data: &[u8], rows: usize, cols: usize) -> Result<(Vec<u16>, u8), S
             }
             0xDD => restart = u16_at(body, 0)?,
             0xDA => {
-                let (precision, qt) = frame.ok_or("a JPEG scan before its frame header")?;
-                if body.first() != Some(&1) || body.len() < 6 {
-                    return Err("a JPEG scan that is not of one component".into());
+                let (precision, comps) = frame.ok_or("a JPEG scan before its frame header")?;
+                let ns = *body.first().ok_or("a JPEG scan header is too short")? as usize;
+                if ns != comps.len() {
+                    return Err(
+                        "a JPEG scan of fewer components than the frame (only interleaved scans are read here)"
+                            .into(),
+                    );
                 }
-                let tables = body[2];
-                let (dc_table, ac_table) = (
-                    dc[(tables >> 4) as usize & 3]
-                        .clone()
-                        .ok_or("a JPEG scan names a missing DC table")?,
-                    ac[(tables & 0x0F) as usize & 3]
-                        .clone()
-                        .ok_or("a JPEG scan names a missing AC table")?,
-                );
-                // One component, sequential: the one scan holds the whole image.
-                let (samples, _) = scan(
+                let mut units = Vec::with_capacity(ns);
+                for (i, comp) in comps.iter().enumerate() {
+                    let spec = body
+                        .get(1 + 2 * i..3 + 2 * i)
+                        .ok_or("a JPEG scan header is too short")?;
+                    if spec[0] != comp.id {
+                        return Err("the JPEG scan's components are not the frame's".into());
+                    }
+                    let tables = spec[1];
+                    units.push(Unit {
+                        comp: *comp,
+                        dc: dc[(tables >> 4) as usize & 3]
+                            .clone()
+                            .ok_or("a JPEG scan names a missing DC table")?,
+                        ac: ac[(tables & 0x0F) as usize & 3]
+                            .clone()
+                            .ok_or("a JPEG scan names a missing AC table")?,
+                        quant: quant[comp.tq],
+                    });
+                }
+                // Sequential and interleaved: the one scan holds the whole image.
+                let samples = scan(
                     &data[at + len..],
                     rows,
                     cols,
                     precision,
-                    &quant[qt],
-                    &dc_table,
-                    &ac_table,
+                    &units,
                     restart,
+                    ycbcr,
                 )?;
                 return Ok((samples, precision));
             }
@@ -298,75 +340,128 @@ pub fn decode(data: &[u8], rows: usize, cols: usize) -> Result<(Vec<u16>, u8), S
     Err("the JPEG frame has no scan".into())
 }
 
-/// Decode the entropy-coded data of the one scan into samples; returns them and how many
-/// bytes of `data` the scan took.
-#[allow(clippy::too_many_arguments)]
+/// A component as a scan codes it: its tables.
+struct Unit {
+    comp: Component,
+    dc: Huffman,
+    ac: Huffman,
+    quant: [u16; 64],
+}
+
+/// The coefficients of one block (T.81 F.2.2), dequantised; `pred` is the component's DC
+/// prediction.
+fn block(bits: &mut Bits, unit: &Unit, pred: &mut i32) -> Result<[i32; 64], String> {
+    let mut block = [0i32; 64];
+    let t = bits.decode(&unit.dc)?;
+    if t > 16 {
+        return Err("a DC difference category above 16".into());
+    }
+    // Wrapping: a hostile stream may pile up differences; the samples are clamped later.
+    *pred = pred.wrapping_add(bits.receive_extend(t));
+    block[0] = pred.wrapping_mul(unit.quant[0] as i32);
+    let mut k = 1;
+    while k < 64 {
+        let rs = bits.decode(&unit.ac)?;
+        let (r, s) = ((rs >> 4) as usize, rs & 0x0F);
+        if s == 0 {
+            if r == 15 {
+                k += 16;
+                continue;
+            }
+            break;
+        }
+        k += r;
+        if k > 63 {
+            return Err("a JPEG block has more than 64 coefficients".into());
+        }
+        block[ZIGZAG[k]] = bits
+            .receive_extend(s)
+            .wrapping_mul(unit.quant[ZIGZAG[k]] as i32);
+        k += 1;
+    }
+    Ok(block)
+}
+
+/// Decode the entropy-coded data of the one scan into samples (a pixel's components
+/// together).
 fn scan(
     data: &[u8],
     rows: usize,
     cols: usize,
     precision: u8,
-    quant: &[u16; 64],
-    dc: &Huffman,
-    ac: &Huffman,
+    units: &[Unit],
     restart: usize,
-) -> Result<(Vec<u16>, usize), String> {
-    let (bw, bh) = (cols.div_ceil(8), rows.div_ceil(8));
-    let mut out = vec![0u16; rows * cols];
+    ycbcr: bool,
+) -> Result<Vec<u16>, String> {
+    let hmax = units.iter().map(|u| u.comp.h).max().unwrap_or(1);
+    let vmax = units.iter().map(|u| u.comp.v).max().unwrap_or(1);
+    let (mcux, mcuy) = (cols.div_ceil(8 * hmax), rows.div_ceil(8 * vmax));
+    // Each component's samples at its own resolution, whole blocks.
+    let mut planes: Vec<(usize, Vec<u16>)> = units
+        .iter()
+        .map(|u| {
+            let width = mcux * u.comp.h * 8;
+            (width, vec![0u16; width * mcuy * u.comp.v * 8])
+        })
+        .collect();
     let mut bits = Bits::new(data);
     let idct = Idct::new();
     let max = (1i32 << precision) - 1;
     let shift = 1i32 << (precision - 1);
-    let mut pred = 0i32;
-    let mut block = [0i32; 64];
-    let total = bw * bh;
-    for n in 0..total {
+    let mut preds = vec![0i32; units.len()];
+    for n in 0..mcux * mcuy {
         if restart > 0 && n > 0 && n % restart == 0 {
             bits.restart()?;
-            pred = 0;
+            preds.fill(0);
         }
-        block.fill(0);
-        let t = bits.decode(dc)?;
-        if t > 16 {
-            return Err("a DC difference category above 16".into());
-        }
-        // Wrapping: a hostile stream may pile up differences; the samples are clamped below.
-        pred = pred.wrapping_add(bits.receive_extend(t));
-        block[0] = pred.wrapping_mul(quant[0] as i32);
-        let mut k = 1;
-        while k < 64 {
-            let rs = bits.decode(ac)?;
-            let (r, s) = ((rs >> 4) as usize, rs & 0x0F);
-            if s == 0 {
-                if r == 15 {
-                    k += 16;
-                    continue;
+        let (mx, my) = (n % mcux, n / mcux);
+        for (c, unit) in units.iter().enumerate() {
+            for by in 0..unit.comp.v {
+                for bx in 0..unit.comp.h {
+                    let coefficients = block(&mut bits, unit, &mut preds[c])?;
+                    let pixels = idct.apply(&coefficients);
+                    let (width, plane) = &mut planes[c];
+                    let (x0, y0) = ((mx * unit.comp.h + bx) * 8, (my * unit.comp.v + by) * 8);
+                    for y in 0..8 {
+                        for x in 0..8 {
+                            let v = (pixels[y * 8 + x].round() as i32 + shift).clamp(0, max);
+                            plane[(y0 + y) * *width + x0 + x] = v as u16;
+                        }
+                    }
                 }
-                break;
-            }
-            k += r;
-            if k > 63 {
-                return Err("a JPEG block has more than 64 coefficients".into());
-            }
-            block[ZIGZAG[k]] = bits.receive_extend(s) * quant[ZIGZAG[k]] as i32;
-            k += 1;
-        }
-        let pixels = idct.apply(&block);
-        let (bx, by) = ((n % bw) * 8, (n / bw) * 8);
-        for y in 0..8 {
-            if by + y >= rows {
-                break;
-            }
-            for x in 0..8 {
-                if bx + x >= cols {
-                    break;
-                }
-                let v = (pixels[y * 8 + x].round() as i32 + shift).clamp(0, max);
-                out[(by + y) * cols + bx + x] = v as u16;
             }
         }
     }
-    Ok((out, bits.at))
+    let mut out = Vec::with_capacity(rows * cols * units.len());
+    let centre = shift as f32;
+    for y in 0..rows {
+        for x in 0..cols {
+            let sample = |c: usize| {
+                let (width, plane) = &planes[c];
+                let u = &units[c].comp;
+                plane[(y * u.v / vmax) * width + x * u.h / hmax]
+            };
+            if units.len() == 1 {
+                out.push(sample(0));
+            } else if ycbcr {
+                let (l, cb, cr) = (
+                    sample(0) as f32,
+                    sample(1) as f32 - centre,
+                    sample(2) as f32 - centre,
+                );
+                for v in [
+                    l + 1.402 * cr,
+                    l - 0.344_136 * cb - 0.714_136 * cr,
+                    l + 1.772 * cb,
+                ] {
+                    out.push((v.round() as i32).clamp(0, max) as u16);
+                }
+            } else {
+                out.extend((0..units.len()).map(sample));
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// The 8×8 inverse DCT (T.81 A.3.3), separable, in floating point.
@@ -416,14 +511,14 @@ mod tests {
 
     #[test]
     fn damaged_streams_are_errors_not_panics() {
-        assert!(decode(&[], 8, 8).is_err());
-        assert!(decode(&[0xFF, 0xD8], 8, 8).is_err());
-        assert!(decode(&[0xFF, 0xD8, 0xFF, 0xC1, 0xFF, 0xFF], 8, 8).is_err());
+        assert!(decode(&[], 8, 8, false).is_err());
+        assert!(decode(&[0xFF, 0xD8], 8, 8, false).is_err());
+        assert!(decode(&[0xFF, 0xD8, 0xFF, 0xC1, 0xFF, 0xFF], 8, 8, false).is_err());
         // A frame header of the wrong size.
         let sof = [
             0xFF, 0xD8, 0xFF, 0xC1, 0, 11, 12, 0, 8, 0, 9, 1, 1, 0x11, 0, 0xFF, 0xD9,
         ];
-        assert!(decode(&sof, 8, 8).unwrap_err().contains("9×8"));
+        assert!(decode(&sof, 8, 8, false).unwrap_err().contains("9×8"));
     }
 
     /// A 12-bit stream of `blocks` 8×8 blocks side by side, quantiser 1, each with DC
@@ -459,7 +554,7 @@ mod tests {
 
     #[test]
     fn a_flat_block_decodes_to_its_dc_value() {
-        let (samples, precision) = decode(&flat_blocks(1, false), 8, 8).expect("decodes");
+        let (samples, precision) = decode(&flat_blocks(1, false), 8, 8, false).expect("decodes");
         assert_eq!(precision, 12);
         // DC 64 → every sample 64 / 8 + 2048.
         assert!(samples.iter().all(|v| *v == 2056), "{samples:?}");
@@ -467,7 +562,7 @@ mod tests {
 
     #[test]
     fn restart_markers_reset_the_dc_prediction() {
-        let (samples, _) = decode(&flat_blocks(3, true), 8, 24).expect("decodes");
+        let (samples, _) = decode(&flat_blocks(3, true), 8, 24, false).expect("decodes");
         // Without the restarts the second and third blocks would add up to 128 and 192.
         assert!(samples.iter().all(|v| *v == 2056), "{samples:?}");
         // Without the markers the stream is read as one run of differences instead.
@@ -477,6 +572,6 @@ mod tests {
             .position(|w| w == [0xFF, 0xD0])
             .expect("marker");
         missing.drain(at..at + 2);
-        assert!(decode(&missing, 8, 24).is_err());
+        assert!(decode(&missing, 8, 24, false).is_err());
     }
 }

@@ -7,7 +7,7 @@
 //! components by [`jpegls_colour`], or, interleaved, by [`jpegls_lines`]), the JPEG
 //! family including lossless and JPEG 2000 by the pure-Rust decoders of dicom-rs), blanked,
 //! and written uncompressed. A file whose rule matches but whose pixels cannot be decoded
-//! (12-bit colour JPEG today) is left out, never passed through.
+//! (progressive JPEG, JPEG-LS with mapping tables) is left out, never passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
@@ -580,12 +580,14 @@ struct Decoder<'a> {
     /// JPEG-LS (lossless or near-lossless), decoded by `pure_jpegls` (colour: a component at
     /// a time, see [`jpegls_colour`]; interleaved colour by [`jpegls_lines`]).
     jpeg_ls: bool,
-    /// 12-bit greyscale JPEG (Extended, process 4), decoded by [`jpeg12`].
+    /// 12-bit JPEG (Extended, process 4), greyscale or colour, decoded by [`jpeg12`].
     jpeg12: bool,
     reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
     fragments: Vec<&'a [u8]>,
     /// The photometric interpretation of decoded frames.
     photometric: String,
+    /// The file's own photometric interpretation (of the compressed samples).
+    source_photometric: String,
     g: Geometry,
 }
 
@@ -634,7 +636,7 @@ impl<'a> Decoder<'a> {
         let jpeg12 = matches!(
             ts_uid.as_str(),
             "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
-        ) && spp == 1
+        ) && (spp == 1 || spp == 3)
             && g.bps == 2;
         let d = Decoder {
             file,
@@ -649,6 +651,7 @@ impl<'a> Decoder<'a> {
             ts_uid,
             fragments,
             photometric,
+            source_photometric,
             g,
         };
         // Every frame takes at least one fragment (RLE: exactly one).
@@ -741,7 +744,9 @@ impl<'a> Decoder<'a> {
                 }
             }
             None if self.jpeg12 => {
-                let (samples, _) = jpeg12::decode(&self.stream(f)?, g.rows, g.cols)
+                // Colour components are YCbCr unless the file says RGB (PS3.5 8.2.1).
+                let ycbcr = self.source_photometric.starts_with("YBR");
+                let (samples, _) = jpeg12::decode(&self.stream(f)?, g.rows, g.cols, ycbcr)
                     .map_err(|e| self.undecodable(f, &e))?;
                 samples.iter().flat_map(|v| v.to_le_bytes()).collect()
             }

@@ -67,17 +67,18 @@ def inside_mask():
 def make_image(kind, frames):
     """A smooth background with bright strokes ("text") inside the region."""
     yy, xx = np.mgrid[0:ROWS, 0:COLS]
-    maxv = {"mono8": 255, "mono1": 255, "rgb8": 255, "mono12": 4095, "palette8": 255, "ybr422": 255}[kind]
+    maxv = {"mono8": 255, "mono1": 255, "rgb8": 255, "mono12": 4095, "palette8": 255, "ybr422": 255,
+            "rgb12": 4095}[kind]
     stacks = []
     for f in range(frames):
         base = ((xx * 3 + yy * 2 + f * 7) % (maxv // 2)) + maxv // 8
         strokes = ((xx // 3 + yy // 2 + f) % 3 == 0) & inside_mask()
         img = np.where(strokes, maxv, base)
-        if kind in ("rgb8", "ybr422"):
-            img = np.stack([img, (img * 3 // 4), (255 - img) // 2 + 40], axis=-1)
+        if kind in ("rgb8", "ybr422", "rgb12"):
+            img = np.stack([img, (img * 3 // 4), (maxv - img) // 2 + maxv // 6], axis=-1)
         stacks.append(img)
     arr = np.stack(stacks)
-    dtype = np.uint16 if kind == "mono12" else np.uint8
+    dtype = np.uint16 if kind in ("mono12", "rgb12") else np.uint8
     return arr.astype(dtype)
 
 
@@ -99,6 +100,7 @@ def write_native(kind, frames, path):
         "mono1": "1.2.840.10008.5.1.4.1.1.7",
         "mono12": "1.2.840.10008.5.1.4.1.1.7.3" if multi else "1.2.840.10008.5.1.4.1.1.7",
         "rgb8": "1.2.840.10008.5.1.4.1.1.7.4" if multi else "1.2.840.10008.5.1.4.1.1.7",
+        "rgb12": "1.2.840.10008.5.1.4.1.1.7",
         "ybr422": "1.2.840.10008.5.1.4.1.1.7.4" if multi else "1.2.840.10008.5.1.4.1.1.7",
         "palette8": "1.2.840.10008.5.1.4.1.1.7",
     }[kind]
@@ -120,7 +122,7 @@ def write_native(kind, frames, path):
     ds.ConversionType = "WSD"
     ds.BurnedInAnnotation = "YES"
     ds.Rows, ds.Columns = ROWS, COLS
-    if kind == "rgb8":
+    if kind in ("rgb8", "rgb12"):
         ds.SamplesPerPixel = 3
         ds.PhotometricInterpretation = "RGB"
         ds.PlanarConfiguration = 0
@@ -139,8 +141,8 @@ def write_native(kind, frames, path):
     else:
         ds.SamplesPerPixel = 1
         ds.PhotometricInterpretation = "MONOCHROME1" if kind == "mono1" else "MONOCHROME2"
-    ds.BitsAllocated = 16 if kind == "mono12" else 8
-    ds.BitsStored = 12 if kind == "mono12" else 8
+    ds.BitsAllocated = 16 if kind in ("mono12", "rgb12") else 8
+    ds.BitsStored = 12 if kind in ("mono12", "rgb12") else 8
     ds.HighBit = ds.BitsStored - 1
     ds.PixelRepresentation = 0
     if multi:
@@ -168,7 +170,7 @@ DCMTK = [
     ("deflate", ["mono8", "rgb8", "ybr422"], ["dcmconv", "+td"], True),
     ("rle", ["mono8", "mono1", "mono12", "rgb8", "palette8"], ["dcmcrle"], True),
     ("jpeg-baseline", ["mono8", "rgb8"], ["dcmcjpeg", "+eb"], False),
-    ("jpeg-extended", ["mono8", "mono12"], ["dcmcjpeg", "+ee"], False),
+    ("jpeg-extended", ["mono8", "mono12", "rgb12"], ["dcmcjpeg", "+ee"], False),
     ("jpeg-lossless-14", ["mono8", "mono12", "rgb8"], ["dcmcjpeg", "+el"], True),
     ("jpeg-lossless-sv1", ["mono8", "mono1", "mono12", "rgb8"], ["dcmcjpeg", "+e1"], True),
     ("jpeg-ls", ["mono8", "mono1", "mono12"], ["dcmcjpls", "+el"], True),
@@ -294,8 +296,20 @@ def verify(path, reference, lossless, work):
                 f"black ({black})")
     outside_got = got[:, ~mask].astype(np.int32)
     outside_ref = reference[:, ~mask].astype(np.int32)
-    diff = int(np.max(np.abs(outside_got - outside_ref))) if outside_got.size else 0
+    delta = np.abs(outside_got - outside_ref)
+    diff = int(np.max(delta)) if delta.size else 0
     tolerance = 0 if lossless else 4
+    if diff > tolerance and not lossless and got.ndim == 4:
+        # Lossy colour with subsampled chroma: decoders rebuild the chroma differently (DCMTK
+        # interpolates it, Obscura repeats it), so at sharp colour edges a few samples differ
+        # more; nearly all must still agree, and on average closely.
+        scale = max(1, (1 << int(ds.BitsStored)) // 256)
+        over = float(np.mean(delta > tolerance * scale))
+        if over <= 0.02 and float(np.mean(delta)) <= 2 * scale:
+            diff = 0
+        else:
+            return (f"pixels outside the region changed: {over:.1%} of samples by more than "
+                    f"{tolerance * scale}, {float(np.mean(delta)):.1f} on average")
     if diff > tolerance:
         return f"pixels outside the region changed by up to {diff} (allowed {tolerance})"
     if ds.get("BurnedInAnnotation") != "NO":
@@ -350,13 +364,14 @@ def variants(work, kinds, names, failures):
     return made
 
 
-ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2), ("palette8", 1), ("ybr422", 2)]
+ALL_KINDS = [("mono8", 3), ("mono1", 1), ("mono12", 2), ("rgb8", 2), ("palette8", 1), ("ybr422", 2),
+             ("rgb12", 1)]
 ALL_NAMES = ["native"] + [d[0] for d in DCMTK] + [p[0] for p in PYDICOM] + [h[0] for h in HTJ2K]
 # What the browser test drops on the page: one of each decoder family, and the kinds of
 # image with their own kind of black.
 PAGE_SETS = [
     ([("mono8", 2), ("rgb8", 1)], ["rle", "jpeg-baseline", "jpeg-lossless-sv1", "jpeg-ls", "j2k-lossless"]),
-    ([("mono12", 1)], ["jpeg-extended"]),
+    ([("mono12", 1), ("rgb12", 1)], ["jpeg-extended"]),
     ([("palette8", 1)], ["rle"]),
     ([("ybr422", 1)], ["native"]),
     ([("rgb8", 1)], ["jpeg-ls-colour-none", "jpeg-ls-colour", "jpeg-ls-colour-sample", "htj2k-lossy"]),
