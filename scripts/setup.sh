@@ -8,11 +8,13 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
-# 1. Debian packages: Chromium + its driver (browser tests), DCMTK and dicom3tools
+# 1. Debian packages: Chromium + its driver and Firefox ESR (browser tests, Firefox driven
+#    over WebDriver BiDi), DCMTK and dicom3tools
 #    (cross-validation of output), zip tools, Python venv support.
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need_apt+=(chromium-driver)
+command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
 command -v dcmdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)

@@ -1,0 +1,190 @@
+// End-to-end in Firefox: Debian's Firefox ESR driven through WebDriver BiDi by playwright-core
+// (its `moz-firefox` channel), for the main flows. Firefox has no "save as" picker for pages
+// (File System Access), so the package comes as a normal download; playwright-core cannot
+// catch downloads over BiDi yet, so the test keeps the Blob the page hands to its download
+// link (an init script wraps URL.createObjectURL) and reads it back.
+// Run with `node --test tests/e2e/` after `make build`.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { firefox } from 'playwright-core';
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const CLI = join(ROOT, 'target', 'release', 'obscura');
+const FIREFOX = '/usr/bin/firefox-esr';
+const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
+
+let server;
+let origin;
+let browser;
+let work;
+let canaries;
+
+before(async () => {
+  assert.ok(statSync(FIREFOX, { throwIfNoEntry: false }), `${FIREFOX} is missing: run scripts/setup.sh`);
+  work = mkdtempSync(join(tmpdir(), 'obscura-firefox-'));
+  mkdirSync(SHOTS, { recursive: true });
+  execFileSync(CLI, ['sample', join(work, 'in'), '--canaries', join(work, 'canaries.txt')]);
+  canaries = readFileSync(join(work, 'canaries.txt'), 'utf8').split('\n').filter(Boolean);
+  server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
+    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  origin = await new Promise((resolve, reject) => {
+    let buf = '';
+    server.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  browser = await firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX, headless: true, timeout: 120_000 });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+/** A page as a user opens it, ready (its options drawn), with every request recorded. */
+async function openPage() {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  await context.addInitScript(() => {
+    const make = URL.createObjectURL;
+    window.obscuraTestBlobs = [];
+    URL.createObjectURL = (blob) => {
+      window.obscuraTestBlobs.push(blob);
+      return make(blob);
+    };
+  });
+  const requests = [];
+  context.on('request', (r) => requests.push(r.url()));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${origin}/`);
+  await assertEventually(async () => (await page.locator('#options input').count()) > 0, 30_000);
+  return { context, page, requests, errors };
+}
+
+/** A screenshot for a reviewer. Over BiDi, playwright-core adds a style element to the page
+ * to take it, which the page's CSP refuses: those refusals (and only those, made while the
+ * screenshot is taken) are not the page's errors. */
+async function screenshot(page, errors, path, options = {}) {
+  const before = errors.length;
+  await page.screenshot({ path, ...options });
+  await new Promise((r) => setTimeout(r, 200));
+  const during = errors.splice(before);
+  errors.push(...during.filter((e) => !/blocked an inline style \(style-src-elem\)/.test(e)));
+}
+
+async function assertEventually(check, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error('timed out waiting for the page');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Download the package (ticking every "I looked at this image" first) and unzip it. */
+async function downloadPackage(page, name) {
+  for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
+  const before = await page.evaluate(() => window.obscuraTestBlobs.length);
+  await page.getByRole('button', { name: 'Download package' }).click();
+  await assertEventually(async () => (await page.evaluate(() => window.obscuraTestBlobs.length)) > before, 60_000);
+  const b64 = await page.evaluate(async () => {
+    const blob = window.obscuraTestBlobs[window.obscuraTestBlobs.length - 1];
+    const bytes = new Uint8Array(await blob.arrayBuffer());
+    let s = '';
+    for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return btoa(s);
+  });
+  const zipPath = join(work, `${name}.zip`);
+  writeFileSync(zipPath, Buffer.from(b64, 'base64'));
+  const dest = join(work, name);
+  const py = spawnSync('python3', ['-c',
+    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); assert bad is None, bad; z.extractall(sys.argv[2]); print("\\n".join(z.namelist()))',
+    zipPath, dest], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  return { dest, names: py.stdout.split('\n').filter(Boolean) };
+}
+
+function filesUnder(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+function assertOnlyLocalRequests(requests) {
+  const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, [], 'the page contacted no other origin');
+  assert.ok(requests.length > 0);
+}
+
+test('Firefox: files added are de-identified and the package is complete and free of PHI', async () => {
+  const { context, page, requests, errors } = await openPage();
+  assert.equal(await page.evaluate(() => typeof window.showSaveFilePicker), 'undefined', 'a normal download here');
+  const files = readdirSync(join(work, 'in')).map((n) => join(work, 'in', n));
+  await page.getByLabel('Add DICOM files').setInputFiles(files);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 120_000);
+  await screenshot(page, errors, join(SHOTS, 'firefox-1-files-done.png'), { fullPage: true });
+  const { dest, names } = await downloadPackage(page, 'package');
+  assert.equal(names.filter((n) => /^DICOM\/.*IM\d+$/.test(n)).length, 6, names.join(' '));
+  for (const n of ['DICOMDIR', 'case.html', 'deidentification-report.html', 'manifest.json', 'CHANGES.txt']) {
+    assert.ok(names.includes(n), `${n} in ${names.join(' ')}`);
+  }
+  for (const file of filesUnder(dest)) {
+    const text = readFileSync(file).toString('latin1');
+    for (const c of canaries) assert.ok(!text.includes(c), `${c} in ${file}`);
+  }
+  const check = spawnSync('dcmdump', ['-q', join(dest, 'DICOMDIR')], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('Firefox: a ZIP archive is read, an image is checked and a box drawn on it is blacked out', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const zipPath = join(work, 'study.zip');
+  const py = spawnSync('python3', ['-c',
+    'import sys, os, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2], n), "case/" + n)',
+    zipPath, join(work, 'in')], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  await page.getByLabel('Add DICOM files').setInputFiles([zipPath]);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 120_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 60_000);
+  const canvas = page.locator('#preview-after');
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + 2, box.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height / 3, { steps: 6 });
+  await page.mouse.up();
+  await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+  await assertEventually(async () => /Box 1:/.test(await dialog.getByRole('region', { name: 'Boxes you drew' }).textContent()), 60_000);
+  await assertEventually(async () => (await page.evaluate(() => {
+    const c = document.getElementById('preview-after');
+    const d = c.getContext('2d').getImageData(2, 2, Math.floor(c.width / 2) - 4, Math.floor(c.height / 3) - 4).data;
+    let bright = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 0) bright += 1;
+    return bright;
+  })) === 0, 60_000);
+  await screenshot(page, errors, join(SHOTS, 'firefox-2-box-drawn.png'));
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const { dest } = await downloadPackage(page, 'boxed');
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /box drawn on the page \(this image\)/);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
