@@ -666,6 +666,36 @@ test('images flagged for burned-in text are listed first and block the download 
   await context.close();
 });
 
+test('a DICOMDIR medium added as a folder, and files dropped on the page', async () => {
+  const { context, page, requests, errors } = await openPage();
+  // A medium as the CLI writes one: DICOMDIR, DICOM/PAT…/IM… and the package's own files.
+  const medium = join(work, 'medium');
+  // (Exit status 1: the README.txt among the inputs is left out.)
+  const made = spawnSync(CLI, ['deid', join(work, 'in'), '--out', medium, '--no-key-images'], { encoding: 'utf8' });
+  assert.ok(made.status === 0 || made.status === 1, made.stderr);
+  await page.getByLabel('Add a folder').setInputFiles(medium);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  const row = page.locator('tr', { has: page.locator('td.name', { hasText: /^medium\/DICOMDIR$/ }) });
+  assert.match(await row.textContent(), /skipped/);
+  assert.match(await row.textContent(), /DICOMDIR/);
+  assert.match(await page.locator('tr', { hasText: 'medium/DICOM/PAT0001' }).first().textContent(), /de-identified/);
+  // Files dropped on the page (as a file manager drops them).
+  const names = readdirSync(join(work, 'in')).filter((n) => n.endsWith('.dcm')).slice(0, 2);
+  const dataTransfer = await page.evaluateHandle(async (files) => {
+    const dt = new DataTransfer();
+    for (const [name, b64] of files) {
+      dt.items.add(new File([Uint8Array.from(atob(b64), (c) => c.charCodeAt(0))], name));
+    }
+    return dt;
+  }, names.map((n) => [n, readFileSync(join(work, 'in', n)).toString('base64')]));
+  await page.locator('#dropzone').dispatchEvent('drop', { dataTransfer });
+  await assertEventually(async () => /8 files de-identified/.test(await status.textContent()), 60_000);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a study of hundreds of files: the list shows a page at a time, files left out first', async () => {
   const { context, page, requests, errors } = await openPage();
   const dir = join(work, 'many');
