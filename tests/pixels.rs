@@ -131,7 +131,7 @@ fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
 }
 
 #[test]
-fn rle_pixels_are_decoded_blanked_and_stored_uncompressed() {
+fn rle_pixels_are_decoded_blanked_and_stored_as_rle_again() {
     let (_, original) = &sample_study()[0];
     let before = words(&parse(original));
     let rle = with(
@@ -150,13 +150,18 @@ fn rle_pixels_are_decoded_blanked_and_stored_uncompressed() {
     let d = session(RULES).deidentify(&rle).expect("cleaned");
     assert_eq!(
         d.transfer_syntax.trim_end_matches('\0'),
-        "1.2.840.10008.1.2.1"
+        "1.2.840.10008.1.2.5"
     );
     let out = parse(&d.bytes);
-    assert_only_rule_regions_black(&before, &words(&out));
+    let after: Vec<u16> = obscura::pixels::decode_frame(&out, 0)
+        .expect("decodes")
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect();
+    assert_only_rule_regions_black(&before, &after);
     assert!(d.changes.iter().any(|c| c.name == "PixelData"
-        && c.reason.contains("RLE")
-        && c.reason.contains("uncompressed")));
+        && c.reason.contains("decoded from RLE")
+        && c.reason.contains("stored as RLE Lossless")));
     // RLE is lossless: nothing claims a lossy history.
     assert!(out.get(tags::LOSSY_IMAGE_COMPRESSION).is_none());
 }

@@ -609,9 +609,9 @@ impl Session {
         }
         let mut new_meta = walker.clean_meta(&meta, &cleaned)?;
         if decompressed {
-            // The blanked frames are stored uncompressed.
+            // The blanked frames are stored as RLE Lossless.
             new_meta.set_transfer_syntax(
-                &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+                &dicom_transfer_syntax_registry::entries::RLE_LOSSLESS.erased(),
             );
             new_meta.update_information_group_length();
         }

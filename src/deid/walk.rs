@@ -733,7 +733,7 @@ impl<'a> Walker<'a> {
         decompressed_from: Option<&str>,
     ) {
         let stored = match decompressed_from {
-            Some(ts) => format!("; decoded from {ts} and stored uncompressed"),
+            Some(ts) => format!("; decoded from {ts} and stored as RLE Lossless"),
             None => String::new(),
         };
         self.log(

@@ -6,7 +6,7 @@
 //! frame by frame (RLE Lossless by [`rle`], JPEG-LS by `pure_jpegls` (colour split into its
 //! components by [`jpegls_colour`], or, interleaved, by [`jpegls_lines`]), the JPEG
 //! family including lossless and JPEG 2000 by the pure-Rust decoders of dicom-rs), blanked,
-//! and written uncompressed. A file whose rule matches but whose pixels cannot be decoded
+//! and packed again as RLE Lossless. A file whose rule matches but whose pixels cannot be decoded
 //! (progressive JPEG, JPEG-LS with mapping tables) is left out, never passed through.
 
 use dicom_core::value::{PrimitiveValue, Value};
@@ -508,9 +508,10 @@ const LOSSY: &[(&str, &str, bool)] = &[
 ];
 
 /// Blank the regions in compressed (encapsulated) pixel data: every frame is decoded, one
-/// at a time, blanked, and kept uncompressed, so nothing is compressed a second time.
-/// The caller must write the result as Explicit VR Little Endian. Returns the object with
-/// its new pixel data and the number of frames.
+/// at a time, blanked, and packed again as RLE Lossless (nothing is compressed lossily a
+/// second time, and never more than one decoded frame is held). The caller must write the
+/// result as RLE Lossless. Returns the object with its new pixel data and the number of
+/// frames.
 ///
 /// Lossless input stays lossless. For lossy input the pixels are the decoded ones, and
 /// Lossy Image Compression (0028,2110) says "01" with the method, as the standard asks.
@@ -519,36 +520,32 @@ pub fn blank_encapsulated(
     regions: &[Region],
 ) -> Result<(InMemDicomObject, u32), PixelError> {
     // One decoder for every frame; what it knows is taken out before the object is.
-    let (ts_uid, photometric, g, mut out) = {
+    let (ts_uid, photometric, g, out) = {
         let decoder = Decoder::new(&file)?;
         let g = decoder.g.clone();
-        // Grows as frames are decoded; declared sizes are not trusted for more than 64 MiB.
-        let mut out = Vec::with_capacity(
-            g.frame_len()
-                .saturating_mul(g.frames as usize)
-                .min(64 << 20),
-        );
+        // A frame decoded, blanked and packed at a time: never more than one decoded frame.
+        let mut fragments = Vec::with_capacity((g.frames as usize).min(4096));
         for f in 0..g.frames {
             let mut frame = decoder.frame(f)?;
             blank_frame(&mut frame, &g, regions, true);
-            out.extend_from_slice(&frame);
+            fragments.push(rle::encode_frame(&frame, g.rows, g.cols, g.spp, g.bps));
         }
-        (decoder.ts_uid.clone(), decoder.photometric.clone(), g, out)
+        (
+            decoder.ts_uid.clone(),
+            decoder.photometric.clone(),
+            g,
+            fragments,
+        )
     };
     let mut obj = file.into_inner();
-    if out.len() % 2 == 1 {
-        out.push(0);
-    }
-    let (vr, value) = if g.bps == 2 {
-        let words = out
-            .chunks_exact(2)
-            .map(|p| u16::from_le_bytes([p[0], p[1]]))
-            .collect();
-        (VR::OW, PrimitiveValue::U16(words))
-    } else {
-        (VR::OB, PrimitiveValue::U8(out.into()))
-    };
-    obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+            Vec::<u32>::new(),
+            out,
+        )),
+    ));
     let cs = |t, v: &str| DataElement::new(t, VR::CS, PrimitiveValue::from(v));
     obj.put(cs(tags::PHOTOMETRIC_INTERPRETATION, &photometric));
     if g.spp > 1 {
@@ -569,6 +566,15 @@ pub fn blank_encapsulated(
     }
     mark_cleaned(&mut obj);
     Ok((obj, g.frames))
+}
+
+/// Frame `f` (0-based) of compressed (encapsulated) pixel data, decoded: little-endian,
+/// interleaved samples, exactly one frame long.
+pub fn decode_frame(
+    file: &FileDicomObject<InMemDicomObject>,
+    f: u32,
+) -> Result<Vec<u8>, PixelError> {
+    Decoder::new(file)?.frame(f)
 }
 
 /// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
