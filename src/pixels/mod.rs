@@ -1009,6 +1009,29 @@ pub fn render_with(
             Some(_) => (None, None),
             None => (first(tags::WINDOW_CENTER), first(tags::WINDOW_WIDTH)),
         };
+        // The file's own view, given as a VOI LUT (a table) rather than a window.
+        let table = match (window, chosen) {
+            (None, (None, _) | (_, None)) => voi_lut(file),
+            _ => None,
+        };
+        if let Some(lut) = table {
+            let invert = d.photometric == "MONOCHROME1";
+            for (p, v) in values.iter().enumerate() {
+                let x = lut.display(*v);
+                let x = if invert { 255 - x } else { x };
+                rgba[p * 4..p * 4 + 3].copy_from_slice(&[x, x, x]);
+            }
+            // Dragging the window starts from the range the table covers.
+            let width = lut.table.len() as f64;
+            return Ok(Rendered {
+                width: g.cols as u32,
+                height: g.rows as u32,
+                rgba,
+                frame: index,
+                frames: total,
+                window: Some((lut.first + width / 2.0, width)),
+            });
+        }
         let (center, width) = match chosen {
             (Some(c), Some(w)) if w > 1.0 => (c, w),
             _ => {
@@ -1035,6 +1058,61 @@ pub fn render_with(
         frame: index,
         frames: total,
         window: used,
+    })
+}
+
+/// A VOI LUT (PS3.3 C.11.2): the display value of each stored value from `first` on.
+struct VoiLut {
+    first: f64,
+    table: Vec<u16>,
+    /// The largest value the table can hold.
+    top: f64,
+}
+
+impl VoiLut {
+    /// The value to display (0–255) for a modality value.
+    fn display(&self, v: f64) -> u8 {
+        let last = self.table.len().saturating_sub(1) as f64;
+        let i = (v.round() - self.first).clamp(0.0, last) as usize;
+        let x = f64::from(self.table.get(i).copied().unwrap_or(0));
+        (x / self.top * 255.0).round().clamp(0.0, 255.0) as u8
+    }
+}
+
+/// The first VOI LUT of a file's VOI LUT Sequence, if it is usable.
+fn voi_lut(file: &InMemDicomObject) -> Option<VoiLut> {
+    let item = file.get(tags::VOILUT_SEQUENCE)?.items()?.first()?;
+    let descriptor = item
+        .get(tags::LUT_DESCRIPTOR)?
+        .value()
+        .to_multi_int::<i32>()
+        .ok()?;
+    let (&entries, &first, &bits) = (descriptor.first()?, descriptor.get(1)?, descriptor.get(2)?);
+    let entries = if entries == 0 {
+        65_536
+    } else {
+        usize::try_from(entries).ok()?
+    };
+    let value = item.get(tags::LUT_DATA)?.value();
+    let mut table: Vec<u16> = match value.to_multi_int::<u16>() {
+        Ok(v) if v.len() >= entries => v,
+        _ => value
+            .to_bytes()
+            .ok()?
+            .chunks_exact(2)
+            .map(|p| u16::from_le_bytes([p[0], p[1]]))
+            .collect(),
+    };
+    if table.len() < entries || !(1..=16).contains(&bits) {
+        return None;
+    }
+    table.truncate(entries);
+    let max = table.iter().copied().max().unwrap_or(0);
+    let top = f64::from(((1u32 << bits) - 1).max(u32::from(max)).max(1));
+    Some(VoiLut {
+        first: f64::from(first),
+        table,
+        top,
     })
 }
 
@@ -1252,6 +1330,55 @@ mod tests {
         // Without its palette (or with a segmented one only) the image is refused.
         let mut bare = image("PALETTE COLOR", 1, 8, 1, 0, vec![10; 20]);
         assert!(blank_regions(&mut bare, &CORNER, true).is_err());
+    }
+
+    #[test]
+    fn the_files_voi_lut_is_used_when_it_has_no_window() {
+        use dicom_object::meta::FileMetaTableBuilder;
+        // Values 0..20; the table maps 0..9 to 0..9 × 100 (of 12 bits) and clamps the rest.
+        let mut o = image("MONOCHROME2", 1, 8, 1, 0, (0..20).collect());
+        let mut item = InMemDicomObject::new_empty();
+        item.put(DataElement::new(
+            tags::LUT_DESCRIPTOR,
+            VR::US,
+            PrimitiveValue::U16(vec![10, 0, 12].into()),
+        ));
+        item.put(DataElement::new(
+            tags::LUT_DATA,
+            VR::OW,
+            PrimitiveValue::U16((0..10u16).map(|i| i * 100).collect()),
+        ));
+        o.put(DataElement::new(
+            tags::VOILUT_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(vec![item]),
+        ));
+        o.put(DataElement::new(
+            tags::SOP_CLASS_UID,
+            VR::UI,
+            PrimitiveValue::from("1.2.840.10008.5.1.4.1.1.7"),
+        ));
+        o.put(DataElement::new(
+            tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("2.25.7"),
+        ));
+        let file = o
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .transfer_syntax("1.2.840.10008.1.2.1")
+                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+                    .media_storage_sop_instance_uid("2.25.7"),
+            )
+            .expect("meta");
+        let r = render(&file, None).expect("rendered");
+        let grey: Vec<u8> = r.rgba.chunks(4).map(|p| p[0]).collect();
+        let expected = |v: u32| ((v.min(9) * 100) as f64 / 4095.0 * 255.0).round() as u8;
+        assert_eq!(grey, (0..20).map(expected).collect::<Vec<_>>());
+        assert_eq!(r.window, Some((5.0, 10.0)));
+        // A window chosen by the user wins over the table.
+        let w = render_with(&file, None, Some((10.0, 20.0))).expect("rendered");
+        assert_ne!(w.rgba.chunks(4).map(|p| p[0]).collect::<Vec<_>>(), grey);
     }
 
     #[test]
