@@ -459,6 +459,47 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await context.close();
 });
 
+test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  await dialog.getByLabel('Left').fill('0');
+  await dialog.getByLabel('Top').fill('0');
+  await dialog.getByLabel('Width').fill('20');
+  await dialog.getByLabel('Height').fill('10');
+  await dialog.getByRole('button', { name: 'Show box' }).click();
+  await dialog.getByRole('button', { name: 'Black out in its whole series' }).click();
+  await assertEventually(async () => /its series/.test(await dialog.getByRole('region', { name: 'Boxes you drew' }).textContent()), 30_000);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const { dest } = await downloadPackage(page, 'series-box-unzipped');
+  const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
+  // The files the box went into, from the log; they must be exactly one series' files.
+  const boxed = [];
+  let current = null;
+  for (const line of log.split('\n')) {
+    if (/^DICOM\/\S+$/.test(line)) current = line;
+    else if (current && /box drawn on the page \(its series\)/.test(line) && !boxed.includes(current)) boxed.push(current);
+  }
+  assert.ok(boxed.length >= 2, `the box went into ${boxed.length} file(s): ${boxed}`);
+  const folder = boxed[0].slice(0, boxed[0].lastIndexOf('/'));
+  assert.ok(boxed.every((p) => p.startsWith(`${folder}/`)), boxed.join(' '));
+  assert.equal(boxed.length, readdirSync(join(dest, folder)).length, 'every image of the series');
+  const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, os, pydicom',
+    'for n in os.listdir(sys.argv[1]):',
+    '  p = os.path.join(sys.argv[1], n); a = pydicom.dcmread(p).pixel_array',
+    '  assert (a[:10, :20] == 0).all() and (a[10:, :] != 0).any(), p',
+  ].join('\n'), join(dest, folder)], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a box can be moved and resized before it is applied, and taken back after', async () => {
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
