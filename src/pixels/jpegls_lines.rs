@@ -386,6 +386,26 @@ impl Decoder<'_> {
         })
     }
 
+    /// The length of a run (A.7.1.2) of at most `left` samples (or pixels).
+    fn run_length(&mut self, left: usize, run_index: &mut usize) -> Result<usize, LinesError> {
+        let mut n = 0;
+        while self.bits.bit()? {
+            let step = (1usize << J[*run_index]).min(left - n);
+            n += step;
+            if step == 1 << J[*run_index] {
+                *run_index = (*run_index + 1).min(31);
+            }
+            if n == left {
+                return Ok(n);
+            }
+        }
+        n += self.bits.bits(J[*run_index])? as usize;
+        if n > left {
+            return Err(Damaged("a run past the end of the line"));
+        }
+        Ok(n)
+    }
+
     /// Decode one line into `cur` (with one sample of margin on each side, as is `prev`).
     fn line(
         &mut self,
@@ -407,24 +427,7 @@ impl Decoder<'_> {
                 continue;
             }
             // Run mode (A.7.1): samples equal to Ra, then maybe an interruption sample.
-            let left = width + 1 - x;
-            let mut n = 0;
-            while self.bits.bit()? {
-                let step = (1usize << J[*run_index]).min(left - n);
-                n += step;
-                if step == 1 << J[*run_index] {
-                    *run_index = (*run_index + 1).min(31);
-                }
-                if n == left {
-                    break;
-                }
-            }
-            if n != left {
-                n += self.bits.bits(J[*run_index])? as usize;
-            }
-            if n > left {
-                return Err(Damaged("a run past the end of the line"));
-            }
+            let n = self.run_length(width + 1 - x, run_index)?;
             for v in &mut cur[x..x + n] {
                 *v = ra;
             }
@@ -473,24 +476,7 @@ impl Decoder<'_> {
                 continue;
             }
             // Run mode over whole pixels equal to the one on the left.
-            let left = width + 1 - x;
-            let mut n = 0;
-            while self.bits.bit()? {
-                let step = (1usize << J[*run_index]).min(left - n);
-                n += step;
-                if step == 1 << J[*run_index] {
-                    *run_index = (*run_index + 1).min(31);
-                }
-                if n == left {
-                    break;
-                }
-            }
-            if n != left {
-                n += self.bits.bits(J[*run_index])? as usize;
-            }
-            if n > left {
-                return Err(Damaged("a run past the end of the line"));
-            }
+            let n = self.run_length(width + 1 - x, run_index)?;
             for i in x..x + n {
                 for c in 0..nf {
                     cur[i * nf + c] = cur[(x - 1) * nf + c];

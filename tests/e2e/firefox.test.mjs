@@ -6,17 +6,18 @@
 // Run with `node --test tests/e2e/` after `make build`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { firefox } from 'playwright-core';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'target', 'release', 'obscura');
+import {
+  CLI, SHOTS, startServer, assertEventually, unzip, filesUnder,
+  assertOnlyLocalRequests as onlyLocal,
+} from './helpers.mjs';
+
 const FIREFOX = '/usr/bin/firefox-esr';
-const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
 
 let server;
 let origin;
@@ -30,19 +31,7 @@ before(async () => {
   mkdirSync(SHOTS, { recursive: true });
   execFileSync(CLI, ['sample', join(work, 'in'), '--canaries', join(work, 'canaries.txt')]);
   canaries = readFileSync(join(work, 'canaries.txt'), 'utf8').split('\n').filter(Boolean);
-  server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
-    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  origin = await new Promise((resolve, reject) => {
-    let buf = '';
-    server.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  ({ server, origin } = await startServer());
   browser = await firefox.launch({ channel: 'moz-firefox', executablePath: FIREFOX, headless: true, timeout: 120_000 });
 });
 
@@ -83,14 +72,6 @@ async function screenshot(page, errors, path, options = {}) {
   errors.push(...during.filter((e) => !/blocked an inline style \(style-src-elem\)/.test(e)));
 }
 
-async function assertEventually(check, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error('timed out waiting for the page');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Download the package (ticking every "I looked at this image" first) and unzip it. */
 async function downloadPackage(page, name) {
@@ -108,24 +89,11 @@ async function downloadPackage(page, name) {
   const zipPath = join(work, `${name}.zip`);
   writeFileSync(zipPath, Buffer.from(b64, 'base64'));
   const dest = join(work, name);
-  const py = spawnSync('python3', ['-c',
-    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); assert bad is None, bad; z.extractall(sys.argv[2]); print("\\n".join(z.namelist()))',
-    zipPath, dest], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
-  return { dest, names: py.stdout.split('\n').filter(Boolean) };
-}
-
-function filesUnder(dir) {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
+  return { dest, names: unzip(zipPath, dest) };
 }
 
 function assertOnlyLocalRequests(requests) {
-  const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
-  assert.deepEqual(foreign, [], 'the page contacted no other origin');
-  assert.ok(requests.length > 0);
+  onlyLocal(requests, origin);
 }
 
 test('Firefox: files added are de-identified and the package is complete and free of PHI', async () => {

@@ -2,17 +2,17 @@
 // use it. Run with `node --test tests/e2e/` after `make build`.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const CLI = join(ROOT, 'target', 'release', 'obscura');
-// Screenshots of the main screens, for a reviewer to look at (not compared).
-const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
+import {
+  ROOT, CLI, SHOTS, startServer, assertEventually, unzip, filesUnder,
+  assertOnlyLocalRequests as onlyLocal,
+} from './helpers.mjs';
+
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync',
   '--disable-dev-shm-usage'];
@@ -30,19 +30,7 @@ before(async () => {
   canaries = readFileSync(join(work, 'canaries.txt'), 'utf8').split('\n').filter(Boolean);
   writeFileSync(join(work, 'in', 'README.txt'), 'this is not a DICOM file');
 
-  server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
-    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  origin = await new Promise((resolve, reject) => {
-    let buf = '';
-    server.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
+  ({ server, origin } = await startServer());
   browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
 });
 
@@ -78,25 +66,8 @@ async function openPage({ picker = 'none', on = browser } = {}) {
   return { context, page, requests, errors };
 }
 
-function unzip(zipPath, dest) {
-  const py = spawnSync('python3', ['-c',
-    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); assert bad is None, bad; z.extractall(sys.argv[2]); print("\\n".join(z.namelist()))',
-    zipPath, dest], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
-  return py.stdout.split('\n').filter(Boolean);
-}
-
-function filesUnder(dir) {
-  return readdirSync(dir).flatMap((n) => {
-    const p = join(dir, n);
-    return statSync(p).isDirectory() ? filesUnder(p) : [p];
-  });
-}
-
 function assertOnlyLocalRequests(requests) {
-  const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
-  assert.deepEqual(foreign, [], 'the page contacted no other origin');
-  assert.ok(requests.length > 0);
+  onlyLocal(requests, origin);
 }
 
 test('a user adds files, gets a clear status, and downloads a clean package', async () => {
@@ -951,11 +922,3 @@ async function markLooked(page) {
   for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
 }
 
-async function assertEventually(check, timeoutMs) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > end) throw new Error('timed out waiting for the page');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

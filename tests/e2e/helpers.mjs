@@ -1,0 +1,64 @@
+// What the end-to-end tests in Chromium (page.test.mjs) and Firefox (firefox.test.mjs) share:
+// the local server, waiting for the page, reading a package, the privacy check.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const CLI = join(ROOT, 'target', 'release', 'obscura');
+// Screenshots of the main screens, for a reviewer to look at (not compared).
+export const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
+
+/** The page's local server on a free port: `{ server, origin }`. */
+export async function startServer() {
+  const server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
+    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const origin = await new Promise((resolve, reject) => {
+    let buf = '';
+    server.stdout.on('data', (d) => {
+      buf += d;
+      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
+      if (m) resolve(`http://127.0.0.1:${m[1]}`);
+    });
+    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return { server, origin };
+}
+
+/** Resolves once `check()` is true; fails after `timeoutMs`. */
+export async function assertEventually(check, timeoutMs) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > end) throw new Error('timed out waiting for the page');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Check a ZIP archive and extract it to `dest`; returns the names inside. */
+export function unzip(zipPath, dest) {
+  const py = spawnSync('python3', ['-c',
+    'import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); bad = z.testzip(); assert bad is None, bad; z.extractall(sys.argv[2]); print("\\n".join(z.namelist()))',
+    zipPath, dest], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+  return py.stdout.split('\n').filter(Boolean);
+}
+
+/** Every file below `dir`. */
+export function filesUnder(dir) {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? filesUnder(p) : [p];
+  });
+}
+
+/** The recorded requests went to the page's own origin only. */
+export function assertOnlyLocalRequests(requests, origin) {
+  const foreign = requests.filter((u) => !u.startsWith(`${origin}/`) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert.deepEqual(foreign, [], 'the page contacted no other origin');
+  assert.ok(requests.length > 0);
+}
