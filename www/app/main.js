@@ -1,6 +1,8 @@
 // The page: collects files and settings, sends them to the worker, and draws what comes back.
 // Nothing here parses DICOM or waits on heavy work, so the page never blocks.
 
+import { entriesToFiles } from './entries.js';
+
 const $ = (id) => document.getElementById(id);
 $('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
 // Trusted Types (required by the page's CSP where the browser supports them): the only script
@@ -524,20 +526,9 @@ $('file-input').addEventListener('change', (ev) => { addFiles(ev.target.files); 
 $('folder-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
 $('sample-button').addEventListener('click', () => { ensureSettingsSent(); startCounting(); worker.postMessage({ type: 'sample', countNetwork: true }); });
 
-// Folders dropped on the page are walked recursively.
-async function entriesToFiles(entry, out) {
-  if (entry.isFile) {
-    out.push(await new Promise((res, rej) => entry.file(res, rej)));
-  } else if (entry.isDirectory) {
-    const reader = entry.createReader();
-    for (;;) {
-      const batch = await new Promise((res, rej) => reader.readEntries(res, rej));
-      if (batch.length === 0) break;
-      for (const e of batch) await entriesToFiles(e, out);
-    }
-  }
-}
-
+// Folders dropped on the page are walked recursively (./entries.js). Entries that cannot be
+// read get rows of their own, numbered downwards from -1 (the worker's files count up from 1).
+let unreadable = 0;
 const zone = $('dropzone');
 zone.addEventListener('dragover', (ev) => { ev.preventDefault(); zone.classList.add('over'); });
 zone.addEventListener('dragleave', () => zone.classList.remove('over'));
@@ -547,7 +538,14 @@ zone.addEventListener('drop', async (ev) => {
   const entries = [...ev.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
   if (entries.length === 0) { addFiles(ev.dataTransfer.files); return; }
   const files = [];
-  for (const e of entries) await entriesToFiles(e, files);
+  const failed = [];
+  for (const e of entries) await entriesToFiles(e, files, failed);
+  // What could not be read is listed, with why; the rest goes in.
+  for (const { path, reason } of failed) {
+    unreadable -= 1;
+    addRow(unreadable, path.replace(/^\//, ''));
+    showResult(unreadable, { status: 'excluded', reason });
+  }
   addFiles(files);
 });
 
