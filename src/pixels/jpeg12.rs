@@ -6,164 +6,8 @@
 //! Written for input from anywhere: every length and table index is checked, the image must
 //! have the size the DICOM header gives, and the work is bounded by that size.
 
-/// The zig-zag order: coefficient `k` of a block in the stream is `ZIGZAG[k]` in row order.
-const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
-
-/// A Huffman table as T.81 F.2.2.3 decodes with it.
-#[derive(Clone)]
-struct Huffman {
-    /// Largest code of each length (1–16), or -1 when there is none.
-    maxcode: [i32; 17],
-    /// Index in `values` of the first code of each length, minus that code.
-    offset: [i32; 17],
-    values: Vec<u8>,
-}
-
-impl Huffman {
-    fn new(counts: &[u8; 16], values: Vec<u8>) -> Result<Huffman, String> {
-        let mut maxcode = [-1i32; 17];
-        let mut offset = [0i32; 17];
-        let (mut code, mut k) = (0i32, 0i32);
-        for len in 1..=16 {
-            let n = counts[len - 1] as i32;
-            offset[len] = k - code;
-            if n > 0 {
-                code += n;
-                k += n;
-                maxcode[len] = code - 1;
-            }
-            if code > (1 << len) {
-                return Err("a Huffman table has more codes than its lengths allow".into());
-            }
-            code <<= 1;
-        }
-        if k as usize != values.len() {
-            return Err("a Huffman table's counts do not match its values".into());
-        }
-        Ok(Huffman {
-            maxcode,
-            offset,
-            values,
-        })
-    }
-}
-
-/// Reads the entropy-coded data of a scan, bit by bit, undoing byte stuffing.
-struct Bits<'a> {
-    data: &'a [u8],
-    at: usize,
-    acc: u32,
-    count: u32,
-    /// A marker was met: no more data bits until the restart is handled.
-    marker: bool,
-}
-
-impl<'a> Bits<'a> {
-    fn new(data: &'a [u8]) -> Bits<'a> {
-        Bits {
-            data,
-            at: 0,
-            acc: 0,
-            count: 0,
-            marker: false,
-        }
-    }
-
-    fn bit(&mut self) -> u32 {
-        if self.count == 0 {
-            let mut byte = 0;
-            if !self.marker && self.at < self.data.len() {
-                byte = self.data[self.at];
-                if byte == 0xFF {
-                    match self.data.get(self.at + 1) {
-                        Some(0) => self.at += 1,
-                        _ => {
-                            // A marker: pad with zeros from here (T.81 F.2.2.5 fills with 1s
-                            // for the encoder; a decoder reading past it sees garbage anyway).
-                            self.marker = true;
-                            byte = 0;
-                        }
-                    }
-                }
-                if !self.marker {
-                    self.at += 1;
-                }
-            }
-            self.acc = byte as u32;
-            self.count = 8;
-        }
-        self.count -= 1;
-        (self.acc >> self.count) & 1
-    }
-
-    fn bits(&mut self, n: u32) -> u32 {
-        (0..n).fold(0, |v, _| (v << 1) | self.bit())
-    }
-
-    fn decode(&mut self, table: &Huffman) -> Result<u8, String> {
-        let mut code = 0i32;
-        for len in 1..=16 {
-            code = (code << 1) | self.bit() as i32;
-            if code <= table.maxcode[len] {
-                let i = (code + table.offset[len]) as usize;
-                return table
-                    .values
-                    .get(i)
-                    .copied()
-                    .ok_or_else(|| "a Huffman code points outside its table".to_string());
-            }
-        }
-        Err("a Huffman code is not in its table".into())
-    }
-
-    /// T.81 F.2.2.1 EXTEND of an `s`-bit value.
-    fn receive_extend(&mut self, s: u8) -> i32 {
-        if s == 0 {
-            return 0;
-        }
-        let s = u32::from(s.min(16));
-        let v = self.bits(s) as i32;
-        if v < 1 << (s - 1) {
-            v - (1 << s) + 1
-        } else {
-            v
-        }
-    }
-
-    /// At a restart marker: drop the bits left in the byte and step over RSTn.
-    fn restart(&mut self) -> Result<(), String> {
-        self.count = 0;
-        self.marker = false;
-        match self.data.get(self.at..self.at + 2) {
-            Some([0xFF, m]) if (0xD0..=0xD7).contains(m) => {
-                self.at += 2;
-                Ok(())
-            }
-            _ => Err("a restart marker is missing".into()),
-        }
-    }
-}
-
-fn u16_at(data: &[u8], at: usize) -> Result<usize, String> {
-    data.get(at..at + 2)
-        .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize)
-        .ok_or_else(|| "the JPEG stream ends inside a marker segment".to_string())
-}
-
-/// One component of a frame, as its header describes it.
-#[derive(Clone, Copy)]
-struct Component {
-    id: u8,
-    /// Horizontal and vertical sampling factors.
-    h: usize,
-    v: usize,
-    /// Quantisation table.
-    tq: usize,
-}
+use super::jpeg_huffman::{Bits, Huffman, Tables, ZIGZAG};
+use super::jpeg_markers::segments;
 
 /// Decode one frame of `rows × cols` pixels: greyscale, or three components interleaved in
 /// one scan (converted from YCbCr to RGB when `ycbcr`, chroma sampled up by repetition).
@@ -174,217 +18,78 @@ pub fn decode(
     cols: usize,
     ycbcr: bool,
 ) -> Result<(Vec<u16>, u8), String> {
-    if data.get(0..2) != Some(&[0xFF, 0xD8]) {
-        return Err("the frame does not start with a JPEG SOI marker".into());
-    }
-    let mut quant = [[0u16; 64]; 4];
-    let mut dc: [Option<Huffman>; 4] = [None, None, None, None];
-    let mut ac: [Option<Huffman>; 4] = [None, None, None, None];
-    let mut frame: Option<(u8, Vec<Component>)> = None;
-    let mut restart = 0usize;
-    let mut at = 2;
-    loop {
-        // Skip fill bytes before a marker.
-        while data.get(at) == Some(&0xFF) && data.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        let marker = match data.get(at..at + 2) {
-            Some([0xFF, m]) => *m,
-            _ => return Err("a JPEG marker was expected".into()),
+    let mut tables = Tables::default();
+    for seg in segments(data)? {
+        let seg = seg?;
+        tables.read(&seg)?;
+        let Some(frame) = tables.frame.as_ref() else {
+            continue;
         };
-        at += 2;
-        if marker == 0xD9 {
-            break;
-        }
-        let len = u16_at(data, at)?;
-        let body = data
-            .get(at + 2..at + len)
-            .filter(|_| len >= 2)
-            .ok_or("a JPEG marker segment runs past the end of the frame")?;
-        match marker {
-            0xC0 | 0xC1 => {
-                if body.len() < 6 {
-                    return Err("the JPEG frame header is too short".into());
-                }
-                let precision = body[0];
-                let (y, x, n) = (u16_at(body, 1)?, u16_at(body, 3)?, body[5] as usize);
-                if precision != 8 && precision != 12 {
-                    return Err(format!("{precision}-bit JPEG samples"));
-                }
-                if n != 1 && n != 3 {
-                    return Err(format!("{n}-component sequential JPEG"));
-                }
-                if x != cols || (y != rows && y != 0) {
-                    return Err(format!(
-                        "the JPEG frame is {x}×{y}, the image {cols}×{rows}"
-                    ));
-                }
-                let mut comps = Vec::with_capacity(n);
-                for i in 0..n {
-                    let c = body
-                        .get(6 + 3 * i..9 + 3 * i)
-                        .ok_or("the JPEG frame header is too short")?;
-                    let (h, v, tq) = ((c[1] >> 4) as usize, (c[1] & 0x0F) as usize, c[2] as usize);
-                    if !(1..=2).contains(&h) || !(1..=2).contains(&v) {
-                        return Err(format!("JPEG sampling factors {h}×{v}"));
-                    }
-                    if tq > 3 {
-                        return Err("a quantisation table number above 3".into());
-                    }
-                    // One component alone is one block per unit, whatever its factors.
-                    let (h, v) = if n == 1 { (1, 1) } else { (h, v) };
-                    comps.push(Component { id: c[0], h, v, tq });
-                }
-                frame = Some((precision, comps));
+        let n = frame.comps.len();
+        if matches!(seg.marker, 0xC0 | 0xC1) {
+            if n != 1 && n != 3 {
+                return Err(format!("{n}-component sequential JPEG"));
             }
-            0xC2 | 0xC3 | 0xC5..=0xC7 | 0xC9..=0xCB | 0xCD..=0xCF => {
+            if frame.cols != cols || (frame.rows != rows && frame.rows != 0) {
                 return Err(format!(
-                    "a JPEG process (SOF{}) other than sequential Huffman",
-                    marker - 0xC0
+                    "the JPEG frame is {}×{}, the image {cols}×{rows}",
+                    frame.cols, frame.rows
                 ));
             }
-            0xC4 => {
-                let mut p = 0;
-                while p < body.len() {
-                    let class_id = body[p];
-                    let counts: [u8; 16] = body
-                        .get(p + 1..p + 17)
-                        .and_then(|c| c.try_into().ok())
-                        .ok_or("a Huffman table is cut short")?;
-                    let total: usize = counts.iter().map(|c| *c as usize).sum();
-                    let values = body
-                        .get(p + 17..p + 17 + total)
-                        .ok_or("a Huffman table is cut short")?
-                        .to_vec();
-                    let id = (class_id & 0x0F) as usize;
-                    if id > 3 {
-                        return Err("a Huffman table number above 3".into());
-                    }
-                    let table = Huffman::new(&counts, values)?;
-                    if class_id >> 4 == 0 {
-                        dc[id] = Some(table);
-                    } else {
-                        ac[id] = Some(table);
-                    }
-                    p += 17 + total;
-                }
-            }
-            0xDB => {
-                let mut p = 0;
-                while p < body.len() {
-                    let (wide, id) = (body[p] >> 4 != 0, (body[p] & 0x0F) as usize);
-                    if id > 3 {
-                        return Err("a quantisation table number above 3".into());
-                    }
-                    let size = if wide { 128 } else { 64 };
-                    let values = body
-                        .get(p + 1..p + 1 + size)
-                        .ok_or("a quantisation table is cut short")?;
-                    for k in 0..64 {
-                        quant[id][ZIGZAG[k]] = if wide {
-                            u16::from_be_bytes([values[2 * k], values[2 * k + 1]])
-                        } else {
-                            values[k] as u16
-                        };
-                    }
-                    p += 1 + size;
-                }
-            }
-            0xDD => restart = u16_at(body, 0)?,
-            0xDA => {
-                let (precision, comps) = frame.ok_or("a JPEG scan before its frame header")?;
-                let ns = *body.first().ok_or("a JPEG scan header is too short")? as usize;
-                if ns != comps.len() {
-                    return Err(
-                        "a JPEG scan of fewer components than the frame (only interleaved scans are read here)"
-                            .into(),
-                    );
-                }
-                let mut units = Vec::with_capacity(ns);
-                for (i, comp) in comps.iter().enumerate() {
-                    let spec = body
-                        .get(1 + 2 * i..3 + 2 * i)
-                        .ok_or("a JPEG scan header is too short")?;
-                    if spec[0] != comp.id {
-                        return Err("the JPEG scan's components are not the frame's".into());
-                    }
-                    let tables = spec[1];
-                    units.push(Unit {
-                        comp: *comp,
-                        dc: dc[(tables >> 4) as usize & 3]
-                            .clone()
-                            .ok_or("a JPEG scan names a missing DC table")?,
-                        ac: ac[(tables & 0x0F) as usize & 3]
-                            .clone()
-                            .ok_or("a JPEG scan names a missing AC table")?,
-                        quant: quant[comp.tq],
-                    });
-                }
-                // Sequential and interleaved: the one scan holds the whole image.
-                let samples = scan(
-                    &data[at + len..],
-                    rows,
-                    cols,
-                    precision,
-                    &units,
-                    restart,
-                    ycbcr,
-                )?;
-                return Ok((samples, precision));
-            }
-            // APPn, COM and anything else with a length: not needed.
-            _ => {}
         }
-        at += len;
+        if seg.marker != 0xDA {
+            continue;
+        }
+        let scan = tables.scan(seg.body)?;
+        if scan.len() != n {
+            return Err(
+                "a JPEG scan of fewer components than the frame (only interleaved scans are read here)"
+                    .into(),
+            );
+        }
+        let mut units = Vec::with_capacity(n);
+        for sc in &scan {
+            let comp = frame.comps[sc.index];
+            if comp.h > 2 || comp.v > 2 {
+                return Err(format!("JPEG sampling factors {}×{}", comp.h, comp.v));
+            }
+            // One component alone is one block per unit, whatever its factors.
+            let (h, v) = if n == 1 { (1, 1) } else { (comp.h, comp.v) };
+            units.push(Unit {
+                h,
+                v,
+                dc: tables.dc[sc.dc].clone().ok_or("a missing DC table")?,
+                ac: tables.ac[sc.ac].clone().ok_or("a missing AC table")?,
+                quant: tables.quant[comp.tq],
+            });
+        }
+        // Sequential and interleaved: the one scan holds the whole image.
+        let samples = scan_samples(
+            seg.data,
+            rows,
+            cols,
+            frame.precision,
+            &units,
+            tables.restart,
+            ycbcr,
+        )?;
+        return Ok((samples, frame.precision));
     }
     Err("the JPEG frame has no scan".into())
 }
 
-/// A component as a scan codes it: its tables.
+/// A component as a scan codes it: its sampling and tables.
 struct Unit {
-    comp: Component,
+    h: usize,
+    v: usize,
     dc: Huffman,
     ac: Huffman,
     quant: [u16; 64],
 }
 
-/// The coefficients of one block (T.81 F.2.2), dequantised; `pred` is the component's DC
-/// prediction.
-fn block(bits: &mut Bits, unit: &Unit, pred: &mut i32) -> Result<[i32; 64], String> {
-    let mut block = [0i32; 64];
-    let t = bits.decode(&unit.dc)?;
-    if t > 16 {
-        return Err("a DC difference category above 16".into());
-    }
-    // Wrapping: a hostile stream may pile up differences; the samples are clamped later.
-    *pred = pred.wrapping_add(bits.receive_extend(t));
-    block[0] = pred.wrapping_mul(unit.quant[0] as i32);
-    let mut k = 1;
-    while k < 64 {
-        let rs = bits.decode(&unit.ac)?;
-        let (r, s) = ((rs >> 4) as usize, rs & 0x0F);
-        if s == 0 {
-            if r == 15 {
-                k += 16;
-                continue;
-            }
-            break;
-        }
-        k += r;
-        if k > 63 {
-            return Err("a JPEG block has more than 64 coefficients".into());
-        }
-        block[ZIGZAG[k]] = bits
-            .receive_extend(s)
-            .wrapping_mul(unit.quant[ZIGZAG[k]] as i32);
-        k += 1;
-    }
-    Ok(block)
-}
-
 /// Decode the entropy-coded data of the one scan into samples (a pixel's components
 /// together).
-fn scan(
+fn scan_samples(
     data: &[u8],
     rows: usize,
     cols: usize,
@@ -393,15 +98,15 @@ fn scan(
     restart: usize,
     ycbcr: bool,
 ) -> Result<Vec<u16>, String> {
-    let hmax = units.iter().map(|u| u.comp.h).max().unwrap_or(1);
-    let vmax = units.iter().map(|u| u.comp.v).max().unwrap_or(1);
+    let hmax = units.iter().map(|u| u.h).max().unwrap_or(1);
+    let vmax = units.iter().map(|u| u.v).max().unwrap_or(1);
     let (mcux, mcuy) = (cols.div_ceil(8 * hmax), rows.div_ceil(8 * vmax));
     // Each component's samples at its own resolution, whole blocks.
     let mut planes: Vec<(usize, Vec<u16>)> = units
         .iter()
         .map(|u| {
-            let width = mcux * u.comp.h * 8;
-            (width, vec![0u16; width * mcuy * u.comp.v * 8])
+            let width = mcux * u.h * 8;
+            (width, vec![0u16; width * mcuy * u.v * 8])
         })
         .collect();
     let mut bits = Bits::new(data);
@@ -409,6 +114,7 @@ fn scan(
     let max = (1i32 << precision) - 1;
     let shift = 1i32 << (precision - 1);
     let mut preds = vec![0i32; units.len()];
+    let mut quantised = [0i32; 64];
     for n in 0..mcux * mcuy {
         if restart > 0 && n > 0 && n % restart == 0 {
             bits.restart()?;
@@ -416,12 +122,16 @@ fn scan(
         }
         let (mx, my) = (n % mcux, n / mcux);
         for (c, unit) in units.iter().enumerate() {
-            for by in 0..unit.comp.v {
-                for bx in 0..unit.comp.h {
-                    let coefficients = block(&mut bits, unit, &mut preds[c])?;
+            for by in 0..unit.v {
+                for bx in 0..unit.h {
+                    bits.block(&unit.dc, &unit.ac, &mut preds[c], &mut quantised)?;
+                    let mut coefficients = [0i32; 64];
+                    for (k, q) in quantised.iter().enumerate() {
+                        coefficients[ZIGZAG[k]] = q.wrapping_mul(unit.quant[ZIGZAG[k]] as i32);
+                    }
                     let pixels = idct.apply(&coefficients);
                     let (width, plane) = &mut planes[c];
-                    let (x0, y0) = ((mx * unit.comp.h + bx) * 8, (my * unit.comp.v + by) * 8);
+                    let (x0, y0) = ((mx * unit.h + bx) * 8, (my * unit.v + by) * 8);
                     for y in 0..8 {
                         for x in 0..8 {
                             let v = (pixels[y * 8 + x].round() as i32 + shift).clamp(0, max);
@@ -438,7 +148,7 @@ fn scan(
         for x in 0..cols {
             let sample = |c: usize| {
                 let (width, plane) = &planes[c];
-                let u = &units[c].comp;
+                let u = &units[c];
                 plane[(y * u.v / vmax) * width + x * u.h / hmax]
             };
             if units.len() == 1 {

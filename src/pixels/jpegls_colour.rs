@@ -4,6 +4,8 @@
 //! (`pure_jpegls`, imported as `jpegls`) reads. Line- and sample-interleaved streams share their coding state
 //! between components and cannot be split this way: they are refused with that reason.
 
+use super::jpeg_markers::{segments, MarkerError};
+
 /// Why a stream could not be split.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SplitError {
@@ -19,70 +21,22 @@ pub enum SplitError {
     LineInterleaved,
 }
 
-/// A marker segment: its marker (second byte) and the bytes from the marker to its end.
-struct Segment<'a> {
-    marker: u8,
-    bytes: &'a [u8],
-}
-
-/// The segment starting at `at` (which must be a marker with a length).
-fn segment(stream: &[u8], at: usize) -> Result<Segment<'_>, SplitError> {
-    let damaged = SplitError::Damaged;
-    if stream.get(at) != Some(&0xFF) {
-        return Err(damaged("marker expected"));
+impl From<MarkerError> for SplitError {
+    fn from(e: MarkerError) -> SplitError {
+        SplitError::Damaged(e.0)
     }
-    let marker = *stream.get(at + 1).ok_or(damaged("truncated"))?;
-    let len = stream
-        .get(at + 2..at + 4)
-        .map(|b| usize::from(u16::from_be_bytes([b[0], b[1]])))
-        .ok_or(damaged("truncated"))?;
-    if len < 2 {
-        return Err(damaged("segment length"));
-    }
-    let bytes = stream
-        .get(at..at + 2 + len)
-        .ok_or(damaged("segment runs past the end"))?;
-    Ok(Segment { marker, bytes })
-}
-
-/// Where the entropy-coded data starting at `at` ends: at the next marker other than a
-/// stuffed byte (in JPEG-LS, 0xFF followed by a byte with its high bit clear) or a restart.
-fn scan_end(stream: &[u8], at: usize) -> usize {
-    let mut i = at;
-    while i + 1 < stream.len() {
-        if stream[i] == 0xFF && stream[i + 1] & 0x80 != 0 && !(0xD0..=0xD7).contains(&stream[i + 1])
-        {
-            return i;
-        }
-        i += 1;
-    }
-    stream.len()
 }
 
 /// The single-component streams of a multi-component JPEG-LS stream coded with interleave
 /// mode 0, in component order; `None` when the stream has one component (decode it as is).
 pub fn split_components(stream: &[u8]) -> Result<Option<Vec<Vec<u8>>>, SplitError> {
     let damaged = SplitError::Damaged;
-    if !stream.starts_with(&[0xFF, 0xD8]) {
-        return Err(damaged("no start of image"));
-    }
-    let mut at = 2;
     let mut frame: Option<&[u8]> = None;
     // Segments every component's stream needs (preset parameters), in order.
     let mut shared: Vec<&[u8]> = Vec::new();
     let mut scans: Vec<Vec<u8>> = Vec::new();
-    loop {
-        // Fill bytes may precede a marker.
-        while stream.get(at) == Some(&0xFF) && stream.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        match stream.get(at + 1) {
-            None => return Err(damaged("no end of image")),
-            Some(0xD9) => break,
-            Some(_) => {}
-        }
-        let seg = segment(stream, at)?;
-        at += seg.bytes.len();
+    for seg in segments(stream)? {
+        let seg = seg?;
         match seg.marker {
             // SOF55: JPEG-LS frame header.
             0xF7 => {
@@ -126,7 +80,6 @@ pub fn split_components(stream: &[u8]) -> Result<Option<Vec<Vec<u8>>>, SplitErro
                     .map(|i| &frame[10 + 3 * i..13 + 3 * i])
                     .find(|c| c[0] == component)
                     .ok_or(damaged("scan of an unknown component"))?;
-                let end = scan_end(stream, at);
                 // SOI, the shared segments, a one-component frame header, the scan, EOI.
                 let mut one = vec![0xFF, 0xD8];
                 for s in &shared {
@@ -137,10 +90,9 @@ pub fn split_components(stream: &[u8]) -> Result<Option<Vec<Vec<u8>>>, SplitErro
                 one.push(1);
                 one.extend_from_slice(spec);
                 one.extend_from_slice(seg.bytes);
-                one.extend_from_slice(&stream[at..end]);
+                one.extend_from_slice(seg.data);
                 one.extend_from_slice(&[0xFF, 0xD9]);
                 scans.push(one);
-                at = end;
             }
             // SOI again, APPn (a colour transform, APP8 "mrfx", changes the samples), others.
             0xE8 if seg.bytes.get(4..8) == Some(b"mrfx") => {
@@ -172,10 +124,8 @@ mod tests {
             let mut grey = Vec::new();
             jpegls::encode(plane, width, height, &mut grey).expect("encode");
             // Its frame header (once) and scan, with the component's id.
-            let mut at = 2;
-            while at + 1 < grey.len() {
-                let seg = segment(&grey, at).expect("segment");
-                at += seg.bytes.len();
+            for seg in segments(&grey).expect("SOI") {
+                let seg = seg.expect("segment");
                 match seg.marker {
                     0xF7 if c == 0 => {
                         out.extend_from_slice(&[0xFF, 0xF7, 0x00, 0x11]);
@@ -189,8 +139,7 @@ mod tests {
                         let mut sos = seg.bytes.to_vec();
                         sos[5] = c as u8 + 1;
                         out.extend_from_slice(&sos);
-                        let end = scan_end(&grey, at);
-                        out.extend_from_slice(&grey[at..end]);
+                        out.extend_from_slice(seg.data);
                         break;
                     }
                     _ => {}

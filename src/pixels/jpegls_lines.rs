@@ -19,6 +19,7 @@ pub enum LinesError {
     Unsupported(&'static str),
 }
 
+use super::jpeg_markers::{segments, u16_at, MarkerError};
 use LinesError::{Damaged, Unsupported};
 
 /// The run-length order table (T.87 A.2.1).
@@ -105,7 +106,8 @@ impl<'a> Bits<'a> {
             }
             let lead = self.value.leading_zeros().min(self.count);
             n += lead;
-            self.value <<= lead;
+            // All 64 bits may be zeros: a shift by 64 would overflow.
+            self.value = self.value.checked_shl(lead).unwrap_or(0);
             self.count -= lead;
             if self.count > 0 {
                 // The 1 bit.
@@ -498,34 +500,21 @@ impl Decoder<'_> {
     }
 }
 
-fn u16_at(b: &[u8], at: usize) -> Result<usize, LinesError> {
-    b.get(at..at + 2)
-        .map(|v| usize::from(u16::from_be_bytes([v[0], v[1]])))
-        .ok_or(Damaged("truncated"))
+impl From<MarkerError> for LinesError {
+    fn from(e: MarkerError) -> LinesError {
+        Damaged(e.0)
+    }
 }
 
 /// Decode a line-interleaved JPEG-LS stream: samples interleaved pixel by pixel
 /// (`rows × cols × components`), as 16-bit values.
 pub fn decode(stream: &[u8], rows: u32, cols: u32) -> Result<(Vec<u16>, usize), LinesError> {
-    if !stream.starts_with(&[0xFF, 0xD8]) {
-        return Err(Damaged("no start of image"));
-    }
-    let mut at = 2;
     let mut frame: Option<(u8, usize, usize, usize)> = None;
     let mut preset = [0i32; 5];
-    loop {
-        while stream.get(at) == Some(&0xFF) && stream.get(at + 1) == Some(&0xFF) {
-            at += 1;
-        }
-        if stream.get(at) != Some(&0xFF) {
-            return Err(Damaged("marker expected"));
-        }
-        let marker = *stream.get(at + 1).ok_or(Damaged("truncated"))?;
-        let len = u16_at(stream, at + 2)?;
-        let seg = stream
-            .get(at + 4..at + 2 + len.max(2))
-            .ok_or(Damaged("segment runs past the end"))?;
-        at += 2 + len;
+    for seg in segments(stream)? {
+        let seg = seg?;
+        let (marker, data) = (seg.marker, seg.data);
+        let seg = seg.body;
         match marker {
             0xF7 => {
                 if seg.len() < 6 {
@@ -573,7 +562,7 @@ pub fn decode(stream: &[u8], rows: u32, cols: u32) -> Result<(Vec<u16>, usize), 
                 let a0 = ((p.range + 32) / 64).max(2);
                 let mut d = Decoder {
                     p,
-                    bits: Bits::new(&stream[at..]),
+                    bits: Bits::new(data),
                     contexts: vec![
                         Context {
                             a: a0,
@@ -637,6 +626,7 @@ pub fn decode(stream: &[u8], rows: u32, cols: u32) -> Result<(Vec<u16>, usize), 
             _ => {}
         }
     }
+    Err(Damaged("no scan"))
 }
 
 #[cfg(test)]
