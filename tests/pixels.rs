@@ -166,6 +166,103 @@ fn rle_pixels_are_decoded_blanked_and_stored_as_rle_again() {
     assert!(out.get(tags::LOSSY_IMAGE_COMPRESSION).is_none());
 }
 
+/// The sample CT as an 8-bit JPEG Baseline image (made with the `jpeg-encoder` crate), with
+/// `change` applied to it.
+fn jpeg_baseline(change: impl FnOnce(&mut dicom_object::InMemDicomObject)) -> Vec<u8> {
+    let (_, original) = &sample_study()[0];
+    let grey: Vec<u8> = words(&parse(original))
+        .iter()
+        .map(|v| (v >> 4).min(255) as u8)
+        .collect();
+    let mut stream = Vec::new();
+    jpeg_encoder::Encoder::new(&mut stream, 90)
+        .encode(&grey, 64, 64, jpeg_encoder::ColorType::Luma)
+        .expect("encoded");
+    if stream.len() % 2 == 1 {
+        stream.push(0);
+    }
+    with(
+        original,
+        |o| {
+            for (tag, v) in [
+                (tags::BITS_ALLOCATED, 8u16),
+                (tags::BITS_STORED, 8),
+                (tags::HIGH_BIT, 7),
+                (tags::PIXEL_REPRESENTATION, 0),
+            ] {
+                o.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
+            }
+            let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![stream]);
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                Value::from(fragments),
+            ));
+            change(o);
+        },
+        Some("1.2.840.10008.1.2.4.50"),
+    )
+}
+
+#[test]
+fn jpeg_baseline_is_blanked_in_whole_blocks_and_stays_jpeg() {
+    let input = jpeg_baseline(|_| {});
+    let before = obscura::pixels::decode_frame(&parse(&input), 0).expect("decodes");
+    let d = session(RULES).deidentify(&input).expect("cleaned");
+    assert_eq!(
+        d.transfer_syntax.trim_end_matches('\0'),
+        "1.2.840.10008.1.2.4.50"
+    );
+    let out = parse(&d.bytes);
+    let after = obscura::pixels::decode_frame(&out, 0).expect("decodes");
+    // RULES' rectangles widened to 8×8 blocks: x 0–23, y 0–7, and x 56–63, y 56–63.
+    for y in 0..64 {
+        for x in 0..64 {
+            let i = y * 64 + x;
+            let blanked = (x < 24 && y < 8) || (x >= 56 && y >= 56);
+            if blanked {
+                assert_eq!(after[i], 0, "({x},{y}) is black");
+            } else {
+                assert_eq!(after[i], before[i], "({x},{y}) is exactly as it was");
+            }
+        }
+    }
+    assert!(d.changes.iter().any(|c| c.name == "PixelData"
+        && c.reason.contains("blanked inside the JPEG Baseline")
+        && c.reason.contains("8×8")));
+    let text = |tag| {
+        out.get(tag)
+            .and_then(|e| e.value().to_str().ok())
+            .map(|s| s.trim().to_string())
+            .unwrap_or_default()
+    };
+    assert_eq!(text(tags::LOSSY_IMAGE_COMPRESSION), "01");
+    assert_eq!(text(tags::BURNED_IN_ANNOTATION), "NO");
+}
+
+#[test]
+fn jpeg_that_cannot_be_blanked_in_blocks_is_decoded_and_stored_as_rle() {
+    // Signed samples: their black is not what a flat JPEG block can say safely here.
+    let input = jpeg_baseline(|o| {
+        o.put(DataElement::new(
+            tags::PIXEL_REPRESENTATION,
+            VR::US,
+            PrimitiveValue::from(1u16),
+        ));
+    });
+    let d = session(RULES).deidentify(&input).expect("cleaned");
+    assert_eq!(
+        d.transfer_syntax.trim_end_matches('\0'),
+        "1.2.840.10008.1.2.5"
+    );
+    assert!(d.changes.iter().any(|c| c.name == "PixelData"
+        && c.reason.contains("decoded from JPEG Baseline")
+        && c.reason.contains("stored as RLE Lossless")));
+    let after = obscura::pixels::decode_frame(&parse(&d.bytes), 0).expect("decodes");
+    // The signed black, -128, in every pixel of the first rectangle.
+    assert!((3..8).all(|y| (2..22).all(|x| after[y * 64 + x] == 0x80)));
+}
+
 #[test]
 fn compressed_pixels_that_do_not_decode_are_left_out() {
     let (_, original) = &sample_study()[0];

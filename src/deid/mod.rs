@@ -591,21 +591,38 @@ impl Session {
                 cleaned.get(tags::PIXEL_DATA).map(|e| e.value()),
                 Some(dicom_core::value::Value::PixelSequence(_))
             );
-            let frames = if encapsulated {
-                let (obj, frames) = crate::pixels::blank_encapsulated(
+            let (frames, stored) = if encapsulated {
+                let (obj, frames, stored) = crate::pixels::blank_encapsulated(
                     cleaned.with_exact_meta(meta.clone()),
                     &regions,
                 )
                 .map_err(|e| DeidError::Pixels(e.to_string()))?;
                 cleaned = obj;
-                decompressed = true;
-                frames
+                let name = transfer_syntax_name(meta.transfer_syntax());
+                let note = match stored {
+                    crate::pixels::Stored::Rle => {
+                        decompressed = true;
+                        format!("; decoded from {name} and stored as RLE Lossless")
+                    }
+                    crate::pixels::Stored::JpegBlocks { unit, new_tables } => format!(
+                        "; blanked inside the {name} data in whole blocks of {}×{} pixels, \
+                         every other block kept exactly as it was (not compressed again){}",
+                        unit.0,
+                        unit.1,
+                        if new_tables {
+                            ", with Huffman tables made anew"
+                        } else {
+                            ""
+                        }
+                    ),
+                };
+                (frames, note)
             } else {
-                crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
-                    .map_err(|e| DeidError::Pixels(e.to_string()))?
+                let frames = crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
+                    .map_err(|e| DeidError::Pixels(e.to_string()))?;
+                (frames, String::new())
             };
-            let from = decompressed.then(|| transfer_syntax_name(meta.transfer_syntax()));
-            walker.log_pixels(regions.len(), frames, &rule_names, from.as_deref());
+            walker.log_pixels(regions.len(), frames, &rule_names, &stored);
         }
         let mut new_meta = walker.clean_meta(&meta, &cleaned)?;
         if decompressed {

@@ -724,18 +724,15 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Record that regions of the pixels were blanked.
+    /// Record that regions of the pixels were blanked; `stored` tells how the frames were
+    /// stored, as a clause to follow the rules (empty for native pixel data).
     pub(super) fn log_pixels(
         &mut self,
         regions: usize,
         frames: u32,
         rules: &[String],
-        decompressed_from: Option<&str>,
+        stored: &str,
     ) {
-        let stored = match decompressed_from {
-            Some(ts) => format!("; decoded from {ts} and stored as RLE Lossless"),
-            None => String::new(),
-        };
         self.log(
             &fmt_tag(tags::PIXEL_DATA),
             "PixelData",

@@ -40,7 +40,9 @@ pub fn u16_at(b: &[u8], at: usize) -> Result<usize, MarkerError> {
 /// that ends before its EOI yields an error last.
 pub fn segments(stream: &[u8]) -> Result<Segments<'_>, MarkerError> {
     if !stream.starts_with(&[0xFF, 0xD8]) {
-        return Err(MarkerError("the frame does not start with a JPEG SOI marker"));
+        return Err(MarkerError(
+            "the frame does not start with a JPEG SOI marker",
+        ));
     }
     Ok(Segments {
         stream,

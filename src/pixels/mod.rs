@@ -403,8 +403,8 @@ fn geometry(
     })
 }
 
-/// Fill the regions of one frame with black. `le` tells the byte order of 16-bit samples.
-fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
+/// Every sample of the regions in a frame: its byte offset and its black value.
+fn each_black_sample(g: &Geometry, regions: &[Region], mut f: impl FnMut(usize, u32)) {
     let (rows, cols) = (g.rows as u32, g.cols as u32);
     for r in regions {
         let (mut x0, y0) = (r.x.min(cols) as usize, r.y.min(rows) as usize);
@@ -421,21 +421,41 @@ fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
         for y in y0..y1 {
             for x in x0..x1 {
                 for (s, value) in g.black.iter().enumerate() {
-                    let at = g.index(y * g.cols + x, s) * g.bps;
-                    let Some(dst) = frame.get_mut(at..at + g.bps) else {
-                        continue;
-                    };
-                    if g.bps == 1 {
-                        dst[0] = *value as u8;
-                    } else if le {
-                        dst.copy_from_slice(&(*value as u16).to_le_bytes());
-                    } else {
-                        dst.copy_from_slice(&(*value as u16).to_be_bytes());
-                    }
+                    f(g.index(y * g.cols + x, s) * g.bps, *value);
                 }
             }
         }
     }
+}
+
+/// The bytes of one sample of value `value`.
+fn sample_bytes(value: u32, bps: usize, le: bool) -> ([u8; 2], usize) {
+    let v = value as u16;
+    match (bps, le) {
+        (1, _) => ([value as u8, 0], 1),
+        (_, true) => (v.to_le_bytes(), 2),
+        (_, false) => (v.to_be_bytes(), 2),
+    }
+}
+
+/// Fill the regions of one frame with black. `le` tells the byte order of 16-bit samples.
+fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
+    each_black_sample(g, regions, |at, value| {
+        let (bytes, n) = sample_bytes(value, g.bps, le);
+        if let Some(dst) = frame.get_mut(at..at + n) {
+            dst.copy_from_slice(&bytes[..n]);
+        }
+    });
+}
+
+/// Whether the regions of a (little-endian) frame are black already.
+fn is_blank(frame: &[u8], g: &Geometry, regions: &[Region]) -> bool {
+    let mut blank = true;
+    each_black_sample(g, regions, |at, value| {
+        let (bytes, n) = sample_bytes(value, g.bps, true);
+        blank &= frame.get(at..at + n) == Some(&bytes[..n]);
+    });
+    blank
 }
 
 fn mark_cleaned(obj: &mut InMemDicomObject) {
@@ -510,35 +530,61 @@ const LOSSY: &[(&str, &str, bool)] = &[
     ("1.2.840.10008.1.2.4.203", "ISO_15444_15", false),
 ];
 
-/// Blank the regions in compressed (encapsulated) pixel data: every frame is decoded, one
-/// at a time, blanked, and packed again as RLE Lossless (nothing is compressed lossily a
-/// second time, and never more than one decoded frame is held). The caller must write the
-/// result as RLE Lossless. Returns the object with its new pixel data and the number of
-/// frames.
+/// How [`blank_encapsulated`] stored the blanked frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stored {
+    /// Decoded, blanked and packed as RLE Lossless: the caller must write the file so.
+    Rle,
+    /// Blanked inside the JPEG stream (Baseline or Extended) in whole blocks; every other
+    /// block is exactly as it was, and the transfer syntax stays.
+    JpegBlocks {
+        /// Width and height in pixels of the unit (MCU) regions were widened to.
+        unit: (usize, usize),
+        /// Some frame's Huffman tables lacked a needed code and were made again.
+        new_tables: bool,
+    },
+}
+
+/// Blank the regions in compressed (encapsulated) pixel data.
 ///
-/// Lossless input stays lossless. For lossy input the pixels are the decoded ones, and
-/// Lossy Image Compression (0028,2110) says "01" with the method, as the standard asks.
+/// JPEG Baseline and Extended are blanked in the compressed stream, whole blocks at a time,
+/// leaving the rest of the image exactly as it was (see [`jpeg_blocks`]); each frame so
+/// blanked is decoded again and its regions checked to be black. Anything else, and JPEG
+/// that cannot be blanked so, is decoded a frame at a time, blanked, and packed again as RLE
+/// Lossless (nothing is compressed lossily a second time, and never more than one decoded
+/// frame is held). Returns the object with its new pixel data, the number of frames and how
+/// they are stored.
+///
+/// Lossless input stays lossless. For lossy input Lossy Image Compression (0028,2110) says
+/// "01" with the method, as the standard asks.
 pub fn blank_encapsulated(
     file: FileDicomObject<InMemDicomObject>,
     regions: &[Region],
-) -> Result<(InMemDicomObject, u32), PixelError> {
+) -> Result<(InMemDicomObject, u32, Stored), PixelError> {
     // One decoder for every frame; what it knows is taken out before the object is.
-    let (ts_uid, photometric, g, out) = {
+    let (ts_uid, photometric, g, out, stored) = {
         let decoder = Decoder::new(&file)?;
         let g = decoder.g.clone();
-        // A frame decoded, blanked and packed at a time: never more than one decoded frame.
-        let mut fragments = Vec::with_capacity((g.frames as usize).min(4096));
-        for f in 0..g.frames {
-            let mut frame = decoder.frame(f)?;
-            blank_frame(&mut frame, &g, regions, true);
-            fragments.push(rle::encode_frame(&frame, g.rows, g.cols, g.spp, g.bps));
+        if let Some((fragments, stored)) = decoder.jpeg_blocks(regions) {
+            let photometric = decoder.source_photometric.clone();
+            (decoder.ts_uid.clone(), photometric, g, fragments, stored)
+        } else {
+            // A frame decoded, blanked and packed at a time: never more than one decoded frame.
+            let mut fragments = Vec::with_capacity((g.frames as usize).min(4096));
+            for f in 0..g.frames {
+                let mut frame = decoder.frame(f)?;
+                blank_frame(&mut frame, &g, regions, true);
+                fragments.push(rle::encode_frame(&frame, g.rows, g.cols, g.spp, g.bps));
+            }
+            let photometric = decoder.photometric.clone();
+            (
+                decoder.ts_uid.clone(),
+                photometric,
+                g,
+                fragments,
+                Stored::Rle,
+            )
         }
-        (
-            decoder.ts_uid.clone(),
-            decoder.photometric.clone(),
-            g,
-            fragments,
-        )
     };
     let mut obj = file.into_inner();
     obj.put(DataElement::new(
@@ -551,7 +597,7 @@ pub fn blank_encapsulated(
     ));
     let cs = |t, v: &str| DataElement::new(t, VR::CS, PrimitiveValue::from(v));
     obj.put(cs(tags::PHOTOMETRIC_INTERPRETATION, &photometric));
-    if g.spp > 1 {
+    if g.spp > 1 && stored == Stored::Rle {
         obj.put(DataElement::new(
             tags::PLANAR_CONFIGURATION,
             VR::US,
@@ -568,7 +614,7 @@ pub fn blank_encapsulated(
         }
     }
     mark_cleaned(&mut obj);
-    Ok((obj, g.frames))
+    Ok((obj, g.frames, stored))
 }
 
 /// Frame `f` (0-based) of compressed (encapsulated) pixel data, decoded: little-endian,
@@ -672,6 +718,60 @@ impl<'a> Decoder<'a> {
             ));
         }
         Ok(d)
+    }
+
+    /// Every frame of a JPEG Baseline or Extended image with its regions blanked in the
+    /// compressed stream ([`jpeg_blocks`]), each decoded again and checked to be black there;
+    /// `None` when any frame cannot be blanked so (the caller decodes instead).
+    fn jpeg_blocks(&self, regions: &[Region]) -> Option<(Vec<Vec<u8>>, Stored)> {
+        use jpeg_blocks::Black;
+        let g = &self.g;
+        let jpeg = matches!(
+            self.ts_uid.as_str(),
+            "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
+        );
+        if !jpeg || g.signed || g.palette.is_some() {
+            return None;
+        }
+        let grey = match (g.spp, self.source_photometric.as_str()) {
+            (1, "MONOCHROME1" | "MONOCHROME2") => Some(*g.black.first()?),
+            (3, "RGB" | "YBR_FULL" | "YBR_FULL_422") => None,
+            _ => return None,
+        };
+        let mut fragments = Vec::with_capacity((g.frames as usize).min(4096));
+        let (mut unit, mut new_tables) = ((8, 8), false);
+        for f in 0..g.frames {
+            let stream = self.stream(f).ok()?;
+            // Colour components as the decoder reads them: the 12-bit one by the
+            // photometric interpretation, the 8-bit one by the stream's markers.
+            let ycbcr = if self.jpeg12 {
+                self.source_photometric.starts_with("YBR")
+            } else {
+                grey.is_some() || jpeg_blocks::is_ycbcr(&stream).ok()?
+            };
+            let black = grey.map_or(Black::Colour { ycbcr }, Black::Grey);
+            let blanked = jpeg_blocks::blank(&stream, regions, g.rows, g.cols, black).ok()?;
+            let frame = if self.jpeg12 {
+                let (samples, _) = jpeg12::decode(&blanked.stream, g.rows, g.cols, ycbcr).ok()?;
+                samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+            } else {
+                jpeg_decoder::Decoder::new(&blanked.stream[..])
+                    .decode()
+                    .ok()?
+            };
+            if frame.len() < g.frame_len() || !is_blank(&frame, g, regions) {
+                return None;
+            }
+            unit = blanked.unit;
+            new_tables |= blanked.new_tables;
+            let mut stream = blanked.stream;
+            // Fragments are of even length (PS3.5 A.4): a trailing zero after EOI.
+            if stream.len() % 2 == 1 {
+                stream.push(0);
+            }
+            fragments.push(stream);
+        }
+        Some((fragments, Stored::JpegBlocks { unit, new_tables }))
     }
 
     fn undecodable(&self, f: u32, why: &dyn std::fmt::Display) -> PixelError {

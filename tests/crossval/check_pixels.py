@@ -16,6 +16,10 @@ For each output:
   of DCMTK's / OpenJPEG's / OpenJPH's own decoding for lossy input;
 - pydicom and DCMTK (dcmj2pnm) both decode it; BurnedInAnnotation is NO; lossy input says
   LossyImageCompression 01;
+- JPEG Baseline and Extended stay JPEG, blanked in whole blocks inside the compressed data:
+  outside the blocks the region touches (one chroma sample more where colour is subsampled,
+  which decoders smooth), DCMTK decodes the output to exactly the samples it decodes the input
+  to;
 - what Obscura cannot decode (NOT_DECODED; none today) is excluded with that reason,
   never passed through.
 
@@ -52,6 +56,11 @@ REGION = {"x": 10, "y": 6, "w": 70, "h": 14}
 RULES = {"rules": [{"name": "test text band", "modality": "OT",
                     "regions": [REGION]}]}
 ROWS, COLS = 96, 128
+
+
+# Inputs Obscura blanks inside the compressed data: their transfer syntax is kept.
+KEPT_JPEG = {"jpeg-baseline", "jpeg-extended"}
+JPEG_SYNTAXES = {"1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"}
 
 
 def run(cmd):
@@ -218,18 +227,33 @@ NOT_DECODED = {}
 
 
 def reference_pixels(path):
-    """The input's pixels as DCMTK decodes them (for lossy input)."""
-    native = path + ".native.dcm"
+    """A file's pixels as DCMTK decodes them (for lossy input)."""
+    fd, native = tempfile.mkstemp(suffix=".native.dcm")
+    os.close(fd)
     for tool in (["dcmdjpeg"], ["dcmdjpls"], ["dcmdrle"], ["dcmconv", "+te"]):
         if run(tool + [path, native]).returncode == 0:
             break
     else:
         sys.exit(f"DCMTK could not decode {path}")
-    return frames_of(pydicom.dcmread(native))
+    try:
+        return frames_of(pydicom.dcmread(native))
+    finally:
+        os.unlink(native)
 
 
 def frames_of(ds):
-    arr = ds.pixel_array
+    try:
+        arr = ds.pixel_array
+    except ValueError as e:
+        if "color space" not in str(e):
+            raise
+        # pydicom converts only 8-bit YCbCr to RGB: 12-bit colour JPEG is converted here.
+        from pydicom.pixels import pixel_array
+        ybr = pixel_array(ds, as_rgb=False).astype(np.float64)
+        mid, top = 1 << (int(ds.BitsStored) - 1), (1 << int(ds.BitsStored)) - 1
+        y, cb, cr = ybr[..., 0], ybr[..., 1] - mid, ybr[..., 2] - mid
+        rgb = np.stack([y + 1.402 * cr, y - 0.344136 * cb - 0.714136 * cr, y + 1.772 * cb], -1)
+        arr = np.clip(np.rint(rgb), 0, top).astype(np.uint16)
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     return arr if frames > 1 else arr[np.newaxis]
 
@@ -266,7 +290,7 @@ def check(name, kind, src, reference, lossless, cli, rules, work, failures):
     output = one_output(out, label, failures)
     if output is None:
         return
-    problem = verify(output, reference, lossless, work)
+    problem = verify(output, reference, lossless, work, keeps_jpeg=name in KEPT_JPEG)
     if problem:
         failures.append(f"{label}: {problem}")
     else:
@@ -282,8 +306,41 @@ def one_output(out, label, failures):
     return outputs[0]
 
 
-def verify(path, reference, lossless, work):
-    """What is wrong with one cleaned output, or None."""
+def jpeg_blocks(ds):
+    """The area Obscura blanks in a JPEG image for REGION: the region widened by one chroma
+    sample where colour is subsampled, then to whole MCUs; and the ring around it where
+    decoders smooth chroma across the edge. Read from the first frame's frame header."""
+    from pydicom.encaps import generate_fragmented_frames
+    frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
+    stream = b"".join(next(generate_fragmented_frames(ds.PixelData, number_of_frames=frames)))
+    at = 2
+    while True:
+        marker, length = stream[at + 1], int.from_bytes(stream[at + 2:at + 4], "big")
+        if marker in (0xC0, 0xC1):
+            n = stream[at + 9]
+            factors = [(stream[at + 11 + 3 * i] >> 4, stream[at + 11 + 3 * i] & 15) for i in range(n)]
+            break
+        at += 2 + length
+    hmax, vmax = max(h for h, _ in factors), max(v for _, v in factors)
+    hmin, vmin = min(h for h, _ in factors), min(v for _, v in factors)
+    mx = hmax // hmin if hmin < hmax else 0
+    my = vmax // vmin if vmin < vmax else 0
+    uw, uh = 8 * hmax, 8 * vmax
+    x0, y0 = REGION["x"], REGION["y"]
+    x1, y1 = x0 + REGION["w"], y0 + REGION["h"]
+    area = np.zeros((ROWS, COLS), dtype=bool)
+    area[max(0, y0 - my) // uh * uh:-(-(y1 + my) // uh) * uh,
+         max(0, x0 - mx) // uw * uw:-(-(x1 + mx) // uw) * uw] = True
+    ring = 2 if (mx or my) else 0
+    near = area.copy()
+    ys, xs = np.nonzero(area)
+    near[max(0, ys.min() - ring):ys.max() + 1 + ring, max(0, xs.min() - ring):xs.max() + 1 + ring] = True
+    return area, near
+
+
+def verify(path, reference, lossless, work, keeps_jpeg=False):
+    """What is wrong with one cleaned output, or None. `keeps_jpeg`: the input was JPEG
+    Baseline or Extended, which Obscura blanks in whole blocks and keeps as it was."""
     ds = pydicom.dcmread(path)
     got = frames_of(ds)
     if got.shape != reference.shape:
@@ -294,6 +351,21 @@ def verify(path, reference, lossless, work):
     if not np.all(inside == black):
         return (f"{np.count_nonzero(inside != black)} pixel values inside the region are not "
                 f"black ({black})")
+    ts = str(ds.file_meta.TransferSyntaxUID)
+    if keeps_jpeg and ts not in JPEG_SYNTAXES:
+        return f"JPEG input stored as {ts}, not blanked inside the JPEG data"
+    if ts in JPEG_SYNTAXES:
+        # Whole blocks: the widened area is blanked, and everything away from it decodes
+        # (in DCMTK, as the reference was decoded) to exactly what it did.
+        area, near = jpeg_blocks(ds)
+        mask = near
+        dcmtk = reference_pixels(path)
+        away = np.abs(dcmtk[:, ~near].astype(np.int32) - reference[:, ~near].astype(np.int32))
+        if away.size and int(away.max()) != 0:
+            return (f"{np.count_nonzero(away)} samples away from the blanked blocks differ from "
+                    f"the input's (by up to {int(away.max())})")
+        if not np.all(dcmtk[:, area & inside_mask()] == black):
+            return "DCMTK does not decode the region as black"
     outside_got = got[:, ~mask].astype(np.int32)
     outside_ref = reference[:, ~mask].astype(np.int32)
     delta = np.abs(outside_got - outside_ref)
@@ -410,7 +482,9 @@ def verify_package(refs, unzipped):
             with open(os.path.join(refs, f"ref-{i}.json")) as fh:
                 info = json.load(fh)
             ref = np.load(os.path.join(refs, f"ref-{i}.npy"))
-            problem = verify(path, ref, info["lossless"], tempfile.gettempdir())
+            name = info["label"].split("/")[0]
+            problem = verify(path, ref, info["lossless"], tempfile.gettempdir(),
+                             keeps_jpeg=name in KEPT_JPEG)
             seen += 1
             if problem:
                 failures.append(f"{info['label']}: {problem}")
