@@ -7,6 +7,7 @@
 mod dates;
 mod keys;
 mod precheck;
+pub use precheck::header_len;
 pub mod reid;
 mod scrub;
 mod walk;

@@ -45,6 +45,8 @@ struct Walker<'a> {
 /// What ended a run of elements.
 enum Stop {
     End,
+    /// An element at or after the tag the walk was to stop at.
+    Until,
     ItemDelimiter,
     SequenceDelimiter,
 }
@@ -91,18 +93,23 @@ impl Walker<'_> {
     }
 
     /// Walk elements from `pos` to `end` (or to a delimiter); returns where it stopped.
+    /// With `until`, the walk stops before the first element whose tag is that or later.
     fn elements(
         &self,
         mut pos: usize,
         end: usize,
         enc: Encoding,
         depth: usize,
+        until: Option<Tag>,
     ) -> Result<(usize, Stop), String> {
         if depth > MAX_DEPTH {
             return Err("sequences nest too deeply".into());
         }
         while pos < end {
             let tag = Tag(self.u16(pos, enc)?, self.u16(pos + 2, enc)?);
+            if until.is_some_and(|u| tag >= u) {
+                return Ok((pos, Stop::Until));
+            }
             if tag.group() == 0xFFFE {
                 let len = self.u32(pos + 4, enc)?;
                 match tag.element() {
@@ -200,14 +207,14 @@ impl Walker<'_> {
                     pos = self.check_len(tag, pos, len, end)?;
                 }
                 (0xFFFE, 0xE000) if len == UNDEFINED => {
-                    match self.elements(pos, end, enc, depth)? {
+                    match self.elements(pos, end, enc, depth, None)? {
                         (p, Stop::ItemDelimiter) => pos = p,
                         _ => return Err("an item is not closed".into()),
                     }
                 }
                 (0xFFFE, 0xE000) => {
                     let stop = self.check_len(tag, pos, len, end)?;
-                    match self.elements(pos, stop, enc, depth)? {
+                    match self.elements(pos, stop, enc, depth, None)? {
                         (p, Stop::End) if p == stop => pos = stop,
                         _ => return Err("an item does not fill its length".into()),
                     }
@@ -222,18 +229,16 @@ impl Walker<'_> {
 /// Check the structure of a data set encoded with `enc` (the bytes after the file meta group).
 pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
     let w = Walker { buf };
-    match w.elements(0, buf.len(), enc, 0)? {
+    match w.elements(0, buf.len(), enc, 0, None)? {
         (_, Stop::End) => Ok(()),
         _ => Err("a delimiter appears outside any sequence".into()),
     }
 }
 
-/// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
-/// VR little endian), then the data set in the transfer syntax the meta group names.
-pub fn check_part10(body: &[u8]) -> Result<(), String> {
-    let buf = body.get(4..).ok_or("the file ends after its marker")?;
+/// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
+/// VR little endian): where it ends, and the transfer syntax it names.
+fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
     let w = Walker { buf };
-    // The meta group: elements of group 0002, in explicit VR little endian.
     let mut pos = 0;
     let mut ts = String::new();
     while w.u16(pos, Encoding::ExplicitLittle).ok() == Some(0x0002) {
@@ -254,10 +259,42 @@ pub fn check_part10(body: &[u8]) -> Result<(), String> {
         }
         pos = stop;
     }
+    Ok((pos, ts))
+}
+
+/// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
+/// VR little endian), then the data set in the transfer syntax the meta group names.
+pub fn check_part10(body: &[u8]) -> Result<(), String> {
+    let buf = body.get(4..).ok_or("the file ends after its marker")?;
+    let (pos, ts) = meta_group(buf)?;
     match Encoding::of(&ts) {
         Some(enc) => check_dataset(&buf[pos..], enc),
         // A deflated data set is checked by the inflater and parser themselves.
         None => Ok(()),
+    }
+}
+
+/// How many bytes of a Part 10 file (preamble included, or from its "DICM" marker) come
+/// before its Pixel Data (7FE0,0010), when `head`, the start of the file, holds them all and
+/// they are well formed; `None` otherwise (no pixel data in `head`, a deflated data set, a
+/// damaged header). Those bytes alone are then a file without its pixels.
+pub fn header_len(head: &[u8]) -> Option<usize> {
+    let start = if head.get(128..132) == Some(b"DICM") {
+        128
+    } else if head.get(0..4) == Some(b"DICM") {
+        0
+    } else {
+        return None;
+    };
+    let buf = head.get(start + 4..)?;
+    let (meta_end, ts) = meta_group(buf).ok()?;
+    let enc = Encoding::of(&ts)?;
+    let w = Walker {
+        buf: &buf[meta_end..],
+    };
+    match w.elements(0, w.buf.len(), enc, 0, Some(Tag(0x7FE0, 0x0010))) {
+        Ok((p, Stop::Until)) => Some(start + 4 + meta_end + p),
+        _ => None,
     }
 }
 
@@ -270,6 +307,28 @@ mod tests {
         for (name, bytes) in crate::sample::sample_study() {
             assert_eq!(check_part10(&bytes[128..]), Ok(()), "{name}");
         }
+    }
+
+    #[test]
+    fn the_header_ends_where_pixel_data_begins() {
+        for (name, bytes) in crate::sample::sample_study() {
+            let Some(p) = header_len(&bytes) else {
+                // Files without pixels (a report) have no end of header to find.
+                assert!(
+                    !bytes.windows(4).any(|w| w == [0xE0, 0x7F, 0x10, 0x00]),
+                    "{name}"
+                );
+                continue;
+            };
+            assert_eq!(&bytes[p..p + 4], &[0xE0, 0x7F, 0x10, 0x00], "{name}");
+            // From the marker on, the same; and only the header's bytes are needed.
+            assert_eq!(header_len(&bytes[128..]), Some(p - 128), "{name}");
+            assert_eq!(header_len(&bytes[..p + 8]), Some(p), "{name}");
+            assert_eq!(header_len(&bytes[..p - 1]), None, "{name}");
+            // What comes before is a well-formed file of its own.
+            assert_eq!(check_part10(&bytes[128..p]), Ok(()), "{name}");
+        }
+        assert_eq!(header_len(b"not dicom"), None);
     }
 
     #[test]

@@ -51,6 +51,8 @@ impl Palette {
 pub struct Writer {
     out: Vec<u8>,
     palette: Palette,
+    /// The LZW coder, kept from frame to frame (its table is 2 MiB).
+    lzw: Lzw,
     width: u16,
     height: u16,
     delay: u16,
@@ -77,6 +79,7 @@ impl Writer {
         Writer {
             out,
             palette,
+            lzw: Lzw::new(),
             width,
             height,
             delay: ((delay_ms + 5) / 10).clamp(2, 65535) as u16,
@@ -104,7 +107,7 @@ impl Writer {
             .collect();
         indices.resize(n, 0);
         out.push(8);
-        for block in lzw(&indices).chunks(255) {
+        for block in self.lzw.encode(&indices).chunks(255) {
             out.push(block.len() as u8);
             out.extend_from_slice(block);
         }
@@ -119,73 +122,92 @@ impl Writer {
 }
 
 /// GIF's variable-length LZW of 8-bit indices (minimum code size 8), least significant bit
-/// first, a clear code when the table is full.
-fn lzw(indices: &[u8]) -> Vec<u8> {
-    const CLEAR: u16 = 256;
-    const END: u16 = 257;
-    let mut out = Vec::new();
-    let (mut acc, mut nbits) = (0u32, 0u32);
-    let mut put = |code: u16, size: u32, out: &mut Vec<u8>| {
-        acc |= (code as u32) << nbits;
-        nbits += size;
-        while nbits >= 8 {
-            out.push(acc as u8);
-            acc >>= 8;
-            nbits -= 8;
+/// first, a clear code when the table is full. The code table is made once and cleared entry
+/// by entry, so that many frames do not each allocate and zero it.
+struct Lzw {
+    /// (prefix code, next index) → code, as a dense table (0: none).
+    table: Vec<u16>,
+    /// The entries set since the table was last cleared.
+    used: Vec<usize>,
+}
+
+impl Lzw {
+    fn new() -> Lzw {
+        Lzw {
+            table: vec![0u16; 4096 * 256],
+            used: Vec::with_capacity(4096),
         }
-    };
-    // (prefix code, next index) → code, as a dense table (0: none); the entries set since the
-    // last clear are remembered, so that clearing touches only them.
-    let mut table = vec![0u16; 4096 * 256];
-    let mut used: Vec<usize> = Vec::with_capacity(4096);
-    let mut next = END + 1;
-    let mut size = 9u32;
-    put(CLEAR, size, &mut out);
-    let mut iter = indices.iter();
-    let Some(&first) = iter.next() else {
+    }
+
+    /// Clear the entries set since the last clear.
+    fn clear(&mut self) {
+        for slot in self.used.drain(..) {
+            self.table[slot] = 0;
+        }
+    }
+
+    fn encode(&mut self, indices: &[u8]) -> Vec<u8> {
+        const CLEAR: u16 = 256;
+        const END: u16 = 257;
+        self.clear();
+        let mut out = Vec::new();
+        let (mut acc, mut nbits) = (0u32, 0u32);
+        let mut put = |code: u16, size: u32, out: &mut Vec<u8>| {
+            acc |= (code as u32) << nbits;
+            nbits += size;
+            while nbits >= 8 {
+                out.push(acc as u8);
+                acc >>= 8;
+                nbits -= 8;
+            }
+        };
+        let mut next = END + 1;
+        let mut size = 9u32;
+        put(CLEAR, size, &mut out);
+        let mut iter = indices.iter();
+        let Some(&first) = iter.next() else {
+            put(END, size, &mut out);
+            if nbits > 0 {
+                out.push(acc as u8);
+            }
+            return out;
+        };
+        let mut current = first as u16;
+        for &k in iter {
+            let slot = current as usize * 256 + k as usize;
+            if self.table[slot] != 0 {
+                current = self.table[slot];
+                continue;
+            }
+            put(current, size, &mut out);
+            if next < 4096 {
+                self.table[slot] = next;
+                self.used.push(slot);
+                // The decoder's table is one entry behind: widen when the code just added
+                // does not fit the current size.
+                if next == 1 << size && size < 12 {
+                    size += 1;
+                }
+                next += 1;
+            } else {
+                put(CLEAR, size, &mut out);
+                self.clear();
+                next = END + 1;
+                size = 9;
+            }
+            current = k as u16;
+        }
+        put(current, size, &mut out);
+        // Reading that last code, the decoder adds the entry before `next` and may widen.
+        if next == 1 << size && size < 12 {
+            size += 1;
+        }
         put(END, size, &mut out);
         if nbits > 0 {
             out.push(acc as u8);
         }
-        return out;
-    };
-    let mut current = first as u16;
-    for &k in iter {
-        let slot = current as usize * 256 + k as usize;
-        if table[slot] != 0 {
-            current = table[slot];
-            continue;
-        }
-        put(current, size, &mut out);
-        if next < 4096 {
-            table[slot] = next;
-            used.push(slot);
-            // The decoder's table is one entry behind: widen when the code just added does not
-            // fit the current size.
-            if next == 1 << size && size < 12 {
-                size += 1;
-            }
-            next += 1;
-        } else {
-            put(CLEAR, size, &mut out);
-            for slot in used.drain(..) {
-                table[slot] = 0;
-            }
-            next = END + 1;
-            size = 9;
-        }
-        current = k as u16;
+        out
     }
-    put(current, size, &mut out);
-    // Reading that last code, the decoder adds the entry before `next` and may widen.
-    if next == 1 << size && size < 12 {
-        size += 1;
-    }
-    put(END, size, &mut out);
-    if nbits > 0 {
-        out.push(acc as u8);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -249,6 +271,9 @@ mod tests {
 
     #[test]
     fn lzw_round_trips_through_a_decoder() {
+        // One coder for every case: its table must come back clean after each.
+        let mut coder = Lzw::new();
+        let mut lzw = |d: &[u8]| coder.encode(d);
         let mut seed = 7u32;
         let mut noise = || {
             seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);

@@ -363,10 +363,18 @@ pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {
 /// The key image (PNG, as [`key_image`]) and the cine (as [`cine`]) of one file, read once.
 pub fn pictures(dicom: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
     let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
-    let r = crate::pixels::render(&file, None).map_err(|e| e.to_string())?;
+    pictures_of(&file)
+}
+
+/// [`pictures`] of a file already read (e.g. an output file Obscura wrote, parsed straight
+/// from disk).
+pub fn pictures_of(
+    file: &dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
+) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
+    let r = crate::pixels::render(file, None).map_err(|e| e.to_string())?;
     let png = png::encode(r.width, r.height, &r.rgba);
     drop(r);
-    Ok((png, cine_of(&file)?))
+    Ok((png, cine_of(file)?))
 }
 
 fn cine_of(

@@ -957,25 +957,28 @@ fn decoded_frames(
     let Some(elem) = file.get(tags::PIXEL_DATA) else {
         return Err(unsupported("no pixel data"));
     };
-    let (bytes, le): (std::borrow::Cow<[u8]>, bool) = match elem.value() {
+    let frame_len = g.frame_len();
+    let short = || unsupported("the pixel data is shorter than its frames");
+    let mut frames = Vec::new();
+    // Only the frames asked for are copied (a cine may be hundreds of frames).
+    let le = match elem.value() {
         Value::Primitive(PrimitiveValue::U8(b)) => {
-            (std::borrow::Cow::Borrowed(&b[..]), little_endian)
+            for &f in which.iter().filter(|f| **f < g.frames) {
+                let at = f as usize * frame_len;
+                frames.push(b.get(at..at + frame_len).ok_or_else(short)?.to_vec());
+            }
+            little_endian
         }
-        Value::Primitive(PrimitiveValue::U16(w)) => (
-            std::borrow::Cow::Owned(w.iter().flat_map(|v| v.to_le_bytes()).collect()),
-            true,
-        ),
+        Value::Primitive(PrimitiveValue::U16(w)) => {
+            for &f in which.iter().filter(|f| **f < g.frames) {
+                let at = f as usize * frame_len / 2;
+                let words = w.get(at..at + frame_len / 2).ok_or_else(short)?;
+                frames.push(words.iter().flat_map(|v| v.to_le_bytes()).collect());
+            }
+            true
+        }
         _ => return Err(unsupported("the pixel data has an unusual form")),
     };
-    let frame_len = g.frame_len();
-    let mut frames = Vec::new();
-    for &f in which.iter().filter(|f| **f < g.frames) {
-        let at = f as usize * frame_len;
-        let Some(frame) = bytes.get(at..at + frame_len) else {
-            return Err(unsupported("the pixel data is shorter than its frames"));
-        };
-        frames.push(frame.to_vec());
-    }
     Ok(DecodedFrames {
         g,
         photometric,
@@ -1050,7 +1053,12 @@ pub fn render_with(
     let at = |p: usize, s: usize| g.index(p, s);
     let mut rgba = vec![255u8; n * 4];
     let mut used = None;
-    if g.spp == 3 {
+    if g.spp == 3 && g.bps == 1 && !g.planar && !g.subsampled && d.photometric == "RGB" {
+        // The common case (8-bit RGB, pixel by pixel): the samples as they are.
+        for (dst, src) in rgba.chunks_exact_mut(4).zip(bytes.chunks_exact(3)) {
+            dst[..3].copy_from_slice(src);
+        }
+    } else if g.spp == 3 {
         let shift = g.stored.saturating_sub(8);
         for p in 0..n {
             let (a, b, c) = (

@@ -291,6 +291,9 @@ enum Candidate {
     Unreadable(PathBuf, String),
 }
 
+/// What the first pass reads of a file first: enough for nearly every header.
+const HEAD: u64 = 256 << 10;
+
 impl Candidate {
     fn name(&self) -> String {
         match self {
@@ -308,6 +311,34 @@ impl Candidate {
             Candidate::Entry { entry, .. } => entry.size(),
             Candidate::Unreadable(..) => 0,
         }
+    }
+
+    /// What [`Candidate::read_header`] usually holds in memory, for the budget (at most two
+    /// whole files are read at once when a header is larger, still within the bound).
+    fn header_weight(&self) -> u64 {
+        match self {
+            Candidate::File(_) => self.weight().min(HEAD),
+            _ => self.weight(),
+        }
+    }
+
+    /// What the first pass needs: a file's bytes up to its pixel data when its start holds
+    /// the whole header (a large image is not read whole just to learn who it is), else all.
+    fn read_header(&self) -> Result<Vec<u8>, String> {
+        if let Candidate::File(p) = self {
+            let mut head = Vec::new();
+            fs::File::open(p)
+                .and_then(|f| f.take(HEAD).read_to_end(&mut head))
+                .map_err(|e| format!("could not be read: {e}"))?;
+            if let Some(len) = obscura::deid::header_len(&head) {
+                head.truncate(len);
+                return Ok(head);
+            }
+            if (head.len() as u64) < HEAD {
+                return Ok(head);
+            }
+        }
+        self.read()
     }
 
     /// Its bytes (an archive's entry decompressed), or why they could not be read.
@@ -478,9 +509,9 @@ fn deid(args: Args) -> Result<bool, String> {
     let scans = for_each_ordered(
         &files,
         limits,
-        Candidate::weight,
+        Candidate::header_weight,
         || (),
-        |_, c| c.read().ok().and_then(|b| scanner.scan(&b)),
+        |_, c| c.read_header().ok().and_then(|b| scanner.scan(&b)),
         |scan| {
             scan.into_iter().for_each(|s| session.add_scan(s));
             Ok(())
@@ -523,9 +554,10 @@ fn deid(args: Args) -> Result<bool, String> {
             |(_, path)| fs::metadata(out.join(path)).map(|m| m.len()).unwrap_or(0),
             || (),
             |_, (name, path)| {
-                let pictures = fs::read(out.join(path))
+                // A file Obscura itself wrote, parsed as it is read (no copy of it in memory).
+                let pictures = dicom_object::open_file(out.join(path))
                     .map_err(|e| e.to_string())
-                    .and_then(|b| obscura::package::pictures(&b));
+                    .and_then(|f| obscura::package::pictures_of(&f));
                 (name.clone(), path.clone(), pictures)
             },
             |(name, path, pictures)| {
