@@ -67,7 +67,7 @@ impl Run {
 
     /// Package a file a [`Cleaner`] made with the same settings, from what
     /// [`Cleaner::clean`] gave: `status`, `reason`, `meta`, and the file's ZIP entry data
-    /// (`crc`, `size`, `method`, `body`). Returns `{report, chunk}` as [`Run::process`] does.
+    /// (`crc`, `size`, `method`, `body`). Returns `{report, reportJson, chunk}` as [`Run::process`] does.
     #[wasm_bindgen(js_name = addCleaned)]
     #[allow(clippy::too_many_arguments)]
     pub fn add_cleaned(
@@ -101,7 +101,8 @@ impl Run {
         self.report(outcome, compressed)
     }
 
-    /// De-identify one file. Returns `{report, chunk}`: what happened, and the bytes to append
+    /// De-identify one file. Returns `{report, reportJson, chunk}`: what happened (`report`: its
+    /// `status` and `packagePath`; `reportJson`: all of it, as JSON), and the bytes to append
     /// to the package (empty when the file was excluded or skipped).
     pub fn process(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
         let outcome = self.session.process(bytes);
@@ -111,7 +112,7 @@ impl Run {
 
 impl Run {
     /// Place a file's outcome in the package (with its bytes compressed beforehand when
-    /// `compressed` is given): `{report, chunk}`.
+    /// `compressed` is given): `{report, reportJson, chunk}`.
     fn report(
         &mut self,
         outcome: Outcome,
@@ -149,11 +150,15 @@ impl Run {
             }
         };
         let out = js_sys::Object::new();
-        // Plain objects for maps too (flattened fields such as a detection's box).
-        let report = report
-            .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
-            .map_err(js_err)?;
-        set(&out, "report", &report)?;
+        // The report whole as JSON (one string: the page parses it; building it here as
+        // objects and copying those to the page cost more than the file itself), and what
+        // the batch needs of it as fields.
+        let brief = js_sys::Object::new();
+        set(&brief, "status", &report.status.into())?;
+        set(&brief, "packagePath", &report.package_path.as_str().into())?;
+        set(&out, "report", &brief)?;
+        let json = serde_json::to_string(&report).map_err(js_err)?;
+        set(&out, "reportJson", &json.into())?;
         set(&out, "chunk", &js_sys::Uint8Array::from(chunk.as_slice()))?;
         Ok(out.into())
     }

@@ -37,6 +37,29 @@ let pixelRules = null;
 let pending = 0;
 let workerError = null;
 
+// What results change on screen (rows of the list, counts, progress) is drawn at most a few
+// times a second once the list is long: laying out the list after every file would take the
+// page's whole time on a large study. A short list, and the last result of a batch, are shown
+// at once.
+const REFRESH_MS = 250;
+const SHORT_LIST = 64;
+const dirtyRows = new Set();
+let refreshTimer = 0;
+function scheduleRefresh() {
+  if (pending === 0 || rows.size <= SHORT_LIST) { refresh(); return; }
+  if (!refreshTimer) refreshTimer = setTimeout(refresh, REFRESH_MS);
+}
+function refresh() {
+  clearTimeout(refreshTimer);
+  refreshTimer = 0;
+  for (const id of dirtyRows) {
+    const row = rows.get(id);
+    if (row && row.tr && row.report) drawRow(id, row);
+  }
+  dirtyRows.clear();
+  updateStatus();
+}
+
 function text(tag, content, cls) {
   const el = document.createElement(tag);
   if (content !== undefined) el.textContent = content;
@@ -221,7 +244,7 @@ function addRow(id, name) {
   rows.set(id, { name, report: null, tr: null });
   pending += 1;
   scheduleList();
-  updateStatus();
+  scheduleRefresh();
 }
 
 function showResult(id, report, bytes) {
@@ -238,8 +261,8 @@ function showResult(id, report, bytes) {
   row.report = report;
   if ((report.warnings || []).length) row.flagged = true;
   if (listRank(row) !== before) scheduleList();
-  if (row.tr) drawRow(id, row);
-  updateStatus();
+  dirtyRows.add(id);
+  scheduleRefresh();
 }
 
 // The same change (attribute, action, reason) comes with nearly every file of a study: one
@@ -514,12 +537,18 @@ if (typeof PerformanceObserver !== 'undefined') {
   }).observe({ type: 'resource' });
 }
 
+/** Files handed to the worker per message: the first ones are at work while the rest are
+ * still being handed over. */
+const FILES_PER_MESSAGE = 32;
+
 function addFiles(files) {
   const list = [...files];
   if (list.length === 0) return;
   ensureSettingsSent();
   startCounting();
-  worker.postMessage({ type: 'files', files: list, countNetwork: true });
+  for (let i = 0; i < list.length; i += FILES_PER_MESSAGE) {
+    worker.postMessage({ type: 'files', files: list.slice(i, i + FILES_PER_MESSAGE), countNetwork: true });
+  }
 }
 
 $('file-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
@@ -1016,7 +1045,7 @@ worker.onmessage = (ev) => {
   switch (msg.type) {
     case 'options': renderOptions(msg.value); restoreSettings(); break;
     case 'added': addRow(msg.id, msg.name); break;
-    case 'result': showResult(msg.id, msg.report, msg.bytes); break;
+    case 'result': showResult(msg.id, msg.report || JSON.parse(msg.reportJson), msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
     case 'packageSaved': packageSaved(msg); break;
     case 'reid':

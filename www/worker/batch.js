@@ -9,6 +9,8 @@
 // pseudonyms, UIDs and dates, so the package comes out as if the bad file had only been
 // excluded. The batch goes on with the next file.
 
+import { Pieces } from './pieces.js';
+
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
@@ -18,7 +20,14 @@ function message(e) {
   return String((e && e.message) || e);
 }
 
-/** Files larger than this are not read ahead (see `enqueue`). */
+/** Files given to the pool at once, per worker, when they are small (see `slot`): reading a
+ * file from disk takes longer than cleaning it, so many reads wait in line. */
+const FILES_PER_WORKER = 8;
+/** Bytes of files given to the pool at once beyond one file per worker. */
+const IN_FLIGHT_BYTES = 64 << 20;
+
+/** Files larger than this are not read ahead (see `enqueue`), and not handed whole to the
+ * pool before it is known that they are not archives (see `enqueueToPool`). */
 const READ_AHEAD_MAX = 64 << 20;
 
 /** A box in whole, non-negative image pixels. */
@@ -29,7 +38,8 @@ function wholeBox(region) {
 export class Batch {
   /**
    * @param {() => Promise<object>} loadCore resolves to a fresh instance of the core's exports
-   * @param {(msg: object) => void} post receives `added`, `result`, `idle`, `error` messages
+   * @param {(msg: object) => void} post receives `added`, `result` (with `report`, or
+   *   `reportJson` as the core wrote it), `idle`, `error` messages
    * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep turns a package piece into what is kept
    *   (a Blob in the browser, which may live on disk)
    * @param {import('./pool.js').Pool|null} pool workers that de-identify files in parallel;
@@ -41,13 +51,15 @@ export class Batch {
     this.keep = keep;
     this.pool = pool;
     this.inFlight = 0; // files being read or cleaned by the pool and not yet packaged
+    this.inFlightBytes = 0; // their sizes (as far as known beforehand)
+    this.readAheadMax = READ_AHEAD_MAX; // (lowered by tests)
     this.slotWaiters = [];
     this.version = 0; // bumped whenever the pool's settings change (new run, new boxes)
     this.core = null;
     this.ready = this.reload();
     this.run = null;
     this.runKey = null;
-    this.chunks = []; // the package so far
+    this.chunks = new Pieces(keep); // the package so far
     this.history = []; // what the current run has seen, in order, for a replay after a trap
     this.sources = new Map(); // file id → its bytes, for previews of de-identified files
     this.byPath = new Map(); // package path → its original's bytes, for key images
@@ -81,7 +93,7 @@ export class Batch {
     this.keyImagesAdded = false;
     this.settings = settings;
     this.run = null;
-    this.chunks = [];
+    this.chunks = new Pieces(this.keep);
     this.history = [];
   }
 
@@ -121,23 +133,37 @@ export class Batch {
     crypto.getRandomValues(key);
     this.run = this.newRun(key);
     this.runKey = key;
-    this.chunks = [];
+    this.chunks = new Pieces(this.keep);
     this.history = [];
   }
 
-  /** Wait for room in the pool (as many files in flight as it has workers). */
-  async slot() {
-    if (this.inFlight < this.pool.size * 2) {
-      this.inFlight += 1;
-      return;
-    }
-    await new Promise((resolve) => this.slotWaiters.push(resolve));
+  /** Whether a file of `bytes` may go to the pool now: at least one per worker, then as
+   * many as fit in IN_FLIGHT_BYTES (up to FILES_PER_WORKER each). */
+  fits(bytes) {
+    if (this.inFlight >= this.pool.size * FILES_PER_WORKER) return false;
+    return this.inFlight < this.pool.size || this.inFlightBytes + bytes <= IN_FLIGHT_BYTES;
   }
 
-  freeSlot() {
-    const next = this.slotWaiters.shift();
-    if (next) next(); // the slot passes to the next file
-    else this.inFlight -= 1;
+  /** Wait for room in the pool for a file of about `bytes` (0 when not known), in turn. */
+  async slot(bytes) {
+    if (this.slotWaiters.length === 0 && this.fits(bytes)) {
+      this.inFlight += 1;
+      this.inFlightBytes += bytes;
+      return;
+    }
+    await new Promise((resolve) => this.slotWaiters.push({ bytes, resolve }));
+  }
+
+  freeSlot(bytes) {
+    this.inFlight -= 1;
+    this.inFlightBytes -= bytes;
+    // The files waiting go in their order, as many as now fit.
+    while (this.slotWaiters.length && this.fits(this.slotWaiters[0].bytes)) {
+      const next = this.slotWaiters.shift();
+      this.inFlight += 1;
+      this.inFlightBytes += next.bytes;
+      next.resolve();
+    }
   }
 
   /** Tell the page file `id` is left out of the package, and why (`bytes`: its size, when
@@ -160,8 +186,8 @@ export class Batch {
 
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
    * just before: while one file is worked on, the next is read from disk (never more). */
-  enqueue(name, getBytes, blob = null) {
-    if (this.pool) return this.enqueueToPool(name, getBytes, blob);
+  enqueue(name, getBytes, blob = null, size = 0) {
+    if (this.pool) return this.enqueueToPool(name, getBytes, blob, size);
     const id = this.nextId++;
     const mine = this.generation;
     const item = { getBytes, blob, read: null };
@@ -182,7 +208,7 @@ export class Batch {
       const read = item.read || getBytes();
       const next = this.waiting[0];
       // (Not a large file, which may be an archive: that is read a piece at a time.)
-      if (next && !next.read && !(next.blob && next.blob.size > READ_AHEAD_MAX)) {
+      if (next && !next.read && !(next.blob && next.blob.size > this.readAheadMax)) {
         next.read = next.getBytes();
         next.read.catch(() => {}); // its own turn reports a failure
       }
@@ -209,20 +235,23 @@ export class Batch {
    * With a pool: the file is read and de-identified by a worker of the pool as soon as one is
    * free (several files at once), then packaged here in the order files were added.
    */
-  enqueueToPool(name, getBytes, blob) {
+  enqueueToPool(name, getBytes, blob, sizeHint) {
     const id = this.nextId++;
     const mine = this.generation;
     this.post({ type: 'added', id, name });
-    const cleaned = this.slot().then(async () => {
+    const weight = blob ? blob.size : sizeHint;
+    const cleaned = this.slot(weight).then(async () => {
       if (mine !== this.generation) return { cancelled: true };
       // A file (Blob) is read by the pool's worker itself; other bytes (kept here for previews
       // and replays) are copied to it.
+      // Whether it is an archive (read a piece at a time here, never whole): from its first
+      // bytes for a large file; a small one is read whole by the pool's worker, which says so.
       let source;
-      let head;
+      let head = null;
       try {
         if (blob) {
           source = blob;
-          head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+          if (blob.size > this.readAheadMax) head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
         } else {
           source = new Uint8Array(await getBytes()).slice().buffer;
           head = new Uint8Array(source, 0, Math.min(4, source.byteLength));
@@ -231,7 +260,7 @@ export class Batch {
         return { unreadable: message(e) };
       }
       await this.ready;
-      if (this.core.isZip(head)) return { zip: blob || new Blob([source]) };
+      if (head && this.core.isZip(head)) return { zip: blob || new Blob([source]) };
       try {
         this.ensureRun();
       } catch (e) {
@@ -242,6 +271,7 @@ export class Batch {
       for (let attempt = 0; ; attempt += 1) {
         try {
           const out = await this.pool.clean(source);
+          if (out.zip) return { zip: blob };
           return out.unreadable ? { unreadable: out.unreadable } : { out, size, version };
         } catch (e) {
           // Held by a worker that was replaced (another file made it trap): once more.
@@ -280,7 +310,7 @@ export class Batch {
           this.packageCleaned(id, getBytes, r.out, r.size);
         }
       } finally {
-        this.freeSlot();
+        this.freeSlot(weight);
       }
     }).catch((e) => {
       this.exclude(id, message(e));
@@ -311,8 +341,9 @@ export class Batch {
       this.byPath.set(out.report.packagePath, getBytes);
       this.pathOf.set(id, out.report.packagePath);
     }
-    if (out.chunk.length) this.chunks.push(this.keep(out.chunk));
-    this.post({ type: 'result', id, report: out.report, bytes: size });
+    this.chunks.push(out.chunk);
+    // The report goes to the page as the core wrote it (JSON), to be read there.
+    this.post({ type: 'result', id, reportJson: out.reportJson, bytes: size });
   }
 
   async processOne(id, getBytes, bytes) {
@@ -355,7 +386,7 @@ export class Batch {
    * with `report`, every file's new result is posted again. */
   async replay(report) {
     const run = this.newRun(this.runKey);
-    const chunks = [];
+    const chunks = new Pieces(this.keep);
     this.byPath.clear();
     for (const step of this.history) {
       if (step.excluded) {
@@ -363,7 +394,7 @@ export class Batch {
         continue;
       }
       const out = run.process(new Uint8Array(await step.getBytes()));
-      if (out.chunk.length) chunks.push(this.keep(out.chunk));
+      chunks.push(out.chunk);
       if (out.report.status === 'done') {
         this.byPath.set(out.report.packagePath, step.getBytes);
         this.pathOf.set(step.id, out.report.packagePath);
@@ -371,7 +402,7 @@ export class Batch {
         this.sources.delete(step.id);
         this.pathOf.delete(step.id);
       }
-      if (report) this.post({ type: 'result', id: step.id, report: out.report, again: true });
+      if (report) this.post({ type: 'result', id: step.id, reportJson: out.reportJson, again: true });
     }
     this.run = run;
     this.chunks = chunks;
@@ -485,7 +516,7 @@ export class Batch {
       this.enqueue(`${name}/${inner}`, async () => {
         const local = new Uint8Array(await blob.slice(at, at + len).arrayBuffer());
         return this.core.unzipEntry(entry, local);
-      });
+      }, null, Number(entry.size) || len);
     }
   }
 
@@ -546,17 +577,17 @@ export class Batch {
         const bytes = new Uint8Array(await getBytes());
         const chunk = this.run.keyImage(name, bytes, frame,
           window ? window.center : undefined, window ? window.width : undefined);
-        if (chunk.length) this.chunks.push(this.keep(chunk));
+        this.chunks.push(chunk);
         // A multi-frame image also gets its cine (an animated GIF; nothing for one frame).
         const cine = this.run.cine(name.replace(/(-frame\d+)?\.png$/, '-cine.gif'), bytes);
-        if (cine.length) this.chunks.push(this.keep(cine));
+        this.chunks.push(cine);
       } catch (e) {
         // An image that cannot be drawn (e.g. no decoder) simply has no key image.
         if (isTrap(e)) throw e;
       }
     }
     this.keyImagesAdded = true;
-    return [...this.chunks, this.run.packageTrailer()];
+    return [...this.chunks.all(), this.run.packageTrailer()];
   }
 
   /** The sealed re-identification key of the current run. */

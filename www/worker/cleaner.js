@@ -1,7 +1,7 @@
 // One worker of the pool (see ./pool.js): it reads and de-identifies the files the main
 // worker sends, with the run's settings, and sends them back compressed, to be packaged. Its only state is its copy of
 // the de-identification session; if the core traps, the pool replaces this worker.
-import init, { Cleaner } from '../pkg/obscura.js';
+import init, { Cleaner, isZip } from '../pkg/obscura.js';
 
 const ready = init();
 let settings = null; // the run's settings (see Batch.runSettings)
@@ -21,9 +21,12 @@ if (typeof PerformanceObserver !== 'undefined') {
 }
 ready.then(() => { since = performance.now(); });
 
-// Files are cleaned one after the other, in the order sent; each is read as soon as it
-// arrives, so the next read overlaps the current cleaning.
+// Files are cleaned one after the other, in the order sent. Reading a file takes longer than
+// cleaning it, so files are read as soon as they arrive, several at once, as long as what is
+// read ahead stays within READ_AHEAD_BYTES; a larger file is read when its turn comes.
 let chain = Promise.resolve();
+const READ_AHEAD_BYTES = 32 << 20;
+let readAhead = 0;
 
 onmessage = (ev) => {
   const msg = ev.data;
@@ -35,14 +38,31 @@ onmessage = (ev) => {
     return;
   }
   if (msg.type !== 'clean') return;
-  const reading = msg.source instanceof Blob ? msg.source.arrayBuffer() : Promise.resolve(msg.source);
-  reading.catch(() => {}); // reported in its turn
+  const blob = msg.source instanceof Blob ? msg.source : null;
+  let reading = null;
+  const read = () => {
+    reading = blob ? blob.arrayBuffer() : Promise.resolve(msg.source);
+    reading.catch(() => {}); // reported in its turn
+  };
+  const ahead = blob && readAhead + blob.size <= READ_AHEAD_BYTES ? blob.size : 0;
+  if (!blob || ahead) {
+    readAhead += ahead;
+    read();
+  }
   chain = chain.then(() => ready).then(async () => {
+    if (!reading) read();
     let bytes;
     try {
       bytes = new Uint8Array(await reading);
     } catch (e) {
+      readAhead -= ahead;
       postMessage({ type: 'cleaned', job: msg.job, unreadable: String((e && e.message) || e) });
+      return;
+    }
+    readAhead -= ahead;
+    // An archive is not cleaned here: the main worker reads it a piece at a time.
+    if (isZip(bytes.subarray(0, 4))) {
+      postMessage({ type: 'cleaned', job: msg.job, zip: true });
       return;
     }
     try {

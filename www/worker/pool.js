@@ -1,9 +1,10 @@
 // A pool of workers that read and de-identify files in parallel (./cleaner.js), for the batch
 // in the main worker to package them. Files wait in order for a free worker; the batch keeps
-// the number in flight small (twice the workers), so memory stays bounded.
+// the number and bytes in flight bounded, so memory stays bounded.
 
-/** Files given to one worker at a time: one being cleaned, one being read. */
-const PER_WORKER = 2;
+/** Files given to one worker at a time: one being cleaned, the others being read (it reads
+ * ahead only so many bytes; see ./cleaner.js). The batch decides how many are in flight. */
+const PER_WORKER = 8;
 
 export class Pool {
   /**
@@ -49,7 +50,8 @@ export class Pool {
   }
 
   /** Read and de-identify `source` (a Blob, or an ArrayBuffer handed over) in a free worker:
-   * resolves to `{status, reason, meta, crc, size, method, body}` (or `{unreadable}`),
+   * resolves to `{status, reason, meta, crc, size, method, body}` (or `{unreadable}`, or
+   * `{zip: true}` for an archive, which is not cleaned there),
    * rejects with `{trap, error}`. */
   clean(source) {
     return new Promise((resolve, reject) => {
