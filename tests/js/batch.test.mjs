@@ -186,7 +186,16 @@ async function fakeCleanerWorker() {
         const reply = (m) => worker.onmessage && worker.onmessage({ data: m });
         if (msg.type === 'configure') { settings = msg.settings; cleaner = null; return; }
         const blob = typeof msg.source.arrayBuffer === 'function';
-        const bytes = new Uint8Array(blob ? await msg.source.arrayBuffer() : msg.source);
+        let bytes = new Uint8Array(blob ? await msg.source.arrayBuffer() : msg.source);
+        // As www/worker/cleaner.js: an archive's entry comes as stored, and is decompressed.
+        if (msg.entry) {
+          try {
+            bytes = core.unzipEntry(msg.entry, bytes);
+          } catch (e) {
+            reply({ type: 'cleaned', job: msg.job, unreadable: String(e.message || e) });
+            return;
+          }
+        }
         // As www/worker/cleaner.js: an archive is said to be one, not cleaned.
         if (core.isZip(bytes.subarray(0, 4))) { reply({ type: 'cleaned', job: msg.job, zip: true }); return; }
         if (dead) { reply({ type: 'cleaned', job: msg.job, trap: true, error: 'dead' }); return; }
@@ -329,19 +338,25 @@ test('a damaged archive or entry is a reason, not a stop', async () => {
   // The first entry's data changed: its checksum no longer matches.
   const first = `study/${sample[0][0]}`;
   archive[archive.indexOf(first) + first.length + 200] ^= 0xff;
-  const posts = [];
-  const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b));
-  batch.setSettings({ options: [] });
-  batch.enqueue('archive.zip', async () => archive, new Blob([archive]));
-  batch.enqueue('cut.zip', async () => archive.subarray(0, 100), new Blob([archive.subarray(0, 100)]));
-  await batch.packageParts();
-  const names = new Map(posts.filter((m) => m.type === 'added').map((m) => [m.id, m.name]));
-  const results = new Map(posts.filter((m) => m.type === 'result').map((m) => [names.get(m.id), reportOf(m)]));
-  const [one, second] = sample.slice(0, 2).map(([n]) => results.get(`archive.zip/study/${n}`));
-  assert.equal(results.get('archive.zip').status, 'archive');
-  assert.equal(one.status, 'excluded');
-  assert.match(one.reason, /could not be read: .*(corrupt|deflate|checksum)/i);
-  assert.equal(results.get('cut.zip').status, 'excluded');
-  assert.match(results.get('cut.zip').reason, /damaged ZIP archive/);
-  assert.equal(second.status, 'done', 'the second entry still goes in');
+  // Entries are decompressed here without a pool, by the pool's workers with one.
+  for (const pool of [false, true]) {
+    const { Pool } = await import('../../www/worker/pool.js');
+    const spare = await Promise.all([1, 2].map(() => fakeCleanerWorker()));
+    const posts = [];
+    const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b),
+      pool ? new Pool(2, () => spare.shift()) : null);
+    batch.setSettings({ options: [] });
+    batch.enqueue('archive.zip', async () => archive, new Blob([archive]));
+    batch.enqueue('cut.zip', async () => archive.subarray(0, 100), new Blob([archive.subarray(0, 100)]));
+    await batch.packageParts();
+    const names = new Map(posts.filter((m) => m.type === 'added').map((m) => [m.id, m.name]));
+    const results = new Map(posts.filter((m) => m.type === 'result').map((m) => [names.get(m.id), reportOf(m)]));
+    const [one, second] = sample.slice(0, 2).map(([n]) => results.get(`archive.zip/study/${n}`));
+    assert.equal(results.get('archive.zip').status, 'archive');
+    assert.equal(one.status, 'excluded');
+    assert.match(one.reason, /could not be read: .*(corrupt|deflate|checksum)/i);
+    assert.equal(results.get('cut.zip').status, 'excluded');
+    assert.match(results.get('cut.zip').reason, /damaged ZIP archive/);
+    assert.equal(second.status, 'done', 'the second entry still goes in');
+  }
 });

@@ -185,9 +185,13 @@ export class Batch {
   }
 
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
-   * just before: while one file is worked on, the next is read from disk (never more). */
-  enqueue(name, getBytes, blob = null, size = 0) {
-    if (this.pool) return this.enqueueToPool(name, getBytes, blob, size);
+   * just before: while one file is worked on, the next is read from disk (never more).
+   * `blob`: the file on disk; for an archive's `entry` (its directory record), the entry's
+   * bytes as stored, which the pool's worker decompresses; `size`: its size, if known. */
+  enqueue(name, getBytes, blob = null, size = 0, entry = null) {
+    if (this.pool) return this.enqueueToPool(name, getBytes, blob, size, entry);
+    // (An archive's entry is read through `getBytes` here.)
+    if (entry) blob = null;
     const id = this.nextId++;
     const mine = this.generation;
     const item = { getBytes, blob, read: null };
@@ -235,11 +239,11 @@ export class Batch {
    * With a pool: the file is read and de-identified by a worker of the pool as soon as one is
    * free (several files at once), then packaged here in the order files were added.
    */
-  enqueueToPool(name, getBytes, blob, sizeHint) {
+  enqueueToPool(name, getBytes, blob, sizeHint, entry) {
     const id = this.nextId++;
     const mine = this.generation;
     this.post({ type: 'added', id, name });
-    const weight = blob ? blob.size : sizeHint;
+    const weight = blob && !entry ? blob.size : sizeHint;
     const cleaned = this.slot(weight).then(async () => {
       if (mine !== this.generation) return { cancelled: true };
       // A file (Blob) is read by the pool's worker itself; other bytes (kept here for previews
@@ -251,7 +255,7 @@ export class Batch {
       try {
         if (blob) {
           source = blob;
-          if (blob.size > this.readAheadMax) head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+          if (!entry && blob.size > this.readAheadMax) head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
         } else {
           source = new Uint8Array(await getBytes()).slice().buffer;
           head = new Uint8Array(source, 0, Math.min(4, source.byteLength));
@@ -270,8 +274,9 @@ export class Batch {
       const version = this.version;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const out = await this.pool.clean(source);
-          if (out.zip) return { zip: blob };
+          const out = await this.pool.clean(source, entry);
+          // An archive inside an archive is read from its decompressed bytes.
+          if (out.zip) return { zip: entry ? new Blob([new Uint8Array(await getBytes())]) : blob };
           return out.unreadable ? { unreadable: out.unreadable } : { out, size, version };
         } catch (e) {
           // Held by a worker that was replaced (another file made it trap): once more.
@@ -513,10 +518,12 @@ export class Batch {
     }
     this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${files.length} files inside, listed below` } });
     for (const { name: inner, at, len, entry } of files) {
+      // The pool's worker reads and decompresses the entry itself (in parallel); here it is
+      // read again only when needed (previews, key images, a replay).
       this.enqueue(`${name}/${inner}`, async () => {
         const local = new Uint8Array(await blob.slice(at, at + len).arrayBuffer());
         return this.core.unzipEntry(entry, local);
-      }, null, Number(entry.size) || len);
+      }, blob.slice(at, at + len), Number(entry.size) || len, entry);
     }
   }
 

@@ -1,7 +1,7 @@
 // One worker of the pool (see ./pool.js): it reads and de-identifies the files the main
 // worker sends, with the run's settings, and sends them back compressed, to be packaged. Its only state is its copy of
 // the de-identification session; if the core traps, the pool replaces this worker.
-import init, { Cleaner, isZip } from '../pkg/obscura.js';
+import init, { Cleaner, isZip, unzipEntry } from '../pkg/obscura.js';
 
 const ready = init();
 let settings = null; // the run's settings (see Batch.runSettings)
@@ -54,6 +54,8 @@ onmessage = (ev) => {
     let bytes;
     try {
       bytes = new Uint8Array(await reading);
+      // An archive's entry, as stored: decompressed (and checked) here.
+      if (msg.entry) bytes = unzipEntry(msg.entry, bytes);
     } catch (e) {
       readAhead -= ahead;
       postMessage({ type: 'cleaned', job: msg.job, unreadable: String((e && e.message) || e) });

@@ -49,13 +49,14 @@ export class Pool {
     return this.network.reduce((a, b) => a + b, 0);
   }
 
-  /** Read and de-identify `source` (a Blob, or an ArrayBuffer handed over) in a free worker:
+  /** Read and de-identify `source` (a Blob, or an ArrayBuffer handed over; with `entry`, an
+   * archive entry's directory record, the entry's bytes as stored) in a free worker:
    * resolves to `{status, reason, meta, crc, size, method, body}` (or `{unreadable}`, or
    * `{zip: true}` for an archive, which is not cleaned there),
    * rejects with `{trap, error}`. */
-  clean(source) {
+  clean(source, entry = null) {
     return new Promise((resolve, reject) => {
-      this.queued.push({ source, resolve, reject });
+      this.queued.push({ source, entry, resolve, reject });
       this.dispatch();
     });
   }
@@ -69,11 +70,11 @@ export class Pool {
         if (h.jobs.length < PER_WORKER && (i < 0 || h.jobs.length < this.helpers[i].jobs.length)) i = k;
       });
       if (i < 0 || this.queued.length === 0) return;
-      const { source, resolve, reject } = this.queued.shift();
+      const { source, entry, resolve, reject } = this.queued.shift();
       const job = this.nextJob++;
       this.helpers[i].jobs.push(job);
       this.jobs.set(job, { resolve, reject, helper: i });
-      this.helpers[i].worker.postMessage({ type: 'clean', job, source },
+      this.helpers[i].worker.postMessage({ type: 'clean', job, source, entry },
         source instanceof ArrayBuffer ? [source] : []);
     }
   }
