@@ -725,9 +725,16 @@ fn write_part10(
         }
         Value::Primitive(PrimitiveValue::U16(w)) => {
             write_header(w.len() * 2)?;
+            // Converted through a small buffer a few thousand words at a time: pushing two
+            // bytes at a time checks the capacity at every word, and sizing the output first
+            // would write it all with zeros before writing it again.
             out.reserve(w.len() * 2);
-            for v in w.iter() {
-                out.extend(v.to_le_bytes());
+            let mut buf = [0u8; 8192];
+            for words in w.chunks(buf.len() / 2) {
+                for (dst, v) in buf.chunks_exact_mut(2).zip(words) {
+                    dst.copy_from_slice(&v.to_le_bytes());
+                }
+                out.extend_from_slice(&buf[..words.len() * 2]);
             }
         }
         _ => return Err(DeidError::Write("pixel data changed form".into())),

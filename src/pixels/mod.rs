@@ -331,6 +331,16 @@ impl Palette {
     }
 }
 
+/// 16-bit samples as little-endian bytes (sized once: collecting two bytes at a time would
+/// grow the vector again and again).
+fn le_bytes(words: &[u16]) -> Vec<u8> {
+    let mut out = vec![0u8; words.len() * 2];
+    for (dst, v) in out.chunks_exact_mut(2).zip(words) {
+        dst.copy_from_slice(&v.to_le_bytes());
+    }
+    out
+}
+
 fn unsupported(what: &str) -> PixelError {
     PixelError::Unsupported(format!("{what}: its burned-in text cannot be removed yet"))
 }
@@ -483,9 +493,7 @@ pub fn blank_regions(
     let vr = elem.vr();
     let (mut bytes, words): (Vec<u8>, bool) = match elem.into_value() {
         Value::Primitive(PrimitiveValue::U8(b)) => (b.into_vec(), false),
-        Value::Primitive(PrimitiveValue::U16(w)) => {
-            (w.iter().flat_map(|v| v.to_le_bytes()).collect(), true)
-        }
+        Value::Primitive(PrimitiveValue::U16(w)) => (le_bytes(&w), true),
         other => {
             let compressed = matches!(other, Value::PixelSequence(_));
             obj.put(DataElement::new(tags::PIXEL_DATA, vr, other));
@@ -753,7 +761,7 @@ impl<'a> Decoder<'a> {
             let blanked = jpeg_blocks::blank(&stream, regions, g.rows, g.cols, black).ok()?;
             let frame = if self.jpeg12 {
                 let (samples, _) = jpeg12::decode(&blanked.stream, g.rows, g.cols, ycbcr).ok()?;
-                samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+                le_bytes(&samples)
             } else {
                 jpeg_decoder::Decoder::new(&blanked.stream[..])
                     .decode()
@@ -849,7 +857,7 @@ impl<'a> Decoder<'a> {
                 if g.bps == 1 {
                     samples.iter().map(|v| *v as u8).collect()
                 } else {
-                    samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+                    le_bytes(&samples)
                 }
             }
             None if self.jpeg12 => {
@@ -857,7 +865,7 @@ impl<'a> Decoder<'a> {
                 let ycbcr = self.source_photometric.starts_with("YBR");
                 let (samples, _) = jpeg12::decode(&self.stream(f)?, g.rows, g.cols, ycbcr)
                     .map_err(|e| self.undecodable(f, &e))?;
-                samples.iter().flat_map(|v| v.to_le_bytes()).collect()
+                le_bytes(&samples)
             }
             None => {
                 let fragment = self
@@ -973,7 +981,7 @@ fn decoded_frames(
             for &f in which.iter().filter(|f| **f < g.frames) {
                 let at = f as usize * frame_len / 2;
                 let words = w.get(at..at + frame_len / 2).ok_or_else(short)?;
-                frames.push(words.iter().flat_map(|v| v.to_le_bytes()).collect());
+                frames.push(le_bytes(words));
             }
             true
         }
