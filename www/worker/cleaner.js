@@ -58,7 +58,10 @@ onmessage = (ev) => {
       if (msg.entry) bytes = unzipEntry(msg.entry, bytes);
     } catch (e) {
       readAhead -= ahead;
-      postMessage({ type: 'cleaned', job: msg.job, unreadable: String((e && e.message) || e) });
+      // The module stopping (a trap) is not the file's fault: the pool replaces this worker.
+      const trap = typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
+      const error = String((e && e.message) || e);
+      postMessage(trap ? { type: 'cleaned', job: msg.job, trap, error } : { type: 'cleaned', job: msg.job, unreadable: error });
       return;
     }
     readAhead -= ahead;
