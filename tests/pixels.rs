@@ -23,6 +23,14 @@ fn parse(bytes: &[u8]) -> DefaultDicomObject {
         .expect("parses")
 }
 
+/// An attribute's value as text, trimmed ("" when absent).
+fn text_of(obj: &DefaultDicomObject, tag: dicom_core::Tag) -> String {
+    obj.get(tag)
+        .and_then(|e| e.value().to_str().ok())
+        .map(|s| s.trim().to_string())
+        .unwrap_or_default()
+}
+
 fn words(obj: &DefaultDicomObject) -> Vec<u16> {
     let bytes = obj
         .get(tags::PIXEL_DATA)
@@ -68,12 +76,7 @@ fn rule_regions_are_black_and_the_rest_is_untouched() {
     let d = session(RULES).deidentify(original).expect("cleaned");
     let out = parse(&d.bytes);
     assert_only_rule_regions_black(&before, &words(&out));
-    let text = |tag| {
-        out.get(tag)
-            .and_then(|e| e.value().to_str().ok())
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
+    let text = |tag| text_of(&out, tag);
     assert_eq!(text(tags::BURNED_IN_ANNOTATION), "NO");
     assert!(text(tags::DEIDENTIFICATION_METHOD).contains("Clean Pixel Data Option"));
     let codes: Vec<String> = out
@@ -230,12 +233,7 @@ fn jpeg_baseline_is_blanked_in_whole_blocks_and_stays_jpeg() {
     assert!(d.changes.iter().any(|c| c.name == "PixelData"
         && c.reason.contains("blanked inside the JPEG Baseline")
         && c.reason.contains("8×8")));
-    let text = |tag| {
-        out.get(tag)
-            .and_then(|e| e.value().to_str().ok())
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default()
-    };
+    let text = |tag| text_of(&out, tag);
     assert_eq!(text(tags::LOSSY_IMAGE_COMPRESSION), "01");
     assert_eq!(text(tags::BURNED_IN_ANNOTATION), "NO");
 }
