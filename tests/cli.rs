@@ -16,6 +16,18 @@ fn tempdir(name: &str) -> PathBuf {
     dir
 }
 
+/// The fake sample study, written by `obscura sample` into `dir/in`.
+fn sample_input(dir: &Path) -> PathBuf {
+    let input = dir.join("in");
+    assert!(obscura()
+        .arg("sample")
+        .arg(&input)
+        .status()
+        .expect("runs")
+        .success());
+    input
+}
+
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     for e in fs::read_dir(dir).expect("readable").flatten() {
@@ -33,13 +45,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 #[test]
 fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
     let dir = tempdir("batch");
-    let input = dir.join("in");
-    let status = obscura()
-        .args(["sample"])
-        .arg(&input)
-        .status()
-        .expect("runs");
-    assert!(status.success());
+    let input = sample_input(&dir);
     fs::create_dir_all(input.join("nested")).expect("mkdir");
     fs::write(input.join("nested/notes.txt"), "not dicom").expect("write");
     let out = dir.join("out");
@@ -89,13 +95,7 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
 #[test]
 fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let dir = tempdir("key");
-    let input = dir.join("in");
-    assert!(obscura()
-        .arg("sample")
-        .arg(&input)
-        .status()
-        .expect("runs")
-        .success());
+    let input = sample_input(&dir);
     fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
     let run = |out: &str| {
         obscura()
@@ -168,13 +168,7 @@ fn options_are_listed_and_bad_usage_exits_2() {
 #[test]
 fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
     let dir = tempdir("reid");
-    let input = dir.join("in");
-    assert!(obscura()
-        .arg("sample")
-        .arg(&input)
-        .status()
-        .expect("runs")
-        .success());
+    let input = sample_input(&dir);
     fs::write(dir.join("pass.txt"), "a long test passphrase\n").expect("write");
     fs::write(dir.join("wrong.txt"), "not the passphrase\n").expect("write");
     let status = obscura()
@@ -221,13 +215,7 @@ fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
 #[test]
 fn zip_archives_are_read_entry_by_entry() {
     let dir = tempdir("zip");
-    let input = dir.join("in");
-    assert!(obscura()
-        .arg("sample")
-        .arg(&input)
-        .status()
-        .expect("runs")
-        .success());
+    let input = sample_input(&dir);
     // The package writer makes a valid archive of the inputs (plus one broken entry).
     let mut zip = obscura::package::ZipStream::new();
     let mut bytes = Vec::new();
@@ -260,13 +248,7 @@ fn zip_archives_are_read_entry_by_entry() {
 #[test]
 fn a_ctp_pixel_script_is_read_and_its_regions_blanked() {
     let dir = tempdir("ctp");
-    let input = dir.join("in");
-    assert!(obscura()
-        .arg("sample")
-        .arg(&input)
-        .status()
-        .expect("runs")
-        .success());
+    let input = sample_input(&dir);
     // CTP's format: commentary, then `{ condition }` and `(x, y, w, h)` regions.
     let script = dir.join("scrubber.script");
     fs::write(
