@@ -39,6 +39,15 @@ export async function assertEventually(check, timeoutMs) {
   }
 }
 
+/** Write the files of `folder` (not its subfolders) into a deflated ZIP archive at `zipPath`,
+ * under `case/`, as an archiver would (Python's zipfile: not Obscura's own writer). */
+export function zipFolder(folder, zipPath) {
+  const py = spawnSync('python3', ['-c',
+    'import sys, os, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2], n), "case/" + n)',
+    zipPath, folder], { encoding: 'utf8' });
+  assert.equal(py.status, 0, py.stderr);
+}
+
 /** Check a ZIP archive and extract it to `dest`; returns the names inside. */
 export function unzip(zipPath, dest) {
   const py = spawnSync('python3', ['-c',

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 
 import {
-  ROOT, CLI, SHOTS, startServer, assertEventually, unzip, filesUnder,
+  ROOT, CLI, SHOTS, startServer, assertEventually, unzip, filesUnder, zipFolder,
   assertOnlyLocalRequests as onlyLocal,
 } from './helpers.mjs';
 
@@ -64,6 +64,18 @@ async function openPage({ picker = 'none', on = browser } = {}) {
   page.on('pageerror', (e) => errors.push(String(e)));
   await page.goto(`${origin}/`);
   return { context, page, requests, errors };
+}
+
+/** The sample study cleaned, and the check of its first image open: the page's status and
+ * the dialog. */
+async function openSampleImage(page) {
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  const dialog = page.getByRole('dialog');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  return { status, dialog };
 }
 
 function assertOnlyLocalRequests(requests) {
@@ -182,10 +194,7 @@ test('the sample study works from the page, in a worker, without any remote requ
 test('a ZIP archive of a study is read inside the page', async () => {
   const { context, page, requests, errors } = await openPage();
   const zipPath = join(work, 'study.zip');
-  const py = spawnSync('python3', ['-c',
-    'import sys, os, zipfile\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  for n in sorted(os.listdir(sys.argv[2])): z.write(os.path.join(sys.argv[2], n), "case/" + n)',
-    zipPath, join(work, 'in')], { encoding: 'utf8' });
-  assert.equal(py.status, 0, py.stderr);
+  zipFolder(join(work, 'in'), zipPath);
   await page.getByLabel('Add DICOM files').setInputFiles([zipPath]);
   const status = page.getByRole('status');
   await assertEventually(async () => /6 files de-identified, 1 excluded/.test(await status.textContent()), 60_000);
@@ -382,12 +391,7 @@ test('automatic detection blacks out text burned into ultrasound images in the b
 
 test('a box drawn on an image is blacked out in it and in the package', async () => {
   const { context, page, requests, errors } = await openPage();
-  await page.getByRole('button', { name: 'Try a sample study' }).click();
-  const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
-  await page.getByRole('button', { name: /^Show image/ }).first().click();
-  const dialog = page.getByRole('dialog');
-  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const { status, dialog } = await openSampleImage(page);
   assert.ok(await dialog.getByRole('button', { name: 'Black out in this image' }).isHidden(), 'no box yet, no box buttons');
   const canvas = page.locator('#preview-after');
   const box = await canvas.boundingBox();
@@ -432,12 +436,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
 
 test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
   const { context, page, requests, errors } = await openPage();
-  await page.getByRole('button', { name: 'Try a sample study' }).click();
-  const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
-  await page.getByRole('button', { name: /^Show image/ }).first().click();
-  const dialog = page.getByRole('dialog');
-  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const { status, dialog } = await openSampleImage(page);
   await dialog.getByLabel('Left').fill('0');
   await dialog.getByLabel('Top').fill('0');
   await dialog.getByLabel('Width').fill('20');
@@ -473,12 +472,7 @@ test('a box drawn on one image is blacked out in every image of its series in th
 
 test('a box can be moved and resized before it is applied, and taken back after', async () => {
   const { context, page, errors } = await openPage();
-  await page.getByRole('button', { name: 'Try a sample study' }).click();
-  const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
-  await page.getByRole('button', { name: /^Show image/ }).first().click();
-  const dialog = page.getByRole('dialog');
-  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const { dialog } = await openSampleImage(page);
   const canvas = page.locator('#preview-after');
   const size = await canvas.evaluate((c) => ({ w: c.width, h: c.height }));
   /** Drag from image pixel `from` to `to` (where the canvas is on screen now: the dialog
