@@ -728,6 +728,19 @@ impl<'a> Decoder<'a> {
         Ok(d)
     }
 
+    /// Whether the 12-bit decoder reads colour components as YCbCr: unless the file says
+    /// RGB (PS3.5 8.2.1).
+    fn jpeg12_ycbcr(&self) -> bool {
+        self.source_photometric.starts_with("YBR")
+    }
+
+    /// One frame's JPEG stream through the 12-bit decoder, as little-endian samples.
+    fn jpeg12_frame(&self, stream: &[u8]) -> Result<Vec<u8>, String> {
+        let g = &self.g;
+        let (samples, _) = jpeg12::decode(stream, g.rows, g.cols, self.jpeg12_ycbcr())?;
+        Ok(le_bytes(&samples))
+    }
+
     /// Every frame of a JPEG Baseline or Extended image with its regions blanked in the
     /// compressed stream ([`jpeg_blocks`]), each decoded again and checked to be black there;
     /// `None` when any frame cannot be blanked so (the caller decodes instead).
@@ -753,15 +766,14 @@ impl<'a> Decoder<'a> {
             // Colour components as the decoder reads them: the 12-bit one by the
             // photometric interpretation, the 8-bit one by the stream's markers.
             let ycbcr = if self.jpeg12 {
-                self.source_photometric.starts_with("YBR")
+                self.jpeg12_ycbcr()
             } else {
                 grey.is_some() || jpeg_blocks::is_ycbcr(&stream).ok()?
             };
             let black = grey.map_or(Black::Colour { ycbcr }, Black::Grey);
             let blanked = jpeg_blocks::blank(&stream, regions, g.rows, g.cols, black).ok()?;
             let frame = if self.jpeg12 {
-                let (samples, _) = jpeg12::decode(&blanked.stream, g.rows, g.cols, ycbcr).ok()?;
-                le_bytes(&samples)
+                self.jpeg12_frame(&blanked.stream).ok()?
             } else {
                 jpeg_decoder::Decoder::new(&blanked.stream[..])
                     .decode()
@@ -860,13 +872,9 @@ impl<'a> Decoder<'a> {
                     le_bytes(&samples)
                 }
             }
-            None if self.jpeg12 => {
-                // Colour components are YCbCr unless the file says RGB (PS3.5 8.2.1).
-                let ycbcr = self.source_photometric.starts_with("YBR");
-                let (samples, _) = jpeg12::decode(&self.stream(f)?, g.rows, g.cols, ycbcr)
-                    .map_err(|e| self.undecodable(f, &e))?;
-                le_bytes(&samples)
-            }
+            None if self.jpeg12 => self
+                .jpeg12_frame(&self.stream(f)?)
+                .map_err(|e| self.undecodable(f, &e))?,
             None => {
                 let fragment = self
                     .fragments
