@@ -9,11 +9,28 @@ fn obscura() -> Command {
     Command::new(env!("CARGO_BIN_EXE_obscura"))
 }
 
-fn tempdir(name: &str) -> PathBuf {
+/// A test's own folder under the system's temporary folder, removed when the test ends
+/// (pass or fail: a failing test's files are not worth the disk they fill on CI).
+struct TempDir(PathBuf);
+
+impl std::ops::Deref for TempDir {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir(name: &str) -> TempDir {
     let dir = std::env::temp_dir().join(format!("obscura-cli-{name}-{}", std::process::id()));
     let _ = fs::remove_dir_all(&dir);
     fs::create_dir_all(&dir).expect("temp dir");
-    dir
+    TempDir(dir)
 }
 
 /// The fake sample study, written by `obscura sample` into `dir/in`.

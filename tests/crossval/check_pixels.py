@@ -456,10 +456,15 @@ def make_for_page(dest):
     the rules file and the reference pixels."""
     os.makedirs(dest, exist_ok=True)
     failures = []
-    work = tempfile.mkdtemp(prefix="obscura-page-pixels-")
-    made = [v for kinds, names in PAGE_SETS for v in variants(work, kinds, names, failures)]
-    if failures:
-        sys.exit("\n".join(failures))
+    with tempfile.TemporaryDirectory(prefix="obscura-page-pixels-") as work:
+        made = [v for kinds, names in PAGE_SETS for v in variants(work, kinds, names, failures)]
+        if failures:
+            sys.exit("\n".join(failures))
+        write_page_inputs(dest, made)
+
+
+def write_page_inputs(dest, made):
+    """The page test's inputs from the variants made (read before their folder goes)."""
     for i, (name, kind, src, ref, lossless) in enumerate(made, start=1):
         ds = pydicom.dcmread(src)
         ds.InstanceNumber = str(i)

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { firefox } from 'playwright-core';
@@ -38,6 +38,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** A page as a user opens it, ready (its options drawn), with every request recorded. */

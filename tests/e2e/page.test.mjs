@@ -37,6 +37,7 @@ before(async () => {
 after(async () => {
   await browser?.close();
   server?.kill();
+  if (work) rmSync(work, { recursive: true, force: true });
 });
 
 /** A page whose every request (page and workers) is recorded. */

@@ -5,7 +5,7 @@
 // Run with `node --test tests/js/` after `make wasm`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync, mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -92,6 +92,7 @@ function unzip(zip, name) {
     }
   };
   walk(join(dir, 'out'), '');
+  rmSync(dir, { recursive: true, force: true });
   return files;
 }
 
@@ -267,7 +268,9 @@ function pythonZip(files, name) {
   ].join('\n');
   const r = spawnSync('python3', ['-c', script, out, dir, ...files.map(([n]) => n)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
-  return readFileSync(out);
+  const zip = readFileSync(out);
+  rmSync(dir, { recursive: true, force: true });
+  return zip;
 }
 
 /** A Blob's stand-in that records the length of every read. */
