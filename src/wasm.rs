@@ -104,8 +104,8 @@ impl Run {
     /// De-identify one file. Returns `{report, reportJson, chunk}`: what happened (`report`: its
     /// `status` and `packagePath`; `reportJson`: all of it, as JSON), and the bytes to append
     /// to the package (empty when the file was excluded or skipped).
-    pub fn process(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let outcome = self.session.process(bytes);
+    pub fn process(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        let outcome = self.session.process_owned(bytes);
         self.report(outcome, None)
     }
 }
@@ -357,9 +357,9 @@ impl Cleaner {
     /// De-identify one file: `{status, reason, meta, crc, size, method, body}` with status
     /// `done` (then `meta` and the ZIP entry data of the de-identified file are what
     /// [`Run::add_cleaned`] needs), `skipped` or `excluded` (with the reason).
-    pub fn clean(&mut self, bytes: &[u8]) -> Result<JsValue, JsError> {
+    pub fn clean(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
         let out = js_sys::Object::new();
-        match self.session.process(bytes) {
+        match self.session.process_owned(bytes) {
             Outcome::Done(d) => {
                 set(&out, "status", &JsValue::from_str("done"))?;
                 set(&out, "reason", &JsValue::from_str(""))?;

@@ -44,7 +44,11 @@ fuzz_target!(|data: &[u8]| {
     let mut o = InMemDicomObject::new_empty();
     let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
     let text = |t, vr, v: &str| DataElement::new(t, vr, PrimitiveValue::from(v));
-    o.put(text(tags::SOP_CLASS_UID, VR::UI, "1.2.840.10008.5.1.4.1.1.7"));
+    o.put(text(
+        tags::SOP_CLASS_UID,
+        VR::UI,
+        "1.2.840.10008.5.1.4.1.1.7",
+    ));
     o.put(text(tags::SOP_INSTANCE_UID, VR::UI, "2.25.1"));
     o.put(text(tags::MODALITY, VR::CS, "OT"));
     o.put(text(tags::PATIENT_NAME, VR::PN, "FUZZ^PATIENT"));

@@ -12,7 +12,8 @@ fuzz_target!(|data: &[u8]| {
     };
     if let Ok(rules) = RegionRules::parse(text) {
         let sample = SAMPLE.get_or_init(|| obscura::sample::sample_study().swap_remove(0).1);
-        let mut policy = obscura::deid::Policy::basic(obscura::deid::ProjectKey::from_bytes([4; 32]));
+        let mut policy =
+            obscura::deid::Policy::basic(obscura::deid::ProjectKey::from_bytes([4; 32]));
         policy.pixel_rules = rules;
         let _ = obscura::deid::Session::new(policy).process(sample);
     }

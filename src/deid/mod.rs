@@ -459,7 +459,22 @@ impl Session {
     /// De-identify one file, never panicking on bad input: the result says whether the file
     /// was cleaned, skipped or excluded, and why.
     pub fn process(&mut self, bytes: &[u8]) -> Outcome {
-        match self.read(bytes) {
+        self.process_read(read_file(bytes))
+    }
+
+    /// [`Session::process`] for bytes the caller no longer needs: they are let go of as soon
+    /// as the file is read, and a large native image's pixel bytes become its value without
+    /// being copied (see [`read_file_owned`]), so a large file is held about once, not three
+    /// times.
+    pub fn process_owned(&mut self, bytes: Vec<u8>) -> Outcome {
+        self.process_read(read_file_owned(bytes))
+    }
+
+    fn process_read(
+        &mut self,
+        read: Result<dicom_object::DefaultDicomObject, DeidError>,
+    ) -> Outcome {
+        match read {
             Err(e) => Outcome::Excluded(e),
             Ok(file) => {
                 if file
@@ -488,10 +503,6 @@ impl Session {
             Outcome::Skipped(why) => Err(DeidError::Parse(why)),
             Outcome::Excluded(e) => Err(e),
         }
-    }
-
-    fn read(&self, bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-        read_file(bytes)
     }
 
     fn deidentify_object(
@@ -638,17 +649,7 @@ impl Session {
         let after = Summary::of(&cleaned);
         let sop_class_uid = new_meta.media_storage_sop_class_uid().to_string();
         let transfer_syntax = new_meta.transfer_syntax().to_string();
-        // Sized up front: growing by doubling would hold two large buffers at once.
-        let pixel_bytes = match cleaned.get(tags::PIXEL_DATA).map(|e| e.value()) {
-            Some(dicom_core::value::Value::Primitive(p)) => p.calculate_byte_len(),
-            Some(dicom_core::value::Value::PixelSequence(seq)) => {
-                seq.fragments().iter().map(|f| f.len() + 8).sum()
-            }
-            _ => 0,
-        };
-        let file = cleaned.with_exact_meta(new_meta);
-        let mut bytes = Vec::with_capacity(pixel_bytes + (64 << 10));
-        write_part10(file, &mut bytes)?;
+        let bytes = write_part10(cleaned.with_exact_meta(new_meta))?;
         self.done += 1;
         Ok(Deidentified {
             bytes,
@@ -666,11 +667,9 @@ impl Session {
 
 /// Write a file as DICOM Part 10. dicom-rs's writer copies every value it writes, so large
 /// native pixel data in a little endian transfer syntax is set aside and appended here as
-/// the last element instead: the largest copy of the image is never made.
-fn write_part10(
-    mut file: dicom_object::DefaultDicomObject,
-    out: &mut Vec<u8>,
-) -> Result<(), DeidError> {
+/// the last element instead: the largest copy of the image is never made. 8-bit pixel data
+/// becomes the output itself, the rest of the file put in front of it.
+fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
     use dicom_core::header::Header;
     use dicom_core::value::{PrimitiveValue, Value};
     let ts = file
@@ -691,17 +690,25 @@ fn write_part10(
         ))
     );
     let (Some(explicit), true, Some(tags::PIXEL_DATA)) = (explicit, native, last) else {
-        return file
-            .write_all(out)
-            .map_err(|e| DeidError::Write(error_chain(&e)));
+        // Sized up front: growing by doubling would hold two large buffers at once.
+        let pixel_bytes = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
+            Some(Value::Primitive(p)) => p.calculate_byte_len(),
+            Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(|f| f.len() + 8).sum(),
+            _ => 0,
+        };
+        let mut out = Vec::with_capacity(pixel_bytes + (64 << 10));
+        file.write_all(&mut out)
+            .map_err(|e| DeidError::Write(error_chain(&e)))?;
+        return Ok(out);
     };
     let Some(pixels) = file.take(tags::PIXEL_DATA) else {
         return Err(DeidError::Write("pixel data vanished".into()));
     };
     let vr = pixels.vr();
-    file.write_all(&mut *out)
+    let mut out = Vec::with_capacity(64 << 10);
+    file.write_all(&mut out)
         .map_err(|e| DeidError::Write(error_chain(&e)))?;
-    let mut write_header = |len: usize| -> Result<(), DeidError> {
+    let write_header = |out: &mut Vec<u8>, len: usize| -> Result<(), DeidError> {
         let len = u32::try_from(len)
             .ok()
             .filter(|l| *l != u32::MAX)
@@ -716,15 +723,20 @@ fn write_part10(
     };
     match pixels.into_value() {
         Value::Primitive(PrimitiveValue::U8(b)) => {
-            let pad = b.len() % 2;
-            write_header(b.len() + pad)?;
-            out.extend_from_slice(&b);
-            if pad == 1 {
-                out.push(0);
+            let mut value = b.into_vec();
+            if value.len() % 2 == 1 {
+                value.push(0);
             }
+            write_header(&mut out, value.len())?;
+            // The pixel bytes stay where they are: the buffer grows by the header's size
+            // (exactly, so a large one is extended in place rather than doubled) and its
+            // bytes move up to make room.
+            value.reserve_exact(out.len());
+            value.splice(0..0, out);
+            return Ok(value);
         }
         Value::Primitive(PrimitiveValue::U16(w)) => {
-            write_header(w.len() * 2)?;
+            write_header(&mut out, w.len() * 2)?;
             // Converted through a small buffer a few thousand words at a time: pushing two
             // bytes at a time checks the capacity at every word, and sizing the output first
             // would write it all with zeros before writing it again.
@@ -739,7 +751,7 @@ fn write_part10(
         }
         _ => return Err(DeidError::Write("pixel data changed form".into())),
     }
-    Ok(())
+    Ok(out)
 }
 
 /// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
@@ -747,6 +759,37 @@ fn write_part10(
 /// recurse without bound.
 pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
     read_file_until(bytes, None)
+}
+
+/// [`read_file`] for bytes the caller gives up. When native 8-bit pixel data ends the file
+/// (see [`precheck::trailing_pixels`]), the bytes before it are read as a file of their own
+/// and the buffer itself becomes the Pixel Data value (its header moved out of the way, not
+/// copied); otherwise the file is read as usual and the bytes are let go of at once.
+pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomObject, DeidError> {
+    use dicom_core::value::{PrimitiveValue, C};
+    let Some(pixels) = precheck::trailing_pixels(&bytes, bytes.len()) else {
+        return read_file(&bytes);
+    };
+    let mut file = read_file(&bytes[..pixels.header_len])?;
+    bytes.drain(..pixels.value.start);
+    file.put(dicom_core::DataElement::new(
+        tags::PIXEL_DATA,
+        dicom_core::VR::OB,
+        PrimitiveValue::U8(C::from_vec(bytes)),
+    ));
+    Ok(file)
+}
+
+/// About how much memory de-identifying a file holds at once, given its start (`head`: its
+/// header and the start of its pixel data, as read to learn its patient) and its size. That
+/// is the file's size when native 8-bit pixel data ends it (they are worked on where they
+/// were read: see [`read_file_owned`]); twice its size otherwise (the bytes read and the
+/// values parsed from them, then those values and the bytes written).
+pub fn memory_estimate(head: &[u8], file_len: u64) -> u64 {
+    match usize::try_from(file_len) {
+        Ok(len) if precheck::trailing_pixels(head, len).is_some() => file_len,
+        _ => file_len.saturating_mul(2),
+    }
 }
 
 /// [`read_file`], stopping before `until` (e.g. Pixel Data) in a Part 10 file.
@@ -1026,9 +1069,41 @@ mod tests {
         assert!(again.warnings.iter().any(|w| w.contains("left visible")));
     }
 
+    /// The sample study, the 8-bit ultrasound image, and that image with an odd number of
+    /// pixel bytes (padded when written).
+    fn files_of_every_kind() -> Vec<Vec<u8>> {
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let mut files: Vec<_> = crate::sample::sample_study()
+            .into_iter()
+            .map(|(_, b)| b)
+            .collect();
+        let (us, _) = ultrasound_with_text();
+        let mut odd = read_file(&us).expect("parses");
+        odd.put(DataElement::new(
+            tags::ROWS,
+            VR::US,
+            PrimitiveValue::from(3_u16),
+        ));
+        odd.put(DataElement::new(
+            tags::COLUMNS,
+            VR::US,
+            PrimitiveValue::from(5_u16),
+        ));
+        odd.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8((0..15).collect()),
+        ));
+        let mut odd_bytes = Vec::new();
+        odd.write_all(&mut odd_bytes).expect("written");
+        files.extend([us, odd_bytes]);
+        files
+    }
+
     #[test]
     fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {
-        for (_, bytes) in crate::sample::sample_study() {
+        for bytes in files_of_every_kind() {
             for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
                 let mut file = read_file(&bytes).expect("sample parses");
                 let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
@@ -1037,10 +1112,97 @@ mod tests {
                 file.meta_mut().set_transfer_syntax(syntax);
                 let mut plain = Vec::new();
                 file.write_all(&mut plain).expect("written");
-                let mut ours = Vec::new();
-                write_part10(file, &mut ours).expect("written");
+                let ours = write_part10(file).expect("written");
                 assert!(plain == ours, "same bytes in {ts}");
             }
         }
+    }
+
+    #[test]
+    fn bytes_given_up_are_read_as_the_same_file() {
+        let mut trailing = 0;
+        for bytes in files_of_every_kind() {
+            for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
+                let mut file = read_file(&bytes).expect("parses");
+                let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                    .get(ts)
+                    .expect("known");
+                file.meta_mut().set_transfer_syntax(syntax);
+                let mut written = Vec::new();
+                file.write_all(&mut written).expect("written");
+                if precheck::trailing_pixels(&written, written.len()).is_some() {
+                    trailing += 1;
+                }
+                let read = read_file(&written).expect("parses");
+                let owned = read_file_owned(written.clone()).expect("parses");
+                // (Parsed objects are compared by what they write: dicom-rs never finds
+                // two undefined lengths equal.)
+                assert_eq!(read.meta(), owned.meta());
+                assert_eq!(
+                    read.get(tags::PIXEL_DATA),
+                    owned.get(tags::PIXEL_DATA),
+                    "{ts}"
+                );
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                read.write_all(&mut a).expect("written");
+                owned.write_all(&mut b).expect("written");
+                assert!(a == b, "the same file in {ts}");
+            }
+        }
+        // The shortcut was taken (by the 8-bit images in explicit VR little endian).
+        assert!(trailing >= 2, "{trailing}");
+        // Not taken when something follows the pixel data, or when they are 16-bit words.
+        let (us, _) = ultrasound_with_text();
+        assert!(precheck::trailing_pixels(&us, us.len()).is_some());
+        let mut padded = us.clone();
+        padded.extend([0xFC, 0xFF, 0xFC, 0xFF, b'O', b'B', 0, 0, 2, 0, 0, 0, 0, 0]);
+        assert_eq!(precheck::trailing_pixels(&padded, padded.len()), None);
+        let owned = read_file_owned(padded.clone()).expect("parses");
+        assert!(owned.get(dicom_core::Tag(0xFFFC, 0xFFFC)).is_some());
+        let at = us.len() - 76_800 - 8;
+        assert_eq!(&us[at..at + 2], b"OB");
+        let mut words = us.clone();
+        words[at..at + 2].copy_from_slice(b"OW");
+        assert_eq!(precheck::trailing_pixels(&words, words.len()), None);
+        // Damaged bytes are refused as they are by read_file.
+        let (mut us, _) = ultrasound_with_text();
+        us.truncate(us.len() - 1);
+        assert!(read_file_owned(us.clone()).is_err() == read_file(&us).is_err());
+        assert!(read_file_owned(b"not dicom".to_vec()).is_err());
+    }
+
+    #[test]
+    fn given_up_bytes_are_cleaned_as_borrowed_ones() {
+        let (us, _) = ultrasound_with_text();
+        let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
+        policy.detect_text = true;
+        for bytes in files_of_every_kind().into_iter().chain([us]) {
+            let borrowed = Session::new(policy.clone()).process(&bytes);
+            let owned = Session::new(policy.clone()).process_owned(bytes);
+            match (borrowed, owned) {
+                (Outcome::Done(a), Outcome::Done(b)) => {
+                    assert!(a.bytes == b.bytes);
+                    assert_eq!(a.changes.len(), b.changes.len());
+                }
+                (Outcome::Skipped(a), Outcome::Skipped(b)) => assert_eq!(a, b),
+                (Outcome::Excluded(a), Outcome::Excluded(b)) => {
+                    assert_eq!(a.to_string(), b.to_string())
+                }
+                _ => panic!("different outcomes"),
+            }
+        }
+    }
+
+    #[test]
+    fn memory_is_estimated_from_the_start_of_a_file() {
+        let (us, _) = ultrasound_with_text();
+        let len = us.len() as u64;
+        let head = &us[..us.len() - 76_000];
+        assert_eq!(memory_estimate(head, len), len);
+        // Anything else (a 16-bit image, a file that is not what its size says) counts twice.
+        assert_eq!(memory_estimate(head, len + 2), 2 * len + 4);
+        let ct = &crate::sample::sample_study()[0].1;
+        assert_eq!(memory_estimate(ct, ct.len() as u64), 2 * ct.len() as u64);
+        assert_eq!(memory_estimate(b"DICM", 10), 20);
     }
 }

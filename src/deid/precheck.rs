@@ -279,6 +279,44 @@ pub fn check_part10(body: &[u8]) -> Result<(), String> {
 /// they are well formed; `None` otherwise (no pixel data in `head`, a deflated data set, a
 /// damaged header). Those bytes alone are then a file without its pixels.
 pub fn header_len(head: &[u8]) -> Option<usize> {
+    header_and_encoding(head).map(|(len, _)| len)
+}
+
+/// Where the pixel bytes of a file are when they end it: a Part 10 file in explicit VR
+/// little endian whose last element is native Pixel Data of VR OB with a defined, even
+/// length. Its header (everything before the Pixel Data element) is then a file of its own,
+/// and the pixel bytes can become the Pixel Data value without being copied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrailingPixels {
+    /// Bytes before the Pixel Data element (as [`header_len`]).
+    pub header_len: usize,
+    /// The Pixel Data value: from after its element header to the end of the file.
+    pub value: std::ops::Range<usize>,
+}
+
+/// The [`TrailingPixels`] of a file of `file_len` bytes given its start (`head`: at least
+/// its header and the Pixel Data element's own header), or `None` when its pixel data is
+/// anything else (compressed, OW, followed by other elements, damaged, absent).
+pub fn trailing_pixels(head: &[u8], file_len: usize) -> Option<TrailingPixels> {
+    let (header_len, enc) = header_and_encoding(head)?;
+    if enc != Encoding::ExplicitLittle {
+        return None;
+    }
+    let h = head.get(header_len..header_len + 12)?;
+    if h[..6] != [0xE0, 0x7F, 0x10, 0x00, b'O', b'B'] {
+        return None;
+    }
+    let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
+    let start = header_len + 12;
+    let ends_the_file = start.checked_add(len as usize) == Some(file_len);
+    (len != UNDEFINED && len % 2 == 0 && ends_the_file).then_some(TrailingPixels {
+        header_len,
+        value: start..file_len,
+    })
+}
+
+/// [`header_len`], and the encoding of the data set.
+fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
     let start = if head.get(128..132) == Some(b"DICM") {
         128
     } else if head.get(0..4) == Some(b"DICM") {
@@ -293,7 +331,7 @@ pub fn header_len(head: &[u8]) -> Option<usize> {
         buf: &buf[meta_end..],
     };
     match w.elements(0, w.buf.len(), enc, 0, Some(Tag(0x7FE0, 0x0010))) {
-        Ok((p, Stop::Until)) => Some(start + 4 + meta_end + p),
+        Ok((p, Stop::Until)) => Some((start + 4 + meta_end + p, enc)),
         _ => None,
     }
 }

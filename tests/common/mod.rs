@@ -271,3 +271,40 @@ pub fn with(
         .expect("written");
     out
 }
+
+/// `bytes` (a Part 10 file of one image) made an 8-bit image whose pixel bytes (VR OB) end
+/// the file, as ultrasound and screen captures are: the case where the core works on the
+/// pixel bytes in the buffer they were read into.
+pub fn eight_bit(bytes: &[u8]) -> Vec<u8> {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    with(
+        bytes,
+        |obj| {
+            let rows = obj
+                .element(tags::ROWS)
+                .ok()
+                .and_then(|e| e.to_int::<u32>().ok());
+            let cols = obj
+                .element(tags::COLUMNS)
+                .ok()
+                .and_then(|e| e.to_int::<u32>().ok());
+            let n = (rows.unwrap_or(1) * cols.unwrap_or(1)) as usize;
+            for (t, v) in [
+                (tags::BITS_ALLOCATED, 8_u16),
+                (tags::BITS_STORED, 8),
+                (tags::HIGH_BIT, 7),
+            ] {
+                obj.put(DataElement::new(t, VR::US, PrimitiveValue::from(v)));
+            }
+            let pixels: Vec<u8> = (0..n).map(|i| (i % 251) as u8).collect();
+            obj.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                PrimitiveValue::U8(pixels.into()),
+            ));
+        },
+        Some("1.2.840.10008.1.2.1"),
+    )
+}

@@ -595,6 +595,33 @@ def check_detection(cli, work, failures):
             print(f"  ok  {label}: all burned-in text blanked, {fan_kept:.0%} of the image kept")
 
 
+def check_memory(cli, work, failures):
+    """Four large ultrasound cines through `deid --detect-text` with the default memory budget
+    and two threads: the CLI's peak memory (RSS, with key images and cines made) stays below
+    3 × the largest file + 64 MiB, the bound of the README."""
+    folder = os.path.join(work, "memory-in")
+    os.makedirs(folder)
+    arr, _, _ = ultrasound(40, rows=480, cols=640, rgb=True)
+    for i in range(4):
+        write_array(arr, os.path.join(folder, f"us{i}.dcm"), True)
+    largest = max(os.path.getsize(os.path.join(folder, f)) for f in os.listdir(folder))
+    out = os.path.join(work, "memory-out")
+    # A child of its own, so that its peak is the only one measured.
+    probe = ("import resource, subprocess, sys\n"
+             "r = subprocess.run(sys.argv[1:], capture_output=True)\n"
+             "print(r.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    r = run([sys.executable, "-c", probe, cli, "deid", folder, "--out", out, "--detect-text",
+             "--jobs", "2"])
+    code, kib = (int(v) for v in r.stdout.split())
+    peak, bound = kib / 1024, 3 * largest / 2**20 + 64
+    if code != 0:
+        failures.append(f"memory: the CLI failed with {code}")
+    elif peak >= bound:
+        failures.append(f"memory: peak {peak:.0f} MiB, above 3 × {largest / 2**20:.0f} + 64 = {bound:.0f} MiB")
+    else:
+        print(f"  ok  memory: 4 cines of {largest / 2**20:.0f} MiB, peak {peak:.0f} MiB (bound {bound:.0f} MiB)")
+
+
 def read_png(path):
     """A key image written by Obscura (8-bit grey or RGB, no filtering) as an array."""
     import struct
@@ -770,6 +797,7 @@ def main():
             check(name, kind, src, ref, lossless, cli, rules, work, failures)
         check_detection(cli, work, failures)
         check_overlays(cli, work, failures)
+        check_memory(cli, work, failures)
     if failures:
         print("FAILURES:")
         for f in failures:

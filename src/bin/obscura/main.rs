@@ -51,9 +51,11 @@ OPTIONS for deid:
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --jobs N             files de-identified at once (default: one per core). The output is
                        the same whatever N: files are written in the order of the inputs.
-  --memory MIB         input bytes in flight across the threads (default 128): a file
-                       larger than this is worked on alone, so memory stays about three
-                       times the largest file
+  --memory MIB         memory for the files in flight across the threads (default: three
+                       times the largest file, and 32 MiB). A file counts for its size
+                       when native 8-bit pixel data ends it, twice its size otherwise; one
+                       larger than this is worked on alone. Peak memory stays within three
+                       times the largest file and 64 MiB by default
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
   --reid-key FILE      write the re-identification key (original ID → pseudonym) to FILE,
@@ -85,7 +87,7 @@ struct Args {
     no_key_images: bool,
     notes: Option<PathBuf>,
     jobs: usize,
-    budget_mib: u64,
+    budget_mib: Option<u64>,
 }
 
 fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -110,7 +112,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         no_key_images: false,
         notes: None,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
-        budget_mib: 128,
+        budget_mib: None,
     };
     while let Some(a) = it.next() {
         let mut value = |name: &str| it.next().ok_or_else(|| format!("{name} needs a value"));
@@ -155,11 +157,12 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--memory" => {
                 let v = value("--memory")?;
-                args.budget_mib = v
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| format!("--memory: {v:?} is not a number of MiB"))?;
+                args.budget_mib = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| format!("--memory: {v:?} is not a number of MiB"))?,
+                );
             }
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
@@ -279,6 +282,14 @@ fn write_inflated(path: &Path, c: &Compressed) -> Result<(), String> {
         .map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// The memory budget of the threads when `--memory` is not given: three times the largest
+/// input file and 32 MiB, what the memory bound allows once the program's own memory (about
+/// 16 MiB) is set aside. A file's weight is about what de-identifying it holds (see
+/// [`Candidate::read_header`]), so several files are worked on at once when they fit.
+fn default_budget(largest: u64) -> u64 {
+    largest.saturating_mul(3).saturating_add(32 << 20)
+}
+
 /// One DICOM candidate: an input file, or one entry of a ZIP archive among the inputs
 /// (named `archive!/entry`), read only when its turn comes.
 enum Candidate {
@@ -324,21 +335,25 @@ impl Candidate {
 
     /// What the first pass needs: a file's bytes up to its pixel data when its start holds
     /// the whole header (a large image is not read whole just to learn who it is), else all.
-    fn read_header(&self) -> Result<Vec<u8>, String> {
+    /// With them, about how much memory de-identifying it will take, for the second pass's
+    /// budget ([`obscura::deid::memory_estimate`]; twice its size when that cannot be told).
+    fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
+        let size = self.weight();
         if let Candidate::File(p) = self {
             let mut head = Vec::new();
-            fs::File::open(p)
-                .and_then(|f| f.take(HEAD).read_to_end(&mut head))
-                .map_err(|e| format!("could not be read: {e}"))?;
+            if let Err(e) = fs::File::open(p).and_then(|f| f.take(HEAD).read_to_end(&mut head)) {
+                return (Err(format!("could not be read: {e}")), size * 2);
+            }
+            let memory = obscura::deid::memory_estimate(&head, size);
             if let Some(len) = obscura::deid::header_len(&head) {
                 head.truncate(len);
-                return Ok(head);
+                return (Ok(head), memory);
             }
             if (head.len() as u64) < HEAD {
-                return Ok(head);
+                return (Ok(head), memory);
             }
         }
-        self.read()
+        (self.read(), size.saturating_mul(2))
     }
 
     /// Its bytes (an archive's entry decompressed), or why they could not be read.
@@ -418,7 +433,9 @@ fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>) -> Handled {
         Err(e) => return Handled::Excluded(e),
     };
     // A bug in a parser must not end the batch: the file is excluded instead.
-    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| session.process(&bytes))) {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        session.process_owned(bytes)
+    })) {
         Err(_) => Handled::Excluded("internal error while reading the file".into()),
         Ok(Outcome::Done(d)) => Handled::Done(d),
         Ok(Outcome::Skipped(why)) => Handled::Skipped(why),
@@ -498,26 +515,36 @@ fn deid(args: Args) -> Result<bool, String> {
     }
     let files = candidates(collect_files(&args.inputs)?);
     let mut session = Session::new(policy);
+    let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
     let limits = Limits {
         jobs: args.jobs,
-        budget: args.budget_mib << 20,
+        budget: match args.budget_mib {
+            Some(mib) => mib << 20,
+            None => default_budget(largest),
+        },
     };
 
     // First pass: every patient's identifying values, so that free text is cleaned of those
     // seen in any file of the batch, and the output does not depend on the order of files.
     let scanner = session.clone();
+    let mut memory = Vec::with_capacity(files.len());
     let scans = for_each_ordered(
         &files,
         limits,
         Candidate::header_weight,
         || (),
-        |_, c| c.read_header().ok().and_then(|b| scanner.scan(&b)),
-        |scan| {
+        |_, c| {
+            let (head, estimate) = c.read_header();
+            (head.ok().and_then(|b| scanner.scan(&b)), estimate)
+        },
+        |(scan, estimate)| {
             scan.into_iter().for_each(|s| session.add_scan(s));
+            memory.push(estimate);
             Ok(())
         },
     );
     scans?;
+    let files: Vec<(Candidate, u64)> = files.into_iter().zip(memory).collect();
 
     // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
@@ -537,9 +564,9 @@ fn deid(args: Args) -> Result<bool, String> {
     let copies = for_each_ordered(
         &files,
         limits,
-        Candidate::weight,
+        |(_, memory)| *memory,
         || session.clone(),
-        |copy, c| (c.name(), handle(copy, c.read())),
+        |copy, (c, _)| (c.name(), handle(copy, c.read())),
         |(name, h)| output.take(&name, h),
     )?;
     copies.into_iter().for_each(|c| session.merge(c));
