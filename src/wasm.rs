@@ -354,6 +354,31 @@ impl Cleaner {
         })
     }
 
+    /// [`Cleaner::clean`] for one entry of an archive given as stored (`local`: the archive's
+    /// bytes at its span, `entry` as [`zip_files`] listed it), decompressed here so that the
+    /// file's bytes do not go through JavaScript. The status is `unreadable` (with the reason)
+    /// when the entry cannot be decompressed, `zip` when it is an archive itself.
+    #[wasm_bindgen(js_name = cleanEntry)]
+    pub fn clean_entry(&mut self, entry: JsValue, local: Vec<u8>) -> Result<JsValue, JsError> {
+        let entry: crate::input::ZipEntry =
+            serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
+        let status = |status: &str, reason: &str| -> Result<JsValue, JsError> {
+            let out = js_sys::Object::new();
+            set(&out, "status", &JsValue::from_str(status))?;
+            set(&out, "reason", &JsValue::from_str(reason))?;
+            Ok(out.into())
+        };
+        let bytes = match entry.read_from(&local) {
+            Ok(b) => b,
+            Err(e) => return status("unreadable", &e.to_string()),
+        };
+        drop(local);
+        if crate::input::is_zip(&bytes) {
+            return status("zip", "");
+        }
+        self.clean(bytes)
+    }
+
     /// De-identify one file: `{status, reason, meta, crc, size, method, body}` with status
     /// `done` (then `meta` and the ZIP entry data of the de-identified file are what
     /// [`Run::add_cleaned`] needs), `skipped` or `excluded` (with the reason).

@@ -1,7 +1,8 @@
 // One worker of the pool (see ./pool.js): it reads and de-identifies the files the main
 // worker sends, with the run's settings, and sends them back compressed, to be packaged. Its only state is its copy of
 // the de-identification session; if the core traps, the pool replaces this worker.
-import init, { Cleaner, isZip, unzipEntry } from '../pkg/obscura.js';
+import init, { Cleaner, isZip } from '../pkg/obscura.js';
+import { ReadBuffers } from './reads.js';
 
 const ready = init();
 let settings = null; // the run's settings (see Batch.runSettings)
@@ -27,6 +28,7 @@ ready.then(() => { since = performance.now(); });
 let chain = Promise.resolve();
 const READ_AHEAD_BYTES = 32 << 20;
 let readAhead = 0;
+const buffers = new ReadBuffers(READ_AHEAD_BYTES);
 
 onmessage = (ev) => {
   const msg = ev.data;
@@ -41,7 +43,7 @@ onmessage = (ev) => {
   const blob = msg.source instanceof Blob ? msg.source : null;
   let reading = null;
   const read = () => {
-    reading = blob ? blob.arrayBuffer() : Promise.resolve(msg.source);
+    reading = blob ? buffers.read(blob) : Promise.resolve(new Uint8Array(msg.source));
     reading.catch(() => {}); // reported in its turn
   };
   const ahead = blob && readAhead + blob.size <= READ_AHEAD_BYTES ? blob.size : 0;
@@ -53,35 +55,42 @@ onmessage = (ev) => {
     if (!reading) read();
     let bytes;
     try {
-      bytes = new Uint8Array(await reading);
-      // An archive's entry, as stored: decompressed (and checked) here.
-      if (msg.entry) bytes = unzipEntry(msg.entry, bytes);
+      bytes = await reading;
     } catch (e) {
       readAhead -= ahead;
-      // The module stopping (a trap) is not the file's fault: the pool replaces this worker.
-      const trap = typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
-      const error = String((e && e.message) || e);
-      postMessage(trap ? { type: 'cleaned', job: msg.job, trap, error } : { type: 'cleaned', job: msg.job, unreadable: error });
+      postMessage({ type: 'cleaned', job: msg.job, unreadable: String((e && e.message) || e) });
       return;
     }
     readAhead -= ahead;
-    // An archive is not cleaned here: the main worker reads it a piece at a time.
-    if (isZip(bytes.subarray(0, 4))) {
-      postMessage({ type: 'cleaned', job: msg.job, zip: true });
-      return;
-    }
     try {
+      // An archive is not cleaned here: the main worker reads it a piece at a time.
+      if (!msg.entry && isZip(bytes.subarray(0, 4))) {
+        postMessage({ type: 'cleaned', job: msg.job, zip: true });
+        return;
+      }
       if (!cleaner) cleaner = new Cleaner(settings);
-      const { status, reason, meta, crc, size, method, body } = cleaner.clean(bytes);
-      postMessage({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body },
-        body ? [body.buffer] : []);
+      // An archive's entry comes as stored: the core decompresses (and checks) it.
+      const out = msg.entry ? cleaner.cleanEntry(msg.entry, bytes) : cleaner.clean(bytes);
+      const { status, reason, meta, crc, size, method, body } = out;
+      if (status === 'unreadable') {
+        postMessage({ type: 'cleaned', job: msg.job, unreadable: reason });
+      } else if (status === 'zip') {
+        postMessage({ type: 'cleaned', job: msg.job, zip: true });
+      } else {
+        postMessage({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body },
+          body ? [body.buffer] : []);
+      }
     } catch (e) {
+      // The module stopping (a trap) is not the file's fault: the pool replaces this worker.
       postMessage({
         type: 'cleaned',
         job: msg.job,
         trap: typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError,
         error: String((e && e.message) || e),
       });
+    } finally {
+      // The core has copied the bytes (or the file is done with): the buffer can be used again.
+      buffers.giveBack(bytes);
     }
   });
 };
