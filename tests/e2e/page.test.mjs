@@ -917,3 +917,39 @@ async function markLooked(page) {
   for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
 }
 
+
+test('files are read into buffers used again, even while the garbage collector runs', async (t) => {
+  // A browser of its own, where scripts may run the garbage collector: a Blob stream that
+  // nothing held was once collected with its pending read, which then never ended.
+  const own = await chromium.launch({ executablePath: '/usr/bin/chromium', args: [...CHROMIUM_ARGS, '--js-flags=--expose-gc'] });
+  t.after(() => own.close());
+  const { page, errors } = await openPage({ on: own });
+  const result = await page.evaluate(async () => {
+    const { ReadBuffers } = await import('/worker/reads.js');
+    const buffers = new ReadBuffers(8 << 20);
+    const size = 600_000;
+    const blobs = Array.from({ length: 64 }, (_, i) => new Blob([new Uint8Array(size).fill(i)]));
+    let collecting = true;
+    const collector = (async () => {
+      while (collecting) {
+        globalThis.gc();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    })();
+    const stuck = new Promise((resolve) => setTimeout(() => resolve('a read never ended'), 30_000));
+    const reads = Promise.all(blobs.map(async (blob, i) => {
+      const bytes = await buffers.read(blob);
+      const whole = bytes.length === size && bytes.every((v) => v === i);
+      buffers.giveBack(bytes);
+      return whole;
+    })).then((all) => (all.every(Boolean) ? 'read' : 'wrong bytes'));
+    try {
+      return await Promise.race([reads, stuck]);
+    } finally {
+      collecting = false;
+      await collector;
+    }
+  });
+  assert.equal(result, 'read');
+  assert.deepEqual(errors, []);
+});
