@@ -1,12 +1,25 @@
 //! The `obscura` command as batch users and scripts see it.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::ffi::OsStr;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
 
 fn obscura() -> Command {
     Command::new(env!("CARGO_BIN_EXE_obscura"))
+}
+
+/// `obscura deid INPUT --out OUT` and then `more` (options and their values), run to its end.
+fn deid(input: &Path, out: &Path, more: &[&dyn AsRef<OsStr>]) -> Output {
+    obscura()
+        .arg("deid")
+        .arg(input)
+        .arg("--out")
+        .arg(out)
+        .args(more.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("runs")
 }
 
 /// A test's own folder under the system's temporary folder, removed when the test ends
@@ -66,13 +79,7 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
     fs::create_dir_all(input.join("nested")).expect("mkdir");
     fs::write(input.join("nested/notes.txt"), "not dicom").expect("write");
     let out = dir.join("out");
-    let result = obscura()
-        .arg("deid")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .expect("runs");
+    let result = deid(&input, &out, &[]);
     assert_eq!(result.status.code(), Some(1), "one file was excluded");
     let stdout = String::from_utf8_lossy(&result.stdout);
     let excluded: Vec<&str> = stdout
@@ -115,17 +122,16 @@ fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let input = sample_input(&dir);
     fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
     let run = |out: &str| {
-        obscura()
-            .arg("deid")
-            .arg(&input)
-            .arg("--out")
-            .arg(dir.join(out))
-            .arg("--key-file")
-            .arg(dir.join("key.txt"))
-            .args(["--option", "retain-modified-dates", "--zip"])
-            .arg(dir.join(format!("{out}.zip")))
-            .status()
-            .expect("runs")
+        let (key, zip) = (dir.join("key.txt"), dir.join(format!("{out}.zip")));
+        let more: [&dyn AsRef<OsStr>; 6] = [
+            &"--key-file",
+            &key,
+            &"--option",
+            &"retain-modified-dates",
+            &"--zip",
+            &zip,
+        ];
+        deid(&input, &dir.join(out), &more).status
     };
     assert_eq!(run("a").code(), Some(0));
     assert_eq!(run("b").code(), Some(0));
@@ -188,18 +194,17 @@ fn the_reidentification_key_is_sealed_and_opens_only_with_its_passphrase() {
     let input = sample_input(&dir);
     fs::write(dir.join("pass.txt"), "a long test passphrase\n").expect("write");
     fs::write(dir.join("wrong.txt"), "not the passphrase\n").expect("write");
-    let status = obscura()
-        .arg("deid")
-        .arg(&input)
-        .arg("--out")
-        .arg(dir.join("out"))
-        .arg("--reid-key")
-        .arg(dir.join("key.json"))
-        .arg("--reid-passphrase-file")
-        .arg(dir.join("pass.txt"))
-        .status()
-        .expect("runs");
-    assert_eq!(status.code(), Some(0));
+    let result = deid(
+        &input,
+        &dir.join("out"),
+        &[
+            &"--reid-key",
+            &dir.join("key.json"),
+            &"--reid-passphrase-file",
+            &dir.join("pass.txt"),
+        ],
+    );
+    assert_eq!(result.status.code(), Some(0));
     let sealed = fs::read_to_string(dir.join("key.json")).expect("key written");
     assert!(
         !sealed.contains("FAKEID0001"),
@@ -246,13 +251,7 @@ fn zip_archives_are_read_entry_by_entry() {
     bytes.extend(zip.add("study/notes.txt", b"not dicom"));
     bytes.extend(zip.finish());
     fs::write(dir.join("study.zip"), &bytes).expect("write");
-    let out = obscura()
-        .arg("deid")
-        .arg(dir.join("study.zip"))
-        .arg("--out")
-        .arg(dir.join("out"))
-        .output()
-        .expect("runs");
+    let out = deid(&dir.join("study.zip"), &dir.join("out"), &[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -274,30 +273,14 @@ fn a_ctp_pixel_script_is_read_and_its_regions_blanked() {
     )
     .expect("write");
     let out = dir.join("out");
-    let result = obscura()
-        .arg("deid")
-        .arg(&input)
-        .arg("--out")
-        .arg(&out)
-        .arg("--regions")
-        .arg(&script)
-        .output()
-        .expect("runs");
+    let result = deid(&input, &out, &[&"--regions", &script]);
     assert_eq!(result.status.code(), Some(0), "{result:?}");
     let log = fs::read_to_string(out.join("CHANGES.txt")).expect("log");
     assert!(log.contains("CTP signature 1"), "{log}");
 
     let broken = dir.join("broken.script");
     fs::write(&broken, "{ Modality.sounds(\"CT\") }\n(0, 0, 64, 6)\n").expect("write");
-    let result = obscura()
-        .arg("deid")
-        .arg(&input)
-        .arg("--out")
-        .arg(dir.join("out2"))
-        .arg("--regions")
-        .arg(&broken)
-        .output()
-        .expect("runs");
+    let result = deid(&input, &dir.join("out2"), &[&"--regions", &broken]);
     assert_eq!(result.status.code(), Some(2), "{result:?}");
     let stderr = String::from_utf8_lossy(&result.stderr);
     assert!(
@@ -332,18 +315,10 @@ fn the_output_is_the_same_whatever_the_number_of_threads() {
     fs::write(input.join("broken.dcm"), b"DICM but not really").expect("write");
     fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
     let run = |out: &str, extra: &[&str]| {
-        let result = obscura()
-            .arg("deid")
-            .arg(&input)
-            .arg("--out")
-            .arg(dir.join(out))
-            .arg("--key-file")
-            .arg(dir.join("key.txt"))
-            .arg("--zip")
-            .arg(dir.join(format!("{out}.zip")))
-            .args(extra)
-            .output()
-            .expect("runs");
+        let (key, zip) = (dir.join("key.txt"), dir.join(format!("{out}.zip")));
+        let mut more: Vec<&dyn AsRef<OsStr>> = vec![&"--key-file", &key, &"--zip", &zip];
+        more.extend(extra.iter().map(|a| a as &dyn AsRef<OsStr>));
+        let result = deid(&input, &dir.join(out), &more);
         assert_eq!(result.status.code(), Some(1), "the broken file is excluded");
         String::from_utf8_lossy(&result.stdout).into_owned()
     };
