@@ -1101,15 +1101,25 @@ mod tests {
         files
     }
 
-    #[test]
-    fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {
-        for bytes in files_of_every_kind() {
-            for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
-                let mut file = read_file(&bytes).expect("sample parses");
+    /// A file read and set to each little endian transfer syntax (explicit, then implicit VR).
+    fn in_little_endian(bytes: &[u8]) -> Vec<(&'static str, dicom_object::DefaultDicomObject)> {
+        ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
+            .into_iter()
+            .map(|ts| {
+                let mut file = read_file(bytes).expect("parses");
                 let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
                     .get(ts)
                     .expect("known");
                 file.meta_mut().set_transfer_syntax(syntax);
+                (ts, file)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {
+        for bytes in files_of_every_kind() {
+            for (ts, file) in in_little_endian(&bytes) {
                 let mut plain = Vec::new();
                 file.write_all(&mut plain).expect("written");
                 let ours = write_part10(file).expect("written");
@@ -1122,12 +1132,7 @@ mod tests {
     fn bytes_given_up_are_read_as_the_same_file() {
         let mut trailing = 0;
         for bytes in files_of_every_kind() {
-            for ts in ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"] {
-                let mut file = read_file(&bytes).expect("parses");
-                let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-                    .get(ts)
-                    .expect("known");
-                file.meta_mut().set_transfer_syntax(syntax);
+            for (ts, file) in in_little_endian(&bytes) {
                 let mut written = Vec::new();
                 file.write_all(&mut written).expect("written");
                 if precheck::trailing_pixels(&written, written.len()).is_some() {
