@@ -780,16 +780,24 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
     Ok(file)
 }
 
-/// About how much memory de-identifying a file holds at once, given its start (`head`: its
-/// header and the start of its pixel data, as read to learn its patient) and its size. That
-/// is the file's size when native 8-bit pixel data ends it (they are worked on where they
-/// were read: see [`read_file_owned`]); twice its size otherwise (the bytes read and the
-/// values parsed from them, then those values and the bytes written).
-pub fn memory_estimate(head: &[u8], file_len: u64) -> u64 {
-    match usize::try_from(file_len) {
-        Ok(len) if precheck::trailing_pixels(head, len).is_some() => file_len,
-        _ => file_len.saturating_mul(2),
-    }
+/// What the start of a file (`head`, as read to learn its patient) tells before the file is
+/// read whole, from one walk of its header: where the header ends ([`header_len`]; `None`
+/// when `head` does not hold it all), and about how much memory de-identifying the file holds
+/// at once. That is the file's size (`file_len`) when native 8-bit pixel data ends it (they
+/// are worked on where they were read: see [`read_file_owned`]); twice its size otherwise
+/// (the bytes read and the values parsed from them, then those values and the bytes written).
+pub fn header_and_memory(head: &[u8], file_len: u64) -> (Option<usize>, u64) {
+    let header = precheck::header_and_encoding(head);
+    let trailing = match (header, usize::try_from(file_len)) {
+        (Some(h), Ok(len)) => precheck::trailing_after(head, h, len).is_some(),
+        _ => false,
+    };
+    let memory = if trailing {
+        file_len
+    } else {
+        file_len.saturating_mul(2)
+    };
+    (header.map(|(len, _)| len), memory)
 }
 
 /// [`read_file`], stopping before `until` (e.g. Pixel Data) in a Part 10 file.
@@ -1203,11 +1211,16 @@ mod tests {
         let (us, _) = ultrasound_with_text();
         let len = us.len() as u64;
         let head = &us[..us.len() - 76_000];
-        assert_eq!(memory_estimate(head, len), len);
+        let header = header_len(head);
+        assert!(header.is_some());
+        assert_eq!(header_and_memory(head, len), (header, len));
         // Anything else (a 16-bit image, a file that is not what its size says) counts twice.
-        assert_eq!(memory_estimate(head, len + 2), 2 * len + 4);
+        assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
         let ct = &crate::sample::sample_study()[0].1;
-        assert_eq!(memory_estimate(ct, ct.len() as u64), 2 * ct.len() as u64);
-        assert_eq!(memory_estimate(b"DICM", 10), 20);
+        assert_eq!(
+            header_and_memory(ct, ct.len() as u64),
+            (header_len(ct), 2 * ct.len() as u64)
+        );
+        assert_eq!(header_and_memory(b"DICM", 10), (None, 20));
     }
 }

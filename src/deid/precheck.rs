@@ -298,7 +298,15 @@ pub struct TrailingPixels {
 /// its header and the Pixel Data element's own header), or `None` when its pixel data is
 /// anything else (compressed, OW, followed by other elements, damaged, absent).
 pub fn trailing_pixels(head: &[u8], file_len: usize) -> Option<TrailingPixels> {
-    let (header_len, enc) = header_and_encoding(head)?;
+    trailing_after(head, header_and_encoding(head)?, file_len)
+}
+
+/// [`trailing_pixels`] once the header is known (as [`header_and_encoding`] found it).
+pub(crate) fn trailing_after(
+    head: &[u8],
+    (header_len, enc): (usize, Encoding),
+    file_len: usize,
+) -> Option<TrailingPixels> {
     if enc != Encoding::ExplicitLittle {
         return None;
     }
@@ -316,7 +324,7 @@ pub fn trailing_pixels(head: &[u8], file_len: usize) -> Option<TrailingPixels> {
 }
 
 /// [`header_len`], and the encoding of the data set.
-fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
+pub(crate) fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
     let start = if head.get(128..132) == Some(b"DICM") {
         128
     } else if head.get(0..4) == Some(b"DICM") {

@@ -336,16 +336,19 @@ impl Candidate {
     /// What the first pass needs: a file's bytes up to its pixel data when its start holds
     /// the whole header (a large image is not read whole just to learn who it is), else all.
     /// With them, about how much memory de-identifying it will take, for the second pass's
-    /// budget ([`obscura::deid::memory_estimate`]; twice its size when that cannot be told).
+    /// budget ([`obscura::deid::header_and_memory`]; twice its size when that cannot be told).
     fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
         let size = self.weight();
         if let Candidate::File(p) = self {
             let mut head = Vec::new();
             if let Err(e) = fs::File::open(p).and_then(|f| f.take(HEAD).read_to_end(&mut head)) {
-                return (Err(format!("could not be read: {e}")), size * 2);
+                return (
+                    Err(format!("could not be read: {e}")),
+                    size.saturating_mul(2),
+                );
             }
-            let memory = obscura::deid::memory_estimate(&head, size);
-            if let Some(len) = obscura::deid::header_len(&head) {
+            let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
+            if let Some(len) = header_len {
                 head.truncate(len);
                 return (Ok(head), memory);
             }
