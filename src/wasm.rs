@@ -362,19 +362,13 @@ impl Cleaner {
     pub fn clean_entry(&mut self, entry: JsValue, local: Vec<u8>) -> Result<JsValue, JsError> {
         let entry: crate::input::ZipEntry =
             serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
-        let status = |status: &str, reason: &str| -> Result<JsValue, JsError> {
-            let out = js_sys::Object::new();
-            set(&out, "status", &JsValue::from_str(status))?;
-            set(&out, "reason", &JsValue::from_str(reason))?;
-            Ok(out.into())
-        };
         let bytes = match entry.read_from(&local) {
             Ok(b) => b,
-            Err(e) => return status("unreadable", &e.to_string()),
+            Err(e) => return Ok(with_status("unreadable", &e.to_string())?.into()),
         };
         drop(local);
         if crate::input::is_zip(&bytes) {
-            return status("zip", "");
+            return Ok(with_status("zip", "")?.into());
         }
         self.clean(bytes)
     }
@@ -383,11 +377,9 @@ impl Cleaner {
     /// `done` (then `meta` and the ZIP entry data of the de-identified file are what
     /// [`Run::add_cleaned`] needs), `skipped` or `excluded` (with the reason).
     pub fn clean(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
-        let out = js_sys::Object::new();
-        match self.session.process_owned(bytes) {
+        let out = match self.session.process_owned(bytes) {
             Outcome::Done(d) => {
-                set(&out, "status", &JsValue::from_str("done"))?;
-                set(&out, "reason", &JsValue::from_str(""))?;
+                let out = with_status("done", "")?;
                 let meta = serde_json::to_string(&*d).map_err(js_err)?;
                 set(&out, "meta", &JsValue::from_str(&meta))?;
                 // Compressed here, in parallel with the other cleaners, for the ZIP entry.
@@ -396,18 +388,21 @@ impl Cleaner {
                 set(&out, "size", &(c.size as f64).into())?;
                 set(&out, "method", &c.method.into())?;
                 set(&out, "body", &js_sys::Uint8Array::from(c.body.as_slice()))?;
+                out
             }
-            Outcome::Skipped(why) => {
-                set(&out, "status", &JsValue::from_str("skipped"))?;
-                set(&out, "reason", &JsValue::from_str(&why))?;
-            }
-            Outcome::Excluded(e) => {
-                set(&out, "status", &JsValue::from_str("excluded"))?;
-                set(&out, "reason", &JsValue::from_str(&e.to_string()))?;
-            }
-        }
+            Outcome::Skipped(why) => with_status("skipped", &why)?,
+            Outcome::Excluded(e) => with_status("excluded", &e.to_string())?,
+        };
         Ok(out.into())
     }
+}
+
+/// A [`Cleaner`] result's start: `{status, reason}`.
+fn with_status(status: &str, reason: &str) -> Result<js_sys::Object, JsError> {
+    let out = js_sys::Object::new();
+    set(&out, "status", &JsValue::from_str(status))?;
+    set(&out, "reason", &JsValue::from_str(reason))?;
+    Ok(out)
 }
 
 fn rendered(r: crate::pixels::Rendered) -> Result<JsValue, JsError> {
