@@ -282,15 +282,9 @@ pub fn eight_bit(bytes: &[u8]) -> Vec<u8> {
     with(
         bytes,
         |obj| {
-            let rows = obj
-                .element(tags::ROWS)
-                .ok()
-                .and_then(|e| e.to_int::<u32>().ok());
-            let cols = obj
-                .element(tags::COLUMNS)
-                .ok()
-                .and_then(|e| e.to_int::<u32>().ok());
-            let n = (rows.unwrap_or(1) * cols.unwrap_or(1)) as usize;
+            let rows = obscura::attrs::uint(obj, tags::ROWS).unwrap_or(1);
+            let cols = obscura::attrs::uint(obj, tags::COLUMNS).unwrap_or(1);
+            let n = (rows * cols) as usize;
             for (t, v) in [
                 (tags::BITS_ALLOCATED, 8_u16),
                 (tags::BITS_STORED, 8),
