@@ -363,3 +363,29 @@ test('a damaged archive or entry is a reason, not a stop', async () => {
     assert.equal(second.status, 'done', 'the second entry still goes in');
   }
 });
+
+test('files still waiting when the user cancels are said to be cancelled, with or without a pool', async () => {
+  const { Pool } = await import('../../www/worker/pool.js');
+  const sample = (await realCore()).sampleStudy();
+  for (const withPool of [false, true]) {
+    const spare = withPool ? await Promise.all([1, 2].map(() => fakeCleanerWorker())) : [];
+    const pool = withPool ? new Pool(1, () => spare.shift()) : null;
+    const posts = [];
+    const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
+    batch.setSettings({ options: [], passphrase: 'cancel' });
+    // The first file is held until the cancel: every other one is still waiting then.
+    let release;
+    const held = new Promise((r) => { release = r; });
+    batch.enqueue(sample[0][0], async () => { await held; return sample[0][1]; });
+    for (const [name, bytes] of sample.slice(1)) batch.enqueue(name, async () => bytes);
+    await new Promise((r) => setTimeout(r, 20));
+    batch.cancel();
+    release();
+    await batch.settled();
+    const results = posts.filter((m) => m.type === 'result').map(reportOf);
+    assert.equal(results.length, sample.length, `one result per file (pool: ${withPool})`);
+    const cancelled = results.filter((r) => r.status === 'cancelled');
+    assert.ok(cancelled.length >= sample.length - 1, `the waiting files are cancelled (pool: ${withPool}): ${JSON.stringify(results.map((r) => r.status))}`);
+    for (const r of cancelled) assert.equal(r.reason, 'cancelled');
+  }
+});

@@ -172,8 +172,9 @@ export class Batch {
     this.post({ type: 'result', id, report: { status: 'excluded', reason }, ...(bytes === undefined ? {} : { bytes }) });
   }
 
+  /** Tell the page file `id` was cancelled before its turn came. */
   cancelled(id) {
-    this.cancelled(id);
+    this.post({ type: 'result', id, report: { status: 'cancelled', reason: 'cancelled' } });
   }
 
   /** Bad settings (a malformed pseudonym list or rules file): said once as an error, and the
