@@ -8,7 +8,9 @@ use crate::deid::{Change, Deidentified, Outcome, Policy, ProjectKey, ReviewRow, 
 use crate::package::PackageWriter;
 use crate::profile::{OptionSet, ProfileOption, PRESETS};
 
-/// What the page learns about one processed file.
+/// What the page learns about one processed file as it is done. The list of changes, with
+/// original values, is kept out of it: the page asks for it ([`Run::details`]) when the user
+/// opens it, so that thousands of files' lists never cross to the page nor stay there.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct FileReport<'a> {
@@ -16,8 +18,8 @@ struct FileReport<'a> {
     reason: String,
     before: Option<&'a Summary>,
     after: Option<&'a Summary>,
-    changes: &'a [Change],
-    review: &'a [ReviewRow],
+    /// How many attributes were changed.
+    change_count: usize,
     warnings: &'a [String],
     /// Boxes automatic detection found in the image (blanked, or left visible at the user's
     /// word).
@@ -32,8 +34,7 @@ impl FileReport<'_> {
             reason,
             before: None,
             after: None,
-            changes: &[],
-            review: &[],
+            change_count: 0,
             warnings: &[],
             detections: &[],
             package_path: String::new(),
@@ -130,8 +131,7 @@ impl Run {
                         reason: String::new(),
                         before: Some(&d.before),
                         after: Some(&d.after),
-                        changes: &d.changes,
-                        review: &d.review,
+                        change_count: d.changes.len(),
                         warnings: &d.warnings,
                         detections: &d.detections,
                         package_path: path,
@@ -164,8 +164,27 @@ impl Run {
     }
 }
 
+/// What was changed in one file, for the user to read on this computer: every change, and
+/// original values beside new ones.
+#[derive(Serialize)]
+struct FileDetails<'a> {
+    changes: &'a [Change],
+    review: &'a [ReviewRow],
+}
+
 #[wasm_bindgen]
 impl Run {
+    /// What was changed in `bytes` (the original file, de-identified again as in the
+    /// package), as JSON: `{changes, review}` (see [`Deidentified`]).
+    pub fn details(&self, bytes: &[u8]) -> Result<String, JsError> {
+        let d = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        serde_json::to_string(&FileDetails {
+            changes: &d.changes,
+            review: &d.review,
+        })
+        .map_err(js_err)
+    }
+
     /// A frame (the middle one unless `frame` is given, 0-based) of a file before and after
     /// de-identification, for the user to check the image, with the file's window unless
     /// `window_width` is given (0 or less: the frame's full range): `{before, after}`, each `{width, height, rgba, frame, frames}` and, for greyscale,

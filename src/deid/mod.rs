@@ -276,8 +276,9 @@ impl Summary {
     }
 }
 
-/// The result of de-identifying one file. As JSON it is everything but the bytes, so that
-/// a file cleaned in one place (a worker of the page's pool) can be packaged in another.
+/// The result of de-identifying one file. As JSON it is everything but the bytes and the
+/// review, so that a file cleaned in one place (a worker of the page's pool) can be packaged
+/// in another.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Deidentified {
     /// The de-identified DICOM Part 10 file.
@@ -285,7 +286,9 @@ pub struct Deidentified {
     pub bytes: Vec<u8>,
     /// What was done, attribute by attribute (no original values).
     pub changes: Vec<Change>,
-    /// Original and new values, for local review only.
+    /// Original and new values, for local review only. Not serialized: a file the page's
+    /// pool cleaned goes to the package without them, and the page asks for them again.
+    #[serde(skip)]
     pub review: Vec<ReviewRow>,
     /// Identifying values before.
     pub before: Summary,

@@ -98,6 +98,19 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   // The broken file says why.
   const row = page.locator('tr', { hasText: 'README.txt' });
   assert.match(await row.textContent(), /not a DICOM file/);
+  // What changed in a file is listed when asked for, with its original values, one line per
+  // change counted.
+  const changed = ct.locator('details');
+  const count = Number((await changed.locator('summary').textContent()).match(/What changed \((\d+)\)/)[1]);
+  assert.ok(count > 10, `${count} changes`);
+  await changed.locator('summary').click();
+  await assertEventually(async () => (await changed.locator('li').count()) > 0, 30_000);
+  const lines = await changed.locator('li').allTextContents();
+  assert.ok(lines.includes(`PatientName: “FAKEDOE^JANEFAKE” → “${afterText.match(/OBSC-[0-9A-F]{6}/)[0]}^”`), lines.join('\n'));
+  assert.ok(lines.includes('StudyDate: “20240115” → removed'), lines.join('\n'));
+  assert.ok(lines.some((l) => /^PatientIdentityRemoved: added/.test(l)), lines.join('\n'));
+  assert.equal(lines.length, count, 'one line per change');
+  assert.match(await changed.textContent(), /shown only here, on this computer/);
 
   const { download, dest, names } = await downloadPackage(page, 'unzipped');
   assert.equal(download.suggestedFilename(), 'obscura-package.zip');

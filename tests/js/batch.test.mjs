@@ -242,6 +242,16 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
   assert.notEqual(report.get('notes.txt').status, 'done');
   const paths = sample.map(([n]) => report.get(n).packagePath);
   assert.equal(new Set(paths).size, sample.length);
+  // A file's list of changes is not in its report; it is made again when asked for, the
+  // same for a file a cleaner did as its count says, with original values beside new ones.
+  const first = posts.find((m) => m.type === 'result' && reportOf(m).status === 'done');
+  assert.equal(reportOf(first).changes, undefined);
+  assert.equal(reportOf(first).review, undefined);
+  const details = await batch.details(first.id);
+  assert.equal(details.changes.length, reportOf(first).changeCount);
+  const name = details.review.find((r) => r.name === 'PatientName');
+  assert.match(name.before, /FAKE/);
+  assert.equal(name.after.replace(/\^+$/, ''), reportOf(first).after.patientName);
 
   const clean = await runBatch(realCore, files.filter(([n]) => n !== 'bad.dcm'));
   const a = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), 'pool');

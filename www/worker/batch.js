@@ -530,13 +530,25 @@ export class Batch {
 
   /** File `id` before and after de-identification, rendered for display (frame `frame`,
    * 0-based, or the middle one). */
-  async preview(id, frame, window) {
+  preview(id, frame, window) {
+    return this.withSource(id, (bytes) => this.run.preview(bytes, frame ?? undefined,
+      window ? window.center : undefined, window ? window.width : undefined));
+  }
+
+  /** What was changed in file `id`: `{changes, review}` (with original values), which the
+   * page is sent only when the user opens the list. */
+  async details(id) {
+    return JSON.parse(await this.withSource(id, (bytes) => this.run.details(bytes)));
+  }
+
+  /** `use(bytes of file id)`, with the run as it is. A trap there leaves a fresh instance
+   * with the same package behind (and is thrown). */
+  async withSource(id, use) {
     const getBytes = this.sources.get(id);
     if (!getBytes || !this.run) throw new Error('this file is not in the package');
     const bytes = new Uint8Array(await getBytes());
     try {
-      return this.run.preview(bytes, frame ?? undefined,
-        window ? window.center : undefined, window ? window.width : undefined);
+      return use(bytes);
     } catch (e) {
       if (isTrap(e)) {
         // The module's memory can no longer be trusted: a fresh instance, the same package.

@@ -124,6 +124,13 @@ onmessage = async (ev) => {
         }
         break;
       }
+      case 'details':
+        try {
+          postMessage({ type: 'details', id: msg.id, details: await batch.details(msg.id) });
+        } catch (e) {
+          postMessage({ type: 'details', id: msg.id, error: String((e && e.message) || e) });
+        }
+        break;
       case 'thumbnail':
         try {
           const { after } = await batch.preview(msg.id);
