@@ -764,7 +764,7 @@ pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidE
     read_file_until(bytes, None)
 }
 
-/// [`read_file`] for bytes the caller gives up. When native 8-bit pixel data ends the file
+/// [`read_file`] for bytes the caller gives up. When native pixel data ends the file
 /// (see [`precheck::trailing_pixels`]), the bytes before it are read as a file of their own
 /// and the buffer itself becomes the Pixel Data value (its header moved out of the way, not
 /// copied); otherwise the file is read as usual and the bytes are let go of at once.
@@ -775,9 +775,10 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
     };
     let mut file = read_file(&bytes[..pixels.header_len])?;
     bytes.drain(..pixels.value.start);
+    // 16-bit words stay bytes (little endian), as the pixel code and the writer take them.
     file.put(dicom_core::DataElement::new(
         tags::PIXEL_DATA,
-        dicom_core::VR::OB,
+        pixels.vr,
         PrimitiveValue::U8(C::from_vec(bytes)),
     ));
     Ok(file)
@@ -786,7 +787,7 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
 /// What the start of a file (`head`, as read to learn its patient) tells before the file is
 /// read whole, from one walk of its header: where the header ends ([`header_len`]; `None`
 /// when `head` does not hold it all), and about how much memory de-identifying the file holds
-/// at once. That is the file's size (`file_len`) when native 8-bit pixel data ends it (they
+/// at once. That is the file's size (`file_len`) when native pixel data ends it (they
 /// are worked on where they were read: see [`read_file_owned`]); twice its size otherwise
 /// (the bytes read and the values parsed from them, then those values and the bytes written).
 pub fn header_and_memory(head: &[u8], file_len: u64) -> (Option<usize>, u64) {
@@ -1154,20 +1155,21 @@ mod tests {
                 // (Parsed objects are compared by what they write: dicom-rs never finds
                 // two undefined lengths equal.)
                 assert_eq!(read.meta(), owned.meta());
-                assert_eq!(
-                    read.get(tags::PIXEL_DATA),
-                    owned.get(tags::PIXEL_DATA),
-                    "{ts}"
-                );
+                // (16-bit words may be held as their bytes: the same bytes, the same VR.)
+                let pixels = |f: &dicom_object::DefaultDicomObject| {
+                    f.get(tags::PIXEL_DATA)
+                        .map(|e| (e.vr(), e.value().to_bytes().ok().map(|b| b.to_vec())))
+                };
+                assert_eq!(pixels(&read), pixels(&owned), "{ts}");
                 let (mut a, mut b) = (Vec::new(), Vec::new());
                 read.write_all(&mut a).expect("written");
                 owned.write_all(&mut b).expect("written");
                 assert!(a == b, "the same file in {ts}");
             }
         }
-        // The shortcut was taken (by the 8-bit images in explicit VR little endian).
-        assert!(trailing >= 2, "{trailing}");
-        // Not taken when something follows the pixel data, or when they are 16-bit words.
+        // The shortcut was taken (by the 8-bit and 16-bit images in explicit VR little endian).
+        assert!(trailing >= 3, "{trailing}");
+        // Not taken when something follows the pixel data.
         let (us, _) = ultrasound_with_text();
         assert!(precheck::trailing_pixels(&us, us.len()).is_some());
         let mut padded = us.clone();
@@ -1175,10 +1177,14 @@ mod tests {
         assert_eq!(precheck::trailing_pixels(&padded, padded.len()), None);
         let owned = read_file_owned(padded.clone()).expect("parses");
         assert!(owned.get(dicom_core::Tag(0xFFFC, 0xFFFC)).is_some());
+        // Words (OW) as well as bytes; no other VR.
         let at = us.len() - 76_800 - 8;
         assert_eq!(&us[at..at + 2], b"OB");
         let mut words = us.clone();
         words[at..at + 2].copy_from_slice(b"OW");
+        let found = precheck::trailing_pixels(&words, words.len()).expect("OW");
+        assert_eq!(found.vr, dicom_core::VR::OW);
+        words[at..at + 2].copy_from_slice(b"UN");
         assert_eq!(precheck::trailing_pixels(&words, words.len()), None);
         // Damaged bytes are refused as they are by read_file.
         let (mut us, _) = ultrasound_with_text();
@@ -1217,13 +1223,18 @@ mod tests {
         let header = header_len(head);
         assert!(header.is_some());
         assert_eq!(header_and_memory(head, len), (header, len));
-        // Anything else (a 16-bit image, a file that is not what its size says) counts twice.
-        assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
+        // So does a 16-bit image in explicit VR little endian.
         let ct = &crate::sample::sample_study()[0].1;
-        assert_eq!(
-            header_and_memory(ct, ct.len() as u64),
-            (header_len(ct), 2 * ct.len() as u64)
-        );
+        let ct_len = ct.len() as u64;
+        assert_eq!(header_and_memory(ct, ct_len), (header_len(ct), ct_len));
+        // Anything else (a file that is not what its size says, implicit VR) counts twice.
+        assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
+        let (ts, implicit) = in_little_endian(ct).pop().expect("implicit");
+        assert_eq!(ts, "1.2.840.10008.1.2");
+        let mut bytes = Vec::new();
+        implicit.write_all(&mut bytes).expect("written");
+        let n = bytes.len() as u64;
+        assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), 2 * n));
         assert_eq!(header_and_memory(b"DICM", 10), (None, 20));
     }
 }

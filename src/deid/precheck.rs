@@ -283,20 +283,22 @@ pub fn header_len(head: &[u8]) -> Option<usize> {
 }
 
 /// Where the pixel bytes of a file are when they end it: a Part 10 file in explicit VR
-/// little endian whose last element is native Pixel Data of VR OB with a defined, even
-/// length. Its header (everything before the Pixel Data element) is then a file of its own,
+/// little endian whose last element is native Pixel Data (OB, or OW: words in little endian
+/// are their bytes in order) with a defined, even length. Its header (everything before the Pixel Data element) is then a file of its own,
 /// and the pixel bytes can become the Pixel Data value without being copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailingPixels {
     /// Bytes before the Pixel Data element (as [`header_len`]).
     pub header_len: usize,
+    /// Its VR: OB (8-bit samples) or OW (16-bit words, little endian here).
+    pub vr: dicom_core::VR,
     /// The Pixel Data value: from after its element header to the end of the file.
     pub value: std::ops::Range<usize>,
 }
 
 /// The [`TrailingPixels`] of a file of `file_len` bytes given its start (`head`: at least
 /// its header and the Pixel Data element's own header), or `None` when its pixel data is
-/// anything else (compressed, OW, followed by other elements, damaged, absent).
+/// anything else (compressed, followed by other elements, damaged, absent).
 pub fn trailing_pixels(head: &[u8], file_len: usize) -> Option<TrailingPixels> {
     trailing_after(head, header_and_encoding(head)?, file_len)
 }
@@ -311,14 +313,17 @@ pub(crate) fn trailing_after(
         return None;
     }
     let h = head.get(header_len..header_len + 12)?;
-    if h[..6] != [0xE0, 0x7F, 0x10, 0x00, b'O', b'B'] {
-        return None;
-    }
+    let vr = match h[..6] {
+        [0xE0, 0x7F, 0x10, 0x00, b'O', b'B'] => VR::OB,
+        [0xE0, 0x7F, 0x10, 0x00, b'O', b'W'] => VR::OW,
+        _ => return None,
+    };
     let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
     let start = header_len + 12;
     let ends_the_file = start.checked_add(len as usize) == Some(file_len);
     (len != UNDEFINED && len % 2 == 0 && ends_the_file).then_some(TrailingPixels {
         header_len,
+        vr,
         value: start..file_len,
     })
 }

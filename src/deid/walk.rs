@@ -846,27 +846,29 @@ fn zero_high_bits(obj: &mut InMemDicomObject) -> bool {
         return false;
     }
     let mask: u16 = (1u16 << (high + 1)) - 1;
-    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+    // Taken out and changed where it is (no copy of the pixel data), then put back.
+    let Some(elem) = obj.take(tags::PIXEL_DATA) else {
         return false;
     };
     let vr = elem.vr();
-    let value = match elem.value() {
-        Value::Primitive(PrimitiveValue::U16(words)) => {
-            PrimitiveValue::U16(words.iter().map(|w| w & mask).collect())
+    let (value, done) = match elem.into_value() {
+        Value::Primitive(PrimitiveValue::U16(mut words)) => {
+            words.iter_mut().for_each(|w| *w &= mask);
+            (Value::Primitive(PrimitiveValue::U16(words)), true)
         }
         Value::Primitive(PrimitiveValue::U8(bytes)) => {
             // Native OW read as bytes: little endian pairs.
-            let mut b = bytes.to_vec();
+            let mut b = bytes.into_vec();
             for pair in b.chunks_exact_mut(2) {
                 let w = u16::from_le_bytes([pair[0], pair[1]]) & mask;
                 pair.copy_from_slice(&w.to_le_bytes());
             }
-            PrimitiveValue::U8(b.into())
+            (Value::Primitive(PrimitiveValue::U8(b.into())), true)
         }
-        _ => return false,
+        other => (other, false),
     };
     obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
-    true
+    done
 }
 
 /// How free text that the table does not list is treated inside a sequence.
