@@ -4,7 +4,11 @@
 import init, { Cleaner, isZip } from '../pkg/obscura.js';
 import { ReadBuffers } from './reads.js';
 
-const ready = init();
+// The core, once the main worker has said which compiled module to use (see ./pool.js); with
+// none, it is loaded here.
+let useModule;
+const ready = new Promise((resolve) => { useModule = resolve; })
+  .then((module) => init(module ? { module_or_path: module } : undefined));
 let settings = null; // the run's settings (see Batch.runSettings)
 let cleaner = null;
 
@@ -32,6 +36,10 @@ const buffers = new ReadBuffers(READ_AHEAD_BYTES);
 
 onmessage = (ev) => {
   const msg = ev.data;
+  if (msg.type === 'core') {
+    useModule(msg.module);
+    return;
+  }
   if (msg.type === 'configure') {
     chain = chain.then(() => {
       settings = msg.settings;

@@ -10,10 +10,14 @@ export class Pool {
   /**
    * @param {number} size how many workers (one per core)
    * @param {() => Worker} makeWorker a new cleaner worker
+   * @param {Promise<WebAssembly.Module|null>|null} core the core's compiled module, for every
+   *   worker to instantiate (`null` in it: each worker loads the core itself); without it,
+   *   workers are not told
    */
-  constructor(size, makeWorker) {
+  constructor(size, makeWorker, core = null) {
     this.size = size;
     this.makeWorker = makeWorker;
+    this.core = core;
     this.settings = null;
     this.helpers = [];
     this.jobs = new Map(); // job number → { resolve, reject, helper }
@@ -35,6 +39,16 @@ export class Pool {
       ev.preventDefault?.();
       this.fail(i, { trap: true, error: ev.message || 'the worker stopped' });
     };
+    if (this.core) {
+      this.core.then((module) => {
+        try {
+          worker.postMessage({ type: 'core', module });
+        } catch {
+          // (A browser that cannot hand a compiled module to a worker.)
+          worker.postMessage({ type: 'core', module: null });
+        }
+      });
+    }
     if (this.settings) worker.postMessage({ type: 'configure', settings: this.settings });
   }
 

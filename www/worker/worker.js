@@ -6,13 +6,34 @@ import { Pool } from './pool.js';
 
 let instances = 0;
 
+/**
+ * The core's compiled module, compiled once here and shared with the pool's workers (see
+ * ./pool.js): each instance still gets its own memory, but the machine code, and its
+ * optimisation as the core runs, are made once instead of once per worker. `null` where it
+ * cannot be compiled here; each worker then loads the core itself.
+ */
+const compiled = (async () => {
+  const url = new URL('../pkg/obscura_bg.wasm', import.meta.url);
+  try {
+    return await WebAssembly.compileStreaming(fetch(url));
+  } catch {
+    try {
+      // (A server that does not say application/wasm.)
+      return await WebAssembly.compile(await (await fetch(url)).arrayBuffer());
+    } catch {
+      return null;
+    }
+  }
+})();
+
 /** A fresh instance of the core. The first is the plain module; after a trap, the module is
  * imported again under another URL, which gives new module state and new wasm memory. */
 async function loadCore() {
   instances += 1;
   const url = instances === 1 ? '../pkg/obscura.js' : `../pkg/obscura.js?instance=${instances}`;
   const core = await import(url);
-  await core.default();
+  const module = await compiled;
+  await core.default(module ? { module_or_path: module } : undefined);
   return core;
 }
 
@@ -32,7 +53,7 @@ function makePool() {
   const cores = Math.max(1, Math.min(4, navigator.hardwareConcurrency || 1));
   const url = new URL('./cleaner.js', import.meta.url).href;
   try {
-    return new Pool(cores, () => new Worker(scriptPolicy ? scriptPolicy.createScriptURL(url) : url, { type: 'module' }));
+    return new Pool(cores, () => new Worker(scriptPolicy ? scriptPolicy.createScriptURL(url) : url, { type: 'module' }), compiled);
   } catch {
     return null;
   }
