@@ -25,6 +25,9 @@ if (typeof PerformanceObserver !== 'undefined') {
   }).observe({ type: 'resource' });
 }
 ready.then(() => { since = performance.now(); });
+// The pool waits for this before the page starts counting requests: this worker's own scripts
+// are loaded by then.
+ready.finally(() => postMessage({ type: 'ready' }));
 
 // Files are cleaned one after the other, in the order sent. Reading a file takes longer than
 // cleaning it, so files are read as soon as they arrive, several at once, as long as what is

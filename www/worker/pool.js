@@ -32,7 +32,9 @@ export class Pool {
 
   spawn(i) {
     const worker = this.makeWorker();
-    this.helpers[i] = { worker, jobs: [] };
+    let loaded;
+    const ready = new Promise((resolve) => { loaded = resolve; });
+    this.helpers[i] = { worker, jobs: [], ready, loaded };
     this.network[i] = this.network[i] || 0;
     worker.onmessage = (ev) => this.message(i, ev.data);
     worker.onerror = (ev) => {
@@ -93,7 +95,16 @@ export class Pool {
     }
   }
 
+  /** Resolves when every worker has loaded its core (and so its scripts). */
+  ready() {
+    return Promise.all(this.helpers.map((h) => h.ready));
+  }
+
   message(i, msg) {
+    if (msg.type === 'ready') {
+      this.helpers[i].loaded();
+      return;
+    }
     if (msg.type === 'network') {
       this.network[i] = (this.counted[i] || 0) + msg.count;
       if (this.onNetwork) this.onNetwork();

@@ -87,7 +87,9 @@ onmessage = async (ev) => {
   const msg = ev.data;
   if (msg.countNetwork && !counting) {
     counting = true;
-    batch.ready.then(() => {
+    // From when this worker's core and the pool's are loaded (their own scripts are not
+    // counted).
+    Promise.all([batch.ready, pool && pool.ready()]).then(() => {
       since = performance.now();
       poolBase = pool ? pool.requests() : 0;
       reportNetwork();
