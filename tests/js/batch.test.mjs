@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Batch } from '../../www/worker/batch.js';
+import { Batch, release } from '../../www/worker/batch.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = pathToFileURL(join(ROOT, 'pkg', 'obscura.js')).href;
@@ -398,4 +398,13 @@ test('files still waiting when the user cancels are said to be cancelled, with o
     assert.ok(cancelled.length >= sample.length - 1, `the waiting files are cancelled (pool: ${withPool}): ${JSON.stringify(results.map((r) => r.status))}`);
     for (const r of cancelled) assert.equal(r.reason, 'cancelled');
   }
+});
+
+test('a buffer that came in a message is given back at once once the core has its copy', () => {
+  const body = new Uint8Array(10_000).fill(3);
+  release(body);
+  assert.equal(body.length, 0);
+  assert.equal(body.buffer.byteLength, 0, "the buffer is detached");
+  release(body); // (twice is harmless, and so is nothing)
+  release(undefined);
 });

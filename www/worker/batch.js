@@ -16,6 +16,16 @@ export function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
 }
 
+/** Free the memory behind `view` at once (ArrayBuffer.transfer; elsewhere it moves to a new
+ * buffer that nothing holds, which the next minor collection frees): the view is empty after. */
+export function release(view) {
+  const buffer = view && view.buffer;
+  if (!buffer || buffer.byteLength === 0) return;
+  if (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer) return;
+  if (typeof buffer.transfer === 'function') buffer.transfer(0);
+  else structuredClone(buffer, { transfer: [buffer] });
+}
+
 function message(e) {
   return String((e && e.message) || e);
 }
@@ -331,6 +341,9 @@ export class Batch {
     try {
       out = this.run.addCleaned(c.status, c.reason || '', c.meta || '', c.crc || 0, c.size || 0,
         c.method || 0, c.body || new Uint8Array(0));
+      // The core has its copy. The message that brought it would keep its memory until the
+      // browser's next full garbage collection: it is given back now.
+      release(c.body);
     } catch (e) {
       if (isTrap(e)) throw e;
       this.exclude(id, message(e), size);
@@ -347,7 +360,10 @@ export class Batch {
       this.byPath.set(out.report.packagePath, getBytes);
       this.pathOf.set(id, out.report.packagePath);
     }
+    // (Copied into the package: the core's copy is freed at once rather than at the next
+    // collection, which may be thousands of files away.)
     this.chunks.push(out.chunk);
+    release(out.chunk);
     // The report goes to the page as the core wrote it (JSON), to be read there.
     this.post({ type: 'result', id, reportJson: out.reportJson, bytes: size });
   }

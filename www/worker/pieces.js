@@ -7,41 +7,43 @@ export const GATHER_BYTES = 4 << 20;
 
 export class Pieces {
   /**
-   * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep what a gathered piece becomes (a
-   *   Blob in the browser, which may live on disk)
+   * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep what a gathered piece becomes: it
+   *   must copy the bytes (a Blob does), as the gathering buffer is used again and callers
+   *   let their pieces go
    * @param {number} gather how many bytes to gather before keeping them
    */
   constructor(keep, gather = GATHER_BYTES) {
     this.keep = keep;
     this.gather = gather;
     this.kept = [];
-    this.pending = [];
-    this.pendingBytes = 0;
+    // Pieces are copied here as they come, so that they can be let go of at once (each is a
+    // buffer that the garbage collector would otherwise keep until its next full collection),
+    // and this one buffer serves the whole package.
+    this.buffer = null;
+    this.used = 0;
   }
 
-  /** Add a piece at the end. */
+  /** Add a piece at the end. Small ones are copied, large ones kept (which copies them):
+   * either way the caller may let `bytes` go. */
   push(bytes) {
     if (!bytes || bytes.length === 0) return;
-    this.pending.push(bytes);
-    this.pendingBytes += bytes.length;
-    if (this.pendingBytes >= this.gather) this.flush();
+    if (bytes.length >= this.gather) {
+      // A large piece is kept as it is.
+      this.flush();
+      this.kept.push(this.keep(bytes));
+      return;
+    }
+    if (this.used + bytes.length > this.gather) this.flush();
+    if (!this.buffer) this.buffer = new Uint8Array(this.gather);
+    this.buffer.set(bytes, this.used);
+    this.used += bytes.length;
   }
 
   /** Keep what has been gathered (one piece, in order). */
   flush() {
-    if (this.pending.length === 0) return;
-    let one = this.pending[0];
-    if (this.pending.length > 1) {
-      one = new Uint8Array(this.pendingBytes);
-      let at = 0;
-      for (const p of this.pending) {
-        one.set(p, at);
-        at += p.length;
-      }
-    }
-    this.kept.push(this.keep(one));
-    this.pending = [];
-    this.pendingBytes = 0;
+    if (this.used === 0) return;
+    this.kept.push(this.keep(this.buffer.subarray(0, this.used)));
+    this.used = 0;
   }
 
   /** Every piece so far, in order (what was gathered is kept first). */
