@@ -7,10 +7,9 @@ import { Pool } from './pool.js';
 let instances = 0;
 
 /**
- * The core's compiled module, compiled once here and shared with the pool's workers (see
- * ./pool.js): each instance still gets its own memory, but the machine code, and its
- * optimisation as the core runs, are made once instead of once per worker. `null` where it
- * cannot be compiled here; each worker then loads the core itself.
+ * The core's compiled module, fetched and compiled once here and handed to the pool's workers
+ * (see ./pool.js), which then neither fetch nor compile it; each instance still gets its own
+ * memory. `null` where it cannot be compiled here: each worker then loads the core itself.
  */
 const compiled = (async () => {
   const url = new URL('../pkg/obscura_bg.wasm', import.meta.url);
