@@ -124,10 +124,12 @@ def main():
         f"- CLI: {small['cli_rss']:.0f} MiB for {small['size'] / 1e9:.1f} GB, {big['cli_rss']:.0f} MiB for "
         f"{big['size'] / 1e9:.1f} GB ({'within' if max(small['cli_rss'], big['cli_rss']) <= bound else 'above'} the bound).",
         f"- Page: the tab grew by {grow(small)} MiB for {small['size'] / 1e9:.1f} GB and {grow(big)} MiB for "
-        f"{big['size'] / 1e9:.1f} GB while working (above the bound: what the browser itself needs for "
-        "its heaps and the page's list of files, not the files: those are read a piece at a time, the change "
-        "logs are kept deflated, the file list shows a page of rows and reports share their repeated parts); "
-        f"before any file, the page and its workers already take {big['page']['baseRendererRssMiB']} MiB.",
+        f"{big['size'] / 1e9:.1f} GB while working (above the bound). The files are not what grows: they "
+        "are read a piece at a time into reused buffers, the change logs are kept deflated, each file's "
+        "report on the page is a summary (its list of changes is worked out again when opened), and "
+        "buffers that messages brought are freed as soon as used. What grows is the browser's own: its "
+        "script heaps, and memory it frees only at a full garbage collection, which it seldom runs "
+        f"here; before any file, the page and its workers already take {big['page']['baseRendererRssMiB']} MiB.",
         "",
     ]
     text = "\n".join(lines)
