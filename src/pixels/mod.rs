@@ -986,10 +986,16 @@ fn decoded_frames(
             little_endian
         }
         Value::Primitive(PrimitiveValue::U16(w)) => {
+            // (Words hold two bytes each: a frame of an odd number of bytes, such as 8-bit
+            // data read as OW in implicit VR, starts or ends inside one.)
             for &f in which.iter().filter(|f| **f < g.frames) {
-                let at = f as usize * frame_len / 2;
-                let words = w.get(at..at + frame_len / 2).ok_or_else(short)?;
-                frames.push(le_bytes(words));
+                let start = f as usize * frame_len;
+                let end = start + frame_len;
+                let words = w.get(start / 2..end.div_ceil(2)).ok_or_else(short)?;
+                let mut bytes = le_bytes(words);
+                bytes.drain(..start % 2);
+                bytes.truncate(frame_len);
+                frames.push(bytes);
             }
             true
         }
