@@ -787,9 +787,10 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
 /// What the start of a file (`head`, as read to learn its patient) tells before the file is
 /// read whole, from one walk of its header: where the header ends ([`header_len`]; `None`
 /// when `head` does not hold it all), and about how much memory de-identifying the file holds
-/// at once. That is the file's size (`file_len`) when native pixel data ends it (they
-/// are worked on where they were read: see [`read_file_owned`]); twice its size otherwise
-/// (the bytes read and the values parsed from them, then those values and the bytes written).
+/// at once. That is the file's size (`file_len`) when native pixel data ends it in little
+/// endian (they are worked on where they were read: see [`read_file_owned`]); twice its size
+/// otherwise (the bytes read and the values parsed from them, then those values and the bytes
+/// written).
 pub fn header_and_memory(head: &[u8], file_len: u64) -> (Option<usize>, u64) {
     let header = precheck::header_and_encoding(head);
     let trailing = match (header, usize::try_from(file_len)) {
@@ -1167,8 +1168,8 @@ mod tests {
                 assert!(a == b, "the same file in {ts}");
             }
         }
-        // The shortcut was taken (by the 8-bit and 16-bit images in explicit VR little endian).
-        assert!(trailing >= 3, "{trailing}");
+        // The shortcut was taken (by the 8-bit and 16-bit images, in both syntaxes).
+        assert!(trailing >= 6, "{trailing}");
         // Not taken when something follows the pixel data.
         let (us, _) = ultrasound_with_text();
         assert!(precheck::trailing_pixels(&us, us.len()).is_some());
@@ -1198,7 +1199,16 @@ mod tests {
         let (us, _) = ultrasound_with_text();
         let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
         policy.detect_text = true;
+        // Each file in both little endian syntaxes (the shortcut is taken in both).
+        let mut inputs = Vec::new();
         for bytes in files_of_every_kind().into_iter().chain([us]) {
+            for (_, file) in in_little_endian(&bytes) {
+                let mut written = Vec::new();
+                file.write_all(&mut written).expect("written");
+                inputs.push(written);
+            }
+        }
+        for bytes in inputs {
             let borrowed = Session::new(policy.clone()).process(&bytes);
             let owned = Session::new(policy.clone()).process_owned(bytes);
             match (borrowed, owned) {
@@ -1216,6 +1226,31 @@ mod tests {
     }
 
     #[test]
+    fn odd_sized_8_bit_images_read_as_words_are_drawn_whole() {
+        // In implicit VR, dicom-rs reads 8-bit pixel data as 16-bit words: a frame of an odd
+        // number of bytes ends inside a word (this once cut the frame short and panicked).
+        let odd = files_of_every_kind().pop().expect("odd image");
+        let (ts, file) = in_little_endian(&odd).pop().expect("implicit");
+        assert_eq!(ts, "1.2.840.10008.1.2");
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        let read = read_file(&bytes).expect("parses");
+        assert!(matches!(
+            read.get(tags::PIXEL_DATA).map(|e| e.value()),
+            Some(dicom_core::value::Value::Primitive(
+                dicom_core::value::PrimitiveValue::U16(_)
+            ))
+        ));
+        let shown = crate::pixels::render_with(&read, None, None).expect("drawn");
+        assert_eq!((shown.width, shown.height), (5, 3));
+        let bright: Vec<u8> = shown.rgba.chunks_exact(4).map(|p| p[0]).collect();
+        // The 15 values 0..15, stretched over the grey scale: all there, in order.
+        assert_eq!(bright.len(), 15);
+        assert!(bright.windows(2).all(|w| w[0] <= w[1]), "{bright:?}");
+        assert!(bright[..13].windows(2).all(|w| w[0] < w[1]), "{bright:?}");
+    }
+
+    #[test]
     fn memory_is_estimated_from_the_start_of_a_file() {
         let (us, _) = ultrasound_with_text();
         let len = us.len() as u64;
@@ -1227,12 +1262,22 @@ mod tests {
         let ct = &crate::sample::sample_study()[0].1;
         let ct_len = ct.len() as u64;
         assert_eq!(header_and_memory(ct, ct_len), (header_len(ct), ct_len));
-        // Anything else (a file that is not what its size says, implicit VR) counts twice.
-        assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
+        // And in implicit VR.
         let (ts, implicit) = in_little_endian(ct).pop().expect("implicit");
         assert_eq!(ts, "1.2.840.10008.1.2");
         let mut bytes = Vec::new();
         implicit.write_all(&mut bytes).expect("written");
+        let n = bytes.len() as u64;
+        assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), n));
+        // Anything else (a file that is not what its size says, big endian) counts twice.
+        assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
+        let mut big = read_file(ct).expect("parses");
+        let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get("1.2.840.10008.1.2.2")
+            .expect("known");
+        big.meta_mut().set_transfer_syntax(syntax);
+        let mut bytes = Vec::new();
+        big.write_all(&mut bytes).expect("written");
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), 2 * n));
         assert_eq!(header_and_memory(b"DICM", 10), (None, 20));

@@ -282,15 +282,16 @@ pub fn header_len(head: &[u8]) -> Option<usize> {
     header_and_encoding(head).map(|(len, _)| len)
 }
 
-/// Where the pixel bytes of a file are when they end it: a Part 10 file in explicit VR
-/// little endian whose last element is native Pixel Data (OB, or OW: words in little endian
-/// are their bytes in order) with a defined, even length. Its header (everything before the Pixel Data element) is then a file of its own,
-/// and the pixel bytes can become the Pixel Data value without being copied.
+/// Where the pixel bytes of a file are when they end it: a Part 10 file in little endian
+/// (explicit or implicit VR) whose last element is native Pixel Data (OB, or OW: words in
+/// little endian are their bytes in order) with a defined, even length. Its header
+/// (everything before the Pixel Data element) is then a file of its own, and the pixel bytes
+/// can become the Pixel Data value without being copied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrailingPixels {
     /// Bytes before the Pixel Data element (as [`header_len`]).
     pub header_len: usize,
-    /// Its VR: OB (8-bit samples) or OW (16-bit words, little endian here).
+    /// Its VR: OB or OW (words, little endian here), as dicom-rs would read it.
     pub vr: dicom_core::VR,
     /// The Pixel Data value: from after its element header to the end of the file.
     pub value: std::ops::Range<usize>,
@@ -309,17 +310,28 @@ pub(crate) fn trailing_after(
     (header_len, enc): (usize, Encoding),
     file_len: usize,
 ) -> Option<TrailingPixels> {
-    if enc != Encoding::ExplicitLittle {
-        return None;
-    }
-    let h = head.get(header_len..header_len + 12)?;
-    let vr = match h[..6] {
-        [0xE0, 0x7F, 0x10, 0x00, b'O', b'B'] => VR::OB,
-        [0xE0, 0x7F, 0x10, 0x00, b'O', b'W'] => VR::OW,
-        _ => return None,
+    // The element's header: its VR (as dicom-rs reads it: always OW in implicit VR), its
+    // length, and its own size.
+    let (vr, len, header) = match enc {
+        Encoding::ExplicitLittle => {
+            let h = head.get(header_len..header_len + 12)?;
+            let vr = match h[..6] {
+                [0xE0, 0x7F, 0x10, 0x00, b'O', b'B'] => VR::OB,
+                [0xE0, 0x7F, 0x10, 0x00, b'O', b'W'] => VR::OW,
+                _ => return None,
+            };
+            (vr, u32::from_le_bytes([h[8], h[9], h[10], h[11]]), 12)
+        }
+        Encoding::ImplicitLittle => {
+            let h = head.get(header_len..header_len + 8)?;
+            if h[..4] != [0xE0, 0x7F, 0x10, 0x00] {
+                return None;
+            }
+            (VR::OW, u32::from_le_bytes([h[4], h[5], h[6], h[7]]), 8)
+        }
+        Encoding::ExplicitBig => return None,
     };
-    let len = u32::from_le_bytes([h[8], h[9], h[10], h[11]]);
-    let start = header_len + 12;
+    let start = header_len + header;
     let ends_the_file = start.checked_add(len as usize) == Some(file_len);
     (len != UNDEFINED && len % 2 == 0 && ends_the_file).then_some(TrailingPixels {
         header_len,
