@@ -53,8 +53,8 @@ OPTIONS for deid:
                        the same whatever N: files are written in the order of the inputs.
   --memory MIB         memory for the files in flight across the threads (default: three
                        times the largest file, and 32 MiB). A file counts for its size
-                       when uncompressed pixel data ends it (explicit VR little endian),
-                       twice its size otherwise; one
+                       when uncompressed pixel data ends it (in little endian), twice
+                       its size otherwise; one
                        larger than this is worked on alone. Peak memory stays within three
                        times the largest file and 64 MiB by default
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
