@@ -407,4 +407,8 @@ test('a buffer that came in a message is given back at once once the core has it
   assert.equal(body.buffer.byteLength, 0, "the buffer is detached");
   release(body); // (twice is harmless, and so is nothing)
   release(undefined);
+  // A view of part of a buffer is left alone: the rest may be someone else's.
+  const shared = new Uint8Array(100);
+  release(shared.subarray(10, 20));
+  assert.equal(shared.length, 100);
 });

@@ -17,10 +17,12 @@ export function isTrap(e) {
 }
 
 /** Free the memory behind `view` at once (ArrayBuffer.transfer; elsewhere it moves to a new
- * buffer that nothing holds, which the next minor collection frees): the view is empty after. */
+ * buffer that nothing holds, which the next minor collection frees): the view is empty after.
+ * Only a view of a whole buffer of its own is freed (never one others may share). */
 export function release(view) {
   const buffer = view && view.buffer;
   if (!buffer || buffer.byteLength === 0) return;
+  if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return;
   if (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer) return;
   if (typeof buffer.transfer === 'function') buffer.transfer(0);
   else structuredClone(buffer, { transfer: [buffer] });
