@@ -26,6 +26,7 @@ if [ ! -d "$corpus/deid" ]; then
     dcmcrle "$first" "$corpus/deid/rle.dcm" || true
     dcmcjpeg +e1 "$first" "$corpus/deid/jpeg-lossless.dcm" || true
     dcmconv +tb "$first" "$corpus/deid/big-endian.dcm" || true
+    dcmconv +ti "$first" "$corpus/deid/implicit.dcm" || true
   fi
   python3 - "$tmp/sample" "$corpus/archive/sample.zip" <<'PY'
 import os, sys, zipfile
