@@ -533,11 +533,14 @@ function updateStatus(tree = true) {
 
 // Live proof for the privacy panel: every network request the page or its worker makes
 // after the first file is added is counted (blob: and data: URLs are not network requests).
-const network = { counting: false, since: 0, page: 0, worker: 0 };
+const network = { counting: false, since: Infinity, page: 0, worker: 0 };
+// (The worker's own scripts show among the page's requests: counting starts once they are
+// all loaded, which its first answer says, if files come sooner than that.)
+let workerLoaded = false;
 function startCounting() {
   if (network.counting) return;
   network.counting = true;
-  network.since = performance.now();
+  if (workerLoaded) network.since = performance.now();
   showNetwork();
 }
 function showNetwork() {
@@ -1064,7 +1067,12 @@ function regionApplied(msg) {
 worker.onmessage = (ev) => {
   const msg = ev.data;
   switch (msg.type) {
-    case 'options': renderOptions(msg.value); restoreSettings(); break;
+    case 'options':
+      workerLoaded = true;
+      if (network.counting && network.since === Infinity) network.since = performance.now();
+      renderOptions(msg.value);
+      restoreSettings();
+      break;
     case 'added': addRow(msg.id, msg.name); break;
     case 'result': showResult(msg.id, msg.report || JSON.parse(msg.reportJson), msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
