@@ -112,6 +112,12 @@ impl Run {
 }
 
 impl Run {
+    /// `bytes` (an original file) de-identified again with a copy of the run's state, as in
+    /// the package, for what the page shows or adds later (the run itself is not changed).
+    fn again(&self, bytes: &[u8]) -> Result<Deidentified, JsError> {
+        self.session.clone().deidentify(bytes).map_err(js_err)
+    }
+
     /// Place a file's outcome in the package (with its bytes compressed beforehand when
     /// `compressed` is given): `{report, reportJson, chunk}`.
     fn report(
@@ -177,7 +183,7 @@ impl Run {
     /// What was changed in `bytes` (the original file, de-identified again as in the
     /// package), as JSON: `{changes, review}` (see [`Deidentified`]).
     pub fn details(&self, bytes: &[u8]) -> Result<String, JsError> {
-        let d = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let d = self.again(bytes)?;
         serde_json::to_string(&FileDetails {
             changes: &d.changes,
             review: &d.review,
@@ -200,7 +206,7 @@ impl Run {
         let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
         let before = crate::deid::read_file(bytes).map_err(js_err)?;
         let before = crate::pixels::render_with(&before, frame, window).map_err(js_err)?;
-        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let cleaned = self.again(bytes)?;
         let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
         let after = crate::pixels::render_with(&after, frame, window).map_err(js_err)?;
         let out = js_sys::Object::new();
@@ -216,7 +222,7 @@ impl Run {
         if self.package.layout_mut().has_image(name) {
             return Ok(Vec::new());
         }
-        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let cleaned = self.again(bytes)?;
         match crate::package::cine(&cleaned.bytes).map_err(js_err)? {
             Some(gif) => Ok(self.package.add_key_image(name, &gif)),
             None => Ok(Vec::new()),
@@ -250,7 +256,7 @@ impl Run {
         window_center: Option<f64>,
         window_width: Option<f64>,
     ) -> Result<Vec<u8>, JsError> {
-        let cleaned = self.session.clone().deidentify(bytes).map_err(js_err)?;
+        let cleaned = self.again(bytes)?;
         let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
         let png = crate::package::key_image_with(&cleaned.bytes, frame, window).map_err(js_err)?;
         Ok(self.package.add_key_image(name, &png))
