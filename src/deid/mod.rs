@@ -1108,33 +1108,40 @@ mod tests {
             VR::OB,
             PrimitiveValue::U8((0..15).collect()),
         ));
-        let mut odd_bytes = Vec::new();
-        odd.write_all(&mut odd_bytes).expect("written");
-        files.extend([us, odd_bytes]);
+        files.extend([us, written(&odd)]);
         files
+    }
+
+    /// A file read and set to transfer syntax `ts` (written in it when written out).
+    fn in_syntax(bytes: &[u8], ts: &str) -> dicom_object::DefaultDicomObject {
+        let mut file = read_file(bytes).expect("parses");
+        let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(ts)
+            .expect("known");
+        file.meta_mut().set_transfer_syntax(syntax);
+        file
     }
 
     /// A file read and set to each little endian transfer syntax (explicit, then implicit VR).
     fn in_little_endian(bytes: &[u8]) -> Vec<(&'static str, dicom_object::DefaultDicomObject)> {
         ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
             .into_iter()
-            .map(|ts| {
-                let mut file = read_file(bytes).expect("parses");
-                let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-                    .get(ts)
-                    .expect("known");
-                file.meta_mut().set_transfer_syntax(syntax);
-                (ts, file)
-            })
+            .map(|ts| (ts, in_syntax(bytes, ts)))
             .collect()
+    }
+
+    /// The bytes of `file` as dicom-rs writes it.
+    fn written(file: &dicom_object::DefaultDicomObject) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        bytes
     }
 
     #[test]
     fn the_pixel_data_shortcut_writes_what_dicom_rs_writes() {
         for bytes in files_of_every_kind() {
             for (ts, file) in in_little_endian(&bytes) {
-                let mut plain = Vec::new();
-                file.write_all(&mut plain).expect("written");
+                let plain = written(&file);
                 let ours = write_part10(file).expect("written");
                 assert!(plain == ours, "same bytes in {ts}");
             }
@@ -1146,13 +1153,12 @@ mod tests {
         let mut trailing = 0;
         for bytes in files_of_every_kind() {
             for (ts, file) in in_little_endian(&bytes) {
-                let mut written = Vec::new();
-                file.write_all(&mut written).expect("written");
-                if precheck::trailing_pixels(&written, written.len()).is_some() {
+                let out = written(&file);
+                if precheck::trailing_pixels(&out, out.len()).is_some() {
                     trailing += 1;
                 }
-                let read = read_file(&written).expect("parses");
-                let owned = read_file_owned(written.clone()).expect("parses");
+                let read = read_file(&out).expect("parses");
+                let owned = read_file_owned(out.clone()).expect("parses");
                 // (Parsed objects are compared by what they write: dicom-rs never finds
                 // two undefined lengths equal.)
                 assert_eq!(read.meta(), owned.meta());
@@ -1162,10 +1168,7 @@ mod tests {
                         .map(|e| (e.vr(), e.value().to_bytes().ok().map(|b| b.to_vec())))
                 };
                 assert_eq!(pixels(&read), pixels(&owned), "{ts}");
-                let (mut a, mut b) = (Vec::new(), Vec::new());
-                read.write_all(&mut a).expect("written");
-                owned.write_all(&mut b).expect("written");
-                assert!(a == b, "the same file in {ts}");
+                assert!(written(&read) == written(&owned), "the same file in {ts}");
             }
         }
         // The shortcut was taken (by the 8-bit and 16-bit images, in both syntaxes).
@@ -1203,9 +1206,7 @@ mod tests {
         let mut inputs = Vec::new();
         for bytes in files_of_every_kind().into_iter().chain([us]) {
             for (_, file) in in_little_endian(&bytes) {
-                let mut written = Vec::new();
-                file.write_all(&mut written).expect("written");
-                inputs.push(written);
+                inputs.push(written(&file));
             }
         }
         for bytes in inputs {
@@ -1230,11 +1231,7 @@ mod tests {
         // In implicit VR, dicom-rs reads 8-bit pixel data as 16-bit words: a frame of an odd
         // number of bytes ends inside a word (this once cut the frame short and panicked).
         let odd = files_of_every_kind().pop().expect("odd image");
-        let (ts, file) = in_little_endian(&odd).pop().expect("implicit");
-        assert_eq!(ts, "1.2.840.10008.1.2");
-        let mut bytes = Vec::new();
-        file.write_all(&mut bytes).expect("written");
-        let read = read_file(&bytes).expect("parses");
+        let read = read_file(&written(&in_syntax(&odd, "1.2.840.10008.1.2"))).expect("parses");
         assert!(matches!(
             read.get(tags::PIXEL_DATA).map(|e| e.value()),
             Some(dicom_core::value::Value::Primitive(
@@ -1263,21 +1260,12 @@ mod tests {
         let ct_len = ct.len() as u64;
         assert_eq!(header_and_memory(ct, ct_len), (header_len(ct), ct_len));
         // And in implicit VR.
-        let (ts, implicit) = in_little_endian(ct).pop().expect("implicit");
-        assert_eq!(ts, "1.2.840.10008.1.2");
-        let mut bytes = Vec::new();
-        implicit.write_all(&mut bytes).expect("written");
+        let bytes = written(&in_syntax(ct, "1.2.840.10008.1.2"));
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), n));
         // Anything else (a file that is not what its size says, big endian) counts twice.
         assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
-        let mut big = read_file(ct).expect("parses");
-        let syntax = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-            .get("1.2.840.10008.1.2.2")
-            .expect("known");
-        big.meta_mut().set_transfer_syntax(syntax);
-        let mut bytes = Vec::new();
-        big.write_all(&mut bytes).expect("written");
+        let bytes = written(&in_syntax(ct, "1.2.840.10008.1.2.2"));
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), 2 * n));
         assert_eq!(header_and_memory(b"DICM", 10), (None, 20));
