@@ -67,15 +67,16 @@ impl Run {
     }
 
     /// Package a file a [`Cleaner`] made with the same settings, from what
-    /// [`Cleaner::clean`] gave: `status`, `reason`, `meta`, and the file's ZIP entry data
-    /// (`crc`, `size`, `method`, `body`). Returns `{report, reportJson, chunk}` as [`Run::process`] does.
+    /// [`Cleaner::clean`] gave: `status`, `reason`, `meta` (as UTF-8 bytes), and the file's
+    /// ZIP entry data (`crc`, `size`, `method`, `body`). Returns `{report, reportJson, chunk}`
+    /// as [`Run::process`] does.
     #[wasm_bindgen(js_name = addCleaned)]
     #[allow(clippy::too_many_arguments)]
     pub fn add_cleaned(
         &mut self,
         status: &str,
         reason: &str,
-        meta: &str,
+        meta: &[u8],
         crc: u32,
         size: f64,
         method: u16,
@@ -83,7 +84,7 @@ impl Run {
     ) -> Result<JsValue, JsError> {
         let (outcome, compressed) = match status {
             "done" => {
-                let d: Deidentified = serde_json::from_str(meta).map_err(js_err)?;
+                let d: Deidentified = serde_json::from_slice(meta).map_err(js_err)?;
                 self.session.note_done(&d);
                 let c = crate::package::Compressed {
                     crc,
@@ -399,14 +400,17 @@ impl Cleaner {
     }
 
     /// De-identify one file: `{status, reason, meta, crc, size, method, body}` with status
-    /// `done` (then `meta` and the ZIP entry data of the de-identified file are what
-    /// [`Run::add_cleaned`] needs), `skipped` or `excluded` (with the reason).
+    /// `done` (then `meta`, the change list as UTF-8 JSON bytes, and the ZIP entry data of
+    /// the de-identified file are what [`Run::add_cleaned`] needs), `skipped` or `excluded`
+    /// (with the reason).
     pub fn clean(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
         let out = match self.session.process_owned(bytes) {
             Outcome::Done(d) => {
                 let out = with_status("done", "")?;
-                let meta = serde_json::to_string(&*d).map_err(js_err)?;
-                set(&out, "meta", &JsValue::from_str(&meta))?;
+                // As UTF-8 bytes: a string made here would be held by the browser until its
+                // next full garbage collection (see www/worker/buffers.js).
+                let meta = serde_json::to_vec(&*d).map_err(js_err)?;
+                set(&out, "meta", &js_sys::Uint8Array::from(meta.as_slice()))?;
                 // Compressed here, in parallel with the other cleaners, for the ZIP entry.
                 let c = crate::package::Compressed::of(&d.bytes);
                 set(&out, "crc", &c.crc.into())?;

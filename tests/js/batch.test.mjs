@@ -10,7 +10,8 @@ import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Batch, release } from '../../www/worker/batch.js';
+import { Batch } from '../../www/worker/batch.js';
+import { SpareBuffers, packCleaned } from '../../www/worker/buffers.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const PKG = pathToFileURL(join(ROOT, 'pkg', 'obscura.js')).href;
@@ -175,9 +176,13 @@ async function fakeCleanerWorker() {
   let settings = null;
   let dead = false;
   let inbox = Promise.resolve(); // messages arrive in order, as with a real worker
+  // As www/worker/cleaner.js: results are packed in buffers the main worker gives back.
+  const spares = new SpareBuffers(8 << 20, 64 << 10);
   const worker = {
     onmessage: null,
     onerror: null,
+    givenBack: 0,
+    settled: () => inbox,
     terminated: false,
     terminate() { this.terminated = true; },
     postMessage(msg) {
@@ -186,6 +191,7 @@ async function fakeCleanerWorker() {
         if (worker.terminated) return;
         const reply = (m) => worker.onmessage && worker.onmessage({ data: m });
         if (msg.type === 'configure') { settings = msg.settings; cleaner = null; return; }
+        if (msg.type === 'buffer') { worker.givenBack += 1; spares.keep(msg.buffer); return; }
         const blob = typeof msg.source.arrayBuffer === 'function';
         let bytes = new Uint8Array(blob ? await msg.source.arrayBuffer() : msg.source);
         // As www/worker/cleaner.js: an archive's entry comes as stored, and is decompressed.
@@ -206,8 +212,7 @@ async function fakeCleanerWorker() {
           return;
         }
         if (!cleaner) cleaner = new core.Cleaner(settings);
-        const { status, reason, meta, crc, size, method, body } = cleaner.clean(bytes);
-        reply({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body });
+        reply({ type: 'cleaned', job: msg.job, ...packCleaned(cleaner.clean(bytes), spares).fields });
       });
     },
   };
@@ -222,6 +227,7 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
     ['notes.txt', new TextEncoder().encode('not a DICOM file')]];
   // Workers are made synchronously by the pool: the fake ones are prepared beforehand.
   const spare = await Promise.all([1, 2, 3, 4].map(() => fakeCleanerWorker()));
+  const made = [...spare];
   const pool = new Pool(2, () => spare.shift());
   const posts = [];
   const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
@@ -260,6 +266,10 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
   assert.deepEqual(dicom, Object.keys(b).filter((n) => n.startsWith('DICOM/')).sort());
   for (const n of dicom) assert.ok(a[n].equals(b[n]), `${n} is the same as without a pool`);
   assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
+  // The buffers results came in went back to be used again (and, used again, they carried
+  // the files above intact).
+  await Promise.all(made.map((w) => w.settled()));
+  assert.ok(made.reduce((n, w) => n + w.givenBack, 0) >= sample.length - 2, 'buffers given back');
 });
 
 /** A ZIP archive of `files` ([name, bytes]) written by Python's zipfile (deflated, with a
@@ -400,15 +410,3 @@ test('files still waiting when the user cancels are said to be cancelled, with o
   }
 });
 
-test('a buffer that came in a message is given back at once once the core has its copy', () => {
-  const body = new Uint8Array(10_000).fill(3);
-  release(body);
-  assert.equal(body.length, 0);
-  assert.equal(body.buffer.byteLength, 0, "the buffer is detached");
-  release(body); // (twice is harmless, and so is nothing)
-  release(undefined);
-  // A view of part of a buffer is left alone: the rest may be someone else's.
-  const shared = new Uint8Array(100);
-  release(shared.subarray(10, 20));
-  assert.equal(shared.length, 100);
-});

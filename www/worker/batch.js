@@ -10,22 +10,11 @@
 // excluded. The batch goes on with the next file.
 
 import { Pieces } from './pieces.js';
+import { release, unpackCleaned } from './buffers.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
-}
-
-/** Free the memory behind `view` at once (ArrayBuffer.transfer; elsewhere it moves to a new
- * buffer that nothing holds, which the next minor collection frees): the view is empty after.
- * Only a view of a whole buffer of its own is freed (never one others may share). */
-export function release(view) {
-  const buffer = view && view.buffer;
-  if (!buffer || buffer.byteLength === 0) return;
-  if (view.byteOffset !== 0 || view.byteLength !== buffer.byteLength) return;
-  if (typeof SharedArrayBuffer === 'function' && buffer instanceof SharedArrayBuffer) return;
-  if (typeof buffer.transfer === 'function') buffer.transfer(0);
-  else structuredClone(buffer, { transfer: [buffer] });
 }
 
 function message(e) {
@@ -303,8 +292,9 @@ export class Batch {
       }
     });
     this.queue = this.queue.then(async () => {
+      let r;
       try {
-        const r = await cleaned;
+        r = await cleaned;
         if (r.cancelled || mine !== this.generation) {
           this.cancelled(id);
         } else if (r.unreadable) {
@@ -329,6 +319,8 @@ export class Batch {
         }
       } finally {
         this.freeSlot(weight);
+        // Its bytes are in the package (or not wanted): the buffer they came in is used again.
+        if (r && r.out) this.pool.giveBack(r.out);
       }
     }).catch((e) => {
       this.exclude(id, message(e));
@@ -341,11 +333,9 @@ export class Batch {
     this.sources.delete(id);
     let out;
     try {
-      out = this.run.addCleaned(c.status, c.reason || '', c.meta || '', c.crc || 0, c.size || 0,
-        c.method || 0, c.body || new Uint8Array(0));
-      // The core has its copy. The message that brought it would keep its memory until the
-      // browser's next full garbage collection: it is given back now.
-      release(c.body);
+      const { meta, body } = unpackCleaned(c);
+      out = this.run.addCleaned(c.status, c.reason || '', meta, c.crc || 0, c.size || 0,
+        c.method || 0, body);
     } catch (e) {
       if (isTrap(e)) throw e;
       this.exclude(id, message(e), size);

@@ -3,6 +3,7 @@
 // the de-identification session; if the core traps, the pool replaces this worker.
 import init, { Cleaner, isZip } from '../pkg/obscura.js';
 import { ReadBuffers } from './reads.js';
+import { SpareBuffers, packCleaned } from './buffers.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
@@ -36,11 +37,19 @@ let chain = Promise.resolve();
 const READ_AHEAD_BYTES = 32 << 20;
 let readAhead = 0;
 const buffers = new ReadBuffers(READ_AHEAD_BYTES);
+// What cleaned files are sent back in; the main worker gives each back once it has packaged
+// the file (see ./buffers.js).
+const PACKED_SPARE_BYTES = 8 << 20;
+const packedBuffers = new SpareBuffers(PACKED_SPARE_BYTES, 64 << 10);
 
 onmessage = (ev) => {
   const msg = ev.data;
   if (msg.type === 'core') {
     useModule(msg.module);
+    return;
+  }
+  if (msg.type === 'buffer') {
+    packedBuffers.keep(msg.buffer);
     return;
   }
   if (msg.type === 'configure') {
@@ -82,14 +91,13 @@ onmessage = (ev) => {
       if (!cleaner) cleaner = new Cleaner(settings);
       // An archive's entry comes as stored: the core decompresses (and checks) it.
       const out = msg.entry ? cleaner.cleanEntry(msg.entry, bytes) : cleaner.clean(bytes);
-      const { status, reason, meta, crc, size, method, body } = out;
-      if (status === 'unreadable') {
-        postMessage({ type: 'cleaned', job: msg.job, unreadable: reason });
-      } else if (status === 'zip') {
+      if (out.status === 'unreadable') {
+        postMessage({ type: 'cleaned', job: msg.job, unreadable: out.reason });
+      } else if (out.status === 'zip') {
         postMessage({ type: 'cleaned', job: msg.job, zip: true });
       } else {
-        postMessage({ type: 'cleaned', job: msg.job, status, reason, meta, crc, size, method, body },
-          body ? [body.buffer] : []);
+        const { fields, transfer } = packCleaned(out, packedBuffers);
+        postMessage({ type: 'cleaned', job: msg.job, ...fields }, transfer);
       }
     } catch (e) {
       // The module stopping (a trap) is not the file's fault: the pool replaces this worker.

@@ -67,9 +67,10 @@ export class Pool {
 
   /** Read and de-identify `source` (a Blob, or an ArrayBuffer handed over; with `entry`, an
    * archive entry's directory record, the entry's bytes as stored) in a free worker:
-   * resolves to `{status, reason, meta, crc, size, method, body}` (or `{unreadable}`, or
-   * `{zip: true}` for an archive, which is not cleaned there),
-   * rejects with `{trap, error}`. */
+   * resolves to `{status, reason, crc, size, method, packed, metaLength, bodyLength, body}`
+   * (see packCleaned in ./buffers.js; or `{unreadable}`, or `{zip: true}` for an archive,
+   * which is not cleaned there), rejects with `{trap, error}`. Once its bytes are used, the
+   * result is given back with `giveBack`. */
   clean(source, entry = null) {
     return new Promise((resolve, reject) => {
       this.queued.push({ source, entry, resolve, reject });
@@ -93,6 +94,15 @@ export class Pool {
       this.helpers[i].worker.postMessage({ type: 'clean', job, source, entry },
         source instanceof ArrayBuffer ? [source] : []);
     }
+  }
+
+  /** Hand the buffer a result of `clean` came in back to the worker that sent it, to be used
+   * again (see ./buffers.js): its bytes are no longer needed. */
+  giveBack(result) {
+    const buffer = result && result.packed;
+    const helper = result && this.helpers[result.from];
+    if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || !helper) return;
+    helper.worker.postMessage({ type: 'buffer', buffer }, [buffer]);
   }
 
   /** Resolves when every worker has loaded its core (and so its scripts). */
@@ -127,6 +137,7 @@ export class Pool {
     } else if (msg.error) {
       pending.reject({ trap: false, error: msg.error });
     } else {
+      msg.from = i;
       pending.resolve(msg);
     }
   }

@@ -4,6 +4,8 @@
 // the Blob's byte stream into a spare buffer (BYOB: "bring your own buffer"), and the buffer
 // is given back once the core has copied the bytes into its own memory.
 
+import { SpareBuffers } from './buffers.js';
+
 /** Spare buffers are sized in steps of this, so that files of about the same size share them. */
 const STEP = 1 << 20;
 
@@ -14,23 +16,13 @@ const reading = new Set();
 export class ReadBuffers {
   /** @param {number} keepBytes spare buffers kept for later reads, in all */
   constructor(keepBytes) {
-    this.keepBytes = keepBytes;
-    this.spare = []; // ArrayBuffers not in use
-    this.spareBytes = 0;
+    this.spares = new SpareBuffers(keepBytes, STEP);
     this.ours = new WeakSet(); // buffers handed out by `read`, to be given back
   }
 
-  /** A spare buffer of at least `size` bytes (the smallest that fits), or a new one. */
-  take(size) {
-    let best = -1;
-    for (let i = 0; i < this.spare.length; i++) {
-      const len = this.spare[i].byteLength;
-      if (len >= size && (best < 0 || len < this.spare[best].byteLength)) best = i;
-    }
-    if (best < 0) return new ArrayBuffer(Math.max(STEP, Math.ceil(size / STEP) * STEP));
-    const [buf] = this.spare.splice(best, 1);
-    this.spareBytes -= buf.byteLength;
-    return buf;
+  /** Bytes of spare buffers kept. */
+  get spareBytes() {
+    return this.spares.bytes;
   }
 
   /** The bytes of `blob`, as a Uint8Array over a buffer of this pool (or over a buffer of its
@@ -43,7 +35,7 @@ export class ReadBuffers {
     } catch {
       return new Uint8Array(await blob.arrayBuffer());
     }
-    let buf = this.take(blob.size);
+    let buf = this.spares.take(blob.size);
     let at = 0;
     reading.add(reader);
     try {
@@ -68,8 +60,6 @@ export class ReadBuffers {
     const buf = bytes && bytes.buffer;
     if (!buf || !this.ours.has(buf)) return;
     this.ours.delete(buf);
-    if (buf.byteLength === 0 || this.spareBytes + buf.byteLength > this.keepBytes) return;
-    this.spare.push(buf);
-    this.spareBytes += buf.byteLength;
+    this.spares.keep(buf);
   }
 }
