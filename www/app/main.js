@@ -1064,9 +1064,13 @@ function regionApplied(msg) {
   }
 }
 
-worker.onmessage = (ev) => {
-  const msg = ev.data;
+worker.onmessage = (ev) => handleMessage(ev.data);
+
+/** One message of the worker's (files added and their results come a few at a time, in
+ * `many`). */
+function handleMessage(msg) {
   switch (msg.type) {
+    case 'many': for (const m of msg.messages) handleMessage(m); break;
     case 'options':
       workerLoaded = true;
       if (network.counting && network.since === Infinity) network.since = performance.now();
@@ -1090,6 +1094,6 @@ worker.onmessage = (ev) => {
     case 'error': workerError = msg.message; updateStatus(); break;
     default: break;
   }
-};
+}
 worker.onerror = (ev) => { workerError = ev.message || 'the worker stopped'; updateStatus(); };
 worker.postMessage({ type: 'options' });

@@ -233,7 +233,7 @@ export class Batch {
     }).catch((e) => {
       // Whatever went wrong with this file, the queue goes on with the next one.
       this.exclude(id, message(e));
-    }).then(() => this.post({ type: 'idle' }));
+    });
     return id;
   }
 
@@ -324,7 +324,7 @@ export class Batch {
       }
     }).catch((e) => {
       this.exclude(id, message(e));
-    }).then(() => this.post({ type: 'idle' }));
+    });
     return id;
   }
 

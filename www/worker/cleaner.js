@@ -48,10 +48,6 @@ onmessage = (ev) => {
     useModule(msg.module);
     return;
   }
-  if (msg.type === 'buffer') {
-    packedBuffers.keep(msg.buffer);
-    return;
-  }
   if (msg.type === 'configure') {
     chain = chain.then(() => {
       settings = msg.settings;
@@ -60,6 +56,7 @@ onmessage = (ev) => {
     return;
   }
   if (msg.type !== 'clean') return;
+  for (const b of msg.buffers || []) packedBuffers.keep(b);
   const blob = msg.source instanceof Blob ? msg.source : null;
   let reading = null;
   const read = () => {

@@ -34,7 +34,7 @@ export class Pool {
     const worker = this.makeWorker();
     let loaded;
     const ready = new Promise((resolve) => { loaded = resolve; });
-    this.helpers[i] = { worker, jobs: [], ready, loaded };
+    this.helpers[i] = { worker, jobs: [], ready, loaded, buffers: [] };
     this.network[i] = this.network[i] || 0;
     worker.onmessage = (ev) => this.message(i, ev.data);
     worker.onerror = (ev) => {
@@ -91,18 +91,20 @@ export class Pool {
       const job = this.nextJob++;
       this.helpers[i].jobs.push(job);
       this.jobs.set(job, { resolve, reject, helper: i });
-      this.helpers[i].worker.postMessage({ type: 'clean', job, source, entry },
-        source instanceof ArrayBuffer ? [source] : []);
+      const buffers = this.helpers[i].buffers.splice(0);
+      this.helpers[i].worker.postMessage({ type: 'clean', job, source, entry, buffers },
+        source instanceof ArrayBuffer ? [source, ...buffers] : buffers);
     }
   }
 
   /** Hand the buffer a result of `clean` came in back to the worker that sent it, to be used
-   * again (see ./buffers.js): its bytes are no longer needed. */
+   * again (see ./buffers.js): its bytes are no longer needed. It goes with the next file
+   * that worker is given (a message of its own would cost as much as the buffer saves). */
   giveBack(result) {
     const buffer = result && result.packed;
     const helper = result && this.helpers[result.from];
     if (!(buffer instanceof ArrayBuffer) || buffer.byteLength === 0 || !helper) return;
-    helper.worker.postMessage({ type: 'buffer', buffer }, [buffer]);
+    if (helper.buffers.length < PER_WORKER) helper.buffers.push(buffer);
   }
 
   /** Resolves when every worker has loaded its core (and so its scripts). */

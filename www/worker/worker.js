@@ -58,8 +58,32 @@ function makePool() {
   }
 }
 
+// Files added and their results go to the page a few at a time, every PAGE_MS: a message for
+// each file cost the page's thread more than drawing its row, and every message is held until
+// the browser's next full garbage collection. Other messages go at once (after those waiting,
+// so that the page sees everything in order).
+const PAGE_MS = 50;
+let outbox = [];
+let outboxTimer = 0;
+function flushOutbox() {
+  clearTimeout(outboxTimer);
+  outboxTimer = 0;
+  if (outbox.length === 0) return;
+  postMessage({ type: 'many', messages: outbox });
+  outbox = [];
+}
+function post(msg, transfer = []) {
+  if (msg.type === 'added' || msg.type === 'result') {
+    outbox.push(msg);
+    if (!outboxTimer) outboxTimer = setTimeout(flushOutbox, PAGE_MS);
+    return;
+  }
+  flushOutbox();
+  postMessage(msg, transfer);
+}
+
 const pool = makePool();
-const batch = new Batch(loadCore, (msg) => postMessage(msg), undefined, pool);
+const batch = new Batch(loadCore, post, undefined, pool);
 
 // The network requests of this worker and of the pool's since the page started counting (see
 // the privacy panel), once their own code has loaded.
@@ -69,7 +93,7 @@ let requests = 0;
 let poolBase = 0;
 function reportNetwork() {
   if (!counting || since === Infinity) return;
-  postMessage({ type: 'network', count: requests + (pool ? pool.requests() - poolBase : 0) });
+  post({ type: 'network', count: requests + (pool ? pool.requests() - poolBase : 0) });
 }
 if (typeof PerformanceObserver !== 'undefined') {
   new PerformanceObserver((list) => {
@@ -98,7 +122,7 @@ onmessage = async (ev) => {
     switch (msg.type) {
       case 'options':
         await batch.ready;
-        postMessage({ type: 'options', value: batch.core.profileOptions() });
+        post({ type: 'options', value: batch.core.profileOptions() });
         break;
       case 'cancel':
         batch.cancel();
@@ -118,7 +142,7 @@ onmessage = async (ev) => {
         // more files can still be added and the package downloaded again.
         const parts = await batch.packageParts(msg.notes || '');
         if (!msg.handle) {
-          postMessage({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
+          post({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
           break;
         }
         // Straight to the file the user chose, a piece at a time: a package of many GB never
@@ -131,42 +155,42 @@ onmessage = async (ev) => {
             bytes += part.size ?? part.byteLength ?? part.length;
           }
           await out.close();
-          postMessage({ type: 'packageSaved', name: msg.handle.name, bytes });
+          post({ type: 'packageSaved', name: msg.handle.name, bytes });
         } catch (e) {
-          postMessage({ type: 'packageSaved', name: msg.handle.name, error: String((e && e.message) || e) });
+          post({ type: 'packageSaved', name: msg.handle.name, error: String((e && e.message) || e) });
         }
         break;
       }
       case 'preview': {
         try {
           const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
-          postMessage({ type: 'preview', id: msg.id, before, after }, [before.rgba.buffer, after.rgba.buffer]);
+          post({ type: 'preview', id: msg.id, before, after }, [before.rgba.buffer, after.rgba.buffer]);
         } catch (e) {
-          postMessage({ type: 'preview', id: msg.id, error: String((e && e.message) || e) });
+          post({ type: 'preview', id: msg.id, error: String((e && e.message) || e) });
         }
         break;
       }
       case 'details':
         try {
-          postMessage({ type: 'details', id: msg.id, details: await batch.details(msg.id) });
+          post({ type: 'details', id: msg.id, details: await batch.details(msg.id) });
         } catch (e) {
-          postMessage({ type: 'details', id: msg.id, error: String((e && e.message) || e) });
+          post({ type: 'details', id: msg.id, error: String((e && e.message) || e) });
         }
         break;
       case 'thumbnail':
         try {
           const { after } = await batch.preview(msg.id);
-          postMessage({ type: 'thumbnail', key: msg.key, image: after }, [after.rgba.buffer]);
+          post({ type: 'thumbnail', key: msg.key, image: after }, [after.rgba.buffer]);
         } catch (e) {
-          postMessage({ type: 'thumbnail', key: msg.key, error: String((e && e.message) || e) });
+          post({ type: 'thumbnail', key: msg.key, error: String((e && e.message) || e) });
         }
         break;
       case 'keyImage':
         try {
           await batch.setKeyImage(msg.id, msg.choice);
-          postMessage({ type: 'keyImageSet', id: msg.id, choice: msg.choice });
+          post({ type: 'keyImageSet', id: msg.id, choice: msg.choice });
         } catch (e) {
-          postMessage({ type: 'keyImageSet', id: msg.id, error: String((e && e.message) || e) });
+          post({ type: 'keyImageSet', id: msg.id, error: String((e && e.message) || e) });
         }
         break;
       case 'region':
@@ -176,18 +200,18 @@ onmessage = async (ev) => {
           if (msg.type === 'region') await batch.addRegion(msg.id, msg.scope, msg.region);
           else if (msg.type === 'removeRegion') await batch.removeRegion(msg.id, msg.index);
           else await batch.setDetection(msg.id, msg.region, msg.notText);
-          postMessage({ type: 'regionApplied', id: msg.id, boxes: batch.drawnBoxes() });
+          post({ type: 'regionApplied', id: msg.id, boxes: batch.drawnBoxes() });
         } catch (e) {
-          postMessage({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
+          post({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
         }
         break;
       case 'reid':
-        postMessage({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
+        post({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
         break;
       default:
         break;
     }
   } catch (e) {
-    postMessage({ type: 'error', message: String((e && e.message) || e) });
+    post({ type: 'error', message: String((e && e.message) || e) });
   }
 };
