@@ -654,6 +654,7 @@ $('reid-export').addEventListener('click', () => {
 });
 $('reset-button').addEventListener('click', () => {
   rows.clear();
+  commonValues.clear();
   detailsWanted.clear();
   drawnBoxes = [];
   showDrawnBoxes();
@@ -1066,6 +1067,26 @@ function regionApplied(msg) {
 
 worker.onmessage = (ev) => handleMessage(ev.data);
 
+// The values files of a series have in common (names, dates, UIDs of the study and series),
+// held once for all their reports: a study of thousands of files would otherwise hold
+// thousands of copies of each.
+const commonValues = new Map();
+const COMMON_FIELDS = ['patientName', 'patientId', 'studyDate', 'studyTime', 'studyId', 'accessionNumber',
+  'studyDescription', 'seriesDescription', 'modality', 'studyUid', 'seriesUid', 'seriesNumber'];
+function shareValues(report) {
+  for (const side of [report.before, report.after]) {
+    if (!side) continue;
+    for (const field of COMMON_FIELDS) {
+      const v = side[field];
+      if (typeof v !== 'string') continue;
+      const held = commonValues.get(v);
+      if (held === undefined) commonValues.set(v, v);
+      else side[field] = held;
+    }
+  }
+  return report;
+}
+
 /** One message of the worker's (files added and their results come a few at a time, in
  * `many`). */
 function handleMessage(msg) {
@@ -1078,7 +1099,7 @@ function handleMessage(msg) {
       restoreSettings();
       break;
     case 'added': addRow(msg.id, msg.name); break;
-    case 'result': showResult(msg.id, msg.report || JSON.parse(msg.reportJson), msg.bytes); break;
+    case 'result': showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes); break;
     case 'package': saveBlob(msg.blob, packageName()); break;
     case 'packageSaved': packageSaved(msg); break;
     case 'reid':
