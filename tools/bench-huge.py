@@ -72,7 +72,6 @@ def run(gb):
         page = json.loads(r.stdout.strip().splitlines()[-1])
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    page["seconds"] -= page.get("afterInput", 0)
     return {"slices": slices, "size": size, "largest": largest, "cli_seconds": cli_seconds,
             "cli_rss": cli_rss, "page": page}
 

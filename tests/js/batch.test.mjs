@@ -427,3 +427,95 @@ test('files still waiting when the user cancels are said to be cancelled, with o
   }
 });
 
+
+test('the core is warmed up on its fake study until the first file comes, and a trap there leaves a fresh instance', async () => {
+  let loaded = 0;
+  let cleaned = 0;
+  let trapAt = -1; // the warm-up's file at which the core traps (-1: never)
+  const countingCore = async () => {
+    loaded += 1;
+    const core = await realCore();
+    let dead = false;
+    function Cleaner(settings) {
+      const inner = new core.Cleaner(settings);
+      return {
+        clean(bytes) {
+          if (dead) throw new Error('recursive use of an object detected');
+          cleaned += 1;
+          if (cleaned === trapAt) { dead = true; throw new WebAssembly.RuntimeError('unreachable'); }
+          return inner.clean(bytes);
+        },
+        free() { inner.free(); },
+      };
+    }
+    return { ...core, Cleaner };
+  };
+  const sampleSize = (await realCore()).sampleStudy().length;
+  // Undisturbed: every round.
+  let batch = new Batch(countingCore, () => {}, (b) => Buffer.from(b));
+  await batch.warmUp(3);
+  assert.equal(cleaned, 3 * sampleSize);
+  // A file comes: the warm-up stops, and the file is done as usual.
+  cleaned = 0;
+  batch = new Batch(countingCore, () => {}, (b) => Buffer.from(b));
+  batch.setSettings({ options: [] });
+  const warming = batch.warmUp(1000);
+  await new Promise((r) => setTimeout(r, 20));
+  const [name, bytes] = (await realCore()).sampleStudy()[0];
+  const posts = [];
+  batch.post = (m) => posts.push(m);
+  batch.enqueue(name, async () => bytes);
+  await warming;
+  await batch.settled();
+  assert.ok(cleaned < 1000 * sampleSize, `stopped (${cleaned} files warmed up)`);
+  assert.equal(reportOf(posts.find((m) => m.type === 'result')).status, 'done');
+  // A trap while warming up: a fresh instance for the files.
+  cleaned = 0;
+  trapAt = 2;
+  loaded = 0;
+  batch = new Batch(countingCore, () => {}, (b) => Buffer.from(b));
+  await batch.warmUp(3);
+  assert.equal(loaded, 2, 'a fresh instance');
+  trapAt = -1;
+  const after = await runBatch(async () => batch.core, [[name, bytes]]);
+  assert.equal(after.results.get(name).status, 'done');
+});
+
+test('a worker whose core failed before its first file is replaced, and its files go to the new one', async () => {
+  const { Pool } = await import('../../www/worker/pool.js');
+  const made = [];
+  const makeWorker = () => {
+    const n = made.length;
+    const worker = {
+      onmessage: null,
+      onerror: null,
+      terminated: false,
+      terminate() { this.terminated = true; },
+      postMessage(msg) {
+        if (msg.type !== 'clean' || this.terminated) return;
+        setTimeout(() => {
+          if (this.terminated) return;
+          // The first worker's core failed while warming up; the next one cleans.
+          if (n === 0) worker.onmessage({ data: { type: 'broken' } });
+          else worker.onmessage({ data: { type: 'cleaned', job: msg.job, status: 'done', by: n } });
+        }, 0);
+      },
+    };
+    made.push(worker);
+    return worker;
+  };
+  const pool = new Pool(1, makeWorker);
+  const tries = async () => {
+    try {
+      return await pool.clean(new Blob(['a']));
+    } catch (e) {
+      assert.equal(e.retry, true, 'to be sent again, not a trap');
+      return pool.clean(new Blob(['a']));
+    }
+  };
+  const results = await Promise.all([tries(), tries()]);
+  assert.equal(made.length, 2);
+  assert.ok(made[0].terminated);
+  assert.deepEqual(results.map((r) => r.by), [1, 1]);
+  assert.equal(pool.replaced, 1);
+});

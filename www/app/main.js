@@ -558,20 +558,23 @@ if (typeof PerformanceObserver !== 'undefined') {
 }
 
 /** Files handed to the worker per message: the first ones are at work while the rest are
- * still being handed over. */
+ * still being handed over (the first message is smaller, to start sooner). */
 const FILES_PER_MESSAGE = 32;
+const FILES_IN_FIRST_MESSAGE = 8;
 
 function addFiles(files) {
   const list = [...files];
   if (list.length === 0) return;
-  // Chromium copies a File to the worker much faster once its size is known: asking for it
-  // first takes about a fifth of the time the copy would take to learn it (300 files: 70
-  // instead of 370 ms of the page's thread).
-  for (const f of list) void f.size;
   ensureSettingsSent();
   startCounting();
-  for (let i = 0; i < list.length; i += FILES_PER_MESSAGE) {
-    worker.postMessage({ type: 'files', files: list.slice(i, i + FILES_PER_MESSAGE), countNetwork: true });
+  for (let i = 0; i < list.length;) {
+    const chunk = list.slice(i, i + (i === 0 ? FILES_IN_FIRST_MESSAGE : FILES_PER_MESSAGE));
+    i += chunk.length;
+    // Chromium copies a File to the worker much faster once its size is known: asking for
+    // it first takes about a fifth of the time the copy would take to learn it (300 files:
+    // 70 instead of 370 ms of the page's thread).
+    for (const f of chunk) void f.size;
+    worker.postMessage({ type: 'files', files: chunk, countNetwork: true });
   }
 }
 

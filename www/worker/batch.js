@@ -11,6 +11,7 @@
 
 import { Pieces } from './pieces.js';
 import { release, unpackCleaned } from './buffers.js';
+import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
@@ -80,6 +81,21 @@ export class Batch {
   async reload() {
     this.core = await this.loadCore();
     return this.core;
+  }
+
+  /** Warm the core up until the first file comes (see ./warm.js). A trap there leaves a fresh
+   * instance behind, as after a file. */
+  async warmUp(rounds = WARM_UP_ROUNDS) {
+    await this.ready;
+    const first = this.nextId;
+    try {
+      await warmUp(this.core, rounds, () => this.nextId === first);
+    } catch (e) {
+      if (!isTrap(e)) return;
+      this.traps += 1;
+      this.ready = this.reload();
+      await this.ready;
+    }
   }
 
   /** New settings: the next file starts a new run (and a new package). */

@@ -1,7 +1,8 @@
 // One worker of the pool (see ./pool.js): it reads and de-identifies the files the main
 // worker sends, with the run's settings, and sends them back compressed, to be packaged. Its only state is its copy of
 // the de-identification session; if the core traps, the pool replaces this worker.
-import init, { Cleaner, isZip } from '../pkg/obscura.js';
+import init, { Cleaner, isZip, sampleStudy } from '../pkg/obscura.js';
+import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { ReadBuffers } from './reads.js';
 import { SpareBuffers, packCleaned } from './buffers.js';
 
@@ -34,6 +35,14 @@ ready.finally(() => postMessage({ type: 'ready' }));
 // cleaning it, so files are read as soon as they arrive, several at once, as long as what is
 // read ahead stays within READ_AHEAD_BYTES; a larger file is read when its turn comes.
 let chain = Promise.resolve();
+// Until the first file comes, the core is warmed up (see ./warm.js). Should it fail there, this
+// worker is of no use: the pool replaces it, and the files it was given go to the new one.
+let cleaning = false;
+let broken = false;
+ready.then(() => warmUp({ Cleaner, sampleStudy }, WARM_UP_ROUNDS, () => !cleaning)).catch(() => {
+  broken = true;
+  postMessage({ type: 'broken' });
+});
 const READ_AHEAD_BYTES = 32 << 20;
 let readAhead = 0;
 const buffers = new ReadBuffers(READ_AHEAD_BYTES);
@@ -56,6 +65,7 @@ onmessage = (ev) => {
     return;
   }
   if (msg.type !== 'clean') return;
+  cleaning = true;
   for (const b of msg.buffers || []) packedBuffers.keep(b);
   const blob = msg.source instanceof Blob ? msg.source : null;
   let reading = null;
@@ -69,6 +79,7 @@ onmessage = (ev) => {
     read();
   }
   chain = chain.then(() => ready).then(async () => {
+    if (broken) return;
     if (!reading) read();
     let bytes;
     try {

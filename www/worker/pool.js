@@ -122,6 +122,15 @@ export class Pool {
       if (this.onNetwork) this.onNetwork();
       return;
     }
+    if (msg.type === 'broken') {
+      // Its core failed before its first file (see ./warm.js): a new worker takes its place,
+      // and the files it was given are sent again.
+      const jobs = this.helpers[i].jobs.map((j) => this.jobs.get(j)).filter(Boolean);
+      for (const j of this.helpers[i].jobs) this.jobs.delete(j);
+      this.replace(i);
+      for (const p of jobs) p.reject({ retry: true, error: 'its worker was replaced' });
+      return;
+    }
     if (msg.type !== 'cleaned') return;
     const pending = this.jobs.get(msg.job);
     this.jobs.delete(msg.job);

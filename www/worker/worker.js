@@ -84,6 +84,9 @@ function post(msg, transfer = []) {
 
 const pool = makePool();
 const batch = new Batch(loadCore, post, undefined, pool);
+// The core's code is optimised while the page waits for files (see ./warm.js): the compiled
+// module is shared with the pool's workers, and so is its optimised code.
+batch.warmUp();
 
 // The network requests of this worker and of the pool's since the page started counting (see
 // the privacy panel), once their own code has loaded.
