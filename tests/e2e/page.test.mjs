@@ -809,6 +809,67 @@ function rendererRssMiB(root) {
   return kib / 1024;
 }
 
+test('files that hardly compress and many small ones come out of the pool intact', async () => {
+  // A file whose compressed bytes are over 1 MiB is handed from a cleaner to the main worker
+  // as it is; the others travel in buffers that go back and forth (www/worker/buffers.js).
+  const { context, page, requests, errors } = await openPage();
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  const dir = join(work, 'noise');
+  const made = spawnSync(python, ['-c', [
+    'import sys, os, numpy as np, pydicom',
+    'from pydicom.dataset import Dataset, FileMetaDataset',
+    'from pydicom.uid import ExplicitVRLittleEndian, generate_uid',
+    'os.makedirs(sys.argv[1], exist_ok=True)',
+    'rng = np.random.default_rng(7)',
+    'for i in range(3):',
+    '  ds = Dataset(); ds.file_meta = FileMetaDataset(); ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian',
+    '  ds.file_meta.MediaStorageSOPClassUID = "1.2.840.10008.5.1.4.1.1.4"; ds.SOPClassUID = ds.file_meta.MediaStorageSOPClassUID',
+    '  ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()',
+    '  ds.StudyInstanceUID = "1.2.999.7"; ds.SeriesInstanceUID = "1.2.999.7.1"; ds.Modality = "MR"',
+    '  ds.PatientName = "FAKENOISE^PAT"; ds.PatientID = "FAKENOISE01"; ds.InstanceNumber = i + 1',
+    '  ds.Rows = ds.Columns = 1024; ds.SamplesPerPixel = 1; ds.PhotometricInterpretation = "MONOCHROME2"',
+    '  ds.BitsAllocated = ds.BitsStored = 16; ds.HighBit = 15; ds.PixelRepresentation = 0',
+    '  ds.PixelData = rng.integers(0, 65536, (1024, 1024), dtype=np.uint16).tobytes()',
+    '  ds.save_as(os.path.join(sys.argv[1], f"noise{i}.dcm"), enforce_file_format=True)',
+  ].join('\n'), dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const small = readdirSync(join(work, 'in')).filter((n) => n.endsWith('.dcm')).map((n) => join(work, 'in', n));
+  const noise = readdirSync(dir).sort().map((n) => join(dir, n));
+  // Small files between the large ones, twice over (under other names), so that buffers given
+  // back are used again.
+  const again = join(work, 'noise-small');
+  mkdirSync(again, { recursive: true });
+  for (const f of small) writeFileSync(join(again, `again-${f.split('/').pop()}`), readFileSync(f));
+  const inputs = [noise[0], ...small, noise[1], ...readdirSync(again).map((n) => join(again, n)), noise[2]];
+  await page.getByLabel('Add DICOM files').setInputFiles(inputs);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /de-identified, \d+ excluded/.test(await status.textContent()), 60_000);
+  assert.match(await status.textContent(), new RegExp(`^${inputs.length} files de-identified, 0 excluded`));
+  const { dest, names } = await downloadPackage(page, 'noise-unzipped');
+  const dicoms = names.filter((n) => n.startsWith('DICOM/'));
+  assert.equal(dicoms.length, inputs.length);
+  // Every image's pixels are those of its input (the noise images' unchanged, byte for byte).
+  const check = spawnSync(python, ['-c', [
+    'import sys, os, hashlib, pydicom',
+    'want = {}',
+    'for p in sys.argv[2:]:',
+    '  ds = pydicom.dcmread(p)',
+    '  if "PixelData" in ds: want.setdefault(hashlib.sha256(ds.PixelData).hexdigest(), 0); want[hashlib.sha256(ds.PixelData).hexdigest()] += 1',
+    'got = {}',
+    'for root, _, files in os.walk(os.path.join(sys.argv[1], "DICOM")):',
+    '  for n in files:',
+    '    ds = pydicom.dcmread(os.path.join(root, n))',
+    '    assert "FAKENOISE" not in str(ds.PatientName), n',
+    '    if "PixelData" in ds: h = hashlib.sha256(ds.PixelData).hexdigest(); got[h] = got.get(h, 0) + 1',
+    'assert got == want, (len(got), len(want))',
+    'print(sum(got.values()), "images")',
+  ].join('\n'), dest, ...inputs], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a 1 GB archive is exported to a file without the tab ever holding it', async (t) => {
   // A browser of its own: its renderer processes are this page's only.
   const others = browserPids();
