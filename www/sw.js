@@ -5,7 +5,7 @@
 const CACHE = 'obscura-app-v4';
 const APP = [
   './', 'index.html', 'style.css', 'favicon.svg', 'manifest.webmanifest',
-  'app/main.js', 'app/entries.js', 'worker/worker.js', 'worker/batch.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js',
+  'app/main.js', 'app/entries.js', 'worker/worker.js', 'worker/batch.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js',
   'pkg/obscura.js', 'pkg/obscura_bg.wasm',
 ];
 

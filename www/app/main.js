@@ -2,6 +2,7 @@
 // Nothing here parses DICOM or waits on heavy work, so the page never blocks.
 
 import { entriesToFiles } from './entries.js';
+import { Collector } from '../shared/collect.js';
 
 const $ = (id) => document.getElementById(id);
 $('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
@@ -1074,6 +1075,8 @@ worker.onmessage = (ev) => handleMessage(ev.data);
 // held once for all their reports: a study of thousands of files would otherwise hold
 // thousands of copies of each.
 const commonValues = new Map();
+// (See ../shared/collect.js.)
+const collector = new Collector();
 const COMMON_FIELDS = ['patientName', 'patientId', 'studyDate', 'studyTime', 'studyId', 'accessionNumber',
   'studyDescription', 'seriesDescription', 'modality', 'studyUid', 'seriesUid', 'seriesNumber'];
 function shareValues(report) {
@@ -1102,7 +1105,10 @@ function handleMessage(msg) {
       restoreSettings();
       break;
     case 'added': addRow(msg.id, msg.name); break;
-    case 'result': showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes); break;
+    case 'result':
+      showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes);
+      collector.fileDone();
+      break;
     case 'package': saveBlob(msg.blob, packageName()); break;
     case 'packageSaved': packageSaved(msg); break;
     case 'reid':

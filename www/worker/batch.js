@@ -12,6 +12,7 @@
 import { Pieces } from './pieces.js';
 import { release, unpackCleaned } from './buffers.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
+import { Collector } from '../shared/collect.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
@@ -76,6 +77,7 @@ export class Batch {
     this.nextId = 1;
     this.generation = 0; // bumped by cancel and new settings: older queued work is dropped
     this.traps = 0;
+    this.collector = new Collector();
   }
 
   async reload() {
@@ -374,6 +376,7 @@ export class Batch {
     release(out.chunk);
     // The report goes to the page as the core wrote it (JSON), to be read there.
     this.post({ type: 'result', id, reportJson: out.reportJson, bytes: size });
+    this.collector.fileDone();
   }
 
   async processOne(id, getBytes, bytes) {

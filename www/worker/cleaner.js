@@ -5,6 +5,7 @@ import init, { Cleaner, isZip, sampleStudy } from '../pkg/obscura.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { ReadBuffers } from './reads.js';
 import { SpareBuffers, packCleaned } from './buffers.js';
+import { Collector } from '../shared/collect.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
@@ -50,6 +51,7 @@ const buffers = new ReadBuffers(READ_AHEAD_BYTES);
 // the file (see ./buffers.js).
 const PACKED_SPARE_BYTES = 8 << 20;
 const packedBuffers = new SpareBuffers(PACKED_SPARE_BYTES, 64 << 10);
+const collector = new Collector();
 
 onmessage = (ev) => {
   const msg = ev.data;
@@ -107,6 +109,7 @@ onmessage = (ev) => {
         const { fields, transfer } = packCleaned(out, packedBuffers);
         postMessage({ type: 'cleaned', job: msg.job, ...fields }, transfer);
       }
+      collector.fileDone();
     } catch (e) {
       // The module stopping (a trap) is not the file's fault: the pool replaces this worker.
       postMessage({
