@@ -126,12 +126,14 @@ def main():
         f"{big['size'] / 1e9:.1f} GB while working (above the bound). The files are not what grows: they "
         "are read a piece at a time into reused buffers, the change logs are kept deflated, each file's "
         "report on the page is a summary (its list of changes is worked out again when opened), and "
-        "what the workers send each other goes back and forth in the same few buffers. What grows is "
-        "the browser's own: memory it frees only at a full garbage collection, which it seldom runs "
-        "while files keep coming (`node tools/tab-memory.mjs STUDY --gc` shows where it goes: with a "
-        "collection forced after a 1 GB run, what is left is the reused read buffers, about 20 MiB, "
-        "and the page's list of files, about 3 KB a file); before any file, the page and its "
-        f"workers already take {big['page']['baseRendererRssMiB']} MiB.",
+        "what the workers send each other goes back and forth in the same few buffers. The browser "
+        "frees what messages and file reads leave behind only at a full garbage collection, which it "
+        "seldom runs on its own while files keep coming: the page and each worker ask for one every "
+        "250 files (www/shared/collect.js). What is left grows slowly with the number of files: the "
+        "page's list of files, the package's directory and change log (kept deflated), and the "
+        "browser's own heaps (`node tools/tab-memory.mjs STUDY --gc` shows where it goes; after a "
+        "forced collection, the largest part is the reused read buffers, about 20 MiB). Before any "
+        f"file, the page and its workers already take {big['page']['baseRendererRssMiB']} MiB.",
         "",
     ]
     text = "\n".join(lines)
