@@ -125,10 +125,7 @@ export class Pool {
     if (msg.type === 'broken') {
       // Its core failed before its first file (see ./warm.js): a new worker takes its place,
       // and the files it was given are sent again.
-      const jobs = this.helpers[i].jobs.map((j) => this.jobs.get(j)).filter(Boolean);
-      for (const j of this.helpers[i].jobs) this.jobs.delete(j);
-      this.replace(i);
-      for (const p of jobs) p.reject({ retry: true, error: 'its worker was replaced' });
+      this.replaceAndResend(i);
       return;
     }
     if (msg.type !== 'cleaned') return;
@@ -138,12 +135,9 @@ export class Pool {
     this.dispatch();
     if (!pending) return;
     if (msg.trap) {
-      // Its memory can no longer be trusted: a new worker takes its place. The other file it
-      // held is given back to be sent again (its bytes went with the worker).
-      const others = this.helpers[i].jobs.map((j) => [j, this.jobs.get(j)]).filter(([, p]) => p);
-      for (const [j] of others) this.jobs.delete(j);
-      this.replace(i);
-      for (const [, p] of others) p.reject({ retry: true, error: 'its worker was replaced' });
+      // Its memory can no longer be trusted: a new worker takes its place. The other files it
+      // held are sent again.
+      this.replaceAndResend(i);
       pending.reject({ trap: true, error: msg.error });
     } else if (msg.error) {
       pending.reject({ trap: false, error: msg.error });
@@ -163,6 +157,15 @@ export class Pool {
       this.jobs.delete(job);
       pending.reject(k === 0 ? why : { retry: true, error: 'its worker was replaced' });
     });
+  }
+
+  /** A new worker in place of worker `i`; the files it still held are given back to be sent
+   * again (their bytes went with the worker). */
+  replaceAndResend(i) {
+    const held = this.helpers[i].jobs.map((j) => [j, this.jobs.get(j)]).filter(([, p]) => p);
+    for (const [j] of held) this.jobs.delete(j);
+    this.replace(i);
+    for (const [, p] of held) p.reject({ retry: true, error: 'its worker was replaced' });
   }
 
   replace(i) {
