@@ -10,13 +10,11 @@
 //   --save      stream the package to a file the page is given (File System Access, here the
 //               origin's private file system), as a user with a multi-GB study would
 //   --expect N  wait for N files de-identified (default: the number of files in PATH)
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { startServer } from './local-server.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const path = args[0];
 const save = args.includes('--save');
@@ -41,17 +39,7 @@ function rssMiB(test) {
 const renderer = (cmd) => cmd.includes('--type=renderer');
 const browserProcess = (cmd) => !cmd.includes('--type=');
 
-const server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
-  env: { ...process.env, OBSCURA_SERVE_QUIET: '1' }, stdio: ['ignore', 'pipe', 'inherit'],
-});
-const origin = await new Promise((resolve) => {
-  let buf = '';
-  server.stdout.on('data', (d) => {
-    buf += d;
-    const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-    if (m) resolve(`http://127.0.0.1:${m[1]}`);
-  });
-});
+const { server, origin } = await startServer();
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],

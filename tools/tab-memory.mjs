@@ -9,13 +9,11 @@
 //   --gc      also after a full garbage collection of the page and its workers: what is left
 //             is what the page holds, the rest was garbage the browser had not collected yet
 //   --depth N how deep to list the accounting's categories (default 3)
-import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { chromium } from 'playwright-core';
+import { startServer } from './local-server.mjs';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const path = args[0];
 if (!path) {
@@ -85,18 +83,7 @@ function growth(before, after) {
   return lines.join('\n');
 }
 
-const server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
-  env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
-  stdio: ['ignore', 'pipe', 'inherit'],
-});
-const origin = await new Promise((resolve) => {
-  let buf = '';
-  server.stdout.on('data', (d) => {
-    buf += d;
-    const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-    if (m) resolve(`http://127.0.0.1:${m[1]}`);
-  });
-});
+const { server, origin } = await startServer();
 const browser = await chromium.launch({
   executablePath: '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',

@@ -1,7 +1,7 @@
 // What the end-to-end tests in Chromium (page.test.mjs) and Firefox (firefox.test.mjs) share:
 // the local server, waiting for the page, reading a package, the privacy check.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,22 +12,7 @@ export const CLI = join(ROOT, 'target', 'release', 'obscura');
 export const SHOTS = join(ROOT, 'target', 'e2e-screenshots');
 
 /** The page's local server on a free port: `{ server, origin }`. */
-export async function startServer() {
-  const server = spawn('python3', [join(ROOT, 'tools', 'serve.py'), '--port', '0'], {
-    env: { ...process.env, OBSCURA_SERVE_QUIET: '1' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const origin = await new Promise((resolve, reject) => {
-    let buf = '';
-    server.stdout.on('data', (d) => {
-      buf += d;
-      const m = buf.match(/http:\/\/127\.0\.0\.1:(\d+)\//);
-      if (m) resolve(`http://127.0.0.1:${m[1]}`);
-    });
-    server.on('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-  return { server, origin };
-}
+export { startServer } from '../../tools/local-server.mjs';
 
 /** Resolves once `check()` is true; fails after `timeoutMs`. */
 export async function assertEventually(check, timeoutMs) {
