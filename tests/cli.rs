@@ -420,3 +420,70 @@ fn hostile_files_and_archives_are_each_excluded_with_a_reason() {
     let log = fs::read_to_string(out.join("CHANGES.txt")).expect("log");
     assert!(log.contains("excluded"), "{log}");
 }
+
+#[test]
+fn a_header_longer_than_the_first_read_still_gives_its_names_to_the_first_pass() {
+    use dicom_core::value::{PrimitiveValue, Value};
+    use dicom_core::{DataElement, Tag, VR};
+    let dir = tempdir("long-header");
+    let input = sample_input(&dir);
+    let edit = |name: &str, elements: Vec<DataElement<dicom_object::InMemDicomObject>>| {
+        let path = input.join(name);
+        let mut file = dicom_object::open_file(&path).expect("sample file");
+        for e in elements {
+            file.put(e);
+        }
+        file.write_to_file(&path).expect("written");
+    };
+    let text =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    // The first file's description names someone that only the last file of the patient says
+    // is the patient, after 40 KB of private data: its header is longer than what the first
+    // pass reads of a file at first.
+    edit(
+        "FAKEDOE_CT_1_1.dcm",
+        vec![text(
+            Tag(0x0008, 0x103E),
+            VR::LO,
+            "Series 1 ROEFAKE follow-up",
+        )],
+    );
+    edit(
+        "FAKEDOE_CT_2_2.dcm",
+        vec![
+            text(Tag(0x0009, 0x0010), VR::LO, "OBSCURA TEST"),
+            DataElement::new(
+                Tag(0x0009, 0x1001),
+                VR::OB,
+                Value::Primitive(PrimitiveValue::U8(vec![0x55; 40 << 10].into())),
+            ),
+            text(Tag(0x0010, 0x1001), VR::PN, "ROEFAKE^JANE"),
+        ],
+    );
+    let out = dir.join("out");
+    let result = deid(
+        &input,
+        &out,
+        &[&"--option", &"clean-descriptors", &"--jobs", &"1"],
+    );
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let mut descriptions = Vec::new();
+    for p in files_under(&out.join("DICOM")) {
+        let file = dicom_object::open_file(&p).expect("output parses");
+        if let Ok(e) = file.element(Tag(0x0008, 0x103E)) {
+            descriptions.push(e.to_str().expect("text").to_string());
+        }
+    }
+    assert!(
+        descriptions.iter().any(|d| d.contains("follow-up")),
+        "the description is kept (cleaned): {descriptions:?}"
+    );
+    assert!(
+        !descriptions.iter().any(|d| d.contains("ROEFAKE")),
+        "{descriptions:?}"
+    );
+}

@@ -303,7 +303,11 @@ enum Candidate {
     Unreadable(PathBuf, String),
 }
 
-/// What the first pass reads of a file first: enough for nearly every header.
+/// What the first pass reads of a file first: enough for most headers (a CT slice's is a few
+/// KB), and no more, since the second pass reads the file again.
+const FIRST: u64 = 16 << 10;
+/// What the first pass reads of a file at most before it reads it whole: enough for nearly
+/// every header.
 const HEAD: u64 = 256 << 10;
 
 impl Candidate {
@@ -342,19 +346,33 @@ impl Candidate {
         let size = self.weight();
         if let Candidate::File(p) = self {
             let mut head = Vec::new();
-            if let Err(e) = fs::File::open(p).and_then(|f| f.take(HEAD).read_to_end(&mut head)) {
-                return (
-                    Err(format!("could not be read: {e}")),
-                    size.saturating_mul(2),
-                );
-            }
-            let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
-            if let Some(len) = header_len {
-                head.truncate(len);
-                return (Ok(head), memory);
-            }
-            if (head.len() as u64) < HEAD {
-                return (Ok(head), memory);
+            let mut file = match fs::File::open(p) {
+                Ok(f) => f,
+                Err(e) => {
+                    return (
+                        Err(format!("could not be read: {e}")),
+                        size.saturating_mul(2),
+                    )
+                }
+            };
+            // A few KB first; more only when the header goes on past them.
+            for upto in [FIRST, HEAD] {
+                let want = upto - head.len() as u64;
+                if let Err(e) = (&mut file).take(want).read_to_end(&mut head) {
+                    return (
+                        Err(format!("could not be read: {e}")),
+                        size.saturating_mul(2),
+                    );
+                }
+                let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
+                if let Some(len) = header_len {
+                    head.truncate(len);
+                    return (Ok(head), memory);
+                }
+                if (head.len() as u64) < upto {
+                    // The whole file, and no header in it.
+                    return (Ok(head), memory);
+                }
             }
         }
         (self.read(), size.saturating_mul(2))
