@@ -615,3 +615,45 @@ fn a_first_pass_cleans_a_name_that_only_a_later_file_gives() {
     s.deidentify(&second).expect("ok");
     assert_eq!(s.deidentify(&first).expect("ok").bytes, before);
 }
+
+#[test]
+fn a_description_naming_another_patient_of_the_batch_is_cleaned_of_that_name() {
+    // The sample's second patient (FAKESMITH) has series described as "Series 1 of JANEFAKE":
+    // the first patient's given name.
+    let study = sample_study();
+    let (doe, smith): (Vec<_>, Vec<_>) = study
+        .iter()
+        .partition(|(name, _)| name.starts_with("FAKEDOE"));
+    assert!(!doe.is_empty() && !smith.is_empty());
+    let smith_descriptions = |s: &mut Session| -> Vec<String> {
+        smith
+            .iter()
+            .map(|(_, bytes)| {
+                let d = s.deidentify(bytes).expect("ok");
+                text(&parse(&d.bytes), tags::SERIES_DESCRIPTION)
+            })
+            .collect()
+    };
+
+    // One pass, the other patient's files first (as the page goes).
+    let mut s = session(&[ProfileOption::CleanDescriptors], 5);
+    for (_, bytes) in &doe {
+        s.deidentify(bytes).expect("ok");
+    }
+    let after = smith_descriptions(&mut s);
+    assert!(
+        after
+            .iter()
+            .all(|d| d.starts_with("Series") && !d.contains("JANEFAKE")),
+        "{after:?}"
+    );
+
+    // A first pass (as the CLI goes): whatever the order.
+    let mut s = session(&[ProfileOption::CleanDescriptors], 5);
+    for (_, bytes) in study.iter().rev() {
+        let scan = s.scan(bytes).expect("readable");
+        s.add_scan(scan);
+    }
+    let first = smith_descriptions(&mut s);
+    assert_eq!(first, after);
+}

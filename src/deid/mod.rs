@@ -13,6 +13,7 @@ mod scrub;
 mod walk;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
@@ -349,6 +350,10 @@ pub struct Session {
     /// files then use those and no longer add to them, so the result of each file no longer
     /// depends on the order of the files (and files can be processed in parallel).
     scanned: bool,
+    /// Every patient's identifying values seen so far (all of them after a first pass): the
+    /// free text of one patient's files is cleaned of the other patients' values too (a
+    /// description naming another patient of the batch).
+    everyone: Arc<Identifiers>,
 }
 
 /// What a first pass over one file learns of its patient (see [`Session::scan`]).
@@ -388,6 +393,7 @@ impl Session {
             patients: BTreeMap::new(),
             done: 0,
             scanned: false,
+            everyone: Arc::default(),
         }
     }
 
@@ -395,7 +401,7 @@ impl Session {
     /// the identifying values of the file's patient. `None` for a file that cannot be read
     /// (the second pass says why).
     ///
-    /// Free text is cleaned of the identifiers of its patient seen anywhere in the batch;
+    /// Free text is cleaned of the identifiers of every patient seen anywhere in the batch;
     /// without a first pass only those of files processed earlier are known, so a name that
     /// appears in a later file's Other Patient Names would be missed in an earlier file.
     pub fn scan(&self, bytes: &[u8]) -> Option<PatientScan> {
@@ -413,6 +419,7 @@ impl Session {
     /// identifiers of their own to the session.
     pub fn add_scan(&mut self, scan: PatientScan) {
         self.scanned = true;
+        Arc::make_mut(&mut self.everyone).extend(&scan.identifiers);
         self.patient(&scan.key)
             .identifiers
             .extend(&scan.identifiers);
@@ -422,6 +429,9 @@ impl Session {
     /// per thread): counts add up, patients seen only there are added.
     pub fn merge(&mut self, other: Session) {
         self.done += other.done;
+        if !Arc::ptr_eq(&self.everyone, &other.everyone) {
+            Arc::make_mut(&mut self.everyone).extend(&other.everyone);
+        }
         for (key, entry) in other.patients {
             let mine = self.patient(&key);
             mine.identifiers.extend(&entry.identifiers);
@@ -582,7 +592,9 @@ impl Session {
         let little_endian = meta.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
 
         // The patient this file belongs to decides the pseudonym and the date offset.
-        let entry = patient_entry(&self.policy, &mut self.patients, &before.patient_key());
+        let everyone = Arc::clone(&self.everyone);
+        let patient_key = before.patient_key();
+        let entry = patient_entry(&self.policy, &mut self.patients, &patient_key);
         let mut own = Identifiers::default();
         let identifiers = if self.scanned {
             // The first pass knows them all; this file's own are added for this file only.
@@ -597,6 +609,7 @@ impl Session {
             entry.date_offset_days,
             &obj,
             identifiers,
+            everyone,
         );
         walker.pixels_cleaned = !regions.is_empty();
         let mut cleaned = walker.clean_top_level(obj);
@@ -648,6 +661,12 @@ impl Session {
             new_meta.update_information_group_length();
         }
         let (changes, review) = walker.finish();
+        if !self.scanned {
+            // Files of other patients that come later are cleaned of this one's values.
+            if let Some(entry) = self.patients.get(&patient_key) {
+                Arc::make_mut(&mut self.everyone).extend(&entry.identifiers);
+            }
+        }
 
         let after = Summary::of(&cleaned);
         let sop_class_uid = new_meta.media_storage_sop_class_uid().to_string();

@@ -3,6 +3,7 @@
 //! numbers or dates. Replacements keep the text's length so VR length limits still hold.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 
 /// Identifying values to look for in free text.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +12,11 @@ pub struct Identifiers {
     /// The subset that names the patient directly (name, IDs, birth date, accession number):
     /// searched for in every kept text, not only in cleaned ones.
     patient: BTreeSet<String>,
+    /// The longest value, in characters: no longer stretch of text needs looking up.
+    longest: usize,
+    /// Those of the other patients of the batch, searched for too (shared, not copied: a
+    /// batch of many patients has many values).
+    others: Option<Arc<Identifiers>>,
 }
 
 impl Identifiers {
@@ -41,20 +47,38 @@ impl Identifiers {
         one.add(value, is_person_name);
         self.patient.extend(one.values.iter().cloned());
         self.values.extend(one.values);
+        self.longest = self.longest.max(one.longest);
     }
 
     fn add_one(&mut self, v: &str) {
         let v = v.trim().trim_matches('.');
         // Single letters (initials) would blank out every such letter in the text.
         if v.chars().filter(|c| c.is_alphanumeric()).count() >= 2 {
-            self.values.insert(v.to_lowercase());
+            let v = lower(v);
+            self.longest = self.longest.max(v.chars().count());
+            self.values.insert(v);
         }
     }
 
-    /// Merge another set in.
+    /// Merge another set's own values in (not those of its other patients).
     pub fn extend(&mut self, other: &Identifiers) {
-        self.values.extend(other.values.iter().cloned());
-        self.patient.extend(other.patient.iter().cloned());
+        for v in &other.values {
+            if !self.values.contains(v) {
+                self.values.insert(v.clone());
+            }
+        }
+        for v in &other.patient {
+            if !self.patient.contains(v) {
+                self.patient.insert(v.clone());
+            }
+        }
+        self.longest = self.longest.max(other.longest);
+    }
+
+    /// Search free text for `others`' values too: those of the batch's other patients.
+    pub fn with_others(mut self, others: Arc<Identifiers>) -> Identifiers {
+        self.others = (!others.is_empty()).then_some(others);
+        self
     }
 
     /// Number of distinct values.
@@ -70,17 +94,34 @@ impl Identifiers {
     /// Blank out every whole-word occurrence of a known identifier of at least `min_len`
     /// characters. Returns the text and how many were blanked.
     pub fn blank_known(&self, text: &str, min_len: usize) -> (String, usize) {
-        blank(&self.values, text, min_len)
+        let others = self.others.as_deref().map(|o| &o.values);
+        blank(&[Some(&self.values), others], self.max_len(), text, min_len)
     }
 
-    /// Like [`Identifiers::blank_known`], with only the values that name the patient.
+    /// Like [`Identifiers::blank_known`], with only the values that name a patient.
     pub fn blank_patient(&self, text: &str, min_len: usize) -> (String, usize) {
-        blank(&self.patient, text, min_len)
+        let others = self.others.as_deref().map(|o| &o.patient);
+        blank(
+            &[Some(&self.patient), others],
+            self.max_len(),
+            text,
+            min_len,
+        )
     }
 
-    /// Whether a whole value is one that names the patient.
+    /// Whether a whole value is one that names a patient.
     pub fn is_patient_value(&self, value: &str) -> bool {
-        self.patient.contains(&value.trim().to_lowercase())
+        let v = lower(value.trim());
+        self.patient.contains(&v)
+            || self
+                .others
+                .as_deref()
+                .is_some_and(|o| o.patient.contains(&v))
+    }
+
+    fn max_len(&self) -> usize {
+        self.longest
+            .max(self.others.as_deref().map_or(0, |o| o.longest))
     }
 
     /// Blank out every whole-word occurrence of a known identifier, and every run of six or
@@ -122,42 +163,61 @@ impl Identifiers {
     }
 }
 
-/// Blank whole-word occurrences of `values` (lower case) of at least `min_len` characters.
-fn blank(values: &BTreeSet<String>, text: &str, min_len: usize) -> (String, usize) {
+/// Lower case, a character at a time as [`blank`] compares text (the first character of each
+/// lower-case mapping, so the count of characters does not change).
+fn lower(v: &str) -> String {
+    v.chars()
+        .map(|c| c.to_lowercase().next().unwrap_or(c))
+        .collect()
+}
+
+/// Blank whole-word occurrences of the (lower case) values of `sets` of at least `min_len`
+/// characters (none is longer than `longest`), the longest one where several start at the
+/// same place ("Jane Doe" is one hit, not two), overlapping ones all blanked. Every stretch
+/// of the text that starts and ends at a word's edge is looked up, so the cost grows with
+/// the text, not with the number of values known.
+fn blank(
+    sets: &[Option<&BTreeSet<String>>],
+    longest: usize,
+    text: &str,
+    min_len: usize,
+) -> (String, usize) {
     let mut chars: Vec<char> = text.chars().collect();
     let lower: Vec<char> = chars
         .iter()
         .map(|c| c.to_lowercase().next().unwrap_or(*c))
         .collect();
+    let sets: Vec<&BTreeSet<String>> = sets.iter().flatten().copied().collect();
+    let known = |s: &str| sets.iter().any(|set| set.contains(s));
+    let edge_before = |i: usize| i == 0 || !lower[i - 1].is_alphanumeric();
+    let edge_after = |j: usize| j == lower.len() || !lower[j].is_alphanumeric();
     let mut hits = 0;
-    // Longest first, so "Jane Doe" is blanked as one before "Doe" alone.
-    let mut needles: Vec<Vec<char>> = values
-        .iter()
-        .filter(|v| v.chars().count() >= min_len)
-        .map(|v| v.chars().collect())
-        .collect();
-    needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-    for needle in &needles {
-        let n = needle.len();
-        if n == 0 || n > lower.len() {
+    let mut key = String::new();
+    let mut i = 0;
+    while i < lower.len() {
+        if !edge_before(i) {
+            i += 1;
             continue;
         }
-        let mut i = 0;
-        while i + n <= lower.len() {
-            let before_ok = i == 0 || !lower[i - 1].is_alphanumeric();
-            let after_ok = i + n == lower.len() || !lower[i + n].is_alphanumeric();
-            if before_ok && after_ok && lower[i..i + n] == needle[..] && chars[i] != '*' {
-                for c in &mut chars[i..i + n] {
-                    if !c.is_whitespace() {
-                        *c = '*';
-                    }
-                }
-                hits += 1;
-                i += n;
-            } else {
-                i += 1;
+        let end = lower.len().min(i + longest);
+        let found = (i + min_len.max(1)..=end).rev().find(|&j| {
+            edge_after(j) && {
+                key.clear();
+                key.extend(&lower[i..j]);
+                known(&key)
             }
+        });
+        if let Some(j) = found {
+            let mut blanked = false;
+            for c in &mut chars[i..j] {
+                if !c.is_whitespace() && *c != '*' {
+                    *c = '*';
+                    blanked = true;
+                }
+            }
+            hits += usize::from(blanked);
         }
+        i += 1;
     }
     (chars.into_iter().collect(), hits)
 }
@@ -189,6 +249,42 @@ mod tests {
         let (out, hits) = ids.scrub("CT for janefake fakedoe, follow-up");
         assert_eq!(out, "CT for ******** *******, follow-up");
         assert_eq!(hits, 2);
+    }
+
+    #[test]
+    fn other_patients_values_are_blanked_too() {
+        let mut mine = Identifiers::default();
+        mine.add_patient("FAKEDOE^JANE", true);
+        let mut others = Identifiers::default();
+        others.add_patient("FAKEROE^RICHARD", true);
+        others.add("FAKE GENERAL", false);
+        let ids = mine.with_others(Arc::new(others));
+        let (out, hits) = ids.scrub("Jane compared with Richard FakeRoe at fake general");
+        assert_eq!(out, "**** compared with ******* ******* at **** *******");
+        assert_eq!(hits, 4);
+        let (out, _) = ids.blank_patient("for richard", 5);
+        assert_eq!(out, "for *******");
+        assert!(ids.is_patient_value(" FAKEROE "));
+        assert!(!ids.is_patient_value("ROE"));
+    }
+
+    #[test]
+    fn overlapping_values_are_all_blanked() {
+        let mut ids = Identifiers::default();
+        ids.add("JANE DOE", false);
+        ids.add("DOE SMITH", false);
+        let (out, hits) = ids.scrub("jane doe smith, seen");
+        assert_eq!(out, "**** *** *****, seen");
+        assert_eq!(hits, 2);
+    }
+
+    #[test]
+    fn a_value_whose_lower_case_is_longer_is_still_found() {
+        // 'İ' lower-cases to two characters; text and values are compared a character at a time.
+        let mut ids = Identifiers::default();
+        ids.add("İNCE^AYŞE", true);
+        let (out, _) = ids.scrub("for Ayşe İnce");
+        assert_eq!(out, "for **** ****");
     }
 
     #[test]

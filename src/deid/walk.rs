@@ -2,6 +2,7 @@
 //! of sequences, and cleans the file meta group.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use dicom_core::dictionary::DataDictionary;
 use dicom_core::header::Header;
@@ -50,13 +51,15 @@ pub(super) struct Walker<'a> {
 
 impl<'a> Walker<'a> {
     /// Prepare a walk over `obj`: gather the identifying values it holds (for cleaning free
-    /// text) and merge them with those already seen for the same patient.
+    /// text) and merge them with those already seen for the same patient; free text is
+    /// cleaned of `others` too (every patient's values seen in the batch).
     pub(super) fn new(
         policy: &'a Policy,
         pseudonym: String,
         offset_days: i32,
         obj: &InMemDicomObject,
         patient_identifiers: &mut Identifiers,
+        others: Arc<Identifiers>,
     ) -> Walker<'a> {
         let mut found = Identifiers::default();
         collect_identifiers(obj, policy, &mut found);
@@ -65,7 +68,7 @@ impl<'a> Walker<'a> {
             policy,
             pseudonym,
             offset_days,
-            identifiers: patient_identifiers.clone(),
+            identifiers: patient_identifiers.clone().with_others(others),
             sop_class: obj
                 .get(tags::SOP_CLASS_UID)
                 .and_then(|e| value_text(e.value()))
