@@ -4,6 +4,8 @@
 //! byte offset of every record (which records must point at) is known while writing. Every
 //! value comes from the de-identified files, never from the originals.
 
+use std::sync::Arc;
+
 use dicom_object::FileMetaTableBuilder;
 use sha2::{Digest, Sha256};
 
@@ -13,19 +15,36 @@ use crate::deid::Summary;
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
 const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
 
-/// One de-identified file as the directory sees it.
+/// One de-identified file as the directory sees it. A study has thousands of files, so what
+/// they share is held once: the values of their series (patient, study, series) in one
+/// [`Summary`] per series, and their SOP class and transfer syntax as shared strings.
 #[derive(Debug, Clone)]
 pub struct DirFile {
-    /// Path in the package, `/`-separated, e.g. `DICOM/PAT0001/STU0001/SER0001/IM000001`.
-    pub path: String,
     /// (patient, study, series) numbers that group the file.
     pub group: (usize, usize, usize),
-    /// The de-identified values.
-    pub summary: Summary,
+    /// Its number in the series, as in its path.
+    pub image: usize,
+    /// The de-identified values of the series' first file: the patient, study and series
+    /// records come from it.
+    pub series: Arc<Summary>,
+    /// SOP Instance UID.
+    pub instance_uid: Box<str>,
+    /// Instance Number.
+    pub instance_number: Box<str>,
+    /// Whether the file holds an image (Pixel Data).
+    pub has_pixels: bool,
     /// SOP Class UID.
-    pub sop_class_uid: String,
+    pub sop_class_uid: Arc<str>,
     /// Transfer Syntax UID.
-    pub transfer_syntax: String,
+    pub transfer_syntax: Arc<str>,
+}
+
+impl DirFile {
+    /// Path in the package, `/`-separated, e.g. `DICOM/PAT0001/STU0001/SER0001/IM000001`.
+    pub fn path(&self) -> String {
+        let (p, st, se) = self.group;
+        format!("DICOM/PAT{p:04}/STU{st:04}/SER{se:04}/IM{:06}", self.image)
+    }
 }
 
 /// The directory record type for a SOP class (PS3.3 F.5).
@@ -120,15 +139,15 @@ fn person_name(name: &str) -> String {
 }
 
 /// Build the records in depth-first order with sibling and child links.
-fn records(files: &[DirFile]) -> Vec<Record> {
-    let mut sorted: Vec<&DirFile> = files.iter().collect();
-    sorted.sort_by(|a, b| (a.group, &a.path).cmp(&(b.group, &b.path)));
+fn records(files: &[&DirFile]) -> Vec<Record> {
+    let mut sorted: Vec<&DirFile> = files.to_vec();
+    sorted.sort_by_key(|f| (f.group, f.image));
     let mut recs: Vec<Record> = Vec::new();
     // Index of the last record at each level (patient, study, series, instance).
     let mut last: [Option<usize>; 4] = [None; 4];
     let mut current: (Option<usize>, Option<usize>, Option<usize>) = (None, None, None);
     for f in sorted {
-        let s = &f.summary;
+        let s = &f.series;
         let (p, st, se) = f.group;
         let push =
             |recs: &mut Vec<Record>, level: usize, kind, attrs, last: &mut [Option<usize>; 4]| {
@@ -183,23 +202,17 @@ fn records(files: &[DirFile]) -> Vec<Record> {
             push(&mut recs, 2, "SERIES", attrs, &mut last);
             current.2 = Some(se);
         }
-        let file_id = f.path.replace('/', "\\");
-        let number = f
-            .path
-            .rsplit('/')
-            .next()
-            .and_then(|n| n.trim_start_matches("IM").parse::<u32>().ok())
-            .unwrap_or(1);
+        let file_id = f.path().replace('/', "\\");
         let attrs = vec![
             (0x0004, 0x1500, b"CS", file_id),
-            (0x0004, 0x1510, b"UI", f.sop_class_uid.clone()),
-            (0x0004, 0x1511, b"UI", s.instance_uid.clone()),
-            (0x0004, 0x1512, b"UI", f.transfer_syntax.clone()),
+            (0x0004, 0x1510, b"UI", f.sop_class_uid.to_string()),
+            (0x0004, 0x1511, b"UI", f.instance_uid.to_string()),
+            (0x0004, 0x1512, b"UI", f.transfer_syntax.to_string()),
             (
                 0x0020,
                 0x0013,
                 b"IS",
-                or(&s.instance_number, &number.to_string()),
+                or(&f.instance_number, &f.image.to_string()),
             ),
         ];
         push(
@@ -229,12 +242,12 @@ fn encode_record(r: &Record, next: u32, child: u32) -> Vec<u8> {
 }
 
 /// The DICOMDIR file for the given files, or an error message.
-pub fn dicomdir(files: &[DirFile]) -> Result<Vec<u8>, String> {
+pub fn dicomdir(files: &[&DirFile]) -> Result<Vec<u8>, String> {
     let recs = records(files);
     let non_ascii = recs.iter().any(|r| r.attrs.iter().any(|a| !a.3.is_ascii()));
     let mut hash = Sha256::new();
     for f in files {
-        hash.update(f.summary.instance_uid.as_bytes());
+        hash.update(f.instance_uid.as_bytes());
         hash.update([0]);
     }
     let digest = hash.finalize();

@@ -85,7 +85,7 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
     let _ = writeln!(
         b,
         "<tr><th>Files</th><td>{} de-identified, {} excluded, {} skipped</td></tr>",
-        layout.entries.len(),
+        layout.files.len(),
         layout.excluded.values().sum::<usize>(),
         layout.skipped
     );
@@ -99,7 +99,7 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
         let _ = writeln!(b, "</tbody></table>");
     }
     let warned: Vec<_> = layout
-        .entries
+        .files
         .iter()
         .filter(|e| !e.warnings.is_empty())
         .collect();
@@ -110,11 +110,12 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
             warned.len()
         );
         for e in warned {
+            let path = e.dir.path();
             for w in &e.warnings {
                 let _ = writeln!(
                     b,
                     "<tr><td><code>{}</code></td><td class=\"warn\">{}</td></tr>",
-                    esc(&e.path),
+                    esc(&path),
                     esc(w)
                 );
             }
@@ -171,12 +172,12 @@ pub fn case_html(layout: &Layout) -> String {
     }
     // Series in package order, with their size and key image.
     let mut series: BTreeMap<(usize, usize, usize), (usize, &super::DirFile)> = BTreeMap::new();
-    for f in &layout.directory {
+    for f in layout.files.iter().map(|f| &f.dir) {
         series.entry(f.group).or_insert((0, f)).0 += 1;
     }
     let _ = writeln!(b, "<h2>Series</h2>");
     for ((p, st, se), (count, f)) in &series {
-        let s = &f.summary;
+        let s = &f.series;
         let label = [
             s.modality.as_str(),
             &if s.series_number.is_empty() {
