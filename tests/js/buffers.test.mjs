@@ -34,6 +34,14 @@ test('spare buffers: the smallest that fits is taken, new ones come in steps, an
   spares.keep(new ArrayBuffer(0));
   assert.equal(spares.bytes, 0);
   assert.equal(spares.take(300 << 10).byteLength, 320 << 10);
+  // Larger ones in sixteenths of the next power of two: never much more than asked.
+  assert.equal(spares.take(525_732).byteLength, 576 << 10);
+  assert.equal(spares.take((5 << 20) + 1).byteLength, (5 << 20) + (512 << 10));
+  assert.equal(spares.take(86_400_000).byteLength, 88 << 20);
+  for (const size of [1, 65_537, 999_999, 12_345_678]) {
+    const got = spares.sizeFor(size);
+    assert.ok(got >= size && got <= Math.max(size + (64 << 10), size * 1.07), `${size} -> ${got}`);
+  }
 });
 
 /** What a Cleaner gives for a file done, with `body` of `n` bytes. */

@@ -21,28 +21,28 @@ test('files are read whole and exactly, whatever their size', async () => {
 });
 
 test('a buffer given back is used for the next file that fits, within the limit kept', async () => {
-  const buffers = new ReadBuffers(3 << 20);
+  const buffers = new ReadBuffers(2 << 20);
   const a = await buffers.read(new Blob([bytesOf(1_500_000, 1)]));
   const b = await buffers.read(new Blob([bytesOf(200, 2)]));
-  assert.equal(a.buffer.byteLength, 2 << 20, 'sized in steps of 1 MiB');
-  assert.equal(b.buffer.byteLength, 1 << 20);
+  assert.equal(a.buffer.byteLength, 1536 << 10, 'sized in sixteenths of the next power of two');
+  assert.equal(b.buffer.byteLength, 64 << 10, 'and in steps of 64 KiB at least');
   buffers.giveBack(a);
   buffers.giveBack(b);
-  assert.equal(buffers.spareBytes, 3 << 20);
+  assert.equal(buffers.spareBytes, (1536 + 64) << 10);
   // The smallest spare that fits is taken; bytes are those of the new file.
   const c = await buffers.read(new Blob([bytesOf(900_000, 3)]));
-  assert.equal(buffers.spareBytes, 2 << 20);
-  assert.equal(c.buffer.byteLength, 1 << 20);
+  assert.equal(buffers.spareBytes, 64 << 10);
+  assert.equal(c.buffer.byteLength, 1536 << 10);
   assert.ok(Buffer.from(c).equals(Buffer.from(bytesOf(900_000, 3))));
   // Beyond the limit, a buffer is left to the garbage collector.
   const big = await buffers.read(new Blob([bytesOf(2_500_000, 4)]));
   buffers.giveBack(big);
-  assert.equal(buffers.spareBytes, 2 << 20);
+  assert.equal(buffers.spareBytes, 64 << 10);
   // Bytes that did not come from `read` are not taken in, nor is a buffer given back twice.
   buffers.giveBack(new Uint8Array(10));
   buffers.giveBack(c);
   buffers.giveBack(c);
-  assert.equal(buffers.spareBytes, 3 << 20);
+  assert.equal(buffers.spareBytes, (1536 + 64) << 10);
 });
 
 test('where a Blob cannot be read into a given buffer, it is read as usual', async () => {

@@ -6,8 +6,9 @@
 
 import { SpareBuffers } from './buffers.js';
 
-/** Spare buffers are sized in steps of this, so that files of about the same size share them. */
-const STEP = 1 << 20;
+/** Spare buffers are sized in steps of at least this (see SpareBuffers), so that files of
+ * about the same size share them. */
+const STEP = 64 << 10;
 
 /** The readers reading: held here, because a stream that nothing else holds can be collected
  * with its pending read, which then never ends. */
