@@ -132,7 +132,7 @@ def main():
         "250 files (www/shared/collect.js). What is left grows slowly with the number of files: the "
         "page's list of files, the package's directory and change log (kept deflated), and the "
         "browser's own heaps (`node tools/tab-memory.mjs STUDY --gc` shows where it goes; after a "
-        "forced collection, the largest part is the reused read buffers, about 20 MiB). Before any "
+        "forced collection, the largest part is the reused read buffers, about 13 MiB). Before any "
         f"file, the page and its workers already take {big['page']['baseRendererRssMiB']} MiB.",
         "",
     ]

@@ -12,8 +12,9 @@ pub struct Identifiers {
     /// The subset that names the patient directly (name, IDs, birth date, accession number):
     /// searched for in every kept text, not only in cleaned ones.
     patient: BTreeSet<String>,
-    /// The longest value, in characters: no longer stretch of text needs looking up.
-    longest: usize,
+    /// The lengths of the values, in characters: only stretches of text of these lengths
+    /// need looking up.
+    lengths: BTreeSet<usize>,
     /// Those of the other patients of the batch, searched for too (shared, not copied: a
     /// batch of many patients has many values).
     others: Option<Arc<Identifiers>>,
@@ -47,7 +48,7 @@ impl Identifiers {
         one.add(value, is_person_name);
         self.patient.extend(one.values.iter().cloned());
         self.values.extend(one.values);
-        self.longest = self.longest.max(one.longest);
+        self.lengths.extend(one.lengths);
     }
 
     fn add_one(&mut self, v: &str) {
@@ -55,7 +56,7 @@ impl Identifiers {
         // Single letters (initials) would blank out every such letter in the text.
         if v.chars().filter(|c| c.is_alphanumeric()).count() >= 2 {
             let v = lower(v);
-            self.longest = self.longest.max(v.chars().count());
+            self.lengths.insert(v.chars().count());
             self.values.insert(v);
         }
     }
@@ -72,7 +73,7 @@ impl Identifiers {
                 self.patient.insert(v.clone());
             }
         }
-        self.longest = self.longest.max(other.longest);
+        self.lengths.extend(&other.lengths);
     }
 
     /// Search free text for `others`' values too: those of the batch's other patients.
@@ -95,7 +96,12 @@ impl Identifiers {
     /// characters. Returns the text and how many were blanked.
     pub fn blank_known(&self, text: &str, min_len: usize) -> (String, usize) {
         let others = self.others.as_deref().map(|o| &o.values);
-        blank(&[Some(&self.values), others], self.max_len(), text, min_len)
+        blank(
+            &[Some(&self.values), others],
+            &self.lengths(),
+            text,
+            min_len,
+        )
     }
 
     /// Like [`Identifiers::blank_known`], with only the values that name a patient.
@@ -103,7 +109,7 @@ impl Identifiers {
         let others = self.others.as_deref().map(|o| &o.patient);
         blank(
             &[Some(&self.patient), others],
-            self.max_len(),
+            &self.lengths(),
             text,
             min_len,
         )
@@ -119,9 +125,13 @@ impl Identifiers {
                 .is_some_and(|o| o.patient.contains(&v))
     }
 
-    fn max_len(&self) -> usize {
-        self.longest
-            .max(self.others.as_deref().map_or(0, |o| o.longest))
+    /// The lengths of its values and of the other patients', longest first.
+    fn lengths(&self) -> Vec<usize> {
+        let mut all = self.lengths.clone();
+        if let Some(o) = self.others.as_deref() {
+            all.extend(&o.lengths);
+        }
+        all.into_iter().rev().collect()
     }
 
     /// Blank out every whole-word occurrence of a known identifier, and every run of six or
@@ -172,13 +182,13 @@ fn lower(v: &str) -> String {
 }
 
 /// Blank whole-word occurrences of the (lower case) values of `sets` of at least `min_len`
-/// characters (none is longer than `longest`), the longest one where several start at the
+/// characters (`lengths`: theirs, longest first), the longest one where several start at the
 /// same place ("Jane Doe" is one hit, not two), overlapping ones all blanked. Every stretch
-/// of the text that starts and ends at a word's edge is looked up, so the cost grows with
-/// the text, not with the number of values known.
+/// of the text of one of those lengths that starts and ends at a word's edge is looked up,
+/// so the cost grows with the text, not with the number of values known.
 fn blank(
     sets: &[Option<&BTreeSet<String>>],
-    longest: usize,
+    lengths: &[usize],
     text: &str,
     min_len: usize,
 ) -> (String, usize) {
@@ -199,14 +209,17 @@ fn blank(
             i += 1;
             continue;
         }
-        let end = lower.len().min(i + longest);
-        let found = (i + min_len.max(1)..=end).rev().find(|&j| {
-            edge_after(j) && {
-                key.clear();
-                key.extend(&lower[i..j]);
-                known(&key)
-            }
-        });
+        let found = lengths
+            .iter()
+            .filter(|&&n| n >= min_len.max(1) && i + n <= lower.len())
+            .map(|&n| i + n)
+            .find(|&j| {
+                edge_after(j) && {
+                    key.clear();
+                    key.extend(&lower[i..j]);
+                    known(&key)
+                }
+            });
         if let Some(j) = found {
             let mut blanked = false;
             for c in &mut chars[i..j] {
