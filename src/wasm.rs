@@ -412,7 +412,7 @@ impl Cleaner {
                 let meta = serde_json::to_vec(&*d).map_err(js_err)?;
                 set(&out, "meta", &js_sys::Uint8Array::from(meta.as_slice()))?;
                 // Compressed here, in parallel with the other cleaners, for the ZIP entry.
-                let c = crate::package::Compressed::of(&d.bytes);
+                let c = crate::package::Compressed::of_dicom(&d.bytes, &d.transfer_syntax);
                 set(&out, "crc", &c.crc.into())?;
                 set(&out, "size", &(c.size as f64).into())?;
                 set(&out, "method", &c.method.into())?;

@@ -501,7 +501,7 @@ impl PackageWriter {
     /// Add a de-identified file; returns its path in the package and the archive bytes to
     /// append.
     pub fn add(&mut self, d: &Deidentified) -> (String, Vec<u8>) {
-        self.add_compressed(d, &Compressed::of(&d.bytes))
+        self.add_compressed(d, &Compressed::of_dicom(&d.bytes, &d.transfer_syntax))
     }
 
     /// [`PackageWriter::add`] of a file whose bytes were compressed beforehand (`d.bytes` is

@@ -33,6 +33,30 @@ pub struct Compressed {
 }
 
 impl Compressed {
+    /// `data` stored as it is (its CRC computed): for data deflate cannot make smaller.
+    pub fn stored(data: &[u8]) -> Compressed {
+        Compressed {
+            crc: crc32fast::hash(data),
+            size: data.len() as u64,
+            method: 0,
+            body: data.to_vec(),
+        }
+    }
+
+    /// A DICOM file of transfer syntax `transfer_syntax` for an entry: stored when its pixel
+    /// data is already compressed by an image or video codec (JPEG, JPEG-LS, JPEG 2000, MPEG,
+    /// HEVC…) or the whole data set deflated, where deflate would spend its time for a
+    /// percent or two (an 86 MB JPEG cine takes about a second); deflated otherwise.
+    pub fn of_dicom(data: &[u8], transfer_syntax: &str) -> Compressed {
+        let ts = transfer_syntax.trim_end_matches(['\0', ' ']);
+        let coded = ts.starts_with("1.2.840.10008.1.2.4.") || ts == "1.2.840.10008.1.2.1.99";
+        if coded {
+            Compressed::stored(data)
+        } else {
+            Compressed::of(data)
+        }
+    }
+
     /// Compress `data` for an entry.
     pub fn of(data: &[u8]) -> Compressed {
         let crc = crc32fast::hash(data);
@@ -330,5 +354,32 @@ mod tests {
         }
         let empty = Growing::default().close(b"", b"");
         assert_eq!((empty.text(), empty.size, empty.crc), (String::new(), 0, 0));
+    }
+
+    #[test]
+    fn files_whose_pixels_a_codec_compressed_are_stored_the_others_deflated() {
+        // Compressible bytes, so that only the transfer syntax decides.
+        let data = b"DICM and the same words again and again ".repeat(200);
+        for ts in [
+            "1.2.840.10008.1.2.4.50",
+            "1.2.840.10008.1.2.4.80",
+            "1.2.840.10008.1.2.4.90\0",
+            "1.2.840.10008.1.2.4.102",
+            "1.2.840.10008.1.2.4.201",
+            "1.2.840.10008.1.2.1.99",
+        ] {
+            let c = Compressed::of_dicom(&data, ts);
+            assert_eq!((c.method, &c.body), (0, &data), "{ts}");
+            assert_eq!((c.size, c.crc), (data.len() as u64, crc32fast::hash(&data)));
+        }
+        for ts in [
+            "1.2.840.10008.1.2.1",
+            "1.2.840.10008.1.2",
+            "1.2.840.10008.1.2.5",
+        ] {
+            let c = Compressed::of_dicom(&data, ts);
+            assert_eq!(c.method, 8, "{ts}");
+            assert_eq!(c.text().as_bytes(), &data[..]);
+        }
     }
 }

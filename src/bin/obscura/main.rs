@@ -489,6 +489,18 @@ impl Output<'_> {
         Ok(())
     }
 
+    /// Write one de-identified file (deflated in the ZIP unless its pixels are already
+    /// compressed: see [`Compressed::of_dicom`]).
+    fn write_dicom(&mut self, rel: &str, d: &obscura::deid::Deidentified) -> Result<(), String> {
+        write_file(&self.out.join(rel), &d.bytes)?;
+        if let Some((f, z)) = self.zip.as_deref_mut() {
+            let c = Compressed::of_dicom(&d.bytes, &d.transfer_syntax);
+            f.write_all(&z.add_compressed(rel, &c))
+                .map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    }
+
     /// Write one of the package's own files, given compressed (its text may be large).
     fn write_compressed(&mut self, rel: &str, c: &Compressed) -> Result<(), String> {
         write_inflated(&self.out.join(rel), c)?;
@@ -503,7 +515,7 @@ impl Output<'_> {
         match handled {
             Handled::Done(d) => {
                 let rel = self.layout.place(&d);
-                self.write(&rel, &d.bytes)?;
+                self.write_dicom(&rel, &d)?;
             }
             Handled::Skipped(why) => {
                 self.layout.skip();
