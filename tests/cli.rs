@@ -487,3 +487,36 @@ fn a_header_longer_than_the_first_read_still_gives_its_names_to_the_first_pass()
         "{descriptions:?}"
     );
 }
+
+#[test]
+fn a_noisy_ct_series_hardly_compresses_and_is_de_identified() {
+    let dir = tempdir("noisy");
+    let input = dir.join("in");
+    assert!(obscura()
+        .args(["sample"])
+        .arg(&input)
+        .args(["--noisy-ct-slices", "2"])
+        .status()
+        .expect("runs")
+        .success());
+    let files = files_under(&input);
+    assert_eq!(files.len(), 2);
+    for f in &files {
+        let bytes = fs::read(f).expect("written");
+        let packed = obscura::package::Compressed::of(&bytes);
+        assert!(
+            packed.body.len() * 5 > bytes.len() * 3,
+            "{} of {} bytes: the noise makes it hardly compress",
+            packed.body.len(),
+            bytes.len()
+        );
+    }
+    let out = dir.join("out");
+    let result = deid(&input, &out, &[]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert_eq!(files_under(&out.join("DICOM")).len(), 2);
+}
