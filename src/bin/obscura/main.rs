@@ -445,13 +445,16 @@ fn zip_entries(path: &Path) -> Result<Vec<obscura::input::ZipEntry>, String> {
 
 /// What became of one candidate file.
 enum Handled {
-    Done(Box<obscura::deid::Deidentified>),
+    /// De-identified; with its ZIP entry's data when the package is also a ZIP (compressed in
+    /// the thread that cleaned it, so that all cores compress).
+    Done(Box<obscura::deid::Deidentified>, Option<Compressed>),
     Skipped(String),
     Excluded(String),
 }
 
-/// De-identify one candidate with a thread's copy of the session.
-fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>) -> Handled {
+/// De-identify one candidate with a thread's copy of the session (and compress it for the
+/// ZIP, with `zip`).
+fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>, zip: bool) -> Handled {
     let bytes = match bytes {
         Ok(b) => b,
         Err(e) => return Handled::Excluded(e),
@@ -461,7 +464,10 @@ fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>) -> Handled {
         session.process_owned(bytes)
     })) {
         Err(_) => Handled::Excluded("internal error while reading the file".into()),
-        Ok(Outcome::Done(d)) => Handled::Done(d),
+        Ok(Outcome::Done(d)) => {
+            let entry = zip.then(|| Compressed::of_dicom(&d.bytes, &d.transfer_syntax));
+            Handled::Done(d, entry)
+        }
         Ok(Outcome::Skipped(why)) => Handled::Skipped(why),
         Ok(Outcome::Excluded(e)) => Handled::Excluded(e.to_string()),
     }
@@ -491,12 +497,18 @@ impl Output<'_> {
         Ok(())
     }
 
-    /// Write one de-identified file (deflated in the ZIP unless its pixels are already
-    /// compressed: see [`Compressed::of_dicom`]).
-    fn write_dicom(&mut self, rel: &str, d: &obscura::deid::Deidentified) -> Result<(), String> {
+    /// Write one de-identified file, and its ZIP entry's data (`entry`, made by
+    /// [`handle`]; deflated unless its pixels are already compressed: see
+    /// [`Compressed::of_dicom`]) when the package is also a ZIP.
+    fn write_dicom(
+        &mut self,
+        rel: &str,
+        d: &obscura::deid::Deidentified,
+        entry: Option<Compressed>,
+    ) -> Result<(), String> {
         write_file(&self.out.join(rel), &d.bytes)?;
         if let Some((f, z)) = self.zip.as_deref_mut() {
-            let c = Compressed::of_dicom(&d.bytes, &d.transfer_syntax);
+            let c = entry.unwrap_or_else(|| Compressed::of_dicom(&d.bytes, &d.transfer_syntax));
             f.write_all(&z.add_compressed(rel, &c))
                 .map_err(|e| e.to_string())?;
         }
@@ -515,9 +527,9 @@ impl Output<'_> {
 
     fn take(&mut self, name: &str, handled: Handled) -> Result<(), String> {
         match handled {
-            Handled::Done(d) => {
+            Handled::Done(d, entry) => {
                 let rel = self.layout.place(&d);
-                self.write_dicom(&rel, &d)?;
+                self.write_dicom(&rel, &d, entry)?;
             }
             Handled::Skipped(why) => {
                 self.layout.skip();
@@ -580,7 +592,17 @@ fn deid(args: Args) -> Result<bool, String> {
         },
     );
     scans?;
-    let files: Vec<(Candidate, u64)> = files.into_iter().zip(memory).collect();
+    // With a ZIP, a file's compressed copy is held too (as large as the file when it does not
+    // compress) until it is written.
+    let zipping = args.zip.is_some();
+    let files: Vec<(Candidate, u64)> = files
+        .into_iter()
+        .zip(memory)
+        .map(|(c, m)| {
+            let entry = if zipping { c.weight() } else { 0 };
+            (c, m.saturating_add(entry))
+        })
+        .collect();
 
     // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
@@ -602,7 +624,7 @@ fn deid(args: Args) -> Result<bool, String> {
         limits,
         |(_, memory)| *memory,
         || session.clone(),
-        |copy, (c, _)| (c.name(), handle(copy, c.read())),
+        |copy, (c, _)| (c.name(), handle(copy, c.read(), zipping)),
         |(name, h)| output.take(&name, h),
     )?;
     copies.into_iter().for_each(|c| session.merge(c));
