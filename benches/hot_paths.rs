@@ -15,7 +15,7 @@ mod common;
 
 /// A generated 512×512 16-bit CT slice (fake patient).
 fn ct_slice() -> Vec<u8> {
-    obscura::sample::ct_series(1, 512)
+    obscura::sample::ct_series(1, 512, false)
         .next()
         .map(|(_, bytes)| bytes)
         .unwrap_or_default()

@@ -347,24 +347,22 @@ impl Candidate {
     fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
         let size = self.weight();
         if let Candidate::File(p) = self {
+            let unreadable = |e: std::io::Error| {
+                (
+                    Err(format!("could not be read: {e}")),
+                    size.saturating_mul(2),
+                )
+            };
             let mut head = Vec::new();
             let mut file = match fs::File::open(p) {
                 Ok(f) => f,
-                Err(e) => {
-                    return (
-                        Err(format!("could not be read: {e}")),
-                        size.saturating_mul(2),
-                    )
-                }
+                Err(e) => return unreadable(e),
             };
             // A few KB first; more only when the header goes on past them.
             for upto in [FIRST, HEAD] {
                 let want = upto - head.len() as u64;
                 if let Err(e) = (&mut file).take(want).read_to_end(&mut head) {
-                    return (
-                        Err(format!("could not be read: {e}")),
-                        size.saturating_mul(2),
-                    );
+                    return unreadable(e);
                 }
                 let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
                 if let Some(len) = header_len {
@@ -747,14 +745,10 @@ fn main() -> ExitCode {
                 .parse::<u32>()
                 .map_err(|_| format!("{flag}: {n:?} is not a number"))
                 .and_then(|slices| {
-                    let write = |(name, bytes): (String, Vec<u8>)| {
-                        write_file(&Path::new(&dir).join(name), &bytes)
-                    };
-                    if flag == "--ct-slices" {
-                        obscura::sample::ct_series(slices, 512).try_for_each(write)
-                    } else {
-                        obscura::sample::noisy_ct_series(slices, 512).try_for_each(write)
-                    }
+                    obscura::sample::ct_series(slices, 512, flag == "--noisy-ct-slices")
+                        .try_for_each(|(name, bytes)| {
+                            write_file(&Path::new(&dir).join(name), &bytes)
+                        })
                 })
                 .map(|_| 0),
             (Some(dir), Some("--canaries"), Some(file)) => sample(Path::new(&dir))
