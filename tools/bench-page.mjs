@@ -12,8 +12,7 @@
 //   --expect N  wait for N files de-identified (default: the number of files in PATH)
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from './local-server.mjs';
+import { launchChromium, startServer } from './local-server.mjs';
 
 const args = process.argv.slice(2);
 const path = args[0];
@@ -40,10 +39,7 @@ const renderer = (cmd) => cmd.includes('--type=renderer');
 const browserProcess = (cmd) => !cmd.includes('--type=');
 
 const { server, origin } = await startServer();
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run'],
-});
+const browser = await launchChromium();
 let peak = 0;
 let peakBrowser = 0;
 const sampler = setInterval(() => {

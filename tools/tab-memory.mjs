@@ -11,8 +11,7 @@
 //   --depth N how deep to list the accounting's categories (default 3)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
-import { startServer } from './local-server.mjs';
+import { launchChromium, startServer } from './local-server.mjs';
 
 const args = process.argv.slice(2);
 const path = args[0];
@@ -84,11 +83,7 @@ function growth(before, after) {
 }
 
 const { server, origin } = await startServer();
-const browser = await chromium.launch({
-  executablePath: '/usr/bin/chromium',
-  args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-    ...(collect ? ['--js-flags=--expose-gc'] : [])],
-});
+const browser = await launchChromium(collect ? ['--js-flags=--expose-gc'] : []);
 try {
   const page = await browser.newPage();
   await page.goto(`${origin}/`);
