@@ -699,6 +699,9 @@ fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, D
         .transfer_syntax()
         .trim_end_matches('\0')
         .to_string();
+    if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN {
+        return write_deflated(file);
+    }
     let explicit = match ts.as_str() {
         "1.2.840.10008.1.2.1" => Some(true),
         "1.2.840.10008.1.2" => Some(false),
@@ -774,6 +777,45 @@ fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, D
         _ => return Err(DeidError::Write("pixel data changed form".into())),
     }
     Ok(out)
+}
+
+/// Deflated Explicit VR Little Endian.
+const DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN: &str = "1.2.840.10008.1.2.1.99";
+
+/// [`write_part10`] of a file in Deflated Explicit VR Little Endian: its data set written as
+/// Explicit VR Little Endian (with the shortcut for its pixel data), then deflated in one go,
+/// after its file meta group. (dicom-rs deflates as it writes, a value at a time: 16-bit
+/// pixel data went in two bytes at a time, and the compressor prepares its whole output
+/// buffer at every write, which made a CT slice take 80 ms instead of 4.)
+fn write_deflated(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
+    use std::io::Write;
+    let meta = file.meta().clone();
+    file.meta_mut().set_transfer_syntax(
+        &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+    );
+    file.meta_mut().update_information_group_length();
+    let plain = write_part10(file)?;
+    // The data set starts after the preamble, "DICM" and the meta group, whose length its
+    // first element gives.
+    let group_length = plain
+        .get(140..144)
+        .filter(|_| plain.get(132..136) == Some(&[2, 0, 0, 0][..]))
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
+        .ok_or_else(|| DeidError::Write("file meta group without its length".into()))?;
+    let data_set = plain
+        .get(144 + group_length..)
+        .ok_or_else(|| DeidError::Write("file meta group longer than the file".into()))?;
+    let mut out = Vec::with_capacity(data_set.len() / 2 + 1024);
+    out.extend_from_slice(&[0; 128]);
+    out.extend_from_slice(b"DICM");
+    meta.write(&mut out)
+        .map_err(|e| DeidError::Write(error_chain(&e)))?;
+    // As dicom-rs would have (its fast level), the data set as one raw deflate stream.
+    let mut deflate = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+    deflate
+        .write_all(data_set)
+        .and_then(|_| deflate.finish())
+        .map_err(|e| DeidError::Write(format!("deflating the data set: {e}")))
 }
 
 /// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
@@ -1164,6 +1206,39 @@ mod tests {
                 let ours = write_part10(file).expect("written");
                 assert!(plain == ours, "same bytes in {ts}");
             }
+        }
+    }
+
+    #[test]
+    fn deflated_files_are_written_as_dicom_rs_writes_them() {
+        use std::io::Read;
+        for bytes in files_of_every_kind() {
+            let file = in_syntax(&bytes, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+            let theirs = written(&file);
+            let ours = write_part10(file).expect("written");
+            // The same meta group, and the same data set once inflated (the deflate streams
+            // themselves may differ: they were cut into pieces differently).
+            let meta_end =
+                |b: &[u8]| 144 + u32::from_le_bytes([b[140], b[141], b[142], b[143]]) as usize;
+            assert_eq!(meta_end(&ours), meta_end(&theirs));
+            assert!(
+                ours[..meta_end(&ours)] == theirs[..meta_end(&theirs)],
+                "meta group"
+            );
+            let inflate = |b: &[u8]| {
+                let mut out = Vec::new();
+                flate2::read::DeflateDecoder::new(&b[meta_end(b)..])
+                    .read_to_end(&mut out)
+                    .expect("a raw deflate stream");
+                out
+            };
+            assert!(inflate(&ours) == inflate(&theirs), "data set");
+            let again = read_file(&ours).expect("read back");
+            assert_eq!(
+                again.meta().transfer_syntax(),
+                DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+            );
+            assert!(written(&again) == theirs);
         }
     }
 
