@@ -12,7 +12,9 @@ patient attributes and private tags in place), GDCM's gdcmanon (its PS3.15 profi
 encrypted into the file), pydicom/deid with its default recipe, dcmjs's anonymizer in Node, and
 a plain pydicom script. Then the same kind of series with a scanner's noise, which hardly
 compresses: the native one-thread runs with and without the package's ZIP, Chromium only
-reading the files, and the page. Reports MB/s, files/s and peak memory (RSS), and writes the
+reading the files, and the page. Then a mixed compressed set (that series in five compressed
+transfer syntaxes, and JPEG ultrasound cines, made with DCMTK and pydicom) through every
+metadata run again. Then pixel cleaning of ultrasound cines, natively. Reports MB/s, files/s and peak memory (RSS), and writes the
 tables to the given Markdown file. Timings are measurements, not test assertions.
 """
 import argparse
@@ -156,9 +158,9 @@ def noisy_bench(work, slices):
         if os.path.exists(out + ".zip"):
             os.remove(out + ".zip")
 
-    plain, _ = measure("obscura", [CLI, "deid", study, "--out", out, "--jobs", "1"], clear)
-    zipped, _ = measure("obscura", [CLI, "deid", study, "--out", out, "--jobs", "1", "--zip", out + ".zip"],
-                        clear)
+    deid = [CLI, "deid", study, "--no-key-images", "--out", out, "--jobs", "1"]
+    plain, _ = measure("obscura", deid, clear)
+    zipped, _ = measure("obscura", deid + ["--zip", out + ".zip"], clear)
     packaged = os.path.getsize(out + ".zip") / 1e6 if os.path.exists(out + ".zip") else float("nan")
     rows = [("Obscura CLI, one thread (`--jobs 1`)", plain),
             ("Obscura CLI, one thread, also writing the package as a ZIP (`--jobs 1 --zip`)", zipped)]
@@ -222,24 +224,111 @@ def criterion_lines():
     ] + [f"| {name} | {us:.1f} |" for name, us in sorted(rows)] + [""]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--slices", type=int, default=300)
-    ap.add_argument("--cines", type=int, default=20,
-                    help="ultrasound cines (60 frames, 800x600 RGB, burned-in text) for pixel cleaning")
-    ap.add_argument("--noisy-slices", type=int, default=100,
-                    help="CT slices with a scanner's noise, which hardly compress (page vs CLI with ZIP)")
-    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
-    args = ap.parse_args()
-    if not os.path.exists(CLI):
-        sys.exit("build the CLI first: cargo build --release")
+def table(rows, mb, count):
+    """The Markdown table of the runs `metadata_rows` gave, for `count` files of `mb` MB."""
+    floor, ours = rows[0][1], rows[1][1]
+    lines = [
+        "| tool | seconds | MB/s | files/s | peak RSS (MiB) | time vs Obscura | time vs copy |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, t, rss in rows:
+        lines.append(
+            f"| {label} | {t:.2f} | {mb / t:.0f} | {count / t:.0f} | {'–' if rss != rss else f'{rss:.0f}'} "
+            f"| {t / ours:.1f}× | {t / floor:.1f}× |"
+        )
+    return lines
 
-    work = tempfile.mkdtemp(prefix="obscura-bench-")
-    study = os.path.join(work, "study")
-    subprocess.run([CLI, "sample", study, "--ct-slices", str(args.slices)], check=True)
+
+def is_peer(label):
+    """Whether a row of `metadata_rows` is a peer's (not the floor, Obscura or the browser's)."""
+    return not label.startswith(("copy", "Obscura", "Chromium"))
+
+
+# Each slice of a noisy CT series in one of five compressed transfer syntaxes in turn (four
+# by DCMTK, JPEG 2000 by pydicom with OpenJPEG), and ultrasound cines of 20 frames, 640x480
+# RGB, in JPEG Baseline (DCMTK): argv = crossval folder, CT folder, output folder, cines.
+MIXED_SCRIPT = r"""
+import os, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+import check_pixels as c
+import pydicom
+from pydicom.uid import JPEG2000Lossless
+ct, out, cines = sys.argv[2], sys.argv[3], int(sys.argv[4])
+os.makedirs(out, exist_ok=True)
+tools = [["dcmcjpeg", "+e1"], ["dcmcjpls", "+el"], ["dcmcrle"], ["dcmconv", "+td"]]
+for i, name in enumerate(sorted(os.listdir(ct))):
+    src, dst = os.path.join(ct, name), os.path.join(out, f"ct{i:04d}.dcm")
+    if i % 5 < 4:
+        subprocess.run(tools[i % 5] + [src, dst], check=True)
+    else:
+        ds = pydicom.dcmread(src)
+        ds.compress(JPEG2000Lossless)
+        ds.save_as(dst)
+for i in range(cines):
+    # (Without the fake text burned in: a file that says it has some is left out of the
+    # package unless its pixels are cleaned, and this set is about metadata.)
+    arr, text, _ = c.ultrasound(20, rows=480, cols=640, rgb=True)
+    arr[:, text] = 8
+    native = os.path.join(out, f"us{i:03d}.native")
+    c.write_array(arr, native, True)
+    ds = pydicom.dcmread(native)
+    ds.BurnedInAnnotation = "NO"
+    ds.save_as(native)
+    subprocess.run(["dcmcjpeg", "+eb", native, os.path.join(out, f"us{i:03d}.dcm")], check=True)
+    os.remove(native)
+"""
+
+
+def mixed_bench(work, slices, cines):
+    """The metadata runs on a mixed compressed set (see MIXED_SCRIPT): markdown lines."""
+    needed = ["dcmcjpeg", "dcmcjpls", "dcmcrle", "dcmconv"]
+    if slices <= 0:
+        return []
+    if not os.path.exists(PY) or not all(shutil.which(t) for t in needed):
+        return ["## A mixed compressed set", "",
+                "Not measured: it is made with DCMTK and the project's Python (`make setup`).", ""]
+    ct = os.path.join(work, "mixed-ct")
+    subprocess.run([CLI, "sample", ct, "--noisy-ct-slices", str(slices)], check=True, capture_output=True)
+    study = os.path.join(work, "mixed")
+    subprocess.run([PY, "-c", MIXED_SCRIPT, os.path.join(ROOT, "tests", "crossval"), ct, study, str(cines)],
+                   check=True)
+    shutil.rmtree(ct, ignore_errors=True)
     files = sorted(os.listdir(study))
     mb = sum(os.path.getsize(os.path.join(study, f)) for f in files) / 1e6
+    rows, missing, runs = metadata_rows(work, study, warm_runs=False)
+    lines = [
+        "## A mixed compressed set",
+        "",
+        f"{len(files)} files ({mb:.0f} MB): {slices} slices of the noisy CT series, each in one of "
+        "JPEG Lossless (first-order prediction), JPEG-LS lossless, RLE Lossless, Deflated Explicit "
+        f"VR Little Endian (DCMTK) and JPEG 2000 lossless (pydicom with OpenJPEG) in turn, and {cines} "
+        "ultrasound cines of 20 frames, 640×480 RGB, in JPEG Baseline (DCMTK). Metadata only: the "
+        "compressed pixels are kept as they are. The best time of three runs each.",
+        "",
+    ] + table(rows, mb, len(files))
+    if missing:
+        lines += ["", "Not measured (not installed): " + ", ".join(missing) + "."]
+    floor, ours, one = rows[0][1], rows[1][1], rows[2][1]
+    peers = [t for label, t, _ in rows if is_peer(label)]
+    lines.append("")
+    if peers:
+        lines.append(f"Obscura takes {ours / min(peers):.1f}× the time of the fastest peer and "
+                     f"{ours / floor:.1f}× the copy floor.")
+    page = runs["browser"]
+    if page:
+        lines.append(f"The page reaches {one / page['seconds']:.2f}× the native one-thread speed, and "
+                     f"{runs['zipped'][1] / page['seconds']:.2f}× that of the native run doing the "
+                     "page's work (every file also put into a ZIP package).")
+    return lines + [""]
 
+
+def metadata_rows(work, study, warm_runs=True):
+    """Every metadata run on the files of `study`, one after the other: the copy floor, the
+    CLI (all cores, one thread, one thread writing the package's ZIP), the peers that are
+    installed, Chromium only reading the files, and the page (and, with `warm_runs`, the page
+    again in the same tab). Returns (rows of (label, seconds, peak MiB), the peers missing,
+    {"zipped", "reading", "browser", "warm"}: what the targets need)."""
+    files = sorted(os.listdir(study))
     rows = []
 
     def fresh(name, make=False):
@@ -256,16 +345,18 @@ def main():
 
     out, clear = fresh("cp")
     rows.append(("copy floor (cp -r)", *measure("cp", ["cp", "-r", study, out], clear)))
+    # (Without key images, which no peer makes and the page makes only for the download.)
+    deid = [CLI, "deid", study, "--no-key-images", "--out"]
     out, clear = fresh("obscura")
     rows.append((f"Obscura CLI (Basic Profile, all options off; {os.cpu_count()} threads)",
-                 *measure("obscura", [CLI, "deid", study, "--out", out], clear)))
+                 *measure("obscura", deid + [out], clear)))
     out, clear = fresh("obscura1")
     rows.append(("Obscura CLI, one thread (`--jobs 1`)",
-                 *measure("obscura", [CLI, "deid", study, "--out", out, "--jobs", "1"], clear)))
+                 *measure("obscura", deid + [out, "--jobs", "1"], clear)))
     # The page's work: every file also compressed into the package (a ZIP).
     out, clear = fresh("obscura1zip")
     zipped = ("Obscura CLI, one thread, also writing the package as a ZIP (`--jobs 1 --zip`)",
-              *measure("obscura", [CLI, "deid", study, "--out", out, "--jobs", "1", "--zip", out + ".zip"], clear))
+              *measure("obscura", deid + [out, "--jobs", "1", "--zip", out + ".zip"], clear))
     rows.append(zipped)
     missing = []
     if shutil.which("dcmodify"):
@@ -321,10 +412,39 @@ def main():
         if browser:
             rows.append(("Obscura in Chromium (wasm, the real page, from files added to all done)",
                          browser["seconds"], browser["peakRendererRssMiB"]))
-            warm = page_runs(study, ["--warm"])
+            if warm_runs:
+                warm = page_runs(study, ["--warm"])
         if warm:
             rows.append(("Obscura in Chromium, the same files again after \"Start over\"",
                          warm["seconds"], float("nan")))
+
+    return rows, missing, {"zipped": zipped, "reading": reading, "browser": browser, "warm": warm}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--slices", type=int, default=300)
+    ap.add_argument("--cines", type=int, default=20,
+                    help="ultrasound cines (60 frames, 800x600 RGB, burned-in text) for pixel cleaning")
+    ap.add_argument("--noisy-slices", type=int, default=100,
+                    help="CT slices with a scanner's noise, which hardly compress (page vs CLI with ZIP)")
+    ap.add_argument("--mixed-slices", type=int, default=100,
+                    help="noisy CT slices of the mixed compressed set (five transfer syntaxes)")
+    ap.add_argument("--mixed-cines", type=int, default=10,
+                    help="ultrasound cines (20 frames, 640x480 RGB, JPEG Baseline) of the mixed set")
+    ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
+    args = ap.parse_args()
+    if not os.path.exists(CLI):
+        sys.exit("build the CLI first: cargo build --release")
+
+    work = tempfile.mkdtemp(prefix="obscura-bench-")
+    study = os.path.join(work, "study")
+    subprocess.run([CLI, "sample", study, "--ct-slices", str(args.slices)], check=True)
+    files = sorted(os.listdir(study))
+    mb = sum(os.path.getsize(os.path.join(study, f)) for f in files) / 1e6
+
+    rows, missing, runs = metadata_rows(work, study)
+    zipped, reading, browser, warm = (runs[k] for k in ("zipped", "reading", "browser", "warm"))
 
     floor = rows[0][1]
     ours = rows[1][1]
@@ -336,21 +456,16 @@ def main():
         f"16-bit ({mb:.0f} MB), on this machine ({os.cpu_count()} cores). The best time of three runs "
         "each (and the highest peak memory), files in the page cache.",
         "",
-        "| tool | seconds | MB/s | files/s | peak RSS (MiB) | time vs Obscura | time vs copy |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, t, rss in rows:
-        lines.append(
-            f"| {label} | {t:.2f} | {mb / t:.0f} | {len(files) / t:.0f} | {'–' if rss != rss else f'{rss:.0f}'} "
-            f"| {t / ours:.1f}× | {t / floor:.1f}× |"
-        )
+    ] + table(rows, mb, len(files))
     if missing:
         lines += ["", "Not measured (not installed; `bash tools/peers/install.sh`): " + ", ".join(missing) + "."]
     lines += [
         "",
         "Peers do less than Obscura here (a fixed list of attributes, no UID remapping, no change log, no",
-        "package); the comparison is of throughput, not of what each removes. The browser row's memory is",
-        "the peak resident memory of Chromium's renderer processes (page and worker), sampled every 100 ms.",
+        "package); the comparison is of throughput, not of what each removes. Obscura's runs make no key",
+        "images (`--no-key-images`: no peer makes any, and the page makes them only for the download).",
+        "The browser row's memory is the peak resident memory of Chromium's renderer processes (page and",
+        "worker), sampled every 100 ms.",
     ]
     if browser:
         lines += [
@@ -358,7 +473,7 @@ def main():
             f"In the browser, building the package for download (key images, directory) took a further "
             f"{browser['packageSeconds']:.2f} s.",
         ]
-    peers = [t for label, t, _ in rows if not label.startswith(("copy", "Obscura", "Chromium"))]
+    peers = [t for label, t, _ in rows if is_peer(label)]
     target = ["", "## Against the targets (issue: fast and bounded)", ""]
     if peers:
         target.append(f"- Metadata: Obscura takes {ours / min(peers):.1f}× the time of the fastest peer "
@@ -392,7 +507,8 @@ def main():
     noisy_lines = []
     if browser and args.noisy_slices > 0:
         noisy_lines = noisy_bench(work, args.noisy_slices)
-    lines += target + [""] + noisy_lines + pixel_lines + criterion_lines()
+    mixed_lines = mixed_bench(work, args.mixed_slices, args.mixed_cines)
+    lines += target + [""] + noisy_lines + mixed_lines + pixel_lines + criterion_lines()
     text = "\n".join(lines) + "\n"
     print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
