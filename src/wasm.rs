@@ -216,6 +216,15 @@ impl Run {
         Ok(out.into())
     }
 
+    /// The picture of a file's series on the page: its middle frame as it goes into the
+    /// package, with the file's window (what [`Run::preview`] gives as `after`, without
+    /// drawing the original as well).
+    pub fn thumbnail(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
+        let cleaned = self.again(bytes)?;
+        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
+        rendered(crate::pixels::render_with(&after, None, None).map_err(js_err)?)
+    }
+
     /// Add the cine `name` (an animated GIF, see [`crate::package::cine`]) of `bytes` (the
     /// original file, de-identified again as in the package). Returns the archive bytes to
     /// append: empty for a single-frame image, or when the cine is already there.

@@ -158,6 +158,10 @@ test('a trap while drawing an image for the page: a fresh instance, the package 
   // The new instance draws images and builds the same package as a run that never trapped.
   const { after } = await batch.preview(first.id);
   assert.ok(after.width > 0 && after.rgba.length === after.width * after.height * 4);
+  // The series' thumbnail is that same picture.
+  const thumbnail = await batch.thumbnail(first.id);
+  assert.deepEqual([thumbnail.width, thumbnail.height], [after.width, after.height]);
+  assert.ok(Buffer.from(thumbnail.rgba).equals(Buffer.from(after.rgba)));
   const parts = await batch.packageParts();
   const clean = await runBatch(realCore, sample);
   const a = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), 'preview-trap');

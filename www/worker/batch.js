@@ -562,6 +562,12 @@ export class Batch {
       window ? window.center : undefined, window ? window.width : undefined));
   }
 
+  /** File `id` as it goes into the package, rendered for its series' thumbnail (its middle
+   * frame). */
+  thumbnail(id) {
+    return this.withSource(id, (bytes) => this.run.thumbnail(bytes));
+  }
+
   /** What was changed in file `id`: `{changes, review}` (with original values), which the
    * page is sent only when the user opens the list. */
   async details(id) {

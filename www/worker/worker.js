@@ -182,8 +182,8 @@ onmessage = async (ev) => {
         break;
       case 'thumbnail':
         try {
-          const { after } = await batch.preview(msg.id);
-          post({ type: 'thumbnail', key: msg.key, image: after }, [after.rgba.buffer]);
+          const image = await batch.thumbnail(msg.id);
+          post({ type: 'thumbnail', key: msg.key, image }, [image.rgba.buffer]);
         } catch (e) {
           post({ type: 'thumbnail', key: msg.key, error: String((e && e.message) || e) });
         }
