@@ -64,6 +64,9 @@ def measure(label, cmd, before=None, tries=3):
     for _ in range(tries):
         if before:
             before()
+        # What earlier runs wrote is on disk before this one starts: a run writing while the
+        # last one's files are still being written out (or deleted) is slowed by them.
+        subprocess.run(["sync"], check=False)
         start = time.perf_counter()
         r = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, capture_output=True, text=True)
         seconds = time.perf_counter() - start
