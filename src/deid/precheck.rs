@@ -237,7 +237,7 @@ pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
 
 /// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
 /// VR little endian): where it ends, and the transfer syntax it names.
-fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
+pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
     let w = Walker { buf };
     let mut pos = 0;
     let mut ts = String::new();

@@ -49,7 +49,10 @@ impl Compressed {
     /// its time for a percent or two; deflated otherwise.
     pub fn of_dicom(data: &[u8], transfer_syntax: &str) -> Compressed {
         let ts = transfer_syntax.trim_end_matches(['\0', ' ']);
-        let coded = ts.starts_with("1.2.840.10008.1.2.4.") || ts == "1.2.840.10008.1.2.1.99";
+        let coded = ts.starts_with("1.2.840.10008.1.2.4.")
+            || ts
+                == dicom_transfer_syntax_registry::entries::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
+                    .uid();
         if coded {
             Compressed::stored(data)
         } else {
