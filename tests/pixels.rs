@@ -329,3 +329,59 @@ fn bad_rules_are_refused() {
     assert!(RegionRules::from_json("{").is_err());
     assert!(RegionRules::from_json(r#"{"rules": [{"modality": "US", "regions": []}]}"#).is_err());
 }
+
+/// Images in Float or Double Float Pixel Data (7FE0,0008 / 0009: parametric maps) are images
+/// too: a rule that matches one cannot blank it (no black in floating point here), so the file
+/// is left out; one that says text is burned in is left out as any other would be.
+#[test]
+fn float_pixel_images_a_rule_matches_are_left_out() {
+    let (_, original) = &sample_study()[0];
+    for (tag, vr, bits) in [
+        (tags::FLOAT_PIXEL_DATA, VR::OF, 32u16),
+        (tags::DOUBLE_FLOAT_PIXEL_DATA, VR::OD, 64),
+    ] {
+        let float = with(
+            original,
+            |o| {
+                o.remove_element(tags::PIXEL_DATA);
+                o.put(DataElement::new(
+                    tags::BITS_ALLOCATED,
+                    VR::US,
+                    PrimitiveValue::from(bits),
+                ));
+                o.put(DataElement::new(
+                    tag,
+                    vr,
+                    PrimitiveValue::U8(vec![0x40; 64 * 64 * bits as usize / 8].into()),
+                ));
+            },
+            None,
+        );
+        match session(RULES).process(&float) {
+            Outcome::Excluded(e) => {
+                assert!(e.to_string().contains(&format!("{bits}-bit pixels")), "{e}")
+            }
+            other => panic!("{tag}: expected exclusion, got {other:?}"),
+        }
+        let burned_in = with(
+            &float,
+            |o| {
+                o.put(DataElement::new(
+                    tags::BURNED_IN_ANNOTATION,
+                    VR::CS,
+                    PrimitiveValue::from("YES"),
+                ));
+            },
+            None,
+        );
+        match session(r#"{"rules": []}"#).process(&burned_in) {
+            Outcome::Excluded(e) => assert!(e.to_string().contains("burned"), "{e}"),
+            other => panic!("{tag}: expected exclusion, got {other:?}"),
+        }
+        // Without a rule or a burned-in flag the file goes through, its image kept.
+        let d = session(r#"{"rules": []}"#)
+            .deidentify(&float)
+            .expect("passes");
+        assert!(parse(&d.bytes).get(tag).is_some());
+    }
+}

@@ -526,8 +526,7 @@ impl Session {
         let meta = file.meta().clone();
         let mut obj = file.into_inner();
         let before = Summary::of(&obj);
-        let has_pixels =
-            obj.get(tags::PIXEL_DATA).is_some() || obj.get(tags::FLOAT_PIXEL_DATA).is_some();
+        let has_pixels = attrs::has_image(&obj);
         // Rules are matched on the original values (model names may be removed below).
         let (mut regions, mut rule_names) = if has_pixels {
             self.policy.pixel_rules.regions_for(&obj)
@@ -981,7 +980,7 @@ fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, De
 /// burned into the image, and some kinds of image usually carry it.
 fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
     let mut w = Vec::new();
-    if obj.get(tags::PIXEL_DATA).is_none() && obj.get(tags::FLOAT_PIXEL_DATA).is_none() {
+    if !attrs::has_image(obj) {
         return w;
     }
     let burned = attrs::text(obj, tags::BURNED_IN_ANNOTATION).to_ascii_uppercase();
