@@ -385,3 +385,99 @@ fn float_pixel_images_a_rule_matches_are_left_out() {
         assert!(parse(&d.bytes).get(tag).is_some());
     }
 }
+
+/// The single JPEG Baseline frame of `jpeg_baseline`, twice, as a 2-frame image whose pixel
+/// data is made by `encapsulate` from the frame's stream.
+fn two_frames(encapsulate: impl Fn(&[u8]) -> PixelFragmentSequence<Vec<u8>>) -> Vec<u8> {
+    jpeg_baseline(|o| {
+        let stream = match o.get(tags::PIXEL_DATA).map(|e| e.value()) {
+            Some(Value::PixelSequence(s)) => s.fragments()[0].clone(),
+            _ => unreachable!("jpeg_baseline encapsulates"),
+        };
+        o.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            Value::from(encapsulate(&stream)),
+        ));
+        o.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("2"),
+        ));
+    })
+}
+
+/// Both frames' RULES rectangles are black (widened to JPEG blocks, as in
+/// `jpeg_baseline_is_blanked_in_whole_blocks_and_stays_jpeg`).
+fn assert_both_frames_blanked(out: &DefaultDicomObject) {
+    for f in 0..2 {
+        let frame = obscura::pixels::decode_frame(out, f).expect("decodes");
+        assert!(
+            (0..8).all(|y| (0..24).all(|x| frame[y * 64 + x] == 0)),
+            "frame {f}"
+        );
+    }
+}
+
+/// A frame may be split over several fragments (PS3.5 A.4): which belong to which frame is
+/// told by the Basic Offset Table or, when it is empty, by where each JPEG stream starts.
+/// Either way every frame is blanked, in the JPEG data, one fragment a frame after.
+#[test]
+fn frames_split_over_fragments_are_blanked() {
+    let split = |stream: &[u8]| {
+        // Halves of even length, so that the items stay even (as PS3.5 asks).
+        let half = (stream.len() / 2) & !1;
+        (stream[..half].to_vec(), stream[half..].to_vec())
+    };
+    let with_offsets = two_frames(|s| {
+        let (a, b) = split(s);
+        let second = (8 + a.len() + 8 + b.len()) as u32;
+        PixelFragmentSequence::new(vec![0u32, second], vec![a.clone(), b.clone(), a, b])
+    });
+    let by_markers = two_frames(|s| {
+        let (a, b) = split(s);
+        PixelFragmentSequence::new(Vec::<u32>::new(), vec![a.clone(), b.clone(), a, b])
+    });
+    for input in [with_offsets, by_markers] {
+        let d = session(RULES).deidentify(&input).expect("cleaned");
+        assert_eq!(
+            d.transfer_syntax.trim_end_matches('\0'),
+            "1.2.840.10008.1.2.4.50"
+        );
+        let out = parse(&d.bytes);
+        match out.get(tags::PIXEL_DATA).map(|e| e.value()) {
+            Some(Value::PixelSequence(s)) => assert_eq!(s.fragments().len(), 2),
+            other => panic!("not encapsulated: {other:?}"),
+        }
+        assert_both_frames_blanked(&out);
+    }
+}
+
+/// An Extended Offset Table tells where the input's fragments were: once they are written
+/// anew it would point into the middle of them, so it goes.
+#[test]
+fn the_extended_offset_table_goes_with_the_fragments_it_described() {
+    let eot = |o: &mut dicom_object::InMemDicomObject, tag, values: [u64; 2]| {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        o.put(DataElement::new(tag, VR::OV, PrimitiveValue::from(bytes)));
+    };
+    let two =
+        two_frames(|s| PixelFragmentSequence::new(Vec::<u32>::new(), vec![s.to_vec(), s.to_vec()]));
+    let input = with(
+        &two,
+        |o| {
+            let len = match o.get(tags::PIXEL_DATA).map(|e| e.value()) {
+                Some(Value::PixelSequence(s)) => s.fragments()[0].len() as u64,
+                _ => unreachable!(),
+            };
+            eot(o, tags::EXTENDED_OFFSET_TABLE, [0, 8 + len]);
+            eot(o, tags::EXTENDED_OFFSET_TABLE_LENGTHS, [len, len]);
+        },
+        None,
+    );
+    let d = session(RULES).deidentify(&input).expect("cleaned");
+    let out = parse(&d.bytes);
+    assert!(out.get(tags::EXTENDED_OFFSET_TABLE).is_none());
+    assert!(out.get(tags::EXTENDED_OFFSET_TABLE_LENGTHS).is_none());
+    assert_both_frames_blanked(&out);
+}

@@ -603,6 +603,9 @@ pub fn blank_encapsulated(
             out,
         )),
     ));
+    // The input's Extended Offset Table told where its own fragments were (PS3.5 A.4).
+    obj.remove_element(tags::EXTENDED_OFFSET_TABLE);
+    obj.remove_element(tags::EXTENDED_OFFSET_TABLE_LENGTHS);
     let cs = |t, v: &str| DataElement::new(t, VR::CS, PrimitiveValue::from(v));
     obj.put(cs(tags::PHOTOMETRIC_INTERPRETATION, &photometric));
     if g.spp > 1 && stored == Stored::Rle {
@@ -636,6 +639,61 @@ pub fn decode_frame(
 
 /// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
 /// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
+/// Which fragments hold each of `frames` frames of encapsulated pixel data, as ranges of
+/// indices into `fragments` (PS3.5 A.4): one fragment a frame; one frame in them all; the
+/// frames' offsets (`offsets`, from the Basic or the Extended Offset Table: where each
+/// frame's first fragment item starts, counted from the first fragment item); or, without
+/// offsets, a new frame at each fragment that starts a JPEG, JPEG-LS (SOI) or JPEG 2000
+/// (SOC) codestream. `None` when none of these gives exactly `frames` frames.
+fn frame_fragments(
+    fragments: &[&[u8]],
+    offsets: &[u64],
+    frames: usize,
+) -> Option<Vec<std::ops::Range<usize>>> {
+    let n = fragments.len();
+    if frames == 0 || n < frames {
+        return None;
+    }
+    if n == frames {
+        return Some((0..n).map(|i| i..i + 1).collect());
+    }
+    if frames == 1 {
+        return Some(std::iter::once(0..n).collect());
+    }
+    let ranges = |starts: &[usize]| -> Option<Vec<std::ops::Range<usize>>> {
+        let ok = starts.len() == frames
+            && starts.first() == Some(&0)
+            && starts.windows(2).all(|w| w[0] < w[1]);
+        ok.then(|| {
+            starts
+                .iter()
+                .enumerate()
+                .map(|(i, &s)| s..starts.get(i + 1).copied().unwrap_or(n))
+                .collect()
+        })
+    };
+    if offsets.len() == frames {
+        // Where each fragment item starts: an item is its 8-byte header and its value.
+        let mut at = Vec::with_capacity(n);
+        let mut pos = 0u64;
+        for f in fragments {
+            at.push(pos);
+            pos = pos.saturating_add(8 + f.len() as u64);
+        }
+        let starts: Option<Vec<usize>> = offsets.iter().map(|o| at.binary_search(o).ok()).collect();
+        if let Some(r) = starts.as_deref().and_then(ranges) {
+            return Some(r);
+        }
+    }
+    let starts: Vec<usize> = fragments
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.starts_with(&[0xFF, 0xD8]) || f.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]))
+        .map(|(i, _)| i)
+        .collect();
+    ranges(&starts)
+}
+
 struct Decoder<'a> {
     file: &'a FileDicomObject<InMemDicomObject>,
     ts_uid: String,
@@ -647,6 +705,8 @@ struct Decoder<'a> {
     jpeg12: bool,
     reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
     fragments: Vec<&'a [u8]>,
+    /// The fragments of each frame (see [`frame_fragments`]); `None` when they cannot be told.
+    frame_ranges: Option<Vec<std::ops::Range<usize>>>,
     /// The photometric interpretation of decoded frames.
     photometric: String,
     /// The file's own photometric interpretation (of the compressed samples).
@@ -690,12 +750,28 @@ impl<'a> Decoder<'a> {
             _ => "MONOCHROME2".to_string(),
         };
         let g = geometry(file, &photometric, false)?;
-        let fragments: Vec<&[u8]> = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
-            Some(Value::PixelSequence(seq)) => {
-                seq.fragments().iter().map(|f| f.as_slice()).collect()
-            }
-            _ => return Err(unsupported("the pixel data is not encapsulated")),
+        let (fragments, offset_table): (Vec<&[u8]>, Vec<u64>) =
+            match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
+                Some(Value::PixelSequence(seq)) => (
+                    seq.fragments().iter().map(|f| f.as_slice()).collect(),
+                    seq.offset_table().iter().map(|&o| u64::from(o)).collect(),
+                ),
+                _ => return Err(unsupported("the pixel data is not encapsulated")),
+            };
+        // The Extended Offset Table stands in for an empty Basic Offset Table (PS3.5 A.4).
+        let offsets = if offset_table.is_empty() {
+            file.get(tags::EXTENDED_OFFSET_TABLE)
+                .and_then(|e| e.value().to_bytes().ok())
+                .map(|b| {
+                    b.chunks_exact(8)
+                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                        .collect()
+                })
+                .unwrap_or_default()
+        } else {
+            offset_table
         };
+        let frame_ranges = frame_fragments(&fragments, &offsets, g.frames as usize);
         let jpeg12 = matches!(
             ts_uid.as_str(),
             "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
@@ -713,6 +789,7 @@ impl<'a> Decoder<'a> {
             },
             ts_uid,
             fragments,
+            frame_ranges,
             photometric,
             source_photometric,
             g,
@@ -802,18 +879,48 @@ impl<'a> Decoder<'a> {
         ))
     }
 
-    /// The compressed bytes of frame `f`: one fragment per frame, or a single frame split
-    /// over several fragments.
+    /// The file with frame `f` as its only frame, in one fragment (the other attributes as
+    /// they are, the file meta group too).
+    fn frame_alone(&self, f: u32) -> Result<FileDicomObject<InMemDicomObject>, PixelError> {
+        let stream = self.stream(f)?.into_owned();
+        let mut obj = InMemDicomObject::new_empty();
+        for elem in self.file.iter() {
+            if dicom_core::header::Header::tag(elem) != tags::PIXEL_DATA {
+                obj.put(elem.clone());
+            }
+        }
+        obj.remove_element(tags::EXTENDED_OFFSET_TABLE);
+        obj.remove_element(tags::EXTENDED_OFFSET_TABLE_LENGTHS);
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("1"),
+        ));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            Value::PixelSequence(dicom_core::value::PixelFragmentSequence::new(
+                Vec::<u32>::new(),
+                vec![stream],
+            )),
+        ));
+        Ok(obj.with_exact_meta(self.file.meta().clone()))
+    }
+
+    /// The compressed bytes of frame `f`: its fragment, or its fragments joined.
     fn stream(&self, f: u32) -> Result<std::borrow::Cow<'a, [u8]>, PixelError> {
-        if self.fragments.len() == self.g.frames as usize {
-            self.fragments
-                .get(f as usize)
-                .map(|s| std::borrow::Cow::Borrowed(*s))
-                .ok_or_else(|| self.undecodable(f, &"no fragment"))
-        } else if self.g.frames == 1 {
-            Ok(std::borrow::Cow::Owned(self.fragments.concat()))
-        } else {
-            Err(self.undecodable(f, &"fragments do not match frames"))
+        let Some(ranges) = &self.frame_ranges else {
+            return Err(
+                self.undecodable(f, &"which fragments belong to which frame cannot be told")
+            );
+        };
+        match ranges
+            .get(f as usize)
+            .and_then(|r| self.fragments.get(r.clone()))
+        {
+            Some([one]) => Ok(std::borrow::Cow::Borrowed(*one)),
+            Some(many) if !many.is_empty() => Ok(std::borrow::Cow::Owned(many.concat())),
+            _ => Err(self.undecodable(f, &"no fragment")),
         }
     }
 
@@ -885,9 +992,14 @@ impl<'a> Decoder<'a> {
             }
             Some(reader) => {
                 let mut frame = Vec::with_capacity(frame_len.min(64 << 20));
-                reader
-                    .decode_frame(self.file, f, &mut frame)
-                    .map_err(|e| self.undecodable(f, &e))?;
+                let decoded = if self.fragments.len() == g.frames as usize || g.frames == 1 {
+                    reader.decode_frame(self.file, f, &mut frame)
+                } else {
+                    // Frames split over fragments: the decoders find them by offsets only,
+                    // so the frame is given to them alone.
+                    reader.decode_frame(&self.frame_alone(f)?, 0, &mut frame)
+                };
+                decoded.map_err(|e| self.undecodable(f, &e))?;
                 frame
             }
         };
@@ -1311,6 +1423,48 @@ fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, le: bool) -> Luma {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one frame's range is what is meant
+    fn frames_are_found_in_their_fragments() {
+        let soi = [0xFF, 0xD8, 1, 2].as_slice();
+        let soc = [0xFF, 0x4F, 0xFF, 0x51].as_slice();
+        let rest = [7, 7].as_slice();
+        // One fragment a frame, and one frame in every fragment.
+        assert_eq!(
+            frame_fragments(&[rest, rest], &[], 2),
+            Some(vec![0..1, 1..2])
+        );
+        assert_eq!(
+            frame_fragments(&[soi, rest, rest], &[], 1),
+            Some(vec![0..3])
+        );
+        // Two frames in five fragments, by the offset table: item starts 0, 12, 22, 32, 42.
+        let five = [soi, rest, rest, soi, rest];
+        assert_eq!(frame_fragments(&five, &[0, 32], 2), Some(vec![0..3, 3..5]));
+        // An offset that is not where an item starts is not trusted; without offsets the
+        // codestreams' starts tell, for JPEG and JPEG 2000 alike.
+        assert_eq!(frame_fragments(&five, &[0, 30], 2), Some(vec![0..3, 3..5]));
+        assert_eq!(frame_fragments(&five, &[], 2), Some(vec![0..3, 3..5]));
+        assert_eq!(
+            frame_fragments(&[soc, rest, soc, rest, rest], &[], 2),
+            Some(vec![0..2, 2..5])
+        );
+        // Offsets beat markers (a frame's later fragment may start like a codestream).
+        assert_eq!(
+            frame_fragments(&[soi, soi, soi], &[0, 12], 2),
+            Some(vec![0..1, 1..3])
+        );
+        // Nothing tells: no guess.
+        assert_eq!(frame_fragments(&[soi, rest, rest], &[], 2), None);
+        assert_eq!(frame_fragments(&[rest, soi, soi], &[], 2), None);
+        assert_eq!(frame_fragments(&[soi, soi, soi], &[], 2), None);
+        assert_eq!(frame_fragments(&[soi], &[], 2), None);
+        assert_eq!(
+            frame_fragments(&[soi, rest, soi], &[0, 0], 2),
+            Some(vec![0..2, 2..3])
+        );
+    }
 
     fn image(
         photometric: &str,

@@ -5,7 +5,8 @@ Generated images (8-bit and 12-bit monochrome, MONOCHROME1, 8-bit RGB, native YB
 palette colour whose black is not index 0; single- and multi-frame)
 carry bright "text" strokes in a known rectangle. Each is written natively with pydicom, then
 converted by tools Obscura did not write: DCMTK (big endian, deflate, RLE, JPEG baseline,
-extended, lossless process 14 and SV1, JPEG-LS greyscale and colour in each interleave mode),
+extended, lossless process 14 and SV1, JPEG-LS greyscale and colour in each interleave mode;
+JPEG and JPEG-LS frames split over several fragments, with and without an offset table),
 pydicom's encoders (JPEG 2000 lossless and lossy through pylibjpeg-openjpeg) and imagecodecs
 (High-Throughput JPEG 2000, lossless and lossy, through OpenJPH). The CLI runs on each with a
 rule that names the rectangle.
@@ -190,6 +191,12 @@ DCMTK = [
     ("jpeg-ls-near-colour", ["rgb8"], ["dcmcjpls", "+en"], False),
     ("jpeg-ls-colour-sample", ["rgb8"], ["dcmcjpls", "+el", "+is"], True),
     ("jpeg-ls-near-colour-sample", ["rgb8"], ["dcmcjpls", "+en", "+is"], False),
+    # Frames split over 1 KB fragments, found by the Basic Offset Table or (-ot: left empty)
+    # by where each frame's codestream starts.
+    ("jpeg-baseline-fragments", ["mono8", "rgb8"], ["dcmcjpeg", "+eb", "+fs", "1", "-ot"], False),
+    ("jpeg-extended-fragments", ["mono12"], ["dcmcjpeg", "+ee", "+fs", "1"], False),
+    ("jpeg-ls-fragments", ["mono8", "mono12"], ["dcmcjpls", "+el", "+fs", "1", "-ot"], True),
+    ("jpeg-ls-colour-fragments", ["rgb8"], ["dcmcjpls", "+el", "+fs", "1"], True),
 ]
 PYDICOM = [
     ("j2k-lossless", ["mono8", "mono12", "rgb8"], JPEG2000Lossless, {}, True),

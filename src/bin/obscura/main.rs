@@ -40,9 +40,10 @@ OPTIONS for deid:
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
   --regions FILE       rules of regions of burned-in text to blank, per kind of image: JSON
                        (modality, manufacturer, model, rows, columns → rectangles) or an RSNA
-                       CTP DicomPixelAnonymizer script; see the README. Compressed images are
-                       decoded and stored uncompressed; colour JPEG-LS and 12-bit colour JPEG
-                       images that a rule matches are excluded.
+                       CTP DicomPixelAnonymizer script; see the README. JPEG Baseline and
+                       Extended are blanked inside the JPEG data (whole 8×8 blocks); other
+                       compressed images are decoded and stored as RLE Lossless. An image a
+                       rule matches whose pixels cannot be decoded is excluded.
   --detect-text        look for burned-in text automatically and blank the lines found, in
                        images that say they carry text (Burned In Annotation = YES) or are
                        US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
