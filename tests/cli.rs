@@ -249,16 +249,36 @@ fn zip_archives_are_read_entry_by_entry() {
         bytes.extend(zip.add(&name, &fs::read(&f).expect("read")));
     }
     bytes.extend(zip.add("study/notes.txt", b"not dicom"));
+    // Archives inside it: one named .zip is opened (its files are de-identified like the
+    // others); one that is not named so is left out, saying what it is.
+    let mut inner = obscura::package::ZipStream::new();
+    let first = files_under(&input)[0].clone();
+    let mut nested = inner.add("inner/one.dcm", &fs::read(&first).expect("read"));
+    nested.extend(inner.add("inner/notes.txt", b"not dicom either"));
+    nested.extend(inner.finish());
+    bytes.extend(zip.add("study/more.zip", &nested));
+    bytes.extend(zip.add("study/more.bin", &nested));
     bytes.extend(zip.finish());
     fs::write(dir.join("study.zip"), &bytes).expect("write");
     let out = deid(&dir.join("study.zip"), &dir.join("out"), &[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("study.zip!/study/notes.txt: not a DICOM file"),
-        "{stdout}"
-    );
-    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 6);
+    for line in [
+        "study.zip!/study/notes.txt: not a DICOM file",
+        "study.zip!/study/more.zip!/inner/notes.txt: not a DICOM file",
+        "study.zip!/study/more.bin: a ZIP archive inside the archive: unzip it",
+    ] {
+        assert!(stdout.contains(line), "{line} in {stdout}");
+    }
+    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 7);
+    // The archive inside was read from a temporary file, gone now.
+    let pid_files = fs::read_dir(std::env::temp_dir())
+        .expect("temp dir")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("obscura-"))
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".zip"))
+        .count();
+    assert_eq!(pid_files, 0);
 }
 
 #[test]

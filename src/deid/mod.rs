@@ -147,6 +147,9 @@ pub enum DeidError {
     /// The bytes are neither a DICOM Part 10 file nor a bare DICOM data set.
     #[error("not a DICOM file (no \"DICM\" marker, and not a readable DICOM data set)")]
     NotDicom,
+    /// A ZIP archive where a file was expected (one inside an archive).
+    #[error("a ZIP archive inside the archive: unzip it and add the files it holds")]
+    NestedArchive,
     /// The file claims to be DICOM but could not be read.
     #[error("could not read the DICOM data: {0}")]
     Parse(String),
@@ -953,6 +956,9 @@ fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
 /// from its own SOP Class and Instance UIDs. Anything else is not DICOM.
 fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    if bytes.starts_with(b"PK\x03\x04") {
+        return Err(DeidError::NestedArchive);
+    }
     let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
     if let Some(enc) = precheck::Encoding::of(ts_uid) {
         precheck::check_dataset(bytes, enc).map_err(|_| DeidError::NotDicom)?;

@@ -5,6 +5,7 @@ use std::fs;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use obscura::deid::{Outcome, Policy, ProjectKey, Session};
 use obscura::package::{Compressed, Layout, ZipStream};
@@ -302,8 +303,13 @@ enum Candidate {
         archive: PathBuf,
         entry: obscura::input::ZipEntry,
     },
-    /// An archive whose directory could not be read, and why.
-    Unreadable(PathBuf, String),
+    /// An entry of a ZIP archive inside an archive, named `outer!/inner.zip!/entry`.
+    Nested {
+        archive: Arc<Spilled>,
+        entry: obscura::input::ZipEntry,
+    },
+    /// An archive whose directory could not be read (by its name), and why.
+    Unreadable(String, String),
 }
 
 /// What the first pass reads of a file first: enough for most headers (a CT slice's is a few
@@ -316,10 +322,12 @@ const HEAD: u64 = 256 << 10;
 impl Candidate {
     fn name(&self) -> String {
         match self {
-            Candidate::File(p) | Candidate::Unreadable(p, _) => p.display().to_string(),
+            Candidate::File(p) => p.display().to_string(),
+            Candidate::Unreadable(name, _) => name.clone(),
             Candidate::Entry { archive, entry } => {
                 format!("{}!/{}", archive.display(), entry.name)
             }
+            Candidate::Nested { archive, entry } => format!("{}!/{}", archive.name, entry.name),
         }
     }
 
@@ -327,7 +335,7 @@ impl Candidate {
     fn weight(&self) -> u64 {
         match self {
             Candidate::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-            Candidate::Entry { entry, .. } => entry.size(),
+            Candidate::Entry { entry, .. } | Candidate::Nested { entry, .. } => entry.size(),
             Candidate::Unreadable(..) => 0,
         }
     }
@@ -389,6 +397,13 @@ impl Candidate {
                     read_at(archive, at, len).map_err(|e| format!("could not be read: {e}"))?;
                 entry.read_from(&local).map_err(|e| e.to_string())
             }
+            Candidate::Nested { archive, entry } => {
+                let (at, len) = entry.span();
+                let local = archive
+                    .read_at(at, len)
+                    .map_err(|e| format!("could not be read: {e}"))?;
+                entry.read_from(&local).map_err(|e| e.to_string())
+            }
             Candidate::Unreadable(_, why) => Err(why.clone()),
         }
     }
@@ -419,16 +434,133 @@ fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
             continue;
         }
         match zip_entries(&path) {
-            Ok(entries) => out.extend(entries.into_iter().filter(|e| e.is_file()).map(|entry| {
-                Candidate::Entry {
-                    archive: path.clone(),
-                    entry,
+            Ok(entries) => {
+                for entry in entries.into_iter().filter(|e| e.is_file()) {
+                    let candidate = Candidate::Entry {
+                        archive: path.clone(),
+                        entry,
+                    };
+                    add_entry(candidate, NESTED_DEPTH, &mut out);
                 }
-            })),
-            Err(why) => out.push(Candidate::Unreadable(path, why)),
+            }
+            Err(why) => out.push(Candidate::Unreadable(path.display().to_string(), why)),
         }
     }
     out
+}
+
+/// How deep archives inside archives are opened (the page opens them too).
+const NESTED_DEPTH: u32 = 3;
+
+/// A ZIP archive that was inside an archive, decompressed into a temporary file that has no
+/// name any more (removed as soon as it was made: nothing is left behind, whatever happens),
+/// read a piece at a time as the archives among the inputs are.
+struct Spilled {
+    /// `outer.zip!/inner.zip`.
+    name: String,
+    file: fs::File,
+    len: u64,
+}
+
+impl Spilled {
+    fn new(name: String, bytes: &[u8]) -> std::io::Result<Spilled> {
+        use std::io::Write;
+        let dir = std::env::temp_dir();
+        let mut n = 0u32;
+        let (path, mut file) = loop {
+            let path = dir.join(format!("obscura-{}-{n}.zip", std::process::id()));
+            let mut options = fs::OpenOptions::new();
+            options.read(true).write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            match options.open(&path) {
+                Ok(f) => break (path, f),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists && n < 1000 => n += 1,
+                Err(e) => return Err(e),
+            }
+        };
+        let written = file.write_all(bytes);
+        let _ = fs::remove_file(&path);
+        written?;
+        Ok(Spilled {
+            name,
+            file,
+            len: bytes.len() as u64,
+        })
+    }
+
+    /// Up to `len` bytes from `at` (fewer at its end).
+    fn read_at(&self, at: u64, len: u64) -> std::io::Result<Vec<u8>> {
+        let at = at.min(self.len);
+        let len = len.min(self.len - at);
+        let mut out = vec![0; usize::try_from(len).unwrap_or(0)];
+        #[cfg(unix)]
+        std::os::unix::fs::FileExt::read_exact_at(&self.file, &mut out, at)?;
+        #[cfg(not(unix))]
+        {
+            use std::io::{Seek, SeekFrom};
+            let mut f = &self.file;
+            f.seek(SeekFrom::Start(at))?;
+            f.read_exact(&mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// The files inside, from the archive's tail and directory.
+    fn entries(&self) -> Result<Vec<obscura::input::ZipEntry>, String> {
+        let unreadable = |e: std::io::Error| format!("could not be read: {e}");
+        let tail_start = self.len.saturating_sub(obscura::input::TAIL_LEN);
+        let tail = self.read_at(tail_start, self.len).map_err(unreadable)?;
+        let dir = obscura::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
+        let listing = self.read_at(dir.offset, dir.len).map_err(unreadable)?;
+        let entries =
+            obscura::input::read_directory(&listing, dir.count).map_err(|e| e.to_string())?;
+        Ok(entries.into_iter().filter(|e| e.is_file()).collect())
+    }
+}
+
+/// Add an archive's entry to the candidates: as it is, or, when it is named `.zip` and is
+/// one, the files inside it (opened `depth` levels deep at most; an archive not opened is
+/// left out by the core with that reason).
+fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
+    let is_named_zip = match &candidate {
+        Candidate::Entry { entry, .. } | Candidate::Nested { entry, .. } => {
+            entry.name.to_ascii_lowercase().ends_with(".zip")
+        }
+        _ => false,
+    };
+    if depth == 0 || !is_named_zip {
+        out.push(candidate);
+        return;
+    }
+    let name = candidate.name();
+    let bytes = match candidate.read() {
+        Ok(b) => b,
+        Err(why) => return out.push(Candidate::Unreadable(name, why)),
+    };
+    if !obscura::input::is_zip(&bytes) {
+        return out.push(candidate);
+    }
+    let archive = match Spilled::new(name.clone(), &bytes) {
+        Ok(a) => a,
+        Err(e) => {
+            let why = format!("an archive inside the archive, not opened: {e}");
+            return out.push(Candidate::Unreadable(name, why));
+        }
+    };
+    drop(bytes);
+    let entries = match archive.entries() {
+        Ok(entries) => entries,
+        Err(why) => return out.push(Candidate::Unreadable(name, why)),
+    };
+    let archive = Arc::new(archive);
+    for entry in entries {
+        let inner = Candidate::Nested {
+            archive: Arc::clone(&archive),
+            entry,
+        };
+        add_entry(inner, depth - 1, out);
+    }
 }
 
 /// The entries of a ZIP archive on disk, from its tail and its directory.
