@@ -540,3 +540,20 @@ fn a_noisy_ct_series_hardly_compresses_and_is_de_identified() {
     );
     assert_eq!(files_under(&out.join("DICOM")).len(), 2);
 }
+
+/// Output read by a program that stops reading (`obscura options | head -1`): no panic, the
+/// command ends as it would have.
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    let mut child = obscura()
+        .arg("options")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    // Nobody reads standard output any more: writes to it fail.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("ends");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}

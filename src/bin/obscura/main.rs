@@ -15,6 +15,25 @@ mod ordered;
 
 use ordered::{for_each_ordered, Limits};
 
+/// Write to standard output, ignoring a reader that went away (a closed pipe, as with
+/// `| head`): `print!`/`println!` would panic there, and a run must not stop half-way for it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = write!(std::io::stdout(), $($arg)*);
+    }};
+}
+macro_rules! sayln {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+/// The same for standard error (progress and errors).
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 const USAGE: &str = "\
 obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confidentiality Profile)
 
@@ -263,7 +282,7 @@ fn reid_open(mut args: impl Iterator<Item = String>) -> Result<u8, String> {
     let sealed = fs::read_to_string(&file).map_err(|e| format!("{file}: {e}"))?;
     let csv = obscura::deid::reid::open(&sealed, &read_passphrase(Path::new(&pass))?)
         .map_err(|e| e.to_string())?;
-    print!("{csv}");
+    say!("{csv}");
     Ok(0)
 }
 
@@ -616,7 +635,7 @@ impl Output<'_> {
     fn exclude(&mut self, name: &str, reason: &str) {
         self.excluded += 1;
         self.layout.exclude(reason);
-        println!("excluded: {name}: {reason}");
+        sayln!("excluded: {name}: {reason}");
     }
 
     /// Write one file of the package (to the folder, and to the ZIP when asked).
@@ -664,7 +683,7 @@ impl Output<'_> {
             }
             Handled::Skipped(why) => {
                 self.layout.skip();
-                println!("skipped: {name}: {why}");
+                sayln!("skipped: {name}: {why}");
             }
             Handled::Excluded(why) => self.exclude(name, &why),
         }
@@ -788,7 +807,7 @@ fn deid(args: Args) -> Result<bool, String> {
                             output.layout.add_key_image(&name, &gif);
                         }
                     }
-                    Err(e) => eprintln!("no key image for {path}: {e}"),
+                    Err(e) => tell!("no key image for {path}: {e}"),
                 }
                 Ok(())
             },
@@ -816,7 +835,7 @@ fn deid(args: Args) -> Result<bool, String> {
                 .map_err(|e| e.to_string())?;
         write_file(p, sealed.as_bytes())?;
     }
-    eprintln!(
+    tell!(
         "{} files de-identified, {} excluded → {}",
         layout.len(),
         excluded,
@@ -826,9 +845,9 @@ fn deid(args: Args) -> Result<bool, String> {
 }
 
 fn options() {
-    println!("Profile options (obscura deid --option NAME):\n");
+    sayln!("Profile options (obscura deid --option NAME):\n");
     for o in ProfileOption::ALL {
-        println!(
+        sayln!(
             "  {:<32} {}\n  {:<32} {}\n",
             o.id(),
             o.code_meaning(),
@@ -836,10 +855,10 @@ fn options() {
             o.explanation()
         );
     }
-    println!("Presets (obscura deid --preset NAME):\n");
+    sayln!("Presets (obscura deid --preset NAME):\n");
     for p in PRESETS {
         let opts: Vec<&str> = p.options.iter().map(|o| o.id()).collect();
-        println!(
+        sayln!(
             "  {:<32} {}: {}\n  {:<32} options: {}\n",
             p.id,
             p.label,
@@ -895,7 +914,7 @@ fn main() -> ExitCode {
             _ => Err("usage: obscura sample <DIR> [--canaries FILE]".into()),
         },
         Some("-h" | "--help" | "help") => {
-            print!("{USAGE}");
+            say!("{USAGE}");
             Ok(0)
         }
         _ => Err("expected a command".into()),
@@ -903,7 +922,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("obscura: {e}\n\n{USAGE}");
+            tell!("obscura: {e}\n\n{USAGE}");
             ExitCode::from(2)
         }
     }
