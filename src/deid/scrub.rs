@@ -34,6 +34,13 @@ impl Identifiers {
                 }
             }
             self.add_one(&v.replace('^', " "));
+            // An ID is also written without its separators (A-77123 as A77123).
+            if !is_person_name && v.chars().any(|c| c.is_ascii_digit()) {
+                let compact: String = v.chars().filter(|c| c.is_alphanumeric()).collect();
+                if compact.len() < v.len() {
+                    self.add_one(&compact);
+                }
+            }
             if let Some(forms) = date_forms(v) {
                 for f in forms {
                     self.add_one(&f);
@@ -55,9 +62,15 @@ impl Identifiers {
         let v = v.trim().trim_matches('.');
         // Single letters (initials) would blank out every such letter in the text.
         if v.chars().filter(|c| c.is_alphanumeric()).count() >= 2 {
-            let v = lower(v);
-            self.lengths.insert(v.chars().count());
-            self.values.insert(v);
+            // Umlauts and the like are also written out (Müller as Mueller).
+            let spelled = spelled_out(v);
+            for v in [Some(lower(v)), spelled.map(|s| lower(&s))]
+                .into_iter()
+                .flatten()
+            {
+                self.lengths.insert(v.chars().count());
+                self.values.insert(v);
+            }
         }
     }
 
@@ -173,12 +186,53 @@ impl Identifiers {
     }
 }
 
-/// Lower case, a character at a time as [`blank`] compares text (the first character of each
-/// lower-case mapping, so the count of characters does not change).
+/// The letters U+00C0 to U+017F (Latin-1 Supplement and Latin Extended-A) in lower case
+/// without their accents, one byte each (0: kept as it is). Made with Python's unicodedata:
+/// the first character of each letter's canonical decomposition; letters that have none by
+/// the letter they are written with (æ a, ø o, ß s, ł l, đ d, þ t, œ o).
+const LATIN_BASE: &[u8; 192] = b"aaaaaaaceeeeiiiidnooooo\0ouuuuytsaaaaaaaceeeeiiiidnooooo\0ouuuuyty\
+aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooooooorrrrrrssssssssttttttuuuuuuuuuuuuwwyyyzzzzzzs";
+
+/// One character as free text is compared: lower case (the first character of its mapping,
+/// so the count of characters does not change), without accents: a name written without
+/// them ("Mullerbrandt" for Müllerbrandt) or in capitals is still found.
+fn fold(c: char) -> char {
+    let c = c.to_lowercase().next().unwrap_or(c);
+    match u32::from(c)
+        .checked_sub(0xC0)
+        .map(|i| LATIN_BASE.get(i as usize))
+    {
+        Some(Some(&b)) if b != 0 => char::from(b),
+        _ => c,
+    }
+}
+
+/// A value as [`blank`] compares text: every character [`fold`]ed.
 fn lower(v: &str) -> String {
-    v.chars()
-        .map(|c| c.to_lowercase().next().unwrap_or(c))
-        .collect()
+    v.chars().map(fold).collect()
+}
+
+/// `v` with umlauts and the like written out as they are without them (ä ae, ö oe, ü ue,
+/// ß ss, æ ae, ø oe, å aa); `None` when it has none.
+fn spelled_out(v: &str) -> Option<String> {
+    let mut out = String::with_capacity(v.len() + 4);
+    let mut any = false;
+    for c in v.chars().flat_map(char::to_lowercase) {
+        let two = match c {
+            'ä' | 'æ' => "ae",
+            'ö' | 'ø' => "oe",
+            'ü' => "ue",
+            'ß' => "ss",
+            'å' => "aa",
+            _ => {
+                out.push(c);
+                continue;
+            }
+        };
+        any = true;
+        out.push_str(two);
+    }
+    any.then_some(out)
 }
 
 /// Blank whole-word occurrences of the (lower case) values of `sets` of at least `min_len`
@@ -193,10 +247,7 @@ fn blank(
     min_len: usize,
 ) -> (String, usize) {
     let mut chars: Vec<char> = text.chars().collect();
-    let lower: Vec<char> = chars
-        .iter()
-        .map(|c| c.to_lowercase().next().unwrap_or(*c))
-        .collect();
+    let lower: Vec<char> = chars.iter().map(|&c| fold(c)).collect();
     let sets: Vec<&BTreeSet<String>> = sets.iter().flatten().copied().collect();
     let known = |s: &str| sets.iter().any(|set| set.contains(s));
     let edge_before = |i: usize| i == 0 || !lower[i - 1].is_alphanumeric();
@@ -254,6 +305,40 @@ fn date_forms(v: &str) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_found_with_or_without_their_accents() {
+        let mut ids = Identifiers::default();
+        ids.add("Müllerbrandt^Jürgen", true);
+        ids.add("Ødegård^Åse", true);
+        for (text, left) in [
+            ("seen by MÜLLERBRANDT", "seen by "),
+            ("Mullerbrandt, J.", ", J."),
+            ("pat. Muellerbrandt Juergen", "pat.  "),
+            ("Odegard Ase", " "),
+            ("Oedegaard", ""),
+        ] {
+            let (out, hits) = ids.scrub(text);
+            assert!(hits > 0, "{text}");
+            assert_eq!(out.replace('*', ""), left, "{text} → {out}");
+            assert_eq!(out.chars().count(), text.chars().count());
+        }
+        // Other words with those letters are kept.
+        assert_eq!(ids.scrub("Müller lane").0, "Müller lane");
+    }
+
+    #[test]
+    fn ids_are_found_without_their_separators() {
+        let mut ids = Identifiers::default();
+        ids.add("A-77123", false);
+        assert_eq!(
+            ids.scrub("id A77123, also A-77123").0,
+            "id ******, also *******"
+        );
+        // Names keep their hyphens: no new short words come from them.
+        ids.add("Smith-Jones^Ann", true);
+        assert_eq!(ids.scrub("smithjones").0, "smithjones");
+    }
 
     #[test]
     fn names_in_any_order_and_case_are_blanked() {
