@@ -215,6 +215,9 @@ fn lower(v: &str) -> String {
 /// `v` with umlauts and the like written out as they are without them (ä ae, ö oe, ü ue,
 /// ß ss, æ ae, ø oe, å aa); `None` when it has none.
 fn spelled_out(v: &str) -> Option<String> {
+    if v.is_ascii() {
+        return None;
+    }
     let mut out = String::with_capacity(v.len() + 4);
     let mut any = false;
     for c in v.chars().flat_map(char::to_lowercase) {

@@ -637,8 +637,6 @@ pub fn decode_frame(
     Decoder::new(file)?.frame(f)
 }
 
-/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
-/// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
 /// Which fragments hold each of `frames` frames of encapsulated pixel data, as ranges of
 /// indices into `fragments` (PS3.5 A.4): one fragment a frame; one frame in them all; the
 /// frames' offsets (`offsets`, from the Basic or the Extended Offset Table: where each
@@ -694,6 +692,8 @@ fn frame_fragments(
     ranges(&starts)
 }
 
+/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
+/// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
 struct Decoder<'a> {
     file: &'a FileDicomObject<InMemDicomObject>,
     ts_uid: String,
@@ -1439,7 +1439,7 @@ mod tests {
             frame_fragments(&[soi, rest, rest], &[], 1),
             Some(vec![0..3])
         );
-        // Two frames in five fragments, by the offset table: item starts 0, 12, 22, 32, 42.
+        // Two frames in five fragments, by the offset table: item starts 0, 12, 22, 32, 44.
         let five = [soi, rest, rest, soi, rest];
         assert_eq!(frame_fragments(&five, &[0, 32], 2), Some(vec![0..3, 3..5]));
         // An offset that is not where an item starts is not trusted; without offsets the
