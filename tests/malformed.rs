@@ -114,3 +114,26 @@ fn every_kind_of_damage_ends_in_a_clear_result() {
     );
     assert!(reason("unknown transfer syntax").len() > 10);
 }
+
+/// Files in a container are named for what they are, so that the user knows what to do.
+#[test]
+fn archives_and_gzip_files_say_what_they_are() {
+    use std::io::Write;
+    let sample = &sample_study()[0].1;
+    let mut session = Session::new(Policy::basic(ProjectKey::from_bytes([5; 32])));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(sample).expect("gzip");
+    let gz = gz.finish().expect("gzip");
+    let mut zip = obscura::package::ZipStream::new();
+    let mut archive = zip.add("a.dcm", sample);
+    archive.extend(zip.finish());
+    for (bytes, words) in [
+        (gz, "gzip-compressed file: decompress it"),
+        (archive, "ZIP archive inside the archive: unzip it"),
+    ] {
+        match session.process(&bytes) {
+            Outcome::Excluded(e) => assert!(e.to_string().contains(words), "{e}"),
+            other => panic!("expected exclusion, got {other:?}"),
+        }
+    }
+}

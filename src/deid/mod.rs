@@ -150,6 +150,9 @@ pub enum DeidError {
     /// A ZIP archive where a file was expected (one inside an archive).
     #[error("a ZIP archive inside the archive: unzip it and add the files it holds")]
     NestedArchive,
+    /// A gzip-compressed file (`.gz`).
+    #[error("a gzip-compressed file: decompress it (gunzip) and add the file it holds")]
+    Gzip,
     /// The file claims to be DICOM but could not be read.
     #[error("could not read the DICOM data: {0}")]
     Parse(String),
@@ -958,6 +961,9 @@ fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, De
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
     if bytes.starts_with(b"PK\x03\x04") {
         return Err(DeidError::NestedArchive);
+    }
+    if bytes.starts_with(&[0x1F, 0x8B]) {
+        return Err(DeidError::Gzip);
     }
     let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
     if let Some(enc) = precheck::Encoding::of(ts_uid) {
