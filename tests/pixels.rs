@@ -102,11 +102,10 @@ fn rule_regions_are_black_and_the_rest_is_untouched() {
         .any(|c| c.name == "PixelData" && c.reason.contains("sample CT corner")));
 }
 
-#[test]
-fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
-    let (_, original) = &sample_study()[0];
-    let marked = with(
-        original,
+/// `file` saying text is burned into its pixels (Burned In Annotation = YES).
+fn said_burned_in(file: &[u8]) -> Vec<u8> {
+    with(
+        file,
         |o| {
             o.put(DataElement::new(
                 tags::BURNED_IN_ANNOTATION,
@@ -115,7 +114,13 @@ fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
             ));
         },
         None,
-    );
+    )
+}
+
+#[test]
+fn a_file_marked_burned_in_is_kept_once_its_rule_cleaned_it() {
+    let (_, original) = &sample_study()[0];
+    let marked = said_burned_in(original);
     assert!(matches!(
         session(r#"{"rules": []}"#).process(&marked),
         Outcome::Excluded(_)
@@ -363,18 +368,7 @@ fn float_pixel_images_a_rule_matches_are_left_out() {
             }
             other => panic!("{tag}: expected exclusion, got {other:?}"),
         }
-        let burned_in = with(
-            &float,
-            |o| {
-                o.put(DataElement::new(
-                    tags::BURNED_IN_ANNOTATION,
-                    VR::CS,
-                    PrimitiveValue::from("YES"),
-                ));
-            },
-            None,
-        );
-        match session(r#"{"rules": []}"#).process(&burned_in) {
+        match session(r#"{"rules": []}"#).process(&said_burned_in(&float)) {
             Outcome::Excluded(e) => assert!(e.to_string().contains("burned"), "{e}"),
             other => panic!("{tag}: expected exclusion, got {other:?}"),
         }
