@@ -34,10 +34,11 @@ impl Identifiers {
                 }
             }
             self.add_one(&v.replace('^', " "));
-            // An ID is also written without its separators (A-77123 as A77123).
+            // An ID is also written without its separators (A-77123 as A77123); not a short
+            // one, whose few characters would be found in unrelated words and numbers.
             if !is_person_name && v.chars().any(|c| c.is_ascii_digit()) {
                 let compact: String = v.chars().filter(|c| c.is_alphanumeric()).collect();
-                if compact.len() < v.len() {
+                if compact.len() < v.len() && compact.chars().count() >= 5 {
                     self.add_one(&compact);
                 }
             }
@@ -338,6 +339,9 @@ mod tests {
             ids.scrub("id A77123, also A-77123").0,
             "id ******, also *******"
         );
+        // Short ones are not compacted (1-2 would blank every "12").
+        ids.add("1-2", false);
+        assert_eq!(ids.scrub("12 mm").0, "12 mm");
         // Names keep their hyphens: no new short words come from them.
         ids.add("Smith-Jones^Ann", true);
         assert_eq!(ids.scrub("smithjones").0, "smithjones");
