@@ -32,6 +32,11 @@ impl Identifiers {
                 for part in v.split(['^', '=', ' ', ',']) {
                     self.add_one(part);
                 }
+                // In Chinese, Japanese and Korean a name is written without spaces, family name
+                // first (山田太郎, 홍길동): also found so, even with a one-character family name.
+                for group in v.split('=').filter(|g| g.chars().any(unspaced)) {
+                    self.add_one(&group.replace(['^', ' '], ""));
+                }
             }
             self.add_one(&v.replace('^', " "));
             // An ID is also written without its separators (A-77123 as A77123); not a short
@@ -254,8 +259,17 @@ fn blank(
     let lower: Vec<char> = chars.iter().map(|&c| fold(c)).collect();
     let sets: Vec<&BTreeSet<String>> = sets.iter().flatten().copied().collect();
     let known = |s: &str| sets.iter().any(|set| set.contains(s));
-    let edge_before = |i: usize| i == 0 || !lower[i - 1].is_alphanumeric();
-    let edge_after = |j: usize| j == lower.len() || !lower[j].is_alphanumeric();
+    // Chinese, Japanese and Korean are written without spaces between words: a name there
+    // is found where it starts and ends with such a character, whatever is next to it.
+    let edge_before = |i: usize| {
+        i == 0 || !lower[i - 1].is_alphanumeric() || unspaced(lower[i]) || unspaced(lower[i - 1])
+    };
+    let edge_after = |j: usize| {
+        j == lower.len()
+            || !lower[j].is_alphanumeric()
+            || unspaced(lower[j])
+            || unspaced(lower[j - 1])
+    };
     let mut hits = 0;
     let mut key = String::new();
     let mut i = 0;
@@ -288,6 +302,14 @@ fn blank(
         i += 1;
     }
     (chars.into_iter().collect(), hits)
+}
+
+/// Whether `c` is of a script written without spaces between words: CJK ideographs, kana
+/// (full and half width) and Hangul syllables.
+fn unspaced(c: char) -> bool {
+    matches!(u32::from(c),
+        0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
+        | 0xFF66..=0xFF9F | 0xAC00..=0xD7AF | 0x20000..=0x3134F)
 }
 
 /// The usual ways a DICOM date `YYYYMMDD` is written in free text.
@@ -329,6 +351,24 @@ mod tests {
         }
         // Other words with those letters are kept.
         assert_eq!(ids.scrub("Müller lane").0, "Müller lane");
+    }
+
+    #[test]
+    fn names_in_scripts_without_spaces_are_found_inside_words() {
+        let mut ids = Identifiers::default();
+        ids.add("Yamada^Tarou=山田^太郎=やまだ^たろう", true);
+        ids.add("Hong^Gildong=홍^길동", true);
+        for (text, left) in [
+            ("山田太郎様 胸部CT", "様 胸部CT"),
+            ("やまだたろう 造影", " 造影"),
+            ("홍길동님 검사", "님 검사"),
+        ] {
+            let (out, _) = ids.scrub(text);
+            assert_eq!(out.replace('*', ""), left, "{text} → {out}");
+            assert_eq!(out.chars().count(), text.chars().count());
+        }
+        // Latin names are still whole words only.
+        assert_eq!(ids.scrub("Yamadas").0, "Yamadas");
     }
 
     #[test]
