@@ -312,20 +312,57 @@ fn unspaced(c: char) -> bool {
         | 0xFF66..=0xFF9F | 0xAC00..=0xD7AF | 0x20000..=0x3134F)
 }
 
-/// The usual ways a DICOM date `YYYYMMDD` is written in free text.
+/// English month names, for dates written with them.
+const MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// The usual ways a DICOM date `YYYYMMDD` is written in free text: in digits, and with the
+/// month's English name or its first three letters (3 March 1944, Mar 3, 1944, 03-MAR-1944;
+/// compared without case).
 fn date_forms(v: &str) -> Option<Vec<String>> {
     if v.len() < 8 || !v.as_bytes().iter().take(8).all(u8::is_ascii_digit) {
         return None;
     }
     let (y, m, d) = (v.get(0..4)?, v.get(4..6)?, v.get(6..8)?);
-    Some(vec![
+    let mut forms = vec![
         format!("{y}{m}{d}"),
         format!("{y}-{m}-{d}"),
         format!("{y}/{m}/{d}"),
         format!("{d}.{m}.{y}"),
         format!("{d}/{m}/{y}"),
         format!("{m}/{d}/{y}"),
-    ])
+    ];
+    let month = m
+        .parse::<usize>()
+        .ok()?
+        .checked_sub(1)
+        .and_then(|i| MONTHS.get(i));
+    if let Some(month) = month {
+        let day = d.trim_start_matches('0');
+        for name in [*month, &month[..3]] {
+            for dd in [day, d] {
+                forms.push(format!("{dd} {name} {y}"));
+                forms.push(format!("{name} {dd}, {y}"));
+                forms.push(format!("{name} {dd} {y}"));
+                forms.push(format!("{dd}-{name}-{y}"));
+            }
+        }
+        forms.sort();
+        forms.dedup();
+    }
+    Some(forms)
 }
 
 #[cfg(test)]
@@ -455,5 +492,14 @@ mod tests {
         let (out, hits) = ids.scrub("born 1970-04-02, MRN 8812345, 3 mm");
         assert_eq!(out, "born **********, MRN *******, 3 mm");
         assert_eq!(hits, 2);
+        for text in [
+            "2 April 1970",
+            "Apr 2, 1970",
+            "APRIL 02 1970",
+            "02-APR-1970",
+        ] {
+            assert_eq!(ids.scrub(text).0.replace(['*', ' '], ""), "", "{text}");
+        }
+        assert_eq!(ids.scrub("2 April 1971").0, "2 April 1971");
     }
 }
