@@ -3,7 +3,10 @@
 // shows them) is read before the first file and after the last one. Prints, for the renderer
 // process (the page, its worker and the pool's workers), how much each kind of memory grew:
 // script heaps of the page and of the workers, Blink's garbage-collected objects, the buffers
-// behind ArrayBuffers, and so on.
+// behind ArrayBuffers, and so on. Without --gc, partition_alloc's figure can hold the
+// 96 MiB buffer the page allocates to ask for a collection (www/shared/collect.js) while it
+// is not collected yet: it is never written, so it takes no resident memory (the tab's
+// resident memory is what `make bench-huge` measures).
 // Usage: node tools/tab-memory.mjs PATH [--gc] [--depth N]
 //   PATH      a folder (every file in it) or one file (e.g. a ZIP archive)
 //   --gc      also after a full garbage collection of the page and its workers: what is left
