@@ -318,13 +318,10 @@ fn default_budget(largest: u64) -> u64 {
 /// (named `archive!/entry`), read only when its turn comes.
 enum Candidate {
     File(PathBuf),
+    /// An entry of an archive (one among the inputs, or one inside it, named
+    /// `outer.zip!/inner.zip`).
     Entry {
-        archive: PathBuf,
-        entry: obscura::input::ZipEntry,
-    },
-    /// An entry of a ZIP archive inside an archive, named `outer!/inner.zip!/entry`.
-    Nested {
-        archive: Arc<Spilled>,
+        archive: Arc<Archive>,
         entry: obscura::input::ZipEntry,
     },
     /// An archive whose directory could not be read (by its name), and why.
@@ -343,10 +340,7 @@ impl Candidate {
         match self {
             Candidate::File(p) => p.display().to_string(),
             Candidate::Unreadable(name, _) => name.clone(),
-            Candidate::Entry { archive, entry } => {
-                format!("{}!/{}", archive.display(), entry.name)
-            }
-            Candidate::Nested { archive, entry } => format!("{}!/{}", archive.name, entry.name),
+            Candidate::Entry { archive, entry } => format!("{}!/{}", archive.name, entry.name),
         }
     }
 
@@ -354,7 +348,7 @@ impl Candidate {
     fn weight(&self) -> u64 {
         match self {
             Candidate::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
-            Candidate::Entry { entry, .. } | Candidate::Nested { entry, .. } => entry.size(),
+            Candidate::Entry { entry, .. } => entry.size(),
             Candidate::Unreadable(..) => 0,
         }
     }
@@ -412,12 +406,6 @@ impl Candidate {
             Candidate::File(p) => fs::read(p).map_err(|e| format!("could not be read: {e}")),
             Candidate::Entry { archive, entry } => {
                 let (at, len) = entry.span();
-                let local =
-                    read_at(archive, at, len).map_err(|e| format!("could not be read: {e}"))?;
-                entry.read_from(&local).map_err(|e| e.to_string())
-            }
-            Candidate::Nested { archive, entry } => {
-                let (at, len) = entry.span();
                 let local = archive
                     .read_at(at, len)
                     .map_err(|e| format!("could not be read: {e}"))?;
@@ -428,41 +416,31 @@ impl Candidate {
     }
 }
 
-/// Up to `len` bytes of a file from `at` (fewer at its end).
-fn read_at(path: &Path, at: u64, len: u64) -> std::io::Result<Vec<u8>> {
-    use std::io::{Seek, SeekFrom};
-    let mut f = fs::File::open(path)?;
-    f.seek(SeekFrom::Start(at))?;
-    let mut out = Vec::new();
-    f.take(len).read_to_end(&mut out)?;
-    Ok(out)
-}
-
 /// The candidates among the input files: each file, or each entry of a ZIP archive (its
 /// directory is read from the end of the file; the entries are read one at a time later).
 fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(files.len());
     for path in files {
         let mut head = [0u8; 4];
-        let is_zip = fs::File::open(&path)
-            .and_then(|mut f| f.read_exact(&mut head))
-            .is_ok()
-            && obscura::input::is_zip(&head);
-        if !is_zip {
-            out.push(Candidate::File(path));
-            continue;
-        }
-        match zip_entries(&path) {
-            Ok(entries) => {
-                for entry in entries.into_iter().filter(|e| e.is_file()) {
-                    let candidate = Candidate::Entry {
-                        archive: path.clone(),
-                        entry,
-                    };
-                    add_entry(candidate, NESTED_DEPTH, &mut out);
+        let opened = fs::File::open(&path).and_then(|mut f| f.read_exact(&mut head).map(|_| f));
+        let file = match opened {
+            Ok(f) if obscura::input::is_zip(&head) => f,
+            _ => {
+                out.push(Candidate::File(path));
+                continue;
+            }
+        };
+        let name = path.display().to_string();
+        let archive =
+            Archive::new(name.clone(), file).map_err(|e| format!("could not be read: {e}"));
+        match archive.and_then(|a| Ok((a.entries()?, Arc::new(a)))) {
+            Ok((entries, archive)) => {
+                for entry in entries {
+                    let archive = Arc::clone(&archive);
+                    add_entry(Candidate::Entry { archive, entry }, NESTED_DEPTH, &mut out);
                 }
             }
-            Err(why) => out.push(Candidate::Unreadable(path.display().to_string(), why)),
+            Err(why) => out.push(Candidate::Unreadable(name, why)),
         }
     }
     out
@@ -471,18 +449,25 @@ fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
 /// How deep archives inside archives are opened (the page opens them too).
 const NESTED_DEPTH: u32 = 3;
 
-/// A ZIP archive that was inside an archive, decompressed into a temporary file that has no
-/// name any more (removed as soon as it was made: nothing is left behind, whatever happens),
-/// read a piece at a time as the archives among the inputs are.
-struct Spilled {
-    /// `outer.zip!/inner.zip`.
+/// A ZIP archive, read a piece at a time: the directory from its end, then each entry from
+/// its own part when its turn comes. One among the inputs, or one that was inside one,
+/// unpacked to a temporary file (see [`Archive::unpacked`]).
+struct Archive {
+    /// Its path, or `outer.zip!/inner.zip`.
     name: String,
     file: fs::File,
     len: u64,
 }
 
-impl Spilled {
-    fn new(name: String, bytes: &[u8]) -> std::io::Result<Spilled> {
+impl Archive {
+    fn new(name: String, file: fs::File) -> std::io::Result<Archive> {
+        let len = file.metadata()?.len();
+        Ok(Archive { name, file, len })
+    }
+
+    /// An archive found inside another, `bytes`, in a temporary file that has no name any
+    /// more (removed as soon as it was made: nothing is left behind, whatever happens).
+    fn unpacked(name: String, bytes: &[u8]) -> std::io::Result<Archive> {
         use std::io::Write;
         let dir = std::env::temp_dir();
         let mut n = 0u32;
@@ -501,11 +486,7 @@ impl Spilled {
         let written = file.write_all(bytes);
         let _ = fs::remove_file(&path);
         written?;
-        Ok(Spilled {
-            name,
-            file,
-            len: bytes.len() as u64,
-        })
+        Archive::new(name, file)
     }
 
     /// Up to `len` bytes from `at` (fewer at its end).
@@ -529,7 +510,9 @@ impl Spilled {
     fn entries(&self) -> Result<Vec<obscura::input::ZipEntry>, String> {
         let unreadable = |e: std::io::Error| format!("could not be read: {e}");
         let tail_start = self.len.saturating_sub(obscura::input::TAIL_LEN);
-        let tail = self.read_at(tail_start, self.len).map_err(unreadable)?;
+        let tail = self
+            .read_at(tail_start, self.len - tail_start)
+            .map_err(unreadable)?;
         let dir = obscura::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
         let listing = self.read_at(dir.offset, dir.len).map_err(unreadable)?;
         let entries =
@@ -543,9 +526,7 @@ impl Spilled {
 /// left out by the core with that reason).
 fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
     let is_named_zip = match &candidate {
-        Candidate::Entry { entry, .. } | Candidate::Nested { entry, .. } => {
-            entry.name.to_ascii_lowercase().ends_with(".zip")
-        }
+        Candidate::Entry { entry, .. } => entry.name.to_ascii_lowercase().ends_with(".zip"),
         _ => false,
     };
     if depth == 0 || !is_named_zip {
@@ -560,7 +541,7 @@ fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
     if !obscura::input::is_zip(&bytes) {
         return out.push(candidate);
     }
-    let archive = match Spilled::new(name.clone(), &bytes) {
+    let archive = match Archive::unpacked(name.clone(), &bytes) {
         Ok(a) => a,
         Err(e) => {
             let why = format!("an archive inside the archive, not opened: {e}");
@@ -574,23 +555,9 @@ fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
     };
     let archive = Arc::new(archive);
     for entry in entries {
-        let inner = Candidate::Nested {
-            archive: Arc::clone(&archive),
-            entry,
-        };
-        add_entry(inner, depth - 1, out);
+        let archive = Arc::clone(&archive);
+        add_entry(Candidate::Entry { archive, entry }, depth - 1, out);
     }
-}
-
-/// The entries of a ZIP archive on disk, from its tail and its directory.
-fn zip_entries(path: &Path) -> Result<Vec<obscura::input::ZipEntry>, String> {
-    let unreadable = |e: std::io::Error| format!("could not be read: {e}");
-    let len = fs::metadata(path).map_err(unreadable)?.len();
-    let tail_start = len.saturating_sub(obscura::input::TAIL_LEN);
-    let tail = read_at(path, tail_start, len - tail_start).map_err(unreadable)?;
-    let dir = obscura::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
-    let listing = read_at(path, dir.offset, dir.len).map_err(unreadable)?;
-    obscura::input::read_directory(&listing, dir.count).map_err(|e| e.to_string())
 }
 
 /// What became of one candidate file.
