@@ -119,6 +119,19 @@ impl Run {
         self.session.clone().deidentify(bytes).map_err(js_err)
     }
 
+    /// Frame `frame` (default: the middle one) of `bytes` as it goes into the package, drawn
+    /// with `window` (default: the file's own).
+    fn packaged_image(
+        &self,
+        bytes: &[u8],
+        frame: Option<u32>,
+        window: Option<(f64, f64)>,
+    ) -> Result<crate::pixels::Rendered, JsError> {
+        let cleaned = self.again(bytes)?;
+        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
+        crate::pixels::render_with(&after, frame, window).map_err(js_err)
+    }
+
     /// Place a file's outcome in the package (with its bytes compressed beforehand when
     /// `compressed` is given): `{report, reportJson, chunk}`.
     fn report(
@@ -207,9 +220,7 @@ impl Run {
         let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
         let before = crate::deid::read_file(bytes).map_err(js_err)?;
         let before = crate::pixels::render_with(&before, frame, window).map_err(js_err)?;
-        let cleaned = self.again(bytes)?;
-        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
-        let after = crate::pixels::render_with(&after, frame, window).map_err(js_err)?;
+        let after = self.packaged_image(bytes, frame, window)?;
         let out = js_sys::Object::new();
         set(&out, "before", &rendered(before)?)?;
         set(&out, "after", &rendered(after)?)?;
@@ -220,9 +231,7 @@ impl Run {
     /// package, with the file's window (what [`Run::preview`] gives as `after`, without
     /// drawing the original as well).
     pub fn thumbnail(&self, bytes: &[u8]) -> Result<JsValue, JsError> {
-        let cleaned = self.again(bytes)?;
-        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
-        rendered(crate::pixels::render_with(&after, None, None).map_err(js_err)?)
+        rendered(self.packaged_image(bytes, None, None)?)
     }
 
     /// Add the cine `name` (an animated GIF, see [`crate::package::cine`]) of `bytes` (the

@@ -1223,8 +1223,7 @@ mod tests {
             let ours = write_part10(file).expect("written");
             // The same meta group, and the same data set once inflated (the deflate streams
             // themselves may differ: they were cut into pieces differently).
-            let meta_end =
-                |b: &[u8]| 144 + u32::from_le_bytes([b[140], b[141], b[142], b[143]]) as usize;
+            let meta_end = |b: &[u8]| 132 + precheck::meta_group(&b[132..]).expect("meta").0;
             assert_eq!(meta_end(&ours), meta_end(&theirs));
             assert!(
                 ours[..meta_end(&ours)] == theirs[..meta_end(&theirs)],
