@@ -19,8 +19,9 @@ pub struct Limits {
 /// Run `work` on every item with `limits.jobs` threads, each with its own state made by
 /// `state`, and give each result to `sink` in the order of `items`. Items start in order;
 /// one starts only when fewer than `jobs` items are in flight (started and not yet handed
-/// to `sink`) and their weights with its own stay within the budget. When `sink` fails, the other threads stop after
-/// the item they are on and the error is returned. Returns the threads' states.
+/// to `sink`) and the weights of those and of the one `sink` is working on, with its own,
+/// stay within the budget. When `sink` fails, the other threads stop after the item they
+/// are on and the error is returned. Returns the threads' states.
 pub fn for_each_ordered<T, S, R>(
     items: &[T],
     limits: Limits,
@@ -89,12 +90,15 @@ where
             waiting.insert(i, r);
             while let Some(r) = waiting.remove(&expected) {
                 expected += 1;
+                // Taken now, so that a thread can start the next item while the sink works
+                // on this one; its weight counts until the sink is done with it.
+                flight.lock().unwrap_or_else(|e| e.into_inner()).taken = expected;
+                moved.notify_all();
                 if let Err(e) = sink(r) {
                     result = Err(e);
                     break;
                 }
                 let mut f = flight.lock().unwrap_or_else(|e| e.into_inner());
-                f.taken = expected;
                 f.weight -= weight(&items[expected - 1]);
                 drop(f);
                 moved.notify_all();
@@ -121,7 +125,7 @@ where
 struct Flight {
     /// How many results the sink has taken: the next one it waits for.
     taken: usize,
-    /// Total weight of the items started and not yet taken.
+    /// Total weight of the items started and not yet done with (by the sink).
     weight: u64,
     /// How many items have started.
     started: usize,
@@ -188,10 +192,12 @@ mod tests {
                 let now = in_flight.fetch_add(w as usize, Ordering::SeqCst) + w as usize;
                 peak.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(std::time::Duration::from_micros(200));
-                in_flight.fetch_sub(w as usize, Ordering::SeqCst);
                 w
             },
+            // An item's weight counts until the sink is done with it (it holds the item).
             |w| {
+                std::thread::sleep(std::time::Duration::from_micros(100));
+                in_flight.fetch_sub(w as usize, Ordering::SeqCst);
                 seen.push(w);
                 Ok(())
             },
@@ -199,6 +205,36 @@ mod tests {
         .unwrap();
         assert_eq!(seen, items);
         assert!(peak.load(Ordering::SeqCst) <= 10, "{peak:?}");
+    }
+
+    #[test]
+    fn the_next_item_is_worked_on_while_the_sink_works() {
+        // One thread: while the sink holds item i, item i + 1 is started.
+        let items: Vec<usize> = (0..20).collect();
+        let started = AtomicUsize::new(0);
+        let mut overlapped = 0;
+        for_each_ordered(
+            &items,
+            Limits {
+                jobs: 1,
+                budget: u64::MAX,
+            },
+            |_| 1,
+            || (),
+            |_, &i| {
+                started.fetch_max(i + 1, Ordering::SeqCst);
+                i
+            },
+            |i| {
+                std::thread::sleep(std::time::Duration::from_millis(2));
+                if i + 1 < items.len() && started.load(Ordering::SeqCst) > i + 1 {
+                    overlapped += 1;
+                }
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert!(overlapped >= 15, "{overlapped} of 19");
     }
 
     #[test]
