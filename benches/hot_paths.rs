@@ -14,6 +14,10 @@ use obscura::pixels::{blank_regions, detect, luma_frames, Luma, Region};
 mod common;
 
 /// A generated 512×512 16-bit CT slice (fake patient).
+/// The name `make bench` (tools/bench.py) finds the native cleaner's time by.
+const CLEANER_BENCH: &str =
+    "the page's cleaner on a 512x512 CT slice (de-identify, JSON, ZIP entry)";
+
 fn ct_slice() -> Vec<u8> {
     obscura::sample::ct_series(1, 512, false)
         .next()
@@ -109,6 +113,18 @@ fn metadata(c: &mut Criterion) {
     let mut s = session();
     g.bench_function("de-identify 512x512 CT slice", |b| {
         b.iter(|| s.deidentify(&ct).expect("cleaned"))
+    });
+    // What a cleaner of the page's pool does with a file (`Cleaner::clean` in src/wasm.rs),
+    // natively: tools/bench-core.mjs times the same in Chromium, for `make bench`.
+    g.bench_function(CLEANER_BENCH, |b| {
+        b.iter(|| match s.process_owned(ct.clone()) {
+            obscura::deid::Outcome::Done(d) => {
+                let meta = serde_json::to_vec(&*d).expect("serialized");
+                let entry = obscura::package::Compressed::of_dicom(&d.bytes, &d.transfer_syntax);
+                (meta, entry)
+            }
+            _ => panic!("not cleaned"),
+        })
     });
     g.throughput(Throughput::Bytes(sample.len() as u64));
     g.bench_function("de-identify sample image with sequences", |b| {

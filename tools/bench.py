@@ -204,18 +204,38 @@ def read_floor(study):
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def criterion_lines():
-    """The last `make bench-micro` results (target/criterion), if any, as a table."""
+def core_bench(study):
+    """The page's core alone in Chromium (tools/bench-core.mjs: a cleaner of the pool on files
+    in memory, one worker), and the same work natively (criterion's CLEANER_BENCH in
+    benches/hot_paths.rs, from the last `make bench-micro`): (µs a file in the browser,
+    µs natively), or None when either is missing."""
+    r = subprocess.run(["node", os.path.join(ROOT, "tools", "bench-core.mjs"), study],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"core bench failed: {r.stderr[-800:]}", file=sys.stderr)
+        return None
+    browser = json.loads(r.stdout.strip().splitlines()[-1])["perFileUs"]
+    native = criterion_means().get("metadata/the page's cleaner on a 512x512 CT slice (de-identify, JSON, ZIP entry)")
+    return (browser, native) if native else None
+
+
+def criterion_means():
+    """{title: mean µs} of the last `make bench-micro` (target/criterion)."""
     base = os.path.join(ROOT, "target", "criterion")
-    rows = []
+    means = {}
     for dirpath, _, files in os.walk(base):
         if os.path.basename(dirpath) == "new" and "estimates.json" in files:
             with open(os.path.join(dirpath, "estimates.json")) as f:
                 mean = json.load(f)["mean"]["point_estimate"]
             with open(os.path.join(dirpath, "benchmark.json")) as f:
                 bench = json.load(f)
-            name = bench.get("title") or bench.get("full_id")
-            rows.append((name, mean / 1000))
+            means[bench.get("title") or bench.get("full_id")] = mean / 1000
+    return means
+
+
+def criterion_lines():
+    """The last `make bench-micro` results (target/criterion), if any, as a table."""
+    rows = list(criterion_means().items())
     if not rows:
         return []
     return [
@@ -526,6 +546,13 @@ def main():
                       "the browser process reading the files for the workers, and the scripts around "
                       "the core (streams, messages), take more CPU than the core's de-identification "
                       "(`disabled-by-default-v8.cpu_profiler` in a Chromium trace shows it).")
+        core = core_bench(study)
+        if core:
+            target.append(f"- The core alone (`tools/bench-core.mjs`: what a cleaner of the page's pool does "
+                          "with a file, on files already in memory, in one worker): "
+                          f"{core[0]:.0f} µs a CT slice in Chromium, {core[1]:.0f} µs natively (criterion), "
+                          f"so the compiled core runs at {core[1] / core[0]:.2f}× its native speed "
+                          "(target: ≥ 0.5×).")
     target.append("- Memory on a study larger than memory (a generated 4 GB archive through the CLI and "
                   "the page): `make bench-huge`, in [benchmarks-huge.md](benchmarks-huge.md).")
     noisy_lines = []
