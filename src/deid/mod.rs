@@ -10,6 +10,7 @@ mod precheck;
 pub use precheck::header_len;
 pub mod reid;
 mod scrub;
+mod text_dates;
 mod walk;
 
 use std::collections::BTreeMap;

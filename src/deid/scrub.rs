@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use super::text_dates::{blank_dates, Dates};
+
 /// Identifying values to look for in free text.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
@@ -15,6 +17,10 @@ pub struct Identifiers {
     /// The lengths of the values, in characters: only stretches of text of these lengths
     /// need looking up.
     lengths: BTreeSet<usize>,
+    /// The dates among the values, found in text however they are written.
+    dates: Dates,
+    /// The subset of those that names the patient (the birth date).
+    patient_dates: Dates,
     /// Those of the other patients of the batch, searched for too (shared, not copied: a
     /// batch of many patients has many values).
     others: Option<Arc<Identifiers>>,
@@ -39,19 +45,22 @@ impl Identifiers {
                 }
             }
             self.add_one(&v.replace('^', " "));
-            // An ID is also written without its separators (A-77123 as A77123); not a short
-            // one, whose few characters would be found in unrelated words and numbers.
+            // An ID is also written without its separators or with others (A-77123 as
+            // A77123, A 77123, A.77123); not a short one, whose few characters would be found
+            // in unrelated words and numbers.
             if !is_person_name && v.chars().any(|c| c.is_ascii_digit()) {
-                let compact: String = v.chars().filter(|c| c.is_alphanumeric()).collect();
-                if compact.len() < v.len() && compact.chars().count() >= 5 {
-                    self.add_one(&compact);
+                let groups: Vec<&str> = v
+                    .split(|c: char| !c.is_alphanumeric())
+                    .filter(|g| !g.is_empty())
+                    .collect();
+                let letters: usize = groups.iter().map(|g| g.chars().count()).sum();
+                if groups.len() > 1 && letters >= 5 {
+                    for sep in ["", " ", "-", ".", "/", "_"] {
+                        self.add_one(&groups.join(sep));
+                    }
                 }
             }
-            if let Some(forms) = date_forms(v) {
-                for f in forms {
-                    self.add_one(&f);
-                }
-            }
+            self.dates.add_dicom(v);
         }
     }
 
@@ -62,6 +71,8 @@ impl Identifiers {
         self.patient.extend(one.values.iter().cloned());
         self.values.extend(one.values);
         self.lengths.extend(one.lengths);
+        self.patient_dates.extend(&one.dates);
+        self.dates.extend(&one.dates);
     }
 
     fn add_one(&mut self, v: &str) {
@@ -93,6 +104,8 @@ impl Identifiers {
             }
         }
         self.lengths.extend(&other.lengths);
+        self.dates.extend(&other.dates);
+        self.patient_dates.extend(&other.patient_dates);
     }
 
     /// Search free text for `others`' values too: those of the batch's other patients.
@@ -112,11 +125,13 @@ impl Identifiers {
     }
 
     /// Blank out every whole-word occurrence of a known identifier of at least `min_len`
-    /// characters. Returns the text and how many were blanked.
+    /// characters, and every known date however it is written. Returns the text and how many
+    /// were blanked.
     pub fn blank_known(&self, text: &str, min_len: usize) -> (String, usize) {
-        let others = self.others.as_deref().map(|o| &o.values);
+        let others = self.others.as_deref();
         blank(
-            &[Some(&self.values), others],
+            &[Some(&self.values), others.map(|o| &o.values)],
+            &[Some(&self.dates), others.map(|o| &o.dates)],
             &self.lengths(),
             text,
             min_len,
@@ -125,9 +140,10 @@ impl Identifiers {
 
     /// Like [`Identifiers::blank_known`], with only the values that name a patient.
     pub fn blank_patient(&self, text: &str, min_len: usize) -> (String, usize) {
-        let others = self.others.as_deref().map(|o| &o.patient);
+        let others = self.others.as_deref();
         blank(
-            &[Some(&self.patient), others],
+            &[Some(&self.patient), others.map(|o| &o.patient)],
+            &[Some(&self.patient_dates), others.map(|o| &o.patient_dates)],
             &self.lengths(),
             text,
             min_len,
@@ -202,7 +218,7 @@ aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooo
 /// One character as free text is compared: lower case (the first character of its mapping,
 /// so the count of characters does not change), without accents: a name written without
 /// them ("Mullerbrandt" for Müllerbrandt) or in capitals is still found.
-fn fold(c: char) -> char {
+pub(super) fn fold(c: char) -> char {
     let c = c.to_lowercase().next().unwrap_or(c);
     match u32::from(c)
         .checked_sub(0xC0)
@@ -248,9 +264,11 @@ fn spelled_out(v: &str) -> Option<String> {
 /// characters (`lengths`: theirs, longest first), the longest one where several start at the
 /// same place ("Jane Doe" is one hit, not two), overlapping ones all blanked. Every stretch
 /// of the text of one of those lengths that starts and ends at a word's edge is looked up,
-/// so the cost grows with the text, not with the number of values known.
+/// so the cost grows with the text, not with the number of values known. Then the dates of
+/// `dates`, however they are written (see [`blank_dates`]).
 fn blank(
     sets: &[Option<&BTreeSet<String>>],
+    dates: &[Option<&Dates>],
     lengths: &[usize],
     text: &str,
     min_len: usize,
@@ -301,6 +319,8 @@ fn blank(
         }
         i += 1;
     }
+    let dates: Vec<&Dates> = dates.iter().flatten().copied().collect();
+    hits += blank_dates(&dates, &lower, &mut chars);
     (chars.into_iter().collect(), hits)
 }
 
@@ -310,59 +330,6 @@ fn unspaced(c: char) -> bool {
     matches!(u32::from(c),
         0x3040..=0x30FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF
         | 0xFF66..=0xFF9F | 0xAC00..=0xD7AF | 0x20000..=0x3134F)
-}
-
-/// English month names, for dates written with them.
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-/// The usual ways a DICOM date `YYYYMMDD` is written in free text: in digits, and with the
-/// month's English name or its first three letters (3 March 1944, Mar 3, 1944, 03-MAR-1944;
-/// compared without case).
-fn date_forms(v: &str) -> Option<Vec<String>> {
-    if v.len() < 8 || !v.as_bytes().iter().take(8).all(u8::is_ascii_digit) {
-        return None;
-    }
-    let (y, m, d) = (v.get(0..4)?, v.get(4..6)?, v.get(6..8)?);
-    let mut forms = vec![
-        format!("{y}{m}{d}"),
-        format!("{y}-{m}-{d}"),
-        format!("{y}/{m}/{d}"),
-        format!("{d}.{m}.{y}"),
-        format!("{d}/{m}/{y}"),
-        format!("{m}/{d}/{y}"),
-    ];
-    let month = m
-        .parse::<usize>()
-        .ok()?
-        .checked_sub(1)
-        .and_then(|i| MONTHS.get(i));
-    if let Some(month) = month {
-        let day = d.trim_start_matches('0');
-        for name in [*month, &month[..3]] {
-            for dd in [day, d] {
-                forms.push(format!("{dd} {name} {y}"));
-                forms.push(format!("{name} {dd}, {y}"));
-                forms.push(format!("{name} {dd} {y}"));
-                forms.push(format!("{dd}-{name}-{y}"));
-            }
-        }
-        forms.sort();
-        forms.dedup();
-    }
-    Some(forms)
 }
 
 #[cfg(test)]
@@ -416,6 +383,10 @@ mod tests {
             ids.scrub("id A77123, also A-77123").0,
             "id ******, also *******"
         );
+        for text in ["A 77123", "A.77123", "A/77123", "A_77123"] {
+            assert_eq!(ids.blank_patient(text, 4).0, text, "not the patient's");
+            assert_eq!(ids.scrub(text).0.replace(['*', ' '], ""), "", "{text}");
+        }
         // Short ones are not compacted (1-2 would blank every "12").
         ids.add("1-2", false);
         assert_eq!(ids.scrub("12 mm").0, "12 mm");
@@ -501,5 +472,23 @@ mod tests {
             assert_eq!(ids.scrub(text).0.replace(['*', ' '], ""), "", "{text}");
         }
         assert_eq!(ids.scrub("2 April 1971").0, "2 April 1971");
+    }
+
+    #[test]
+    fn the_birth_date_is_found_in_any_kept_text_and_other_dates_where_text_is_cleaned() {
+        let mut ids = Identifiers::default();
+        ids.add_patient("19440302", false);
+        ids.add("20240105", false);
+        let (out, hits) = ids.blank_patient("DOB 2nd Mar 44, CT 5 Jan 2024", 4);
+        assert_eq!(out, "DOB *** *** **, CT 5 Jan 2024");
+        assert_eq!(hits, 1);
+        let (out, hits) = ids.blank_known("DOB 3/2/1944, CT 5 Jan 2024", 0);
+        assert_eq!(out, "DOB ********, CT * *** ****");
+        assert_eq!(hits, 2);
+        // Another patient's birth date too.
+        let mut other = Identifiers::default();
+        other.add_patient("19500607", false);
+        let ids = ids.with_others(Arc::new(other));
+        assert_eq!(ids.blank_patient("born 7.6.1950", 4).0, "born ********");
     }
 }

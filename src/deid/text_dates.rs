@@ -1,0 +1,453 @@
+//! Dates as people write them in free text: found by their meaning, not by a list of
+//! spellings, so that a known date (a birth date, an exam date) is blanked however it is
+//! written: 1944-03-02, 2/3/1944, 02.03.44, 19440302, 2nd March 1944, March 2, 1944,
+//! 02-MAR-44, 2. März 1944, 2 de marzo de 1944.
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+/// A calendar date: (year, month, day).
+pub(super) type Ymd = (u16, u8, u8);
+
+/// Known dates, to be found in text.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Dates {
+    full: BTreeSet<Ymd>,
+    /// The same with the year's last two digits (for dates written 02.03.44).
+    short: BTreeSet<Ymd>,
+}
+
+impl Dates {
+    /// Record the date a DICOM DA (or the start of a DT) value holds; false when it is none.
+    pub(super) fn add_dicom(&mut self, v: &str) -> bool {
+        let b = v.as_bytes();
+        if b.len() < 8 || !b[..8].iter().all(u8::is_ascii_digit) {
+            return false;
+        }
+        let num = |r: Range<usize>| v.get(r).and_then(|s| s.parse::<u16>().ok());
+        match (num(0..4), num(4..6), num(6..8)) {
+            (Some(y), Some(m), Some(d)) if valid(m, d) => {
+                self.insert((y, m as u8, d as u8));
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn insert(&mut self, (y, m, d): Ymd) {
+        self.full.insert((y, m, d));
+        self.short.insert((y % 100, m, d));
+    }
+
+    /// Add another set's dates.
+    pub(super) fn extend(&mut self, other: &Dates) {
+        self.full.extend(&other.full);
+        self.short.extend(&other.short);
+    }
+
+    pub(super) fn is_empty(&self) -> bool {
+        self.full.is_empty()
+    }
+
+    fn knows(&self, (year, m, d): Reading) -> bool {
+        match year {
+            Year::Full(y) => self.full.contains(&(y, m, d)),
+            Year::Short(y) => self.short.contains(&(y, m, d)),
+        }
+    }
+}
+
+/// Blank (with `*`, keeping the length) every date in `lower` (the text, a folded character
+/// for each of `chars`: see `scrub::fold`) that one of `sets` knows. Returns how many.
+pub(super) fn blank_dates(sets: &[&Dates], lower: &[char], chars: &mut [char]) -> usize {
+    // Every date has digits (its year at least): most texts have none and are not read.
+    if sets.iter().all(|s| s.is_empty()) || lower.iter().filter(|c| c.is_ascii_digit()).count() < 2
+    {
+        return 0;
+    }
+    let mut hits = 0;
+    for (span, readings) in dates_in(lower) {
+        if readings.iter().any(|r| sets.iter().any(|s| s.knows(*r))) {
+            let mut blanked = false;
+            for c in &mut chars[span] {
+                if !c.is_whitespace() && *c != '*' {
+                    *c = '*';
+                    blanked = true;
+                }
+            }
+            hits += usize::from(blanked);
+        }
+    }
+    hits
+}
+
+/// A date as read from text: (year, month, day).
+type Reading = (Year, u8, u8);
+
+/// A year as written: in full, or its last two digits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Year {
+    Full(u16),
+    Short(u16),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Digits: their value and how many.
+    Number(u32, usize),
+    /// Digits with an ordinal ending (2nd, 1er, 3rd).
+    Ordinal(u32),
+    Month(u8),
+    /// A word that joins a date's parts (of, de, del).
+    Link,
+    /// Any other word.
+    Word,
+    /// One punctuation character.
+    Punct(char),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+/// Month names (folded: lower case, no accents) in English, German, French, Spanish,
+/// Italian, Dutch and Portuguese. A word is a month when it is one of these or begins one
+/// (three letters at least) and every name it begins is of the same month ("mar", "sept").
+const MONTH_NAMES: [&[&str]; 12] = [
+    &[
+        "january", "januar", "janvier", "enero", "gennaio", "januari", "janeiro",
+    ],
+    &[
+        "february",
+        "februar",
+        "fevrier",
+        "febrero",
+        "febbraio",
+        "februari",
+        "fevereiro",
+    ],
+    &["march", "marz", "maerz", "mars", "marzo", "maart", "marco"],
+    &["april", "avril", "abril", "aprile"],
+    &["may", "mai", "mayo", "maggio", "mei", "maio"],
+    &["june", "juni", "juin", "junio", "giugno", "junho"],
+    &["july", "juli", "juillet", "julio", "luglio", "julho"],
+    &["august", "aout", "agosto", "augustus"],
+    &[
+        "september",
+        "septembre",
+        "septiembre",
+        "setiembre",
+        "settembre",
+        "setembro",
+    ],
+    &[
+        "october", "oktober", "octobre", "octubre", "ottobre", "outubro",
+    ],
+    &["november", "novembre", "noviembre", "novembro"],
+    &[
+        "december",
+        "dezember",
+        "decembre",
+        "diciembre",
+        "dicembre",
+        "dezembro",
+    ],
+];
+
+fn month_of(word: &str) -> Option<u8> {
+    if word.chars().count() < 3 {
+        return None;
+    }
+    let mut found = None;
+    for (i, names) in MONTH_NAMES.iter().enumerate() {
+        if names.iter().any(|n| n.starts_with(word)) {
+            if found.is_some() {
+                return None;
+            }
+            found = Some(i as u8 + 1);
+        }
+    }
+    found
+}
+
+fn tokens(lower: &[char]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < lower.len() {
+        let c = lower[i];
+        let start = i;
+        if c.is_ascii_digit() {
+            while i < lower.len() && lower[i].is_ascii_digit() {
+                i += 1;
+            }
+            let digits: String = lower[start..i].iter().collect();
+            let value = digits.parse::<u32>().unwrap_or(u32::MAX);
+            let n = i - start;
+            // An ordinal ending right after the digits, and nothing more of a word.
+            let mut j = i;
+            while j < lower.len() && lower[j].is_alphabetic() {
+                j += 1;
+            }
+            let ending: String = lower[i..j].iter().collect();
+            if j > i && ["st", "nd", "rd", "th", "er", "e", "o", "º"].contains(&ending.as_str()) {
+                out.push(Token {
+                    kind: Kind::Ordinal(value),
+                    start,
+                    end: j,
+                });
+                i = j;
+            } else if j > i {
+                // Digits inside a word (3mm, T2W): part of no date.
+                out.push(Token {
+                    kind: Kind::Word,
+                    start,
+                    end: j,
+                });
+                i = j;
+            } else {
+                out.push(Token {
+                    kind: Kind::Number(value, n),
+                    start,
+                    end: i,
+                });
+            }
+        } else if c.is_alphabetic() {
+            while i < lower.len() && lower[i].is_alphanumeric() {
+                i += 1;
+            }
+            let word: String = lower[start..i].iter().collect();
+            let kind = if ["of", "de", "del", "the"].contains(&word.as_str()) {
+                Kind::Link
+            } else if word.chars().all(char::is_alphabetic) {
+                month_of(&word).map_or(Kind::Word, Kind::Month)
+            } else {
+                Kind::Word
+            };
+            out.push(Token {
+                kind,
+                start,
+                end: i,
+            });
+        } else if c.is_whitespace() {
+            i += 1;
+        } else {
+            out.push(Token {
+                kind: Kind::Punct(c),
+                start,
+                end: i + 1,
+            });
+            i += 1;
+        }
+    }
+    out
+}
+
+fn valid(m: u16, d: u16) -> bool {
+    (1..=12).contains(&m) && (1..=31).contains(&d)
+}
+
+/// The readings (year, month, day) of a year, month and day as written, when they make a date.
+fn reading(year: (u32, usize), m: u32, d: u32) -> Option<Reading> {
+    let (m, d) = (u16::try_from(m).ok()?, u16::try_from(d).ok()?);
+    let y = u16::try_from(year.0).ok()?;
+    let year = match year.1 {
+        4 => Year::Full(y),
+        2 => Year::Short(y),
+        _ => return None,
+    };
+    valid(m, d).then_some((year, m as u8, d as u8))
+}
+
+/// Every stretch of `lower` that reads as a date, with its possible readings (a numeric
+/// date such as 02/03/1944 is read both day first and month first).
+fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
+    let toks = tokens(lower);
+    let mut found = Vec::new();
+    let day_of = |t: &Token| match t.kind {
+        Kind::Number(v, n) if n <= 2 => Some(v),
+        Kind::Ordinal(v) if v <= 31 => Some(v),
+        _ => None,
+    };
+    let year_of = |t: &Token| match t.kind {
+        Kind::Number(v, n) if n == 2 || n == 4 => Some((v, n)),
+        _ => None,
+    };
+    // What may stand between a date's parts written with a month's name.
+    let joiner = |t: &Token| matches!(t.kind, Kind::Link | Kind::Punct('-' | '.' | ',' | '/'));
+    let next_part = |from: usize| {
+        let mut k = from;
+        while k < toks.len() && k < from + 3 && joiner(&toks[k]) {
+            k += 1;
+        }
+        (k < toks.len()).then_some(k)
+    };
+    let mut i = 0;
+    while i < toks.len() {
+        let t = toks[i];
+        let mut matched: Option<(usize, Vec<Reading>)> = None;
+        // 19440302
+        if let Kind::Number(v, 8) = t.kind {
+            if let Some(r) = reading((v / 10_000, 4), (v / 100) % 100, v % 100) {
+                matched = Some((i, vec![r]));
+            }
+        }
+        // 1944-03-02, 02/03/1944, 2.3.44: three numbers joined by the same mark, no spaces.
+        if matched.is_none() && i + 4 < toks.len() {
+            let p = &toks[i..i + 5];
+            if let (
+                Kind::Number(a, na),
+                Kind::Punct(s1),
+                Kind::Number(b, nb),
+                Kind::Punct(s2),
+                Kind::Number(c, nc),
+            ) = (p[0].kind, p[1].kind, p[2].kind, p[3].kind, p[4].kind)
+            {
+                let tight = p.windows(2).all(|w| w[0].end == w[1].start);
+                if s1 == s2 && "-/.".contains(s1) && tight && nb <= 2 {
+                    let mut r = Vec::new();
+                    if na == 4 && nc <= 2 {
+                        r.extend(reading((a, 4), b, c));
+                    } else if na <= 2 {
+                        r.extend(reading((c, nc), b, a));
+                        r.extend(reading((c, nc), a, b));
+                        if na == 2 && nc == 2 {
+                            r.extend(reading((a, 2), b, c));
+                        }
+                    }
+                    if !r.is_empty() {
+                        matched = Some((i + 4, r));
+                    }
+                }
+            }
+        }
+        // 2nd March 1944, 2. März 1944, 2 de marzo de 1944, 02-MAR-44
+        if matched.is_none() {
+            if let Some(d) = day_of(&t) {
+                if let Some(k) = next_part(i + 1) {
+                    if let Kind::Month(m) = toks[k].kind {
+                        if let Some(y) = next_part(k + 1) {
+                            if let Some(r) =
+                                year_of(&toks[y]).and_then(|yr| reading(yr, m.into(), d))
+                            {
+                                matched = Some((y, vec![r]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        // March 2nd, 1944; Mar 2 1944
+        if matched.is_none() {
+            if let Kind::Month(m) = t.kind {
+                if let Some(k) = next_part(i + 1) {
+                    if let Some(d) = day_of(&toks[k]) {
+                        if let Some(y) = next_part(k + 1) {
+                            if let Some(r) =
+                                year_of(&toks[y]).and_then(|yr| reading(yr, m.into(), d))
+                            {
+                                matched = Some((y, vec![r]));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        match matched {
+            Some((last, readings)) => {
+                found.push((t.start..toks[last].end, readings));
+                i = last + 1;
+            }
+            None => i += 1,
+        }
+    }
+    found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blanked(known: &str, text: &str) -> String {
+        let mut dates = Dates::default();
+        assert!(dates.add_dicom(known));
+        let mut chars: Vec<char> = text.chars().collect();
+        let lower: Vec<char> = text.chars().map(super::super::scrub::fold).collect();
+        blank_dates(&[&dates], &lower, &mut chars);
+        chars.into_iter().collect()
+    }
+
+    #[test]
+    fn a_known_date_is_found_however_it_is_written() {
+        for text in [
+            "1944-03-02",
+            "1944/03/02",
+            "19440302",
+            "02.03.1944",
+            "2.3.1944",
+            "02/03/1944",
+            "3/2/1944",
+            "02.03.44",
+            "3/2/44",
+            "44-03-02",
+            "2 March 1944",
+            "2nd March 1944",
+            "2nd of March, 1944",
+            "March 2, 1944",
+            "March 2nd, 1944",
+            "Mar 2 1944",
+            "02-MAR-1944",
+            "2 Mar 44",
+            "02-Mar-44",
+            "2. März 1944",
+            "2 de marzo de 1944",
+            "1er mars 1944",
+            "2 maart 1944",
+            "Sept. 2, 1944",
+        ] {
+            let known = if text.starts_with("Sept") {
+                "19440902"
+            } else if text.starts_with("1er") {
+                "19440301"
+            } else {
+                "19440302"
+            };
+            let out = blanked(known, &format!("born {text}, seen"));
+            assert_eq!(out.replace(['*', ' '], ""), "born,seen", "{text} → {out}");
+        }
+    }
+
+    #[test]
+    fn other_dates_numbers_and_words_are_kept() {
+        for text in [
+            "2 March 1945",
+            "3 March 1944",
+            "1944-03-03",
+            "03/03/1944",
+            "19440303",
+            "ref 2/3/1944x",
+            "3mm at 2 3 1944",
+            "march to 2 (1944)",
+            "mar 2",
+            "1944",
+            "the marginal 2nd",
+        ] {
+            assert_eq!(blanked("19440302", text), text, "{text}");
+        }
+    }
+
+    #[test]
+    fn months_are_read_from_their_names_and_unambiguous_beginnings() {
+        assert_eq!(month_of("march"), Some(3));
+        assert_eq!(month_of("mar"), Some(3));
+        assert_eq!(month_of("sept"), Some(9));
+        assert_eq!(month_of("marzo"), Some(3));
+        assert_eq!(month_of("juin"), Some(6));
+        // juin or juillet: not a month.
+        assert_eq!(month_of("jui"), None);
+        assert_eq!(month_of("ma"), None);
+        assert_eq!(month_of("marching"), None);
+    }
+}
