@@ -37,6 +37,21 @@ impl Identifiers {
             if is_person_name {
                 for part in v.split(['^', '=', ' ', ',']) {
                     self.add_one(part);
+                    // A double-barrelled or apostrophed name (Smith-Jones, O'Brien) is also
+                    // written in part (Mrs Jones), together or spaced: each part of three
+                    // letters or more is looked for, and the whole with any of the marks.
+                    let pieces: Vec<&str> = part
+                        .split(['-', '\'', '’'])
+                        .filter(|p| !p.is_empty())
+                        .collect();
+                    if pieces.len() > 1 {
+                        for piece in pieces.iter().filter(|p| p.chars().count() >= 3) {
+                            self.add_one(piece);
+                        }
+                        for mark in ["", " ", "-", "'", "’"] {
+                            self.add_one(&pieces.join(mark));
+                        }
+                    }
                 }
                 // In Chinese, Japanese and Korean a name is written without spaces, family name
                 // first (山田太郎, 홍길동): also found so, even with a one-character family name.
@@ -390,9 +405,27 @@ mod tests {
         // Short ones are not compacted (1-2 would blank every "12").
         ids.add("1-2", false);
         assert_eq!(ids.scrub("12 mm").0, "12 mm");
-        // Names keep their hyphens: no new short words come from them.
+    }
+
+    #[test]
+    fn names_with_hyphens_or_apostrophes_are_found_in_part() {
+        let mut ids = Identifiers::default();
         ids.add("Smith-Jones^Ann", true);
-        assert_eq!(ids.scrub("smithjones").0, "smithjones");
+        ids.add("O'Brien^Li-Na", true);
+        for (text, left) in [
+            ("Mrs Jones", "Mrs "),
+            ("ann smith jones", "  "),
+            ("SmithJones", ""),
+            ("seen by Obrien", "seen by "),
+            ("O’Brien", ""),
+            ("brien", ""),
+        ] {
+            let (out, _) = ids.scrub(text);
+            assert_eq!(out.replace('*', ""), left, "{text} → {out}");
+        }
+        // Parts of fewer than three letters are not looked for alone (they are everywhere).
+        assert_eq!(ids.scrub("na o li").0, "na o li");
+        assert_eq!(ids.scrub("Li Na").0.replace('*', ""), " ");
     }
 
     #[test]
