@@ -74,6 +74,14 @@ impl Identifiers {
                         self.add_one(&groups.join(sep));
                     }
                 }
+                // A number is also written without its leading zeros (0012345 as 12345).
+                let bare = v.trim_start_matches('0');
+                if bare.len() < v.len()
+                    && bare.len() >= 5
+                    && bare.bytes().all(|b| b.is_ascii_digit())
+                {
+                    self.add_one(bare);
+                }
             }
             self.dates.add_dicom(v);
         }
@@ -402,6 +410,10 @@ mod tests {
             assert_eq!(ids.blank_patient(text, 4).0, text, "not the patient's");
             assert_eq!(ids.scrub(text).0.replace(['*', ' '], ""), "", "{text}");
         }
+        // A number without its leading zeros; not when too little of it is left.
+        ids.add_patient("0012345", false);
+        ids.add_patient("000123", false);
+        assert_eq!(ids.blank_patient("MRN 12345, 123", 4).0, "MRN *****, 123");
         // Short ones are not compacted (1-2 would blank every "12").
         ids.add("1-2", false);
         assert_eq!(ids.scrub("12 mm").0, "12 mm");
