@@ -117,6 +117,31 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
 }
 
 #[test]
+fn links_that_go_round_or_nowhere_do_not_stop_the_batch() {
+    let dir = tempdir("links");
+    let input = sample_input(&dir);
+    // A link to the folder above (followed once, not forever), a link to the same study
+    // (its files are read once), and a link to nothing.
+    std::os::unix::fs::symlink("..", input.join("up")).expect("link");
+    std::os::unix::fs::symlink(&input, input.join("again")).expect("link");
+    std::os::unix::fs::symlink("nowhere", input.join("gone")).expect("link");
+    let out = dir.join("out");
+    let result = deid(&input, &out, &[]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(result.status.code(), Some(1), "{stdout}");
+    let excluded: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("excluded:"))
+        .collect();
+    assert_eq!(excluded.len(), 1, "{stdout}");
+    assert!(
+        excluded[0].contains("gone") && excluded[0].contains("could not be read"),
+        "{stdout}"
+    );
+    assert_eq!(files_under(&out.join("DICOM")).len(), 6, "{stdout}");
+}
+
+#[test]
 fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let dir = tempdir("key");
     let input = sample_input(&dir);

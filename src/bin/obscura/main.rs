@@ -214,27 +214,37 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 /// Every file under the inputs, in a stable order.
 fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for input in inputs {
-        walk(input, &mut files).map_err(|e| format!("{}: {e}", input.display()))?;
+        // An input that is not there is the user's mistake: said at once, nothing done.
+        fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        walk(input, &mut files, &mut seen);
     }
     Ok(files)
 }
 
-fn walk(p: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    if p.is_dir() {
-        let mut entries: Vec<PathBuf> = fs::read_dir(p)?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        entries.sort();
-        for e in entries {
-            walk(&e, files)?;
-        }
-    } else {
-        // Opening now gives a clear error for a missing input.
-        fs::metadata(p)?;
+/// Every file under `p` (or `p` itself), in name order. A folder is read once, however many
+/// links lead to it (a link to a folder above would otherwise go round forever). What cannot
+/// be looked at (a broken link, a folder that cannot be listed) is listed as a file all the
+/// same: reading it then fails, and it is excluded saying why while the batch goes on.
+fn walk(p: &Path, files: &mut Vec<PathBuf>, seen: &mut std::collections::HashSet<PathBuf>) {
+    let listed = match fs::metadata(p) {
+        Ok(m) if m.is_dir() => match fs::canonicalize(p).map(|real| seen.insert(real)) {
+            Ok(false) => return,
+            Ok(true) => fs::read_dir(p).ok(),
+            Err(_) => None,
+        },
+        _ => None,
+    };
+    let Some(listed) = listed else {
         files.push(p.to_path_buf());
+        return;
+    };
+    let mut entries: Vec<PathBuf> = listed.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for e in entries {
+        walk(&e, files, seen);
     }
-    Ok(())
 }
 
 fn read_key(path: Option<&Path>) -> Result<ProjectKey, String> {
