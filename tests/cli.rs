@@ -117,7 +117,7 @@ fn a_folder_with_a_broken_file_exits_1_and_names_the_file() {
 }
 
 #[test]
-fn links_that_go_round_or_nowhere_do_not_stop_the_batch() {
+fn links_that_go_round_or_nowhere_and_pipes_do_not_stop_the_batch() {
     let dir = tempdir("links");
     let input = sample_input(&dir);
     // A link to the folder above (followed once, not forever), a link to the same study
@@ -125,6 +125,12 @@ fn links_that_go_round_or_nowhere_do_not_stop_the_batch() {
     std::os::unix::fs::symlink("..", input.join("up")).expect("link");
     std::os::unix::fs::symlink(&input, input.join("again")).expect("link");
     std::os::unix::fs::symlink("nowhere", input.join("gone")).expect("link");
+    // A pipe, which would block the run if it were opened.
+    assert!(Command::new("mkfifo")
+        .arg(input.join("pipe"))
+        .status()
+        .expect("mkfifo")
+        .success());
     let out = dir.join("out");
     let result = deid(&input, &out, &[]);
     let stdout = String::from_utf8_lossy(&result.stdout);
@@ -133,9 +139,13 @@ fn links_that_go_round_or_nowhere_do_not_stop_the_batch() {
         .lines()
         .filter(|l| l.starts_with("excluded:"))
         .collect();
-    assert_eq!(excluded.len(), 1, "{stdout}");
+    assert_eq!(excluded.len(), 2, "{stdout}");
     assert!(
         excluded[0].contains("gone") && excluded[0].contains("could not be read"),
+        "{stdout}"
+    );
+    assert!(
+        excluded[1].contains("pipe") && excluded[1].contains("not a regular file"),
         "{stdout}"
     );
     assert_eq!(files_under(&out.join("DICOM")).len(), 6, "{stdout}");

@@ -334,7 +334,8 @@ enum Candidate {
         archive: Arc<Archive>,
         entry: obscura::input::ZipEntry,
     },
-    /// An archive whose directory could not be read (by its name), and why.
+    /// An archive whose directory could not be read, or what is not a regular file (by its
+    /// name), and why.
     Unreadable(String, String),
 }
 
@@ -431,6 +432,13 @@ impl Candidate {
 fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
     let mut out = Vec::with_capacity(files.len());
     for path in files {
+        // A pipe would block the run and a device never end: only regular files are read
+        // (what cannot be looked at is read, to say why it fails).
+        if fs::metadata(&path).is_ok_and(|m| !m.is_file()) {
+            let why = "not a regular file (a device, pipe or socket): left alone".to_string();
+            out.push(Candidate::Unreadable(path.display().to_string(), why));
+            continue;
+        }
         let mut head = [0u8; 4];
         let opened = fs::File::open(&path).and_then(|mut f| f.read_exact(&mut head).map(|_| f));
         let file = match opened {
