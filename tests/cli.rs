@@ -152,6 +152,26 @@ fn links_that_go_round_or_nowhere_and_pipes_do_not_stop_the_batch() {
 }
 
 #[test]
+fn a_folder_that_is_not_empty_is_not_written_into() {
+    let dir = tempdir("not-empty");
+    let input = sample_input(&dir);
+    let out = dir.join("out");
+    fs::create_dir_all(&out).expect("mkdir");
+    fs::write(out.join("IM000099"), "from another run").expect("write");
+    let result = deid(&input, &out, &[]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("not empty"));
+    assert_eq!(
+        fs::read_dir(&out).expect("listed").count(),
+        1,
+        "nothing written"
+    );
+    // An empty one is fine.
+    fs::remove_file(out.join("IM000099")).expect("rm");
+    assert_eq!(deid(&input, &out, &[]).status.code(), Some(0));
+}
+
+#[test]
 fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let dir = tempdir("key");
     let input = sample_input(&dir);

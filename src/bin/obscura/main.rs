@@ -677,6 +677,15 @@ impl Output<'_> {
 }
 
 fn deid(args: Args) -> Result<bool, String> {
+    // The output is one run's package and nothing else: files of an earlier run left beside
+    // it would go wherever it goes (another patient, other options), listed nowhere.
+    if fs::read_dir(&args.out).is_ok_and(|mut d| d.next().is_some()) {
+        return Err(format!(
+            "{}: this folder is not empty. Give a new or empty folder for the output, so that \
+             no file of another run is mixed with this one's.",
+            args.out.display()
+        ));
+    }
     let mut policy = Policy::basic(read_key(args.key_file.as_deref())?);
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
