@@ -167,6 +167,40 @@ fn the_deidentification_is_recorded_in_the_object() {
 }
 
 #[test]
+fn a_file_de_identified_again_keeps_the_record_of_the_first_time() {
+    let first = session(&[ProfileOption::CleanDescriptors], 5)
+        .deidentify(&sample_study()[0].1)
+        .expect("ok");
+    let again = session(&[ProfileOption::RetainUids], 6)
+        .deidentify(&first.bytes)
+        .expect("ok");
+    let obj = parse(&again.bytes);
+    let methods: Vec<String> = obj
+        .get(tags::DEIDENTIFICATION_METHOD)
+        .and_then(|e| e.value().to_multi_str().ok())
+        .map(|v| v.iter().map(|s| s.trim().to_string()).collect())
+        .unwrap_or_default();
+    let ours = format!("Obscura {}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        methods,
+        [
+            &ours,
+            "Basic Application Confidentiality Profile",
+            "Clean Descriptors Option",
+            &ours,
+            "Basic Application Confidentiality Profile",
+            "Retain UIDs Option",
+        ]
+    );
+    let codes: Vec<String> = obj
+        .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+        .and_then(|e| e.value().items())
+        .map(|items| items.iter().map(|i| text(i, tags::CODE_VALUE)).collect())
+        .unwrap_or_default();
+    assert_eq!(codes, vec!["113100", "113105", "113100", "113110"]);
+}
+
+#[test]
 fn patients_get_readable_pseudonyms_and_keep_their_grouping() {
     let mut s = session(&[], 6);
     let mut by_patient: BTreeMap<String, String> = BTreeMap::new();

@@ -668,10 +668,31 @@ impl<'a> Walker<'a> {
             VR::CS,
             PrimitiveValue::from("YES"),
         ));
-        let mut methods = vec![
+        // A file de-identified before keeps the record of it, ours after (PS3.3: the method
+        // is multi-valued "in the case that the object was anonymized more than once"). The
+        // values were cleaned by the walk like any kept text and codes.
+        let earlier: Vec<String> = out
+            .get(tags::DEIDENTIFICATION_METHOD)
+            .and_then(|e| e.value().to_multi_str().ok())
+            .map(|v| {
+                v.iter()
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let earlier_codes: Vec<InMemDicomObject> = match out
+            .get(tags::DEIDENTIFICATION_METHOD_CODE_SEQUENCE)
+            .map(|e| e.value())
+        {
+            Some(Value::Sequence(seq)) => seq.items().to_vec(),
+            _ => Vec::new(),
+        };
+        let mut methods = earlier;
+        methods.extend([
             format!("Obscura {}", env!("CARGO_PKG_VERSION")),
             BASIC_PROFILE_CODE.1.to_string(),
-        ];
+        ]);
         methods.extend(opts.iter().map(|o| o.code_meaning().to_string()));
         if self.pixels_cleaned {
             methods.push(CLEAN_PIXEL_DATA_CODE.1.to_string());
@@ -681,7 +702,8 @@ impl<'a> Walker<'a> {
             VR::LO,
             PrimitiveValue::Strs(methods.into()),
         ));
-        let mut codes = vec![code_item(BASIC_PROFILE_CODE.0, BASIC_PROFILE_CODE.1)];
+        let mut codes = earlier_codes;
+        codes.push(code_item(BASIC_PROFILE_CODE.0, BASIC_PROFILE_CODE.1));
         codes.extend(
             opts.iter()
                 .map(|o| code_item(o.code_value(), o.code_meaning())),
