@@ -305,17 +305,23 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 
 /// Whether the standard keeps the value under `set`: the row's action is K, or C on text
 /// that holds nothing identifying; attributes the table does not name are kept unless they
-/// are person names, or dates moved by the Modified Dates option.
+/// are person names or dates (newer date attributes, such as Study Update DateTime, are
+/// removed as the table's dates are: kept only with the Full Dates option, moved with the
+/// Modified Dates option).
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
-    let dates_move = set.contains(ProfileOption::RetainLongitudinalModifiedDates)
-        && matches!(vr, VR::DA | VR::DT);
+    let dates_kept = set.contains(ProfileOption::RetainLongitudinalFullDates)
+        && !set.contains(ProfileOption::RetainLongitudinalModifiedDates);
     match rule_for(tag.group(), tag.element()) {
         Some(rule) => match rule.code_for(set) {
             Code::K => true,
             Code::C => !matches!(vr, VR::DA | VR::DT | VR::UI),
             _ => false,
         },
-        None => vr != VR::PN && !dates_move && !is_retired_text(tag.group(), tag.element()),
+        None => {
+            vr != VR::PN
+                && (dates_kept || !matches!(vr, VR::DA | VR::DT))
+                && !is_retired_text(tag.group(), tag.element())
+        }
     }
 }
 

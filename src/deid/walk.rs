@@ -401,6 +401,20 @@ impl<'a> Walker<'a> {
         {
             // Every date moves with the patient's offset, so intervals stay consistent.
             self.clean_value(elem, &here, &name, "Modified Dates option".into(), out);
+        } else if dates
+            && !self
+                .options()
+                .contains(ProfileOption::RetainLongitudinalFullDates)
+        {
+            // A date the table does not list (newer attributes such as Study Update DateTime):
+            // the profile removes every other date of the study, so this one goes too.
+            self.note_review(&here, &name, elem.value(), "");
+            self.log(
+                &here,
+                &name,
+                "removed",
+                "date outside the profile table (fail safe)",
+            );
         } else {
             self.keep(elem, &here, &name, out);
         }
