@@ -11,7 +11,9 @@ use dicom_core::{DataElement, Length, Tag, VR};
 use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use obscura::deid::{Policy, ProjectKey, Session};
-use obscura::profile::{exact_rules, is_retired_text, rule_for, Code, OptionSet, ProfileOption};
+use obscura::profile::{
+    exact_rules, is_retired_text, is_vocabulary_uid, rule_for, Code, OptionSet, ProfileOption,
+};
 
 /// The option sets every check runs under: none, each option alone, and the two maximal
 /// compatible combinations.
@@ -307,7 +309,8 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 /// that holds nothing identifying; attributes the table does not name are kept unless they
 /// are person names or dates (newer date attributes, such as Study Update DateTime, are
 /// removed as the table's dates are: kept only with the Full Dates option, moved with the
-/// Modified Dates option).
+/// Modified Dates option), or UIDs that may name an instance (replaced unless UIDs are
+/// retained; those of classes, syntaxes and vocabularies are kept).
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
     let dates_kept = set.contains(ProfileOption::RetainLongitudinalFullDates)
         && !set.contains(ProfileOption::RetainLongitudinalModifiedDates);
@@ -318,8 +321,13 @@ fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
             _ => false,
         },
         None => {
+            let uid_kept = set.contains(ProfileOption::RetainUids)
+                || StandardDataDictionary
+                    .by_tag(tag)
+                    .is_some_and(|e| is_vocabulary_uid(e.alias));
             vr != VR::PN
                 && (dates_kept || !matches!(vr, VR::DA | VR::DT))
+                && (uid_kept || vr != VR::UI)
                 && !is_retired_text(tag.group(), tag.element())
         }
     }

@@ -16,7 +16,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_safe_private, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE,
+    is_retired_text, is_safe_private, is_vocabulary_uid, rule_for, Code, ProfileOption,
+    BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -386,14 +387,16 @@ impl<'a> Walker<'a> {
                 "removed",
                 "retired attribute that may hold text (fail safe)",
             );
-        } else if known.is_none() && vr == VR::UI {
-            self.replace_uids(
-                elem,
-                &here,
-                &name,
-                "unknown UID attribute (fail safe)".into(),
-                out,
-            );
+        } else if vr == VR::UI
+            && !known.is_some_and(is_vocabulary_uid)
+            && !self.options().contains(ProfileOption::RetainUids)
+        {
+            let why = if known.is_none() {
+                "unknown UID attribute (fail safe)"
+            } else {
+                "UID outside the profile table (fail safe)"
+            };
+            self.replace_uids(elem, &here, &name, why.into(), out);
         } else if dates
             && self
                 .options()

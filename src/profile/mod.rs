@@ -138,6 +138,27 @@ pub fn is_retired_text(group: u16, element: u16) -> bool {
         .is_ok()
 }
 
+/// Whether a UID attribute (by its standard keyword) names a kind of thing rather than an
+/// instance: a SOP class, a transfer syntax, a coding scheme or other vocabulary, software.
+/// Such values identify nobody and are kept; every other UID attribute the table does not
+/// list is replaced like the table's (fail safe: it may point at an original instance, or
+/// name the hospital's repository).
+pub fn is_vocabulary_uid(keyword: &str) -> bool {
+    ["SOPClass", "TransferSyntax", "CodingScheme"]
+        .iter()
+        .any(|k| keyword.contains(k))
+        || [
+            "ContextUID",
+            "MappingResourceUID",
+            "CreatorVersionUID",
+            "ContextGroupExtensionCreatorUID",
+            "SegmentationTemplateUID",
+            "ImplementationClassUID",
+            "PrivateInformationCreatorUID",
+        ]
+        .contains(&keyword)
+}
+
 /// Every single-attribute row of the table, in tag order (for tests and listings).
 pub fn exact_rules() -> &'static [Rule] {
     table::EXACT
