@@ -12,7 +12,8 @@ use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use obscura::deid::{Policy, ProjectKey, Session};
 use obscura::profile::{
-    exact_rules, is_retired_text, is_vocabulary_uid, rule_for, Code, OptionSet, ProfileOption,
+    exact_rules, is_retired_text, is_unlisted_identifying_text, is_vocabulary_uid, rule_for, Code,
+    OptionSet, ProfileOption,
 };
 
 /// The option sets every check runs under: none, each option alone, and the two maximal
@@ -310,7 +311,8 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 /// are person names or dates (newer date attributes, such as Study Update DateTime, are
 /// removed as the table's dates are: kept only with the Full Dates option, moved with the
 /// Modified Dates option), or UIDs that may name an instance (replaced unless UIDs are
-/// retained; those of classes, syntaxes and vocabularies are kept).
+/// retained; those of classes, syntaxes and vocabularies are kept), or text that can identify
+/// (comments, dates in other calendars: see `is_unlisted_identifying_text`).
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
     let dates_kept = set.contains(ProfileOption::RetainLongitudinalFullDates)
         && !set.contains(ProfileOption::RetainLongitudinalModifiedDates);
@@ -321,13 +323,14 @@ fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
             _ => false,
         },
         None => {
-            let uid_kept = set.contains(ProfileOption::RetainUids)
-                || StandardDataDictionary
-                    .by_tag(tag)
-                    .is_some_and(|e| is_vocabulary_uid(e.alias));
+            let keyword = StandardDataDictionary.by_tag(tag).map(|e| e.alias);
+            let uid_kept =
+                set.contains(ProfileOption::RetainUids) || keyword.is_some_and(is_vocabulary_uid);
+            let text = matches!(vr, VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC);
             vr != VR::PN
                 && (dates_kept || !matches!(vr, VR::DA | VR::DT))
                 && (uid_kept || vr != VR::UI)
+                && !(text && keyword.is_some_and(is_unlisted_identifying_text))
                 && !is_retired_text(tag.group(), tag.element())
         }
     }

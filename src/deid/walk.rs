@@ -16,8 +16,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_safe_private, is_vocabulary_uid, rule_for, Code, ProfileOption,
-    BASIC_PROFILE_CODE,
+    is_retired_text, is_safe_private, is_unlisted_identifying_text, is_vocabulary_uid, rule_for,
+    Code, ProfileOption, BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -386,6 +386,14 @@ impl<'a> Walker<'a> {
                 &name,
                 "removed",
                 "retired attribute that may hold text (fail safe)",
+            );
+        } else if free_text && known.is_some_and(is_unlisted_identifying_text) {
+            self.note_review(&here, &name, elem.value(), "");
+            self.log(
+                &here,
+                &name,
+                "removed",
+                "text outside the profile table that can identify (fail safe)",
             );
         } else if vr == VR::UI
             && !known.is_some_and(is_vocabulary_uid)

@@ -159,6 +159,23 @@ pub fn is_vocabulary_uid(keyword: &str) -> bool {
         .contains(&keyword)
 }
 
+/// Whether a text attribute the table does not list (by its standard keyword) can name or
+/// date the patient all the same, so that Obscura removes it (fail safe): free-text comments
+/// (the table removes every comment it lists), dates written as text (a birth or death date
+/// in another calendar), a person's name in a text field (Contact Display Name), and the
+/// identifiers of the organisation that issued an ID.
+pub fn is_unlisted_identifying_text(keyword: &str) -> bool {
+    keyword.contains("Comment")
+        || [
+            "PatientBirthDateInAlternativeCalendar",
+            "PatientDeathDateInAlternativeCalendar",
+            "ContactDisplayName",
+            "LocalNamespaceEntityID",
+            "UniversalEntityID",
+        ]
+        .contains(&keyword)
+}
+
 /// Every single-attribute row of the table, in tag order (for tests and listings).
 pub fn exact_rules() -> &'static [Rule] {
     table::EXACT
