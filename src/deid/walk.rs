@@ -106,6 +106,13 @@ impl<'a> Walker<'a> {
         });
     }
 
+    /// Leave an attribute out: its original value goes to the review list (shown only on
+    /// this computer), and the log says why.
+    fn remove(&mut self, elem: &InMemElement, path: &str, name: &str, reason: impl Into<String>) {
+        self.note_review(path, name, elem.value(), "");
+        self.log(path, name, "removed", reason);
+    }
+
     fn note_review(
         &mut self,
         path: &str,
@@ -308,8 +315,7 @@ impl<'a> Walker<'a> {
         match code {
             Code::K => self.keep(elem, &here, &name, out),
             Code::X if !is_patient_identity(tag) => {
-                self.note_review(&here, &name, elem.value(), "");
-                self.log(&here, &name, "removed", why);
+                self.remove(&elem, &here, &name, why);
             }
             Code::U => self.replace_uids(elem, &here, &name, why, out),
             Code::C => self.clean_value(elem, &here, &name, why, out),
@@ -359,19 +365,17 @@ impl<'a> Walker<'a> {
         let free_text = matches!(vr, VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC);
         let dates = matches!(vr, VR::DA | VR::DT);
         if vr == VR::PN {
-            self.note_review(&here, &name, elem.value(), "");
-            self.log(
+            self.remove(
+                &elem,
                 &here,
                 &name,
-                "removed",
                 "person name outside the profile table (fail safe)",
             );
         } else if known.is_none() && (free_text || dates || vr == VR::UN) {
-            self.note_review(&here, &name, elem.value(), "");
-            self.log(
+            self.remove(
+                &elem,
                 &here,
                 &name,
-                "removed",
                 "unknown attribute that may hold text (fail safe)",
             );
         } else if (free_text || dates || vr == VR::TM)
@@ -380,19 +384,17 @@ impl<'a> Walker<'a> {
         {
             self.content_value(elem, &here, &name, out);
         } else if free_text && is_retired_text(tag.group(), tag.element()) {
-            self.note_review(&here, &name, elem.value(), "");
-            self.log(
+            self.remove(
+                &elem,
                 &here,
                 &name,
-                "removed",
                 "retired attribute that may hold text (fail safe)",
             );
         } else if free_text && known.is_some_and(is_unlisted_identifying_text) {
-            self.note_review(&here, &name, elem.value(), "");
-            self.log(
+            self.remove(
+                &elem,
                 &here,
                 &name,
-                "removed",
                 "text outside the profile table that can identify (fail safe)",
             );
         } else if vr == VR::UI
@@ -419,11 +421,10 @@ impl<'a> Walker<'a> {
         {
             // A date the table does not list (newer attributes such as Study Update DateTime):
             // the profile removes every other date of the study, so this one goes too.
-            self.note_review(&here, &name, elem.value(), "");
-            self.log(
+            self.remove(
+                &elem,
                 &here,
                 &name,
-                "removed",
                 "date outside the profile table (fail safe)",
             );
         } else {
@@ -449,11 +450,10 @@ impl<'a> Walker<'a> {
             if text.split('\\').any(|v| {
                 v.trim().chars().count() >= SWEEP_MIN_CHARS && self.identifiers.is_patient_value(v)
             }) {
-                self.note_review(here, name, elem.value(), "");
-                self.log(
+                self.remove(
+                    &elem,
                     here,
                     name,
-                    "removed",
                     "holds a value that names the patient (fail safe)",
                 );
             } else {
