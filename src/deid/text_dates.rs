@@ -339,37 +339,20 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
                 }
             }
         }
-        // 2nd March 1944, 2. März 1944, 2 de marzo de 1944, 02-MAR-44
+        // With the month's name, day first or month first, the parts joined by marks or
+        // words: 2nd March 1944, 2. März 1944, 2 de marzo de 1944, 02-MAR-44; March 2nd, 1944.
         if matched.is_none() {
-            if let Some(d) = day_of(&t) {
-                if let Some(k) = next_part(i + 1) {
-                    if let Kind::Month(m) = toks[k].kind {
-                        if let Some(y) = next_part(k + 1) {
-                            if let Some(r) =
-                                year_of(&toks[y]).and_then(|yr| reading(yr, m.into(), d))
-                            {
-                                matched = Some((y, vec![r]));
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        // March 2nd, 1944; Mar 2 1944
-        if matched.is_none() {
-            if let Kind::Month(m) = t.kind {
-                if let Some(k) = next_part(i + 1) {
-                    if let Some(d) = day_of(&toks[k]) {
-                        if let Some(y) = next_part(k + 1) {
-                            if let Some(r) =
-                                year_of(&toks[y]).and_then(|yr| reading(yr, m.into(), d))
-                            {
-                                matched = Some((y, vec![r]));
-                            }
-                        }
-                    }
-                }
-            }
+            matched = next_part(i + 1)
+                .and_then(|b| Some((b, next_part(b + 1)?)))
+                .and_then(|(b, c)| {
+                    let (d, m) = match (t.kind, toks[b].kind) {
+                        (Kind::Month(m), _) => (day_of(&toks[b])?, m),
+                        (_, Kind::Month(m)) => (day_of(&t)?, m),
+                        _ => return None,
+                    };
+                    let r = reading(year_of(&toks[c])?, m.into(), d)?;
+                    Some((c, vec![r]))
+                });
         }
         match matched {
             Some((last, readings)) => {
