@@ -7,10 +7,12 @@
 // 96 MiB buffer the page allocates to ask for a collection (www/shared/collect.js) while it
 // is not collected yet: it is never written, so it takes no resident memory (the tab's
 // resident memory is what `make bench-huge` measures).
-// Usage: node tools/tab-memory.mjs PATH [--gc] [--depth N]
+// Usage: node tools/tab-memory.mjs PATH [--gc] [--export] [--depth N]
 //   PATH      a folder (every file in it) or one file (e.g. a ZIP archive)
 //   --gc      also after a full garbage collection of the page and its workers: what is left
 //             is what the page holds, the rest was garbage the browser had not collected yet
+//   --export  then also after the package is written to a file (as `make bench-huge` does:
+//             "save as" answered with a file of the origin's private file system)
 //   --depth N how deep to list the accounting's categories (default 3)
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +25,7 @@ if (!path) {
   process.exit(2);
 }
 const collect = args.includes('--gc');
+const exporting = args.includes('--export');
 const depthAt = args.indexOf('--depth');
 const depth = depthAt > 0 ? Number(args[depthAt + 1]) : 3;
 const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
@@ -89,6 +92,13 @@ const { server, origin } = await startServer();
 const browser = await launchChromium(collect ? ['--js-flags=--expose-gc'] : []);
 try {
   const page = await browser.newPage();
+  // "Save as" answered with a file in the origin's private file system.
+  await page.addInitScript(() => {
+    window.showSaveFilePicker = async ({ suggestedName }) => {
+      const dir = await navigator.storage.getDirectory();
+      return dir.getFileHandle(suggestedName, { create: true });
+    };
+  });
   await page.goto(`${origin}/`);
   await page.waitForFunction(() => /No files yet/.test(document.querySelector('[role=status]').textContent));
   await new Promise((r) => setTimeout(r, 1000));
@@ -107,6 +117,12 @@ try {
     }
     await new Promise((r) => setTimeout(r, 1000));
     console.log(`\nAfter a full garbage collection (${page.workers().length} workers):\n${growth(before, await dump(browser))}`);
+  }
+  if (exporting) {
+    await page.getByRole('button', { name: 'Download package' }).click();
+    await page.waitForFunction(() => /Saved: .*\.zip|could not/.test(document.querySelector('[role=status]').textContent),
+      null, { timeout: 3_600_000, polling: 250 });
+    console.log(`\nAfter the package was written:\n${growth(before, await dump(browser))}`);
   }
 } finally {
   await browser.close();

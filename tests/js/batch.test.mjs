@@ -269,6 +269,41 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
   assert.ok(a.DICOMDIR.equals(b.DICOMDIR), 'DICOMDIR is the same');
 });
 
+test('with a pool, files wait in a backlog: a few dozen are started at once, in order, and a cancel drops the rest', async () => {
+  const { Pool } = await import('../../www/worker/pool.js');
+  const sample = (await realCore()).sampleStudy();
+  const files = Array.from({ length: 90 }, (_, i) => [`f${i}`, sample[i % sample.length][1]]);
+  const spare = await Promise.all([1, 2].map(() => fakeCleanerWorker()));
+  const pool = new Pool(2, () => spare.shift());
+  const posts = [];
+  const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
+  batch.setSettings({ options: [] });
+  let most = 0;
+  const clean = pool.clean.bind(pool);
+  pool.clean = (...a) => { most = Math.max(most, batch.active); return clean(...a); };
+  for (const [name, bytes] of files) batch.enqueue(name, async () => bytes);
+  // Every file is announced at once (the page shows them all), but not every one started.
+  assert.equal(posts.filter((m) => m.type === 'added').length, files.length);
+  assert.ok(batch.active <= 32 && batch.active > 0, `${batch.active} started`);
+  assert.equal(batch.backlog.items.length - batch.backlog.head, files.length - batch.active);
+  await batch.packageParts();
+  assert.ok(most <= 32, `at most 32 started at once (${most})`);
+  const names = new Map(posts.filter((m) => m.type === 'added').map((m) => [m.id, m.name]));
+  const results = posts.filter((m) => m.type === 'result');
+  assert.deepEqual(results.map((m) => names.get(m.id)), files.map(([n]) => n), 'packaged in order');
+  assert.ok(results.every((m) => reportOf(m).status === 'done'));
+
+  // Cancelled: those started finish as cancelled, those in the backlog are cancelled too.
+  posts.length = 0;
+  for (const [name, bytes] of files) batch.enqueue(`again-${name}`, async () => bytes);
+  batch.cancel();
+  await batch.settled();
+  const after = posts.filter((m) => m.type === 'result');
+  assert.equal(after.length, files.length, 'every file has a result');
+  assert.ok(after.every((m) => reportOf(m).status === 'cancelled'));
+  assert.equal(batch.active, 0);
+});
+
 test('the buffer a result came in goes back to its worker with the next file it is given', async () => {
   const { Pool } = await import('../../www/worker/pool.js');
   const seen = [];

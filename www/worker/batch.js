@@ -33,6 +33,35 @@ const IN_FLIGHT_BYTES = 64 << 20;
  * pool before it is known that they are not archives (see `enqueueToPool`). */
 const READ_AHEAD_MAX = 64 << 20;
 
+/** Files started at once (given to the pool, or waiting to be packaged), per worker: enough
+ * to keep the pool busy (see FILES_PER_WORKER); the rest wait in the backlog. */
+const ACTIVE_PER_WORKER = 2 * FILES_PER_WORKER;
+
+/** A first-in first-out list (an array's `shift` moves every element: slow for thousands). */
+class Backlog {
+  constructor() {
+    this.items = [];
+    this.head = 0;
+  }
+
+  push(item) {
+    this.items.push(item);
+  }
+
+  /** The first item, removed; `undefined` when empty. */
+  shift() {
+    if (this.head >= this.items.length) return undefined;
+    const item = this.items[this.head];
+    this.items[this.head] = undefined;
+    this.head += 1;
+    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return item;
+  }
+}
+
 /** A box in whole, non-negative image pixels. */
 function wholeBox(region) {
   return ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
@@ -57,6 +86,8 @@ export class Batch {
     this.inFlightBytes = 0; // their sizes (as far as known beforehand)
     this.readAheadMax = READ_AHEAD_MAX; // (lowered by tests)
     this.slotWaiters = [];
+    this.backlog = new Backlog(); // files added, not yet started (see `pump`)
+    this.active = 0; // files started and not yet packaged
     this.version = 0; // bumped whenever the pool's settings change (new run, new boxes)
     this.core = null;
     this.ready = this.reload();
@@ -206,12 +237,14 @@ export class Batch {
 
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
    * just before: while one file is worked on, the next is read from disk (never more).
-   * `blob`: the file on disk; for an archive's `entry` (its directory record), the entry's
-   * bytes as stored, which the pool's worker decompresses; `size`: its size, if known. */
+   * `blob`: the file on disk; `size`: its size, if known; `entry`: for a file inside an
+   * archive, `{ record, archive, at, len }` (its directory record, and where its bytes as
+   * stored are in the archive's Blob: the pool's worker reads and decompresses them). The
+   * entry's Blob is made only when its turn comes: an archive of thousands of files does not
+   * hold a Blob for each while they wait. */
   enqueue(name, getBytes, blob = null, size = 0, entry = null) {
+    // (Without a pool, an archive's entry is read through `getBytes`.)
     if (this.pool) return this.enqueueToPool(name, getBytes, blob, size, entry);
-    // (An archive's entry is read through `getBytes` here.)
-    if (entry) blob = null;
     const id = this.nextId++;
     const mine = this.generation;
     const item = { getBytes, blob, read: null };
@@ -261,9 +294,31 @@ export class Batch {
    */
   enqueueToPool(name, getBytes, blob, sizeHint, entry) {
     const id = this.nextId++;
-    const mine = this.generation;
     this.post({ type: 'added', id, name });
-    const weight = blob && !entry ? blob.size : sizeHint;
+    this.backlog.push({ id, name, getBytes, blob, sizeHint, entry, generation: this.generation });
+    this.pump();
+    return id;
+  }
+
+  /** Start files of the backlog, in order, while fewer than ACTIVE_PER_WORKER a worker are
+   * started and not yet packaged. (Each started file holds promises, closures and, for an
+   * archive's entry, a Blob: for thousands of files at once, tens of MiB.) */
+  pump() {
+    while (this.active < this.pool.size * ACTIVE_PER_WORKER) {
+      const item = this.backlog.shift();
+      if (!item) return;
+      if (item.generation !== this.generation) {
+        this.cancelled(item.id);
+        continue;
+      }
+      this.active += 1;
+      this.start(item);
+    }
+  }
+
+  /** Give file `item` of the backlog to the pool, and package it when its turn comes. */
+  start({ id, name, getBytes, blob, sizeHint, entry, generation: mine }) {
+    const weight = blob ? blob.size : sizeHint;
     const cleaned = this.slot(weight).then(async () => {
       if (mine !== this.generation) return { cancelled: true };
       // A file (Blob) is read by the pool's worker itself; other bytes (kept here for previews
@@ -273,9 +328,11 @@ export class Batch {
       let source;
       let head = null;
       try {
-        if (blob) {
+        if (entry) {
+          source = entry.archive.slice(entry.at, entry.at + entry.len);
+        } else if (blob) {
           source = blob;
-          if (!entry && blob.size > this.readAheadMax) head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
+          if (blob.size > this.readAheadMax) head = new Uint8Array(await blob.slice(0, 4).arrayBuffer());
         } else {
           source = new Uint8Array(await getBytes()).slice().buffer;
           head = new Uint8Array(source, 0, Math.min(4, source.byteLength));
@@ -290,11 +347,11 @@ export class Batch {
       } catch (e) {
         return { badSettings: message(e) };
       }
-      const size = blob ? blob.size : source.byteLength;
+      const size = source instanceof Blob ? source.size : source.byteLength;
       const version = this.version;
       for (let attempt = 0; ; attempt += 1) {
         try {
-          const out = await this.pool.clean(source, entry);
+          const out = await this.pool.clean(source, entry && entry.record);
           // An archive inside an archive is read from its decompressed bytes.
           if (out.zip) return { zip: entry ? new Blob([new Uint8Array(await getBytes())]) : blob };
           return out.unreadable ? { unreadable: out.unreadable } : { out, size, version };
@@ -302,7 +359,7 @@ export class Batch {
           // Held by a worker that was replaced (another file made it trap): once more.
           if (!(e && e.retry) || attempt > 0) return { failed: e, size };
           try {
-            source = blob || new Uint8Array(await getBytes()).slice().buffer;
+            if (!(source instanceof Blob)) source = new Uint8Array(await getBytes()).slice().buffer;
           } catch (err) {
             return { unreadable: message(err) };
           }
@@ -339,11 +396,13 @@ export class Batch {
         this.freeSlot(weight);
         // Its bytes are in the package (or not wanted): the buffer they came in is used again.
         if (r && r.out) this.pool.giveBack(r.out);
+        // (Before this step ends, so that `settled` sees the next file queued.)
+        this.active -= 1;
+        this.pump();
       }
     }).catch((e) => {
       this.exclude(id, message(e));
     });
-    return id;
   }
 
   /** Put a file the pool de-identified into the package. */
@@ -551,7 +610,7 @@ export class Batch {
       this.enqueue(`${name}/${inner}`, async () => {
         const local = new Uint8Array(await blob.slice(at, at + len).arrayBuffer());
         return this.core.unzipEntry(entry, local);
-      }, blob.slice(at, at + len), Number(entry.size) || len, entry);
+      }, null, Number(entry.size) || len, { record: entry, archive: blob, at, len });
     }
   }
 

@@ -1,9 +1,11 @@
 // The package's pieces as the main worker keeps them until a download: each file's ZIP entry
 // (and the key images) is small, and making a Blob of each costs a round trip to the browser
-// process; pieces are therefore gathered and kept a few MiB at a time, in the order given.
+// process; pieces are therefore gathered and kept a MiB at a time, in the order given (more
+// at a time costs the tab that much more while a piece is made: the gathering buffer and
+// the browser's copy of it).
 
 /** Gather this many bytes before keeping them as one piece. */
-export const GATHER_BYTES = 4 << 20;
+export const GATHER_BYTES = 1 << 20;
 
 export class Pieces {
   /**

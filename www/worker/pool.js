@@ -3,8 +3,10 @@
 // the number and bytes in flight bounded, so memory stays bounded.
 
 /** Files given to one worker at a time: one being cleaned, the others being read (it reads
- * ahead only so many bytes; see ./cleaner.js). The batch decides how many are in flight. */
-const PER_WORKER = 8;
+ * ahead only so many bytes; see ./cleaner.js). The batch decides how many are in flight.
+ * Each file read ahead holds a buffer of its size: with 4 rather than 8, the tab took about
+ * 8 MiB less on a CT study, and as long. */
+const PER_WORKER = 4;
 
 export class Pool {
   /**
