@@ -243,6 +243,14 @@ fn encode_record(r: &Record, next: u32, child: u32) -> Vec<u8> {
 
 /// The DICOMDIR file for the given files, or an error message.
 pub fn dicomdir(files: &[&DirFile]) -> Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    write_dicomdir(files, &mut out)?;
+    Ok(out)
+}
+
+/// [`dicomdir`] written to `sink` a record at a time (for thousands of files, the whole file
+/// is never held in memory: see [`crate::package::Deflating`]).
+pub fn write_dicomdir(files: &[&DirFile], sink: &mut impl std::io::Write) -> Result<(), String> {
     let recs = records(files);
     let non_ascii = recs.iter().any(|r| r.attrs.iter().any(|a| !a.3.is_ascii()));
     let mut hash = Sha256::new();
@@ -305,12 +313,16 @@ pub fn dicomdir(files: &[&DirFile]) -> Result<Vec<u8>, String> {
         i = recs.get(idx).and_then(|r| r.next);
     }
     out.extend_from_slice(&head(first_root, last_root));
+    let failed = |e: std::io::Error| format!("the DICOMDIR could not be written: {e}");
+    sink.write_all(&out).map_err(failed)?;
     for r in &recs {
         let body = encode_record(r, at(r.next), at(r.child));
-        out.extend_from_slice(&0xFFFE_u16.to_le_bytes());
-        out.extend_from_slice(&0xE000_u16.to_le_bytes());
-        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
-        out.extend_from_slice(&body);
+        let mut item = Vec::with_capacity(8 + body.len());
+        item.extend_from_slice(&0xFFFE_u16.to_le_bytes());
+        item.extend_from_slice(&0xE000_u16.to_le_bytes());
+        item.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        item.extend_from_slice(&body);
+        sink.write_all(&item).map_err(failed)?;
     }
-    Ok(out)
+    Ok(())
 }

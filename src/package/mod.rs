@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use self::dicomdir::{dicomdir, DirFile};
-pub use self::zip::{Compressed, Growing, ZipStream};
+pub use self::dicomdir::{dicomdir, write_dicomdir, DirFile};
+pub use self::zip::{Compressed, Deflating, Growing, ZipStream};
 use crate::deid::{Change, Deidentified, Policy, Summary};
 
 /// Name of the package a user downloads.
@@ -262,12 +262,33 @@ impl Layout {
 
     /// `manifest.json`: what the package holds and how it was made.
     pub fn manifest_json(&self, policy: &Policy) -> String {
+        let mut out = Vec::new();
+        match self.write_manifest(policy, &mut out) {
+            Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+            Err(e) => format!("{{\"error\":\"{e}\"}}"),
+        }
+    }
+
+    /// [`Layout::manifest_json`] written to `sink` as it is made (for thousands of files,
+    /// neither the text nor a list of its entries is ever held whole).
+    pub fn write_manifest(
+        &self,
+        policy: &Policy,
+        sink: &mut impl std::io::Write,
+    ) -> serde_json::Result<()> {
+        /// The files' entries, made one at a time as they are written.
+        struct Files<'a>(&'a [Placed]);
+        impl Serialize for Files<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.collect_seq(self.0.iter().map(Placed::manifest))
+            }
+        }
         #[derive(Serialize)]
         struct Manifest<'a> {
             generator: String,
             profile: &'static str,
             options: Vec<&'static str>,
-            files: Vec<ManifestEntry<'a>>,
+            files: Files<'a>,
             key_images: Vec<&'a str>,
             excluded: &'a BTreeMap<String, usize>,
             skipped: usize,
@@ -276,12 +297,14 @@ impl Layout {
             generator: format!("Obscura {}", env!("CARGO_PKG_VERSION")),
             profile: "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
             options: policy.options.iter().map(|o| o.code_meaning()).collect(),
-            files: self.files.iter().map(Placed::manifest).collect(),
+            files: Files(&self.files),
             key_images: self.images.iter().map(|(n, _)| n.as_str()).collect(),
             excluded: &self.excluded,
             skipped: self.skipped,
         };
-        serde_json::to_string_pretty(&m).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+        let mut buffered = std::io::BufWriter::new(sink);
+        serde_json::to_writer_pretty(&mut buffered, &m)?;
+        std::io::Write::flush(&mut buffered).map_err(serde_json::Error::io)
     }
 
     /// `changes.json`: every change, file by file (tags and actions, never values).
@@ -346,8 +369,9 @@ impl Layout {
         let mut files = Vec::new();
         if !self.files.is_empty() {
             let directory: Vec<&DirFile> = self.files.iter().map(|f| &f.dir).collect();
-            match dicomdir(&directory) {
-                Ok(bytes) => files.push(("DICOMDIR", Compressed::of(&bytes))),
+            let mut entry = Deflating::new();
+            match write_dicomdir(&directory, &mut entry) {
+                Ok(()) => files.push(("DICOMDIR", entry.finish())),
                 // The files are still valid without an index; say so instead of failing.
                 Err(e) => files.push((
                     "DICOMDIR-ERROR.txt",
@@ -355,10 +379,12 @@ impl Layout {
                 )),
             }
         }
-        files.push((
-            "manifest.json",
-            Compressed::of(self.manifest_json(policy).as_bytes()),
-        ));
+        let mut manifest = Deflating::new();
+        let manifest = match self.write_manifest(policy, &mut manifest) {
+            Ok(()) => manifest.finish(),
+            Err(e) => Compressed::of(format!("{{\"error\":\"{e}\"}}").as_bytes()),
+        };
+        files.push(("manifest.json", manifest));
         files.push(("deidentification-report.html", self.report_html(policy)));
         files.push((
             "case.html",

@@ -79,6 +79,55 @@ impl Compressed {
     }
 }
 
+/// An entry deflated as it is written: large generated files (the DICOMDIR, the manifest of
+/// thousands of files) are never held whole, only their deflated bytes.
+pub struct Deflating {
+    encoder: DeflateEncoder<Vec<u8>>,
+    crc: crc32fast::Hasher,
+    size: u64,
+}
+
+impl Default for Deflating {
+    fn default() -> Deflating {
+        Deflating {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::fast()),
+            crc: crc32fast::Hasher::new(),
+            size: 0,
+        }
+    }
+}
+
+impl Deflating {
+    /// A new, empty entry.
+    pub fn new() -> Deflating {
+        Deflating::default()
+    }
+
+    /// The entry: what was written, deflated.
+    pub fn finish(self) -> Compressed {
+        Compressed {
+            crc: self.crc.finalize(),
+            size: self.size,
+            method: 8,
+            // Deflating into a Vec cannot fail.
+            body: self.encoder.finish().unwrap_or_default(),
+        }
+    }
+}
+
+impl Write for Deflating {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.encoder.write(buf)?;
+        self.crc.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.encoder.flush()
+    }
+}
+
 /// A text entry written a piece at a time (a log line per file added) that can be closed
 /// any number of times, each time with a head and a tail of its own (counts known only at
 /// the end). The pieces are kept deflated, so a log of thousands of files stays small in
@@ -335,6 +384,25 @@ fn put64(v: &mut Vec<u8>, x: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deflating_entry_holds_what_was_written_in_pieces() {
+        let mut d = Deflating::new();
+        let mut expected = Vec::new();
+        for i in 0..2000 {
+            let line = format!("{{\"path\": \"DICOM/PAT0001/IM{i:06}\"}},\n");
+            d.write_all(line.as_bytes()).expect("into memory");
+            expected.extend_from_slice(line.as_bytes());
+        }
+        let c = d.finish();
+        assert_eq!(c.method, 8);
+        assert_eq!(c.size, expected.len() as u64);
+        assert_eq!(c.crc, crc32fast::hash(&expected));
+        assert!(c.body.len() < expected.len() / 4, "deflated: {}", c.body.len());
+        assert_eq!(c.text().as_bytes(), &expected[..]);
+        let empty = Deflating::new().finish();
+        assert_eq!((empty.size, empty.crc, empty.text()), (0, 0, String::new()));
+    }
 
     #[test]
     fn a_growing_entry_closes_again_and_again_into_valid_deflate() {
