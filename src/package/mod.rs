@@ -557,12 +557,21 @@ impl PackageWriter {
     /// chunks already handed out, they make a complete archive. The writer itself is left
     /// as it was, so more files can be added and a new trailer asked for.
     pub fn trailer(&mut self, policy: &Policy) -> Vec<u8> {
-        let mut zip = self.zip.clone();
-        let mut out = Vec::new();
-        for (name, c) in self.layout.package_files(policy) {
-            out.extend(zip.add_compressed(name, &c));
+        let files = self.layout.package_files(policy);
+        // The report files are added to the archive for as long as it takes to write its
+        // directory, then taken back (a copy of the directory of thousands of files is not
+        // made), and the bytes are gathered in one buffer of the right size.
+        let mark = self.zip.mark();
+        let mut len = 0;
+        for (name, c) in &files {
+            len += ZipStream::entry_len(name, c.body.len());
         }
-        out.extend(zip.finish());
+        let mut out = Vec::with_capacity(len + self.zip.directory_len() + 100 * files.len());
+        for (name, c) in &files {
+            out.extend(self.zip.add_compressed(name, c));
+        }
+        out.extend(self.zip.directory());
+        self.zip.rewind(mark);
         out
     }
 }
@@ -642,6 +651,48 @@ mod tests {
         let (w, h, out) = shrink(4, 4, &rgba, 2);
         assert_eq!((w, h), (2, 2));
         assert!(out.chunks(4).all(|p| p == [100, 100, 100, 255]));
+    }
+
+    #[test]
+    fn a_trailer_can_be_asked_for_again_after_more_files() {
+        let policy = Policy::basic(ProjectKey::from_bytes([3; 32]));
+        let mut session = crate::deid::Session::new(policy.clone());
+        let mut writer = PackageWriter::new();
+        let mut archive = Vec::new();
+        let study = crate::sample::sample_study();
+        let names = |bytes: &[u8]| -> Vec<String> {
+            let zip = crate::input::ZipArchive::new(bytes).expect("a valid archive");
+            let names: Vec<String> = zip.files().map(|e| e.name.clone()).collect();
+            for e in zip.files() {
+                zip.read(e).expect("each entry reads back, checksum and all");
+            }
+            names
+        };
+        let mut first = None;
+        for (i, (_, bytes)) in study.iter().enumerate() {
+            let d = session.deidentify(bytes).expect("de-identified");
+            archive.extend(writer.add(&d).1);
+            if i == 0 {
+                let mut whole = archive.clone();
+                whole.extend(writer.trailer(&policy));
+                first = Some(names(&whole));
+            }
+        }
+        let mut whole = archive.clone();
+        whole.extend(writer.trailer(&policy));
+        let last = names(&whole);
+        let first = first.expect("made");
+        assert_eq!(first.iter().filter(|n| n.starts_with("DICOM/")).count(), 1);
+        assert_eq!(last.iter().filter(|n| n.starts_with("DICOM/")).count(), study.len());
+        for name in ["DICOMDIR", "manifest.json", "changes.json", "CHANGES.txt"] {
+            assert_eq!(last.iter().filter(|n| *n == name).count(), 1, "{name} once");
+            assert!(first.contains(&name.to_string()), "{name}");
+        }
+        // Asked for twice in a row: the first left nothing behind in the archive.
+        let _ = writer.trailer(&policy);
+        let mut again = archive.clone();
+        again.extend(writer.trailer(&policy));
+        assert_eq!(names(&again), last);
     }
 
     #[test]

@@ -304,7 +304,36 @@ impl ZipStream {
 
     /// The central directory: the last bytes of the archive.
     pub fn finish(self) -> Vec<u8> {
-        let mut out = Vec::new();
+        self.directory()
+    }
+
+    /// Where the archive stands: entries added after it can be taken back with
+    /// [`ZipStream::rewind`].
+    pub fn mark(&self) -> (usize, u64) {
+        (self.entries.len(), self.offset)
+    }
+
+    /// Forget the entries added since `mark` (their bytes were handed out as a trailer that
+    /// will be made again).
+    pub fn rewind(&mut self, mark: (usize, u64)) {
+        self.entries.truncate(mark.0);
+        self.offset = mark.1;
+    }
+
+    /// At most how many bytes [`ZipStream::directory`] takes.
+    pub fn directory_len(&self) -> usize {
+        let entries: usize = self.entries.iter().map(|e| 46 + 28 + e.name.len()).sum();
+        entries + 56 + 20 + 22
+    }
+
+    /// Bytes an entry named `name` of `body_len` bytes takes in the archive, at most.
+    pub fn entry_len(name: &str, body_len: usize) -> usize {
+        30 + 20 + name.len() + body_len
+    }
+
+    /// The central directory for the entries so far (the archive is left as it is).
+    pub fn directory(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.directory_len());
         let cd_start = self.offset;
         for e in &self.entries {
             let big =
