@@ -1075,23 +1075,32 @@ worker.onmessage = (ev) => handleMessage(ev.data);
 
 // The values files of a series have in common (names, dates, UIDs of the study and series),
 // held once for all their reports: a study of thousands of files would otherwise hold
-// thousands of copies of each.
+// thousands of copies of each. What the page never shows of a file (its SOP Instance UID and
+// Instance Number, its path in the package) is not kept.
 const commonValues = new Map();
 // (See ../shared/collect.js.)
 const collector = new Collector();
 const COMMON_FIELDS = ['patientName', 'patientId', 'studyDate', 'studyTime', 'studyId', 'accessionNumber',
   'studyDescription', 'seriesDescription', 'modality', 'studyUid', 'seriesUid', 'seriesNumber'];
 function shareValues(report) {
-  for (const side of [report.before, report.after]) {
-    if (!side) continue;
+  const kept = (side) => {
+    if (!side) return side;
+    const summary = { hasPixels: Boolean(side.hasPixels) };
     for (const field of COMMON_FIELDS) {
       const v = side[field];
-      if (typeof v !== 'string') continue;
+      if (typeof v !== 'string') {
+        summary[field] = v;
+        continue;
+      }
       const held = commonValues.get(v);
       if (held === undefined) commonValues.set(v, v);
-      else side[field] = held;
+      summary[field] = held === undefined ? v : held;
     }
-  }
+    return summary;
+  };
+  report.before = kept(report.before);
+  report.after = kept(report.after);
+  report.packagePath = '';
   return report;
 }
 
