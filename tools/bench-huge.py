@@ -106,10 +106,17 @@ def main():
             f"| {label} | CLI (RSS) | {r['cli_seconds']:.1f} | {r['size'] / 1e6 / r['cli_seconds']:.0f} | {r['cli_rss']:.0f} |",
             f"| {label} | page: the tab (renderer processes: page and its {1 + (os.cpu_count() or 1)} workers) | "
             f"{p['seconds']:.1f} | {r['size'] / 1e6 / p['seconds']:.0f} | {p['peakRendererRssMiB']} |",
+            f"| {label} | page: the tab while the files are worked on | | | {p['workRendererRssMiB']} |",
             f"| {label} | page: the tab before the first file | | | {p['baseRendererRssMiB']} |",
             f"| {label} | page: the browser process (holds the package's pieces, spilling to disk) | | | {p['peakBrowserRssMiB']} |",
         ]
     grow = lambda r: r["page"]["peakRendererRssMiB"] - r["page"]["baseRendererRssMiB"]
+    work = lambda r: r["page"]["workRendererRssMiB"] - r["page"]["baseRendererRssMiB"]
+    # How the tab's growth while working follows the number of files (two sizes: a line).
+    per_file_kb = (work(big) - work(small)) * 1024 / max(1, big["slices"] - small["slices"])
+    fixed = work(small) - per_file_kb * small["slices"] / 1024
+    page_within = max(grow(small), grow(big)) <= bound
+    writing = max(grow(r) - work(r) for r in runs)
     lines += [
         "",
         f"Package written by the page for the larger study: {big['page']['packageBytes'] / 1e6:.0f} MB "
@@ -123,17 +130,23 @@ def main():
         f"- CLI: {small['cli_rss']:.0f} MiB for {small['size'] / 1e9:.1f} GB, {big['cli_rss']:.0f} MiB for "
         f"{big['size'] / 1e9:.1f} GB ({'within' if max(small['cli_rss'], big['cli_rss']) <= bound else 'above'} the bound).",
         f"- Page: the tab grew by {grow(small)} MiB for {small['size'] / 1e9:.1f} GB and {grow(big)} MiB for "
-        f"{big['size'] / 1e9:.1f} GB while working (above the bound). The files are not what grows: they "
-        "are read a piece at a time into reused buffers, the change logs are kept deflated, each file's "
-        "report on the page is a summary (its list of changes is worked out again when opened), and "
-        "what the workers send each other goes back and forth in the same few buffers. The browser "
-        "frees what messages and file reads leave behind only at a full garbage collection, which it "
-        "seldom runs on its own while files keep coming: the page and each worker ask for one every "
-        "250 files (www/shared/collect.js). What is left grows slowly with the number of files: the "
-        "page's list of files, the package's directory and change log (kept deflated), and the "
-        "browser's own heaps (`node tools/tab-memory.mjs STUDY --gc` shows where it goes; after a "
-        "forced collection, the largest part is the reused read buffers, about 13 MiB). Before any "
-        f"file, the page and its workers already take {big['page']['baseRendererRssMiB']} MiB.",
+        f"{big['size'] / 1e9:.1f} GB ({'within' if page_within else 'above'} the bound). While the files were "
+        f"worked on it grew by {work(small)} and {work(big)} MiB: about {fixed:.0f} MiB whatever the size, and "
+        f"{per_file_kb:.1f} KB more a file; making and writing the package took up to {writing} MiB more.",
+        "",
+        "Where it goes (`node tools/tab-memory.mjs STUDY --gc --export` breaks it down with the browser's "
+        "own accounting): the part that does not follow the size is the cleaners' read buffers (each reads "
+        "4 files ahead), the three workers' WebAssembly memories, and the page drawing its results (a "
+        "page of 100 rows of the file list, the study tree). What follows the number of files is the "
+        "page's list of files (a summary each), the package's directory and change logs (kept "
+        "deflated) in the core, and the browser's own bookkeeping. Files are read a piece at a time "
+        "into reused buffers, only 16 files a worker are started at once (the rest wait as a name and "
+        "a way to read them), and what the workers send each other goes back and forth in the same few "
+        "buffers; the browser frees what messages leave behind at a full garbage collection, which the "
+        "page and each worker ask for every 100 files (www/shared/collect.js). Making the package adds "
+        "the key images, drawn in the core, the package's directory, and the page scrolled to the "
+        "download button and drawn again. Before any file, the page and its workers already take "
+        f"{big['page']['baseRendererRssMiB']} MiB.",
         "",
     ]
     text = "\n".join(lines)

@@ -3,7 +3,8 @@
 // ZIP archive) through "Add DICOM files", waits for the status to say they are done, then
 // downloads the package, and prints one JSON line:
 // {seconds (in the page, from when it is given the files until all are done), packageSeconds,
-// files, peakRendererRssMiB,
+// files, peakRendererRssMiB (the tab: renderer processes, page and workers), workRendererRssMiB
+// (its peak while the files are worked on, before the package is made),
 // baseRendererRssMiB (the page loaded, no file yet), peakBrowserRssMiB (the browser process,
 // which holds the package's pieces as Blobs, spilling them to disk), packageBytes}.
 // Usage: node tools/bench-page.mjs PATH [--save] [--expect N]
@@ -41,9 +42,13 @@ const browserProcess = (cmd) => !cmd.includes('--type=');
 const { server, origin } = await startServer();
 const browser = await launchChromium();
 let peak = 0;
+let peakWork = 0; // while the files are worked on (before the package is made)
+let working = false;
 let peakBrowser = 0;
 const sampler = setInterval(() => {
-  peak = Math.max(peak, rssMiB(renderer));
+  const now = rssMiB(renderer);
+  peak = Math.max(peak, now);
+  if (working) peakWork = Math.max(peakWork, now);
   peakBrowser = Math.max(peakBrowser, rssMiB(browserProcess));
 }, 100);
 try {
@@ -89,7 +94,10 @@ try {
     await new Promise((r) => setTimeout(r, 1000));
   }
   const base = rssMiB(renderer);
+  working = true;
   await addAll();
+  working = false;
+  peakWork = Math.max(peakWork, rssMiB(renderer));
   const finalStatus = await page.locator('[role=status]').textContent();
   if (!finalStatus.includes(`${expected} files de-identified`)) throw new Error(`expected ${expected} files: ${finalStatus}`);
   const times = await page.evaluate(() => window.benchTimes[window.benchTimes.length - 1]);
@@ -124,7 +132,7 @@ try {
   const packageSeconds = (performance.now() - pkgStart) / 1000;
   console.log(JSON.stringify({
     seconds, packageSeconds, files: expected, packageBytes, warm,
-    peakRendererRssMiB: Math.round(peak), baseRendererRssMiB: Math.round(base),
+    peakRendererRssMiB: Math.round(peak), workRendererRssMiB: Math.round(peakWork), baseRendererRssMiB: Math.round(base),
     peakBrowserRssMiB: Math.round(peakBrowser), pageHeapMiB,
   }));
 } finally {

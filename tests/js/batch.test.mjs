@@ -304,6 +304,16 @@ test('with a pool, files wait in a backlog: a few dozen are started at once, in 
   assert.equal(batch.active, 0);
 });
 
+test('the pool asks each of its workers to collect its garbage (as the worker does before making a package)', async () => {
+  const { Pool } = await import('../../www/worker/pool.js');
+  const got = [[], []];
+  const makeWorker = (i) => ({ onmessage: null, onerror: null, terminate() {}, postMessage(msg) { got[i].push(msg.type); } });
+  let n = 0;
+  const pool = new Pool(2, () => makeWorker(n++));
+  pool.collect();
+  assert.deepEqual(got.map((types) => types.filter((t) => t === 'collect').length), [1, 1]);
+});
+
 test('the buffer a result came in goes back to its worker with the next file it is given', async () => {
   const { Pool } = await import('../../www/worker/pool.js');
   const seen = [];

@@ -624,6 +624,7 @@ function saveBlob(blob, name) {
 // Where the browser can write to a file the user picks (File System Access), the package is
 // streamed to it; otherwise it comes as a normal download.
 $('download-button').addEventListener('click', async () => {
+  collector.ask(); // (see the worker's 'package')
   const notes = $('case-notes').value;
   if (typeof window.showSaveFilePicker !== 'function') {
     worker.postMessage({ type: 'package', notes });

@@ -59,6 +59,10 @@ onmessage = (ev) => {
     useModule(msg.module);
     return;
   }
+  if (msg.type === 'collect') {
+    collector.ask();
+    return;
+  }
   if (msg.type === 'configure') {
     chain = chain.then(() => {
       settings = msg.settings;

@@ -62,6 +62,11 @@ export class Pool {
     for (const h of this.helpers) h.worker.postMessage({ type: 'configure', settings });
   }
 
+  /** Ask each worker to collect its garbage now (see ../shared/collect.js). */
+  collect() {
+    for (const h of this.helpers) h.worker.postMessage({ type: 'collect' });
+  }
+
   /** Total network requests of the workers since they loaded. */
   requests() {
     return this.network.reduce((a, b) => a + b, 0);

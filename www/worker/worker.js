@@ -143,6 +143,10 @@ onmessage = async (ev) => {
       case 'package': {
         // The trailer (report files and ZIP directory) describes the package as it is now;
         // more files can still be added and the package downloaded again.
+        // What working on the files left behind is freed first: the package is made on top
+        // of what the tab holds, not of that.
+        batch.collector.ask();
+        if (pool) pool.collect();
         const parts = await batch.packageParts(msg.notes || '');
         if (!msg.handle) {
           post({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
