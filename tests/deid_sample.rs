@@ -691,3 +691,44 @@ fn a_description_naming_another_patient_of_the_batch_is_cleaned_of_that_name() {
     let first = smith_descriptions(&mut s);
     assert_eq!(first, after);
 }
+
+#[test]
+fn dummies_of_binary_and_uri_values_are_not_empty() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, Tag, VR};
+    let original = parse(&sample_study()[0].1);
+    let meta = original.meta().clone();
+    let mut obj = original.into_inner();
+    // Table E.1-1 asks for D (a dummy value of non-zero length) for these.
+    let document = Tag(0x0042, 0x0011);
+    let selector_ob = Tag(0x0072, 0x0065);
+    let selector_ur = Tag(0x0072, 0x0071);
+    obj.put(DataElement::new(
+        document,
+        VR::OB,
+        PrimitiveValue::from(b"%PDF-1.4 report for FAKEDOC^PDF".to_vec()),
+    ));
+    obj.put(DataElement::new(
+        selector_ob,
+        VR::OB,
+        PrimitiveValue::from(b"FAKEBYTES!".to_vec()),
+    ));
+    obj.put(DataElement::new(
+        selector_ur,
+        VR::UR,
+        PrimitiveValue::from("https://pacs.invalid/FAKEURI"),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let out = session(&[], 9).deidentify(&bytes).expect("de-identified");
+    assert!(!contains(&out.bytes, "FAKE"), "no fake value is left");
+    let obj = parse(&out.bytes);
+    for tag in [document, selector_ob, selector_ur] {
+        let e = obj.get(tag).expect("replaced, not removed");
+        let len = e.value().to_bytes().map(|b| b.len()).unwrap_or(0);
+        assert!(len > 0 && len % 2 == 0, "{tag}: a dummy of even, non-zero length ({len})");
+    }
+    assert_eq!(text(&obj, selector_ur), "ANONYMIZED");
+}

@@ -1046,6 +1046,15 @@ fn dummy(vr: VR) -> PrimitiveValue {
         VR::SL => PrimitiveValue::from(0_i32),
         VR::FL => PrimitiveValue::from(0_f32),
         VR::FD => PrimitiveValue::from(0_f64),
+        VR::SV => PrimitiveValue::from(0_i64),
+        VR::UV => PrimitiveValue::from(0_u64),
+        // D asks for a value of non-zero length: for bytes (an encapsulated document, a
+        // certificate, a selector's value), two zero bytes, or one zero of the VR's width.
+        VR::OB | VR::UN => PrimitiveValue::U8([0_u8, 0].as_slice().into()),
+        VR::OW => PrimitiveValue::from(0_u16),
+        VR::OL | VR::OF => PrimitiveValue::from(0_u32),
+        VR::OD | VR::OV => PrimitiveValue::from(0_u64),
+        VR::UR => PrimitiveValue::from(DUMMY_TEXT),
         _ => PrimitiveValue::Empty,
     }
 }
