@@ -664,7 +664,8 @@ mod tests {
             let zip = crate::input::ZipArchive::new(bytes).expect("a valid archive");
             let names: Vec<String> = zip.files().map(|e| e.name.clone()).collect();
             for e in zip.files() {
-                zip.read(e).expect("each entry reads back, checksum and all");
+                zip.read(e)
+                    .expect("each entry reads back, checksum and all");
             }
             names
         };
@@ -683,7 +684,10 @@ mod tests {
         let last = names(&whole);
         let first = first.expect("made");
         assert_eq!(first.iter().filter(|n| n.starts_with("DICOM/")).count(), 1);
-        assert_eq!(last.iter().filter(|n| n.starts_with("DICOM/")).count(), study.len());
+        assert_eq!(
+            last.iter().filter(|n| n.starts_with("DICOM/")).count(),
+            study.len()
+        );
         for name in ["DICOMDIR", "manifest.json", "changes.json", "CHANGES.txt"] {
             assert_eq!(last.iter().filter(|n| *n == name).count(), 1, "{name} once");
             assert!(first.contains(&name.to_string()), "{name}");

@@ -427,7 +427,11 @@ mod tests {
         assert_eq!(c.method, 8);
         assert_eq!(c.size, expected.len() as u64);
         assert_eq!(c.crc, crc32fast::hash(&expected));
-        assert!(c.body.len() < expected.len() / 4, "deflated: {}", c.body.len());
+        assert!(
+            c.body.len() < expected.len() / 4,
+            "deflated: {}",
+            c.body.len()
+        );
         assert_eq!(c.text().as_bytes(), &expected[..]);
         let empty = Deflating::new().finish();
         assert_eq!((empty.size, empty.crc, empty.text()), (0, 0, String::new()));
