@@ -735,3 +735,25 @@ fn dummies_of_binary_and_uri_values_are_not_empty() {
     }
     assert_eq!(text(&obj, selector_ur), "ANONYMIZED");
 }
+
+#[test]
+fn a_file_meta_group_with_presentation_addresses_is_read_and_cleaned() {
+    // (0002,0026) Source Presentation Address is a UR: a 32-bit length after two reserved
+    // bytes. The file was refused as damaged when the meta group was read as if it had a
+    // 16-bit length.
+    let mut bytes = sample_study()[0].1.clone();
+    let group_len = u32::from_le_bytes(bytes[140..144].try_into().expect("4 bytes")) as usize;
+    let end = 144 + group_len;
+    let address = b"dicom://FAKEHOST:104";
+    let mut element = vec![0x02, 0x00, 0x26, 0x00, b'U', b'R', 0, 0];
+    element.extend_from_slice(&(address.len() as u32).to_le_bytes());
+    element.extend_from_slice(address);
+    bytes.splice(end..end, element.iter().copied());
+    let new_len = (group_len + element.len()) as u32;
+    bytes[140..144].copy_from_slice(&new_len.to_le_bytes());
+    let out = session(&[], 4)
+        .deidentify(&bytes)
+        .expect("a valid file is de-identified, not refused");
+    assert!(!contains(&out.bytes, "FAKEHOST"), "the address is not kept");
+    parse(&out.bytes);
+}

@@ -51,6 +51,27 @@ enum Stop {
     SequenceDelimiter,
 }
 
+/// Whether an element of `vr` has a 32-bit length after two reserved bytes in explicit VR
+/// (PS3.5 Table 7.1-1), rather than a 16-bit one.
+fn has_long_length(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::OB
+            | VR::OD
+            | VR::OF
+            | VR::OL
+            | VR::OV
+            | VR::OW
+            | VR::SQ
+            | VR::SV
+            | VR::UC
+            | VR::UN
+            | VR::UR
+            | VR::UT
+            | VR::UV
+    )
+}
+
 fn fmt(tag: Tag) -> String {
     format!("({:04X},{:04X})", tag.group(), tag.element())
 }
@@ -138,22 +159,7 @@ impl Walker<'_> {
                         .ok_or("the file ends inside an element header")?;
                     let vr = VR::from_binary([code[0], code[1]])
                         .ok_or_else(|| format!("element {} has no valid VR", fmt(tag)))?;
-                    if matches!(
-                        vr,
-                        VR::OB
-                            | VR::OD
-                            | VR::OF
-                            | VR::OL
-                            | VR::OV
-                            | VR::OW
-                            | VR::SQ
-                            | VR::SV
-                            | VR::UC
-                            | VR::UN
-                            | VR::UR
-                            | VR::UT
-                            | VR::UV
-                    ) {
+                    if has_long_length(vr) {
                         (Some(vr), self.u32(pos + 8, enc)?, 12)
                     } else {
                         (Some(vr), u32::from(self.u16(pos + 6, enc)?), 8)
@@ -248,7 +254,7 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
             .ok_or("the file ends inside its meta group")?;
         let vr = VR::from_binary([code[0], code[1]])
             .ok_or("the meta group has an element with no valid VR")?;
-        let (len, header) = if matches!(vr, VR::OB | VR::UN | VR::UT | VR::SQ) {
+        let (len, header) = if has_long_length(vr) {
             (w.u32(pos + 8, Encoding::ExplicitLittle)?, 12)
         } else {
             (u32::from(w.u16(pos + 6, Encoding::ExplicitLittle)?), 8)
