@@ -757,3 +757,20 @@ fn a_file_meta_group_with_presentation_addresses_is_read_and_cleaned() {
     assert!(!contains(&out.bytes, "FAKEHOST"), "the address is not kept");
     parse(&out.bytes);
 }
+
+#[test]
+fn a_file_meta_group_without_its_group_length_is_read() {
+    // Some writers leave out File Meta Information Group Length (0002,0000); DCMTK and
+    // pydicom read such files, and so must Obscura.
+    let original = sample_study()[0].1.clone();
+    assert_eq!(&original[132..136], &[2, 0, 0, 0], "the sample has one");
+    let mut bytes = original[..132].to_vec();
+    bytes.extend_from_slice(&original[144..]);
+    let out = session(&[], 4)
+        .deidentify(&bytes)
+        .expect("read, not refused");
+    parse(&out.bytes);
+    for canary in CANARIES {
+        assert!(!contains(&out.bytes, canary), "{canary} leaked");
+    }
+}

@@ -879,13 +879,32 @@ fn read_file_until(
         return read_raw_dataset(bytes);
     };
     precheck::check_part10(body).map_err(DeidError::Malformed)?;
+    let repaired = with_group_length(body).map_err(DeidError::Malformed)?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
     }
     options
-        .from_reader(body)
+        .from_reader(repaired.as_deref().unwrap_or(body))
         .map_err(|e| DeidError::Parse(error_chain(&e)))
+}
+
+/// A copy of `body` (from its `DICM` marker) with File Meta Information Group Length
+/// (0002,0000) put first in its meta group, when the writer left it out (DCMTK and pydicom
+/// read such files; dicom-rs needs it); `None` when it is there.
+fn with_group_length(body: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let meta = body.get(4..).unwrap_or_default();
+    if meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]) {
+        return Ok(None);
+    }
+    let (len, _) = precheck::meta_group(meta)?;
+    let len32 = u32::try_from(len).map_err(|_| "the meta group is too long".to_string())?;
+    let mut out = Vec::with_capacity(body.len() + 12);
+    out.extend_from_slice(b"DICM");
+    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    out.extend_from_slice(&len32.to_le_bytes());
+    out.extend_from_slice(meta);
+    Ok(Some(out))
 }
 
 /// Boxes around burned-in text found automatically in the first and last frames, and a note
