@@ -30,7 +30,6 @@ from pydicom.errors import InvalidDicomError
 KNOWN_EXCLUSIONS = {
     "UN_sequence.dcm": "a sequence encoded as UN with explicit length (dicom-rs cannot read it)",
     "SC_rgb_jpeg.dcm": "deliberately wrong value length in the data set",
-    "no_meta_group_length.dcm": "file meta group without its group length",
     "meta_missing_tsyntax.dcm": "file meta group without a transfer syntax",
     "DICOMDIR-nooffset": "DICOMDIR without record offsets",
     "MR_truncated.dcm": "truncated pixel data: excluded on purpose (fail safe)",
