@@ -774,3 +774,38 @@ fn a_file_meta_group_without_its_group_length_is_read() {
         assert!(!contains(&out.bytes, canary), "{canary} leaked");
     }
 }
+
+#[test]
+fn a_sequence_stored_as_un_of_undefined_length_is_read_and_cleaned_inside() {
+    // A private sequence converted to explicit VR by a program that did not know it: UN with
+    // an undefined length, its items still in implicit VR (PS3.5 6.2.2). With Retain Safe
+    // Private it stays only if safe; either way the name inside must not survive, and the
+    // file must not be refused.
+    let original = sample_study()[0].1.clone();
+    // In private group 7FDF, just before Pixel Data (7FE0,0010), so the order stays right.
+    let mut element = vec![0xDF, 0x7F, 0x10, 0x00, b'L', b'O', 4, 0];
+    element.extend_from_slice(b"ACME");
+    element.extend_from_slice(&[
+        0xDF, 0x7F, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+    ]);
+    element.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+    let name = b"FAKEUNSEQ^NAME";
+    element.extend_from_slice(&[0x10, 0x00, 0x10, 0x00]);
+    element.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    element.extend_from_slice(name);
+    element.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+    element.extend_from_slice(&[0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0]);
+    let at = original
+        .windows(4)
+        .rposition(|w| w == [0xE0, 0x7F, 0x10, 0x00])
+        .expect("the sample has pixel data");
+    let mut bytes = original.clone();
+    bytes.splice(at..at, element.iter().copied());
+    for options in [&[][..], &[ProfileOption::RetainSafePrivate][..]] {
+        let out = session(options, 4)
+            .deidentify(&bytes)
+            .expect("read, not refused");
+        assert!(!contains(&out.bytes, "FAKEUNSEQ"), "{options:?}");
+        parse(&out.bytes);
+    }
+}

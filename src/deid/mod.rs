@@ -11,6 +11,7 @@ pub use precheck::header_len;
 pub mod reid;
 mod scrub;
 mod text_dates;
+mod un_sequences;
 mod walk;
 
 use std::collections::BTreeMap;
@@ -879,7 +880,7 @@ fn read_file_until(
         return read_raw_dataset(bytes);
     };
     precheck::check_part10(body).map_err(DeidError::Malformed)?;
-    let repaired = with_group_length(body).map_err(DeidError::Malformed)?;
+    let repaired = readable(body).map_err(DeidError::Malformed)?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
@@ -887,6 +888,29 @@ fn read_file_until(
     options
         .from_reader(repaired.as_deref().unwrap_or(body))
         .map_err(|e| DeidError::Parse(error_chain(&e)))
+}
+
+/// A copy of `body` (from its `DICM` marker) that dicom-rs can read, for the few valid files
+/// it cannot read as they are (see [`with_group_length`] and [`un_sequences`]); `None` when
+/// it can.
+fn readable(body: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let repaired = with_group_length(body)?;
+    let whole = repaired.as_deref().unwrap_or(body);
+    let meta = whole.get(4..).unwrap_or_default();
+    let (meta_len, ts) = precheck::meta_group(meta)?;
+    if precheck::Encoding::of(&ts) != Some(precheck::Encoding::ExplicitLittle) {
+        return Ok(repaired);
+    }
+    let data_set = meta.get(meta_len..).unwrap_or_default();
+    match un_sequences::rewrite(data_set)? {
+        None => Ok(repaired),
+        Some(rewritten) => {
+            let mut out = Vec::with_capacity(4 + meta_len + rewritten.len());
+            out.extend_from_slice(&whole[..4 + meta_len]);
+            out.extend_from_slice(&rewritten);
+            Ok(Some(out))
+        }
+    }
 }
 
 /// A copy of `body` (from its `DICM` marker) with File Meta Information Group Length

@@ -53,7 +53,7 @@ enum Stop {
 
 /// Whether an element of `vr` has a 32-bit length after two reserved bytes in explicit VR
 /// (PS3.5 Table 7.1-1), rather than a 16-bit one.
-fn has_long_length(vr: VR) -> bool {
+pub(crate) fn has_long_length(vr: VR) -> bool {
     matches!(
         vr,
         VR::OB

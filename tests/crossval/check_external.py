@@ -28,7 +28,6 @@ from pydicom.errors import InvalidDicomError
 # Files pydicom reads but Obscura excludes, and why. Each is a limitation to lift later, not
 # a silent pass: the script fails if one of them starts working (so the list stays true).
 KNOWN_EXCLUSIONS = {
-    "UN_sequence.dcm": "a sequence encoded as UN with explicit length (dicom-rs cannot read it)",
     "SC_rgb_jpeg.dcm": "deliberately wrong value length in the data set",
     "meta_missing_tsyntax.dcm": "file meta group without a transfer syntax",
     "DICOMDIR-nooffset": "DICOMDIR without record offsets",

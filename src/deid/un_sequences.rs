@@ -1,0 +1,365 @@
+//! Sequences stored as UN with an undefined length, made readable.
+//!
+//! A program that does not know a sequence (often a private one) and converts a file from
+//! implicit to explicit VR writes it as UN with an undefined length; its value is then still
+//! in implicit VR little endian (PS3.5 §6.2.2, Note 4). dicom-rs reads such a value in the
+//! file's own explicit VR and fails, so a valid file would be refused. Here a copy of the
+//! data set is rewritten with each such element as an SQ whose items are in explicit VR
+//! (sequences and items with undefined lengths and delimiters, so that no length has to be
+//! worked out again). The de-identification then sees inside it like any other sequence.
+
+use dicom_core::dictionary::{DataDictionary, VirtualVr};
+use dicom_core::{Tag, VR};
+use dicom_dictionary_std::StandardDataDictionary;
+
+const UNDEFINED: u32 = 0xFFFF_FFFF;
+const MAX_DEPTH: usize = 64;
+const ITEM: [u8; 4] = [0xFE, 0xFF, 0x00, 0xE0];
+const ITEM_END: [u8; 8] = [0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0];
+const SEQUENCE_END: [u8; 8] = [0xFE, 0xFF, 0xDD, 0xE0, 0, 0, 0, 0];
+
+/// The encoding of the bytes being read (the output is always explicit VR little endian).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Input {
+    Explicit,
+    Implicit,
+}
+
+/// `data_set` (explicit VR little endian, without its meta group) with every UN of undefined
+/// length rewritten as an SQ in explicit VR; `None` when it holds none (the usual case: one
+/// walk of the headers, nothing copied).
+pub fn rewrite(data_set: &[u8]) -> Result<Option<Vec<u8>>, String> {
+    let reader = Reader { buf: data_set };
+    if !reader.has_un_sequence(0, data_set.len(), 0)? {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(data_set.len() + 1024);
+    reader.elements(0, data_set.len(), Input::Explicit, &mut out, 0)?;
+    Ok(Some(out))
+}
+
+/// Whether an element of `vr` has a 32-bit length in explicit VR (PS3.5 Table 7.1-1).
+fn has_long_length(vr: VR) -> bool {
+    super::precheck::has_long_length(vr)
+}
+
+/// The VR an implicit-VR element is written with: the dictionary's, when it names one, UN
+/// otherwise (and for a value too long for a 16-bit length).
+fn implicit_vr(tag: Tag, len: u32) -> VR {
+    if len == UNDEFINED {
+        return VR::SQ;
+    }
+    let private_creator = tag.group() % 2 == 1 && (0x0010..=0x00FF).contains(&tag.element());
+    let vr = match StandardDataDictionary.by_tag(tag).map(|e| e.vr) {
+        _ if private_creator => VR::LO,
+        Some(VirtualVr::Exact(vr)) => vr,
+        _ => VR::UN,
+    };
+    if !has_long_length(vr) && len > 0xFFFF {
+        VR::UN
+    } else {
+        vr
+    }
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+}
+
+/// What ended a run of elements.
+enum End {
+    Bytes,
+    ItemDelimiter,
+}
+
+impl Reader<'_> {
+    fn bytes(&self, at: usize, n: usize) -> Result<&[u8], String> {
+        self.buf
+            .get(at..at.checked_add(n).ok_or("a length overflows")?)
+            .ok_or_else(|| "the data set ends inside an element".to_string())
+    }
+
+    fn u16(&self, at: usize) -> Result<u16, String> {
+        let b = self.bytes(at, 2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+
+    fn u32(&self, at: usize) -> Result<u32, String> {
+        let b = self.bytes(at, 4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// One element's header at `pos`: (tag, VR, length, header size); the VR is `None` for
+    /// an item or delimiter.
+    fn header(&self, pos: usize, input: Input) -> Result<(Tag, Option<VR>, u32, usize), String> {
+        let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
+        if tag.group() == 0xFFFE {
+            return Ok((tag, None, self.u32(pos + 4)?, 8));
+        }
+        match input {
+            Input::Implicit => {
+                let len = self.u32(pos + 4)?;
+                Ok((tag, Some(implicit_vr(tag, len)), len, 8))
+            }
+            Input::Explicit => {
+                let code = self.bytes(pos + 4, 2)?;
+                let vr = VR::from_binary([code[0], code[1]]).unwrap_or(VR::UN);
+                if has_long_length(vr) {
+                    Ok((tag, Some(vr), self.u32(pos + 8)?, 12))
+                } else {
+                    Ok((tag, Some(vr), u32::from(self.u16(pos + 6)?), 8))
+                }
+            }
+        }
+    }
+
+    /// Whether an element of VR UN with an undefined length is among the explicit-VR
+    /// elements from `pos` to `end` (at any depth).
+    fn has_un_sequence(&self, mut pos: usize, end: usize, depth: usize) -> Result<bool, String> {
+        if depth > MAX_DEPTH {
+            return Err("sequences nest too deeply".into());
+        }
+        while pos < end {
+            let (tag, vr, len, header) = self.header(pos, Input::Explicit)?;
+            pos += header;
+            match vr {
+                // An item (of whatever length) is walked into; a delimiter has no value.
+                None => {}
+                Some(VR::UN) if len == UNDEFINED => return Ok(true),
+                // Encapsulated pixel data: its fragments are skipped.
+                Some(_) if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) => {
+                    pos = self.skip_fragments(pos, end)?;
+                }
+                // A sequence of undefined length: its items and delimiters are walked as
+                // elements (items and delimiters are `None` above).
+                Some(_) if len == UNDEFINED => {}
+                Some(VR::SQ) => {
+                    let stop = pos.saturating_add(len as usize);
+                    if self.has_un_sequence(pos, stop.min(end), depth + 1)? {
+                        return Ok(true);
+                    }
+                    pos = stop;
+                }
+                Some(_) => pos = pos.saturating_add(len as usize),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Past the fragments of encapsulated pixel data (after their sequence delimiter).
+    fn skip_fragments(&self, mut pos: usize, end: usize) -> Result<usize, String> {
+        while pos < end {
+            let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
+            let len = self.u32(pos + 4)?;
+            pos += 8;
+            if tag == Tag(0xFFFE, 0xE0DD) {
+                return Ok(pos);
+            }
+            if len == UNDEFINED {
+                return Err("a pixel data fragment has no length".into());
+            }
+            pos = pos.saturating_add(len as usize);
+        }
+        Ok(pos)
+    }
+
+    /// Copy the elements from `pos` to `end` (or to an item delimiter) into `out` in explicit
+    /// VR; returns where reading stopped.
+    fn elements(
+        &self,
+        mut pos: usize,
+        end: usize,
+        input: Input,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<(usize, End), String> {
+        if depth > MAX_DEPTH {
+            return Err("sequences nest too deeply".into());
+        }
+        while pos < end {
+            let (tag, vr, len, header) = self.header(pos, input)?;
+            let Some(vr) = vr else {
+                if tag == Tag(0xFFFE, 0xE00D) {
+                    return Ok((pos + 8, End::ItemDelimiter));
+                }
+                return Err(format!(
+                    "unexpected item ({:04X},{:04X}) among elements",
+                    tag.group(),
+                    tag.element()
+                ));
+            };
+            let start = pos;
+            pos += header;
+            if tag == Tag(0x7FE0, 0x0010) && len == UNDEFINED {
+                // Encapsulated pixel data: copied as they are.
+                let stop = self.skip_fragments(pos, end)?;
+                out.extend_from_slice(self.bytes(start, stop - start)?);
+                pos = stop;
+                continue;
+            }
+            let sequence = vr == VR::SQ || (vr == VR::UN && len == UNDEFINED);
+            if sequence {
+                // Inside a UN of undefined length, the items are in implicit VR.
+                let inner = if vr == VR::UN { Input::Implicit } else { input };
+                out.extend_from_slice(&tag.group().to_le_bytes());
+                out.extend_from_slice(&tag.element().to_le_bytes());
+                out.extend_from_slice(b"SQ\0\0");
+                out.extend_from_slice(&UNDEFINED.to_le_bytes());
+                let stop = if len == UNDEFINED {
+                    end
+                } else {
+                    pos.checked_add(len as usize)
+                        .filter(|&s| s <= end)
+                        .ok_or("a sequence claims more bytes than are left")?
+                };
+                pos = self.items(pos, stop, len == UNDEFINED, inner, out, depth + 1)?;
+                out.extend_from_slice(&SEQUENCE_END);
+                continue;
+            }
+            let value = self.bytes(pos, len as usize)?;
+            out.extend_from_slice(&tag.group().to_le_bytes());
+            out.extend_from_slice(&tag.element().to_le_bytes());
+            out.extend_from_slice(&vr.to_bytes());
+            if has_long_length(vr) {
+                out.extend_from_slice(&[0, 0]);
+                out.extend_from_slice(&len.to_le_bytes());
+            } else {
+                out.extend_from_slice(&(len as u16).to_le_bytes());
+            }
+            out.extend_from_slice(value);
+            pos = pos.saturating_add(len as usize);
+        }
+        Ok((pos, End::Bytes))
+    }
+
+    /// Copy a sequence's items (each rewritten with an undefined length and a delimiter);
+    /// returns the position after them (after the sequence delimiter when `delimited`).
+    fn items(
+        &self,
+        mut pos: usize,
+        end: usize,
+        delimited: bool,
+        input: Input,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<usize, String> {
+        while pos < end {
+            let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
+            let len = self.u32(pos + 4)?;
+            pos += 8;
+            match (tag.group(), tag.element()) {
+                (0xFFFE, 0xE0DD) => return Ok(pos),
+                (0xFFFE, 0xE000) => {
+                    out.extend_from_slice(&ITEM);
+                    out.extend_from_slice(&UNDEFINED.to_le_bytes());
+                    if len == UNDEFINED {
+                        match self.elements(pos, end, input, out, depth)? {
+                            (p, End::ItemDelimiter) => pos = p,
+                            _ => return Err("an item is not closed".into()),
+                        }
+                    } else {
+                        let stop = pos
+                            .checked_add(len as usize)
+                            .filter(|&s| s <= end)
+                            .ok_or("an item claims more bytes than are left")?;
+                        match self.elements(pos, stop, input, out, depth)? {
+                            (p, End::Bytes) if p == stop => pos = stop,
+                            _ => return Err("an item does not fill its length".into()),
+                        }
+                    }
+                    out.extend_from_slice(&ITEM_END);
+                }
+                _ => return Err("expected an item in a sequence".into()),
+            }
+        }
+        if delimited {
+            return Err("a sequence is not closed".into());
+        }
+        Ok(pos)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn implicit(tag: (u16, u16), value: &[u8]) -> Vec<u8> {
+        let mut v = Vec::new();
+        v.extend_from_slice(&tag.0.to_le_bytes());
+        v.extend_from_slice(&tag.1.to_le_bytes());
+        v.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        v.extend_from_slice(value);
+        v
+    }
+
+    #[test]
+    fn a_un_of_undefined_length_becomes_an_explicit_sequence() {
+        // (0009,0010) LO creator, then (0009,1001) UN undefined: one item holding, in
+        // implicit VR, Patient's Name and a nested sequence of undefined length.
+        let mut ds = Vec::new();
+        ds.extend_from_slice(&[0x09, 0, 0x10, 0, b'L', b'O', 4, 0]);
+        ds.extend_from_slice(b"ACME");
+        ds.extend_from_slice(&[
+            0x09, 0, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        ds.extend(implicit((0x0010, 0x0010), b"FAKE^NAME "));
+        ds.extend_from_slice(&[0x08, 0, 0x15, 0x11, 0xFF, 0xFF, 0xFF, 0xFF]);
+        ds.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        ds.extend(implicit((0x0020, 0x000E), b"1.2.3\0"));
+        ds.extend_from_slice(&ITEM_END);
+        ds.extend_from_slice(&SEQUENCE_END);
+        ds.extend_from_slice(&ITEM_END);
+        ds.extend_from_slice(&SEQUENCE_END);
+        ds.extend_from_slice(&[0x10, 0, 0x20, 0, b'L', b'O', 4, 0]);
+        ds.extend_from_slice(b"ID01");
+
+        // Cut anywhere, or with a byte changed, the bytes give an answer, never a panic.
+        for cut in 0..ds.len() {
+            let _ = rewrite(&ds[..cut]);
+            let mut changed = ds.clone();
+            changed[cut] ^= 0xFF;
+            let _ = rewrite(&changed);
+        }
+        let out = rewrite(&ds).expect("well formed").expect("rewritten");
+        let obj = dicom_object::InMemDicomObject::read_dataset_with_ts(
+            out.as_slice(),
+            &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
+        )
+        .expect("dicom-rs reads the result");
+        let seq = obj.element(Tag(0x0009, 0x1001)).expect("kept");
+        assert_eq!(seq.vr(), VR::SQ);
+        let item = &seq.items().expect("a sequence")[0];
+        let name = item.element(Tag(0x0010, 0x0010)).expect("inside");
+        assert_eq!(name.vr(), VR::PN);
+        assert_eq!(name.to_str().expect("text"), "FAKE^NAME");
+        let inner = item.element(Tag(0x0008, 0x1115)).expect("nested");
+        let uid = inner.items().expect("a sequence")[0]
+            .element(Tag(0x0020, 0x000E))
+            .expect("inside")
+            .to_str()
+            .expect("text")
+            .to_string();
+        assert_eq!(uid.trim_end_matches('\0'), "1.2.3");
+        assert_eq!(
+            obj.element(Tag(0x0010, 0x0020))
+                .expect("after")
+                .to_str()
+                .expect("text"),
+            "ID01"
+        );
+    }
+
+    #[test]
+    fn a_data_set_without_one_is_left_as_it_is() {
+        let mut ds = vec![0x10, 0, 0x20, 0, b'L', b'O', 4, 0];
+        ds.extend_from_slice(b"ID01");
+        assert_eq!(rewrite(&ds), Ok(None));
+        // Damaged bytes are an error, never a panic.
+        let mut cut = vec![
+            0x09, 0, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        cut.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF]);
+        assert!(rewrite(&cut).is_err());
+    }
+}
