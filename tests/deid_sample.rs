@@ -709,6 +709,11 @@ fn dummies_of_binary_and_uri_values_are_not_empty() {
         PrimitiveValue::from(b"%PDF-1.4 report for FAKEDOC^PDF".to_vec()),
     ));
     obj.put(DataElement::new(
+        Tag(0x0042, 0x0015),
+        VR::UL,
+        PrimitiveValue::from(32_u32),
+    ));
+    obj.put(DataElement::new(
         selector_ob,
         VR::OB,
         PrimitiveValue::from(b"FAKEBYTES!".to_vec()),
@@ -734,6 +739,18 @@ fn dummies_of_binary_and_uri_values_are_not_empty() {
         );
     }
     assert_eq!(text(&obj, selector_ur), "ANONYMIZED");
+    // The document's length says the length of the dummy, not of the original.
+    let length = obj
+        .get(Tag(0x0042, 0x0015))
+        .and_then(|e| e.value().to_int::<u32>().ok());
+    let document = obj
+        .get(document)
+        .and_then(|e| e.value().to_bytes().ok().map(|b| b.len()));
+    assert_eq!(length, document.map(|n| n as u32));
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| c.name == "EncapsulatedDocumentLength"));
 }
 
 #[test]

@@ -85,7 +85,35 @@ impl<'a> Walker<'a> {
     pub(super) fn clean_top_level(&mut self, obj: InMemDicomObject) -> InMemDicomObject {
         let mut out = self.clean_dataset(obj, "");
         self.record_method(&mut out);
+        self.match_document_length(&mut out);
         out
+    }
+
+    /// Encapsulated Document Length (0042,0015) made to match an Encapsulated Document that
+    /// was replaced by its dummy (it still gave the original's length).
+    fn match_document_length(&mut self, out: &mut InMemDicomObject) {
+        const DOCUMENT: Tag = Tag(0x0042, 0x0011);
+        const LENGTH: Tag = Tag(0x0042, 0x0015);
+        let Some(now) = out
+            .get(DOCUMENT)
+            .and_then(|e| e.value().to_bytes().ok())
+            .map(|b| b.len() as u32)
+        else {
+            return;
+        };
+        let Some(said) = out.get(LENGTH).map(|e| e.value().to_int::<u32>().ok()) else {
+            return;
+        };
+        if said == Some(now) {
+            return;
+        }
+        out.put(DataElement::new(LENGTH, VR::UL, PrimitiveValue::from(now)));
+        self.log(
+            &fmt_tag(LENGTH),
+            "EncapsulatedDocumentLength",
+            "replaced",
+            "the length of the Encapsulated Document as it is now",
+        );
     }
 
     /// The log and the review rows.
