@@ -879,8 +879,8 @@ fn read_file_until(
     } else {
         return read_raw_dataset(bytes);
     };
-    precheck::check_part10(body).map_err(DeidError::Malformed)?;
-    let repaired = readable(body).map_err(DeidError::Malformed)?;
+    let (meta_len, un_sequences) = precheck::check_part10(body).map_err(DeidError::Malformed)?;
+    let repaired = readable(body, meta_len, un_sequences).map_err(DeidError::Malformed)?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
@@ -891,43 +891,32 @@ fn read_file_until(
 }
 
 /// A copy of `body` (from its `DICM` marker) that dicom-rs can read, for the few valid files
-/// it cannot read as they are (see [`with_group_length`] and [`un_sequences`]); `None` when
-/// it can.
-fn readable(body: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let repaired = with_group_length(body)?;
-    let whole = repaired.as_deref().unwrap_or(body);
-    let meta = whole.get(4..).unwrap_or_default();
-    let (meta_len, ts) = precheck::meta_group(meta)?;
-    if precheck::Encoding::of(&ts) != Some(precheck::Encoding::ExplicitLittle) {
-        return Ok(repaired);
-    }
-    let data_set = meta.get(meta_len..).unwrap_or_default();
-    match un_sequences::rewrite(data_set)? {
-        None => Ok(repaired),
-        Some(rewritten) => {
-            let mut out = Vec::with_capacity(4 + meta_len + rewritten.len());
-            out.extend_from_slice(&whole[..4 + meta_len]);
-            out.extend_from_slice(&rewritten);
-            Ok(Some(out))
-        }
-    }
-}
-
-/// A copy of `body` (from its `DICM` marker) with File Meta Information Group Length
-/// (0002,0000) put first in its meta group, when the writer left it out (DCMTK and pydicom
-/// read such files; dicom-rs needs it); `None` when it is there.
-fn with_group_length(body: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let meta = body.get(4..).unwrap_or_default();
-    if meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]) {
+/// it cannot read as they are; `None` when it can. `meta_len` and `un_sequences` are what
+/// [`precheck::check_part10`] found: where the meta group ends (after the marker), and
+/// whether the data set holds a UN of undefined length (see [`un_sequences`]). A meta group
+/// without its group length gets one (DCMTK and pydicom read such files; dicom-rs needs it).
+fn readable(body: &[u8], meta_len: usize, un_sequences: bool) -> Result<Option<Vec<u8>>, String> {
+    let meta = body.get(4..4 + meta_len).unwrap_or_default();
+    let data_set = body.get(4 + meta_len..).unwrap_or_default();
+    let has_group_length = meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]);
+    if has_group_length && !un_sequences {
         return Ok(None);
     }
-    let (len, _) = precheck::meta_group(meta)?;
-    let len32 = u32::try_from(len).map_err(|_| "the meta group is too long".to_string())?;
-    let mut out = Vec::with_capacity(body.len() + 12);
+    let rewritten = if un_sequences {
+        Some(un_sequences::rewrite(data_set)?)
+    } else {
+        None
+    };
+    let data_set = rewritten.as_deref().unwrap_or(data_set);
+    let mut out = Vec::with_capacity(16 + meta.len() + data_set.len());
     out.extend_from_slice(b"DICM");
-    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
-    out.extend_from_slice(&len32.to_le_bytes());
+    if !has_group_length {
+        let len = u32::try_from(meta_len).map_err(|_| "the meta group is too long".to_string())?;
+        out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+        out.extend_from_slice(&len.to_le_bytes());
+    }
     out.extend_from_slice(meta);
+    out.extend_from_slice(data_set);
     Ok(Some(out))
 }
 

@@ -40,6 +40,9 @@ impl Encoding {
 
 struct Walker<'a> {
     buf: &'a [u8],
+    /// Set when an explicit-VR element of VR UN with an undefined length was walked (a
+    /// sequence in implicit VR inside: see `super::un_sequences`).
+    un_sequence: std::cell::Cell<bool>,
 }
 
 /// What ended a run of elements.
@@ -70,6 +73,15 @@ pub(crate) fn has_long_length(vr: VR) -> bool {
             | VR::UT
             | VR::UV
     )
+}
+
+impl<'a> Walker<'a> {
+    fn new(buf: &'a [u8]) -> Walker<'a> {
+        Walker {
+            buf,
+            un_sequence: std::cell::Cell::new(false),
+        }
+    }
 }
 
 fn fmt(tag: Tag) -> String {
@@ -171,6 +183,9 @@ impl Walker<'_> {
                 let fragments = tag == Tag(0x7FE0, 0x0010);
                 // An undefined-length UN holds an implicit VR little endian sequence.
                 let inner = if vr == Some(VR::UN) {
+                    if enc == Encoding::ExplicitLittle {
+                        self.un_sequence.set(true);
+                    }
                     Encoding::ImplicitLittle
                 } else {
                     enc
@@ -234,9 +249,15 @@ impl Walker<'_> {
 
 /// Check the structure of a data set encoded with `enc` (the bytes after the file meta group).
 pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
-    let w = Walker { buf };
+    check_dataset_noting(buf, enc).map(|_| ())
+}
+
+/// [`check_dataset`], saying whether the data set holds a UN of undefined length in explicit
+/// VR little endian (which `super::un_sequences` rewrites for dicom-rs).
+pub(crate) fn check_dataset_noting(buf: &[u8], enc: Encoding) -> Result<bool, String> {
+    let w = Walker::new(buf);
     match w.elements(0, buf.len(), enc, 0, None)? {
-        (_, Stop::End) => Ok(()),
+        (_, Stop::End) => Ok(w.un_sequence.get()),
         _ => Err("a delimiter appears outside any sequence".into()),
     }
 }
@@ -244,7 +265,7 @@ pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
 /// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
 /// VR little endian): where it ends, and the transfer syntax it names.
 pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
-    let w = Walker { buf };
+    let w = Walker::new(buf);
     let mut pos = 0;
     let mut ts = String::new();
     while w.u16(pos, Encoding::ExplicitLittle).ok() == Some(0x0002) {
@@ -269,14 +290,16 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
 }
 
 /// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
-/// VR little endian), then the data set in the transfer syntax the meta group names.
-pub fn check_part10(body: &[u8]) -> Result<(), String> {
+/// VR little endian), then the data set in the transfer syntax the meta group names. Says
+/// where the meta group ends, and whether the data set holds a UN of undefined length in
+/// explicit VR little endian.
+pub fn check_part10(body: &[u8]) -> Result<(usize, bool), String> {
     let buf = body.get(4..).ok_or("the file ends after its marker")?;
     let (pos, ts) = meta_group(buf)?;
     match Encoding::of(&ts) {
-        Some(enc) => check_dataset(&buf[pos..], enc),
+        Some(enc) => Ok((pos, check_dataset_noting(&buf[pos..], enc)?)),
         // A deflated data set is checked by the inflater and parser themselves.
-        None => Ok(()),
+        None => Ok((pos, false)),
     }
 }
 
@@ -358,9 +381,7 @@ pub(crate) fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
     let buf = head.get(start + 4..)?;
     let (meta_end, ts) = meta_group(buf).ok()?;
     let enc = Encoding::of(&ts)?;
-    let w = Walker {
-        buf: &buf[meta_end..],
-    };
+    let w = Walker::new(&buf[meta_end..]);
     match w.elements(0, w.buf.len(), enc, 0, Some(Tag(0x7FE0, 0x0010))) {
         Ok((p, Stop::Until)) => Some((start + 4 + meta_end + p, enc)),
         _ => None,
@@ -374,7 +395,11 @@ mod tests {
     #[test]
     fn sample_files_pass() {
         for (name, bytes) in crate::sample::sample_study() {
-            assert_eq!(check_part10(&bytes[128..]), Ok(()), "{name}");
+            assert_eq!(
+                check_part10(&bytes[128..]).map(|(_, un)| un),
+                Ok(false),
+                "{name}"
+            );
         }
     }
 
@@ -395,7 +420,11 @@ mod tests {
             assert_eq!(header_len(&bytes[..p + 8]), Some(p), "{name}");
             assert_eq!(header_len(&bytes[..p - 1]), None, "{name}");
             // What comes before is a well-formed file of its own.
-            assert_eq!(check_part10(&bytes[128..p]), Ok(()), "{name}");
+            assert_eq!(
+                check_part10(&bytes[128..p]).map(|(_, un)| un),
+                Ok(false),
+                "{name}"
+            );
         }
         assert_eq!(header_len(b"not dicom"), None);
     }

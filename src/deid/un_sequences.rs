@@ -12,6 +12,8 @@ use dicom_core::dictionary::{DataDictionary, VirtualVr};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
 
+use super::precheck::has_long_length;
+
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const MAX_DEPTH: usize = 64;
 const ITEM: [u8; 4] = [0xFE, 0xFF, 0x00, 0xE0];
@@ -26,21 +28,13 @@ enum Input {
 }
 
 /// `data_set` (explicit VR little endian, without its meta group) with every UN of undefined
-/// length rewritten as an SQ in explicit VR; `None` when it holds none (the usual case: one
-/// walk of the headers, nothing copied).
-pub fn rewrite(data_set: &[u8]) -> Result<Option<Vec<u8>>, String> {
+/// length rewritten as an SQ in explicit VR. Called only for a data set that holds one
+/// ([`super::precheck::check_part10`] says so while it checks the file).
+pub fn rewrite(data_set: &[u8]) -> Result<Vec<u8>, String> {
     let reader = Reader { buf: data_set };
-    if !reader.has_un_sequence(0, data_set.len(), 0)? {
-        return Ok(None);
-    }
     let mut out = Vec::with_capacity(data_set.len() + 1024);
     reader.elements(0, data_set.len(), Input::Explicit, &mut out, 0)?;
-    Ok(Some(out))
-}
-
-/// Whether an element of `vr` has a 32-bit length in explicit VR (PS3.5 Table 7.1-1).
-fn has_long_length(vr: VR) -> bool {
-    super::precheck::has_long_length(vr)
+    Ok(out)
 }
 
 /// The VR an implicit-VR element is written with: the dictionary's, when it names one, UN
@@ -111,39 +105,6 @@ impl Reader<'_> {
                 }
             }
         }
-    }
-
-    /// Whether an element of VR UN with an undefined length is among the explicit-VR
-    /// elements from `pos` to `end` (at any depth).
-    fn has_un_sequence(&self, mut pos: usize, end: usize, depth: usize) -> Result<bool, String> {
-        if depth > MAX_DEPTH {
-            return Err("sequences nest too deeply".into());
-        }
-        while pos < end {
-            let (tag, vr, len, header) = self.header(pos, Input::Explicit)?;
-            pos += header;
-            match vr {
-                // An item (of whatever length) is walked into; a delimiter has no value.
-                None => {}
-                Some(VR::UN) if len == UNDEFINED => return Ok(true),
-                // Encapsulated pixel data: its fragments are skipped.
-                Some(_) if len == UNDEFINED && tag == Tag(0x7FE0, 0x0010) => {
-                    pos = self.skip_fragments(pos, end)?;
-                }
-                // A sequence of undefined length: its items and delimiters are walked as
-                // elements (items and delimiters are `None` above).
-                Some(_) if len == UNDEFINED => {}
-                Some(VR::SQ) => {
-                    let stop = pos.saturating_add(len as usize);
-                    if self.has_un_sequence(pos, stop.min(end), depth + 1)? {
-                        return Ok(true);
-                    }
-                    pos = stop;
-                }
-                Some(_) => pos = pos.saturating_add(len as usize),
-            }
-        }
-        Ok(false)
     }
 
     /// Past the fragments of encapsulated pixel data (after their sequence delimiter).
@@ -321,7 +282,13 @@ mod tests {
             changed[cut] ^= 0xFF;
             let _ = rewrite(&changed);
         }
-        let out = rewrite(&ds).expect("well formed").expect("rewritten");
+        let explicit = super::super::precheck::Encoding::ExplicitLittle;
+        assert_eq!(
+            super::super::precheck::check_dataset_noting(&ds, explicit),
+            Ok(true),
+            "the check that every file goes through notes it"
+        );
+        let out = rewrite(&ds).expect("well formed");
         let obj = dicom_object::InMemDicomObject::read_dataset_with_ts(
             out.as_slice(),
             &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
@@ -351,10 +318,14 @@ mod tests {
     }
 
     #[test]
-    fn a_data_set_without_one_is_left_as_it_is() {
+    fn a_data_set_without_one_is_not_noted() {
         let mut ds = vec![0x10, 0, 0x20, 0, b'L', b'O', 4, 0];
         ds.extend_from_slice(b"ID01");
-        assert_eq!(rewrite(&ds), Ok(None));
+        let explicit = super::super::precheck::Encoding::ExplicitLittle;
+        assert_eq!(
+            super::super::precheck::check_dataset_noting(&ds, explicit),
+            Ok(false)
+        );
         // Damaged bytes are an error, never a panic.
         let mut cut = vec![
             0x09, 0, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
