@@ -249,7 +249,7 @@ impl ZipEntry {
         if out.len() as u64 != self.size {
             return Err(ZipError::Corrupt("size does not match the directory"));
         }
-        if crc32fast::hash(&out) != self.crc {
+        if crate::crc::hash(&out) != self.crc {
             return Err(ZipError::Corrupt("checksum mismatch"));
         }
         Ok(out)

@@ -6,6 +6,7 @@
 //! Data flows one way: bytes → parsed object → policy applied → bytes → package.
 //!
 //! - [`attrs`]: reading single attribute values.
+//! - [`crc`]: the CRC-32 of the package's entries, fast in WebAssembly too.
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
@@ -17,6 +18,7 @@
 //! - `wasm`: the only module that knows about wasm-bindgen.
 
 pub mod attrs;
+pub mod crc;
 pub mod deid;
 pub mod input;
 pub mod package;

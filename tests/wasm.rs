@@ -86,3 +86,17 @@ fn damaged_files_are_excluded_in_the_browser_without_a_trap() {
         "the module still works"
     );
 }
+
+/// The CRC-32 the package's entries get in the browser (zlib-rs's braided tables there) is
+/// the one crc32fast computes, for lengths around the braid's words and blocks and beyond.
+#[wasm_bindgen_test]
+fn crc_of_entries_in_the_browser_is_the_zip_crc() {
+    assert_eq!(obscura::crc::hash(b"123456789"), 0xCBF4_3926);
+    let data: Vec<u8> = (0u32..70_000)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    for len in (0..200).chain([4095, 4096, 4097, 65_535, 70_000]) {
+        let d = &data[..len];
+        assert_eq!(obscura::crc::hash(d), crc32fast::hash(d), "length {len}");
+    }
+}

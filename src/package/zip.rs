@@ -36,7 +36,7 @@ impl Compressed {
     /// `data` stored as it is (its CRC computed): for data deflate cannot make smaller.
     pub fn stored(data: &[u8]) -> Compressed {
         Compressed {
-            crc: crc32fast::hash(data),
+            crc: crate::crc::hash(data),
             size: data.len() as u64,
             method: 0,
             body: data.to_vec(),
@@ -62,7 +62,7 @@ impl Compressed {
 
     /// Compress `data` for an entry.
     pub fn of(data: &[u8]) -> Compressed {
-        let crc = crc32fast::hash(data);
+        let crc = crate::crc::hash(data);
         let mut enc = DeflateEncoder::new(Vec::with_capacity(data.len() / 2), Compression::fast());
         // Writing into a Vec cannot fail.
         let deflated = enc.write_all(data).and_then(|_| enc.finish()).ok();
