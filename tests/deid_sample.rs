@@ -793,6 +793,122 @@ fn a_file_meta_group_without_its_group_length_is_read() {
 }
 
 #[test]
+fn reserved_private_and_misplaced_meta_elements_and_lone_creators_are_removed_and_logged() {
+    // (gggg,0001)–(gggg,000F) of an odd group are reserved, a Private Creator may come
+    // without any attribute of its block, and a damaged or odd file can carry file meta
+    // elements in its data set: all go, and the change log says so.
+    use dicom_core::{DataElement, PrimitiveValue, VR};
+    let mut file = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    file.put(DataElement::new(
+        dicom_core::Tag(0x0009, 0x0001),
+        VR::LO,
+        PrimitiveValue::from("FAKERESERVED^NAME"),
+    ));
+    file.put(DataElement::new(
+        dicom_core::Tag(0x0011, 0x0010),
+        VR::LO,
+        PrimitiveValue::from("FAKECREATOR"),
+    ));
+    file.put(DataElement::new(
+        tags::SOURCE_APPLICATION_ENTITY_TITLE,
+        VR::AE,
+        PrimitiveValue::from("FAKEDSMETAAE"),
+    ));
+    let mut bytes = Vec::new();
+    file.write_all(&mut bytes).expect("written");
+    for options in [&[][..], &[ProfileOption::RetainSafePrivate][..]] {
+        let out = session(options, 4)
+            .deidentify(&bytes)
+            .expect("de-identified");
+        assert!(!contains(&out.bytes, "FAKERESERVED"), "{options:?}");
+        assert!(!contains(&out.bytes, "FAKECREATOR"), "{options:?}");
+        assert!(!contains(&out.bytes, "FAKEDSMETAAE"), "{options:?}");
+        let logged = |path: &str| {
+            out.changes
+                .iter()
+                .any(|c| c.path == path && c.action == "removed")
+        };
+        assert!(logged("(0009,0001)"), "{options:?}: {:?}", out.changes);
+        assert!(logged("(0011,0010)"), "{options:?}: {:?}", out.changes);
+        assert!(logged("(0002,0016)"), "{options:?}: {:?}", out.changes);
+    }
+}
+
+/// `bytes` (a Part 10 file) with its meta group's Transfer Syntax UID (0002,0010) taken out,
+/// and with its group length (0002,0000) kept (set right) or taken out too.
+fn without_transfer_syntax(bytes: &[u8], keep_group_length: bool) -> Vec<u8> {
+    assert_eq!(&bytes[132..136], &[2, 0, 0, 0], "a group length first");
+    let group_len = u32::from_le_bytes(bytes[140..144].try_into().expect("4 bytes")) as usize;
+    let (mut pos, end) = (144, 144 + group_len);
+    let mut elements = Vec::new();
+    while pos < end {
+        let long = matches!(&bytes[pos + 4..pos + 6], b"OB" | b"UN" | b"UT" | b"UR");
+        let next = if long {
+            pos + 12 + u32::from_le_bytes(bytes[pos + 8..pos + 12].try_into().expect("4")) as usize
+        } else {
+            pos + 8 + u16::from_le_bytes([bytes[pos + 6], bytes[pos + 7]]) as usize
+        };
+        if bytes[pos + 2..pos + 4] != [0x10, 0x00] {
+            elements.extend_from_slice(&bytes[pos..next]);
+        }
+        pos = next;
+    }
+    let mut out = bytes[..132].to_vec();
+    if keep_group_length {
+        out.extend_from_slice(&[2, 0, 0, 0, b'U', b'L', 4, 0]);
+        out.extend_from_slice(&(elements.len() as u32).to_le_bytes());
+    }
+    out.extend_from_slice(&elements);
+    out.extend_from_slice(&bytes[end..]);
+    out
+}
+
+#[test]
+fn a_file_meta_group_without_a_transfer_syntax_is_read_in_the_data_sets_own() {
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    // Older writers left out Transfer Syntax UID (0002,0010); DCMTK and pydicom read the
+    // data set in the syntax its first element shows. So must Obscura, and say it in the
+    // output's meta group.
+    let original = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    for ts in [
+        "1.2.840.10008.1.2",
+        "1.2.840.10008.1.2.1",
+        "1.2.840.10008.1.2.2",
+    ] {
+        let mut file = original.clone();
+        file.meta_mut().set_transfer_syntax(
+            dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                .get(ts)
+                .expect("known"),
+        );
+        file.meta_mut().update_information_group_length();
+        let mut written = Vec::new();
+        file.write_all(&mut written).expect("written");
+        for keep_group_length in [true, false] {
+            let bytes = without_transfer_syntax(&written, keep_group_length);
+            assert!(!contains(&bytes[..300], ts), "{ts}: no syntax named");
+            let out = session(&[], 4)
+                .deidentify(&bytes)
+                .unwrap_or_else(|e| panic!("{ts}, group length {keep_group_length}: {e}"));
+            let again = parse(&out.bytes);
+            assert_eq!(
+                again.meta().transfer_syntax().trim_end_matches('\0'),
+                ts,
+                "the output names the syntax its data set is in"
+            );
+            assert_eq!(
+                text(&again, tags::PATIENT_IDENTITY_REMOVED),
+                "YES",
+                "{ts}: de-identified"
+            );
+            for canary in CANARIES {
+                assert!(!contains(&out.bytes, canary), "{ts}: {canary} leaked");
+            }
+        }
+    }
+}
+
+#[test]
 fn a_sequence_stored_as_un_of_undefined_length_is_read_and_cleaned_inside() {
     // A private sequence converted to explicit VR by a program that did not know it: UN with
     // an undefined length, its items still in implicit VR (PS3.5 6.2.2). With Retain Safe

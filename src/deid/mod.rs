@@ -801,8 +801,9 @@ fn write_deflated(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>,
     file.meta_mut().update_information_group_length();
     let plain = write_part10(file)?;
     // The data set starts after the preamble, "DICM" and the meta group.
-    let (meta_len, _) = precheck::meta_group(plain.get(132..).unwrap_or_default())
-        .map_err(|e| DeidError::Write(format!("file meta group: {e}")))?;
+    let meta_len = precheck::meta_group(plain.get(132..).unwrap_or_default())
+        .map_err(|e| DeidError::Write(format!("file meta group: {e}")))?
+        .len;
     let data_set = plain
         .get(132 + meta_len..)
         .ok_or_else(|| DeidError::Write("no file meta group written".into()))?;
@@ -879,8 +880,8 @@ fn read_file_until(
     } else {
         return read_raw_dataset(bytes);
     };
-    let (meta_len, un_sequences) = precheck::check_part10(body).map_err(DeidError::Malformed)?;
-    let repaired = readable(body, meta_len, un_sequences).map_err(DeidError::Malformed)?;
+    let part10 = precheck::check_part10(body).map_err(DeidError::Malformed)?;
+    let repaired = readable(body, &part10).map_err(DeidError::Malformed)?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
@@ -891,33 +892,85 @@ fn read_file_until(
 }
 
 /// A copy of `body` (from its `DICM` marker) that dicom-rs can read, for the few valid files
-/// it cannot read as they are; `None` when it can. `meta_len` and `un_sequences` are what
-/// [`precheck::check_part10`] found: where the meta group ends (after the marker), and
-/// whether the data set holds a UN of undefined length (see [`un_sequences`]). A meta group
-/// without its group length gets one (DCMTK and pydicom read such files; dicom-rs needs it).
-fn readable(body: &[u8], meta_len: usize, un_sequences: bool) -> Result<Option<Vec<u8>>, String> {
+/// it cannot read as they are; `None` when it can. `part10` is what
+/// [`precheck::check_part10`] found: where the meta group ends (after the marker), whether
+/// the data set holds a UN of undefined length (see [`un_sequences`]), and the data set's
+/// transfer syntax when the meta group names none. A meta group without its group length
+/// gets one, and one without a Transfer Syntax UID gets the syntax the data set shows (DCMTK
+/// and pydicom read such files; dicom-rs needs both).
+fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, String> {
+    let meta_len = part10.meta_len;
     let meta = body.get(4..4 + meta_len).unwrap_or_default();
     let data_set = body.get(4 + meta_len..).unwrap_or_default();
     let has_group_length = meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]);
-    if has_group_length && !un_sequences {
+    if has_group_length && !part10.un_sequences && part10.guessed_syntax.is_none() {
         return Ok(None);
     }
-    let rewritten = if un_sequences {
+    let rewritten = if part10.un_sequences {
         Some(un_sequences::rewrite(data_set)?)
     } else {
         None
     };
     let data_set = rewritten.as_deref().unwrap_or(data_set);
-    let mut out = Vec::with_capacity(16 + meta.len() + data_set.len());
-    out.extend_from_slice(b"DICM");
-    if !has_group_length {
-        let len = u32::try_from(meta_len).map_err(|_| "the meta group is too long".to_string())?;
-        out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
-        out.extend_from_slice(&len.to_le_bytes());
+    // The group's elements after its group length (if any), with the Transfer Syntax UID
+    // put in its place (elements are in ascending order) when it was missing.
+    let elements = if has_group_length {
+        meta.get(12..)
+            .ok_or("the meta group's length is cut short")?
+    } else {
+        meta
+    };
+    let mut group = Vec::with_capacity(elements.len() + 32);
+    match part10.guessed_syntax {
+        Some(uid) => {
+            let mut value = uid.as_bytes().to_vec();
+            if value.len() % 2 == 1 {
+                value.push(0);
+            }
+            let mut element = vec![0x02, 0x00, 0x10, 0x00, b'U', b'I'];
+            element.extend_from_slice(&(value.len() as u16).to_le_bytes());
+            element.extend_from_slice(&value);
+            let at = meta_element_offsets(elements)
+                .into_iter()
+                .find(|&(_, number)| number > 0x0010)
+                .map_or(elements.len(), |(at, _)| at);
+            group.extend_from_slice(&elements[..at]);
+            group.extend_from_slice(&element);
+            group.extend_from_slice(&elements[at..]);
+        }
+        None => group.extend_from_slice(elements),
     }
-    out.extend_from_slice(meta);
+    let len = u32::try_from(group.len()).map_err(|_| "the meta group is too long".to_string())?;
+    let mut out = Vec::with_capacity(16 + group.len() + data_set.len());
+    out.extend_from_slice(b"DICM");
+    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&group);
     out.extend_from_slice(data_set);
     Ok(Some(out))
+}
+
+/// Where each element of a well-formed file meta group (explicit VR little endian, already
+/// checked by [`precheck::check_part10`]) starts, with its element number.
+fn meta_element_offsets(group: &[u8]) -> Vec<(usize, u16)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    while let Some(h) = group.get(pos..pos + 8) {
+        out.push((pos, u16::from_le_bytes([h[2], h[3]])));
+        let long = dicom_core::VR::from_binary([h[4], h[5]]).is_some_and(precheck::has_long_length);
+        let next = if long {
+            group
+                .get(pos + 8..pos + 12)
+                .map(|l| pos + 12 + u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize)
+        } else {
+            Some(pos + 8 + usize::from(u16::from_le_bytes([h[6], h[7]])))
+        };
+        match next {
+            Some(n) if n > pos => pos = n,
+            _ => break,
+        }
+    }
+    out
 }
 
 /// Boxes around burned-in text found automatically in the first and last frames, and a note
@@ -1256,7 +1309,7 @@ mod tests {
             let ours = write_part10(file).expect("written");
             // The same meta group, and the same data set once inflated (the deflate streams
             // themselves may differ: they were cut into pieces differently).
-            let meta_end = |b: &[u8]| 132 + precheck::meta_group(&b[132..]).expect("meta").0;
+            let meta_end = |b: &[u8]| 132 + precheck::meta_group(&b[132..]).expect("meta").len;
             assert_eq!(meta_end(&ours), meta_end(&theirs));
             assert!(
                 ours[..meta_end(&ours)] == theirs[..meta_end(&theirs)],

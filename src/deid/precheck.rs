@@ -262,12 +262,26 @@ pub(crate) fn check_dataset_noting(buf: &[u8], enc: Encoding) -> Result<bool, St
     }
 }
 
+/// What the file meta group of a Part 10 file says: where it ends (from after the "DICM"
+/// marker), and the transfer syntax of the data set after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Meta {
+    /// Its length: the data set starts there.
+    pub len: usize,
+    /// The transfer syntax UID it names (trailing padding included), or, when it names
+    /// none, the one [`guess_syntax`] reads from the data set.
+    pub syntax: String,
+    /// Whether the syntax was guessed (the group has no Transfer Syntax UID).
+    pub guessed: bool,
+}
+
 /// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
-/// VR little endian): where it ends, and the transfer syntax it names.
-pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
+/// VR little endian): where it ends, and the transfer syntax it names (or, without one, the
+/// data set's own, see [`guess_syntax`]).
+pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
     let w = Walker::new(buf);
     let mut pos = 0;
-    let mut ts = String::new();
+    let mut ts = None;
     while w.u16(pos, Encoding::ExplicitLittle).ok() == Some(0x0002) {
         let element = w.u16(pos + 2, Encoding::ExplicitLittle)?;
         let code = buf
@@ -282,25 +296,70 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<(usize, String), String> {
         };
         let stop = w.check_len(Tag(0x0002, element), pos + header, len, buf.len())?;
         if element == 0x0010 {
-            ts = String::from_utf8_lossy(&buf[pos + header..stop]).into_owned();
+            ts = Some(String::from_utf8_lossy(&buf[pos + header..stop]).into_owned());
         }
         pos = stop;
     }
-    Ok((pos, ts))
+    let guessed = ts.is_none();
+    let syntax = ts.unwrap_or_else(|| guess_syntax(&buf[pos..]).to_string());
+    Ok(Meta {
+        len: pos,
+        syntax,
+        guessed,
+    })
+}
+
+/// The transfer syntax of a data set read from its first element, for a Part 10 file whose
+/// meta group names none (older software wrote such files; DCMTK and pydicom read them the
+/// same way): explicit VR when a valid VR follows the first tag, in big endian when that tag
+/// is written high byte first (a group below 0100: 00 08 rather than 08 00), in little endian
+/// otherwise; implicit VR little endian when no VR follows. A wrong guess does not get
+/// through: the data set is then checked, and read, in a syntax it does not follow.
+pub(crate) fn guess_syntax(data_set: &[u8]) -> &'static str {
+    match data_set.get(0..6) {
+        Some(h) if VR::from_binary([h[4], h[5]]).is_some() => {
+            if h[0] == 0 && h[1] != 0 {
+                "1.2.840.10008.1.2.2"
+            } else {
+                "1.2.840.10008.1.2.1"
+            }
+        }
+        _ => "1.2.840.10008.1.2",
+    }
+}
+
+/// What [`check_part10`] found in a well-formed Part 10 file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Part10 {
+    /// The length of the file meta group (after the "DICM" marker).
+    pub meta_len: usize,
+    /// Whether the data set holds a UN of undefined length in explicit VR little endian.
+    pub un_sequences: bool,
+    /// The transfer syntax read from the data set when the meta group names none.
+    pub guessed_syntax: Option<&'static str>,
 }
 
 /// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
-/// VR little endian), then the data set in the transfer syntax the meta group names. Says
-/// where the meta group ends, and whether the data set holds a UN of undefined length in
-/// explicit VR little endian.
-pub fn check_part10(body: &[u8]) -> Result<(usize, bool), String> {
+/// VR little endian), then the data set in the transfer syntax the meta group names (or
+/// that its first element shows, when the group names none).
+pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
     let buf = body.get(4..).ok_or("the file ends after its marker")?;
-    let (pos, ts) = meta_group(buf)?;
-    match Encoding::of(&ts) {
-        Some(enc) => Ok((pos, check_dataset_noting(&buf[pos..], enc)?)),
-        // A deflated data set is checked by the inflater and parser themselves.
-        None => Ok((pos, false)),
+    let meta = meta_group(buf)?;
+    if meta.len == buf.len() {
+        // Every DICOM object has at least its SOP Class and Instance UIDs.
+        return Err("the file holds no data set after its meta group".into());
     }
+    let guessed_syntax = meta.guessed.then(|| guess_syntax(&buf[meta.len..]));
+    let un_sequences = match Encoding::of(&meta.syntax) {
+        Some(enc) => check_dataset_noting(&buf[meta.len..], enc)?,
+        // A deflated data set is checked by the inflater and parser themselves.
+        None => false,
+    };
+    Ok(Part10 {
+        meta_len: meta.len,
+        un_sequences,
+        guessed_syntax,
+    })
 }
 
 /// How many bytes of a Part 10 file (preamble included, or from its "DICM" marker) come
@@ -379,8 +438,9 @@ pub(crate) fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
         return None;
     };
     let buf = head.get(start + 4..)?;
-    let (meta_end, ts) = meta_group(buf).ok()?;
-    let enc = Encoding::of(&ts)?;
+    let meta = meta_group(buf).ok()?;
+    let meta_end = meta.len;
+    let enc = Encoding::of(&meta.syntax)?;
     let w = Walker::new(&buf[meta_end..]);
     match w.elements(0, w.buf.len(), enc, 0, Some(Tag(0x7FE0, 0x0010))) {
         Ok((p, Stop::Until)) => Some((start + 4 + meta_end + p, enc)),
@@ -393,11 +453,38 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_data_sets_syntax_is_read_from_its_first_element() {
+        let cases: [(&[u8], &str); 5] = [
+            (
+                &[0x08, 0x00, 0x05, 0x00, b'C', b'S', 0x0A, 0x00],
+                "1.2.840.10008.1.2.1",
+            ),
+            (
+                &[0x00, 0x08, 0x00, 0x05, b'C', b'S', 0x00, 0x0A],
+                "1.2.840.10008.1.2.2",
+            ),
+            (
+                &[0x08, 0x00, 0x05, 0x00, 0x0A, 0x00, 0x00, 0x00],
+                "1.2.840.10008.1.2",
+            ),
+            // Not a VR, even in capitals: implicit VR (a length of 0x4141).
+            (
+                &[0x08, 0x00, 0x05, 0x00, b'A', b'A', 0x00, 0x00],
+                "1.2.840.10008.1.2",
+            ),
+            (&[0x08, 0x00], "1.2.840.10008.1.2"),
+        ];
+        for (bytes, ts) in cases {
+            assert_eq!(guess_syntax(bytes), ts, "{bytes:02X?}");
+        }
+    }
+
+    #[test]
     fn sample_files_pass() {
         for (name, bytes) in crate::sample::sample_study() {
             assert_eq!(
-                check_part10(&bytes[128..]).map(|(_, un)| un),
-                Ok(false),
+                check_part10(&bytes[128..]).map(|p| (p.un_sequences, p.guessed_syntax)),
+                Ok((false, None)),
                 "{name}"
             );
         }
@@ -421,8 +508,8 @@ mod tests {
             assert_eq!(header_len(&bytes[..p - 1]), None, "{name}");
             // What comes before is a well-formed file of its own.
             assert_eq!(
-                check_part10(&bytes[128..p]).map(|(_, un)| un),
-                Ok(false),
+                check_part10(&bytes[128..p]).map(|p| (p.un_sequences, p.guessed_syntax)),
+                Ok((false, None)),
                 "{name}"
             );
         }

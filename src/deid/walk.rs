@@ -179,6 +179,8 @@ impl<'a> Walker<'a> {
         let mut removed_blocks: BTreeMap<(u16, u8), usize> = BTreeMap::new();
         let mut removed_overlays = BTreeSet::new();
         let mut overlays_with_data = BTreeSet::new();
+        // Elements (gggg,0001)–(gggg,000F) of odd groups: reserved, never data of any use.
+        let mut removed_reserved = Vec::new();
         let mut out = InMemDicomObject::new_empty();
 
         for elem in obj {
@@ -188,10 +190,26 @@ impl<'a> Walker<'a> {
                 // Group lengths are optional and would be stale after cleaning.
                 continue;
             }
+            if group == 0x0000 || group == 0x0002 {
+                // Command and file meta elements have no place in a data set (a damaged or
+                // strangely written file); what they hold (AE titles, private information)
+                // is not cleaned here, so they go.
+                let name = keyword(tag).unwrap_or("attribute").to_string();
+                self.remove(
+                    &elem,
+                    &format!("{path}{}", fmt_tag(tag)),
+                    &name,
+                    "a command or file meta element inside the data set",
+                );
+                continue;
+            }
             if group % 2 == 1 {
                 if element < 0x1000 {
                     // Creators are put back below for blocks that keep an attribute; other
                     // elements below 0x1000 are reserved and never hold useful data.
+                    if element < 0x0010 {
+                        removed_reserved.push(tag);
+                    }
                     continue;
                 }
                 let block = (element >> 8) as u8;
@@ -243,6 +261,27 @@ impl<'a> Walker<'a> {
             if let Some((_, creator_elem)) = creators.get(&(*group, *block)) {
                 out.put(creator_elem.clone());
             }
+        }
+        // Creators of blocks that hold no attribute here go too, and are named.
+        for ((group, block), (creator, _)) in &creators {
+            if !kept_blocks.contains(&(*group, *block))
+                && !removed_blocks.contains_key(&(*group, *block))
+            {
+                self.log(
+                    &format!("{path}({group:04X},00{block:02X})"),
+                    &format!("Private Creator \"{creator}\" (no attribute of its block here)"),
+                    "removed",
+                    "private attributes (Basic Profile)",
+                );
+            }
+        }
+        for tag in removed_reserved {
+            self.log(
+                &format!("{path}{}", fmt_tag(tag)),
+                "reserved element of a private group",
+                "removed",
+                "not a standard attribute, may hold anything",
+            );
         }
         for ((group, block), count) in removed_blocks {
             let creator = creators
