@@ -909,6 +909,43 @@ fn a_file_meta_group_without_a_transfer_syntax_is_read_in_the_data_sets_own() {
 }
 
 #[test]
+fn a_meta_group_naming_the_wrong_one_of_explicit_and_implicit_vr_is_read_right() {
+    // A converter that rewrote the data set and not the meta group (or the other way round):
+    // pydicom reads the data set in the syntax its first element shows, and so must Obscura,
+    // naming that syntax in the output.
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let registry = dicom_transfer_syntax_registry::TransferSyntaxRegistry;
+    let file = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    for (named, actual) in [
+        ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2"),
+        ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"),
+    ] {
+        let mut meta = file.meta().clone();
+        meta.set_transfer_syntax(registry.get(named).expect("known"));
+        meta.update_information_group_length();
+        let mut bytes = vec![0; 128];
+        bytes.extend_from_slice(b"DICM");
+        meta.write(&mut bytes).expect("meta written");
+        (*file)
+            .clone()
+            .write_dataset_with_ts(&mut bytes, registry.get(actual).expect("known"))
+            .expect("data set written");
+        let out = session(&[], 4)
+            .deidentify(&bytes)
+            .unwrap_or_else(|e| panic!("{actual} named {named}: {e}"));
+        let again = parse(&out.bytes);
+        assert_eq!(
+            again.meta().transfer_syntax().trim_end_matches('\0'),
+            actual
+        );
+        assert_eq!(text(&again, tags::PATIENT_IDENTITY_REMOVED), "YES");
+        for canary in CANARIES {
+            assert!(!contains(&out.bytes, canary), "{actual}: {canary} leaked");
+        }
+    }
+}
+
+#[test]
 fn a_sequence_stored_as_un_of_undefined_length_is_read_and_cleaned_inside() {
     // A private sequence converted to explicit VR by a program that did not know it: UN with
     // an undefined length, its items still in implicit VR (PS3.5 6.2.2). With Retain Safe

@@ -895,9 +895,10 @@ fn read_file_until(
 /// it cannot read as they are; `None` when it can. `part10` is what
 /// [`precheck::check_part10`] found: where the meta group ends (after the marker), whether
 /// the data set holds a UN of undefined length (see [`un_sequences`]), and the data set's
-/// transfer syntax when the meta group names none. A meta group without its group length
-/// gets one, and one without a Transfer Syntax UID gets the syntax the data set shows (DCMTK
-/// and pydicom read such files; dicom-rs needs both).
+/// transfer syntax when the meta group names none or the wrong one. A meta group without its
+/// group length gets one, and one without a Transfer Syntax UID (or with the wrong one of
+/// explicit and implicit VR little endian) gets the syntax the data set shows (DCMTK and
+/// pydicom read such files; dicom-rs needs them right).
 fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, String> {
     let meta_len = part10.meta_len;
     let meta = body.get(4..4 + meta_len).unwrap_or_default();
@@ -930,13 +931,23 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
             let mut element = vec![0x02, 0x00, 0x10, 0x00, b'U', b'I'];
             element.extend_from_slice(&(value.len() as u16).to_le_bytes());
             element.extend_from_slice(&value);
-            let at = meta_element_offsets(elements)
-                .into_iter()
-                .find(|&(_, number)| number > 0x0010)
-                .map_or(elements.len(), |(at, _)| at);
-            group.extend_from_slice(&elements[..at]);
-            group.extend_from_slice(&element);
-            group.extend_from_slice(&elements[at..]);
+            // The elements in order, the one naming the wrong syntax (if any) left out.
+            let mut offsets = meta_element_offsets(elements);
+            offsets.push((elements.len(), u16::MAX));
+            let mut placed = false;
+            for pair in offsets.windows(2) {
+                let ((at, number), (next, _)) = (pair[0], pair[1]);
+                if number > 0x0010 && !placed {
+                    group.extend_from_slice(&element);
+                    placed = true;
+                }
+                if number != 0x0010 {
+                    group.extend_from_slice(&elements[at..next]);
+                }
+            }
+            if !placed {
+                group.extend_from_slice(&element);
+            }
         }
         None => group.extend_from_slice(elements),
     }

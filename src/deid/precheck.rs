@@ -268,10 +268,11 @@ pub(crate) fn check_dataset_noting(buf: &[u8], enc: Encoding) -> Result<bool, St
 pub(crate) struct Meta {
     /// Its length: the data set starts there.
     pub len: usize,
-    /// The transfer syntax UID it names (trailing padding included), or, when it names
-    /// none, the one [`guess_syntax`] reads from the data set.
+    /// The transfer syntax UID it names (trailing padding included), or the one
+    /// [`guess_syntax`] reads from the data set when it names none or names the wrong one of
+    /// explicit and implicit VR little endian.
     pub syntax: String,
-    /// Whether the syntax was guessed (the group has no Transfer Syntax UID).
+    /// Whether the syntax is the data set's own rather than the one the group names.
     pub guessed: bool,
 }
 
@@ -300,8 +301,23 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
         }
         pos = stop;
     }
-    let guessed = ts.is_none();
-    let syntax = ts.unwrap_or_else(|| guess_syntax(&buf[pos..]).to_string());
+    let data_set = &buf[pos..];
+    let (syntax, guessed) = match ts {
+        None => (guess_syntax(data_set).to_string(), true),
+        // Explicit VR named for a data set in implicit VR, or the other way round: a
+        // converter that rewrote one and not the other. The data set says which it is (as
+        // pydicom reads such files); a compressed syntax is always explicit VR and kept.
+        Some(named) => {
+            let plain = |uid: &str| matches!(uid, "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1");
+            let actual = guess_syntax(data_set);
+            let named_uid = named.trim_end_matches(['\0', ' ']);
+            if plain(named_uid) && plain(actual) && named_uid != actual && data_set.len() >= 8 {
+                (actual.to_string(), true)
+            } else {
+                (named, false)
+            }
+        }
+    };
     Ok(Meta {
         len: pos,
         syntax,
@@ -335,13 +351,15 @@ pub struct Part10 {
     pub meta_len: usize,
     /// Whether the data set holds a UN of undefined length in explicit VR little endian.
     pub un_sequences: bool,
-    /// The transfer syntax read from the data set when the meta group names none.
+    /// The transfer syntax read from the data set when the meta group names none, or names
+    /// the wrong one of explicit and implicit VR little endian.
     pub guessed_syntax: Option<&'static str>,
 }
 
 /// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
 /// VR little endian), then the data set in the transfer syntax the meta group names (or
-/// that its first element shows, when the group names none).
+/// that its first element shows, when the group names none or the wrong one, see
+/// [`meta_group`]).
 pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
     let buf = body.get(4..).ok_or("the file ends after its marker")?;
     let meta = meta_group(buf)?;
