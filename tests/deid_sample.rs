@@ -863,6 +863,25 @@ fn without_transfer_syntax(bytes: &[u8], keep_group_length: bool) -> Vec<u8> {
     out
 }
 
+/// `out` (a de-identified file) names `ts` as its transfer syntax, parses, is marked
+/// de-identified, and holds no canary.
+fn assert_read_in(out: &[u8], ts: &str) {
+    let again = parse(out);
+    assert_eq!(
+        again.meta().transfer_syntax().trim_end_matches('\0'),
+        ts,
+        "the output names the syntax its data set is in"
+    );
+    assert_eq!(
+        text(&again, tags::PATIENT_IDENTITY_REMOVED),
+        "YES",
+        "{ts}: de-identified"
+    );
+    for canary in CANARIES {
+        assert!(!contains(out, canary), "{ts}: {canary} leaked");
+    }
+}
+
 #[test]
 fn a_file_meta_group_without_a_transfer_syntax_is_read_in_the_data_sets_own() {
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
@@ -890,20 +909,7 @@ fn a_file_meta_group_without_a_transfer_syntax_is_read_in_the_data_sets_own() {
             let out = session(&[], 4)
                 .deidentify(&bytes)
                 .unwrap_or_else(|e| panic!("{ts}, group length {keep_group_length}: {e}"));
-            let again = parse(&out.bytes);
-            assert_eq!(
-                again.meta().transfer_syntax().trim_end_matches('\0'),
-                ts,
-                "the output names the syntax its data set is in"
-            );
-            assert_eq!(
-                text(&again, tags::PATIENT_IDENTITY_REMOVED),
-                "YES",
-                "{ts}: de-identified"
-            );
-            for canary in CANARIES {
-                assert!(!contains(&out.bytes, canary), "{ts}: {canary} leaked");
-            }
+            assert_read_in(&out.bytes, ts);
         }
     }
 }
@@ -933,15 +939,7 @@ fn a_meta_group_naming_the_wrong_one_of_explicit_and_implicit_vr_is_read_right()
         let out = session(&[], 4)
             .deidentify(&bytes)
             .unwrap_or_else(|e| panic!("{actual} named {named}: {e}"));
-        let again = parse(&out.bytes);
-        assert_eq!(
-            again.meta().transfer_syntax().trim_end_matches('\0'),
-            actual
-        );
-        assert_eq!(text(&again, tags::PATIENT_IDENTITY_REMOVED), "YES");
-        for canary in CANARIES {
-            assert!(!contains(&out.bytes, canary), "{actual}: {canary} leaked");
-        }
+        assert_read_in(&out.bytes, actual);
     }
 }
 

@@ -914,7 +914,7 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
     };
     let data_set = rewritten.as_deref().unwrap_or(data_set);
     // The group's elements after its group length (if any), with the Transfer Syntax UID
-    // put in its place (elements are in ascending order) when it was missing.
+    // put in its place (elements are in ascending order) when it was missing or wrong.
     let elements = if has_group_length {
         meta.get(12..)
             .ok_or("the meta group's length is cut short")?
@@ -931,20 +931,18 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
             let mut element = vec![0x02, 0x00, 0x10, 0x00, b'U', b'I'];
             element.extend_from_slice(&(value.len() as u16).to_le_bytes());
             element.extend_from_slice(&value);
-            // The elements in order, the one naming the wrong syntax (if any) left out.
-            let mut offsets = meta_element_offsets(elements);
-            offsets.push((elements.len(), u16::MAX));
+            // The elements in order, the one naming the wrong syntax (if any) left out, the
+            // right one before the first that comes after it.
             let mut placed = false;
-            for pair in offsets.windows(2) {
-                let ((at, number), (next, _)) = (pair[0], pair[1]);
+            precheck::meta_elements(elements, |at, number, value| {
                 if number > 0x0010 && !placed {
                     group.extend_from_slice(&element);
                     placed = true;
                 }
                 if number != 0x0010 {
-                    group.extend_from_slice(&elements[at..next]);
+                    group.extend_from_slice(&elements[at..value.end]);
                 }
-            }
+            })?;
             if !placed {
                 group.extend_from_slice(&element);
             }
@@ -959,29 +957,6 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
     out.extend_from_slice(&group);
     out.extend_from_slice(data_set);
     Ok(Some(out))
-}
-
-/// Where each element of a well-formed file meta group (explicit VR little endian, already
-/// checked by [`precheck::check_part10`]) starts, with its element number.
-fn meta_element_offsets(group: &[u8]) -> Vec<(usize, u16)> {
-    let mut out = Vec::new();
-    let mut pos = 0;
-    while let Some(h) = group.get(pos..pos + 8) {
-        out.push((pos, u16::from_le_bytes([h[2], h[3]])));
-        let long = dicom_core::VR::from_binary([h[4], h[5]]).is_some_and(precheck::has_long_length);
-        let next = if long {
-            group
-                .get(pos + 8..pos + 12)
-                .map(|l| pos + 12 + u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize)
-        } else {
-            Some(pos + 8 + usize::from(u16::from_le_bytes([h[6], h[7]])))
-        };
-        match next {
-            Some(n) if n > pos => pos = n,
-            _ => break,
-        }
-    }
-    out
 }
 
 /// Boxes around burned-in text found automatically in the first and last frames, and a note

@@ -272,17 +272,19 @@ pub(crate) struct Meta {
     /// [`guess_syntax`] reads from the data set when it names none or names the wrong one of
     /// explicit and implicit VR little endian.
     pub syntax: String,
-    /// Whether the syntax is the data set's own rather than the one the group names.
-    pub guessed: bool,
+    /// That syntax, when it is the data set's own rather than the one the group names.
+    pub guessed: Option<&'static str>,
 }
 
-/// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
-/// VR little endian): where it ends, and the transfer syntax it names (or, without one, the
-/// data set's own, see [`guess_syntax`]).
-pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
+/// Walk the elements of the file meta group at the start of `buf` (from after the "DICM"
+/// marker; always explicit VR little endian), calling `each` with every element's start, its
+/// element number and the range of its value; returns where the group ends.
+pub(crate) fn meta_elements(
+    buf: &[u8],
+    mut each: impl FnMut(usize, u16, std::ops::Range<usize>),
+) -> Result<usize, String> {
     let w = Walker::new(buf);
     let mut pos = 0;
-    let mut ts = None;
     while w.u16(pos, Encoding::ExplicitLittle).ok() == Some(0x0002) {
         let element = w.u16(pos + 2, Encoding::ExplicitLittle)?;
         let code = buf
@@ -296,31 +298,42 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
             (u32::from(w.u16(pos + 6, Encoding::ExplicitLittle)?), 8)
         };
         let stop = w.check_len(Tag(0x0002, element), pos + header, len, buf.len())?;
-        if element == 0x0010 {
-            ts = Some(String::from_utf8_lossy(&buf[pos + header..stop]).into_owned());
-        }
+        each(pos, element, pos + header..stop);
         pos = stop;
     }
+    Ok(pos)
+}
+
+/// The file meta group of a Part 10 file given from after its "DICM" marker (always explicit
+/// VR little endian): where it ends, and the transfer syntax it names (or, without one, the
+/// data set's own, see [`guess_syntax`]).
+pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
+    let mut ts = None;
+    let pos = meta_elements(buf, |_, element, value| {
+        if element == 0x0010 {
+            ts = Some(String::from_utf8_lossy(&buf[value]).into_owned());
+        }
+    })?;
     let data_set = &buf[pos..];
-    let (syntax, guessed) = match ts {
-        None => (guess_syntax(data_set).to_string(), true),
+    let guessed = match &ts {
+        None => Some(guess_syntax(data_set)),
         // Explicit VR named for a data set in implicit VR, or the other way round: a
         // converter that rewrote one and not the other. The data set says which it is (as
         // pydicom reads such files); a compressed syntax is always explicit VR and kept.
         Some(named) => {
             let plain = |uid: &str| matches!(uid, "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1");
             let actual = guess_syntax(data_set);
-            let named_uid = named.trim_end_matches(['\0', ' ']);
-            if plain(named_uid) && plain(actual) && named_uid != actual && data_set.len() >= 8 {
-                (actual.to_string(), true)
-            } else {
-                (named, false)
-            }
+            let named = named.trim_end_matches(['\0', ' ']);
+            (plain(named) && plain(actual) && named != actual && data_set.len() >= 8)
+                .then_some(actual)
         }
     };
     Ok(Meta {
         len: pos,
-        syntax,
+        syntax: match (guessed, ts) {
+            (Some(uid), _) => uid.to_string(),
+            (None, named) => named.unwrap_or_default(),
+        },
         guessed,
     })
 }
@@ -367,7 +380,6 @@ pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
         // Every DICOM object has at least its SOP Class and Instance UIDs.
         return Err("the file holds no data set after its meta group".into());
     }
-    let guessed_syntax = meta.guessed.then(|| guess_syntax(&buf[meta.len..]));
     let un_sequences = match Encoding::of(&meta.syntax) {
         Some(enc) => check_dataset_noting(&buf[meta.len..], enc)?,
         // A deflated data set is checked by the inflater and parser themselves.
@@ -376,7 +388,7 @@ pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
     Ok(Part10 {
         meta_len: meta.len,
         un_sequences,
-        guessed_syntax,
+        guessed_syntax: meta.guessed,
     })
 }
 
