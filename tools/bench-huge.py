@@ -117,6 +117,8 @@ def main():
     fixed = work(small) - per_file_kb * small["slices"] / 1024
     page_within = max(grow(small), grow(big)) <= bound
     writing = max(grow(r) - work(r) for r in runs)
+    bp, sp = big["page"], small["page"]
+    core_big = bp["coreMemoryMiB"]["main"] + sum(bp["coreMemoryMiB"]["cleaners"])
     lines += [
         "",
         f"Package written by the page for the larger study: {big['page']['packageBytes'] / 1e6:.0f} MB "
@@ -133,6 +135,21 @@ def main():
         f"{big['size'] / 1e9:.1f} GB ({'within' if page_within else 'above'} the bound). While the files were "
         f"worked on it grew by {work(small)} and {work(big)} MiB: about {fixed:.0f} MiB whatever the size, and "
         f"{per_file_kb:.1f} KB more a file; making and writing the package took up to {writing} MiB more.",
+        "",
+        f"Of the tab's growth at its peak, for {big['size'] / 1e9:.1f} GB: {bp['growthAnonMiB']} MiB of private "
+        f"memory (the page's, its workers', the core's), {bp['growthShmemMiB']} MiB of shared memory (the "
+        f"compositor's tiles that draw the page: scrolling to the download button draws more of it; "
+        f"they depend on the window, not the study) and {bp['growthFileMiB']} MiB of Chromium's own code, "
+        f"read from disk as it first runs (for {small['size'] / 1e9:.1f} GB: {sp['growthAnonMiB']}, "
+        f"{sp['growthShmemMiB']} and {sp['growthFileMiB']} MiB).",
+        "",
+        f"The core's WebAssembly memory (which only grows, so this is its peak) came to "
+        f"{bp['coreMemoryMiB']['main']:.1f} MiB in the page's main worker (reading the archive, the package) "
+        f"and {max(bp['coreMemoryMiB']['cleaners'], default=0):.1f} MiB in each of its "
+        f"{len(bp['coreMemoryMiB']['cleaners'])} cleaners for {big['size'] / 1e9:.1f} GB "
+        f"({sp['coreMemoryMiB']['main']:.1f} and {max(sp['coreMemoryMiB']['cleaners'], default=0):.1f} MiB "
+        f"for {small['size'] / 1e9:.1f} GB): {core_big:.0f} MiB in all, "
+        f"{'within' if core_big <= bound else 'above'} the bound.",
         "",
         "Where it goes (`node tools/tab-memory.mjs STUDY --gc --export` breaks it down with the browser's "
         "own accounting): the part that does not follow the size is the cleaners' read buffers (each reads "

@@ -6,7 +6,10 @@
 // files, peakRendererRssMiB (the tab: renderer processes, page and workers), workRendererRssMiB
 // (its peak while the files are worked on, before the package is made),
 // baseRendererRssMiB (the page loaded, no file yet), peakBrowserRssMiB (the browser process,
-// which holds the package's pieces as Blobs, spilling them to disk), packageBytes}.
+// which holds the package's pieces as Blobs, spilling them to disk), packageBytes,
+// growthAnonMiB / growthFileMiB / growthShmemMiB (the tab's growth at its peak, in its three
+// parts: private memory, Chromium's code paged in, the compositor's tiles),
+// coreMemoryMiB {main, cleaners: [...]} (the core's WebAssembly memory in each worker)}.
 // Usage: node tools/bench-page.mjs PATH [--save] [--expect N]
 //   --save      stream the package to a file the page is given (File System Access, here the
 //               origin's private file system), as a user with a multi-GB study would
@@ -23,31 +26,40 @@ const expectAt = args.indexOf('--expect');
 const files = statSync(path).isDirectory() ? readdirSync(path).sort().map((f) => join(path, f)) : [path];
 const expected = expectAt > 0 ? Number(args[expectAt + 1]) : files.length;
 
-/** Resident memory (MiB) of Chromium's processes whose command line matches `test`. */
-function rssMiB(test) {
-  let kib = 0;
+/** Resident memory (MiB) of Chromium's processes whose command line matches `test`: in all
+ * (`rss`), and in its three parts (/proc's status): private memory (`anon`), pages of files
+ * (`file`: Chromium's own code, paged in as it is first run) and shared memory (`shmem`: the
+ * compositor's tiles that draw the page, which it shares with the browser process). */
+function memoryMiB(test) {
+  const kib = { rss: 0, anon: 0, file: 0, shmem: 0 };
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
       if (!cmd.includes('chrom') || !test(cmd)) continue;
-      const m = readFileSync(`/proc/${pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-      if (m) kib += Number(m[1]);
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      for (const [key, field] of [['rss', 'VmRSS'], ['anon', 'RssAnon'], ['file', 'RssFile'], ['shmem', 'RssShmem']]) {
+        const m = status.match(new RegExp(`${field}:\\s+(\\d+)`));
+        if (m) kib[key] += Number(m[1]);
+      }
     } catch { /* the process ended */ }
   }
-  return kib / 1024;
+  return Object.fromEntries(Object.entries(kib).map(([k, v]) => [k, v / 1024]));
 }
+const rssMiB = (test) => memoryMiB(test).rss;
 const renderer = (cmd) => cmd.includes('--type=renderer');
 const browserProcess = (cmd) => !cmd.includes('--type=');
 
 const { server, origin } = await startServer();
 const browser = await launchChromium();
 let peak = 0;
+let peakParts = null; // the renderers' memory, in its parts, when it was at its peak
 let peakWork = 0; // while the files are worked on (before the package is made)
 let working = false;
 let peakBrowser = 0;
 const sampler = setInterval(() => {
-  const now = rssMiB(renderer);
-  peak = Math.max(peak, now);
+  const parts = memoryMiB(renderer);
+  const now = parts.rss;
+  if (now > peak) { peak = now; peakParts = parts; }
   if (working) peakWork = Math.max(peakWork, now);
   peakBrowser = Math.max(peakBrowser, rssMiB(browserProcess));
 }, 100);
@@ -93,7 +105,8 @@ try {
     await page.getByRole('button', { name: 'Start over' }).click();
     await new Promise((r) => setTimeout(r, 1000));
   }
-  const base = rssMiB(renderer);
+  const baseParts = memoryMiB(renderer);
+  const base = baseParts.rss;
   working = true;
   await addAll();
   working = false;
@@ -130,10 +143,23 @@ try {
     packageBytes = statSync(await download.path()).size;
   }
   const packageSeconds = (performance.now() - pkgStart) / 1000;
+  // The core's WebAssembly memory in each worker (see www/shared/core-memory.js): it only
+  // grows, so its size after the package is its peak.
+  const core = { main: 0, cleaners: [] };
+  for (const w of page.workers()) {
+    const bytes = await w.evaluate(() => self.obscuraCoreMemoryBytes?.() ?? null).catch(() => null);
+    if (bytes === null) continue;
+    if (w.url().includes('/cleaner.js')) core.cleaners.push(bytes / 1048576);
+    else core.main = bytes / 1048576;
+  }
+  const grew = (part) => Math.round(peakParts[part] - baseParts[part]);
   console.log(JSON.stringify({
     seconds, packageSeconds, files: expected, packageBytes, warm,
     peakRendererRssMiB: Math.round(peak), workRendererRssMiB: Math.round(peakWork), baseRendererRssMiB: Math.round(base),
     peakBrowserRssMiB: Math.round(peakBrowser), pageHeapMiB,
+    // The tab's growth at its peak, in parts (see memoryMiB).
+    growthAnonMiB: grew('anon'), growthFileMiB: grew('file'), growthShmemMiB: grew('shmem'),
+    coreMemoryMiB: { main: Math.round(core.main * 10) / 10, cleaners: core.cleaners.map((m) => Math.round(m * 10) / 10) },
   }));
 } finally {
   clearInterval(sampler);

@@ -143,7 +143,25 @@ def page_runs(study, extra):
         tries.append(json.loads(r.stdout.strip().splitlines()[-1]))
     best = min(tries, key=lambda b: b["seconds"])
     best["peakRendererRssMiB"] = max(b["peakRendererRssMiB"] for b in tries)
+    best["coreMemoryMiB"] = core_memory_peak(tries)
     return best
+
+
+def core_memory_peak(tries):
+    """The largest WebAssembly memory of the core, in the main worker and in a cleaner, over
+    several page runs (tools/bench-page.mjs's coreMemoryMiB)."""
+    return {
+        "main": max(t["coreMemoryMiB"]["main"] for t in tries),
+        "cleaner": max((m for t in tries for m in t["coreMemoryMiB"]["cleaners"]), default=0),
+        "cleaners": max(len(t["coreMemoryMiB"]["cleaners"]) for t in tries),
+    }
+
+
+def core_memory_sentence(core):
+    """What the core's WebAssembly memory came to in the page, as a sentence."""
+    return (f"The core's WebAssembly memory, which only grows, came to {core['main']:.1f} MiB in the page's "
+            f"main worker (reading archives, the package) and at most {core['cleaner']:.1f} MiB in each of "
+            f"its {core['cleaners']} cleaners (de-identifying the files).")
 
 
 def noisy_bench(work, slices):
@@ -516,7 +534,7 @@ def main():
         lines += [
             "",
             f"In the browser, building the package for download (key images, directory) took a further "
-            f"{browser['packageSeconds']:.2f} s.",
+            f"{browser['packageSeconds']:.2f} s. {core_memory_sentence(browser['coreMemoryMiB'])}",
         ]
     peers = [t for label, t, _ in rows if is_peer(label)]
     target = ["", "## Against the targets (issue: fast and bounded)", ""]

@@ -6,12 +6,14 @@ import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { ReadBuffers } from './reads.js';
 import { SpareBuffers, packCleaned } from './buffers.js';
 import { Collector } from '../shared/collect.js';
+import { exposeCoreMemory } from '../shared/core-memory.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
 let useModule;
 const ready = new Promise((resolve) => { useModule = resolve; })
-  .then((module) => init(module ? { module_or_path: module } : undefined));
+  .then((module) => init(module ? { module_or_path: module } : undefined))
+  .then(exposeCoreMemory);
 let settings = null; // the run's settings (see Batch.runSettings)
 let cleaner = null;
 

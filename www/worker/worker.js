@@ -3,6 +3,7 @@
 // The queue and the package live in ./batch.js.
 import { Batch } from './batch.js';
 import { Pool } from './pool.js';
+import { exposeCoreMemory } from '../shared/core-memory.js';
 
 let instances = 0;
 
@@ -32,7 +33,8 @@ async function loadCore() {
   const url = instances === 1 ? '../pkg/obscura.js' : `../pkg/obscura.js?instance=${instances}`;
   const core = await import(url);
   const module = await compiled;
-  await core.default(module ? { module_or_path: module } : undefined);
+  const exports = await core.default(module ? { module_or_path: module } : undefined);
+  exposeCoreMemory(exports);
   return core;
 }
 
