@@ -189,7 +189,7 @@ pub enum DeidError {
 }
 
 /// One thing done to one attribute, for the change log. Never holds the original value.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct Change {
     /// Where: the tag, prefixed by the sequences and item numbers that contain it,
     /// e.g. `(0008,1115)[1]/(0008,1155)`.

@@ -4,6 +4,7 @@
 //! Nothing in the package names an original file, value or UID: paths are counters and the
 //! change log lists only tags and actions.
 
+mod change_sets;
 mod dicomdir;
 pub mod gif;
 pub mod png;
@@ -11,13 +12,15 @@ mod report;
 mod zip;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write as _;
 use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use self::change_sets::{ChangeSets, Run};
 pub use self::dicomdir::{dicomdir, write_dicomdir, DirFile};
-pub use self::zip::{Compressed, Deflating, Growing, ZipStream};
-use crate::deid::{Change, Deidentified, Policy, Summary};
+pub use self::zip::{Compressed, Deflating, ZipStream};
+use crate::deid::{Deidentified, Policy, Summary};
 
 /// Name of the package a user downloads.
 pub const PACKAGE_NAME: &str = "obscura-package.zip";
@@ -92,12 +95,9 @@ pub struct Layout {
     series: BTreeMap<(usize, usize, usize), Arc<Summary>>,
     /// Strings that many files share, held once.
     strings: BTreeSet<Arc<str>>,
-    /// The change logs' file sections, kept deflated as files are placed (`changes.json`,
-    /// `CHANGES.txt`, `deidentification-report.html`): memory stays small for any number of
-    /// files.
-    log_json: Growing,
-    log_text: Growing,
-    log_html: Growing,
+    /// What was done to each file: the distinct lists of changes, and which each file had
+    /// (the change logs are written from them at the end).
+    changes: ChangeSets,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
     /// Key images added: name in the package, PNG.
@@ -154,7 +154,7 @@ impl Layout {
             warnings: d.warnings.iter().map(|w| self.intern(w)).collect(),
         };
         self.files.push(placed);
-        self.log(&path, &d.changes);
+        self.changes.add(&d.changes);
         path
     }
 
@@ -168,38 +168,27 @@ impl Layout {
         v
     }
 
-    /// Add a placed file's changes to the three logs.
-    fn log(&mut self, path: &str, changes: &[Change]) {
-        #[derive(Serialize)]
-        struct FileLog<'a> {
-            path: &'a str,
-            changes: &'a [Change],
+    /// For each distinct list of changes, the files that had it, as runs of images that follow
+    /// each other in a series.
+    fn change_runs(&self) -> Vec<Vec<Run>> {
+        self.changes.runs(|last, next| {
+            let (a, b) = (&self.files[last].dir, &self.files[next].dir);
+            a.group == b.group && a.image + 1 == b.image
+        })
+    }
+
+    /// A run of files in words: its first file's path, and the last one's name and how many
+    /// when there are several (`DICOM/PAT0001/STU0001/SER0001/IM000001 to IM000300 (300 files)`).
+    fn describe_run(&self, run: &Run) -> String {
+        let first = self.files[run.first].dir.path();
+        if run.count == 1 {
+            first
+        } else {
+            format!(
+                "{first} to IM{:06} ({} files)",
+                self.files[run.last].dir.image, run.count
+            )
         }
-        // An element of the pretty-printed array, indented as in it.
-        let element = serde_json::to_string_pretty(&FileLog { path, changes })
-            .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-        let mut json = String::with_capacity(element.len() + 64);
-        if !self.log_json.is_empty() {
-            json.push_str(",\n");
-        }
-        for (i, line) in element.lines().enumerate() {
-            if i > 0 {
-                json.push('\n');
-            }
-            json.push_str("  ");
-            json.push_str(line);
-        }
-        self.log_json.push(json.as_bytes());
-        let mut text = format!("\n{path}\n");
-        for c in changes {
-            text.push_str(&format!(
-                "  {:<40} {:<44} {:<13} {}\n",
-                c.path, c.name, c.action, c.reason
-            ));
-        }
-        self.log_text.push(text.as_bytes());
-        self.log_html
-            .push(report::report_file(path, changes).as_bytes());
     }
 
     /// Count a file left out. Only the kind of reason is kept, not its details: file names
@@ -308,16 +297,44 @@ impl Layout {
     }
 
     /// `changes.json`: every change, file by file (tags and actions, never values).
-    pub fn changes_json(&mut self) -> Compressed {
-        if self.log_json.is_empty() {
-            self.log_json.close(b"[", b"]")
-        } else {
-            self.log_json.close(b"[\n", b"\n]")
+    pub fn changes_json(&self) -> Compressed {
+        let mut entry = Deflating::new();
+        // Writing into a Deflating cannot fail.
+        let _ = self.write_changes_json(&mut entry);
+        entry.finish()
+    }
+
+    /// [`Layout::changes_json`] written to `sink` as it is made: an array of
+    /// `{"path", "changes"}`, pretty-printed. Each distinct list of changes is printed once
+    /// and written out for every file that had it.
+    fn write_changes_json(&self, sink: &mut impl std::io::Write) -> std::io::Result<()> {
+        // Each list as it stands in the array: inside an element, 4 spaces in.
+        let printed: Vec<String> = (0..self.changes.len())
+            .map(|n| {
+                let list = serde_json::to_string_pretty(&*self.changes.changes(n))
+                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+                list.replace('\n', "\n    ")
+            })
+            .collect();
+        let mut out = std::io::BufWriter::new(sink);
+        out.write_all(if self.files.is_empty() { b"[" } else { b"[\n" })?;
+        for (i, f) in self.files.iter().enumerate() {
+            if i > 0 {
+                out.write_all(b",\n")?;
+            }
+            let path = serde_json::to_string(&f.dir.path()).unwrap_or_default();
+            let list = &printed[self.changes.set_of(i)];
+            write!(
+                out,
+                "  {{\n    \"path\": {path},\n    \"changes\": {list}\n  }}"
+            )?;
         }
+        out.write_all(if self.files.is_empty() { b"]" } else { b"\n]" })?;
+        out.flush()
     }
 
     /// `CHANGES.txt`: the change log in plain words.
-    pub fn changes_text(&mut self, policy: &Policy) -> Compressed {
+    pub fn changes_text(&self, policy: &Policy) -> Compressed {
         let mut s = String::new();
         s.push_str("Obscura de-identification report\n");
         s.push_str("================================\n\n");
@@ -352,15 +369,43 @@ impl Layout {
                 }
             }
         }
-        s.push_str("\nOriginal values are never written here. Per file, what was done:\n");
-        self.log_text.close(s.as_bytes(), b"")
+        s.push_str(
+            "\nOriginal values are never written here. Per file, what was done (files with the \
+             same changes are listed together):\n",
+        );
+        let mut entry = Deflating::new();
+        // Writing into a Deflating cannot fail.
+        let _ = entry.write_all(s.as_bytes());
+        for (n, runs) in self.change_runs().iter().enumerate() {
+            let mut text = String::from("\n");
+            for run in runs {
+                text.push_str(&self.describe_run(run));
+                text.push('\n');
+            }
+            for c in self.changes.changes(n).iter() {
+                text.push_str(&format!(
+                    "  {:<40} {:<44} {:<13} {}\n",
+                    c.path, c.name, c.action, c.reason
+                ));
+            }
+            let _ = entry.write_all(text.as_bytes());
+        }
+        entry.finish()
     }
 
     /// `deidentification-report.html`: the log as a readable page.
-    pub fn report_html(&mut self, policy: &Policy) -> Compressed {
-        let head = report::report_head(self, policy);
-        self.log_html
-            .close(head.as_bytes(), report::PAGE_END.as_bytes())
+    pub fn report_html(&self, policy: &Policy) -> Compressed {
+        let mut entry = Deflating::new();
+        // Writing into a Deflating cannot fail.
+        let _ = entry.write_all(report::report_head(self, policy).as_bytes());
+        for (n, runs) in self.change_runs().iter().enumerate() {
+            let files: Vec<String> = runs.iter().map(|r| self.describe_run(r)).collect();
+            let count = runs.iter().map(|r| r.count).sum();
+            let section = report::report_files(&files, count, &self.changes.changes(n));
+            let _ = entry.write_all(section.as_bytes());
+        }
+        let _ = entry.write_all(report::PAGE_END.as_bytes());
+        entry.finish()
     }
 
     /// The package's own files, for the end of the archive: the DICOMDIR index of the
@@ -697,6 +742,92 @@ mod tests {
         let mut again = archive.clone();
         again.extend(writer.trailer(&policy));
         assert_eq!(names(&again), last);
+    }
+
+    #[test]
+    fn change_logs_list_every_file_and_files_with_the_same_changes_together() {
+        let policy = Policy::basic(ProjectKey::from_bytes([5; 32]));
+        let mut session = crate::deid::Session::new(policy.clone());
+        let mut layout = Layout::new();
+        // Each file of the sample study twice in a row: the second copy is the next image of
+        // the same series, with the same changes.
+        let mut placed = Vec::new();
+        for (_, bytes) in crate::sample::sample_study() {
+            let d = session.deidentify(&bytes).expect("de-identified");
+            for _ in 0..2 {
+                placed.push((layout.place(&d), d.changes.clone()));
+            }
+        }
+        // changes.json: every file with its own changes, as a pretty-printed array.
+        #[derive(Serialize)]
+        struct FileLog<'a> {
+            path: &'a str,
+            changes: &'a [crate::deid::Change],
+        }
+        let expected: Vec<FileLog> = placed
+            .iter()
+            .map(|(path, changes)| FileLog { path, changes })
+            .collect();
+        let json = layout.changes_json();
+        assert_eq!(
+            json.text(),
+            serde_json::to_string_pretty(&expected).expect("json")
+        );
+        assert_eq!(json.crc, crc32fast::hash(json.text().as_bytes()));
+
+        // CHANGES.txt: each distinct list once, after the files that had it.
+        let text = layout.changes_text(&policy).text();
+        let sets = layout.changes.len();
+        assert!(
+            sets < placed.len(),
+            "{sets} lists for {} files",
+            placed.len()
+        );
+        // The runs of files named (`first` or `first to IMnnnnnn (n files)`) are every file.
+        let mut named = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with("DICOM/")) {
+            let (first, last) = match line.split_once(" to IM") {
+                Some((first, rest)) => (first, rest.split(' ').next().unwrap_or("")),
+                None => (line, &line[line.len() - 6..]),
+            };
+            let (folder, image) = first.split_at(first.len() - 6);
+            let (from, to): (usize, usize) = (image.parse().expect("n"), last.parse().expect("n"));
+            named.extend((from..=to).map(|i| format!("{folder}{i:06}")));
+        }
+        named.sort();
+        let mut paths: Vec<String> = placed.iter().map(|(p, _)| p.clone()).collect();
+        paths.sort();
+        assert_eq!(named, paths, "{text}");
+        assert!(
+            text.contains(" (2 files)\n") || text.contains(" (4 files)\n"),
+            "{text}"
+        );
+        let sections = text
+            .split("\n\n")
+            .filter(|s| s.starts_with("DICOM/"))
+            .count();
+        assert_eq!(sections, sets, "{text}");
+        for (path, changes) in &placed {
+            let line = changes
+                .iter()
+                .map(|c| format!("  {:<40} {:<44}", c.path, c.name))
+                .next();
+            if let Some(line) = line {
+                assert!(text.contains(&line), "{path}: {line}");
+            }
+        }
+        let html = layout.report_html(&policy).text();
+        assert_eq!(html.matches("<details>").count(), sets);
+        assert!(html.contains(" files): "), "{html}");
+        for phi in [
+            "FAKEDOE",
+            "FAKEID",
+            "FAKEACC",
+            "FAKEDOC",
+            "FAKEGENERALHOSPITAL",
+        ] {
+            assert!(!html.contains(phi) && !text.contains(phi), "{phi}");
+        }
     }
 
     #[test]

@@ -122,23 +122,51 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
         }
         let _ = writeln!(b, "</tbody></table>");
     }
-    let _ = writeln!(b, "<h2>Per file</h2>");
+    let _ = writeln!(
+        b,
+        "<h2>Per file</h2>\n<p>Files with the same changes are listed together.</p>"
+    );
     b
 }
 
-/// One file's section of `deidentification-report.html`: every change, folded.
-pub fn report_file(path: &str, changes: &[crate::deid::Change]) -> String {
+/// The section of `deidentification-report.html` for files that had the same changes (each
+/// of `files` names one file or a run of them; `count` files in all): every change, folded.
+pub fn report_files(files: &[String], count: usize, changes: &[crate::deid::Change]) -> String {
     let mut b = String::new();
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
     for c in changes {
         *counts.entry(c.action.as_ref()).or_default() += 1;
     }
     let summary: Vec<String> = counts.iter().map(|(a, n)| format!("{n} {a}")).collect();
+    let summary = if summary.is_empty() {
+        "no change".to_string()
+    } else {
+        summary.join(", ")
+    };
+    let first = files.first().map_or("", String::as_str);
+    let _ = match files.len() {
+        0 | 1 => write!(
+            b,
+            "<details><summary><code>{}</code>: {}</summary>",
+            esc(first),
+            esc(&summary)
+        ),
+        n => write!(
+            b,
+            "<details><summary><code>{}</code> and {} more ({count} files): {}</summary><p>{}</p>",
+            esc(first),
+            n - 1,
+            esc(&summary),
+            files
+                .iter()
+                .map(|f| format!("<code>{}</code>", esc(f)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
     let _ = writeln!(
         b,
-        "<details><summary><code>{}</code>: {}</summary><table><thead><tr><th>Attribute</th><th>Name</th><th>Action</th><th>Why</th></tr></thead><tbody>",
-        esc(path),
-        esc(&summary.join(", "))
+        "<table><thead><tr><th>Attribute</th><th>Name</th><th>Action</th><th>Why</th></tr></thead><tbody>"
     );
     for c in changes {
         let _ = writeln!(

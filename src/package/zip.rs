@@ -128,84 +128,6 @@ impl Write for Deflating {
     }
 }
 
-/// A text entry written a piece at a time (a log line per file added) that can be closed
-/// any number of times, each time with a head and a tail of its own (counts known only at
-/// the end). The pieces are kept deflated, so a log of thousands of files stays small in
-/// memory: the entry is a deflate stream of the head (flushed), the pieces (flushed at each
-/// close, the compressor going on after) and the tail (final), which decoders read as one.
-pub struct Growing {
-    pieces: DeflateEncoder<Vec<u8>>,
-    crc: crc32fast::Hasher,
-    size: u64,
-}
-
-impl Default for Growing {
-    fn default() -> Growing {
-        Growing {
-            pieces: DeflateEncoder::new(Vec::new(), Compression::default()),
-            crc: crc32fast::Hasher::new(),
-            size: 0,
-        }
-    }
-}
-
-impl std::fmt::Debug for Growing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Growing")
-            .field("size", &self.size)
-            .field("deflated", &self.pieces.get_ref().len())
-            .finish()
-    }
-}
-
-impl Growing {
-    /// Add a piece.
-    pub fn push(&mut self, piece: &[u8]) {
-        // Writing into a Vec cannot fail.
-        let _ = self.pieces.write_all(piece);
-        self.crc.update(piece);
-        self.size += piece.len() as u64;
-    }
-
-    /// Bytes of text added so far.
-    pub fn len(&self) -> u64 {
-        self.size
-    }
-
-    /// Whether nothing was added.
-    pub fn is_empty(&self) -> bool {
-        self.size == 0
-    }
-
-    /// The entry as it stands: `head`, the pieces so far, `tail`. More pieces can be added
-    /// after.
-    pub fn close(&mut self, head: &[u8], tail: &[u8]) -> Compressed {
-        // A sync flush ends the pieces' output on a byte boundary with a non-final block.
-        let _ = self.pieces.flush();
-        let mut first = DeflateEncoder::new(Vec::new(), Compression::default());
-        let _ = first.write_all(head);
-        let _ = first.flush();
-        let mut last = DeflateEncoder::new(Vec::new(), Compression::default());
-        let _ = last.write_all(tail);
-        let last = last.finish().unwrap_or_default();
-        let mut body = first.get_ref().clone();
-        body.extend_from_slice(self.pieces.get_ref());
-        body.extend_from_slice(&last);
-        let mut crc = crc32fast::Hasher::new();
-        crc.update(head);
-        crc.combine(&self.crc);
-        let mut end = crc32fast::Hasher::new();
-        end.update(tail);
-        crc.combine(&end);
-        Compressed {
-            crc: crc.finalize(),
-            size: head.len() as u64 + self.size + tail.len() as u64,
-            method: 8,
-            body,
-        }
-    }
-}
-
 impl Compressed {
     /// The data back, inflated (for tests, and to write an entry to a plain file).
     pub fn write_data(&self, out: &mut impl std::io::Write) -> std::io::Result<u64> {
@@ -435,29 +357,6 @@ mod tests {
         assert_eq!(c.text().as_bytes(), &expected[..]);
         let empty = Deflating::new().finish();
         assert_eq!((empty.size, empty.crc, empty.text()), (0, 0, String::new()));
-    }
-
-    #[test]
-    fn a_growing_entry_closes_again_and_again_into_valid_deflate() {
-        let mut g = Growing::default();
-        let mut expected = String::new();
-        for round in 0..3 {
-            for i in 0..500 {
-                let line = format!("file {round}-{i}: (0010,0010) removed\n");
-                g.push(line.as_bytes());
-                expected.push_str(&line);
-            }
-            let head = format!("head {round}\n");
-            let tail = format!("tail {round}\n");
-            let c = g.close(head.as_bytes(), tail.as_bytes());
-            let whole = format!("{head}{expected}{tail}");
-            assert_eq!(c.text(), whole);
-            assert_eq!(c.size, whole.len() as u64);
-            assert_eq!(c.crc, crc32fast::hash(whole.as_bytes()));
-            assert!(c.body.len() * 5 < whole.len(), "kept deflated");
-        }
-        let empty = Growing::default().close(b"", b"");
-        assert_eq!((empty.text(), empty.size, empty.crc), (String::new(), 0, 0));
     }
 
     #[test]

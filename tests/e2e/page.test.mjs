@@ -461,12 +461,23 @@ test('a box drawn on one image is blacked out in every image of its series in th
   await dialog.getByRole('button', { name: 'Close' }).click();
   const { dest } = await downloadPackage(page, 'series-box-unzipped');
   const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
-  // The files the box went into, from the log; they must be exactly one series' files.
+  // The files the box went into, from the log (files with the same changes are listed
+  // together, one file or a run of them a line, before their changes); they must be exactly
+  // one series' files.
   const boxed = [];
-  let current = null;
+  let current = [];
+  let listing = false;
   for (const line of log.split('\n')) {
-    if (/^DICOM\/\S+$/.test(line)) current = line;
-    else if (current && /box drawn on the page \(its series\)/.test(line) && !boxed.includes(current)) boxed.push(current);
+    const run = line.match(/^(DICOM\/\S+IM)(\d{6})(?: to IM(\d{6}) \(\d+ files\))?$/);
+    if (run) {
+      if (!listing) current = [];
+      listing = true;
+      const [, prefix, from, to] = run;
+      for (let i = Number(from); i <= Number(to || from); i += 1) current.push(`${prefix}${String(i).padStart(6, '0')}`);
+      continue;
+    }
+    listing = false;
+    if (/box drawn on the page \(its series\)/.test(line)) boxed.push(...current.filter((p) => !boxed.includes(p)));
   }
   assert.ok(boxed.length >= 2, `the box went into ${boxed.length} file(s): ${boxed}`);
   const folder = boxed[0].slice(0, boxed[0].lastIndexOf('/'));
