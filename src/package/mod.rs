@@ -298,7 +298,7 @@ impl Layout {
 
     /// `changes.json`: every change, file by file (tags and actions, never values).
     pub fn changes_json(&self) -> Compressed {
-        let mut entry = Deflating::new();
+        let mut entry = Deflating::smaller();
         // Writing into a Deflating cannot fail.
         let _ = self.write_changes_json(&mut entry);
         entry.finish()
@@ -323,7 +323,7 @@ impl Layout {
                 out.write_all(b",\n")?;
             }
             let path = serde_json::to_string(&f.dir.path()).unwrap_or_default();
-            let list = &printed[self.changes.set_of(i)];
+            let list = printed.get(self.changes.set_of(i)).map_or("[]", String::as_str);
             write!(
                 out,
                 "  {{\n    \"path\": {path},\n    \"changes\": {list}\n  }}"

@@ -103,6 +103,16 @@ impl Deflating {
         Deflating::default()
     }
 
+    /// A new, empty entry compressed as well as zlib's default level does: for a large,
+    /// repetitive text that must be held deflated until the archive's end (`changes.json`
+    /// of 7,600 files: 0.5 MB rather than 2.4 MB, in about three times the time).
+    pub fn smaller() -> Deflating {
+        Deflating {
+            encoder: DeflateEncoder::new(Vec::new(), Compression::default()),
+            ..Deflating::default()
+        }
+    }
+
     /// The entry: what was written, deflated.
     pub fn finish(self) -> Compressed {
         Compressed {
