@@ -22,6 +22,10 @@ pub use self::dicomdir::{dicomdir, write_dicomdir, DirFile};
 pub use self::zip::{Compressed, Deflating, ZipStream};
 use crate::deid::{Deidentified, Policy, Summary};
 
+/// Bytes of printed lists of changes kept while `changes.json` is written (see
+/// [`Layout::changes_json`]).
+const PRINTED_BYTES: usize = 16 << 20;
+
 /// Name of the package a user downloads.
 pub const PACKAGE_NAME: &str = "obscura-package.zip";
 
@@ -300,22 +304,27 @@ impl Layout {
     pub fn changes_json(&self) -> Compressed {
         let mut entry = Deflating::smaller();
         // Writing into a Deflating cannot fail.
-        let _ = self.write_changes_json(&mut entry);
+        let _ = self.write_changes_json(&mut entry, PRINTED_BYTES);
         entry.finish()
     }
 
     /// [`Layout::changes_json`] written to `sink` as it is made: an array of
     /// `{"path", "changes"}`, pretty-printed. Each distinct list of changes is printed once
-    /// and written out for every file that had it.
-    fn write_changes_json(&self, sink: &mut impl std::io::Write) -> std::io::Result<()> {
+    /// and kept while the lists kept take at most `keep_printed` bytes (a few lists, as a
+    /// rule); past that, printed again for each file that has it.
+    fn write_changes_json(
+        &self,
+        sink: &mut impl std::io::Write,
+        keep_printed: usize,
+    ) -> std::io::Result<()> {
         // Each list as it stands in the array: inside an element, 4 spaces in.
-        let printed: Vec<String> = (0..self.changes.len())
-            .map(|n| {
-                let list = serde_json::to_string_pretty(&*self.changes.changes(n))
-                    .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
-                list.replace('\n', "\n    ")
-            })
-            .collect();
+        let print = |n: usize| {
+            serde_json::to_string_pretty(&*self.changes.changes(n))
+                .unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
+                .replace('\n', "\n    ")
+        };
+        let mut printed: Vec<Option<String>> = vec![None; self.changes.len()];
+        let mut printed_bytes = 0;
         let mut out = std::io::BufWriter::new(sink);
         out.write_all(if self.files.is_empty() { b"[" } else { b"[\n" })?;
         for (i, f) in self.files.iter().enumerate() {
@@ -323,7 +332,19 @@ impl Layout {
                 out.write_all(b",\n")?;
             }
             let path = serde_json::to_string(&f.dir.path()).unwrap_or_default();
-            let list = printed.get(self.changes.set_of(i)).map_or("[]", String::as_str);
+            let n = self.changes.set_of(i);
+            let fresh;
+            let list = match printed.get(n) {
+                Some(Some(list)) => list.as_str(),
+                _ => {
+                    fresh = print(n);
+                    if n < printed.len() && printed_bytes + fresh.len() <= keep_printed {
+                        printed_bytes += fresh.len();
+                        printed[n] = Some(fresh.clone());
+                    }
+                    fresh.as_str()
+                }
+            };
             write!(
                 out,
                 "  {{\n    \"path\": {path},\n    \"changes\": {list}\n  }}"
