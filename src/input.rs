@@ -1,5 +1,7 @@
 //! Reading what users drop in besides plain files: ZIP archives (stored or deflated entries,
-//! ZIP64 included), read entry by entry without trusting the sizes they declare.
+//! ZIP64 included), read entry by entry without trusting the sizes they declare; and the
+//! files a DICOMDIR lists (a disc's index, which the command line follows when it is given
+//! one).
 
 use std::io::Read;
 
@@ -17,6 +19,50 @@ pub enum ZipError {
     /// The entry's data does not match its checksum or size.
     #[error("ZIP entry is corrupt: {0}")]
     Corrupt(&'static str),
+}
+
+/// The files a DICOMDIR lists, in the order of its records: each as the components of its
+/// Referenced File ID (0004,1500), relative to the folder that holds the DICOMDIR (PS3.10
+/// 8.2: `DICOM\PAT1\IM1` is `["DICOM", "PAT1", "IM1"]`). `Ok(None)` when the file is
+/// DICOM but not a DICOMDIR; `Err` with the parser's reason when it cannot be read. A listed
+/// ID that could climb out of the folder (`..`, an empty or absolute component) is left out:
+/// the index of a disc only points inside it.
+pub fn dicomdir_files(bytes: &[u8]) -> Result<Option<Vec<Vec<String>>>, String> {
+    use dicom_dictionary_std::tags;
+    let file = crate::deid::read_file(bytes).map_err(|e| e.to_string())?;
+    let class = file.meta().media_storage_sop_class_uid();
+    if class.trim_end_matches(['\0', ' ']) != crate::deid::DICOMDIR_SOP_CLASS {
+        return Ok(None);
+    }
+    let mut listed = Vec::new();
+    let Some(records) = file
+        .element_opt(tags::DIRECTORY_RECORD_SEQUENCE)
+        .ok()
+        .flatten()
+        .and_then(|e| e.items())
+    else {
+        return Ok(Some(listed));
+    };
+    for record in records {
+        let Some(id) = record.element_opt(tags::REFERENCED_FILE_ID).ok().flatten() else {
+            continue;
+        };
+        let Ok(parts) = id.to_multi_str() else {
+            continue;
+        };
+        let parts: Vec<String> = parts
+            .iter()
+            .map(|p| p.trim_matches(['\0', ' ']).to_string())
+            .collect();
+        let safe = !parts.is_empty()
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && p != "." && p != ".." && !p.contains(['/', '\\', ':']));
+        if safe {
+            listed.push(parts);
+        }
+    }
+    Ok(Some(listed))
 }
 
 /// Whether the bytes start like a ZIP archive.
@@ -287,6 +333,74 @@ impl<'a> ZipArchive<'a> {
 mod tests {
     use super::*;
     use crate::package::ZipStream;
+
+    /// A DICOMDIR whose records give `ids` as Referenced File IDs (one record without any).
+    fn dicomdir_listing(ids: &[&[&str]]) -> Vec<u8> {
+        use dicom_core::{DataElement, PrimitiveValue, VR};
+        use dicom_dictionary_std::tags;
+        use dicom_object::meta::FileMetaTableBuilder;
+        use dicom_object::InMemDicomObject;
+        let mut records: Vec<InMemDicomObject> = ids
+            .iter()
+            .map(|id| {
+                let mut r = InMemDicomObject::new_empty();
+                r.put(DataElement::new(
+                    tags::DIRECTORY_RECORD_TYPE,
+                    VR::CS,
+                    PrimitiveValue::from("IMAGE"),
+                ));
+                let parts: Vec<String> = id.iter().map(|p| p.to_string()).collect();
+                r.put(DataElement::new(
+                    tags::REFERENCED_FILE_ID,
+                    VR::CS,
+                    PrimitiveValue::Strs(parts.into()),
+                ));
+                r
+            })
+            .collect();
+        let mut patient = InMemDicomObject::new_empty();
+        patient.put(DataElement::new(
+            tags::DIRECTORY_RECORD_TYPE,
+            VR::CS,
+            PrimitiveValue::from("PATIENT"),
+        ));
+        records.insert(0, patient);
+        let mut o = InMemDicomObject::new_empty();
+        o.put(DataElement::new(
+            tags::DIRECTORY_RECORD_SEQUENCE,
+            VR::SQ,
+            dicom_core::value::DataSetSequence::from(records),
+        ));
+        let file = o
+            .with_meta(
+                FileMetaTableBuilder::new()
+                    .transfer_syntax("1.2.840.10008.1.2.1")
+                    .media_storage_sop_class_uid(crate::deid::DICOMDIR_SOP_CLASS)
+                    .media_storage_sop_instance_uid("2.25.9"),
+            )
+            .expect("meta");
+        let mut bytes = Vec::new();
+        file.write_all(&mut bytes).expect("written");
+        bytes
+    }
+
+    #[test]
+    fn a_dicomdir_lists_its_files_and_never_a_way_out_of_its_folder() {
+        let bytes = dicomdir_listing(&[
+            &["DICOM", "PAT1", "IM1"],
+            &["DICOM", "..", "..", "ETC"],
+            &["", "ROOT"],
+            &["DICOM/../X"],
+            &["IM2"],
+        ]);
+        let listed = dicomdir_files(&bytes).expect("read").expect("a DICOMDIR");
+        assert_eq!(listed, vec![vec!["DICOM", "PAT1", "IM1"], vec!["IM2"]]);
+        // A DICOM file of another class is not a DICOMDIR; damage is an error, not a panic.
+        let (_, image) = &crate::sample::sample_study()[0];
+        assert_eq!(dicomdir_files(image), Ok(None));
+        assert!(dicomdir_files(&bytes[..bytes.len() - 7]).is_err());
+        assert!(dicomdir_files(b"not DICOM at all").is_err());
+    }
 
     fn archive() -> Vec<u8> {
         let mut z = ZipStream::new();

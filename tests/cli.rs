@@ -612,3 +612,54 @@ fn a_closed_pipe_is_not_a_crash() {
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
 }
+
+#[test]
+fn a_dicomdir_given_alone_brings_the_files_it_lists_each_once() {
+    let dir = tempdir("dicomdir");
+    let input = sample_input(&dir);
+    // A disc: a DICOMDIR and the files it lists (the first run's package is one).
+    let disc = dir.join("disc");
+    let first = deid(&input, &disc, &[&"--no-key-images"]);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let listed = files_under(&disc.join("DICOM")).len();
+    assert!(listed > 1);
+
+    let out = dir.join("from-dicomdir");
+    let result = deid(&disc.join("DICOMDIR"), &out, &[]);
+    assert_eq!(result.status.code(), Some(0), "{result:?}");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.contains("skipped:") && stdout.contains("DICOMDIR index"),
+        "{stdout}"
+    );
+    assert_eq!(files_under(&out.join("DICOM")).len(), listed, "{stdout}");
+
+    // The DICOMDIR and the folder of the files it lists: each file once.
+    let out = dir.join("both");
+    let result = obscura()
+        .arg("deid")
+        .arg(disc.join("DICOMDIR"))
+        .arg(disc.join("DICOM"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("runs");
+    assert_eq!(result.status.code(), Some(0), "{result:?}");
+    assert_eq!(files_under(&out.join("DICOM")).len(), listed);
+
+    // Names in another case than the DICOMDIR's (a disc mounted with lower-case names) are
+    // found; a listed file that is missing is excluded, saying so, and the rest go on.
+    fs::rename(disc.join("DICOM"), disc.join("dicom")).expect("rename");
+    let gone = files_under(&disc.join("dicom"))[0].clone();
+    fs::remove_file(&gone).expect("remove");
+    let out = dir.join("lower-case");
+    let result = deid(&disc.join("DICOMDIR"), &out, &[]);
+    assert_eq!(result.status.code(), Some(1), "{result:?}");
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(
+        files_under(&out.join("DICOM")).len(),
+        listed - 1,
+        "{stdout}"
+    );
+    assert!(stdout.contains("excluded:"), "{stdout}");
+}

@@ -38,7 +38,8 @@ const USAGE: &str = "\
 obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confidentiality Profile)
 
 USAGE:
-  obscura deid <INPUT>... --out <DIR> [OPTIONS]   de-identify files and folders (recursive)
+  obscura deid <INPUT>... --out <DIR> [OPTIONS]   de-identify files and folders (recursive;
+                                                  a DICOMDIR brings the files it lists)
   obscura options                                 list the profile options and presets
   obscura sample <DIR> [--canaries FILE]          write the fake sample study to DIR (and the
                                                   fake PHI strings it holds to FILE)
@@ -211,16 +212,75 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
     Ok(args)
 }
 
-/// Every file under the inputs, in a stable order.
+/// Every file under the inputs, in a stable order, each once; a DICOMDIR given as an input
+/// brings the files it lists (a disc's `DICOMDIR` given alone is its study).
 fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
     let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for input in inputs {
         // An input that is not there is the user's mistake: said at once, nothing done.
-        fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
+        let meta = fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
         walk(input, &mut files, &mut seen);
+        if meta.is_file() {
+            files.extend(dicomdir_listed(input));
+        }
     }
+    // A file met twice (given twice, or listed by a DICOMDIR in a folder also given) is
+    // de-identified once.
+    let mut met = std::collections::HashSet::new();
+    files.retain(|f| met.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
     Ok(files)
+}
+
+/// The files the DICOMDIR at `path` lists, where they are (a name that differs only in case,
+/// or by a CD's `;1` version, is found too; one that is not there is listed all the same:
+/// reading it fails, and it is excluded saying why). Nothing when `path` is not a DICOMDIR
+/// or cannot be read as one (it is then excluded or skipped in its turn, saying why).
+fn dicomdir_listed(path: &Path) -> Vec<PathBuf> {
+    /// The UID of the Media Storage Directory Storage SOP Class, as the file meta holds it.
+    const CLASS: &[u8] = b"1.2.840.10008.1.3.10";
+    // Only a file whose start names the DICOMDIR class is read whole.
+    let mut head = vec![0; 1024];
+    let Ok(n) = fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
+        return Vec::new();
+    };
+    if !head[..n].windows(CLASS.len()).any(|w| w == CLASS) {
+        return Vec::new();
+    }
+    let Ok(Some(listed)) = fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| obscura::input::dicomdir_files(&bytes))
+    else {
+        return Vec::new();
+    };
+    let base = path.parent().unwrap_or(Path::new("."));
+    listed.iter().map(|parts| locate(base, parts)).collect()
+}
+
+/// `base` joined with `parts`, each part matched to a name in its folder that differs only in
+/// case or by a `;1` version suffix when there is no exact one.
+fn locate(base: &Path, parts: &[String]) -> PathBuf {
+    let mut at = base.to_path_buf();
+    for part in parts {
+        let exact = at.join(part);
+        if exact.exists() {
+            at = exact;
+            continue;
+        }
+        let wanted = part.to_lowercase();
+        let found = fs::read_dir(&at).ok().and_then(|entries| {
+            entries.filter_map(|e| e.ok()).find_map(|e| {
+                let name = e.file_name().to_string_lossy().to_lowercase();
+                let name = name
+                    .strip_suffix(";1")
+                    .unwrap_or(&name)
+                    .trim_end_matches('.');
+                (name == wanted).then(|| e.path())
+            })
+        });
+        at = found.unwrap_or(exact);
+    }
+    at
 }
 
 /// Every file under `p` (or `p` itself), in name order. A folder is read once, however many
