@@ -704,8 +704,12 @@ test('a DICOMDIR medium added as a folder, and files dropped on the page', async
   // (Exit status 1: the README.txt among the inputs is left out.)
   const made = spawnSync(CLI, ['deid', join(work, 'in'), '--out', medium, '--no-key-images'], { encoding: 'utf8' });
   assert.ok(made.status === 0 || made.status === 1, made.stderr);
-  await page.getByLabel('Add a folder').setInputFiles(medium);
   const status = page.getByRole('status');
+  // The DICOMDIR alone (as a user opening a disc might pick it): the page says what to add.
+  await page.getByLabel('Add DICOM files').setInputFiles([join(medium, 'DICOMDIR')]);
+  await assertEventually(async () => /0 files de-identified, 0 excluded, 1 skipped\. A DICOMDIR only lists the files of a study: add the folder/.test(await status.textContent()), 60_000);
+  await page.getByRole('button', { name: 'Start over' }).click();
+  await page.getByLabel('Add a folder').setInputFiles(medium);
   await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
   const row = page.locator('tr', { has: page.locator('td.name', { hasText: /^medium\/DICOMDIR$/ }) });
   assert.match(await row.textContent(), /skipped/);

@@ -409,6 +409,7 @@ function showDetails(msg) {
 
 function counts() {
   let done = 0; let excluded = 0; let skipped = 0; let warned = 0; let cancelled = 0; let unchecked = 0;
+  let indexes = 0; // DICOMDIR indexes skipped
   for (const { report, checked } of rows.values()) {
     if (!report) continue;
     if (report.warnings && report.warnings.length) {
@@ -418,10 +419,12 @@ function counts() {
     if (report.status === 'done') done += 1;
     else if (report.status === 'archive') continue;
     else if (report.status === 'cancelled') cancelled += 1;
-    else if (report.status === 'skipped') skipped += 1;
-    else excluded += 1;
+    else if (report.status === 'skipped') {
+      skipped += 1;
+      if (/^DICOMDIR/.test(report.reason || '')) indexes += 1;
+    } else excluded += 1;
   }
-  return { done, excluded, skipped, warned, cancelled, unchecked };
+  return { done, excluded, skipped, warned, cancelled, unchecked, indexes };
 }
 
 function plural(n, word) {
@@ -513,7 +516,7 @@ function renderTree() {
 function updateStatus(tree = true) {
   if (tree && !treePending) { treePending = true; requestAnimationFrame(renderTree); }
   showProgress();
-  const { done, excluded, skipped, warned, cancelled, unchecked } = counts();
+  const { done, excluded, skipped, warned, cancelled, unchecked, indexes } = counts();
   const status = $('status');
   if (workerError) {
     status.textContent = `Error: ${workerError}`;
@@ -527,6 +530,9 @@ function updateStatus(tree = true) {
     if (cancelled) s += `, ${cancelled} cancelled`;
     if (warned) s += `. ${plural(warned, 'image')} to check for burned-in text`;
     if (unchecked) s += ` (listed first): look at each with "Show image" and tick "I looked at this image" to download`;
+    // A disc's DICOMDIR added by itself: it names the study's files but holds none of them,
+    // and a page can read only what it is given.
+    if (indexes && done === 0) s += '. A DICOMDIR only lists the files of a study: add the folder (or disc) that holds it';
     status.textContent = s;
   }
   $('download-button').disabled = pending > 0 || done === 0 || unchecked > 0;
