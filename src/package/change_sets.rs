@@ -3,10 +3,10 @@
 //!
 //! In a series, every image usually gets the same changes (the same attributes, removed or
 //! replaced for the same reasons). The logs used to hold each file's list: a CT series of
-//! 1,900 slices gave a `CHANGES.txt` of 10 MB saying the same thing 1,900 times, and making
-//! the three logs file by file took about a tenth of the command line's time. Here each
-//! distinct list is held once and each file only says which is its own (4 bytes); the logs
-//! are written from them when the package is made (see `Layout::package_files`).
+//! 1,900 slices gave a `CHANGES.txt` of 10 MB saying the same thing 1,900 times (and the
+//! page's main worker formatted and deflated three logs for every file). Here each distinct
+//! list is held once and each file only says which is its own (4 bytes); the logs are
+//! written from them when the package is made (see `Layout::package_files`).
 //!
 //! Lists are held as they are until they take [`PLAIN_BYTES`]; after that (thousands of files
 //! each with changes of its own, which a study seldom has) new lists are held deflated, about
