@@ -275,15 +275,23 @@ def table(rows, mb, count):
     """The Markdown table of the runs `metadata_rows` gave, for `count` files of `mb` MB."""
     floor, ours = rows[0][1], rows[1][1]
     lines = [
-        "| tool | seconds | MB/s | files/s | peak RSS (MiB) | time vs Obscura | time vs copy |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| tool | seconds | MB/s | files/s | peak RSS (MiB) | core's WebAssembly memory (MiB) "
+        "| time vs Obscura | time vs copy |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
-    for label, t, rss in rows:
+    mib = lambda v: "–" if v != v else f"{v:.0f}"
+    for label, t, rss, *wasm in rows:
         lines.append(
-            f"| {label} | {t:.2f} | {mb / t:.0f} | {count / t:.0f} | {'–' if rss != rss else f'{rss:.0f}'} "
-            f"| {t / ours:.1f}× | {t / floor:.1f}× |"
+            f"| {label} | {t:.2f} | {mb / t:.0f} | {count / t:.0f} | {mib(rss)} "
+            f"| {mib(wasm[0] if wasm else float('nan'))} | {t / ours:.1f}× | {t / floor:.1f}× |"
         )
     return lines
+
+
+def core_total(page):
+    """The core's WebAssembly memory in all the page's workers (MiB), from `page_runs`."""
+    core = page["coreMemoryMiB"]
+    return core["main"] + core["cleaner"] * core["cleaners"]
 
 
 def is_peer(label):
@@ -356,7 +364,7 @@ def mixed_bench(work, slices, cines):
     if missing:
         lines += ["", "Not measured (not installed): " + ", ".join(missing) + "."]
     floor, ours, one = rows[0][1], rows[1][1], rows[2][1]
-    peers = [t for label, t, _ in rows if is_peer(label)]
+    peers = [t for label, t, *_ in rows if is_peer(label)]
     lines.append("")
     if peers:
         lines.append(f"Obscura takes {ours / min(peers):.1f}× the time of the fastest peer and "
@@ -458,7 +466,7 @@ def metadata_rows(work, study, warm_runs=True):
         browser = page_runs(study, [])
         if browser:
             rows.append(("Obscura in Chromium (wasm, the real page, from files added to all done)",
-                         browser["seconds"], browser["peakRendererRssMiB"]))
+                         browser["seconds"], browser["peakRendererRssMiB"], core_total(browser)))
             if warm_runs:
                 warm = page_runs(study, ["--warm"])
         if warm:
@@ -528,7 +536,8 @@ def main():
         "package); the comparison is of throughput, not of what each removes. Obscura's runs make no key",
         "images (`--no-key-images`: no peer makes any, and the page makes them only for the download).",
         "The browser row's memory is the peak resident memory of Chromium's renderer processes (page and",
-        "worker), sampled every 100 ms.",
+        "workers), sampled every 100 ms, and the core's WebAssembly memories in the page's workers (the main",
+        "worker's and each cleaner's, in all; a WebAssembly memory only grows, so its size at the end is its peak).",
     ]
     if browser:
         lines += [
@@ -536,7 +545,7 @@ def main():
             f"In the browser, building the package for download (key images, directory) took a further "
             f"{browser['packageSeconds']:.2f} s. {core_memory_sentence(browser['coreMemoryMiB'])}",
         ]
-    peers = [t for label, t, _ in rows if is_peer(label)]
+    peers = [t for label, t, *_ in rows if is_peer(label)]
     target = ["", "## Against the targets (issue: fast and bounded)", ""]
     if peers:
         target.append(f"- Metadata: Obscura takes {ours / min(peers):.1f}× the time of the fastest peer "
