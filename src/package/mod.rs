@@ -175,15 +175,47 @@ impl Layout {
     /// For each distinct list of changes, the files that had it, as runs of images that follow
     /// each other in a series.
     fn change_runs(&self) -> Vec<Vec<Run>> {
-        self.changes.runs(|last, next| {
-            let (a, b) = (&self.files[last].dir, &self.files[next].dir);
-            a.group == b.group && a.image + 1 == b.image
-        })
+        self.changes.runs(|last, next| self.follows(last, next))
+    }
+
+    /// Whether placed file `next` is the image right after file `last` in the same series.
+    fn follows(&self, last: usize, next: usize) -> bool {
+        let (a, b) = (&self.files[last].dir, &self.files[next].dir);
+        a.group == b.group && a.image + 1 == b.image
+    }
+
+    /// Each warning files were given (to check by eye), in the order first met, with the
+    /// files that had it as runs of images that follow each other in a series: a series of
+    /// 2,000 ultrasound images, all with text found and blanked, is one line.
+    pub(crate) fn warning_runs(&self) -> Vec<(Arc<str>, Vec<Run>)> {
+        let mut order: Vec<(Arc<str>, Vec<Run>)> = Vec::new();
+        let mut index: std::collections::HashMap<Arc<str>, usize> = Default::default();
+        for (i, f) in self.files.iter().enumerate() {
+            for w in &f.warnings {
+                let n = *index.entry(Arc::clone(w)).or_insert_with(|| {
+                    order.push((Arc::clone(w), Vec::new()));
+                    order.len() - 1
+                });
+                let runs = &mut order[n].1;
+                match runs.last_mut() {
+                    Some(run) if self.follows(run.last, i) => {
+                        run.last = i;
+                        run.count += 1;
+                    }
+                    _ => runs.push(Run {
+                        first: i,
+                        last: i,
+                        count: 1,
+                    }),
+                }
+            }
+        }
+        order
     }
 
     /// A run of files in words: its first file's path, and the last one's name and how many
     /// when there are several (`DICOM/PAT0001/STU0001/SER0001/IM000001 to IM000300 (300 files)`).
-    fn describe_run(&self, run: &Run) -> String {
+    pub(crate) fn describe_run(&self, run: &Run) -> String {
         let first = self.files[run.first].dir.path();
         if run.count == 1 {
             first
@@ -376,17 +408,12 @@ impl Layout {
         for (reason, n) in &self.excluded {
             s.push_str(&format!("Excluded ({n}): {reason}\n"));
         }
-        let warned: Vec<&Placed> = self
-            .files
-            .iter()
-            .filter(|e| !e.warnings.is_empty())
-            .collect();
-        if !warned.is_empty() {
-            s.push_str(&format!("\nTo check by eye ({} files):\n", warned.len()));
-            for e in warned {
-                let path = e.dir.path();
-                for w in &e.warnings {
-                    s.push_str(&format!("  {path}: {w}\n"));
+        let warned = self.files.iter().filter(|e| !e.warnings.is_empty()).count();
+        if warned > 0 {
+            s.push_str(&format!("\nTo check by eye ({warned} files):\n"));
+            for (warning, runs) in self.warning_runs() {
+                for run in runs {
+                    s.push_str(&format!("  {}: {warning}\n", self.describe_run(&run)));
                 }
             }
         }
@@ -849,6 +876,39 @@ mod tests {
         ] {
             assert!(!html.contains(phi) && !text.contains(phi), "{phi}");
         }
+    }
+
+    #[test]
+    fn files_with_the_same_warning_are_listed_together_to_check_by_eye() {
+        let policy = Policy::basic(ProjectKey::from_bytes([6; 32]));
+        let mut session = crate::deid::Session::new(policy.clone());
+        let mut layout = Layout::new();
+        let (_, bytes) = &crate::sample::sample_study()[0];
+        let plain = session.deidentify(bytes).expect("de-identified");
+        let mut flagged = plain.clone();
+        flagged.warnings = vec!["text found and blanked: check the image".into()];
+        let mut other = plain.clone();
+        other.warnings = vec!["something else to look at".into()];
+        // Three flagged images of one series, one without a warning, one flagged again.
+        for d in [&flagged, &flagged, &flagged, &plain, &flagged, &other] {
+            layout.place(d);
+        }
+        let text = layout.changes_text(&policy).text();
+        assert!(text.contains("To check by eye (5 files):"), "{text}");
+        let series = "DICOM/PAT0001/STU0001/SER0001";
+        assert!(
+            text.contains(&format!(
+            "  {series}/IM000001 to IM000003 (3 files): text found and blanked: check the image\n  \
+             {series}/IM000005: text found and blanked: check the image\n  \
+             {series}/IM000006: something else to look at\n"
+        )),
+            "{text}"
+        );
+        let html = layout.report_html(&policy).text();
+        assert!(html.contains(&format!(
+            "<code>{series}/IM000001 to IM000003 (3 files)</code>"
+        )));
+        assert_eq!(html.matches("<td class=\"warn\">").count(), 3);
     }
 
     #[test]

@@ -98,25 +98,23 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
         }
         let _ = writeln!(b, "</tbody></table>");
     }
-    let warned: Vec<_> = layout
+    let warned = layout
         .files
         .iter()
         .filter(|e| !e.warnings.is_empty())
-        .collect();
-    if !warned.is_empty() {
+        .count();
+    if warned > 0 {
         let _ = writeln!(
             b,
-            "<h2>To check by eye ({} files)</h2><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>",
-            warned.len()
+            "<h2>To check by eye ({warned} files)</h2><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>"
         );
-        for e in warned {
-            let path = e.dir.path();
-            for w in &e.warnings {
+        for (warning, runs) in layout.warning_runs() {
+            for run in runs {
                 let _ = writeln!(
                     b,
                     "<tr><td><code>{}</code></td><td class=\"warn\">{}</td></tr>",
-                    esc(&path),
-                    esc(w)
+                    esc(&layout.describe_run(&run)),
+                    esc(&warning)
                 );
             }
         }
