@@ -158,18 +158,7 @@ impl ChangeSets {
     pub fn runs(&self, follows: impl Fn(usize, usize) -> bool) -> Vec<Vec<Run>> {
         let mut runs: Vec<Vec<Run>> = (0..self.sets.len()).map(|_| Vec::new()).collect();
         for (file, &set) in self.of_file.iter().enumerate() {
-            let list = &mut runs[set as usize];
-            match list.last_mut() {
-                Some(run) if follows(run.last, file) => {
-                    run.last = file;
-                    run.count += 1;
-                }
-                _ => list.push(Run {
-                    first: file,
-                    last: file,
-                    count: 1,
-                }),
-            }
+            Run::add(&mut runs[set as usize], file, &follows);
         }
         runs
     }
@@ -185,6 +174,24 @@ pub struct Run {
     pub last: usize,
     /// How many files.
     pub count: usize,
+}
+
+impl Run {
+    /// Add file `file` to `runs` (files in order): to the last run when
+    /// `follows(its last file, file)`, else as a run of its own.
+    pub fn add(runs: &mut Vec<Run>, file: usize, follows: impl Fn(usize, usize) -> bool) {
+        match runs.last_mut() {
+            Some(run) if follows(run.last, file) => {
+                run.last = file;
+                run.count += 1;
+            }
+            _ => runs.push(Run {
+                first: file,
+                last: file,
+                count: 1,
+            }),
+        }
+    }
 }
 
 #[cfg(test)]

@@ -196,18 +196,7 @@ impl Layout {
                     order.push((Arc::clone(w), Vec::new()));
                     order.len() - 1
                 });
-                let runs = &mut order[n].1;
-                match runs.last_mut() {
-                    Some(run) if self.follows(run.last, i) => {
-                        run.last = i;
-                        run.count += 1;
-                    }
-                    _ => runs.push(Run {
-                        first: i,
-                        last: i,
-                        count: 1,
-                    }),
-                }
+                Run::add(&mut order[n].1, i, |last, next| self.follows(last, next));
             }
         }
         order
