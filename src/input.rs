@@ -30,8 +30,7 @@ pub enum ZipError {
 pub fn dicomdir_files(bytes: &[u8]) -> Result<Option<Vec<Vec<String>>>, String> {
     use dicom_dictionary_std::tags;
     let file = crate::deid::read_file(bytes).map_err(|e| e.to_string())?;
-    let class = file.meta().media_storage_sop_class_uid();
-    if class.trim_end_matches(['\0', ' ']) != crate::deid::DICOMDIR_SOP_CLASS {
+    if !crate::deid::is_dicomdir(&file) {
         return Ok(None);
     }
     let mut listed = Vec::new();

@@ -32,6 +32,12 @@ use crate::profile::{Code, OptionSet};
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
 pub const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
 
+/// Whether `file` is a DICOMDIR, as its file meta says (the class UID comes without its
+/// padding).
+pub fn is_dicomdir(file: &dicom_object::DefaultDicomObject) -> bool {
+    file.meta().media_storage_sop_class_uid() == DICOMDIR_SOP_CLASS
+}
+
 /// What to do: the profile options, the project key, and user overrides.
 #[derive(Debug, Clone)]
 pub struct Policy {
@@ -499,12 +505,7 @@ impl Session {
         match read {
             Err(e) => Outcome::Excluded(e),
             Ok(file) => {
-                if file
-                    .meta()
-                    .media_storage_sop_class_uid()
-                    .trim_end_matches('\0')
-                    == DICOMDIR_SOP_CLASS
-                {
+                if is_dicomdir(&file) {
                     return Outcome::Skipped(
                         "DICOMDIR index: not copied, its records point at the original files"
                             .into(),

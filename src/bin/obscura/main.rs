@@ -237,8 +237,7 @@ fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
 /// reading it fails, and it is excluded saying why). Nothing when `path` is not a DICOMDIR
 /// or cannot be read as one (it is then excluded or skipped in its turn, saying why).
 fn dicomdir_listed(path: &Path) -> Vec<PathBuf> {
-    /// The UID of the Media Storage Directory Storage SOP Class, as the file meta holds it.
-    const CLASS: &[u8] = b"1.2.840.10008.1.3.10";
+    const CLASS: &[u8] = obscura::deid::DICOMDIR_SOP_CLASS.as_bytes();
     // Only a file whose start names the DICOMDIR class is read whole.
     let mut head = vec![0; 1024];
     let Ok(n) = fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
