@@ -66,8 +66,8 @@ if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/wasm-opt ] 
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# 4. Python test tools in a local venv: pydicom (its wheel carries sample files written by
-#    others, used as test inputs and never committed) and its JPEG 2000 / JPEG-LS plugins
+# 4. Python test tools in a local venv: pydicom and pydicom-data (their wheels carry sample
+#    files written by others, used as test inputs and never committed) and pydicom's JPEG 2000 / JPEG-LS plugins
 #    (they write compressed test inputs). Reinstalled when tests/requirements.txt changes.
 if [ ! -x .venv/bin/python ] || ! cmp -s tests/requirements.txt .venv/obscura-requirements.txt; then
   say "creating .venv with the Python test tools"

@@ -293,6 +293,55 @@ fn clean_descriptors_keeps_descriptions_without_the_names() {
     assert!(d.changes.iter().any(|c| c.action == "cleaned"));
 }
 
+/// A code that is also part of the patient's name (a patient called Perfusion, an image of
+/// type PERFUSION) is kept, as the image needs it, and the user is told to look; free text
+/// that names the patient is still cleaned.
+#[test]
+fn codes_like_the_patients_name_are_kept_and_flagged() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    let file = obscura::deid::read_file(&sample_study()[0].1).expect("sample");
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let put = |obj: &mut InMemDicomObject, tag, vr, v: &str| {
+        obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+    };
+    put(&mut obj, tags::PATIENT_NAME, VR::PN, "PERFUSION^FAKECASE");
+    put(
+        &mut obj,
+        tags::IMAGE_TYPE,
+        VR::CS,
+        "DERIVED\\PRIMARY\\PERFUSION",
+    );
+    put(&mut obj, tags::MANUFACTURER, VR::LO, "Perfusion Systems");
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+
+    let d = session(&[], 9).deidentify(&bytes).expect("ok");
+    let out = parse(&d.bytes);
+    assert_eq!(text(&out, tags::IMAGE_TYPE), "DERIVED\\PRIMARY\\PERFUSION");
+    let image_type = d
+        .changes
+        .iter()
+        .find(|c| c.name == "ImageType")
+        .expect("logged");
+    assert_eq!(image_type.action, "kept");
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.starts_with("ImageType kept a code")),
+        "{:?}",
+        d.warnings
+    );
+    let maker = text(&out, tags::MANUFACTURER);
+    assert!(
+        maker.ends_with("Systems") && !maker.to_uppercase().contains("PERFUSION"),
+        "{maker}"
+    );
+}
+
 #[test]
 fn retain_uids_keeps_the_original_uids() {
     let mut s = session(&[ProfileOption::RetainUids], 11);

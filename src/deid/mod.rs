@@ -669,7 +669,8 @@ impl Session {
             );
             new_meta.update_information_group_length();
         }
-        let (changes, review) = walker.finish();
+        let (changes, review, code_warnings) = walker.finish();
+        warnings.extend(code_warnings);
         if !self.scanned {
             // Files of other patients that come later are cleaned of this one's values.
             if let Some(entry) = self.patients.get(&patient_key) {

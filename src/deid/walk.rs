@@ -48,6 +48,9 @@ pub(super) struct Walker<'a> {
     pub(super) pixels_cleaned: bool,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
+    /// Attributes kept with a code that is also part of the patient's name or ID (each
+    /// named once, however many items hold it).
+    codes_like_patient: BTreeSet<String>,
 }
 
 impl<'a> Walker<'a> {
@@ -78,6 +81,7 @@ impl<'a> Walker<'a> {
             pixels_cleaned: false,
             changes: Vec::new(),
             review: Vec::new(),
+            codes_like_patient: BTreeSet::new(),
         }
     }
 
@@ -116,9 +120,19 @@ impl<'a> Walker<'a> {
         );
     }
 
-    /// The log and the review rows.
-    pub(super) fn finish(self) -> (Vec<Change>, Vec<ReviewRow>) {
-        (self.changes, self.review)
+    /// The log, the review rows, and what the user should look at.
+    pub(super) fn finish(self) -> (Vec<Change>, Vec<ReviewRow>, Vec<String>) {
+        let mut warnings = Vec::new();
+        if !self.codes_like_patient.is_empty() {
+            let names: Vec<&str> = self.codes_like_patient.iter().map(String::as_str).collect();
+            warnings.push(format!(
+                "{} kept a code that is also part of the patient's name or ID (codes are the \
+                 standard's terms, and the image needs them): check that it does not name \
+                 the patient.",
+                names.join(", ")
+            ));
+        }
+        (self.changes, self.review, warnings)
     }
 
     fn options(&self) -> &crate::profile::OptionSet {
@@ -514,18 +528,23 @@ impl<'a> Walker<'a> {
         }
         let text = value_text(elem.value()).unwrap_or_default();
         if vr == VR::CS {
+            // A code string holds codes (upper case, at most 16 characters), mostly the
+            // standard's defined terms: one that is also part of the patient's name (a
+            // patient called Perfusion, an Image Type of PERFUSION) is far likelier a code
+            // than the name, and removing it would leave an image without attributes it
+            // must have (Image Type, Frame Type). It is kept, and the user is told to look.
             if text.split('\\').any(|v| {
                 v.trim().chars().count() >= SWEEP_MIN_CHARS && self.identifiers.is_patient_value(v)
             }) {
-                self.remove(
-                    &elem,
+                self.log(
                     here,
                     name,
-                    "holds a value that names the patient (fail safe)",
+                    "kept",
+                    "a code that is also part of the patient's name or ID (check it)",
                 );
-            } else {
-                out.put(elem);
+                self.codes_like_patient.insert(name.to_string());
             }
+            out.put(elem);
             return;
         }
         let (clean, hits) = self.identifiers.blank_patient(&text, SWEEP_MIN_CHARS);

@@ -399,7 +399,7 @@ impl Layout {
         }
         let warned = self.files.iter().filter(|e| !e.warnings.is_empty()).count();
         if warned > 0 {
-            s.push_str(&format!("\nTo check by eye ({warned} files):\n"));
+            s.push_str(&format!("\nTo check by eye ({}):\n", count_files(warned)));
             for (warning, runs) in self.warning_runs() {
                 for run in runs {
                     s.push_str(&format!("  {}: {warning}\n", self.describe_run(&run)));
@@ -655,6 +655,15 @@ impl PackageWriter {
         out.extend(self.zip.directory());
         self.zip.rewind(mark);
         out
+    }
+}
+
+/// "1 file", "2 files".
+pub(crate) fn count_files(n: usize) -> String {
+    if n == 1 {
+        "1 file".to_string()
+    } else {
+        format!("{n} files")
     }
 }
 

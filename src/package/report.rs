@@ -106,7 +106,8 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
     if warned > 0 {
         let _ = writeln!(
             b,
-            "<h2>To check by eye ({warned} files)</h2><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>"
+            "<h2>To check by eye ({})</h2><table><thead><tr><th>File</th><th>Why</th></tr></thead><tbody>",
+            super::count_files(warned)
         );
         for (warning, runs) in layout.warning_runs() {
             for run in runs {
