@@ -28,6 +28,7 @@ mod jpeg_markers;
 mod jpegls_colour;
 mod jpegls_lines;
 mod rle;
+mod segmented;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -275,11 +276,30 @@ impl Palette {
             v if signed && v > 32767 => v - 65536,
             v => v,
         };
+        let segmented = [
+            tags::SEGMENTED_RED_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            tags::SEGMENTED_GREEN_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+            tags::SEGMENTED_BLUE_PALETTE_COLOR_LOOKUP_TABLE_DATA,
+        ];
         let mut entries = vec![[0u16; 3]; count];
         for (c, tag) in data.iter().enumerate() {
-            let elem = obj.get(*tag).ok_or_else(|| {
-                unsupported("a palette colour image with a segmented or missing palette")
-            })?;
+            let Some(elem) = obj.get(*tag) else {
+                // Written as segments (PS3.3 C.7.9.2), 16-bit entries.
+                let words = obj
+                    .get(segmented[c])
+                    .filter(|_| bits == 16)
+                    .and_then(|e| words_of(e.value()))
+                    .ok_or_else(|| {
+                        unsupported("a palette colour image without a readable palette")
+                    })?;
+                let values = segmented::expand(&words, count).ok_or_else(|| {
+                    unsupported("a palette colour image with a damaged segmented palette")
+                })?;
+                for (entry, v) in entries.iter_mut().zip(values) {
+                    entry[c] = v;
+                }
+                continue;
+            };
             let values: Vec<u16> = match elem.value() {
                 Value::Primitive(PrimitiveValue::U16(w)) if bits == 16 || w.len() >= count => {
                     w.to_vec()
@@ -328,6 +348,19 @@ impl Palette {
             .min_by_key(|i| luma(&self.entries[*i]))
             .unwrap_or(0);
         self.first + i as i64
+    }
+}
+
+/// The 16-bit words of an OW value (as read, or as bytes in little-endian order).
+fn words_of(value: &Value<InMemDicomObject>) -> Option<Vec<u16>> {
+    match value {
+        Value::Primitive(PrimitiveValue::U16(w)) => Some(w.to_vec()),
+        Value::Primitive(PrimitiveValue::U8(b)) => Some(
+            b.chunks_exact(2)
+                .map(|w| u16::from_le_bytes([w[0], w[1]]))
+                .collect(),
+        ),
+        _ => None,
     }
 }
 
@@ -1614,9 +1647,49 @@ mod tests {
             "above the table: its last entry"
         );
 
-        // Without its palette (or with a segmented one only) the image is refused.
+        // Without its palette the image is refused.
         let mut bare = image("PALETTE COLOR", 1, 8, 1, 0, vec![10; 20]);
         assert!(blank_regions(&mut bare, &CORNER, true).is_err());
+    }
+
+    /// The same palette written as segments (as some ultrasound machines write theirs):
+    /// read the same, and black is again its darkest entry. A damaged one is refused.
+    #[test]
+    fn segmented_palettes_are_expanded() {
+        let mut o = image("PALETTE COLOR", 1, 8, 1, 0, vec![10; 20]);
+        with_palette(&mut o);
+        let plain = Palette::of(&o).expect("palette").entries;
+        // Red: two entries, then lines down to 0 and up to grey, one step each. Green: three
+        // runs. Blue: a run, a flat line, a run and a padding word.
+        let segments: [&[u16]; 3] = [
+            &[0, 2, 65535, 65535, 1, 1, 0, 1, 1, 32768],
+            &[0, 1, 65535, 0, 2, 0, 0, 0, 1, 32768],
+            &[0, 2, 65535, 0, 1, 1, 0, 0, 1, 32768, 0],
+        ];
+        for (c, words) in segments.into_iter().enumerate() {
+            let n = c as u16;
+            o.remove_element(dicom_core::Tag(0x0028, 0x1201 + n));
+            o.put(DataElement::new(
+                dicom_core::Tag(0x0028, 0x1221 + n),
+                VR::OW,
+                PrimitiveValue::U16(words.to_vec().into()),
+            ));
+        }
+        let p = Palette::of(&o).expect("segmented palette");
+        assert_eq!(p.entries, plain);
+        assert_eq!(blank_regions(&mut o, &CORNER, true), Ok(1));
+        assert_eq!(&pixels(&o)[..3], &[12, 12, 10]);
+
+        o.put(DataElement::new(
+            dicom_core::Tag(0x0028, 0x1221),
+            VR::OW,
+            PrimitiveValue::U16(vec![1, 2, 9].into()),
+        ));
+        let err = Palette::of(&o).expect_err("damaged");
+        assert!(
+            format!("{err:?}").contains("damaged segmented palette"),
+            "{err:?}"
+        );
     }
 
     #[test]

@@ -29,6 +29,10 @@ a 2-frame image): no 60xx attribute is left, no bit above High Bit is set, the i
 unchanged. Automatic detection (--detect-text) on generated ultrasound with burned-in text, in
 several transfer syntaxes: the text is gone, and the key images show none of it.
 
+Files others wrote (pydicom-data): a vendor's ultrasound whose palette is written as segments
+(little endian implicit, and big endian), blanked by a rule: the region shows black through the
+palette as pydicom expands it, the rest is unchanged, and a key image is drawn.
+
 Usage: check_pixels.py --cli target/release/obscura
        check_pixels.py --make-for-page DIR; check_pixels.py --verify-package DIR UNZIPPED
        (the browser test: the same checks on a package the page made)
@@ -780,6 +784,43 @@ def write_array(arr, path, rgb):
     save_native(ds, path)
 
 
+# Files from pydicom-data: (name, rows of the band a rule blanks).
+VENDOR_FILES = [("gdcm-US-ALOKA-16.dcm", 60), ("gdcm-US-ALOKA-16_big.dcm", 60)]
+
+
+def check_vendor_files(cli, work, failures):
+    """Vendors' images with a segmented palette, blanked by a rule (see the docstring)."""
+    import data_store
+    from pydicom.pixels import apply_color_lut
+    base = os.path.join(os.path.dirname(data_store.__file__), "data")
+    for name, band in VENDOR_FILES:
+        src = os.path.join(base, name)
+        original = pydicom.dcmread(src)
+        rules = os.path.join(work, f"rules-{name}.json")
+        with open(rules, "w") as f:
+            json.dump({"rules": [{"name": "top band", "regions": [
+                {"x": 0, "y": 0, "w": int(original.Columns), "h": band}]}]}, f)
+        out = os.path.join(work, f"out-vendor-{name}")
+        r = run([cli, "deid", src, "--out", out, "--regions", rules])
+        if r.returncode != 0:
+            failures.append(f"{name}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+            continue
+        output = one_output(out, name, failures)
+        if output is None:
+            continue
+        cleaned = pydicom.dcmread(output)
+        before, after = original.pixel_array, cleaned.pixel_array
+        shown = apply_color_lut(after, cleaned)
+        if shown[:band].max() != 0:
+            failures.append(f"{name}: the band does not show black through the palette")
+        elif not np.array_equal(before[band:], after[band:]):
+            failures.append(f"{name}: pixels outside the band changed")
+        elif not os.listdir(os.path.join(out, "images")):
+            failures.append(f"{name}: no key image")
+        else:
+            print(f"  ok  {name}: segmented palette, band black, the rest unchanged")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cli")
@@ -805,6 +846,7 @@ def main():
         check_detection(cli, work, failures)
         check_overlays(cli, work, failures)
         check_memory(cli, work, failures)
+        check_vendor_files(cli, work, failures)
     if failures:
         print("FAILURES:")
         for f in failures:
