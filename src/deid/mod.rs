@@ -551,6 +551,8 @@ impl Session {
             attrs::text(&obj, tags::BURNED_IN_ANNOTATION).eq_ignore_ascii_case("YES");
         let mut warnings = pixel_warnings(&obj, meta.media_storage_sop_class_uid());
         let mut detection_note = None;
+        // The name detection's boxes go by in the log, when it blanked any.
+        let mut detected_name: Option<String> = None;
         let mut detections = Vec::new();
         let modality = attrs::text(&obj, tags::MODALITY).to_uppercase();
         if has_pixels
@@ -574,10 +576,11 @@ impl Session {
                 .map(|d| d.region)
                 .collect();
             if !blanked.is_empty() {
-                rule_names.push(format!(
+                detected_name = Some(format!(
                     "automatic text detection ({} box(es))",
                     blanked.len()
                 ));
+                rule_names.extend(detected_name.clone());
                 regions.extend(blanked);
             }
             detection_note = Some(if kept > 0 {
@@ -589,10 +592,20 @@ impl Session {
             });
         }
         if !regions.is_empty() {
-            warnings = vec![format!(
-                "Regions of {} were blanked: check that nothing else is written in the image.",
-                rule_names.join(", ")
-            )];
+            // What detection blanked is told by its own note (one line, not two).
+            let named: Vec<&str> = rule_names
+                .iter()
+                .filter(|n| Some(*n) != detected_name.as_ref())
+                .map(String::as_str)
+                .collect();
+            warnings = if named.is_empty() {
+                Vec::new()
+            } else {
+                vec![format!(
+                    "Regions of {} were blanked: check that nothing else is written in the image.",
+                    named.join(", ")
+                )]
+            };
         }
         warnings.extend(detection_note);
         if has_pixels && regions.is_empty() && says_burned_in && !self.policy.accept_burned_in {
@@ -1189,6 +1202,9 @@ mod tests {
             .expect("cleaned");
         assert!(d.detections.len() >= 2, "{:?}", d.detections);
         assert!(d.detections.iter().all(|d| !d.rejected));
+        // One line tells the user what detection did (not a second one for its boxes).
+        assert_eq!(d.warnings.len(), 1, "{:?}", d.warnings);
+        assert!(d.warnings[0].starts_with("Burned-in text was found automatically"));
         let first = d.detections[0].region;
         let blanked = pixels_of(&d.bytes);
         assert!((0..original.len()).any(|i| inside(&first, i) && original[i] > 200));
