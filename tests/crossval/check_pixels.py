@@ -295,10 +295,7 @@ def check(name, kind, src, reference, lossless, cli, rules, work, failures):
         else:
             print(f"  ok  {label}: excluded ({reason})")
         return
-    if r.returncode != 0:
-        failures.append(f"{label}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
-        return
-    output = one_output(out, label, failures)
+    output = output_of(r, out, label, failures)
     if output is None:
         return
     problem = verify(output, reference, lossless, work, keeps_jpeg=name in KEPT_JPEG)
@@ -306,6 +303,15 @@ def check(name, kind, src, reference, lossless, cli, rules, work, failures):
         failures.append(f"{label}: {problem}")
     else:
         print(f"  ok  {label}: region black in {reference.shape[0]} frame(s)")
+
+
+def output_of(r, out, label, failures):
+    """The one output of CLI run `r` into OUT, which must have succeeded; or None (and a
+    failure)."""
+    if r.returncode != 0:
+        failures.append(f"{label}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
+        return None
+    return one_output(out, label, failures)
 
 
 def one_output(out, label, failures):
@@ -802,10 +808,7 @@ def check_vendor_files(cli, work, failures):
                 {"x": 0, "y": 0, "w": int(original.Columns), "h": band}]}]}, f)
         out = os.path.join(work, f"out-vendor-{name}")
         r = run([cli, "deid", src, "--out", out, "--regions", rules])
-        if r.returncode != 0:
-            failures.append(f"{name}: CLI failed rc={r.returncode}: {r.stdout.strip()} {r.stderr.strip()}")
-            continue
-        output = one_output(out, name, failures)
+        output = output_of(r, out, name, failures)
         if output is None:
             continue
         cleaned = pydicom.dcmread(output)
