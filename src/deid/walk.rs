@@ -514,7 +514,8 @@ impl<'a> Walker<'a> {
     }
 
     /// Keep an attribute, unless its text holds a value that names the patient: then that
-    /// value is blanked (free text) or the attribute removed (codes), and the log says so.
+    /// value is blanked (free text), and the log says so. A code (CS) that equals such a value
+    /// is kept, logged and listed for the user to check (see below).
     fn keep(&mut self, elem: InMemElement, here: &str, name: &str, out: &mut InMemDicomObject) {
         let vr = elem.vr();
         let tag = elem.tag();
