@@ -30,8 +30,9 @@ unchanged. Automatic detection (--detect-text) on generated ultrasound with burn
 several transfer syntaxes: the text is gone, and the key images show none of it.
 
 Files others wrote (pydicom-data): a vendor's ultrasound whose palette is written as segments
-(little endian implicit, and big endian), blanked by a rule: the region shows black through the
-palette as pydicom expands it, the rest is unchanged, and a key image is drawn.
+(little endian implicit, big endian, and DCMTK's RLE, JPEG-LS, deflate and JPEG lossless of
+it), blanked by a rule: the region shows black through the palette as pydicom expands it, the
+rest is unchanged, and a key image is drawn.
 
 Usage: check_pixels.py --cli target/release/obscura
        check_pixels.py --make-for-page DIR; check_pixels.py --verify-package DIR UNZIPPED
@@ -792,6 +793,10 @@ def write_array(arr, path, rgb):
 
 # Files from pydicom-data: (name, rows of the band a rule blanks).
 VENDOR_FILES = [("gdcm-US-ALOKA-16.dcm", 60), ("gdcm-US-ALOKA-16_big.dcm", 60)]
+# DCMTK conversions of the first (what a PACS may send it as): RLE, JPEG-LS lossless,
+# deflate, JPEG lossless (SV1).
+VENDOR_CONVERSIONS = [("rle", ["dcmcrle"]), ("jpeg-ls", ["dcmcjpls"]), ("deflate", ["dcmconv", "+td"]),
+                      ("jpeg-lossless", ["dcmcjpeg", "+e1"])]
 
 
 def check_vendor_files(cli, work, failures):
@@ -799,14 +804,22 @@ def check_vendor_files(cli, work, failures):
     import data_store
     from pydicom.pixels import apply_color_lut
     base = os.path.join(os.path.dirname(data_store.__file__), "data")
-    for name, band in VENDOR_FILES:
-        src = os.path.join(base, name)
+    inputs = [(name, os.path.join(base, name), band) for name, band in VENDOR_FILES]
+    first, band = inputs[0][1], inputs[0][2]
+    for label, cmd in VENDOR_CONVERSIONS:
+        dest = os.path.join(work, f"vendor-{label}.dcm")
+        r = run(cmd + [first, dest])
+        if r.returncode != 0:
+            failures.append(f"{label}: DCMTK could not convert {first}: {r.stderr.strip()}")
+            continue
+        inputs.append((f"{VENDOR_FILES[0][0]} as {label}", dest, band))
+    for k, (name, src, band) in enumerate(inputs):
         original = pydicom.dcmread(src)
-        rules = os.path.join(work, f"rules-{name}.json")
+        rules = os.path.join(work, f"rules-vendor-{k}.json")
         with open(rules, "w") as f:
             json.dump({"rules": [{"name": "top band", "regions": [
                 {"x": 0, "y": 0, "w": int(original.Columns), "h": band}]}]}, f)
-        out = os.path.join(work, f"out-vendor-{name}")
+        out = os.path.join(work, f"out-vendor-{k}")
         r = run([cli, "deid", src, "--out", out, "--regions", rules])
         output = output_of(r, out, name, failures)
         if output is None:
