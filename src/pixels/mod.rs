@@ -199,7 +199,7 @@ struct Geometry {
     rows: usize,
     cols: usize,
     spp: usize,
-    /// Bytes per sample: 1 or 2.
+    /// Bytes per sample: 1, 2 or 4.
     bps: usize,
     planar: bool,
     frames: u32,
@@ -394,7 +394,7 @@ fn geometry(
     let stored = num(tags::BITS_STORED).unwrap_or(bits).clamp(1, bits.max(1));
     let signed = num(tags::PIXEL_REPRESENTATION) == Some(1);
     let frames = attrs::frames(obj);
-    if bits != 8 && bits != 16 {
+    if !matches!(bits, 8 | 16 | 32) {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
     let palette = if photometric == "PALETTE COLOR" {
@@ -408,9 +408,11 @@ fn geometry(
             "a YBR_FULL_422 image with planar samples or an odd number of columns",
         ));
     }
+    // (In 64 bits: 32 bits stored would overflow a 32-bit shift.)
+    let ones = |n: u32| ((1u64 << n) - 1) as u32;
     let black: Vec<u32> = match photometric {
-        "MONOCHROME1" if signed => vec![(1u32 << (stored - 1)) - 1],
-        "MONOCHROME1" => vec![(1u32 << stored) - 1],
+        "MONOCHROME1" if signed => vec![ones(stored - 1)],
+        "MONOCHROME1" => vec![ones(stored)],
         "MONOCHROME2" if signed => vec![(1u32 << (stored - 1)).wrapping_neg()],
         "MONOCHROME2" => vec![0],
         "PALETTE COLOR" => {
@@ -471,17 +473,43 @@ fn each_black_sample(g: &Geometry, regions: &[Region], mut f: impl FnMut(usize, 
     }
 }
 
-/// The bytes of one sample of value `value`.
-fn sample_bytes(value: u32, bps: usize, le: bool) -> ([u8; 2], usize) {
+/// The bytes of one sample of value `value` (the first `bps` of the array).
+fn sample_bytes(value: u32, bps: usize, le: bool) -> ([u8; 4], usize) {
     let v = value as u16;
-    match (bps, le) {
-        (1, _) => ([value as u8, 0], 1),
-        (_, true) => (v.to_le_bytes(), 2),
-        (_, false) => (v.to_be_bytes(), 2),
+    let (a, b) = if le {
+        (v.to_le_bytes(), value.to_le_bytes())
+    } else {
+        (v.to_be_bytes(), value.to_be_bytes())
+    };
+    match bps {
+        1 => ([value as u8, 0, 0, 0], 1),
+        2 => ([a[0], a[1], 0, 0], 2),
+        _ => (b, 4),
     }
 }
 
-/// Fill the regions of one frame with black. `le` tells the byte order of 16-bit samples.
+/// The sample at byte `at` of a frame of `bps`-byte samples in byte order `le`.
+fn sample_at(frame: &[u8], at: usize, bps: usize, le: bool) -> u32 {
+    match (bps, le) {
+        (1, _) => frame[at] as u32,
+        (2, true) => u16::from_le_bytes([frame[at], frame[at + 1]]) as u32,
+        (2, false) => u16::from_be_bytes([frame[at], frame[at + 1]]) as u32,
+        (_, true) => u32::from_le_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]),
+        (_, false) => u32::from_be_bytes([frame[at], frame[at + 1], frame[at + 2], frame[at + 3]]),
+    }
+}
+
+/// Swap the two 16-bit words of each 32-bit sample: a big-endian file's 32-bit samples read
+/// as 16-bit words (OW), each word in little-endian order, become little-endian samples, and
+/// back.
+fn swap_words(bytes: &mut [u8]) {
+    for sample in bytes.chunks_exact_mut(4) {
+        sample.rotate_left(2);
+    }
+}
+
+/// Fill the regions of one frame with black. `le` tells the byte order of 16- and 32-bit
+/// samples.
 fn blank_frame(frame: &mut [u8], g: &Geometry, regions: &[Region], le: bool) {
     each_black_sample(g, regions, |at, value| {
         let (bytes, n) = sample_bytes(value, g.bps, le);
@@ -509,6 +537,15 @@ fn mark_cleaned(obj: &mut InMemDicomObject) {
     ));
 }
 
+/// How native pixel data was read: bytes (OB, or any VR in the file's byte order), 16-bit
+/// words (OW) or 32-bit ones (OL).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    Bytes,
+    Words,
+    Dwords,
+}
+
 /// Blank the regions on every frame of the object's native pixel data with the image's
 /// black. `little_endian` tells how the file stores words. Returns the number of frames.
 pub fn blank_regions(
@@ -524,9 +561,14 @@ pub fn blank_regions(
         return Err(unsupported("no pixel data"));
     };
     let vr = elem.vr();
-    let (mut bytes, words): (Vec<u8>, bool) = match elem.into_value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => (b.into_vec(), false),
-        Value::Primitive(PrimitiveValue::U16(w)) => (le_bytes(&w), true),
+    // The samples as bytes, and the form they were read in (put back the same way).
+    let (mut bytes, form): (Vec<u8>, Form) = match elem.into_value() {
+        Value::Primitive(PrimitiveValue::U8(b)) => (b.into_vec(), Form::Bytes),
+        Value::Primitive(PrimitiveValue::U16(w)) => (le_bytes(&w), Form::Words),
+        Value::Primitive(PrimitiveValue::U32(w)) => (
+            w.iter().flat_map(|v| v.to_le_bytes()).collect(),
+            Form::Dwords,
+        ),
         other => {
             let compressed = matches!(other, Value::PixelSequence(_));
             obj.put(DataElement::new(tags::PIXEL_DATA, vr, other));
@@ -537,23 +579,38 @@ pub fn blank_regions(
             }));
         }
     };
-    let word_order_le = little_endian || words;
+    // Words and double words are held in the machine's order, written here little-endian;
+    // bytes are as the file has them. 32-bit samples of a big-endian file read as words
+    // have their words swapped to be little-endian too.
+    let words_of_big_endian = form == Form::Words && !little_endian && g.bps == 4;
+    let word_order_le = little_endian || form != Form::Bytes;
     let frame_len = g.frame_len();
     if bytes.len() < frame_len * g.frames as usize {
         return Err(unsupported("the pixel data is shorter than its frames"));
     }
+    if words_of_big_endian {
+        swap_words(&mut bytes);
+    }
     for frame in bytes.chunks_exact_mut(frame_len).take(g.frames as usize) {
         blank_frame(frame, &g, regions, word_order_le);
     }
-    let value = if words {
-        PrimitiveValue::U16(
+    if words_of_big_endian {
+        swap_words(&mut bytes);
+    }
+    let value = match form {
+        Form::Bytes => PrimitiveValue::U8(bytes.into()),
+        Form::Words => PrimitiveValue::U16(
             bytes
                 .chunks_exact(2)
                 .map(|p| u16::from_le_bytes([p[0], p[1]]))
                 .collect(),
-        )
-    } else {
-        PrimitiveValue::U8(bytes.into())
+        ),
+        Form::Dwords => PrimitiveValue::U32(
+            bytes
+                .chunks_exact(4)
+                .map(|p| u32::from_le_bytes([p[0], p[1], p[2], p[3]]))
+                .collect(),
+        ),
     };
     obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
     mark_cleaned(obj);
@@ -1082,7 +1139,7 @@ struct DecodedFrames {
     g: Geometry,
     /// The photometric interpretation of the samples (the planar configuration is `g`'s).
     photometric: String,
-    /// Byte order of 16-bit samples.
+    /// Byte order of 16- and 32-bit samples.
     le: bool,
     frames: Vec<Vec<u8>>,
 }
@@ -1139,6 +1196,22 @@ fn decoded_frames(
                 let words = w.get(start / 2..end.div_ceil(2)).ok_or_else(short)?;
                 let mut bytes = le_bytes(words);
                 bytes.drain(..start % 2);
+                bytes.truncate(frame_len);
+                if g.bps == 4 && !little_endian {
+                    // 32-bit samples of a big-endian file, read as words.
+                    swap_words(&mut bytes);
+                }
+                frames.push(bytes);
+            }
+            true
+        }
+        Value::Primitive(PrimitiveValue::U32(w)) => {
+            for &f in which.iter().filter(|f| **f < g.frames) {
+                let start = f as usize * frame_len;
+                let words = w
+                    .get(start / 4..(start + frame_len).div_ceil(4))
+                    .ok_or_else(short)?;
+                let mut bytes: Vec<u8> = words.iter().flat_map(|v| v.to_le_bytes()).collect();
                 bytes.truncate(frame_len);
                 frames.push(bytes);
             }
@@ -1208,15 +1281,7 @@ pub fn render_with(
     };
     let g = &d.g;
     let n = g.rows * g.cols;
-    let sample = |i: usize| -> u32 {
-        if g.bps == 1 {
-            bytes[i] as u32
-        } else if d.le {
-            u16::from_le_bytes([bytes[2 * i], bytes[2 * i + 1]]) as u32
-        } else {
-            u16::from_be_bytes([bytes[2 * i], bytes[2 * i + 1]]) as u32
-        }
-    };
+    let sample = |i: usize| -> u32 { sample_at(bytes, i * g.bps, g.bps, d.le) };
     let at = |p: usize, s: usize| g.index(p, s);
     let mut rgba = vec![255u8; n * 4];
     let mut used = None;
@@ -1249,15 +1314,15 @@ pub fn render_with(
     } else if let Some(palette) = &g.palette {
         for p in 0..n {
             let v = sample(p) as i64;
-            let v = if g.signed && g.bps == 2 {
-                v as u16 as i16 as i64
-            } else {
-                v
+            let v = match (g.signed, g.bps) {
+                (true, 2) => v as u16 as i16 as i64,
+                (true, 4) => v as u32 as i32 as i64,
+                _ => v,
             };
             rgba[p * 4..p * 4 + 3].copy_from_slice(&palette.rgb8(v));
         }
     } else {
-        let stored = g.stored.clamp(1, 16);
+        let stored = g.stored.clamp(1, 32);
         let mask = ((1u64 << stored) - 1) as u32;
         let slope = attrs::text(file, tags::RESCALE_SLOPE)
             .parse::<f64>()
@@ -1396,15 +1461,7 @@ fn voi_lut(file: &InMemDicomObject) -> Option<VoiLut> {
 
 fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, le: bool) -> Luma {
     let n = g.rows * g.cols;
-    let sample = |i: usize| -> u32 {
-        if g.bps == 1 {
-            frame[i] as u32
-        } else if le {
-            u16::from_le_bytes([frame[2 * i], frame[2 * i + 1]]) as u32
-        } else {
-            u16::from_be_bytes([frame[2 * i], frame[2 * i + 1]]) as u32
-        }
-    };
+    let sample = |i: usize| -> u32 { sample_at(frame, i * g.bps, g.bps, le) };
     let mut values: Vec<u32> = (0..n)
         .map(|p| {
             if photometric.starts_with("YBR_FULL") {
@@ -1423,10 +1480,10 @@ fn to_luma(frame: &[u8], g: &Geometry, photometric: &str, le: bool) -> Luma {
         .collect();
     if g.signed && g.spp == 1 && g.palette.is_none() {
         // Two's complement: shift so the most negative value is 0.
-        let (offset, mask) = if g.bps == 1 {
-            (0x80, 0xff)
-        } else {
-            (0x8000, 0xffff)
+        let (offset, mask) = match g.bps {
+            1 => (0x80, 0xff),
+            2 => (0x8000, 0xffff),
+            _ => (0x8000_0000, 0xffff_ffff),
         };
         values.iter_mut().for_each(|v| *v = (*v ^ offset) & mask);
     }
@@ -1569,6 +1626,95 @@ mod tests {
                     for s in 0..3 {
                         assert_eq!(&frame[s * 20..s * 20 + 2], &[0, 0]);
                     }
+                }
+            }
+        }
+    }
+
+    /// 32-bit samples (RT doses, some screen captures) in every form they are read in: bytes
+    /// in either byte order, 16-bit words (a big-endian file's with their words the other way
+    /// round) and 32-bit values; black is the lowest value, or the highest for MONOCHROME1.
+    #[test]
+    fn thirty_two_bit_samples_in_every_form() {
+        let value: u32 = 0x1234_5678;
+        let region = [Region {
+            x: 0,
+            y: 0,
+            w: 1,
+            h: 1,
+        }];
+        // (photometric, signed, black)
+        for (photometric, signed, black) in [
+            ("MONOCHROME2", false, 0u32),
+            ("MONOCHROME2", true, 0x8000_0000),
+            ("MONOCHROME1", false, 0xFFFF_FFFF),
+        ] {
+            for little_endian in [true, false] {
+                let order = |v: u32| {
+                    if little_endian {
+                        v.to_le_bytes()
+                    } else {
+                        v.to_be_bytes()
+                    }
+                };
+                let file_bytes: Vec<u8> = (0..20).flat_map(|_| order(value)).collect();
+                // As the file's bytes; as words (held in the machine's order); as 32-bit values.
+                let words: Vec<u16> = file_bytes
+                    .chunks_exact(2)
+                    .map(|p| {
+                        if little_endian {
+                            u16::from_le_bytes([p[0], p[1]])
+                        } else {
+                            u16::from_be_bytes([p[0], p[1]])
+                        }
+                    })
+                    .collect();
+                let forms = [
+                    PrimitiveValue::U8(file_bytes.clone().into()),
+                    PrimitiveValue::U16(words.into()),
+                    PrimitiveValue::U32(vec![value; 20].into()),
+                ];
+                for form in forms {
+                    let kind = format!("{form:?}").chars().take(3).collect::<String>();
+                    let mut o = image(photometric, 1, 32, 1, 0, Vec::new());
+                    o.put(DataElement::new(tags::PIXEL_DATA, VR::OW, form));
+                    o.put(DataElement::new(
+                        tags::PIXEL_REPRESENTATION,
+                        VR::US,
+                        PrimitiveValue::from(u16::from(signed)),
+                    ));
+                    assert_eq!(blank_regions(&mut o, &region, little_endian), Ok(1));
+                    // Read back as the file would be written: the first sample black, the
+                    // next untouched.
+                    let samples: Vec<u32> = match o.get(tags::PIXEL_DATA).map(|e| e.value()) {
+                        Some(Value::Primitive(PrimitiveValue::U8(b))) => b
+                            .chunks_exact(4)
+                            .map(|p| {
+                                let p = [p[0], p[1], p[2], p[3]];
+                                if little_endian {
+                                    u32::from_le_bytes(p)
+                                } else {
+                                    u32::from_be_bytes(p)
+                                }
+                            })
+                            .collect(),
+                        Some(Value::Primitive(PrimitiveValue::U16(w))) => w
+                            .chunks_exact(2)
+                            .map(|p| {
+                                if little_endian {
+                                    u32::from(p[0]) | u32::from(p[1]) << 16
+                                } else {
+                                    u32::from(p[0]) << 16 | u32::from(p[1])
+                                }
+                            })
+                            .collect(),
+                        Some(Value::Primitive(PrimitiveValue::U32(w))) => w.to_vec(),
+                        other => panic!("{other:?}"),
+                    };
+                    let what = format!("{photometric} signed {signed} le {little_endian} {kind}");
+                    assert_eq!(samples.len(), 20, "{what}");
+                    assert_eq!(samples[0], black, "{what}");
+                    assert!(samples[1..].iter().all(|v| *v == value), "{what}");
                 }
             }
         }
