@@ -646,7 +646,7 @@ impl Session {
                     cleaned.with_exact_meta(meta.clone()),
                     &regions,
                 )
-                .map_err(|e| DeidError::Pixels(e.to_string()))?;
+                .map_err(|e| DeidError::Pixels(e.reason()))?;
                 cleaned = obj;
                 let name = transfer_syntax_name(meta.transfer_syntax());
                 let note = match stored {
@@ -669,7 +669,7 @@ impl Session {
                 (frames, note)
             } else {
                 let frames = crate::pixels::blank_regions(&mut cleaned, &regions, little_endian)
-                    .map_err(|e| DeidError::Pixels(e.to_string()))?;
+                    .map_err(|e| DeidError::Pixels(e.reason()))?;
                 (frames, String::new())
             };
             walker.log_pixels(regions.len(), frames, &rule_names, &stored);
@@ -1006,7 +1006,8 @@ fn detect_text(file: &dicom_object::DefaultDicomObject) -> (Vec<crate::pixels::R
         Err(e) => (
             Vec::new(),
             format!(
-                "Burned-in text could not be looked for automatically ({e}): look at the image."
+                "Burned-in text could not be looked for automatically ({}): look at the image.",
+                e.reason()
             ),
         ),
     }

@@ -108,15 +108,37 @@ impl RegionRules {
     }
 }
 
-/// Why pixels could not be cleaned.
+/// Why pixels could not be cleaned, or drawn.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PixelError {
     /// The rules file is not valid.
     #[error("pixel rules: {0}")]
     Rules(String),
-    /// The pixels are stored in a way Obscura cannot change yet.
-    #[error("{0}")]
+    /// The pixels are stored in a way Obscura cannot change yet: why.
+    #[error("{0}: its burned-in text cannot be removed yet")]
     Unsupported(String),
+    /// The same, when the image was to be drawn (for the page, a key image): why.
+    #[error("{0}")]
+    Undrawable(String),
+}
+
+impl PixelError {
+    /// Why, without what it means for blanking (for a message that says that itself).
+    pub fn reason(&self) -> String {
+        match self {
+            PixelError::Unsupported(why) | PixelError::Undrawable(why) => why.clone(),
+            other => other.to_string(),
+        }
+    }
+
+    /// This error as one of drawing the image (its reason without what it means for
+    /// blanking).
+    fn drawing(self) -> PixelError {
+        match self {
+            PixelError::Unsupported(why) => PixelError::Undrawable(why),
+            other => other,
+        }
+    }
 }
 
 impl RegionRules {
@@ -375,7 +397,7 @@ fn le_bytes(words: &[u16]) -> Vec<u8> {
 }
 
 fn unsupported(what: &str) -> PixelError {
-    PixelError::Unsupported(format!("{what}: its burned-in text cannot be removed yet"))
+    PixelError::Unsupported(what.to_string())
 }
 
 /// The layout of the object's frames, given the photometric interpretation and planar
@@ -394,6 +416,10 @@ fn geometry(
     let stored = num(tags::BITS_STORED).unwrap_or(bits).clamp(1, bits.max(1));
     let signed = num(tags::PIXEL_REPRESENTATION) == Some(1);
     let frames = attrs::frames(obj);
+    if obj.get(tags::FLOAT_PIXEL_DATA).is_some() || obj.get(tags::DOUBLE_FLOAT_PIXEL_DATA).is_some()
+    {
+        return Err(unsupported("floating-point pixels (parametric maps)"));
+    }
     if !matches!(bits, 8 | 16 | 32) {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
@@ -963,7 +989,7 @@ impl<'a> Decoder<'a> {
 
     fn undecodable(&self, f: u32, why: &dyn std::fmt::Display) -> PixelError {
         PixelError::Unsupported(format!(
-            "frame {} of the {} pixel data could not be decoded ({why}), so its burned-in text cannot be removed",
+            "frame {} of the {} pixel data could not be decoded ({why})",
             f + 1,
             self.ts_name
         ))
@@ -1095,7 +1121,7 @@ impl<'a> Decoder<'a> {
         };
         if frame.len() < frame_len {
             return Err(PixelError::Unsupported(format!(
-                "frame {} decoded to {} bytes instead of {frame_len}, so its burned-in text cannot be removed",
+                "frame {} decoded to {} bytes instead of {frame_len}",
                 f + 1,
                 frame.len()
             )));
@@ -1275,9 +1301,9 @@ pub fn render_with(
 ) -> Result<Rendered, PixelError> {
     let total = attrs::frames(file);
     let index = frame.unwrap_or(total / 2).min(total - 1);
-    let d = decoded_frames(file, &[index])?;
+    let d = decoded_frames(file, &[index]).map_err(PixelError::drawing)?;
     let Some(bytes) = d.frames.first() else {
-        return Err(unsupported("the frame is missing"));
+        return Err(PixelError::Undrawable("the frame is missing".into()));
     };
     let g = &d.g;
     let n = g.rows * g.cols;
@@ -1835,6 +1861,29 @@ mod tests {
         assert!(
             format!("{err:?}").contains("damaged segmented palette"),
             "{err:?}"
+        );
+    }
+
+    /// An image that cannot be drawn says why, without what that means for blanking; one
+    /// that cannot be blanked says both.
+    #[test]
+    fn errors_say_what_they_mean_for_drawing_or_blanking() {
+        use dicom_object::meta::FileMetaTableBuilder;
+        let mut o = image("MONOCHROME2", 1, 1, 1, 0, vec![0; 3]);
+        let meta = FileMetaTableBuilder::new()
+            .transfer_syntax("1.2.840.10008.1.2.1")
+            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
+            .media_storage_sop_instance_uid("2.25.8");
+        let file = o.clone().with_meta(meta).expect("meta");
+        assert_eq!(
+            render(&file, None).err(),
+            Some(PixelError::Undrawable("1-bit pixels".into()))
+        );
+        let err = blank_regions(&mut o, &CORNER, true).expect_err("1-bit");
+        assert_eq!(err.reason(), "1-bit pixels");
+        assert_eq!(
+            err.to_string(),
+            "1-bit pixels: its burned-in text cannot be removed yet"
         );
     }
 
