@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::attrs;
 
+mod bits;
 pub mod ctp;
 pub mod detect;
 mod jpeg12;
@@ -396,6 +397,18 @@ fn le_bytes(words: &[u16]) -> Vec<u8> {
     out
 }
 
+/// Refuse an image whose pixel data (the product of `sizes`) could not be held in memory
+/// (more than 2 GiB, the most WebAssembly can address at once).
+fn fits_in_memory(sizes: &[u32]) -> Result<(), PixelError> {
+    let total = sizes
+        .iter()
+        .try_fold(1u64, |n, s| n.checked_mul(u64::from(*s)));
+    match total {
+        Some(n) if n <= i32::MAX as u64 => Ok(()),
+        _ => Err(unsupported("the image is too large to be held in memory")),
+    }
+}
+
 fn unsupported(what: &str) -> PixelError {
     PixelError::Unsupported(what.to_string())
 }
@@ -423,6 +436,9 @@ fn geometry(
     if !matches!(bits, 8 | 16 | 32) {
         return Err(unsupported(&format!("{bits}-bit pixels")));
     }
+    // Sizes are counted in memory's own words (32 bits in WebAssembly): an image whose pixel
+    // data could not be held is refused before any of it is counted.
+    fits_in_memory(&[rows, cols, spp, bits / 8, frames])?;
     let palette = if photometric == "PALETTE COLOR" {
         Some(Palette::of(obj)?)
     } else {
@@ -579,6 +595,9 @@ pub fn blank_regions(
     regions: &[Region],
     little_endian: bool,
 ) -> Result<u32, PixelError> {
+    if bits::is_one_bit(obj) {
+        return bits::blank(obj, regions, little_endian);
+    }
     let photometric = attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION);
     let planar = attrs::uint(obj, tags::PLANAR_CONFIGURATION) == Some(1);
     let g = geometry(obj, &photometric, planar)?;
@@ -1194,10 +1213,19 @@ fn decoded_frames(
         });
     }
     let photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
-    let planar = attrs::uint(file, tags::PLANAR_CONFIGURATION) == Some(1);
-    let g = geometry(file, &photometric, planar)?;
     let little_endian =
         file.meta().transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
+    if bits::is_one_bit(file) {
+        let (g, frames) = bits::frames(file, which, little_endian)?;
+        return Ok(DecodedFrames {
+            g,
+            photometric,
+            le: true,
+            frames,
+        });
+    }
+    let planar = attrs::uint(file, tags::PLANAR_CONFIGURATION) == Some(1);
+    let g = geometry(file, &photometric, planar)?;
     let Some(elem) = file.get(tags::PIXEL_DATA) else {
         return Err(unsupported("no pixel data"));
     };
@@ -1869,7 +1897,7 @@ mod tests {
     #[test]
     fn errors_say_what_they_mean_for_drawing_or_blanking() {
         use dicom_object::meta::FileMetaTableBuilder;
-        let mut o = image("MONOCHROME2", 1, 1, 1, 0, vec![0; 3]);
+        let mut o = image("MONOCHROME2", 1, 12, 1, 0, vec![0; 30]);
         let meta = FileMetaTableBuilder::new()
             .transfer_syntax("1.2.840.10008.1.2.1")
             .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
@@ -1877,13 +1905,23 @@ mod tests {
         let file = o.clone().with_meta(meta).expect("meta");
         assert_eq!(
             render(&file, None).err(),
-            Some(PixelError::Undrawable("1-bit pixels".into()))
+            Some(PixelError::Undrawable("12-bit pixels".into()))
         );
-        let err = blank_regions(&mut o, &CORNER, true).expect_err("1-bit");
-        assert_eq!(err.reason(), "1-bit pixels");
+        // Sizes whose product would wrap around memory's words are refused, not counted.
+        let mut huge = image("RGB", 3, 32, 1, 0, vec![0; 8]);
+        for t in [tags::ROWS, tags::COLUMNS] {
+            huge.put(DataElement::new(t, VR::US, PrimitiveValue::from(65535u16)));
+        }
+        let too_large = blank_regions(&mut huge, &CORNER, true).expect_err("too large");
+        assert_eq!(
+            too_large.reason(),
+            "the image is too large to be held in memory"
+        );
+        let err = blank_regions(&mut o, &CORNER, true).expect_err("12-bit");
+        assert_eq!(err.reason(), "12-bit pixels");
         assert_eq!(
             err.to_string(),
-            "1-bit pixels: its burned-in text cannot be removed yet"
+            "12-bit pixels: its burned-in text cannot be removed yet"
         );
     }
 

@@ -32,8 +32,9 @@ several transfer syntaxes: the text is gone, and the key images show none of it.
 Files others wrote (pydicom-data): a vendor's ultrasound whose palette is written as segments
 (little endian implicit, big endian, and DCMTK's RLE, JPEG-LS, deflate and JPEG lossless of
 it), blanked by a rule: the region shows black through the palette as pydicom expands it, the
-rest is unchanged, and a key image is drawn. 32-bit RGB and RT dose images (pydicom's and
-pydicom-data's; little, big endian and RLE) with a corner blanked the same way.
+rest is unchanged, and a key image is drawn. 32-bit RGB and RT dose images and 1-bit
+segmentations (pydicom's and pydicom-data's; little, big endian and RLE) with a box blanked the
+same way.
 
 Usage: check_pixels.py --cli target/release/obscura
        check_pixels.py --make-for-page DIR; check_pixels.py --verify-package DIR UNZIPPED
@@ -838,40 +839,51 @@ def check_vendor_files(cli, work, failures):
             print(f"  ok  {name}: segmented palette, band black, the rest unchanged")
 
 
-# 32-bit images others wrote: (where: "pydicom" or "pydicom-data", name).
-THIRTY_TWO_BIT = [("pydicom-data", "SC_rgb_32bit.dcm"), ("pydicom-data", "SC_rgb_expb_32bit_2frame.dcm"),
-                  ("pydicom", "SC_rgb_rle_32bit_2frame.dcm"), ("pydicom", "rtdose.dcm"),
-                  ("pydicom", "rtdose_expb.dcm"), ("pydicom", "rtdose_rle.dcm")]
+# Images of 32 and 1 bits a sample that others wrote: (where: "pydicom" or "pydicom-data",
+# name, the box a rule blanks: x, y, w, h).
+OTHER_DEPTHS = [("pydicom-data", "SC_rgb_32bit.dcm", (0, 0, 6, 4)),
+                ("pydicom-data", "SC_rgb_expb_32bit_2frame.dcm", (0, 0, 6, 4)),
+                ("pydicom", "SC_rgb_rle_32bit_2frame.dcm", (0, 0, 6, 4)),
+                ("pydicom", "rtdose.dcm", (0, 0, 6, 4)), ("pydicom", "rtdose_expb.dcm", (0, 0, 6, 4)),
+                ("pydicom", "rtdose_rle.dcm", (0, 0, 6, 4)),
+                ("pydicom-data", "liver.dcm", (200, 150, 150, 200)),
+                ("pydicom-data", "liver_expb.dcm", (200, 150, 150, 200)),
+                ("pydicom", "liver_1frame.dcm", (200, 150, 150, 200))]
 
 
-def check_32_bit(cli, work, failures):
-    """32-bit RGB and RT dose images (little and big endian, RLE), a corner blanked by a rule:
-    black there in every frame, the rest unchanged, and a key image drawn."""
+def check_other_depths(cli, work, failures):
+    """32-bit RGB and RT dose images (little and big endian, RLE) and 1-bit segmentations
+    (little and big endian), a box blanked by a rule: black
+    there in every frame (where the input was not), the rest unchanged, a key image drawn."""
     import data_store
     bases = {"pydicom": os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files"),
              "pydicom-data": os.path.join(os.path.dirname(data_store.__file__), "data")}
-    rules = os.path.join(work, "rules-32-bit.json")
-    with open(rules, "w") as f:
-        json.dump({"rules": [{"name": "corner", "regions": [{"x": 0, "y": 0, "w": 6, "h": 4}]}]}, f)
-    for k, (where, name) in enumerate(THIRTY_TWO_BIT):
+    for k, (where, name, (x, y, w, h)) in enumerate(OTHER_DEPTHS):
         src = os.path.join(bases[where], name)
-        out = os.path.join(work, f"out-32-bit-{k}")
+        rules = os.path.join(work, f"rules-depth-{k}.json")
+        with open(rules, "w") as f:
+            json.dump({"rules": [{"name": "box", "regions": [{"x": x, "y": y, "w": w, "h": h}]}]}, f)
+        out = os.path.join(work, f"out-depth-{k}")
         output = output_of(run([cli, "deid", src, "--out", out, "--regions", rules]), out, name, failures)
         if output is None:
             continue
-        before, after = frames_of(pydicom.dcmread(src)), frames_of(pydicom.dcmread(output))
+        original, cleaned = pydicom.dcmread(src), pydicom.dcmread(output)
+        before, after = frames_of(original), frames_of(cleaned)
         inside = np.zeros(after.shape[1:3], bool)
-        inside[:4, :6] = True
-        if after.dtype.itemsize != 4 or before.shape != after.shape:
-            failures.append(f"{name}: not the same 32-bit frames: {before.shape} {after.shape} {after.dtype}")
+        inside[y:y + h, x:x + w] = True
+        bits = int(cleaned.BitsAllocated)
+        if bits != int(original.BitsAllocated) or before.shape != after.shape:
+            failures.append(f"{name}: not the same frames: {before.shape} {after.shape}, {bits} bits")
+        elif not any(f[inside].any() for f in before):
+            failures.append(f"{name}: the box holds nothing to blank (a test that shows nothing)")
         elif any(f[inside].any() for f in after):
-            failures.append(f"{name}: the corner is not black in every frame")
+            failures.append(f"{name}: the box is not black in every frame")
         elif not all(np.array_equal(b[~inside], a[~inside]) for b, a in zip(before, after)):
-            failures.append(f"{name}: pixels outside the corner changed")
+            failures.append(f"{name}: pixels outside the box changed")
         elif not os.listdir(os.path.join(out, "images")):
             failures.append(f"{name}: no key image")
         else:
-            print(f"  ok  {name}: 32-bit, corner black in {len(after)} frame(s), the rest unchanged")
+            print(f"  ok  {name}: {bits}-bit, box black in {len(after)} frame(s), the rest unchanged")
 
 
 def main():
@@ -900,7 +912,7 @@ def main():
         check_overlays(cli, work, failures)
         check_memory(cli, work, failures)
         check_vendor_files(cli, work, failures)
-        check_32_bit(cli, work, failures)
+        check_other_depths(cli, work, failures)
     if failures:
         print("FAILURES:")
         for f in failures:
