@@ -180,45 +180,18 @@ mod tests {
     use super::*;
     use dicom_core::VR;
 
-    /// A `rows × cols` one-bit image of `frames` frames, every bit set.
-    fn one_bit(
-        photometric: &str,
-        rows: u16,
-        cols: u16,
-        frames: u32,
-        words: bool,
-    ) -> InMemDicomObject {
-        let mut o = InMemDicomObject::new_empty();
-        for (t, v) in [
-            (tags::ROWS, rows),
-            (tags::COLUMNS, cols),
-            (tags::BITS_ALLOCATED, 1),
-            (tags::BITS_STORED, 1),
-            (tags::SAMPLES_PER_PIXEL, 1),
-        ] {
-            o.put(DataElement::new(t, VR::US, PrimitiveValue::from(v)));
+    /// A 4 × 5 one-bit image of `frames` frames (20 bits each: frames after the first start
+    /// inside a byte), every bit set, its pixel data as bytes or as words.
+    fn one_bit(photometric: &str, frames: u32, words: bool) -> InMemDicomObject {
+        let bytes = (20 * frames as usize).div_ceil(16) * 2;
+        let mut o = crate::pixels::tests::image(photometric, 1, 1, frames, 0, vec![0xFF; bytes]);
+        if words {
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::U16(vec![0xFFFF; bytes / 2].into()),
+            ));
         }
-        o.put(DataElement::new(
-            tags::NUMBER_OF_FRAMES,
-            VR::IS,
-            PrimitiveValue::from(frames.to_string()),
-        ));
-        o.put(DataElement::new(
-            tags::PHOTOMETRIC_INTERPRETATION,
-            VR::CS,
-            PrimitiveValue::from(photometric),
-        ));
-        let bytes = (rows as usize * cols as usize * frames as usize).div_ceil(16) * 2;
-        let value = if words {
-            PrimitiveValue::U16(vec![0xFFFF; bytes / 2].into())
-        } else {
-            PrimitiveValue::U8(vec![0xFF; bytes].into())
-        };
-        o.put(DataElement::new(
-            tags::PIXEL_DATA,
-            if words { VR::OW } else { VR::OB },
-            value,
-        ));
         o
     }
 
@@ -236,7 +209,7 @@ mod tests {
 
     #[test]
     fn regions_are_blanked_bit_by_bit_in_every_frame() {
-        // 3 frames of 3 × 5: frames start inside bytes (15 bits each).
+        // 3 frames of 4 × 5.
         let region = [Region {
             x: 1,
             y: 1,
@@ -244,15 +217,15 @@ mod tests {
             h: 5,
         }];
         for words in [false, true] {
-            let mut o = one_bit("MONOCHROME2", 3, 5, 3, words);
+            let mut o = one_bit("MONOCHROME2", 3, words);
             assert_eq!(blank(&mut o, &region, true), Ok(3));
             let bits = bits_of(&o);
             for f in 0..3 {
-                for y in 0..3 {
+                for y in 0..4 {
                     for x in 0..5 {
                         let inside = (1..3).contains(&x) && y >= 1;
                         assert_eq!(
-                            bits[f * 15 + y * 5 + x],
+                            bits[f * 20 + y * 5 + x],
                             !inside,
                             "frame {f} ({x}, {y}), words {words}"
                         );
@@ -260,29 +233,15 @@ mod tests {
                 }
             }
             // What follows the last frame is left alone.
-            assert!(bits[45..].iter().all(|b| *b));
+            assert!(bits[60..].iter().all(|b| *b));
             assert_eq!(attrs::text(&o, tags::BURNED_IN_ANNOTATION), "NO");
             // Drawn: one byte a pixel, black where blanked.
             let (g, frames) = frames(&o, &[2], true).expect("drawn");
-            assert_eq!((g.rows, g.cols, frames.len()), (3, 5, 1));
+            assert_eq!((g.rows, g.cols, frames.len()), (4, 5, 1));
             assert_eq!(&frames[0][5..10], &[255, 0, 0, 255, 255]);
         }
         // MONOCHROME1: black is a set bit.
-        let mut o = one_bit("MONOCHROME1", 3, 5, 1, false);
-        let bytes = o
-            .get(tags::PIXEL_DATA)
-            .unwrap()
-            .value()
-            .to_bytes()
-            .unwrap()
-            .iter()
-            .map(|_| 0u8)
-            .collect::<Vec<_>>();
-        o.put(DataElement::new(
-            tags::PIXEL_DATA,
-            VR::OB,
-            PrimitiveValue::U8(bytes.into()),
-        ));
+        let mut o = crate::pixels::tests::image("MONOCHROME1", 1, 1, 1, 0, vec![0; 4]);
         assert_eq!(blank(&mut o, &region, true), Ok(1));
         assert!(bits_of(&o)[6]);
         assert!(!bits_of(&o)[5]);
@@ -290,14 +249,14 @@ mod tests {
 
     #[test]
     fn what_cannot_be_blanked_says_why() {
-        let mut colour = one_bit("RGB", 2, 2, 1, false);
+        let mut colour = one_bit("RGB", 1, false);
         assert!(blank(&mut colour, &[], true)
             .unwrap_err()
             .reason()
             .contains("RGB"));
-        let mut big_endian_words = one_bit("MONOCHROME2", 2, 2, 1, true);
+        let mut big_endian_words = one_bit("MONOCHROME2", 1, true);
         assert!(blank(&mut big_endian_words, &[], false).is_err());
-        let mut short = one_bit("MONOCHROME2", 8, 8, 2, false);
+        let mut short = one_bit("MONOCHROME2", 8, false);
         short.put(DataElement::new(
             tags::PIXEL_DATA,
             VR::OB,

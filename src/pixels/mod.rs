@@ -1610,7 +1610,7 @@ mod tests {
         );
     }
 
-    fn image(
+    pub(super) fn image(
         photometric: &str,
         spp: u16,
         bits: u16,
