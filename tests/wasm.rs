@@ -100,3 +100,70 @@ fn crc_of_entries_in_the_browser_is_the_zip_crc() {
         assert_eq!(obscura::crc::hash(d), crc32fast::hash(d), "length {len}");
     }
 }
+
+/// Images whose declared size would wrap around WebAssembly's 32-bit words (a damaged or
+/// hostile header), and 32-bit and 1-bit images, with a rule that applies to every image:
+/// blanked or excluded, never a trap.
+#[wasm_bindgen_test]
+fn pixel_sizes_that_would_wrap_in_32_bits_are_refused_without_a_trap() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let rules = obscura::pixels::RegionRules::from_json(
+        r#"{"rules": [{"name": "all", "regions": [{"x": 0, "y": 0, "w": 4, "h": 4}]}]}"#,
+    )
+    .expect("rules");
+    let mut policy = Policy::basic(ProjectKey::from_bytes([3; 32]));
+    policy.pixel_rules = rules;
+    let mut session = Session::new(policy);
+    let base = &sample_study()[0].1;
+    let us = |t, v: u16| DataElement::new(t, VR::US, PrimitiveValue::from(v));
+    // (rows, columns, samples, bits allocated, frames, whether it can be blanked)
+    for (rows, cols, spp, bits, frames, fine) in [
+        (65535, 65535, 3, 32, 1, false),
+        (65535, 65535, 1, 16, 40000, false),
+        (64, 64, 1, 1, 2_000_000_000, false),
+        (64, 64, 1, 32, 1, true),
+        (64, 64, 1, 1, 1, true),
+    ] {
+        let bytes = common::with(
+            base,
+            |o| {
+                for (t, v) in [
+                    (tags::ROWS, rows),
+                    (tags::COLUMNS, cols),
+                    (tags::SAMPLES_PER_PIXEL, spp),
+                    (tags::BITS_ALLOCATED, bits),
+                    (tags::BITS_STORED, bits),
+                    (tags::HIGH_BIT, bits - 1),
+                ] {
+                    o.put(us(t, v));
+                }
+                if spp == 3 {
+                    o.put(DataElement::new(
+                        tags::PHOTOMETRIC_INTERPRETATION,
+                        VR::CS,
+                        PrimitiveValue::from("RGB"),
+                    ));
+                }
+                o.put(DataElement::new(
+                    tags::NUMBER_OF_FRAMES,
+                    VR::IS,
+                    PrimitiveValue::from(frames.to_string()),
+                ));
+                let len = (64 * 64 * usize::from(bits)).div_ceil(8);
+                o.put(DataElement::new(
+                    tags::PIXEL_DATA,
+                    VR::OB,
+                    PrimitiveValue::U8(vec![7; len.max(2)].into()),
+                ));
+            },
+            None,
+        );
+        let what = format!("{rows}x{cols}x{spp} of {bits} bits, {frames} frames");
+        match (session.process(&bytes), fine) {
+            (Outcome::Done(_), true) | (Outcome::Excluded(_), false) => {}
+            (other, _) => panic!("{what}: {other:?}"),
+        }
+    }
+}
