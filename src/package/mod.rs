@@ -184,6 +184,11 @@ impl Layout {
         a.group == b.group && a.image + 1 == b.image
     }
 
+    /// How many files have something to check by eye.
+    pub(crate) fn warned_files(&self) -> usize {
+        self.files.iter().filter(|e| !e.warnings.is_empty()).count()
+    }
+
     /// Each warning files were given (to check by eye), in the order first met, with the
     /// files that had it as runs of images that follow each other in a series: a series of
     /// 2,000 ultrasound images, all with text found and blanked, is one line.
@@ -397,7 +402,7 @@ impl Layout {
         for (reason, n) in &self.excluded {
             s.push_str(&format!("Excluded ({n}): {reason}\n"));
         }
-        let warned = self.files.iter().filter(|e| !e.warnings.is_empty()).count();
+        let warned = self.warned_files();
         if warned > 0 {
             s.push_str(&format!("\nTo check by eye ({}):\n", count_files(warned)));
             for (warning, runs) in self.warning_runs() {

@@ -98,11 +98,7 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
         }
         let _ = writeln!(b, "</tbody></table>");
     }
-    let warned = layout
-        .files
-        .iter()
-        .filter(|e| !e.warnings.is_empty())
-        .count();
+    let warned = layout.warned_files();
     if warned > 0 {
         let _ = writeln!(
             b,

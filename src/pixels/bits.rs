@@ -8,7 +8,9 @@ use dicom_core::DataElement;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
-use super::{fits_in_memory, le_bytes, mark_cleaned, unsupported, Geometry, PixelError, Region};
+use super::{
+    fits_in_memory, le_bytes, le_words, mark_cleaned, unsupported, Geometry, PixelError, Region,
+};
 use crate::attrs;
 
 /// Whether the object's pixels are one bit each.
@@ -115,12 +117,7 @@ pub(super) fn blank(
         }
     }
     let value = if words {
-        PrimitiveValue::U16(
-            bytes
-                .chunks_exact(2)
-                .map(|p| u16::from_le_bytes([p[0], p[1]]))
-                .collect(),
-        )
+        PrimitiveValue::U16(le_words(&bytes).into())
     } else {
         PrimitiveValue::U8(bytes.into())
     };

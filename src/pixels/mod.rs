@@ -336,10 +336,7 @@ impl Palette {
                 Value::Primitive(PrimitiveValue::U8(b)) if bits == 8 && b.len() >= count => {
                     b.iter().map(|v| u16::from(*v)).collect()
                 }
-                Value::Primitive(PrimitiveValue::U8(b)) => b
-                    .chunks_exact(2)
-                    .map(|w| u16::from_le_bytes([w[0], w[1]]))
-                    .collect(),
+                Value::Primitive(PrimitiveValue::U8(b)) => le_words(b),
                 _ => return Err(no_palette()),
             };
             if values.len() < count {
@@ -378,11 +375,7 @@ impl Palette {
 fn words_of(value: &Value<InMemDicomObject>) -> Option<Vec<u16>> {
     match value {
         Value::Primitive(PrimitiveValue::U16(w)) => Some(w.to_vec()),
-        Value::Primitive(PrimitiveValue::U8(b)) => Some(
-            b.chunks_exact(2)
-                .map(|w| u16::from_le_bytes([w[0], w[1]]))
-                .collect(),
-        ),
+        Value::Primitive(PrimitiveValue::U8(b)) => Some(le_words(b)),
         _ => None,
     }
 }
@@ -395,6 +388,15 @@ fn le_bytes(words: &[u16]) -> Vec<u8> {
         dst.copy_from_slice(&v.to_le_bytes());
     }
     out
+}
+
+/// Little-endian byte pairs as 16-bit words (the inverse of [`le_bytes`]; an odd last byte is
+/// left out).
+fn le_words(bytes: &[u8]) -> Vec<u16> {
+    bytes
+        .chunks_exact(2)
+        .map(|p| u16::from_le_bytes([p[0], p[1]]))
+        .collect()
 }
 
 /// Refuse an image whose pixel data (the product of `sizes`) could not be held in memory
@@ -644,12 +646,7 @@ pub fn blank_regions(
     }
     let value = match form {
         Form::Bytes => PrimitiveValue::U8(bytes.into()),
-        Form::Words => PrimitiveValue::U16(
-            bytes
-                .chunks_exact(2)
-                .map(|p| u16::from_le_bytes([p[0], p[1]]))
-                .collect(),
-        ),
+        Form::Words => PrimitiveValue::U16(le_words(&bytes).into()),
         Form::Dwords => PrimitiveValue::U32(
             bytes
                 .chunks_exact(4)
@@ -1493,12 +1490,7 @@ fn voi_lut(file: &InMemDicomObject) -> Option<VoiLut> {
     let value = item.get(tags::LUT_DATA)?.value();
     let mut table: Vec<u16> = match value.to_multi_int::<u16>() {
         Ok(v) if v.len() >= entries => v,
-        _ => value
-            .to_bytes()
-            .ok()?
-            .chunks_exact(2)
-            .map(|p| u16::from_le_bytes([p[0], p[1]]))
-            .collect(),
+        _ => le_words(&value.to_bytes().ok()?),
     };
     if table.len() < entries || !(1..=16).contains(&bits) {
         return None;
