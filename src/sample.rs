@@ -374,6 +374,52 @@ pub fn ct_series(slices: u32, size: u16, noise: bool) -> impl Iterator<Item = (S
     })
 }
 
+/// A 5×7 pixel pen for the fake text burned into test images (the letters of "FAKE" and a
+/// few digits), drawn `scale` times larger with its top-left at `(x, y)` in a frame of `cols`
+/// columns and `value.len()` bytes a pixel. Returns the pixels it drew (columns, rows).
+pub fn burn_text(
+    data: &mut [u8],
+    cols: usize,
+    text: &str,
+    (x, y): (usize, usize),
+    scale: usize,
+    value: &[u8],
+) -> Vec<(u32, u32)> {
+    const GLYPHS: &[(char, [u8; 7])] = &[
+        ('A', [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11]),
+        ('E', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f]),
+        ('F', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10]),
+        ('K', [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11]),
+        ('1', [0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e]),
+        ('9', [0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c]),
+        ('0', [0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e]),
+    ];
+    let bpp = value.len();
+    let mut drawn = Vec::new();
+    for (k, c) in text.chars().enumerate() {
+        let Some((_, rows)) = GLYPHS.iter().find(|(g, _)| *g == c) else {
+            continue;
+        };
+        for (r, bits) in rows.iter().enumerate() {
+            for b in 0..5 {
+                if bits & (0x10 >> b) == 0 {
+                    continue;
+                }
+                for sy in 0..scale {
+                    for sx in 0..scale {
+                        let px = x + (k * 6 + b) * scale + sx;
+                        let py = y + r * scale + sy;
+                        let at = (py * cols + px) * bpp;
+                        data[at..at + bpp].copy_from_slice(value);
+                        drawn.push((px as u32, py as u32));
+                    }
+                }
+            }
+        }
+    }
+    drawn
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

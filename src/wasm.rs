@@ -4,7 +4,9 @@
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::deid::{Change, Deidentified, Outcome, Policy, ProjectKey, ReviewRow, Session, Summary};
+use crate::deid::{
+    Change, Deidentified, Outcome, Policy, ProjectKey, ReviewRow, Session, Summary, TextDetector,
+};
 use crate::package::PackageWriter;
 use crate::profile::{OptionSet, ProfileOption, PRESETS};
 
@@ -44,6 +46,40 @@ impl FileReport<'_> {
 
 fn js_err(e: impl std::fmt::Display) -> JsError {
     JsError::new(&e.to_string())
+}
+
+thread_local! {
+    /// This instance's text detector: the model the page fetched from its own origin and gave
+    /// to [`load_text_model`], or why there is none.
+    static TEXT_DETECTOR: std::cell::RefCell<TextDetector> = std::cell::RefCell::new(
+        TextDetector::Unavailable("the page has not loaded the text detection model".into()),
+    );
+}
+
+/// Load the text detection model from the bytes of its file (checked against its SHA-256
+/// first). Runs and cleaners made afterwards detect text with it. On failure, detection is
+/// unavailable, with the reason, until a model loads.
+#[wasm_bindgen(js_name = loadTextModel)]
+pub fn load_text_model(bytes: &[u8]) -> Result<(), JsError> {
+    let (detector, result) = match crate::pixels::text_model::TextModel::load(bytes) {
+        Ok(model) => (
+            TextDetector::Learned {
+                model: std::sync::Arc::new(model),
+                bands: false,
+            },
+            Ok(()),
+        ),
+        Err(e) => (TextDetector::Unavailable(e.to_string()), Err(js_err(&e))),
+    };
+    TEXT_DETECTOR.with(|d| *d.borrow_mut() = detector);
+    result
+}
+
+/// Say why the page could not get the text detection model (it could not be fetched, or
+/// its integrity check failed): files that need detection are flagged, with this reason.
+#[wasm_bindgen(js_name = textModelUnavailable)]
+pub fn text_model_unavailable(why: &str) {
+    TEXT_DETECTOR.with(|d| *d.borrow_mut() = TextDetector::Unavailable(why.to_string()));
 }
 
 /// A de-identification run in the browser: a session plus the package being streamed.
@@ -369,6 +405,7 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
     policy.date_offset_days = date_offset_days;
     policy.accept_burned_in = accept_burned_in;
     policy.detect_text = detect_text;
+    policy.text_detector = TEXT_DETECTOR.with(|d| d.borrow().clone());
     if let Some(json) = user_regions_json {
         policy.user_regions = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
     }

@@ -167,3 +167,38 @@ fn pixel_sizes_that_would_wrap_in_32_bits_are_refused_without_a_trap() {
         }
     }
 }
+
+/// The text detection model loads in the browser (from bytes, as the page gives it after
+/// fetching it from its own origin), is refused when it is not the expected file, and finds a
+/// line of text drawn over a textured frame there.
+#[wasm_bindgen_test]
+fn the_text_detector_loads_and_finds_text_in_the_browser() {
+    use obscura::pixels::text_model::{ModelError, TextModel};
+    static MODEL: &[u8] = include_bytes!("../www/models/text-detect.onnx");
+    let mut damaged = MODEL.to_vec();
+    damaged[1000] ^= 1;
+    assert!(matches!(
+        TextModel::load(&damaged),
+        Err(ModelError::Mismatch { .. })
+    ));
+    let model = TextModel::load(MODEL).expect("the model loads in WebAssembly");
+    // A 320×240 grey texture with a white bar pattern shaped like a line of text.
+    let (w, h) = (320usize, 240usize);
+    let mut rgba = vec![0u8; w * h * 4];
+    for y in 0..h {
+        for x in 0..w {
+            let v = (60 + (x * 7 + y * 13) % 40) as u8;
+            rgba[(y * w + x) * 4..][..4].copy_from_slice(&[v, v, v, 255]);
+        }
+    }
+    let text = common::draw_text(&mut rgba, w, "FAKE 1901", 100, 110, 2);
+    let found = model.detect(&rgba, w, h).expect("detection runs");
+    for (x, y) in text {
+        assert!(
+            found
+                .iter()
+                .any(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h),
+            "text pixel ({x},{y}) not in {found:?}"
+        );
+    }
+}

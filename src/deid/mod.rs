@@ -64,11 +64,32 @@ pub struct Policy {
     /// they carry text (Burned In Annotation = YES) or are of a kind that usually does
     /// ([`TEXT_MODALITIES`]).
     pub detect_text: bool,
+    /// What `detect_text` looks with (the learned model is loaded once per run).
+    pub text_detector: TextDetector,
+}
+
+/// What automatic detection of burned-in text looks with.
+#[derive(Debug, Clone)]
+pub enum TextDetector {
+    /// The learned model ([`crate::pixels::text_model`]), and where `bands`, the detector of
+    /// bright text on dark bands ([`crate::pixels::detect`]) too.
+    Learned {
+        /// The loaded model.
+        model: Arc<crate::pixels::text_model::TextModel>,
+        /// Add the band detector's boxes.
+        bands: bool,
+    },
+    /// The band detector alone (only to compare detectors: it misses most text).
+    BandsOnly,
+    /// No detector could be loaded: why. Files that need detection are flagged, or left out
+    /// when they say they carry text.
+    Unavailable(String),
 }
 
 /// Modalities whose images usually have text burned in: ultrasound, secondary capture,
-/// angiography, fluoroscopy, endoscopy, other.
-pub const TEXT_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "OT"];
+/// angiography, fluoroscopy, endoscopy, external camera and microscope photographs, other.
+/// (Radiographs and mammograms are looked at when they say they carry text.)
+pub const TEXT_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "GM", "OT"];
 
 impl Policy {
     /// The Basic Profile with the given key.
@@ -82,7 +103,10 @@ impl Policy {
             accept_burned_in: false,
             pixel_rules: crate::pixels::RegionRules::default(),
             user_regions: crate::pixels::RegionRules::default(),
-            detect_text: false,
+            detect_text: true,
+            text_detector: TextDetector::Unavailable(
+                "the text detection model was not loaded".into(),
+            ),
         }
     }
 
@@ -560,7 +584,7 @@ impl Session {
             && (says_burned_in || TEXT_MODALITIES.contains(&modality.as_str()))
         {
             let file = obj.with_exact_meta(meta.clone());
-            let (found, note) = detect_text(&file);
+            let (found, note) = detect_text(&file, &self.policy);
             obj = file.into_inner();
             detections = found
                 .iter()
@@ -672,7 +696,8 @@ impl Session {
                     .map_err(|e| DeidError::Pixels(e.reason()))?;
                 (frames, String::new())
             };
-            walker.log_pixels(regions.len(), frames, &rule_names, &stored);
+            let undeclared = detected_name.is_some() && !says_burned_in;
+            walker.log_pixels(regions.len(), frames, &rule_names, &stored, undeclared);
         }
         let mut new_meta = walker.clean_meta(&meta, &cleaned)?;
         if decompressed {
@@ -974,34 +999,42 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
     Ok(Some(out))
 }
 
-/// Boxes around burned-in text found automatically in the first and last frames, and a note
-/// for the user on what was (or could not be) done.
-fn detect_text(file: &dicom_object::DefaultDicomObject) -> (Vec<crate::pixels::Region>, String) {
-    let frames = attrs::frames(file);
-    let which: Vec<u32> = if frames > 1 {
-        vec![0, frames - 1]
-    } else {
-        vec![0]
+/// Boxes around burned-in text found automatically in every frame, and a note for the user
+/// on what was (or could not be) done.
+fn detect_text(
+    file: &dicom_object::DefaultDicomObject,
+    policy: &Policy,
+) -> (Vec<crate::pixels::Region>, String) {
+    let looked = match &policy.text_detector {
+        TextDetector::Learned { model, bands } => {
+            crate::pixels::text::find_text(file, Some(model), *bands)
+        }
+        TextDetector::BandsOnly => crate::pixels::text::find_text(file, None, true),
+        TextDetector::Unavailable(why) => {
+            return (
+                Vec::new(),
+                format!(
+                "Burned-in text could not be looked for automatically ({why}): look at the image."
+            ),
+            )
+        }
     };
-    match crate::pixels::luma_frames(file, &which) {
-        Ok(lumas) => {
-            let mut found: Vec<crate::pixels::Region> = Vec::new();
-            for luma in &lumas {
-                for r in crate::pixels::detect::propose(luma) {
-                    if !found.contains(&r) {
-                        found.push(r);
-                    }
-                }
-            }
-            let note = if found.is_empty() {
-                "Automatic detection found no burned-in text: look at the image.".to_string()
+    match looked {
+        Ok(found) => {
+            let frames = if found.frames > 1 {
+                format!(" in {} frames", found.frames)
+            } else {
+                String::new()
+            };
+            let note = if found.regions.is_empty() {
+                format!("Automatic detection found no burned-in text{frames}: look at the image.")
             } else {
                 format!(
-                    "Burned-in text was found automatically ({} box(es)) and blanked: look at the image for text it missed.",
-                    found.len()
+                    "Burned-in text was found automatically ({} box(es){frames}) and blanked: look at the image for text it missed.",
+                    found.regions.len()
                 )
             };
-            (found, note)
+            (found.regions, note)
         }
         Err(e) => (
             Vec::new(),
@@ -1177,6 +1210,101 @@ mod tests {
         (bytes, f.data)
     }
 
+    /// The learned detector, as the CLI and the page use it.
+    fn learned() -> TextDetector {
+        TextDetector::Learned {
+            model: crate::pixels::text_model::test_model(),
+            bands: false,
+        }
+    }
+
+    #[test]
+    fn text_in_the_middle_frames_of_a_cine_only_is_found_and_blanked_in_every_frame() {
+        use crate::pixels::detect::tests::{draw, frame};
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let (bytes, _) = ultrasound_with_text();
+        let file = read_file(&bytes).expect("the fixture");
+        let meta = file.meta().clone();
+        let mut obj = file.into_inner();
+        // Five frames of anatomy alone; the third has a name over the anatomy.
+        let clean = frame(240, 320);
+        let mut named = frame(240, 320);
+        draw(&mut named, "KAFE 1901", 110, 110, 2, 250);
+        let mut pixels = Vec::new();
+        for k in 0..5 {
+            pixels.extend_from_slice(if k == 2 { &named.data } else { &clean.data });
+        }
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("5"),
+        ));
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PrimitiveValue::U8(pixels.into()),
+        ));
+        let bytes = written(&obj.with_exact_meta(meta));
+        let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
+        policy.text_detector = learned();
+        let d = Session::new(policy).deidentify(&bytes).expect("cleaned");
+        let out = pixels_of(&d.bytes);
+        assert_eq!(out.len(), 5 * 76_800);
+        let third = &out[2 * 76_800..3 * 76_800];
+        for (i, (&before, &after)) in named.data.iter().zip(third).enumerate() {
+            if before != clean.data[i] {
+                assert_ne!(after, before, "text pixel {i} of the third frame kept");
+            }
+        }
+        // Blanked in every frame, with one line in the log on what detection did.
+        assert!(out[..76_800] != clean.data[..]);
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("found automatically") && w.contains("5 frames")),
+            "{:?}",
+            d.warnings
+        );
+        assert!(
+            d.changes
+                .iter()
+                .any(|c| c.reason.contains("did not say so")),
+            "Burned In Annotation recorded"
+        );
+    }
+
+    #[test]
+    fn detection_that_is_unavailable_is_said_and_never_silently_skipped() {
+        let (bytes, _) = ultrasound_with_text();
+        let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
+        policy.text_detector = TextDetector::Unavailable("the model file was not found".into());
+        let d = Session::new(policy.clone())
+            .deidentify(&bytes)
+            .expect("flagged, not left out");
+        assert!(
+            d.warnings
+                .iter()
+                .any(|w| w.contains("could not be looked for") && w.contains("not found")),
+            "{:?}",
+            d.warnings
+        );
+        // A file that says it carries text is left out.
+        let file = read_file(&bytes).expect("the fixture");
+        let meta = file.meta().clone();
+        let mut obj = file.into_inner();
+        obj.put(dicom_core::DataElement::new(
+            tags::BURNED_IN_ANNOTATION,
+            dicom_core::VR::CS,
+            dicom_core::value::PrimitiveValue::from("YES"),
+        ));
+        let says = written(&obj.with_exact_meta(meta));
+        assert!(matches!(
+            Session::new(policy).process(&says),
+            Outcome::Excluded(DeidError::BurnedIn)
+        ));
+    }
+
     fn pixels_of(bytes: &[u8]) -> Vec<u8> {
         read_file(bytes)
             .ok()
@@ -1198,6 +1326,7 @@ mod tests {
         let (bytes, original) = ultrasound_with_text();
         let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
         policy.detect_text = true;
+        policy.text_detector = learned();
         let d = Session::new(policy.clone())
             .deidentify(&bytes)
             .expect("cleaned");
@@ -1391,6 +1520,7 @@ mod tests {
         let (us, _) = ultrasound_with_text();
         let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
         policy.detect_text = true;
+        policy.text_detector = learned();
         // Each file in both little endian syntaxes (the shortcut is taken in both).
         let mut inputs = Vec::new();
         for bytes in files_of_every_kind().into_iter().chain([us]) {

@@ -862,13 +862,15 @@ impl<'a> Walker<'a> {
     }
 
     /// Record that regions of the pixels were blanked; `stored` tells how the frames were
-    /// stored, as a clause to follow the rules (empty for native pixel data).
+    /// stored, as a clause to follow the rules (empty for native pixel data); `undeclared`,
+    /// that detection found text in an image that did not say it carried any.
     pub(super) fn log_pixels(
         &mut self,
         regions: usize,
         frames: u32,
         rules: &[String],
         stored: &str,
+        undeclared: bool,
     ) {
         self.log(
             &fmt_tag(tags::PIXEL_DATA),
@@ -883,7 +885,12 @@ impl<'a> Walker<'a> {
             &fmt_tag(tags::BURNED_IN_ANNOTATION),
             "BurnedInAnnotation",
             "replaced",
-            "NO: the regions of burned-in text were blanked",
+            if undeclared {
+                "NO: text was found burned into the pixels although the file did not say so \
+                 (Burned In Annotation was not YES), and was blanked"
+            } else {
+                "NO: the regions of burned-in text were blanked"
+            },
         );
     }
 

@@ -202,35 +202,9 @@ fn lines(mut glyphs: Vec<Glyph>) -> Vec<Glyph> {
 pub(crate) mod tests {
     use super::*;
 
-    /// A 5×7 pen for a few characters, drawn at `scale`.
+    /// Fake text drawn in a grey frame at `scale` (see [`crate::sample::burn_text`]).
     pub(crate) fn draw(frame: &mut Luma, text: &str, x: usize, y: usize, scale: usize, level: u8) {
-        const GLYPHS: &[(char, [u8; 7])] = &[
-            ('A', [0x0e, 0x11, 0x11, 0x1f, 0x11, 0x11, 0x11]),
-            ('E', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x1f]),
-            ('F', [0x1f, 0x10, 0x10, 0x1e, 0x10, 0x10, 0x10]),
-            ('K', [0x11, 0x12, 0x14, 0x18, 0x14, 0x12, 0x11]),
-            ('1', [0x04, 0x0c, 0x04, 0x04, 0x04, 0x04, 0x0e]),
-            ('9', [0x0e, 0x11, 0x11, 0x0f, 0x01, 0x02, 0x0c]),
-            ('0', [0x0e, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0e]),
-        ];
-        for (k, c) in text.chars().enumerate() {
-            let Some((_, rows)) = GLYPHS.iter().find(|(g, _)| *g == c) else {
-                continue;
-            };
-            for (r, bits) in rows.iter().enumerate() {
-                for b in 0..5 {
-                    if bits & (0x10 >> b) != 0 {
-                        for sy in 0..scale {
-                            for sx in 0..scale {
-                                let px = x + (k * 6 + b) * scale + sx;
-                                let py = y + r * scale + sy;
-                                frame.data[py * frame.cols + px] = level;
-                            }
-                        }
-                    }
-                }
-            }
-        }
+        crate::sample::burn_text(&mut frame.data, frame.cols, text, (x, y), scale, &[level]);
     }
 
     /// A dark frame with a bright, textured disc in the middle (the "anatomy").

@@ -30,6 +30,9 @@ mod jpegls_colour;
 mod jpegls_lines;
 mod rle;
 mod segmented;
+pub mod text;
+pub mod text_boxes;
+pub mod text_model;
 
 /// A rectangle in pixel coordinates (columns x, rows y), inclusive of its top-left corner.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]

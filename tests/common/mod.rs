@@ -302,3 +302,16 @@ pub fn eight_bit(bytes: &[u8]) -> Vec<u8> {
         Some("1.2.840.10008.1.2.1"),
     )
 }
+
+/// White fake text drawn into an RGBA frame of `cols` columns (see
+/// `obscura::sample::burn_text`); the pixels drawn.
+pub fn draw_text(
+    rgba: &mut [u8],
+    cols: usize,
+    text: &str,
+    x: usize,
+    y: usize,
+    scale: usize,
+) -> Vec<(u32, u32)> {
+    obscura::sample::burn_text(rgba, cols, text, (x, y), scale, &[250, 250, 250, 255])
+}

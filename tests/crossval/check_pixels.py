@@ -568,6 +568,20 @@ def ultrasound(frames, rows=240, cols=320, rgb=True):
     return arr, text, fan
 
 
+def ultrasound_text_over_anatomy(frames, rows=480, cols=640):
+    """RGB frames with fake PHI burned over the speckled fan itself (not on a dark band), in
+    white and in yellow; the text's pixels and the fan."""
+    arr, _, fan = ultrasound(frames, rows, cols, rgb=True)
+    arr[...] = np.where(fan[None, ..., None], arr, 8)
+    white = np.zeros((rows, cols), dtype=bool)
+    yellow = np.zeros((rows, cols), dtype=bool)
+    burn(white, "FAKE KAFE 1901", cols // 2 - 100, rows // 2, 2)
+    burn(yellow, "KAFE 0019", cols // 2 - 60, rows // 2 + 60, 2)
+    arr[:, white] = (245, 245, 245)
+    arr[:, yellow] = (240, 220, 20)
+    return arr, white | yellow, fan
+
+
 def check_detection(cli, work, failures):
     """--detect-text on ultrasound with burned-in text, no rules: the text is gone."""
     for rgb, name, convert in [(True, "native", None), (False, "native", None),

@@ -272,6 +272,42 @@ test('compressed images (RLE, JPEG 8 and 12-bit, JPEG lossless, JPEG-LS grey and
   await context.close();
 });
 
+test('a name burned over the anatomy of an ultrasound is found by the learned detector and blacked out in the browser', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  const crossval = join(ROOT, 'tests', 'crossval');
+  const dir = join(work, 'anatomy-in');
+  const made = spawnSync(python, ['-c', [
+    'import os, sys; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
+    'os.makedirs(sys.argv[2], exist_ok=True)',
+    'arr, text, fan = c.ultrasound_text_over_anatomy(2)',
+    'c.write_array(arr, os.path.join(sys.argv[2], "over-anatomy.dcm"), True)',
+  ].join('\n'), crossval, dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  // On by default: nothing to tick.
+  assert.equal(await page.getByLabel('Find and black out text burned into images automatically').isChecked(), true);
+  await page.getByLabel('Add DICOM files').setInputFiles([join(dir, 'over-anatomy.dcm')]);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /1 files? de-identified, 0 excluded/.test(await status.textContent()), 90_000);
+  const { dest } = await downloadPackage(page, 'anatomy-unzipped');
+  const check = spawnSync(python, ['-c', [
+    'import os, sys, numpy as np, pydicom; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
+    'arr, text, fan = c.ultrasound_text_over_anatomy(2)',
+    'paths = [os.path.join(d, f) for d, _, fs in os.walk(os.path.join(sys.argv[2], "DICOM")) for f in fs]',
+    'assert len(paths) == 1, paths',
+    'a = pydicom.dcmread(paths[0]).pixel_array',
+    'assert (a[:, text] == 0).all(), f"{(a[:, text] != 0).any(-1).sum()} text pixels survive"',
+    'away = fan & ~np.any([np.roll(np.roll(text, dy, 0), dx, 1) for dy in range(-24, 25, 4) for dx in range(-24, 25, 4)], 0)',
+    'assert (a[:, away] == arr[:, away]).mean() > 0.99, "the anatomy away from the text is kept"',
+    'log = open(os.path.join(sys.argv[2], "CHANGES.txt")).read()',
+    'assert "automatic text detection" in log, log',
+  ].join('\n'), crossval, dest], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stdout + check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('automatic detection blacks out text burned into ultrasound images in the browser', async () => {
   const { context, page, requests, errors } = await openPage();
   const python = join(ROOT, '.venv', 'bin', 'python');

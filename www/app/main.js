@@ -203,7 +203,8 @@ function restoreSettings() {
     box.checked = Array.isArray(saved.options) && saved.options.includes(box.value);
   }
   if ([...$('preset').options].some((o) => o.value === saved.preset)) $('preset').value = saved.preset;
-  $('detect-text').checked = Boolean(saved.detectText);
+  // On unless the user turned it off.
+  $('detect-text').checked = saved.detectText !== false;
   $('accept-burned-in').checked = Boolean(saved.acceptBurnedIn);
   $('date-offset').value = typeof saved.dateOffset === 'string' ? saved.dateOffset : '';
   if (saved.pixelRules && typeof saved.pixelRules.text === 'string') {

@@ -4,6 +4,7 @@
 import { Batch } from './batch.js';
 import { Pool } from './pool.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
+import { loadTextModel } from '../shared/text-model.js';
 
 let instances = 0;
 
@@ -35,6 +36,7 @@ async function loadCore() {
   const module = await compiled;
   const exports = await core.default(module ? { module_or_path: module } : undefined);
   exposeCoreMemory(exports);
+  await loadTextModel(core);
   return core;
 }
 

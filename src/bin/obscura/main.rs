@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use obscura::deid::{Outcome, Policy, ProjectKey, Session};
+use obscura::deid::{Outcome, Policy, ProjectKey, Session, TextDetector};
 use obscura::package::{Compressed, Layout, ZipStream};
 use obscura::profile::{OptionSet, ProfileOption, PRESETS};
 
@@ -65,9 +65,14 @@ OPTIONS for deid:
                        Extended are blanked inside the JPEG data (whole 8×8 blocks); other
                        compressed images are decoded and stored as RLE Lossless. An image a
                        rule matches whose pixels cannot be decoded is excluded.
-  --detect-text        look for burned-in text automatically and blank the lines found, in
-                       images that say they carry text (Burned In Annotation = YES) or are
-                       US, SC, XA, RF, ES or OT; the log says so. Detection can miss text.
+  --no-detect-text     do not look for burned-in text automatically. By default it is
+                       looked for in every frame of images that say they carry text (Burned
+                       In Annotation = YES) or are US, SC, XA, RF, ES, XC, GM or OT, with a
+                       learned text detector, and what is found is blanked; the log says so.
+                       Detection can miss text: look at such images.
+  --text-model FILE    the text detection model (default: www/models/text-detect.onnx beside
+                       the program's build, or $OBSCURA_TEXT_MODEL). Only the expected file
+                       is accepted (its SHA-256 is checked)
   --notes FILE         teaching notes (plain text) for case.html in the package
   --no-key-images      do not add images/ (the middle image of each series as PNG, and an
                        animated GIF of each multi-frame one)
@@ -109,6 +114,11 @@ struct Args {
     accept_burned_in: bool,
     regions: Option<PathBuf>,
     detect_text: bool,
+    text_model: Option<PathBuf>,
+    /// Which detector: `learned` (the default), `learned+bands` (with the band detector's
+    /// boxes too), or `bands` (the band detector alone); to compare them in `make
+    /// bench-detect`, not in the usage.
+    text_detector: String,
     no_key_images: bool,
     notes: Option<PathBuf>,
     jobs: usize,
@@ -133,7 +143,9 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         overrides: Vec::new(),
         accept_burned_in: false,
         regions: None,
-        detect_text: false,
+        detect_text: true,
+        text_model: None,
+        text_detector: "learned".into(),
         no_key_images: false,
         notes: None,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -169,7 +181,19 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--action" => args.overrides.push(value("--action")?),
             "--accept-burned-in" => args.accept_burned_in = true,
+            // On by default; the flag is still accepted.
             "--detect-text" => args.detect_text = true,
+            "--no-detect-text" => args.detect_text = false,
+            "--text-model" => args.text_model = Some(PathBuf::from(value("--text-model")?)),
+            "--text-detector" => {
+                let v = value("--text-detector")?;
+                if !matches!(v.as_str(), "learned" | "learned+bands" | "bands") {
+                    return Err(format!(
+                        "--text-detector: {v:?} is not learned, learned+bands or bands"
+                    ));
+                }
+                args.text_detector = v;
+            }
             "--no-key-images" => args.no_key_images = true,
             "--notes" => args.notes = Some(PathBuf::from(value("--notes")?)),
             "--jobs" => {
@@ -735,6 +759,63 @@ impl Output<'_> {
     }
 }
 
+/// Where the text detection model is looked for when `--text-model` is not given: the
+/// environment's `OBSCURA_TEXT_MODEL`, then `www/models/` of the source tree the program was
+/// built in (`target/release/obscura`), then beside the program.
+fn default_text_model() -> Vec<PathBuf> {
+    let mut places: Vec<PathBuf> = std::env::var_os("OBSCURA_TEXT_MODEL")
+        .map(PathBuf::from)
+        .into_iter()
+        .collect();
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+    {
+        let file = obscura::pixels::text_model::MODEL_FILE;
+        for up in [
+            dir.join("../../www/models"),
+            dir.join("../../../www/models"),
+            dir.clone(),
+        ] {
+            places.push(up.join(file));
+        }
+    }
+    places
+}
+
+/// The text detector asked for (`learned`, `learned+bands` or `bands`), with the model at
+/// `model` or the default place, loaded; or why it is unavailable.
+fn text_detector(which: &str, model: Option<&Path>) -> TextDetector {
+    use obscura::pixels::text_model::TextModel;
+    if which == "bands" {
+        return TextDetector::BandsOnly;
+    }
+    let places = match model {
+        Some(p) => vec![p.to_path_buf()],
+        None => default_text_model(),
+    };
+    let Some(path) = places.iter().find(|p| p.is_file()) else {
+        return TextDetector::Unavailable(format!(
+            "the model file was not found (looked for {})",
+            places
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    };
+    let loaded = fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| TextModel::load(&bytes).map_err(|e| e.to_string()));
+    match loaded {
+        Ok(model) => TextDetector::Learned {
+            model: Arc::new(model),
+            bands: which == "learned+bands",
+        },
+        Err(why) => TextDetector::Unavailable(format!("{}: {why}", path.display())),
+    }
+}
+
 fn deid(args: Args) -> Result<bool, String> {
     // The output is one run's package and nothing else: files of an earlier run left beside
     // it would go wherever it goes (another patient, other options), listed nowhere.
@@ -750,6 +831,16 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.date_offset_days = args.date_offset;
     policy.accept_burned_in = args.accept_burned_in;
     policy.detect_text = args.detect_text;
+    if args.detect_text {
+        policy.text_detector = text_detector(&args.text_detector, args.text_model.as_deref());
+        if let TextDetector::Unavailable(why) = &policy.text_detector {
+            tell!(
+                "obscura: automatic text detection is unavailable: {why}. Images that need it \
+                 are flagged, and left out when they say they carry text (--no-detect-text \
+                 turns detection off)."
+            );
+        }
+    }
     if let Some(p) = &args.regions {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         policy.pixel_rules = obscura::pixels::RegionRules::parse(&text)

@@ -1,0 +1,199 @@
+//! Finding burned-in text in every frame of an image, with the learned detector
+//! ([`super::text_model`]) and, where it adds recall, the detector of bright text on dark
+//! bands ([`super::detect`]).
+//!
+//! Every frame is looked at: text that a cine shows in only some of its frames is found. A
+//! frame whose pixels are exactly those of the frame looked at just before it is not looked at
+//! again (its text-bearing pixels are unchanged, so it holds the same text); that is the only
+//! frame skipped. The boxes found in any frame are blanked in every frame: text that stands
+//! out in one frame may be there, fainter, in the others, and an image's frames share their
+//! overlays and annotations.
+
+use dicom_object::{FileDicomObject, InMemDicomObject};
+
+use super::text_boxes::merge_overlapping;
+use super::text_model::TextModel;
+use super::{detect, render_with, Luma, PixelError, Region};
+use crate::attrs;
+
+/// What looking for text in an image found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TextFound {
+    /// Boxes to blank, in every frame.
+    pub regions: Vec<Region>,
+    /// How many frames the image has.
+    pub frames: u32,
+    /// How many of them were looked at (the others repeat the frame before them exactly).
+    pub looked_at: u32,
+}
+
+/// Look for burned-in text in every frame of `file` with `model`, and with the
+/// bright-text-on-dark-band detector where `bands`.
+pub fn find_text(
+    file: &FileDicomObject<InMemDicomObject>,
+    model: Option<&TextModel>,
+    bands: bool,
+) -> Result<TextFound, PixelError> {
+    let frames = attrs::frames(file).max(1);
+    let mut found = TextFound {
+        frames,
+        ..TextFound::default()
+    };
+    let mut previous: Option<Vec<u8>> = None;
+    for k in 0..frames {
+        // The frame's whole range, not its window: text outside a window is still text.
+        let frame = render_with(file, Some(k), Some((0.0, 0.0)))?;
+        if previous.as_deref() == Some(frame.rgba.as_slice()) {
+            continue;
+        }
+        found.looked_at += 1;
+        let (w, h) = (frame.width as usize, frame.height as usize);
+        if let Some(model) = model {
+            let boxes = model
+                .detect(&frame.rgba, w, h)
+                .map_err(|e| PixelError::Undrawable(e.to_string()))?;
+            found.regions.extend(boxes);
+        }
+        if bands {
+            found
+                .regions
+                .extend(detect::propose(&luma_of(&frame.rgba, w, h)));
+        }
+        previous = Some(frame.rgba);
+    }
+    found.regions = merge_overlapping(found.regions);
+    Ok(found)
+}
+
+/// The luminance the bright-text detector works on: each pixel's brightest channel (a frame
+/// drawn for display already has MONOCHROME1 inverted and its range scaled).
+fn luma_of(rgba: &[u8], cols: usize, rows: usize) -> Luma {
+    Luma {
+        rows,
+        cols,
+        data: rgba
+            .chunks_exact(4)
+            .map(|p| p[0].max(p[1]).max(p[2]))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pixels::detect::tests::{draw, frame};
+    use crate::pixels::text_model::test_model;
+
+    /// An RGBA frame from a grey one, with `paint` applied to the pixels `text` marks.
+    fn rgba(grey: &Luma, text: &[bool], paint: [u8; 3]) -> Vec<u8> {
+        grey.data
+            .iter()
+            .zip(text)
+            .flat_map(|(&v, &t)| {
+                if t {
+                    [paint[0], paint[1], paint[2], 255]
+                } else {
+                    [v, v, v, 255]
+                }
+            })
+            .collect()
+    }
+
+    /// Where `draw` put text in a copy of `base`.
+    fn text_mask(base: &Luma, lines: &[(&str, usize, usize, usize)]) -> Vec<bool> {
+        let mut marked = Luma {
+            rows: base.rows,
+            cols: base.cols,
+            data: vec![0; base.data.len()],
+        };
+        for &(text, x, y, scale) in lines {
+            draw(&mut marked, text, x, y, scale, 255);
+        }
+        marked.data.iter().map(|&v| v == 255).collect()
+    }
+
+    fn covered(regions: &[Region], cols: usize, i: usize) -> bool {
+        let (x, y) = ((i % cols) as u32, (i / cols) as u32);
+        regions
+            .iter()
+            .any(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h)
+    }
+
+    /// Every text pixel is inside a box, and the boxes cover little else.
+    fn assert_found(regions: &[Region], text: &[bool], cols: usize, what: &str) {
+        let missed = (0..text.len())
+            .filter(|&i| text[i] && !covered(regions, cols, i))
+            .count();
+        assert_eq!(
+            missed, 0,
+            "{what}: {missed} text pixels not covered by {regions:?}"
+        );
+        let area: u32 = regions.iter().map(|r| r.w * r.h).sum();
+        assert!(
+            (area as usize) * 20 < text.len(),
+            "{what}: boxes cover {area} pixels of {}",
+            text.len()
+        );
+    }
+
+    #[test]
+    fn a_name_over_anatomy_is_found_by_the_learned_detector() {
+        let base = frame(480, 640);
+        let lines = [("KAFE 1901", 250, 200, 2), ("FAKE", 260, 260, 3)];
+        let text = text_mask(&base, &lines);
+        let image = rgba(&base, &text, [250, 250, 250]);
+        let found = test_model().detect(&image, 640, 480).unwrap();
+        assert_found(&found, &text, 640, "white text over anatomy");
+    }
+
+    #[test]
+    fn dark_text_on_a_light_label_and_coloured_text_are_found() {
+        let mut base = frame(480, 640);
+        // A light label in the corner.
+        for y in 400..440 {
+            for x in 20..200 {
+                base.data[y * 640 + x] = 225;
+            }
+        }
+        let label = text_mask(&base, &[("KAFE 1901", 30, 410, 2)]);
+        let image = rgba(&base, &label, [30, 30, 30]);
+        let found = test_model().detect(&image, 640, 480).unwrap();
+        assert_found(&found, &label, 640, "dark text on a light label");
+
+        let small = text_mask(&base, &[("FAKE 190", 300, 30, 1)]);
+        let image = rgba(&base, &small, [240, 220, 0]);
+        let found = test_model().detect(&image, 640, 480).unwrap();
+        assert_found(&found, &small, 640, "7-pixel yellow text");
+    }
+
+    #[test]
+    fn anatomy_alone_gets_no_box() {
+        let base = frame(480, 640);
+        let image = rgba(&base, &vec![false; base.data.len()], [0; 3]);
+        let found = test_model().detect(&image, 640, 480).unwrap();
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_huge_frame_is_cut_into_tiles_and_text_on_a_tile_edge_is_found() {
+        // 2,600 × 1,200: three tiles across; the line straddles the first tiles' edge.
+        let (rows, cols) = (1200, 2600);
+        let base = Luma {
+            rows,
+            cols,
+            data: vec![20; rows * cols],
+        };
+        let text = text_mask(
+            &base,
+            &[(
+                "KAFE 1901 FAKE",
+                super::super::text_model::TILE - 60,
+                600,
+                3,
+            )],
+        );
+        let image = rgba(&base, &text, [250, 250, 250]);
+        let found = test_model().detect(&image, cols, rows).unwrap();
+        assert_found(&found, &text, cols, "text across a tile edge");
+    }
+}
