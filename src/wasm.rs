@@ -65,7 +65,8 @@ pub fn load_text_model(bytes: &[u8]) -> Result<(), JsError> {
         Ok(model) => (
             TextDetector::Learned {
                 model: std::sync::Arc::new(model),
-                bands: false,
+                // As the CLI: the band detector adds recall (docs/benchmarks.md).
+                bands: true,
             },
             Ok(()),
         ),

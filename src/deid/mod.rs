@@ -1210,11 +1210,11 @@ mod tests {
         (bytes, f.data)
     }
 
-    /// The learned detector, as the CLI and the page use it.
+    /// The learned detector with the band detector, as the CLI and the page use them.
     fn learned() -> TextDetector {
         TextDetector::Learned {
             model: crate::pixels::text_model::test_model(),
-            bands: false,
+            bands: true,
         }
     }
 
