@@ -412,6 +412,12 @@ def speed(work):
             best = secs if best is None else min(best, secs)
             res[name + "-mib"] = max(res.get(name + "-mib", 0), mib)
         res[name] = best
+    # The same frames in WebAssembly (V8, as in Chromium), from the page's core.
+    out = subprocess.run(["node", os.path.join(ROOT, "tools", "bench-detect-wasm.mjs"), inp],
+                         capture_output=True, text=True)
+    for line in out.stdout.splitlines():
+        key, value = line.split()
+        res["wasm-" + key] = float(value)
     return res
 
 
@@ -462,7 +468,11 @@ def main():
         f"Speed natively, one core, 640x480 RGB ultrasound frames (16 files, best of 3, the CLI with detection "
         f"minus without): learned detector {1000 * per_frame:.0f} ms a frame ({1 / max(per_frame, 1e-9):.1f} frames/s); "
         f"with the band detector too {1000 * per_frame_both:.0f} ms ({1 / max(per_frame_both, 1e-9):.1f} frames/s). "
-        f"Peak memory of the CLI on one thread: {sp['learned-mib']:.0f} MiB with detection, {sp['none-mib']:.0f} MiB without.",
+        f"Peak memory of the CLI on one thread: {sp['learned-mib']:.0f} MiB with detection, {sp['none-mib']:.0f} MiB without. "
+        f"In WebAssembly (the page's core in Node's V8, SIMD on, the default detectors): "
+        f"{sp.get('wasm-with', 0) - sp.get('wasm-without', 0):.0f} ms a frame "
+        f"({(sp.get('wasm-with', 0) - sp.get('wasm-without', 0)) / max(1000 * per_frame_both, 1e-9):.1f}x native), "
+        f"its memory {sp.get('wasm-memory', 0):.0f} MiB.",
         "<!-- /bench-detect -->",
     ]
     block = "\n".join(text) + "\n"
