@@ -113,6 +113,14 @@ fn every_kind_of_damage_ends_in_a_clear_result() {
         reason("sequences nested 5000 deep")
     );
     assert!(reason("unknown transfer syntax").len() > 10);
+    // Deflated data sets are checked as closely once inflated, and inflate only so far.
+    assert!(reason("deflated, sequences nested 5000 deep").contains("deep"));
+    assert!(reason("deflated, declared length of 1.5 GB").contains("damaged"));
+    assert!(
+        reason("deflate bomb").contains("deflate bomb"),
+        "{}",
+        reason("deflate bomb")
+    );
 }
 
 /// Files in a container are named for what they are, so that the user knows what to do.

@@ -19,7 +19,9 @@ use std::sync::Arc;
 
 use dicom_dictionary_std::tags;
 use dicom_object::{InMemDicomObject, OpenFileOptions};
-use dicom_transfer_syntax_registry::entries::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN;
+use dicom_transfer_syntax_registry::entries::{
+    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN,
+};
 use serde::{Deserialize, Serialize};
 
 pub use keys::ProjectKey;
@@ -835,9 +837,8 @@ fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, D
 fn write_deflated(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
     use std::io::Write;
     let meta = file.meta().clone();
-    file.meta_mut().set_transfer_syntax(
-        &dicom_transfer_syntax_registry::entries::EXPLICIT_VR_LITTLE_ENDIAN.erased(),
-    );
+    file.meta_mut()
+        .set_transfer_syntax(&EXPLICIT_VR_LITTLE_ENDIAN.erased());
     file.meta_mut().update_information_group_length();
     let plain = write_part10(file)?;
     // The data set starts after the preamble, "DICM" and the meta group.
@@ -893,8 +894,15 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
 /// at once. That is the file's size (`file_len`) when native pixel data ends it in little
 /// endian (they are worked on where they were read: see [`read_file_owned`]); twice its size
 /// otherwise (the bytes read and the values parsed from them, then those values and the bytes
-/// written).
+/// written); and for a deflated file given whole, its size and twice what its data set
+/// inflates to (no more than [`precheck::inflate_limit`] allows).
 pub fn header_and_memory(head: &[u8], file_len: u64) -> (Option<usize>, u64) {
+    if head.len() as u64 == file_len {
+        if let Some(inflated) = precheck::inflated_len(head) {
+            // Deflated: the file, its data set inflated, and the values parsed from it.
+            return (None, file_len.saturating_add(inflated.saturating_mul(2)));
+        }
+    }
     let header = precheck::header_and_encoding(head);
     let trailing = match (header, usize::try_from(file_len)) {
         (Some(h), Ok(len)) => precheck::trailing_after(head, h, len).is_some(),
@@ -926,33 +934,55 @@ fn read_file_until(
     if let Some(tag) = until {
         options = options.read_until(tag);
     }
-    options
-        .from_reader(repaired.as_deref().unwrap_or(body))
-        .map_err(|e| DeidError::Parse(error_chain(&e)))
+    // A repaired file is its new meta group, then its data set where it is (not copied).
+    let read = match &repaired {
+        Some((meta, data_set)) => {
+            options.from_reader(std::io::Read::chain(&meta[..], &data_set[..]))
+        }
+        None => options.from_reader(body),
+    };
+    let mut file = read.map_err(|e| DeidError::Parse(error_chain(&e)))?;
+    if part10.inflated.is_some() {
+        // Read inflated as explicit VR little endian; written deflated again, as it came.
+        file.meta_mut()
+            .set_transfer_syntax(&DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
+    }
+    Ok(file)
 }
 
-/// A copy of `body` (from its `DICM` marker) that dicom-rs can read, for the few valid files
-/// it cannot read as they are; `None` when it can. `part10` is what
+/// What dicom-rs can read of `body` (from its `DICM` marker), for the few valid files it
+/// cannot read as they are: a new `DICM` marker and meta group, and the data set to follow it;
+/// `None` when it can read them as they are. `part10` is what
 /// [`precheck::check_part10`] found: where the meta group ends (after the marker), whether
 /// the data set holds a UN of undefined length (see [`un_sequences`]), and the data set's
 /// transfer syntax when the meta group names none or the wrong one. A meta group without its
 /// group length gets one, and one without a Transfer Syntax UID (or with the wrong one of
 /// explicit and implicit VR little endian) gets the syntax the data set shows (DCMTK and
 /// pydicom read such files; dicom-rs needs them right).
-fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, String> {
+fn readable<'a>(
+    body: &'a [u8],
+    part10: &'a precheck::Part10,
+) -> Result<Option<(Vec<u8>, std::borrow::Cow<'a, [u8]>)>, String> {
     let meta_len = part10.meta_len;
     let meta = body.get(4..4 + meta_len).unwrap_or_default();
-    let data_set = body.get(4 + meta_len..).unwrap_or_default();
+    let data_set = match &part10.inflated {
+        Some(inflated) => inflated.as_slice(),
+        None => body.get(4 + meta_len..).unwrap_or_default(),
+    };
+    // A deflated data set is given to the parser inflated, under the syntax it then is.
+    let syntax = part10.guessed_syntax.or(part10
+        .inflated
+        .is_some()
+        .then_some(EXPLICIT_VR_LITTLE_ENDIAN.uid()));
     let has_group_length = meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]);
-    if has_group_length && !part10.un_sequences && part10.guessed_syntax.is_none() {
+    if has_group_length && !part10.un_sequences && syntax.is_none() {
         return Ok(None);
     }
-    let rewritten = if part10.un_sequences {
-        Some(un_sequences::rewrite(data_set)?)
+    let data_set = if part10.un_sequences {
+        std::borrow::Cow::Owned(un_sequences::rewrite(data_set)?)
     } else {
-        None
+        std::borrow::Cow::Borrowed(data_set)
     };
-    let data_set = rewritten.as_deref().unwrap_or(data_set);
     // The group's elements after its group length (if any), with the Transfer Syntax UID
     // put in its place (elements are in ascending order) when it was missing or wrong.
     let elements = if has_group_length {
@@ -962,7 +992,7 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
         meta
     };
     let mut group = Vec::with_capacity(elements.len() + 32);
-    match part10.guessed_syntax {
+    match syntax {
         Some(uid) => {
             let mut value = uid.as_bytes().to_vec();
             if value.len() % 2 == 1 {
@@ -990,13 +1020,12 @@ fn readable(body: &[u8], part10: &precheck::Part10) -> Result<Option<Vec<u8>>, S
         None => group.extend_from_slice(elements),
     }
     let len = u32::try_from(group.len()).map_err(|_| "the meta group is too long".to_string())?;
-    let mut out = Vec::with_capacity(16 + group.len() + data_set.len());
+    let mut out = Vec::with_capacity(16 + group.len());
     out.extend_from_slice(b"DICM");
     out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
     out.extend_from_slice(&len.to_le_bytes());
     out.extend_from_slice(&group);
-    out.extend_from_slice(data_set);
-    Ok(Some(out))
+    Ok(Some((out, data_set)))
 }
 
 /// Boxes around burned-in text found automatically in every frame, and a note for the user
@@ -1588,5 +1617,15 @@ mod tests {
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), 2 * n));
         assert_eq!(header_and_memory(b"DICM", 10), (None, 20));
+        // A deflated file counts for what it inflates to, twice, and its own size.
+        let bytes = written(&in_syntax(ct, DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN.uid()));
+        let n = bytes.len() as u64;
+        let inflated = written(&in_syntax(ct, EXPLICIT_VR_LITTLE_ENDIAN.uid()));
+        let data_set = inflated.len() - 132 - precheck::meta_group(&inflated[132..]).unwrap().len;
+        assert!(data_set as u64 > 2 * n, "the sample compresses");
+        assert_eq!(
+            header_and_memory(&bytes, n),
+            (None, n + 2 * data_set as u64)
+        );
     }
 }

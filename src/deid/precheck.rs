@@ -12,6 +12,42 @@ use dicom_dictionary_std::StandardDataDictionary;
 
 /// How deep sequences may nest before a file is refused.
 const MAX_DEPTH: usize = 64;
+
+/// How many times its own size a deflated data set may inflate to (and [`INFLATE_SLACK`]
+/// more), at most [`INFLATE_MAX`]: beyond that it is refused as a deflate bomb. Real deflated
+/// data sets (reports, photographs, ultrasound) shrink a few times, seldom ten.
+pub const INFLATE_RATIO: u64 = 128;
+/// See [`INFLATE_RATIO`]: small files may inflate to this much whatever their ratio.
+pub const INFLATE_SLACK: u64 = 1 << 20;
+/// See [`INFLATE_RATIO`].
+pub const INFLATE_MAX: u64 = 512 << 20;
+
+/// The most a deflated data set of `len` bytes may inflate to (see [`INFLATE_RATIO`]).
+pub fn inflate_limit(len: u64) -> u64 {
+    len.saturating_mul(INFLATE_RATIO)
+        .saturating_add(INFLATE_SLACK)
+        .min(INFLATE_MAX)
+}
+
+/// A deflated data set (PS3.5 A.5: raw deflate, RFC 1951) inflated, reading no more than
+/// [`inflate_limit`] allows: a deflate bomb is refused before it fills memory.
+pub fn inflate(deflated: &[u8]) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let limit = inflate_limit(deflated.len() as u64);
+    let mut out = Vec::new();
+    flate2::read::DeflateDecoder::new(deflated)
+        .take(limit + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| format!("the deflated data set cannot be inflated ({e})"))?;
+    if out.len() as u64 > limit {
+        return Err(format!(
+            "the deflated data set inflates to more than {} MiB, {INFLATE_RATIO} times its size \
+             (a deflate bomb?)",
+            limit >> 20
+        ));
+    }
+    Ok(out)
+}
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 
 /// The encoding of the data set.
@@ -367,6 +403,9 @@ pub struct Part10 {
     /// The transfer syntax read from the data set when the meta group names none, or names
     /// the wrong one of explicit and implicit VR little endian.
     pub guessed_syntax: Option<&'static str>,
+    /// A deflated data set, inflated (see [`inflate`]) and checked as explicit VR little
+    /// endian like any other: the parser is given this rather than the deflate stream.
+    pub inflated: Option<Vec<u8>>,
 }
 
 /// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
@@ -380,15 +419,20 @@ pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
         // Every DICOM object has at least its SOP Class and Instance UIDs.
         return Err("the file holds no data set after its meta group".into());
     }
-    let un_sequences = match Encoding::of(&meta.syntax) {
-        Some(enc) => check_dataset_noting(&buf[meta.len..], enc)?,
-        // A deflated data set is checked by the inflater and parser themselves.
-        None => false,
+    let (un_sequences, inflated) = match Encoding::of(&meta.syntax) {
+        Some(enc) => (check_dataset_noting(&buf[meta.len..], enc)?, None),
+        // A deflated data set: inflated within bounds, then walked with the same limits.
+        None => {
+            let inflated = inflate(&buf[meta.len..])?;
+            let un = check_dataset_noting(&inflated, Encoding::ExplicitLittle)?;
+            (un, Some(inflated))
+        }
     };
     Ok(Part10 {
         meta_len: meta.len,
         un_sequences,
         guessed_syntax: meta.guessed,
+        inflated,
     })
 }
 
@@ -456,6 +500,27 @@ pub(crate) fn trailing_after(
         vr,
         value: start..file_len,
     })
+}
+
+/// For a whole Part 10 file (`bytes`) whose data set is deflated: how many bytes it inflates
+/// to, counted without holding them, and no more than one past its [`inflate_limit`]. `None`
+/// for any other file.
+pub fn inflated_len(bytes: &[u8]) -> Option<u64> {
+    use std::io::Read;
+    let start = match bytes.get(128..132) {
+        Some(b"DICM") => 132,
+        _ if bytes.starts_with(b"DICM") => 4,
+        _ => return None,
+    };
+    let buf = &bytes[start..];
+    let meta = meta_group(buf).ok()?;
+    if Encoding::of(&meta.syntax).is_some() {
+        return None;
+    }
+    let deflated = &buf[meta.len..];
+    let limit = inflate_limit(deflated.len() as u64);
+    let mut reader = flate2::read::DeflateDecoder::new(deflated).take(limit + 1);
+    Some(std::io::copy(&mut reader, &mut std::io::sink()).unwrap_or(0))
 }
 
 /// [`header_len`], and the encoding of the data set.

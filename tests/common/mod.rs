@@ -168,6 +168,29 @@ pub fn crafted_cases(sample: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         }
         cases.push((name, tail(&deep)));
     }
+    // Deflated data sets (PS3.5 A.5): the same hostile structures inside the deflate
+    // stream, and a deflate bomb (8 MiB of zeros in a few kilobytes).
+    let data_set = &sample[132 + 12 + meta_group_len(sample)..];
+    let mut deep = data_set.to_vec();
+    for _ in 0..5000 {
+        deep.extend(element(0x7FE1, 0x1010, b"SQ", &[], Some(0xFFFF_FFFF)));
+        deep.extend(item_header(0xE000, 0xFFFF_FFFF));
+    }
+    cases.push((
+        "deflated, sequences nested 5000 deep",
+        deflated(sample, &deep),
+    ));
+    let mut long = data_set.to_vec();
+    long.extend(&creator);
+    long.extend(element(0x7FE1, 0x1011, b"OB", &[1; 10], Some(0x6000_0000)));
+    cases.push((
+        "deflated, declared length of 1.5 GB",
+        deflated(sample, &long),
+    ));
+    let mut bomb = data_set.to_vec();
+    bomb.extend(&creator);
+    bomb.extend(element(0x7FE1, 0x1011, b"OB", &vec![0; 8 << 20], None));
+    cases.push(("deflate bomb", deflated(sample, &bomb)));
     // Odd and wrong lengths of Patient's Name.
     if let Some(at) = find_element(sample, 0x0010, 0x0010, b"PN") {
         let len = u16::from_le_bytes([sample[at + 6], sample[at + 7]]);
@@ -210,9 +233,7 @@ pub fn crafted_cases(sample: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         }
     }
     // Cut at every element boundary of the data set (and one byte into each header).
-    let mut at = 132
-        + 12
-        + u32::from_le_bytes([sample[140], sample[141], sample[142], sample[143]]) as usize;
+    let mut at = 132 + 12 + meta_group_len(sample);
     let mut cuts = vec![10, 131, 140];
     while at + 8 <= sample.len() {
         cuts.push(at);
@@ -249,6 +270,56 @@ pub fn crafted_cases(sample: &[u8]) -> Vec<(&'static str, Vec<u8>)> {
         }
     }
     cases
+}
+
+/// The length of the file meta group of an explicit VR little endian Part 10 `sample` (its
+/// group length's value).
+pub fn meta_group_len(sample: &[u8]) -> usize {
+    u32::from_le_bytes([sample[140], sample[141], sample[142], sample[143]]) as usize
+}
+
+/// A Part 10 file with `sample`'s meta group (Transfer Syntax UID made Deflated Explicit VR
+/// Little Endian) and `data_set` (explicit VR little endian) deflated after it.
+pub fn deflated(sample: &[u8], data_set: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let meta = &sample[132 + 12..132 + 12 + meta_group_len(sample)];
+    let mut group = Vec::new();
+    let mut at = 0;
+    while at + 8 <= meta.len() {
+        let elem = u16::from_le_bytes([meta[at + 2], meta[at + 3]]);
+        let vr = [meta[at + 4], meta[at + 5]];
+        let (len, head) = if vr == *b"OB" {
+            let l = &meta[at + 8..at + 12];
+            (u32::from_le_bytes([l[0], l[1], l[2], l[3]]) as usize, 12)
+        } else {
+            (u16::from_le_bytes([meta[at + 6], meta[at + 7]]) as usize, 8)
+        };
+        if elem == 0x0010 {
+            group.extend(element(
+                0x0002,
+                0x0010,
+                b"UI",
+                b"1.2.840.10008.1.2.1.99",
+                None,
+            ));
+        } else {
+            group.extend(&meta[at..at + head + len]);
+        }
+        at += head + len;
+    }
+    let mut out = sample[..128].to_vec();
+    out.extend(b"DICM");
+    out.extend(element(
+        0x0002,
+        0x0000,
+        b"UL",
+        &(group.len() as u32).to_le_bytes(),
+        None,
+    ));
+    out.extend(group);
+    let mut z = flate2::write::DeflateEncoder::new(out, flate2::Compression::default());
+    z.write_all(data_set).expect("deflate");
+    z.finish().expect("deflate")
 }
 
 /// `bytes` (a Part 10 file) with its data set changed by `change` and, when `ts` is given,

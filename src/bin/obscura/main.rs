@@ -83,7 +83,7 @@ OPTIONS for deid:
   --memory MIB         memory for the files in flight across the threads (default: three
                        times the largest file, and 32 MiB). A file counts for its size
                        when uncompressed pixel data ends it (in little endian), twice
-                       its size otherwise; one
+                       its size otherwise, a deflated one for what it inflates to; one
                        larger than this is worked on alone. Peak memory stays within three
                        times the largest file and 64 MiB by default
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
@@ -491,7 +491,12 @@ impl Candidate {
                 }
             }
         }
-        (self.read(), size.saturating_mul(2))
+        let bytes = self.read();
+        let memory = match &bytes {
+            Ok(b) => obscura::deid::header_and_memory(b, b.len() as u64).1,
+            Err(_) => size.saturating_mul(2),
+        };
+        (bytes, memory)
     }
 
     /// Its bytes (an archive's entry decompressed), or why they could not be read.
@@ -886,6 +891,16 @@ fn deid(args: Args) -> Result<bool, String> {
         },
     );
     scans?;
+    // A deflated file counts for what its data set inflates to (half its estimate): the
+    // second pass's budget grows with it as with a file that large.
+    let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
+    let limits = Limits {
+        budget: match args.budget_mib {
+            Some(_) => limits.budget,
+            None => default_budget(largest.max(inflated)),
+        },
+        ..limits
+    };
     // With a ZIP, a file's compressed copy is held too (as large as the file when it does not
     // compress) until it is written.
     let zipping = args.zip.is_some();
