@@ -950,6 +950,9 @@ fn read_file_until(
     Ok(file)
 }
 
+/// A new `DICM` marker and file meta group, and the data set to read after them.
+type Repaired<'a> = (Vec<u8>, std::borrow::Cow<'a, [u8]>);
+
 /// What dicom-rs can read of `body` (from its `DICM` marker), for the few valid files it
 /// cannot read as they are: a new `DICM` marker and meta group, and the data set to follow it;
 /// `None` when it can read them as they are. `part10` is what
@@ -962,7 +965,7 @@ fn read_file_until(
 fn readable<'a>(
     body: &'a [u8],
     part10: &'a precheck::Part10,
-) -> Result<Option<(Vec<u8>, std::borrow::Cow<'a, [u8]>)>, String> {
+) -> Result<Option<Repaired<'a>>, String> {
     let meta_len = part10.meta_len;
     let meta = body.get(4..4 + meta_len).unwrap_or_default();
     let data_set = match &part10.inflated {
