@@ -663,3 +663,56 @@ fn a_dicomdir_given_alone_brings_the_files_it_lists_each_once() {
     );
     assert!(stdout.contains("excluded:"), "{stdout}");
 }
+
+/// A compressed image whose codestream claims 65000 × 65000 pixels (its header says 64 × 64)
+/// gets no key image, and the rest of the batch its whole package: manifest, report and a
+/// readable ZIP. (Its codestream was once decoded for the key image, 24 s and 4.7 GiB, then a
+/// decoder panic ended the run.)
+#[test]
+fn a_codestream_larger_than_its_header_does_not_end_the_batch() {
+    #[path = "common/mod.rs"]
+    mod common;
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    let dir = tempdir("huge-codestream");
+    let input = sample_input(&dir);
+    let sample = obscura::sample::sample_study()[0].1.clone();
+    let jpeg = common::jpeg_baseline(&sample, |o| {
+        o.put(DataElement::new(
+            dicom_dictionary_std::tags::SOP_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("2.25.1234567890123"),
+        ));
+        o.put(DataElement::new(
+            dicom_dictionary_std::tags::SERIES_INSTANCE_UID,
+            VR::UI,
+            PrimitiveValue::from("2.25.1234567890124"),
+        ));
+    });
+    fs::write(
+        input.join("huge.dcm"),
+        common::jpeg_claiming(&jpeg, 0xC0, 65000, 65000),
+    )
+    .expect("write");
+    let out = dir.join("out");
+    let zip = dir.join("case.zip");
+    let result = deid(&input, &out, &[&"--zip", &zip]);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("no key image") && stderr.contains("65000×65000"),
+        "{stderr}"
+    );
+    assert!(out.join("manifest.json").exists());
+    assert!(out.join("DICOMDIR").exists());
+    let zipped = fs::read(&zip).expect("zip");
+    assert!(
+        zipped.windows(4).any(|w| w == b"PK\x05\x06"),
+        "the ZIP ends"
+    );
+    let key_images = files_under(&out)
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "png"))
+        .count();
+    assert!(key_images >= 1, "the other series keep theirs");
+}

@@ -174,42 +174,52 @@ fn rle_pixels_are_decoded_blanked_and_stored_as_rle_again() {
     assert!(out.get(tags::LOSSY_IMAGE_COMPRESSION).is_none());
 }
 
-/// The sample CT as an 8-bit JPEG Baseline image (made with the `jpeg-encoder` crate), with
-/// `change` applied to it.
+/// The sample CT as an 8-bit JPEG Baseline image, with `change` applied to it.
 fn jpeg_baseline(change: impl FnOnce(&mut dicom_object::InMemDicomObject)) -> Vec<u8> {
-    let (_, original) = &sample_study()[0];
-    let grey: Vec<u8> = words(&parse(original))
-        .iter()
-        .map(|v| (v >> 4).min(255) as u8)
-        .collect();
-    let mut stream = Vec::new();
-    jpeg_encoder::Encoder::new(&mut stream, 90)
-        .encode(&grey, 64, 64, jpeg_encoder::ColorType::Luma)
-        .expect("encoded");
-    if stream.len() % 2 == 1 {
-        stream.push(0);
+    common::jpeg_baseline(&sample_study()[0].1, change)
+}
+
+/// A codestream that claims another size than the file's Rows and Columns is refused before
+/// any decoder believes it (a JPEG claiming 65000 × 65000 pixels in a 64 × 64 image made a
+/// decoder allocate gigabytes), in JPEG, JPEG-LS and JPEG 2000.
+#[test]
+fn codestreams_larger_than_their_header_are_refused_before_decoding() {
+    let jpeg = jpeg_baseline(|_| {});
+    let huge = common::jpeg_claiming(&jpeg, 0xC0, 65000, 65000);
+    let jpeg_ls = with(
+        &common::jpeg_claiming(&jpeg, 0xF7, 65000, 65000),
+        |_| {},
+        Some("1.2.840.10008.1.2.4.80"),
+    );
+    let mut siz = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
+    for v in [65000u32, 65000, 0, 0, 65000, 65000, 0, 0] {
+        siz.extend(v.to_be_bytes());
     }
-    with(
-        original,
+    siz.extend([0x00, 0x01, 0x07, 0x01, 0x01, 0xFF, 0xD9]);
+    siz.push(0);
+    let j2k = with(
+        &jpeg,
         |o| {
-            for (tag, v) in [
-                (tags::BITS_ALLOCATED, 8u16),
-                (tags::BITS_STORED, 8),
-                (tags::HIGH_BIT, 7),
-                (tags::PIXEL_REPRESENTATION, 0),
-            ] {
-                o.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
-            }
-            let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![stream]);
+            let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![siz]);
             o.put(DataElement::new(
                 tags::PIXEL_DATA,
                 VR::OB,
                 Value::from(fragments),
             ));
-            change(o);
         },
-        Some("1.2.840.10008.1.2.4.50"),
-    )
+        Some("1.2.840.10008.1.2.4.90"),
+    );
+    for (name, input) in [("JPEG", huge), ("JPEG-LS", jpeg_ls), ("JPEG 2000", j2k)] {
+        let e = obscura::pixels::decode_frame(&parse(&input), 0).expect_err(name);
+        assert!(e.to_string().contains("65000×65000"), "{name}: {e}");
+        // Blanking needs the pixels: the file is left out, saying why.
+        match session(RULES).process(&input) {
+            Outcome::Excluded(e) => assert!(e.to_string().contains("65000×65000"), "{name}: {e}"),
+            other => panic!("{name}: expected exclusion, got {other:?}"),
+        }
+    }
+    // The true size passes.
+    assert!(obscura::pixels::decode_frame(&parse(&jpeg), 0).is_ok());
 }
 
 #[test]

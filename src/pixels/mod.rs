@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::attrs;
 
 mod bits;
+mod codestream;
 pub mod ctp;
 pub mod detect;
 mod jpeg12;
@@ -974,6 +975,7 @@ impl<'a> Decoder<'a> {
         let mut fragments = Vec::with_capacity((g.frames as usize).min(4096));
         let (mut unit, mut new_tables) = ((8, 8), false);
         for f in 0..g.frames {
+            self.check_size(f).ok()?;
             let stream = self.stream(f).ok()?;
             // Colour components as the decoder reads them: the 12-bit one by the
             // photometric interpretation, the 8-bit one by the stream's markers.
@@ -1059,8 +1061,36 @@ impl<'a> Decoder<'a> {
         }
     }
 
+    /// Refuse frame `f` when its codestream says it is another size than the file's Rows and
+    /// Columns, before any decoder allocates what the codestream claims (read from the
+    /// header in its first fragment: see [`codestream`]). RLE has no such header.
+    fn check_size(&self, f: u32) -> Result<(), PixelError> {
+        let first = self
+            .frame_ranges
+            .as_ref()
+            .and_then(|r| r.get(f as usize))
+            .and_then(|r| self.fragments.get(r.start));
+        let Some(first) = first.filter(|_| self.ts_uid != "1.2.840.10008.1.2.5") else {
+            return Ok(());
+        };
+        let (rows, cols) = (self.g.rows, self.g.cols);
+        match codestream::size(first) {
+            Ok(Some(s)) if (s.rows as usize, s.cols as usize) != (rows, cols) => Err(self
+                .undecodable(
+                    f,
+                    &format!(
+                        "its codestream is {}×{} pixels where the header says {cols}×{rows}",
+                        s.cols, s.rows
+                    ),
+                )),
+            Ok(_) => Ok(()),
+            Err(e) => Err(self.undecodable(f, &e)),
+        }
+    }
+
     /// Frame `f` (0-based) as little-endian, interleaved samples, exactly one frame long.
     fn frame(&self, f: u32) -> Result<Vec<u8>, PixelError> {
+        self.check_size(f)?;
         let g = &self.g;
         let frame_len = g.frame_len();
         let mut frame = match self.reader {

@@ -322,6 +322,72 @@ pub fn deflated(sample: &[u8], data_set: &[u8]) -> Vec<u8> {
     z.finish().expect("deflate")
 }
 
+/// The 64×64 16-bit sample CT (`sample`) as an 8-bit JPEG Baseline file (made with the
+/// `jpeg-encoder` crate), with `change` applied to its data set.
+pub fn jpeg_baseline(
+    sample: &[u8],
+    change: impl FnOnce(&mut dicom_object::InMemDicomObject),
+) -> Vec<u8> {
+    use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::tags;
+    let file = dicom_object::OpenFileOptions::new()
+        .read_preamble(dicom_object::file::ReadPreamble::Always)
+        .from_reader(sample)
+        .expect("parses");
+    let pixels = file
+        .get(tags::PIXEL_DATA)
+        .and_then(|e| e.value().to_bytes().ok())
+        .expect("pixels");
+    let grey: Vec<u8> = pixels
+        .chunks_exact(2)
+        .map(|p| (u16::from_le_bytes([p[0], p[1]]) >> 4).min(255) as u8)
+        .collect();
+    let mut stream = Vec::new();
+    jpeg_encoder::Encoder::new(&mut stream, 90)
+        .encode(&grey, 64, 64, jpeg_encoder::ColorType::Luma)
+        .expect("encoded");
+    if stream.len() % 2 == 1 {
+        stream.push(0);
+    }
+    with(
+        sample,
+        |o| {
+            for (tag, v) in [
+                (tags::BITS_ALLOCATED, 8u16),
+                (tags::BITS_STORED, 8),
+                (tags::HIGH_BIT, 7),
+                (tags::PIXEL_REPRESENTATION, 0),
+            ] {
+                o.put(DataElement::new(tag, VR::US, PrimitiveValue::from(v)));
+            }
+            let fragments = PixelFragmentSequence::new(Vec::<u32>::new(), vec![stream]);
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                Value::from(fragments),
+            ));
+            change(o);
+        },
+        Some("1.2.840.10008.1.2.4.50"),
+    )
+}
+
+/// A JPEG file (from [`jpeg_baseline`]) whose codestream's frame header claims `rows` ×
+/// `cols` while its Rows and Columns stay as they were: a decoder believing it allocates
+/// gigabytes. `marker` is the frame header's (0xC0 baseline, 0xF7 JPEG-LS).
+pub fn jpeg_claiming(jpeg: &[u8], marker: u8, rows: u16, cols: u16) -> Vec<u8> {
+    let at = jpeg
+        .windows(4)
+        .position(|w| w == [0xFF, 0xC0, 0x00, 0x0B])
+        .expect("a baseline frame header");
+    let mut out = jpeg.to_vec();
+    out[at + 1] = marker;
+    out[at + 5..at + 7].copy_from_slice(&rows.to_be_bytes());
+    out[at + 7..at + 9].copy_from_slice(&cols.to_be_bytes());
+    out
+}
+
 /// `bytes` (a Part 10 file) with its data set changed by `change` and, when `ts` is given,
 /// its transfer syntax set to it.
 pub fn with(

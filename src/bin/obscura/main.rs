@@ -949,9 +949,13 @@ fn deid(args: Args) -> Result<bool, String> {
             || (),
             |_, (name, path)| {
                 // A file Obscura itself wrote, parsed as it is read (no copy of it in memory).
-                let pictures = dicom_object::open_file(out.join(path))
-                    .map_err(|e| e.to_string())
-                    .and_then(|f| obscura::package::pictures_of(&f));
+                // A bug in a decoder must not end the batch: that file gets no picture.
+                let pictures = std::panic::catch_unwind(|| {
+                    dicom_object::open_file(out.join(path))
+                        .map_err(|e| e.to_string())
+                        .and_then(|f| obscura::package::pictures_of(&f))
+                })
+                .unwrap_or_else(|_| Err("internal error while drawing it".into()));
                 (name.clone(), path.clone(), pictures)
             },
             |(name, path, pictures)| {
