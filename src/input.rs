@@ -19,6 +19,9 @@ pub enum ZipError {
     /// The entry's data does not match its checksum or size.
     #[error("ZIP entry is corrupt: {0}")]
     Corrupt(&'static str),
+    /// The archive or entry is built to exhaust memory or time (a ZIP bomb).
+    #[error("ZIP entry refused: {0}")]
+    Bomb(String),
 }
 
 /// The files a DICOMDIR lists, in the order of its records: each as the components of its
@@ -80,6 +83,9 @@ pub struct ZipEntry {
     compressed: u64,
     size: u64,
     offset: u64,
+    /// Whether its data overlaps another entry's (see [`read_directory`]).
+    #[serde(default)]
+    shared: bool,
 }
 
 /// Where an archive's central directory lies.
@@ -172,8 +178,52 @@ pub fn locate_directory(tail: &[u8], tail_start: u64) -> Result<ZipDirectory, Zi
     Ok(dir)
 }
 
-/// Read the entries of a central directory (`bytes` starts at its first entry).
+/// How much more all the entries of an archive may inflate to than [`crate::inflate::RATIO`]
+/// times their compressed sizes.
+const ARCHIVE_SLACK: u64 = 64 << 20;
+
+/// Read the entries of a central directory (`bytes` starts at its first entry). The entries
+/// whose data overlap another's are marked so that reading them fails (a ZIP bomb lists one
+/// stream many times over, to be inflated again and again); an archive whose files declare
+/// more than [`crate::inflate::RATIO`] times their compressed sizes in all (and 64 MiB) is
+/// refused whole.
 pub fn read_directory(bytes: &[u8], count: u64) -> Result<Vec<ZipEntry>, ZipError> {
+    let mut entries = directory_entries(bytes, count)?;
+    let (size, compressed) = entries.iter().fold((0u64, 0u64), |(s, c), e| {
+        (s.saturating_add(e.size), c.saturating_add(e.compressed))
+    });
+    let limit = crate::inflate::limit(compressed).saturating_add(ARCHIVE_SLACK);
+    if size > limit {
+        return Err(ZipError::Bomb(crate::inflate::bomb("the archive", limit)));
+    }
+    mark_shared(&mut entries);
+    Ok(entries)
+}
+
+/// Mark the entries whose data overlap another entry's: each holds at least its local
+/// header's 30 fixed bytes and its compressed data from its offset on.
+fn mark_shared(entries: &mut [ZipEntry]) {
+    let mut order: Vec<usize> = (0..entries.len()).collect();
+    order.sort_by_key(|&i| entries[i].offset);
+    let mut reach: Option<(u64, usize)> = None;
+    for i in order {
+        let end = entries[i].offset.saturating_add(30 + entries[i].compressed);
+        match reach {
+            Some((r, owner)) if entries[i].offset < r => {
+                entries[i].shared = true;
+                entries[owner].shared = true;
+                if end > r {
+                    reach = Some((end, i));
+                }
+            }
+            Some((r, _)) if end <= r => {}
+            _ => reach = Some((end, i)),
+        }
+    }
+}
+
+/// The entries of a central directory as it lists them.
+fn directory_entries(bytes: &[u8], count: u64) -> Result<Vec<ZipEntry>, ZipError> {
     let damaged = ZipError::Damaged;
     let mut entries = Vec::new();
     let mut p = 0usize;
@@ -223,6 +273,7 @@ pub fn read_directory(bytes: &[u8], count: u64) -> Result<Vec<ZipEntry>, ZipErro
             compressed,
             size,
             offset,
+            shared: false,
         });
         p += 46 + name_len + extra_len + comment_len;
     }
@@ -253,6 +304,42 @@ impl ZipEntry {
     /// Decompress the entry from `local`, the archive's bytes from [`ZipEntry::span`]'s
     /// offset on, checking its size and checksum.
     pub fn read_from(&self, local: &[u8]) -> Result<Vec<u8>, ZipError> {
+        let out = self.inflate(local, self.size, true)?;
+        if out.len() as u64 != self.size {
+            return Err(ZipError::Corrupt("size does not match the directory"));
+        }
+        if crate::crc::hash(&out) != self.crc {
+            return Err(ZipError::Corrupt("checksum mismatch"));
+        }
+        Ok(out)
+    }
+
+    /// The part of the archive [`ZipEntry::read_head_from`] needs for the first `max` bytes
+    /// of the entry, as `(offset, length)`: the start of [`ZipEntry::span`] (a stored or
+    /// deflated stream never takes more than twice its output, and 64 KiB, to give it).
+    pub fn head_span(&self, max: u64) -> (u64, u64) {
+        let (at, len) = self.span();
+        (
+            at,
+            len.min((30 + 2 * 65_535) + max.saturating_mul(2) + (64 << 10)),
+        )
+    }
+
+    /// The entry's first `max` bytes (all of it when it is smaller), decompressed from
+    /// `local` (the bytes at [`ZipEntry::head_span`]) as [`ZipEntry::read_from`] does but
+    /// without inflating the rest: enough to read a header. Its checksum is not checked (it
+    /// covers the whole entry).
+    pub fn read_head_from(&self, local: &[u8], max: u64) -> Result<Vec<u8>, ZipError> {
+        let mut out = self.inflate(local, max.min(self.size), false)?;
+        out.truncate(usize::try_from(max.min(self.size)).unwrap_or(usize::MAX));
+        Ok(out)
+    }
+
+    /// The entry's data from `local` decompressed up to `upto` bytes, and one more (to
+    /// notice an entry that lies about its size), after the checks that keep a hostile
+    /// entry from costing memory or time: encrypted, too large, inflating too far, or
+    /// sharing its data with another entry. Unless `whole`, `local` may end before the data.
+    fn inflate(&self, local: &[u8], upto: u64, whole: bool) -> Result<Vec<u8>, ZipError> {
         if self.flags & 1 == 1 {
             return Err(ZipError::Unsupported(format!("{} is encrypted", self.name)));
         }
@@ -263,6 +350,16 @@ impl ZipEntry {
                 MAX_ENTRY >> 30
             )));
         }
+        if self.shared {
+            return Err(ZipError::Bomb(format!(
+                "{} shares its data with another entry of the archive (a ZIP bomb?)",
+                self.name
+            )));
+        }
+        let limit = crate::inflate::limit(self.compressed);
+        if self.method == 8 && self.size > limit {
+            return Err(ZipError::Bomb(crate::inflate::bomb(&self.name, limit)));
+        }
         if u32_at(local, 0) != Some(0x0403_4b50) {
             return Err(ZipError::Damaged("local header"));
         }
@@ -270,34 +367,29 @@ impl ZipEntry {
         let extra_len = usize::from(u16_at(local, 28).ok_or(ZipError::Damaged("local header"))?);
         let start = 30 + name_len + extra_len;
         let len = usize::try_from(self.compressed).map_err(|_| ZipError::Damaged("size"))?;
-        let data = local
-            .get(start..start.saturating_add(len))
-            .ok_or(ZipError::Corrupt("data runs past the end of the archive"))?;
-        let out = match self.method {
-            0 => data.to_vec(),
+        let data = match local.get(start..start.saturating_add(len)) {
+            Some(data) => data,
+            None if !whole => local.get(start..).unwrap_or_default(),
+            None => return Err(ZipError::Corrupt("data runs past the end of the archive")),
+        };
+        match self.method {
+            0 => Ok(data[..data
+                .len()
+                .min(usize::try_from(upto + 1).unwrap_or(usize::MAX))]
+                .to_vec()),
             8 => {
-                let mut out = Vec::with_capacity(self.size.min(1 << 28) as usize);
-                // Read one byte more than declared, to notice an entry that lies about its size.
+                let mut out = Vec::with_capacity(upto.min(1 << 28) as usize);
                 DeflateDecoder::new(data)
-                    .take(self.size + 1)
+                    .take(upto + 1)
                     .read_to_end(&mut out)
                     .map_err(|_| ZipError::Corrupt("deflate data"))?;
-                out
+                Ok(out)
             }
-            m => {
-                return Err(ZipError::Unsupported(format!(
-                    "{} uses compression method {m}",
-                    self.name
-                )))
-            }
-        };
-        if out.len() as u64 != self.size {
-            return Err(ZipError::Corrupt("size does not match the directory"));
+            m => Err(ZipError::Unsupported(format!(
+                "{} uses compression method {m}",
+                self.name
+            ))),
         }
-        if crate::crc::hash(&out) != self.crc {
-            return Err(ZipError::Corrupt("checksum mismatch"));
-        }
-        Ok(out)
     }
 }
 
@@ -399,6 +491,64 @@ mod tests {
         assert_eq!(dicomdir_files(image), Ok(None));
         assert!(dicomdir_files(&bytes[..bytes.len() - 7]).is_err());
         assert!(dicomdir_files(b"not DICOM at all").is_err());
+    }
+
+    #[test]
+    fn zip_bombs_are_refused_before_they_inflate() {
+        // (Entries sharing one stream: tests/malformed.rs.) An entry that inflates more than 128 times, beyond the first MiB.
+        let mut z = ZipStream::new();
+        let mut bytes = z.add("bomb.dcm", &vec![0u8; 8 << 20]);
+        bytes.extend(z.add("fine.dcm", &vec![0u8; 1 << 20]));
+        bytes.extend(z.finish());
+        let zip = ZipArchive::new(&bytes).expect("directory");
+        let files: Vec<_> = zip.files().collect();
+        match zip.read(files[0]) {
+            Err(ZipError::Bomb(why)) => assert!(why.contains("decompression bomb"), "{why}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(zip.read(files[1]).map(|b| b.len()), Ok(1 << 20));
+
+        // Many entries, each within its bound, that inflate too far in all.
+        let mut z = ZipStream::new();
+        let mut bytes = Vec::new();
+        let mib = crate::package::Compressed::of(&vec![0u8; 1 << 20]);
+        for i in 0..400 {
+            bytes.extend(z.add_compressed(&format!("{i}.dcm"), &mib));
+        }
+        bytes.extend(z.finish());
+        match ZipArchive::new(&bytes) {
+            Err(ZipError::Bomb(why)) => assert!(why.contains("the archive inflates"), "{why}"),
+            other => panic!("{:?}", other.map(|z| z.files().count())),
+        }
+    }
+
+    #[test]
+    fn a_header_is_read_without_inflating_the_rest() {
+        // Bytes that do not compress (xorshift).
+        let mut x = 0x2545_F491_4F6C_DD1Du64;
+        let data: Vec<u8> = (0..3_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        let mut z = ZipStream::new();
+        let mut bytes = z.add("big.dcm", &data);
+        bytes.extend(z.finish());
+        let zip = ZipArchive::new(&bytes).expect("directory");
+        let entry = zip.files().next().expect("entry");
+        let (at, len) = entry.head_span(1000);
+        assert!(len < entry.span().1);
+        let local = &bytes[at as usize..(at + len) as usize];
+        assert_eq!(entry.read_head_from(local, 1000), Ok(data[..1000].to_vec()));
+        assert_eq!(
+            entry
+                .read_head_from(local, 1 << 40)
+                .map(|h| h.len() < data.len()),
+            Ok(true)
+        );
     }
 
     fn archive() -> Vec<u8> {

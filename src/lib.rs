@@ -10,6 +10,7 @@
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
+//! - [`inflate`]: the bound on every deflate stream read (decompression bombs).
 //! - [`input`]: reading ZIP archives users drop in.
 //! - [`pixels`]: blanking regions of burned-in text (rules per kind of image, JSON or CTP
 //!   scripts), in native and compressed pixel data.
@@ -20,6 +21,7 @@
 pub mod attrs;
 pub mod crc;
 pub mod deid;
+pub mod inflate;
 pub mod input;
 pub mod package;
 pub mod pixels;

@@ -461,6 +461,12 @@ fn hostile_files_and_archives_are_each_excluded_with_a_reason() {
             .0;
     bytes[cd + 24..cd + 28].copy_from_slice(&1000u32.to_le_bytes());
     fs::write(input.join("archive.zip"), &bytes).expect("write");
+    // Eight directory records sharing one stream.
+    fs::write(
+        input.join("overlap.zip"),
+        common::zip_overlapping(&vec![0u8; 1 << 20], 8),
+    )
+    .expect("write");
 
     let out = dir.join("out");
     let result = obscura()
@@ -482,6 +488,14 @@ fn hostile_files_and_archives_are_each_excluded_with_a_reason() {
         stdout.contains("archive.zip!/bomb.dcm: ZIP entry is corrupt"),
         "the bomb is stopped at its declared size: {stdout}"
     );
+    assert_eq!(
+        stdout
+            .matches("overlap.zip!/a.dcm: ZIP entry refused")
+            .count(),
+        8,
+        "{stdout}"
+    );
+    assert!(stdout.contains("shares its data with another entry"));
     // The climbing name is only a label: the file lands in the package's own layout.
     let written = files_under(&dir);
     assert!(

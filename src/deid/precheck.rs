@@ -13,20 +13,13 @@ use dicom_dictionary_std::StandardDataDictionary;
 /// How deep sequences may nest before a file is refused.
 const MAX_DEPTH: usize = 64;
 
-/// How many times its own size a deflated data set may inflate to (and [`INFLATE_SLACK`]
-/// more), at most [`INFLATE_MAX`]: beyond that it is refused as a deflate bomb. Real deflated
-/// data sets (reports, photographs, ultrasound) shrink a few times, seldom ten.
-pub const INFLATE_RATIO: u64 = 128;
-/// See [`INFLATE_RATIO`]: small files may inflate to this much whatever their ratio.
-pub const INFLATE_SLACK: u64 = 1 << 20;
-/// See [`INFLATE_RATIO`].
+/// The most a deflated data set may inflate to, whatever its size (see [`crate::inflate`]).
 pub const INFLATE_MAX: u64 = 512 << 20;
 
-/// The most a deflated data set of `len` bytes may inflate to (see [`INFLATE_RATIO`]).
+/// The most a deflated data set of `len` bytes may inflate to: [`crate::inflate::limit`], at
+/// most [`INFLATE_MAX`].
 pub fn inflate_limit(len: u64) -> u64 {
-    len.saturating_mul(INFLATE_RATIO)
-        .saturating_add(INFLATE_SLACK)
-        .min(INFLATE_MAX)
+    crate::inflate::limit(len).min(INFLATE_MAX)
 }
 
 /// A deflated data set (PS3.5 A.5: raw deflate, RFC 1951) inflated, reading no more than
@@ -40,11 +33,7 @@ pub fn inflate(deflated: &[u8]) -> Result<Vec<u8>, String> {
         .read_to_end(&mut out)
         .map_err(|e| format!("the deflated data set cannot be inflated ({e})"))?;
     if out.len() as u64 > limit {
-        return Err(format!(
-            "the deflated data set inflates to more than {} MiB, {INFLATE_RATIO} times its size \
-             (a deflate bomb?)",
-            limit >> 20
-        ));
+        return Err(crate::inflate::bomb("the deflated data set", limit));
     }
     Ok(out)
 }

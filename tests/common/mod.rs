@@ -388,6 +388,27 @@ pub fn jpeg_claiming(jpeg: &[u8], marker: u8, rows: u16, cols: u16) -> Vec<u8> {
     out
 }
 
+/// An archive whose directory lists its one entry (`data`) `copies` times, every record
+/// pointing at the same data: the overlapping ZIP bomb, one stream inflated again and again.
+pub fn zip_overlapping(data: &[u8], copies: u16) -> Vec<u8> {
+    let mut z = obscura::package::ZipStream::new();
+    let mut bytes = z.add("a.dcm", data);
+    let cd = bytes.len();
+    bytes.extend(z.finish());
+    let eocd = bytes.len() - 22;
+    let record = bytes[cd..eocd].to_vec();
+    let mut out = bytes[..cd].to_vec();
+    for _ in 0..copies {
+        out.extend(&record);
+    }
+    let mut end = bytes[eocd..].to_vec();
+    end[8..10].copy_from_slice(&copies.to_le_bytes());
+    end[10..12].copy_from_slice(&copies.to_le_bytes());
+    end[12..16].copy_from_slice(&(record.len() as u32 * u32::from(copies)).to_le_bytes());
+    out.extend(end);
+    out
+}
+
 /// `bytes` (a Part 10 file) with its data set changed by `change` and, when `ts` is given,
 /// its transfer syntax set to it.
 pub fn with(

@@ -451,8 +451,8 @@ impl Candidate {
     /// whole files are read at once when a header is larger, still within the bound).
     fn header_weight(&self) -> u64 {
         match self {
-            Candidate::File(_) => self.weight().min(HEAD),
-            _ => self.weight(),
+            Candidate::File(_) | Candidate::Entry { .. } => self.weight().min(HEAD),
+            Candidate::Unreadable(..) => self.weight(),
         }
     }
 
@@ -462,6 +462,32 @@ impl Candidate {
     /// budget ([`obscura::deid::header_and_memory`]; twice its size when that cannot be told).
     fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
         let size = self.weight();
+        if let Candidate::Entry { archive, entry } = self {
+            // An archive's entry is inflated only as far as its header here; whole once, in
+            // the second pass (unless its header goes on past what is read here).
+            let (at, len) = entry.head_span(HEAD);
+            let head = archive
+                .read_at(at, len)
+                .map_err(|e| format!("could not be read: {e}"))
+                .and_then(|local| {
+                    entry
+                        .read_head_from(&local, HEAD)
+                        .map_err(|e| e.to_string())
+                });
+            match head {
+                Ok(mut head) => {
+                    let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
+                    if let Some(len) = header_len {
+                        head.truncate(len);
+                        return (Ok(head), memory);
+                    }
+                    if head.len() as u64 == size {
+                        return (Ok(head), memory);
+                    }
+                }
+                Err(why) => return (Err(why), size.saturating_mul(2)),
+            }
+        }
         if let Candidate::File(p) = self {
             let unreadable = |e: std::io::Error| {
                 (
