@@ -6,6 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+mod common;
+
 fn obscura() -> Command {
     Command::new(env!("CARGO_BIN_EXE_obscura"))
 }
@@ -429,8 +431,6 @@ fn the_output_is_the_same_whatever_the_number_of_threads() {
 
 #[test]
 fn hostile_files_and_archives_are_each_excluded_with_a_reason() {
-    #[path = "common/mod.rs"]
-    mod common;
     let dir = tempdir("hostile");
     let input = dir.join("in");
     fs::create_dir_all(&input).expect("mkdir");
@@ -684,8 +684,6 @@ fn a_dicomdir_given_alone_brings_the_files_it_lists_each_once() {
 /// decoder panic ended the run.)
 #[test]
 fn a_codestream_larger_than_its_header_does_not_end_the_batch() {
-    #[path = "common/mod.rs"]
-    mod common;
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
     let dir = tempdir("huge-codestream");
