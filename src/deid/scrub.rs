@@ -5,18 +5,60 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use aho_corasick::{AhoCorasick, MatchKind};
+
 use super::text_dates::{blank_dates, Dates};
+
+/// A set of values as free text is compared ([`fold`]ed), with one automaton over them all
+/// (Aho–Corasick, built when first searched with and again after a value is added), so that
+/// a search costs the length of the text and what it finds, however many values there are.
+#[derive(Debug, Clone, Default)]
+struct Values {
+    set: BTreeSet<String>,
+    automaton: std::sync::OnceLock<Option<AhoCorasick>>,
+}
+
+impl Values {
+    fn insert(&mut self, v: String) {
+        if !self.set.contains(&v) {
+            self.set.insert(v);
+            self.automaton = std::sync::OnceLock::new();
+        }
+    }
+
+    fn extend(&mut self, other: &Values) {
+        for v in &other.set {
+            self.insert(v.clone());
+        }
+    }
+
+    fn contains(&self, v: &str) -> bool {
+        self.set.contains(v)
+    }
+
+    /// The automaton over the values; `None` when it could not be built (far beyond any
+    /// batch: the caller then blanks the whole text rather than miss a value).
+    fn automaton(&self) -> Result<Option<&AhoCorasick>, ()> {
+        if self.set.is_empty() {
+            return Ok(None);
+        }
+        let built = self.automaton.get_or_init(|| {
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .build(&self.set)
+                .ok()
+        });
+        built.as_ref().map(Some).ok_or(())
+    }
+}
 
 /// Identifying values to look for in free text.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
-    values: BTreeSet<String>,
+    values: Values,
     /// The subset that names the patient directly (name, IDs, birth date, accession number):
     /// searched for in every kept text, not only in cleaned ones.
-    patient: BTreeSet<String>,
-    /// The lengths of the values, in characters: only stretches of text of these lengths
-    /// need looking up.
-    lengths: BTreeSet<usize>,
+    patient: Values,
     /// The dates among the values, found in text however they are written.
     dates: Dates,
     /// The subset of those that names the patient (the birth date).
@@ -91,9 +133,8 @@ impl Identifiers {
     pub fn add_patient(&mut self, value: &str, is_person_name: bool) {
         let mut one = Identifiers::default();
         one.add(value, is_person_name);
-        self.patient.extend(one.values.iter().cloned());
-        self.values.extend(one.values);
-        self.lengths.extend(one.lengths);
+        self.patient.extend(&one.values);
+        self.values.extend(&one.values);
         self.patient_dates.extend(&one.dates);
         self.dates.extend(&one.dates);
     }
@@ -108,7 +149,6 @@ impl Identifiers {
                 .into_iter()
                 .flatten()
             {
-                self.lengths.insert(v.chars().count());
                 self.values.insert(v);
             }
         }
@@ -116,17 +156,8 @@ impl Identifiers {
 
     /// Merge another set's own values in (not those of its other patients).
     pub fn extend(&mut self, other: &Identifiers) {
-        for v in &other.values {
-            if !self.values.contains(v) {
-                self.values.insert(v.clone());
-            }
-        }
-        for v in &other.patient {
-            if !self.patient.contains(v) {
-                self.patient.insert(v.clone());
-            }
-        }
-        self.lengths.extend(&other.lengths);
+        self.values.extend(&other.values);
+        self.patient.extend(&other.patient);
         self.dates.extend(&other.dates);
         self.patient_dates.extend(&other.patient_dates);
     }
@@ -139,12 +170,12 @@ impl Identifiers {
 
     /// Number of distinct values.
     pub fn len(&self) -> usize {
-        self.values.len()
+        self.values.set.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values.set.is_empty()
     }
 
     /// Blank out every whole-word occurrence of a known identifier of at least `min_len`
@@ -155,7 +186,6 @@ impl Identifiers {
         blank(
             &[Some(&self.values), others.map(|o| &o.values)],
             &[Some(&self.dates), others.map(|o| &o.dates)],
-            &self.lengths(),
             text,
             min_len,
         )
@@ -167,7 +197,6 @@ impl Identifiers {
         blank(
             &[Some(&self.patient), others.map(|o| &o.patient)],
             &[Some(&self.patient_dates), others.map(|o| &o.patient_dates)],
-            &self.lengths(),
             text,
             min_len,
         )
@@ -181,15 +210,6 @@ impl Identifiers {
                 .others
                 .as_deref()
                 .is_some_and(|o| o.patient.contains(&v))
-    }
-
-    /// The lengths of its values and of the other patients', longest first.
-    fn lengths(&self) -> Vec<usize> {
-        let mut all = self.lengths.clone();
-        if let Some(o) = self.others.as_deref() {
-            all.extend(&o.lengths);
-        }
-        all.into_iter().rev().collect()
     }
 
     /// Blank out every whole-word occurrence of a known identifier, and every run of six or
@@ -283,23 +303,31 @@ fn spelled_out(v: &str) -> Option<String> {
     any.then_some(out)
 }
 
-/// Blank whole-word occurrences of the (lower case) values of `sets` of at least `min_len`
-/// characters (`lengths`: theirs, longest first), the longest one where several start at the
-/// same place ("Jane Doe" is one hit, not two), overlapping ones all blanked. Every stretch
-/// of the text of one of those lengths that starts and ends at a word's edge is looked up,
-/// so the cost grows with the text, not with the number of values known. Then the dates of
+/// Blank whole-word occurrences of the values of `sets` of at least `min_len` characters,
+/// the longest one where several start at the same place ("Jane Doe" is one hit, not two),
+/// overlapping ones all blanked. One pass of each set's automaton over the folded text finds
+/// every occurrence (so the cost grows with the text and what is found, not with the number
+/// of values known); those that start and end at a word's edge count. Then the dates of
 /// `dates`, however they are written (see [`blank_dates`]).
 fn blank(
-    sets: &[Option<&BTreeSet<String>>],
+    sets: &[Option<&Values>],
     dates: &[Option<&Dates>],
-    lengths: &[usize],
     text: &str,
     min_len: usize,
 ) -> (String, usize) {
     let mut chars: Vec<char> = text.chars().collect();
     let lower: Vec<char> = chars.iter().map(|&c| fold(c)).collect();
-    let sets: Vec<&BTreeSet<String>> = sets.iter().flatten().copied().collect();
-    let known = |s: &str| sets.iter().any(|set| set.contains(s));
+    let folded: String = lower.iter().collect();
+    // Where each character starts in `folded`, to turn the automaton's byte offsets into
+    // character indices.
+    let mut starts: Vec<usize> = Vec::with_capacity(lower.len() + 1);
+    let mut at = 0;
+    for c in &lower {
+        starts.push(at);
+        at += c.len_utf8();
+    }
+    starts.push(at);
+    let index = |byte: usize| starts.binary_search(&byte).ok();
     // Chinese, Japanese and Korean are written without spaces between words: a name there
     // is found where it starts and ends with such a character, whatever is next to it.
     let edge_before = |i: usize| {
@@ -311,36 +339,43 @@ fn blank(
             || unspaced(lower[j])
             || unspaced(lower[j - 1])
     };
+    // The end of the longest value found at each start.
+    let mut longest: Vec<usize> = vec![0; lower.len()];
+    for set in sets.iter().flatten() {
+        let automaton = match set.automaton() {
+            Ok(Some(a)) => a,
+            Ok(None) => continue,
+            Err(()) => {
+                // Values that cannot be searched for are not missed: the text goes.
+                let whole: String = chars
+                    .iter()
+                    .map(|&c| if c.is_whitespace() { c } else { '*' })
+                    .collect();
+                return (whole, 1);
+            }
+        };
+        for m in automaton.find_overlapping_iter(&folded) {
+            let (Some(i), Some(j)) = (index(m.start()), index(m.end())) else {
+                continue;
+            };
+            if j - i >= min_len.max(1) && j > longest[i] && edge_before(i) && edge_after(j) {
+                longest[i] = j;
+            }
+        }
+    }
     let mut hits = 0;
-    let mut key = String::new();
-    let mut i = 0;
-    while i < lower.len() {
-        if !edge_before(i) {
-            i += 1;
+    for (i, &j) in longest.iter().enumerate() {
+        if j == 0 {
             continue;
         }
-        let found = lengths
-            .iter()
-            .filter(|&&n| n >= min_len.max(1) && i + n <= lower.len())
-            .map(|&n| i + n)
-            .find(|&j| {
-                edge_after(j) && {
-                    key.clear();
-                    key.extend(&lower[i..j]);
-                    known(&key)
-                }
-            });
-        if let Some(j) = found {
-            let mut blanked = false;
-            for c in &mut chars[i..j] {
-                if !c.is_whitespace() && *c != '*' {
-                    *c = '*';
-                    blanked = true;
-                }
+        let mut blanked = false;
+        for c in &mut chars[i..j] {
+            if !c.is_whitespace() && *c != '*' {
+                *c = '*';
+                blanked = true;
             }
-            hits += usize::from(blanked);
         }
-        i += 1;
+        hits += usize::from(blanked);
     }
     let dates: Vec<&Dates> = dates.iter().flatten().copied().collect();
     hits += blank_dates(&dates, &lower, &mut chars);
@@ -358,6 +393,31 @@ fn unspaced(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_of_every_length_are_found_whole_and_longest_first() {
+        // 248 names, each a longer beginning of the same letters, and text that holds some
+        // as whole words, some inside words, some overlapping.
+        let letters = "kestrelwandaharrowmoss".repeat(12);
+        let mut ids = Identifiers::default();
+        for n in 3..251 {
+            ids.add_patient(&letters[..n], true);
+        }
+        let text = "kes kestrel kestrelw xkestrel kestrelwandaharrow, kestrelwandaharrowmossk";
+        let (out, hits) = ids.blank_patient(text, 3);
+        assert_eq!(
+            out,
+            "*** ******* ******** xkestrel ******************, ***********************"
+        );
+        assert_eq!(hits, 5);
+        // Below the shortest length asked for, nothing is looked for.
+        assert_eq!(ids.blank_patient("kes", 4).0, "kes");
+        // The same over a long text: every occurrence, nothing else.
+        let long = "kestrel and moss; ".repeat(50_000);
+        let (out, hits) = ids.blank_patient(&long, 3);
+        assert_eq!(hits, 50_000);
+        assert_eq!(out, "******* and moss; ".repeat(50_000));
+    }
 
     #[test]
     fn names_are_found_with_or_without_their_accents() {
