@@ -1029,3 +1029,36 @@ fn a_sequence_stored_as_un_of_undefined_length_is_read_and_cleaned_inside() {
         parse(&out.bytes);
     }
 }
+
+/// The change log names a private block by its group and element block, never by its
+/// Private Creator string: that is the file's own text and may hold a name.
+#[test]
+fn the_change_log_never_repeats_a_private_creator() {
+    use dicom_core::value::{PrimitiveValue, Value};
+    use dicom_core::{DataElement, Tag, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let lo = |g, e, v: &str| {
+        DataElement::new(Tag(g, e), VR::LO, Value::Primitive(PrimitiveValue::from(v)))
+    };
+    obj.put(lo(0x0029, 0x0010, "KESTREL^WANDA PRIVATE"));
+    obj.put(lo(0x0029, 0x1010, "technical"));
+    // A creator whose block holds nothing here.
+    obj.put(lo(0x0033, 0x0011, "WKESTREL 1961"));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let d = session(&[], 3).deidentify(&bytes).expect("cleaned");
+    let log = serde_json::to_string(&d.changes).expect("json");
+    assert!(!log.to_uppercase().contains("KESTREL"), "{log}");
+    assert!(
+        log.contains("Private block (0029,10xx) (1 attributes)"),
+        "{log}"
+    );
+    assert!(
+        log.contains("Private Creator of block (0033,11xx)"),
+        "{log}"
+    );
+}

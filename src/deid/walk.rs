@@ -283,7 +283,10 @@ impl<'a> Walker<'a> {
             {
                 self.log(
                     &format!("{path}({group:04X},00{block:02X})"),
-                    &format!("Private Creator \"{creator}\" (no attribute of its block here)"),
+                    &format!(
+                        "Private Creator of block {} (no attribute of its block here)",
+                        block_name(creator, *group, *block)
+                    ),
                     "removed",
                     "private attributes (Basic Profile)",
                 );
@@ -298,10 +301,10 @@ impl<'a> Walker<'a> {
             );
         }
         for ((group, block), count) in removed_blocks {
-            let creator = creators
-                .get(&(group, block))
-                .map(|c| c.0.clone())
-                .unwrap_or_else(|| "no Private Creator".into());
+            let name = match creators.get(&(group, block)) {
+                Some((creator, _)) => block_name(creator, group, block),
+                None => format!("({group:04X},{block:02X}xx), without a Private Creator"),
+            };
             let reason = if retain_safe {
                 "private attributes not on the safe list"
             } else {
@@ -309,7 +312,7 @@ impl<'a> Walker<'a> {
             };
             self.log(
                 &format!("{path}({group:04X},{block:02X}xx)"),
-                &format!("Private block \"{creator}\" ({count} attributes)"),
+                &format!("Private block {name} ({count} attributes)"),
                 "removed",
                 reason,
             );
@@ -1221,5 +1224,14 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
                 }
             }
         }
+    }
+}
+
+/// A private block as the change log names it: by its group and element block, and by its
+/// Private Creator only when that is one Obscura's own list holds (never the file's text).
+fn block_name(creator: &str, group: u16, block: u8) -> String {
+    match crate::profile::known_creator(creator, group) {
+        Some(known) => format!("({group:04X},{block:02X}xx) \"{known}\""),
+        None => format!("({group:04X},{block:02X}xx)"),
     }
 }

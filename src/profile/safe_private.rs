@@ -71,3 +71,14 @@ pub fn is_safe_private(creator: &str, group: u16, element: u8) -> bool {
         .iter()
         .any(|s| s.group == group && s.element == element && s.creator == creator)
 }
+
+/// The name of a Private Creator that Obscura's own list holds for `group` (a vendor's, such
+/// as `SIEMENS MR HEADER`), to name a block in the change log; `None` for any other, which
+/// the log never repeats (a creator string is the file's own text and may hold anything).
+pub fn known_creator(creator: &str, group: u16) -> Option<&'static str> {
+    let creator = creator.trim();
+    SAFE_PRIVATE
+        .iter()
+        .find(|s| s.group == group && s.creator == creator)
+        .map(|s| s.creator)
+}
