@@ -1062,3 +1062,84 @@ fn the_change_log_never_repeats_a_private_creator() {
         "{log}"
     );
 }
+
+/// Standard attributes stored as UN are read with their dictionary VR (PS3.5 §6.2.2) and
+/// cleaned as any other: sequences with names inside, text attributes, and the patient's own
+/// name, which is then learned and swept from free text too.
+#[test]
+fn standard_attributes_stored_as_un_are_read_with_their_dictionary_vr() {
+    #[path = "common/mod.rs"]
+    mod common;
+    use common::{implicit, item_header, with_un};
+    // An item (defined length) holding, in implicit VR, a name and an ID.
+    let mut item_body = implicit(0x0008, 0x0100, b"T-D1100 ");
+    item_body.extend(implicit(0x0010, 0x0010, b"UNSEQNAME^WANDA "));
+    item_body.extend(implicit(0x0010, 0x0020, b"UNSEQID77"));
+    let mut items = item_header(0xE000, item_body.len() as u32);
+    items.extend(&item_body);
+    let un = |g, e, v: &[u8]| ((g, e), v.to_vec());
+    let with_description = common::with(
+        &sample_study()[0].1,
+        |o| {
+            o.put(dicom_core::DataElement::new(
+                tags::STUDY_DESCRIPTION,
+                dicom_core::VR::LO,
+                dicom_core::PrimitiveValue::from("follow-up ZEBRAFAKE"),
+            ));
+        },
+        None,
+    );
+    let input = with_un(
+        &with_description,
+        &[
+            // Patient's Name as UN: replaced, and learned.
+            un(0x0010, 0x0010, b"ZEBRAFAKE^UNNAMED "),
+            // Anatomic Region Sequence and Shared Functional Groups as UN, defined length.
+            un(0x0008, 0x2218, &items),
+            un(0x5200, 0x9229, &items),
+            // Document Title and Text Value as UN.
+            un(0x0042, 0x0010, b"Report of UNTITLEFAKE"),
+            un(0x0040, 0xA160, b"Seen by UNTEXTFAKE "),
+            // A sequence whose bytes are not items: cannot be read so, removed.
+            un(0x0040, 0x0275, b"not items at all"),
+        ],
+    );
+    // Code Meaning written as bytes (OB) inside a code item: read as the LO it is.
+    let input = common::with(
+        &input,
+        |o| {
+            let mut item = dicom_object::InMemDicomObject::new_empty();
+            item.put(dicom_core::DataElement::new(
+                tags::CODE_MEANING,
+                dicom_core::VR::OB,
+                dicom_core::PrimitiveValue::U8(b"Head of ZEBRAFAKE ".to_vec().into()),
+            ));
+            o.put(dicom_core::DataElement::new(
+                tags::PROCEDURE_CODE_SEQUENCE,
+                dicom_core::VR::SQ,
+                dicom_core::value::DataSetSequence::from(vec![item]),
+            ));
+        },
+        None,
+    );
+    let options = [ProfileOption::CleanDescriptors];
+    let d = session(&options, 4).deidentify(&input).expect("cleaned");
+    for canary in ["ZEBRAFAKE", "UNSEQNAME", "UNSEQID77", "not items"] {
+        assert!(!contains(&d.bytes, canary), "{canary} left");
+    }
+    let obj = parse(&d.bytes);
+    // Read as what they are: none stays UN (Document Title and Text Value, which the table
+    // does not name at the top level, are kept as the text they are).
+    assert!(obj.iter().all(|e| e.vr() != dicom_core::VR::UN));
+    assert_eq!(
+        obj.get(tags::DOCUMENT_TITLE).map(|e| e.vr()),
+        Some(dicom_core::VR::ST)
+    );
+    assert_eq!(
+        obj.get(tags::TEXT_VALUE).map(|e| e.vr()),
+        Some(dicom_core::VR::UT)
+    );
+    assert!(text(&obj, tags::STUDY_DESCRIPTION).starts_with("follow-up "));
+    let log = serde_json::to_string(&d.changes).expect("json");
+    assert!(log.contains("not readable with its dictionary VR"), "{log}");
+}

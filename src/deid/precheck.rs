@@ -218,6 +218,13 @@ impl Walker<'_> {
                 pos = self.items(pos, end, inner, fragments, depth + 1)?;
             } else {
                 let stop = self.check_len(tag, pos, len, end)?;
+                // A standard attribute stored as UN (or bytes) is read with its dictionary VR (by
+                // `super::un_sequences`, which checks a sequence's items as it reads them).
+                if enc == Encoding::ExplicitLittle
+                    && vr.is_some_and(|vr| super::un_sequences::reread_vr(tag, vr).is_some())
+                {
+                    self.un_sequence.set(true);
+                }
                 if vr == Some(VR::SQ) {
                     let after = self.items(pos, stop, enc, false, depth + 1)?;
                     if after != stop {

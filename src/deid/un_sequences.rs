@@ -7,6 +7,13 @@
 //! data set is rewritten with each such element as an SQ whose items are in explicit VR
 //! (sequences and items with undefined lengths and delimiters, so that no length has to be
 //! worked out again). The de-identification then sees inside it like any other sequence.
+//!
+//! A standard attribute stored as UN with a defined length (a converter that did not know
+//! it, or a file made to hide it), or as bytes (OB, OW) where the dictionary says text,
+//! numbers or a sequence, is read with the VR its dictionary gives (PS3.5 §6.2.2): as
+//! a sequence in implicit VR where the dictionary says SQ, with that VR otherwise. The rules
+//! then apply to it as to any other; the patient's own values are learned from it. One that
+//! cannot be read so stays UN, and the de-identification removes it.
 
 use dicom_core::dictionary::{DataDictionary, VirtualVr};
 use dicom_core::{Tag, VR};
@@ -35,6 +42,41 @@ pub fn rewrite(data_set: &[u8]) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(data_set.len() + 1024);
     reader.elements(0, data_set.len(), Input::Explicit, &mut out, 0)?;
     Ok(out)
+}
+
+/// The VR the dictionary gives a standard attribute, with which a value stored as UN is read
+/// (the first of the VRs it may have where it names several); `None` for a private, unknown
+/// or retired-without-VR attribute, and for pixel data.
+pub(crate) fn dictionary_vr(tag: Tag) -> Option<VR> {
+    if tag.group() % 2 == 1 || tag.element() == 0 || tag.group() == 0xFFFE {
+        return None;
+    }
+    match StandardDataDictionary.by_tag(tag)?.vr {
+        VirtualVr::Exact(VR::UN) | VirtualVr::Px => None,
+        VirtualVr::Exact(vr) => Some(vr),
+        VirtualVr::Xs => Some(VR::US),
+        VirtualVr::Ox => Some(VR::OB),
+        VirtualVr::Lt => Some(VR::OW),
+        // (A kind of VR a later dictionary may add: not guessed at.)
+        _ => None,
+    }
+}
+
+/// The VR with which an explicit-VR element of a standard attribute written with `written`
+/// is to be read instead: its dictionary VR when written as UN; when written as OB or OW
+/// (bytes, a writer's catch-all), the dictionary's VR where that is a single VR other than
+/// bytes (text, numbers, a sequence). `None` when it is to be read as written.
+pub(crate) fn reread_vr(tag: Tag, written: VR) -> Option<VR> {
+    match written {
+        VR::UN => dictionary_vr(tag),
+        VR::OB | VR::OW => match StandardDataDictionary.by_tag(tag)?.vr {
+            _ if tag.group() % 2 == 1 || tag.element() == 0 => None,
+            VirtualVr::Exact(VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN) => None,
+            VirtualVr::Exact(vr) => Some(vr),
+            _ => None,
+        },
+        _ => None,
+    }
 }
 
 /// The VR an implicit-VR element is written with: the dictionary's, when it names one, UN
@@ -158,6 +200,12 @@ impl Reader<'_> {
                 pos = stop;
                 continue;
             }
+            if len != UNDEFINED && input == Input::Explicit {
+                if let Some(known) = reread_vr(tag, vr) {
+                    pos = self.known_un(tag, known, pos, len, end, out, depth)?;
+                    continue;
+                }
+            }
             let sequence = vr == VR::SQ || (vr == VR::UN && len == UNDEFINED);
             if sequence {
                 // Inside a UN of undefined length, the items are in implicit VR.
@@ -191,6 +239,62 @@ impl Reader<'_> {
             pos = pos.saturating_add(len as usize);
         }
         Ok((pos, End::Bytes))
+    }
+
+    /// A standard attribute stored as UN (or as bytes, see [`reread_vr`]) with a defined
+    /// length (its value from `pos`, `len` bytes), written with its dictionary VR `known`: a sequence whose items are read in
+    /// implicit VR, or the same value bytes under the new VR. Where it cannot be read so (the
+    /// items are not items, a value too long for the VR's 16-bit length) it is copied as UN;
+    /// returns the position after it.
+    #[allow(clippy::too_many_arguments)]
+    fn known_un(
+        &self,
+        tag: Tag,
+        known: VR,
+        pos: usize,
+        len: u32,
+        end: usize,
+        out: &mut Vec<u8>,
+        depth: usize,
+    ) -> Result<usize, String> {
+        let stop = pos
+            .checked_add(len as usize)
+            .filter(|&s| s <= end)
+            .ok_or("an element claims more bytes than are left")?;
+        let header = |out: &mut Vec<u8>, vr: VR, len: u32| {
+            out.extend_from_slice(&tag.group().to_le_bytes());
+            out.extend_from_slice(&tag.element().to_le_bytes());
+            out.extend_from_slice(&vr.to_bytes());
+            if has_long_length(vr) {
+                out.extend_from_slice(&[0, 0]);
+                out.extend_from_slice(&len.to_le_bytes());
+            } else {
+                out.extend_from_slice(&(len as u16).to_le_bytes());
+            }
+        };
+        let value = self.bytes(pos, len as usize)?;
+        if known == VR::SQ {
+            let mut seq = Vec::with_capacity(value.len() + 64);
+            seq.extend_from_slice(&tag.group().to_le_bytes());
+            seq.extend_from_slice(&tag.element().to_le_bytes());
+            seq.extend_from_slice(b"SQ\0\0");
+            seq.extend_from_slice(&UNDEFINED.to_le_bytes());
+            if self
+                .items(pos, stop, false, Input::Implicit, &mut seq, depth + 1)
+                .is_ok_and(|p| p == stop)
+            {
+                seq.extend_from_slice(&SEQUENCE_END);
+                out.extend_from_slice(&seq);
+                return Ok(stop);
+            }
+        } else if has_long_length(known) || len <= 0xFFFF {
+            header(out, known, len);
+            out.extend_from_slice(value);
+            return Ok(stop);
+        }
+        header(out, VR::UN, len);
+        out.extend_from_slice(value);
+        Ok(stop)
     }
 
     /// Copy a sequence's items (each rewritten with an undefined length and a delimiter);

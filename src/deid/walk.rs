@@ -247,6 +247,19 @@ impl<'a> Walker<'a> {
                 }
                 continue;
             }
+            if super::un_sequences::reread_vr(tag, elem.vr()).is_some() {
+                // A standard attribute stored as UN (or bytes) that could not be read with its
+                // dictionary VR when the file was read (see `super::un_sequences`): what it
+                // holds cannot be told, so it goes.
+                let name = keyword(tag).unwrap_or("attribute").to_string();
+                self.remove(
+                    &elem,
+                    &format!("{path}{}", fmt_tag(tag)),
+                    &name,
+                    "stored as UN or bytes and not readable with its dictionary VR",
+                );
+                continue;
+            }
             let user_choice = self
                 .policy
                 .overrides

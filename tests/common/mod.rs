@@ -388,6 +388,37 @@ pub fn jpeg_claiming(jpeg: &[u8], marker: u8, rows: u16, cols: u16) -> Vec<u8> {
     out
 }
 
+/// `sample` (a Part 10 file) with standard attributes stored as UN (`(group, element)` and
+/// the value's bytes), as a converter that did not know them writes them (explicit VR, a
+/// defined length); each replaces the attribute of its tag if there is one.
+pub fn with_un(sample: &[u8], values: &[((u16, u16), Vec<u8>)]) -> Vec<u8> {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, Tag, VR};
+    with(
+        sample,
+        |o| {
+            for ((g, e), v) in values {
+                o.put(DataElement::new(
+                    Tag(*g, *e),
+                    VR::UN,
+                    PrimitiveValue::U8(v.clone().into()),
+                ));
+            }
+        },
+        None,
+    )
+}
+
+/// An element in implicit VR little endian (as items of a UN sequence hold them).
+pub fn implicit(group: u16, elem: u16, value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend(group.to_le_bytes());
+    out.extend(elem.to_le_bytes());
+    out.extend((value.len() as u32).to_le_bytes());
+    out.extend(value);
+    out
+}
+
 /// An archive whose directory lists its one entry (`data`) `copies` times, every record
 /// pointing at the same data: the overlapping ZIP bomb, one stream inflated again and again.
 pub fn zip_overlapping(data: &[u8], copies: u16) -> Vec<u8> {
