@@ -222,6 +222,45 @@ fn codestreams_larger_than_their_header_are_refused_before_decoding() {
     assert!(obscura::pixels::decode_frame(&parse(&jpeg), 0).is_ok());
 }
 
+/// Comments and application segments (EXIF: a camera's owner, dates) leave the compressed
+/// frames without decoding them: the image data are the same bytes.
+#[test]
+fn text_in_jpeg_codestreams_is_removed_without_decoding() {
+    let jpeg = jpeg_baseline(|_| {});
+    let input = common::jpeg_with_text(&jpeg, "KESTREL^WANDA");
+    assert!(input.windows(7).any(|w| w == b"KESTREL"));
+    let before = obscura::pixels::decode_frame(&parse(&input), 0).expect("decodes");
+    // Without any region to blank, and with one.
+    for rules in [r#"{"rules": []}"#, RULES] {
+        let d = session(rules).deidentify(&input).expect("cleaned");
+        assert!(!d.bytes.windows(7).any(|w| w == b"KESTREL"), "{rules}");
+        assert_eq!(
+            d.transfer_syntax.trim_end_matches('\0'),
+            "1.2.840.10008.1.2.4.50"
+        );
+        assert!(d.changes.iter().any(|c| c.name == "PixelData"
+            && c.reason
+                .contains("comment and application segment(s) removed")));
+        if rules == RULES {
+            continue;
+        }
+        let after = obscura::pixels::decode_frame(&parse(&d.bytes), 0).expect("decodes");
+        assert_eq!(after, before, "the image is untouched");
+    }
+    // A codestream without such segments is copied as it was.
+    let d = session(r#"{"rules": []}"#)
+        .deidentify(&jpeg)
+        .expect("cleaned");
+    let fragment = |bytes: &[u8]| {
+        let obj = parse(bytes);
+        match obj.get(tags::PIXEL_DATA).map(|e| e.value().clone()) {
+            Some(Value::PixelSequence(seq)) => seq.fragments()[0].clone(),
+            _ => panic!("encapsulated"),
+        }
+    };
+    assert_eq!(fragment(&d.bytes), fragment(&jpeg));
+}
+
 #[test]
 fn jpeg_baseline_is_blanked_in_whole_blocks_and_stays_jpeg() {
     let input = jpeg_baseline(|_| {});
@@ -484,4 +523,47 @@ fn the_extended_offset_table_goes_with_the_fragments_it_described() {
     assert!(out.get(tags::EXTENDED_OFFSET_TABLE).is_none());
     assert!(out.get(tags::EXTENDED_OFFSET_TABLE_LENGTHS).is_none());
     assert_both_frames_blanked(&out);
+}
+
+/// A frame split over fragments with text in its codestream: the frames stay where the new
+/// Basic Offset Table says, each decoding to the same image, without the text.
+#[test]
+fn text_in_frames_split_over_fragments_is_removed() {
+    let text = |stream: &[u8]| {
+        // The frame's stream with a comment after its SOI, padded to even length.
+        let mut s = stream[..2].to_vec();
+        s.extend([0xFF, 0xFE, 0x00, 0x0B]);
+        s.extend(b"KESTREL\0\0");
+        s.extend(&stream[2..]);
+        s
+    };
+    let input = two_frames(|stream| {
+        let s = text(stream);
+        let half = (s.len() / 2) & !1;
+        let (a, b) = (s[..half].to_vec(), s[half..].to_vec());
+        let second = (8 + a.len() + 8 + b.len()) as u32;
+        PixelFragmentSequence::new(vec![0u32, second], vec![a.clone(), b.clone(), a, b])
+    });
+    let plain =
+        two_frames(|s| PixelFragmentSequence::new(Vec::<u32>::new(), vec![s.to_vec(), s.to_vec()]));
+    let d = session(r#"{"rules": []}"#)
+        .deidentify(&input)
+        .expect("cleaned");
+    assert!(!d.bytes.windows(7).any(|w| w == b"KESTREL"));
+    let out = parse(&d.bytes);
+    for f in 0..2 {
+        assert_eq!(
+            obscura::pixels::decode_frame(&out, f).expect("decodes"),
+            obscura::pixels::decode_frame(&parse(&plain), f).expect("decodes"),
+            "frame {f}"
+        );
+    }
+    match out.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::PixelSequence(seq)) => {
+            assert_eq!(seq.fragments().len(), 2);
+            let first = 8 + seq.fragments()[0].len() as u32;
+            assert_eq!(seq.offset_table(), &[0, first]);
+        }
+        _ => panic!("encapsulated"),
+    }
 }

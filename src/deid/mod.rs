@@ -701,6 +701,13 @@ impl Session {
             let undeclared = detected_name.is_some() && !says_burned_in;
             walker.log_pixels(regions.len(), frames, &rule_names, &stored, undeclared);
         }
+        if !decompressed {
+            // Compressed frames kept: the text their codestreams may carry goes.
+            let removed = crate::pixels::strip_codestream_text(&mut cleaned);
+            if removed > 0 {
+                walker.log_codestream_text(removed);
+            }
+        }
         let mut new_meta = walker.clean_meta(&meta, &cleaned)?;
         if decompressed {
             // The blanked frames are stored as RLE Lossless.

@@ -880,6 +880,20 @@ impl<'a> Walker<'a> {
     /// Record that regions of the pixels were blanked; `stored` tells how the frames were
     /// stored, as a clause to follow the rules (empty for native pixel data); `undeclared`,
     /// that detection found text in an image that did not say it carried any.
+    /// Say that `removed` comment and application segments left the compressed frames.
+    pub(super) fn log_codestream_text(&mut self, removed: usize) {
+        self.log(
+            &fmt_tag(tags::PIXEL_DATA),
+            "PixelData",
+            "cleaned",
+            format!(
+                "{removed} comment and application segment(s) removed from the compressed \
+                 frames (they may hold names, dates or a camera's owner); the image data are \
+                 kept exactly as they were"
+            ),
+        );
+    }
+
     pub(super) fn log_pixels(
         &mut self,
         regions: usize,

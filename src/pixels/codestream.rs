@@ -76,6 +76,137 @@ fn j2k_size(stream: &[u8]) -> Result<Size, String> {
     })
 }
 
+/// A codestream with the segments that may hold text removed, and how many there were:
+/// JPEG and JPEG-LS comments (COM) and application segments (APPn: EXIF with the camera's
+/// owner and dates, XMP, ICC profiles), except those a decoder needs (a JFIF header without
+/// its thumbnail, Adobe's colour transform, JPEG-LS's HP colour transform); JPEG 2000
+/// comments (COM) in the main and tile-part headers. `None` when there is none, or the
+/// stream is not one of these (or cannot be read: a decoder will say so). The coded data
+/// are copied as they are.
+pub fn without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
+    if stream.starts_with(&[0xFF, 0xD8]) {
+        return jpeg_without_text(stream);
+    }
+    if stream.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
+        return j2k_without_text(stream);
+    }
+    None
+}
+
+/// Whether a JPEG marker segment may hold text and is not needed to decode.
+fn jpeg_text_segment(marker: u8, body: &[u8]) -> bool {
+    match marker {
+        0xFE => true,
+        // JFIF (T.871): kept without its thumbnail (dropped below when it has one).
+        0xE0 => !(body.starts_with(b"JFIF\0") && body.get(12..14) == Some(&[0, 0])),
+        0xE8 => !body.starts_with(b"mrfx"),
+        0xEE => !body.starts_with(b"Adobe"),
+        0xE1..=0xEF => true,
+        _ => false,
+    }
+}
+
+fn jpeg_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let mut out = Vec::with_capacity(stream.len());
+    out.extend_from_slice(&[0xFF, 0xD8]);
+    let mut removed = 0;
+    for segment in jpeg_markers::segments(stream).ok()? {
+        let segment = segment.ok()?;
+        if jpeg_text_segment(segment.marker, segment.body) {
+            removed += 1;
+            continue;
+        }
+        out.extend_from_slice(segment.bytes);
+        out.extend_from_slice(segment.data);
+    }
+    out.extend_from_slice(&[0xFF, 0xD9]);
+    (removed > 0).then_some((out, removed))
+}
+
+fn j2k_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
+    let u16_at = |i: usize| {
+        stream
+            .get(i..i + 2)
+            .map(|v| usize::from(u16::from_be_bytes([v[0], v[1]])))
+    };
+    let mut out = Vec::with_capacity(stream.len());
+    out.extend_from_slice(&stream[..2]);
+    let mut removed = 0;
+    let mut tile_lengths_changed = false;
+    let mut at = 2;
+    // Main header: marker segments up to the first tile-part (SOT).
+    let mut tlm = None;
+    loop {
+        let marker = u16_at(at)?;
+        if marker == 0xFF90 {
+            break;
+        }
+        let len = u16_at(at + 2)?;
+        let seg = stream.get(at..at + 2 + len)?;
+        match marker {
+            0xFF64 => removed += 1,
+            0xFF55 => {
+                // Tile-part lengths: dropped below if a tile-part gets shorter.
+                tlm.get_or_insert(Vec::new())
+                    .push(out.len()..out.len() + seg.len());
+                out.extend_from_slice(seg);
+            }
+            _ => out.extend_from_slice(seg),
+        }
+        at += 2 + len;
+    }
+    // Tile-parts: SOT (with the tile-part's length, Psot), header segments, SOD, data.
+    while u16_at(at)? == 0xFF90 {
+        let psot = stream.get(at + 6..at + 10)?;
+        let psot = u32::from_be_bytes([psot[0], psot[1], psot[2], psot[3]]) as usize;
+        let end = if psot == 0 {
+            // The last tile-part: up to the end of codestream marker.
+            stream.len().checked_sub(2)?
+        } else {
+            at.checked_add(psot).filter(|&e| e <= stream.len())?
+        };
+        let sot_len = u16_at(at + 2)?;
+        let sot_at = out.len();
+        out.extend_from_slice(stream.get(at..at + 2 + sot_len)?);
+        let mut p = at + 2 + sot_len;
+        let mut dropped = 0;
+        loop {
+            let marker = u16_at(p)?;
+            if marker == 0xFF93 {
+                break;
+            }
+            let len = u16_at(p + 2)?;
+            let seg = stream.get(p..p + 2 + len)?;
+            if marker == 0xFF64 {
+                removed += 1;
+                dropped += seg.len();
+            } else {
+                out.extend_from_slice(seg);
+            }
+            p += 2 + len;
+        }
+        out.extend_from_slice(stream.get(p..end)?);
+        if dropped > 0 && psot != 0 {
+            let new = u32::try_from(psot - dropped).ok()?;
+            out[sot_at + 6..sot_at + 10].copy_from_slice(&new.to_be_bytes());
+            tile_lengths_changed = true;
+        }
+        at = end;
+    }
+    out.extend_from_slice(stream.get(at..)?);
+    if removed == 0 {
+        return None;
+    }
+    if tile_lengths_changed {
+        // Optional markers that would now give wrong lengths.
+        for range in tlm.unwrap_or_default().into_iter().rev() {
+            out.drain(range);
+            removed += 1;
+        }
+    }
+    Some((out, removed))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +239,81 @@ mod tests {
         assert!(size(&jpeg(16, 16)[..12]).is_err());
         // Not a codestream at all (RLE's header).
         assert_eq!(size(&[1, 0, 0, 0, 64, 0, 0, 0]), Ok(None));
+    }
+
+    #[test]
+    fn jpeg_comments_and_application_segments_go_and_the_data_stay() {
+        let mut s = vec![0xFF, 0xD8];
+        let seg = |marker: u8, body: &[u8]| {
+            let mut v = vec![0xFF, marker];
+            v.extend(((body.len() + 2) as u16).to_be_bytes());
+            v.extend(body);
+            v
+        };
+        let jfif = b"JFIF\0\x01\x02\0\0\x01\0\x01\0\0";
+        s.extend(seg(0xE0, jfif));
+        s.extend(seg(0xE1, b"Exif\0\0owner KESTREL WANDA"));
+        s.extend(seg(0xFE, b"Patient KESTREL"));
+        s.extend(seg(0xEE, b"Adobe\0\x64\0\0\0\0\x01"));
+        s.extend(seg(0xC0, &[8, 0, 16, 0, 24, 1, 1, 0x11, 0]));
+        s.extend(seg(0xDA, &[1, 1, 0, 0, 63, 0]));
+        s.extend([0x12, 0x34, 0xFF, 0x00, 0x56]);
+        s.extend(seg(0xFE, b"between scans KESTREL"));
+        s.extend([0xFF, 0xD9]);
+        let (out, removed) = without_text(&s).expect("stripped");
+        assert_eq!(removed, 3);
+        assert!(!out.windows(7).any(|w| w == b"KESTREL"));
+        // JFIF without a thumbnail, Adobe, the frame header and the coded data stay.
+        assert!(out.windows(4).any(|w| w == b"JFIF"));
+        assert!(out.windows(5).any(|w| w == b"Adobe"));
+        assert!(out.windows(5).any(|w| w == [0x12, 0x34, 0xFF, 0x00, 0x56]));
+        assert_eq!(size(&out), size(&s));
+        assert!(without_text(&out).is_none(), "nothing left to strip");
+        // A JFIF header with a thumbnail goes too.
+        let mut thumb = vec![0xFF, 0xD8];
+        thumb.extend(seg(
+            0xE0,
+            b"JFIF\0\x01\x02\0\0\x01\0\x01\x02\x02abcdefghijkl",
+        ));
+        thumb.extend([0xFF, 0xD9]);
+        assert_eq!(without_text(&thumb).map(|(_, n)| n), Some(1));
+    }
+
+    #[test]
+    fn jpeg_2000_comments_go_and_tile_parts_keep_true_lengths() {
+        let marker = |m: u16, body: &[u8]| {
+            let mut v = m.to_be_bytes().to_vec();
+            v.extend(((body.len() + 2) as u16).to_be_bytes());
+            v.extend(body);
+            v
+        };
+        let mut s = vec![0xFF, 0x4F];
+        let mut siz = vec![0, 0];
+        for v in [16u32, 16, 0, 0, 16, 16, 0, 0] {
+            siz.extend(v.to_be_bytes());
+        }
+        siz.extend([0, 1, 7, 1, 1]);
+        s.extend(marker(0xFF51, &siz));
+        s.extend(marker(0xFF64, b"\0\x01Kakadu KESTREL"));
+        // One tile-part: SOT, a comment, SOD, 4 bytes of data.
+        let com = marker(0xFF64, b"\0\x01tile KESTREL");
+        let psot = (12 + com.len() + 2 + 4) as u32;
+        let mut sot = vec![0, 0];
+        sot.extend(psot.to_be_bytes());
+        sot.extend([0, 1]);
+        s.extend(marker(0xFF90, &sot));
+        s.extend(&com);
+        s.extend([0xFF, 0x93, 1, 2, 3, 4]);
+        s.extend([0xFF, 0xD9]);
+        let (out, removed) = without_text(&s).expect("stripped");
+        assert_eq!(removed, 2);
+        assert!(!out.windows(7).any(|w| w == b"KESTREL"));
+        assert_eq!(size(&out), size(&s));
+        // The tile-part's length is what is left of it.
+        let sot_at = out.windows(2).position(|w| w == [0xFF, 0x90]).expect("SOT");
+        let new = u32::from_be_bytes(out[sot_at + 6..sot_at + 10].try_into().unwrap());
+        assert_eq!(new as usize, out.len() - 2 - sot_at);
+        assert!(out.ends_with(&[0xFF, 0x93, 1, 2, 3, 4, 0xFF, 0xD9]));
     }
 
     #[test]

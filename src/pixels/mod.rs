@@ -773,6 +773,106 @@ pub fn decode_frame(
     Decoder::new(file)?.frame(f)
 }
 
+/// Remove the segments that may hold text (comments, application segments: see
+/// [`codestream::without_text`]) from every frame of encapsulated JPEG, JPEG-LS or
+/// JPEG 2000 pixel data, without decoding anything; returns how many were removed. A frame
+/// that had some becomes one fragment; the Basic Offset Table is made anew when the frames
+/// are known, the Extended Offset Table removed (it told where the old fragments were).
+pub fn strip_codestream_text(obj: &mut InMemDicomObject) -> usize {
+    use dicom_core::value::PixelFragmentSequence;
+    let Some(Value::PixelSequence(seq)) = obj.get(tags::PIXEL_DATA).map(|e| e.value()) else {
+        return 0;
+    };
+    let fragments: Vec<&[u8]> = seq.fragments().iter().map(|f| f.as_slice()).collect();
+    let bot: Vec<u64> = seq.offset_table().iter().map(|&o| u64::from(o)).collect();
+    let offsets = if bot.is_empty() {
+        obj.get(tags::EXTENDED_OFFSET_TABLE)
+            .and_then(|e| e.value().to_bytes().ok())
+            .map(|b| {
+                b.chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        bot.clone()
+    };
+    let even = |mut v: Vec<u8>| {
+        if v.len() % 2 == 1 {
+            v.push(0);
+        }
+        v
+    };
+    let mut removed = 0;
+    let mut new_fragments: Vec<Vec<u8>> = Vec::with_capacity(fragments.len());
+    let mut frame_starts: Option<Vec<usize>> = None;
+    match frame_fragments(&fragments, &offsets, attrs::frames(obj) as usize) {
+        Some(ranges) => {
+            let mut starts = Vec::with_capacity(ranges.len());
+            for range in ranges {
+                starts.push(new_fragments.len());
+                let parts = &fragments[range];
+                let stream = if parts.len() == 1 {
+                    std::borrow::Cow::Borrowed(parts[0])
+                } else {
+                    std::borrow::Cow::Owned(parts.concat())
+                };
+                match codestream::without_text(&stream) {
+                    Some((clean, n)) => {
+                        removed += n;
+                        new_fragments.push(even(clean));
+                    }
+                    None => new_fragments.extend(parts.iter().map(|p| p.to_vec())),
+                }
+            }
+            frame_starts = Some(starts);
+        }
+        // Frames that cannot be told apart: each fragment that starts a codestream alone.
+        None => {
+            for part in &fragments {
+                match codestream::without_text(part) {
+                    Some((clean, n)) => {
+                        removed += n;
+                        new_fragments.push(even(clean));
+                    }
+                    None => new_fragments.push(part.to_vec()),
+                }
+            }
+        }
+    }
+    if removed == 0 {
+        return 0;
+    }
+    // Where each frame's first fragment item starts, counted from the first one.
+    let table: Vec<u32> = match frame_starts {
+        Some(starts) if !bot.is_empty() || new_fragments.len() != starts.len() => {
+            let mut at = Vec::with_capacity(new_fragments.len());
+            let mut pos = 0u64;
+            for f in &new_fragments {
+                at.push(pos);
+                pos += 8 + f.len() as u64;
+            }
+            match starts
+                .iter()
+                .map(|&i| u32::try_from(at[i]).ok())
+                .collect::<Option<Vec<u32>>>()
+            {
+                Some(t) => t,
+                None => Vec::new(),
+            }
+        }
+        _ => Vec::new(),
+    };
+    obj.remove_element(tags::EXTENDED_OFFSET_TABLE);
+    obj.remove_element(tags::EXTENDED_OFFSET_TABLE_LENGTHS);
+    obj.put(DataElement::new(
+        tags::PIXEL_DATA,
+        VR::OB,
+        Value::PixelSequence(PixelFragmentSequence::new(table, new_fragments)),
+    ));
+    removed
+}
+
 /// Which fragments hold each of `frames` frames of encapsulated pixel data, as ranges of
 /// indices into `fragments` (PS3.5 A.4): one fragment a frame; one frame in them all; the
 /// frames' offsets (`offsets`, from the Basic or the Extended Offset Table: where each

@@ -440,6 +440,42 @@ pub fn zip_overlapping(data: &[u8], copies: u16) -> Vec<u8> {
     out
 }
 
+/// A JPEG file (from [`jpeg_baseline`]) with text in its codestream, after its SOI: an EXIF
+/// segment naming the camera's owner and a comment, each holding `text`.
+pub fn jpeg_with_text(jpeg: &[u8], text: &str) -> Vec<u8> {
+    let at = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xD8])
+        .expect("a JPEG stream")
+        + 2;
+    let segment = |marker: u8, body: &[u8]| {
+        let mut v = vec![0xFF, marker];
+        v.extend(((body.len() + 2) as u16).to_be_bytes());
+        v.extend(body);
+        v
+    };
+    let mut inserted = segment(0xE1, format!("Exif\0\0Artist {text}").as_bytes());
+    inserted.extend(segment(0xFE, format!("patient {text}").as_bytes()));
+    if inserted.len() % 2 == 1 {
+        inserted.extend(segment(0xFE, b""));
+    }
+    let mut out = jpeg[..at].to_vec();
+    out.extend(&inserted);
+    out.extend(&jpeg[at..]);
+    // The fragment, the Pixel Data element and the item holding it grow alike.
+    let grow = |bytes: &mut Vec<u8>, at: usize| {
+        let len = u32::from_le_bytes(bytes[at..at + 4].try_into().expect("4 bytes"));
+        bytes[at..at + 4].copy_from_slice(&(len + inserted.len() as u32).to_le_bytes());
+    };
+    // The fragment's item header sits just before the stream.
+    let item = (0..at - 2)
+        .rev()
+        .find(|&i| out[i..i + 4] == [0xFE, 0xFF, 0x00, 0xE0] && i + 8 == at - 2)
+        .expect("the fragment's item");
+    grow(&mut out, item + 4);
+    out
+}
+
 /// `bytes` (a Part 10 file) with its data set changed by `change` and, when `ts` is given,
 /// its transfer syntax set to it.
 pub fn with(
