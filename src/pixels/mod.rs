@@ -852,14 +852,11 @@ pub fn strip_codestream_text(obj: &mut InMemDicomObject) -> usize {
                 at.push(pos);
                 pos += 8 + f.len() as u64;
             }
-            match starts
+            starts
                 .iter()
                 .map(|&i| u32::try_from(at[i]).ok())
                 .collect::<Option<Vec<u32>>>()
-            {
-                Some(t) => t,
-                None => Vec::new(),
-            }
+                .unwrap_or_default()
         }
         _ => Vec::new(),
     };
