@@ -208,7 +208,7 @@ fn patients_get_readable_pseudonyms_and_keep_their_grouping() {
         let d = s.deidentify(&bytes).expect("ok");
         assert_eq!(d.after.patient_name, d.after.patient_id);
         assert!(
-            d.after.patient_id.starts_with("OBSC-") && d.after.patient_id.len() == 11,
+            d.after.patient_id.starts_with("OBSC-") && d.after.patient_id.len() == 24,
             "{}",
             d.after.patient_id
         );
@@ -1142,4 +1142,29 @@ fn standard_attributes_stored_as_un_are_read_with_their_dictionary_vr() {
     assert!(text(&obj, tags::STUDY_DESCRIPTION).starts_with("follow-up "));
     let log = serde_json::to_string(&d.changes).expect("json");
     assert!(log.contains("not readable with its dictionary VR"), "{log}");
+}
+
+/// A pseudonym list that gives two patients one pseudonym is refused (their studies would
+/// become one patient's); the same ID from two issuers is two patients.
+#[test]
+fn pseudonyms_never_merge_two_patients() {
+    let mut policy = Policy::basic(ProjectKey::from_bytes([6; 32]));
+    let refused = policy.load_pseudonyms_csv("A1,CASE-1\nB2,CASE-1\n");
+    assert!(
+        refused.is_err_and(|e| e.to_string().contains("already given to patient")),
+        "two patients, one pseudonym"
+    );
+    let mut policy = Policy::basic(ProjectKey::from_bytes([6; 32]));
+    assert!(policy
+        .load_pseudonyms_csv("A1,CASE-1\nA1,CASE-2\n")
+        .is_err());
+    // FAKEID0001 from two issuers.
+    let mut s = session(&[], 6);
+    let with_issuer =
+        |issuer: &str| sample_with(0, tags::ISSUER_OF_PATIENT_ID, dicom_core::VR::LO, issuer);
+    let a = s.deidentify(&with_issuer("HOSPITAL A")).expect("cleaned");
+    let b = s.deidentify(&with_issuer("HOSPITAL B")).expect("cleaned");
+    let again = s.deidentify(&with_issuer("HOSPITAL A")).expect("cleaned");
+    assert_ne!(a.after.patient_id, b.after.patient_id);
+    assert_eq!(a.after.patient_id, again.after.patient_id);
 }

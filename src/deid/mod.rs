@@ -168,6 +168,24 @@ impl Policy {
                     i + 1
                 )));
             }
+            // One pseudonym for two patients would merge their studies.
+            if let Some((other, _)) = self
+                .pseudonyms
+                .iter()
+                .find(|(o, p)| p.as_str() == pseudo && o.as_str() != orig)
+            {
+                return Err(DeidError::Pseudonyms(format!(
+                    "line {}: pseudonym {pseudo:?} is already given to patient {other:?}; \
+                     two patients with one pseudonym would become one",
+                    i + 1
+                )));
+            }
+            if self.pseudonyms.get(orig).is_some_and(|p| p != pseudo) {
+                return Err(DeidError::Pseudonyms(format!(
+                    "line {}: patient {orig:?} is listed twice with different pseudonyms",
+                    i + 1
+                )));
+            }
             self.pseudonyms.insert(orig.to_string(), pseudo.to_string());
             n += 1;
         }
@@ -257,6 +275,10 @@ pub struct Summary {
     pub patient_name: String,
     /// Patient ID.
     pub patient_id: String,
+    /// Issuer of Patient ID (part of the patient's key: the same ID from two issuers is two
+    /// patients).
+    #[serde(skip)]
+    pub issuer_of_patient_id: String,
     /// Study Date.
     pub study_date: String,
     /// Study Time.
@@ -286,13 +308,15 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// The key the session files a patient under: Patient ID, or the name when the ID is
-    /// empty.
+    /// The key the session files a patient under: Patient ID, with its Issuer when there is
+    /// one (`ID\\ISSUER`: a backslash cannot be in either), or the name when the ID is empty.
     fn patient_key(&self) -> String {
         if self.patient_id.is_empty() {
             self.patient_name.clone()
-        } else {
+        } else if self.issuer_of_patient_id.is_empty() {
             self.patient_id.clone()
+        } else {
+            format!("{}\\{}", self.patient_id, self.issuer_of_patient_id)
         }
     }
 
@@ -301,6 +325,7 @@ impl Summary {
         Summary {
             patient_name: s(tags::PATIENT_NAME).trim_end_matches('^').to_string(),
             patient_id: s(tags::PATIENT_ID),
+            issuer_of_patient_id: s(tags::ISSUER_OF_PATIENT_ID),
             study_date: s(tags::STUDY_DATE),
             study_time: s(tags::STUDY_TIME),
             study_id: s(tags::STUDY_ID),
@@ -414,9 +439,14 @@ fn patient_entry<'a>(
     patients
         .entry(key.to_string())
         .or_insert_with(|| PatientEntry {
+            // A list gives pseudonyms by Patient ID, with or without its issuer.
             pseudonym: policy
                 .pseudonyms
                 .get(key)
+                .or_else(|| {
+                    key.split_once('\\')
+                        .and_then(|(id, _)| policy.pseudonyms.get(id))
+                })
                 .cloned()
                 .unwrap_or_else(|| policy.key.pseudonym(key)),
             date_offset_days: policy

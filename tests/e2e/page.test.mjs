@@ -93,7 +93,7 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   const ct = page.locator('tr', { hasText: 'FAKEDOE_CT_1_1.dcm' });
   assert.match(await ct.locator('td.before').textContent(), /FAKEDOE\^JANEFAKE/);
   const afterText = await ct.locator('td.after').textContent();
-  assert.match(afterText, /OBSC-[0-9A-F]{6}/);
+  assert.match(afterText, /OBSC(?:-[0-9A-Z]{4}){4}/);
   assert.doesNotMatch(afterText, /FAKE/);
   // The broken file says why.
   const row = page.locator('tr', { hasText: 'README.txt' });
@@ -106,7 +106,7 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   await changed.locator('summary').click();
   await assertEventually(async () => (await changed.locator('li').count()) > 0, 30_000);
   const lines = await changed.locator('li').allTextContents();
-  assert.ok(lines.includes(`PatientName: “FAKEDOE^JANEFAKE” → “${afterText.match(/OBSC-[0-9A-F]{6}/)[0]}^”`), lines.join('\n'));
+  assert.ok(lines.includes(`PatientName: “FAKEDOE^JANEFAKE” → “${afterText.match(/OBSC(?:-[0-9A-Z]{4}){4}/)[0]}^”`), lines.join('\n'));
   assert.ok(lines.includes('StudyDate: “20240115” → removed'), lines.join('\n'));
   assert.ok(lines.some((l) => /^PatientIdentityRemoved: added/.test(l)), lines.join('\n'));
   assert.equal(lines.length, count, 'one line per change');
@@ -141,7 +141,7 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   assert.equal(readFileSync(keyPath, 'utf8').indexOf('FAKEID0001'), -1);
   writeFileSync(join(work, 'pass.txt'), 'e2e test passphrase\n');
   const csv = execFileSync(CLI, ['reid-open', keyPath, '--passphrase-file', join(work, 'pass.txt')], { encoding: 'utf8' });
-  assert.match(csv, /FAKEID0001,OBSC-[0-9A-F]{6}/);
+  assert.match(csv, /FAKEID0001,OBSC(?:-[0-9A-Z]{4}){4}/);
 
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
@@ -329,7 +329,7 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await assertEventually(async () => /2 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   await page.getByLabel(/Teaching notes for the case page/).fill('Teaching point: <fake> echo case.');
   const { download, dest } = await downloadPackage(page, 'detect-unzipped');
-  assert.match(download.suggestedFilename(), /^OBSC-[0-9A-F]{6}-case\.zip$/, 'named after the pseudonymised case');
+  assert.match(download.suggestedFilename(), /^OBSC(?:-[0-9A-Z]{4}){4}-case\.zip$/, 'named after the pseudonymised case');
   const check = spawnSync(python, ['-c', [
     'import os, sys, numpy as np, pydicom; sys.path.insert(0, sys.argv[1]); import check_pixels as c',
     'arr, text, fan = c.ultrasound(3)',
