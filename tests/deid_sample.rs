@@ -1168,3 +1168,82 @@ fn pseudonyms_never_merge_two_patients() {
     assert_ne!(a.after.patient_id, b.after.patient_id);
     assert_eq!(a.after.patient_id, again.after.patient_id);
 }
+
+/// Instance UIDs are replaced whatever their root (some devices make them under the
+/// standard's own, or append to a SOP Class UID), and class or scheme UIDs are kept only when
+/// they are the standard's well-known values.
+#[test]
+fn uids_under_the_standards_root_are_replaced_unless_well_known() {
+    let odd_instance = "1.2.840.10008.5.1.4.1.1.2.19610203.55129";
+    let input = with_uids(&[
+        (tags::SOP_INSTANCE_UID, odd_instance),
+        (
+            tags::REFERENCED_SOP_CLASS_UID,
+            "1.2.840.10008.5.1.4.1.1.2.19610203",
+        ),
+        (tags::CODING_SCHEME_UID, "1.2.840.10008.2.16.4"),
+    ]);
+    let d = session(&[], 8).deidentify(&input).expect("cleaned");
+    assert!(!contains(&d.bytes, "19610203"), "no suffix survives");
+    let obj = parse(&d.bytes);
+    assert!(text(&obj, tags::SOP_INSTANCE_UID).starts_with("2.25."));
+    assert!(text(&obj, tags::REFERENCED_SOP_CLASS_UID).starts_with("2.25."));
+    assert_eq!(text(&obj, tags::CODING_SCHEME_UID), "1.2.840.10008.2.16.4");
+    assert_eq!(
+        text(&obj, tags::SOP_CLASS_UID),
+        text(&parse(&input), tags::SOP_CLASS_UID)
+    );
+}
+
+/// The first sample file with UI attributes set at its top level.
+fn with_uids(values: &[(dicom_core::Tag, &str)]) -> Vec<u8> {
+    let mut bytes = sample_study()[0].1.clone();
+    for (tag, v) in values {
+        bytes = {
+            let file = parse(&bytes);
+            let meta = file.meta().clone();
+            let mut obj = file.into_inner();
+            obj.put(dicom_core::DataElement::new(
+                *tag,
+                dicom_core::VR::UI,
+                dicom_core::PrimitiveValue::from(*v),
+            ));
+            let mut out = Vec::new();
+            obj.with_exact_meta(meta)
+                .write_all(&mut out)
+                .expect("written");
+            out
+        };
+    }
+    bytes
+}
+
+/// A SOP class that is not the standard's (a vendor's, or one a device appended to) is
+/// mapped alike in the data set and the file meta group, which still agree.
+#[test]
+fn an_unknown_sop_class_is_mapped_alike_in_meta_and_data_set() {
+    let odd = "1.2.840.10008.5.1.4.1.1.2.19610203";
+    let mut bytes = with_uids(&[(tags::SOP_CLASS_UID, odd)]);
+    // The meta group says the same class.
+    let file = parse(&bytes);
+    let mut meta = file.meta().clone();
+    meta.media_storage_sop_class_uid = odd.to_string();
+    meta.update_information_group_length();
+    let mut out = Vec::new();
+    file.into_inner()
+        .with_exact_meta(meta)
+        .write_all(&mut out)
+        .expect("written");
+    bytes = out;
+    let d = session(&[], 8).deidentify(&bytes).expect("cleaned");
+    assert!(!contains(&d.bytes, "19610203"));
+    let obj = parse(&d.bytes);
+    let class = text(&obj, tags::SOP_CLASS_UID);
+    assert!(class.starts_with("2.25."), "{class}");
+    assert_eq!(
+        obj.meta()
+            .media_storage_sop_class_uid()
+            .trim_end_matches('\0'),
+        class
+    );
+}

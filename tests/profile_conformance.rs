@@ -12,8 +12,8 @@ use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use obscura::deid::{Policy, ProjectKey, Session};
 use obscura::profile::{
-    exact_rules, is_retired_text, is_unlisted_identifying_text, is_vocabulary_uid, rule_for, Code,
-    OptionSet, ProfileOption,
+    exact_rules, is_retired_text, is_unlisted_identifying_text, rule_for, Code, OptionSet,
+    ProfileOption,
 };
 
 /// The option sets every check runs under: none, each option alone, and the two maximal
@@ -310,8 +310,8 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 /// that holds nothing identifying; attributes the table does not name are kept unless they
 /// are person names or dates (newer date attributes, such as Study Update DateTime, are
 /// removed as the table's dates are: kept only with the Full Dates option, moved with the
-/// Modified Dates option), or UIDs that may name an instance (replaced unless UIDs are
-/// retained; those of classes, syntaxes and vocabularies are kept), or text that can identify
+/// Modified Dates option), or UIDs (replaced unless UIDs are retained; those of classes,
+/// syntaxes and vocabularies are kept only when well known), or text that can identify
 /// (comments, dates in other calendars: see `is_unlisted_identifying_text`).
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
     let dates_kept = set.contains(ProfileOption::RetainLongitudinalFullDates)
@@ -324,8 +324,9 @@ fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
         },
         None => {
             let keyword = StandardDataDictionary.by_tag(tag).map(|e| e.alias);
-            let uid_kept =
-                set.contains(ProfileOption::RetainUids) || keyword.is_some_and(is_vocabulary_uid);
+            // (Class, syntax and vocabulary UIDs are kept only when they are the standard's
+            // well-known values, which no canary is.)
+            let uid_kept = set.contains(ProfileOption::RetainUids);
             let text = matches!(vr, VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC);
             vr != VR::PN
                 && (dates_kept || !matches!(vr, VR::DA | VR::DT))

@@ -16,8 +16,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_safe_private, is_unlisted_identifying_text, is_vocabulary_uid, rule_for,
-    Code, ProfileOption, BASIC_PROFILE_CODE,
+    is_retired_text, is_safe_private, is_unlisted_identifying_text, is_vocabulary_uid,
+    is_well_known_uid, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -494,12 +494,13 @@ impl<'a> Walker<'a> {
                 &name,
                 "text outside the profile table that can identify (fail safe)",
             );
-        } else if vr == VR::UI
-            && !known.is_some_and(is_vocabulary_uid)
-            && !self.options().contains(ProfileOption::RetainUids)
-        {
+        } else if vr == VR::UI && !self.options().contains(ProfileOption::RetainUids) {
+            // A class, coding-scheme or creator UID is kept when it is a well-known value
+            // (see `map_uid`); any other value is replaced like an instance UID.
             let why = if known.is_none() {
                 "unknown UID attribute (fail safe)"
+            } else if known.is_some_and(is_vocabulary_uid) {
+                "class, scheme or creator UID that is not one of the standard's (fail safe)"
             } else {
                 "UID outside the profile table (fail safe)"
             };
@@ -681,10 +682,10 @@ impl<'a> Walker<'a> {
         ));
     }
 
-    /// The replacement for one UID; DICOM's own UIDs (classes, transfer syntaxes) identify
-    /// nobody and are kept.
+    /// The replacement for one UID; DICOM's own well-known UIDs (classes, transfer syntaxes,
+    /// coding schemes) identify nobody and are kept, whatever attribute holds them.
     fn map_uid(&self, uid: &str) -> String {
-        if uid.starts_with("1.2.840.10008.") {
+        if is_well_known_uid(uid) {
             uid.to_string()
         } else {
             self.policy.key.uid(uid)
@@ -947,7 +948,9 @@ impl<'a> Walker<'a> {
         };
         let class = match trim(meta.media_storage_sop_class_uid()) {
             uid if uid.is_empty() => dataset_uid(tags::SOP_CLASS_UID).unwrap_or_default(),
-            uid => uid,
+            uid if self.options().contains(ProfileOption::RetainUids) => uid,
+            // A well-known class is kept, any other mapped (as SOP Class UID is).
+            uid => self.map_uid(&uid),
         };
         let removed = [
             (

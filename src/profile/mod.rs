@@ -159,6 +159,38 @@ pub fn is_vocabulary_uid(keyword: &str) -> bool {
         .contains(&keyword)
 }
 
+/// Whether a UID is one of DICOM's own well-known values, which identify nobody and are kept:
+/// a SOP class of the standard's registry, a transfer syntax Obscura knows, or a short value
+/// of another family of the standard's UIDs (coding schemes `1.2.840.10008.2.16.n`,
+/// well-known frames of reference `1.2.840.10008.1.4.1.n`, context groups, application
+/// contexts: at most four components of at most four digits after `1.2.840.10008.`). A
+/// value that only starts with the standard's root (a device that appends to a SOP Class
+/// UID, an instance UID made under it) is not one: it is replaced like any other.
+pub fn is_well_known_uid(uid: &str) -> bool {
+    use dicom_core::dictionary::UidDictionary;
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    let Some(rest) = uid.strip_prefix("1.2.840.10008.") else {
+        return false;
+    };
+    if dicom_dictionary_std::StandardSopClassDictionary
+        .by_uid(uid)
+        .is_some()
+        || dicom_transfer_syntax_registry::TransferSyntaxRegistry
+            .get(uid)
+            .is_some()
+    {
+        return true;
+    }
+    let parts: Vec<&str> = rest.split('.').collect();
+    !rest.starts_with("5.1.4.1.1.")
+        && parts.len() <= 4
+        && parts.iter().all(|p| {
+            (1..=4).contains(&p.len())
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+}
+
 /// Whether a text attribute the table does not list (by its standard keyword) can name or
 /// date the patient all the same, so that Obscura removes it (fail safe): free-text comments
 /// (the table removes every comment it lists), dates written as text (a birth or death date
@@ -420,6 +452,31 @@ pub const PRESETS: &[Preset] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_standards_own_uids_are_well_known() {
+        for uid in [
+            "1.2.840.10008.5.1.4.1.1.2", // CT Image Storage
+            "1.2.840.10008.1.2.4.50",    // JPEG Baseline
+            "1.2.840.10008.2.16.4",      // DCM as a coding scheme
+            "1.2.840.10008.1.4.1.1",     // a well-known frame of reference
+            "1.2.840.10008.6.1.1010",    // a context group
+            "1.2.840.10008.3.1.1.1",     // the application context
+        ] {
+            assert!(is_well_known_uid(uid), "{uid}");
+        }
+        for uid in [
+            "1.2.840.10008.5.1.4.1.1.2.20241203.7", // a device's suffix on a SOP class
+            "1.2.840.10008.5.1.4.1.1.2.9",          // not in the registry
+            "1.2.840.10008.1.2.4.50.1961",          // nor this
+            "1.2.840.10008.999.19610203.55129",     // an instance made under the root
+            "1.2.840.10008.1.4.1.01",
+            "1.2.840.113619.2.55.3", // a vendor's
+            "2.25.1234",
+        ] {
+            assert!(!is_well_known_uid(uid), "{uid}");
+        }
+    }
 
     #[test]
     fn table_has_every_row_of_the_source() {
