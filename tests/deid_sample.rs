@@ -1247,3 +1247,59 @@ fn an_unknown_sop_class_is_mapped_alike_in_meta_and_data_set() {
         class
     );
 }
+
+/// Retain Safe Private keeps a safe slot's value only in the form the slot is meant to hold:
+/// numbers where numbers are meant, a listed code; never text or a sequence put there.
+#[test]
+fn safe_private_slots_keep_only_values_of_their_form() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Tag, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let put = |o: &mut InMemDicomObject, e: u16, vr: VR, v: PrimitiveValue| {
+        o.put(DataElement::new(Tag(0x0019, e), vr, Value::Primitive(v)));
+    };
+    put(
+        &mut obj,
+        0x0010,
+        VR::LO,
+        PrimitiveValue::from("SIEMENS MR HEADER"),
+    );
+    // B value: an integer, kept.
+    put(&mut obj, 0x100C, VR::IS, PrimitiveValue::from("1000"));
+    // Gradient direction: text where three doubles are meant.
+    put(
+        &mut obj,
+        0x100E,
+        VR::FD,
+        PrimitiveValue::U8(b"KESTREL^WANDA 1961-02-03".to_vec().into()),
+    );
+    // Directionality: a name where a code is meant.
+    put(&mut obj, 0x100D, VR::CS, PrimitiveValue::from("KESTREL"));
+    // B matrix: a sequence holding Patient's Name.
+    let mut item = InMemDicomObject::new_empty();
+    item.put(DataElement::new(
+        tags::PATIENT_NAME,
+        VR::PN,
+        PrimitiveValue::from("KESTREL^WANDA"),
+    ));
+    obj.put(DataElement::new(
+        Tag(0x0019, 0x1027),
+        VR::SQ,
+        Value::from(DataSetSequence::from(vec![item])),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let d = session(&[ProfileOption::RetainSafePrivate], 5)
+        .deidentify(&bytes)
+        .expect("cleaned");
+    assert!(!contains(&d.bytes, "KESTREL"));
+    let out = parse(&d.bytes);
+    assert_eq!(text(&out, Tag(0x0019, 0x100C)), "1000");
+    for e in [0x100D, 0x100E, 0x1027] {
+        assert!(out.get(Tag(0x0019, e)).is_none(), "(0019,{e:04X})");
+    }
+}

@@ -16,8 +16,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_safe_private, is_unlisted_identifying_text, is_vocabulary_uid,
-    is_well_known_uid, rule_for, Code, ProfileOption, BASIC_PROFILE_CODE,
+    is_retired_text, is_unlisted_identifying_text, is_vocabulary_uid, is_well_known_uid, rule_for,
+    Code, ProfileOption, BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -228,8 +228,18 @@ impl<'a> Walker<'a> {
                 }
                 let block = (element >> 8) as u8;
                 let creator = creators.get(&(group, block)).map(|c| c.0.as_str());
-                if retain_safe && creator.is_some_and(|c| is_safe_private(c, group, element as u8))
-                {
+                // A safe slot keeps only a value of the form it is meant to hold (numbers
+                // where numbers are meant, never a sequence).
+                let safe = retain_safe
+                    && !matches!(elem.value(), Value::Sequence(_))
+                    && creator
+                        .and_then(|c| crate::profile::safe_private(c, group, element as u8))
+                        .is_some_and(|s| {
+                            elem.value()
+                                .to_bytes()
+                                .is_ok_and(|b| s.accepts(elem.vr(), &b))
+                        });
+                if safe {
                     kept_blocks.insert((group, block));
                     out.put(elem);
                 } else {

@@ -14,7 +14,7 @@ mod table;
 use std::collections::BTreeSet;
 use std::fmt;
 
-pub use safe_private::{is_safe_private, known_creator, SAFE_PRIVATE};
+pub use safe_private::{known_creator, safe_private, SafeForm, SafePrivate, SAFE_PRIVATE};
 
 /// Number of rows of Table E.1-1 the generated table holds.
 pub const TABLE_ROWS: usize = table::SOURCE_ROWS;
