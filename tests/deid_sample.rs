@@ -342,6 +342,44 @@ fn codes_like_the_patients_name_are_kept_and_flagged() {
     );
 }
 
+/// A code that holds a patient's value as a word is flagged like one equal to it, and a
+/// flagged value never reaches the package's own files (the summary they are made from).
+#[test]
+fn codes_holding_the_patients_name_are_flagged_and_kept_out_of_the_package() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, VR};
+    let file = obscura::deid::read_file(&sample_study()[0].1).expect("sample");
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let put = |obj: &mut InMemDicomObject, tag, vr, v: &str| {
+        obj.put(DataElement::new(tag, vr, PrimitiveValue::from(v)));
+    };
+    put(&mut obj, tags::PATIENT_NAME, VR::PN, "KESTREL^WANDA");
+    put(
+        &mut obj,
+        tags::IMAGE_TYPE,
+        VR::CS,
+        "ORIGINAL\\PRIMARY\\WANDA KESTREL",
+    );
+    put(&mut obj, tags::BODY_PART_EXAMINED, VR::CS, "KESTREL HEAD");
+    put(&mut obj, tags::MODALITY, VR::CS, "KESTREL");
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let d = session(&[], 9).deidentify(&bytes).expect("ok");
+    for name in ["ImageType", "BodyPartExamined", "Modality"] {
+        assert!(
+            d.warnings.iter().any(|w| w.contains(name)),
+            "{name}: {:?}",
+            d.warnings
+        );
+    }
+    assert_eq!(d.after.modality, "");
+    let summary = serde_json::to_string(&d.after).expect("json");
+    assert!(!summary.contains("KESTREL"), "{summary}");
+}
+
 #[test]
 fn retain_uids_keeps_the_original_uids() {
     let mut s = session(&[ProfileOption::RetainUids], 11);

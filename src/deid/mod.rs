@@ -320,6 +320,24 @@ impl Summary {
         }
     }
 
+    /// Leave out the values kept in the file but flagged as possibly naming the patient
+    /// (`flagged`: attribute keywords), so that the package's own files (manifest, case
+    /// page, DICOMDIR, report), made from this summary, never copy them.
+    fn withhold(&mut self, flagged: &std::collections::BTreeSet<String>) {
+        for (keyword, value) in [
+            ("Modality", &mut self.modality),
+            ("StudyDescription", &mut self.study_description),
+            ("SeriesDescription", &mut self.series_description),
+            ("StudyID", &mut self.study_id),
+            ("SeriesNumber", &mut self.series_number),
+            ("InstanceNumber", &mut self.instance_number),
+        ] {
+            if flagged.contains(keyword) {
+                value.clear();
+            }
+        }
+    }
+
     fn of(obj: &InMemDicomObject) -> Summary {
         let s = |tag| attrs::text(obj, tag);
         Summary {
@@ -746,7 +764,7 @@ impl Session {
             );
             new_meta.update_information_group_length();
         }
-        let (changes, review, code_warnings) = walker.finish();
+        let (changes, review, code_warnings, flagged) = walker.finish();
         warnings.extend(code_warnings);
         if !self.scanned {
             // Files of other patients that come later are cleaned of this one's values.
@@ -755,7 +773,8 @@ impl Session {
             }
         }
 
-        let after = Summary::of(&cleaned);
+        let mut after = Summary::of(&cleaned);
+        after.withhold(&flagged);
         let sop_class_uid = new_meta.media_storage_sop_class_uid().to_string();
         let transfer_syntax = new_meta.transfer_syntax().to_string();
         let bytes = write_part10(cleaned.with_exact_meta(new_meta))?;

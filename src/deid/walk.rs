@@ -120,19 +120,21 @@ impl<'a> Walker<'a> {
         );
     }
 
-    /// The log, the review rows, and what the user should look at.
-    pub(super) fn finish(self) -> (Vec<Change>, Vec<ReviewRow>, Vec<String>) {
+    /// The log, the review rows, what the user should look at, and the attributes kept with
+    /// a value flagged as possibly naming the patient (by keyword).
+    pub(super) fn finish(self) -> (Vec<Change>, Vec<ReviewRow>, Vec<String>, BTreeSet<String>) {
         let mut warnings = Vec::new();
         if !self.codes_like_patient.is_empty() {
             let names: Vec<&str> = self.codes_like_patient.iter().map(String::as_str).collect();
             warnings.push(format!(
-                "{} kept a code that is also part of the patient's name or ID (codes are the \
-                 standard's terms, and the image needs them): check that it does not name \
-                 the patient.",
+                "{} kept a code that is, or holds, part of the patient's name or ID (codes \
+                 are the standard's terms, and the image needs them): check that it does not \
+                 name the patient. The package's own files (manifest, case page, DICOMDIR) \
+                 do not repeat it.",
                 names.join(", ")
             ));
         }
-        (self.changes, self.review, warnings)
+        (self.changes, self.review, warnings, self.codes_like_patient)
     }
 
     fn options(&self) -> &crate::profile::OptionSet {
@@ -561,14 +563,19 @@ impl<'a> Walker<'a> {
             // patient called Perfusion, an Image Type of PERFUSION) is far likelier a code
             // than the name, and removing it would leave an image without attributes it
             // must have (Image Type, Frame Type). It is kept, and the user is told to look.
+            // A code equal to such a value, or holding one as a word (an Image Type of
+            // ORIGINAL\\PRIMARY\\WANDA KESTREL, a Body Part of KESTREL HEAD), is flagged;
+            // the package's own files never copy it (see `Summary::withhold`).
             if text.split('\\').any(|v| {
-                v.trim().chars().count() >= SWEEP_MIN_CHARS && self.identifiers.is_patient_value(v)
+                v.trim().chars().count() >= SWEEP_MIN_CHARS
+                    && (self.identifiers.is_patient_value(v)
+                        || self.identifiers.blank_patient(v, SWEEP_MIN_CHARS).1 > 0)
             }) {
                 self.log(
                     here,
                     name,
                     "kept",
-                    "a code that is also part of the patient's name or ID (check it)",
+                    "a code that is, or holds, part of the patient's name or ID (check it)",
                 );
                 self.codes_like_patient.insert(name.to_string());
             }
