@@ -728,3 +728,47 @@ fn a_codestream_larger_than_its_header_does_not_end_the_batch() {
         .count();
     assert!(key_images >= 1, "the other series keep theirs");
 }
+
+/// Links that lead out of the folder the user gave (or out of a DICOMDIR's folder) are not
+/// followed: they could bring other patients' files into the package. `--follow-links`
+/// follows them.
+#[test]
+fn links_out_of_the_given_folder_are_not_followed() {
+    let dir = tempdir("links-out");
+    let input = sample_input(&dir);
+    let elsewhere = dir.join("elsewhere");
+    fs::create_dir_all(&elsewhere).expect("mkdir");
+    let first = files_under(&input)[0].clone();
+    fs::rename(&first, elsewhere.join("other-patient.dcm")).expect("move");
+    let given = files_under(&input).len();
+    std::os::unix::fs::symlink(&elsewhere, input.join("linked")).expect("link");
+
+    let out = dir.join("out");
+    let result = deid(&input, &out, &[]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(result.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("other-patient.dcm: a link to outside the folder you gave"),
+        "{stdout}"
+    );
+    assert_eq!(files_under(&out.join("DICOM")).len(), given, "{stdout}");
+    let followed = dir.join("followed");
+    deid(&input, &followed, &[&"--follow-links"]);
+    assert_eq!(files_under(&followed.join("DICOM")).len(), given + 1);
+
+    // A disc whose DICOMDIR lists files in a folder that is a link to somewhere else.
+    let disc = dir.join("disc");
+    fs::create_dir_all(&disc).expect("mkdir");
+    fs::copy(out.join("DICOMDIR"), disc.join("DICOMDIR")).expect("copy");
+    std::os::unix::fs::symlink(out.join("DICOM"), disc.join("DICOM")).expect("link");
+    let result = deid(&disc.join("DICOMDIR"), &dir.join("from-disc"), &[]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        stdout.contains("a link to outside the folder you gave"),
+        "{stdout}"
+    );
+    assert!(
+        !dir.join("from-disc/DICOM").exists()
+            || files_under(&dir.join("from-disc/DICOM")).is_empty()
+    );
+}

@@ -76,6 +76,8 @@ OPTIONS for deid:
   --notes FILE         teaching notes (plain text) for case.html in the package
   --no-key-images      do not add images/ (the middle image of each series as PNG, and an
                        animated GIF of each multi-frame one)
+  --follow-links       also read files that links (or a DICOMDIR) lead to outside the
+                       folder given; by default they are skipped, saying so
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
   --jobs N             files de-identified at once (default: one per core). The output is
@@ -120,6 +122,7 @@ struct Args {
     /// alone); to compare them in the benchmark, not in the usage.
     text_detector: String,
     no_key_images: bool,
+    follow_links: bool,
     notes: Option<PathBuf>,
     jobs: usize,
     budget_mib: Option<u64>,
@@ -147,6 +150,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         text_model: None,
         text_detector: "learned+bands".into(),
         no_key_images: false,
+        follow_links: false,
         notes: None,
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         budget_mib: None,
@@ -195,6 +199,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                 args.text_detector = v;
             }
             "--no-key-images" => args.no_key_images = true,
+            "--follow-links" => args.follow_links = true,
             "--notes" => args.notes = Some(PathBuf::from(value("--notes")?)),
             "--jobs" => {
                 let v = value("--jobs")?;
@@ -238,22 +243,60 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
 
 /// Every file under the inputs, in a stable order, each once; a DICOMDIR given as an input
 /// brings the files it lists (a disc's `DICOMDIR` given alone is its study).
-fn collect_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+/// The files to de-identify under the inputs (see [`walk`]), and the links that lead out of
+/// the folder they were found in, not followed unless `follow_links` (a disc's or a folder's
+/// link can lead to other patients' files: only what the user gave is read).
+fn collect_files(
+    inputs: &[PathBuf],
+    follow_links: bool,
+) -> Result<(Vec<PathBuf>, Vec<PathBuf>), String> {
     let mut files = Vec::new();
     let mut seen = std::collections::HashSet::new();
+    let mut not_followed = Vec::new();
     for input in inputs {
         // An input that is not there is the user's mistake: said at once, nothing done.
         let meta = fs::metadata(input).map_err(|e| format!("{}: {e}", input.display()))?;
-        walk(input, &mut files, &mut seen);
+        let root = if meta.is_dir() {
+            fs::canonicalize(input).ok()
+        } else {
+            None
+        };
+        let mut found = Vec::new();
+        walk(input, &mut found, &mut seen);
         if meta.is_file() {
-            files.extend(dicomdir_listed(input));
+            found.extend(dicomdir_listed(input));
+            // A DICOMDIR lists files in its own folder and below.
+            let parent = input.parent().filter(|p| !p.as_os_str().is_empty());
+            let root = fs::canonicalize(parent.unwrap_or(Path::new(".")));
+            for f in found {
+                let inside = f == *input || root.as_ref().is_ok_and(|r| is_inside(&f, r));
+                if inside || follow_links {
+                    files.push(f);
+                } else {
+                    not_followed.push(f);
+                }
+            }
+            continue;
+        }
+        for f in found {
+            if follow_links || root.as_ref().is_none_or(|r| is_inside(&f, r)) {
+                files.push(f);
+            } else {
+                not_followed.push(f);
+            }
         }
     }
     // A file met twice (given twice, or listed by a DICOMDIR in a folder also given) is
     // de-identified once.
     let mut met = std::collections::HashSet::new();
     files.retain(|f| met.insert(fs::canonicalize(f).unwrap_or_else(|_| f.clone())));
-    Ok(files)
+    Ok((files, not_followed))
+}
+
+/// Whether `path`, with every link in it resolved, is inside `root` (already resolved). A
+/// path that cannot be resolved (a broken link) counts as inside: reading it fails, saying so.
+fn is_inside(path: &Path, root: &Path) -> bool {
+    fs::canonicalize(path).map_or(true, |real| real.starts_with(root))
 }
 
 /// The files the DICOMDIR at `path` lists, where they are (a name that differs only in case,
@@ -420,6 +463,8 @@ enum Candidate {
     /// An archive whose directory could not be read, or what is not a regular file (by its
     /// name), and why.
     Unreadable(String, String),
+    /// A link out of the folder the user gave, not followed (by its name), and why.
+    NotFollowed(String, String),
 }
 
 /// What the first pass reads of a file first: enough for most headers (a CT slice's is a few
@@ -433,7 +478,7 @@ impl Candidate {
     fn name(&self) -> String {
         match self {
             Candidate::File(p) => p.display().to_string(),
-            Candidate::Unreadable(name, _) => name.clone(),
+            Candidate::Unreadable(name, _) | Candidate::NotFollowed(name, _) => name.clone(),
             Candidate::Entry { archive, entry } => format!("{}!/{}", archive.name, entry.name),
         }
     }
@@ -443,7 +488,7 @@ impl Candidate {
         match self {
             Candidate::File(p) => fs::metadata(p).map(|m| m.len()).unwrap_or(0),
             Candidate::Entry { entry, .. } => entry.size(),
-            Candidate::Unreadable(..) => 0,
+            Candidate::Unreadable(..) | Candidate::NotFollowed(..) => 0,
         }
     }
 
@@ -452,7 +497,7 @@ impl Candidate {
     fn header_weight(&self) -> u64 {
         match self {
             Candidate::File(_) | Candidate::Entry { .. } => self.weight().min(HEAD),
-            Candidate::Unreadable(..) => self.weight(),
+            Candidate::Unreadable(..) | Candidate::NotFollowed(..) => self.weight(),
         }
     }
 
@@ -536,7 +581,7 @@ impl Candidate {
                     .map_err(|e| format!("could not be read: {e}"))?;
                 entry.read_from(&local).map_err(|e| e.to_string())
             }
-            Candidate::Unreadable(_, why) => Err(why.clone()),
+            Candidate::Unreadable(_, why) | Candidate::NotFollowed(_, why) => Err(why.clone()),
         }
     }
 }
@@ -886,7 +931,15 @@ fn deid(args: Args) -> Result<bool, String> {
             .load_pseudonyms_csv(&text)
             .map_err(|e| format!("{}: {e}", p.display()))?;
     }
-    let files = candidates(collect_files(&args.inputs)?);
+    let (files, not_followed) = collect_files(&args.inputs, args.follow_links)?;
+    let mut files = candidates(files);
+    files.extend(not_followed.into_iter().map(|p| {
+        Candidate::NotFollowed(
+            p.display().to_string(),
+            "a link to outside the folder you gave, not followed (--follow-links follows it)"
+                .into(),
+        )
+    }));
     let mut session = Session::new(policy);
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
     let limits = Limits {
@@ -959,7 +1012,13 @@ fn deid(args: Args) -> Result<bool, String> {
         limits,
         |(_, memory)| *memory,
         || session.clone(),
-        |copy, (c, _)| (c.name(), handle(copy, c.read(), zipping)),
+        |copy, (c, _)| {
+            let handled = match c {
+                Candidate::NotFollowed(_, why) => Handled::Skipped(why.clone()),
+                _ => handle(copy, c.read(), zipping),
+            };
+            (c.name(), handled)
+        },
         |(name, h)| output.take(&name, h),
     )?;
     copies.into_iter().for_each(|c| session.merge(c));
