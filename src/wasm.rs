@@ -92,7 +92,7 @@ pub struct Run {
 
 #[wasm_bindgen]
 impl Run {
-    /// Start a run with the page's settings: `{options, passphrase, randomKey,
+    /// Start a run with the page's settings: `{options, passphrase, salt, randomKey,
     /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, pixelRules, detectText, userRegions}`
     /// (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
@@ -359,8 +359,10 @@ struct RunSettings {
     /// Profile option ids (e.g. `retain-uids`).
     #[serde(default)]
     options: Vec<String>,
-    /// The project key's passphrase: same passphrase, same results.
+    /// The project key's passphrase: same passphrase and salt, same results.
     passphrase: Option<String>,
+    /// The project's random salt for the passphrase, as 32 hex digits.
+    salt: Option<String>,
     /// Without a passphrase, the key: at least 16 random bytes.
     #[serde(default)]
     random_key: Vec<u8>,
@@ -382,6 +384,7 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
     let RunSettings {
         options,
         passphrase,
+        salt,
         random_key,
         date_offset_days,
         pseudonyms_csv,
@@ -397,7 +400,13 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
         );
     }
     let key = match passphrase.as_deref().map(str::trim) {
-        Some(p) if !p.is_empty() => ProjectKey::from_passphrase(p),
+        Some(p) if !p.is_empty() => {
+            let salt = salt
+                .as_deref()
+                .and_then(crate::deid::Salt::from_hex)
+                .ok_or_else(|| js_err("the project salt must be 32 hex digits"))?;
+            ProjectKey::from_passphrase(p, &salt)
+        }
         _ if random_key.len() >= 16 => ProjectKey::from_slice(&random_key),
         _ => return Err(js_err("a random key of at least 16 bytes is needed")),
     };

@@ -177,7 +177,11 @@ fn a_folder_that_is_not_empty_is_not_written_into() {
 fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
     let dir = tempdir("key");
     let input = sample_input(&dir);
-    fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
+    fs::write(
+        dir.join("key.txt"),
+        "correct horse battery staple\nsalt: 00112233445566778899aabbccddeeff\n",
+    )
+    .expect("write");
     let run = |out: &str| {
         let (key, zip) = (dir.join("key.txt"), dir.join(format!("{out}.zip")));
         let more: [&dyn AsRef<OsStr>; 6] = [
@@ -207,6 +211,77 @@ fn a_clean_batch_exits_0_and_the_same_key_file_gives_the_same_output() {
         fs::read(dir.join("a.zip")).ok(),
         fs::read(dir.join("b.zip")).ok(),
         "packages are reproducible"
+    );
+}
+
+#[test]
+fn a_passphrase_needs_the_projects_random_salt_and_new_key_makes_a_key() {
+    // A passphrase with a fixed, public salt could be guessed from a package alone by
+    // enumerating patient IDs against its pseudonyms (issue 27, item 16).
+    let dir = tempdir("salt");
+    let input = sample_input(&dir);
+    fs::write(dir.join("bare.txt"), "correct horse battery staple\n").expect("write");
+    let bare = deid(
+        &input,
+        &dir.join("bare"),
+        &[&"--key-file", &dir.join("bare.txt")],
+    );
+    assert_eq!(bare.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&bare.stderr);
+    assert!(
+        said.contains("random salt") && said.contains("salt: "),
+        "{said}"
+    );
+    assert!(!dir.join("bare/DICOM").exists(), "nothing is written");
+
+    let salted = |salt: &str, out: &str| {
+        let key = dir.join(format!("{out}.txt"));
+        fs::write(
+            &key,
+            format!("correct horse battery staple\nsalt: {salt}\n"),
+        )
+        .expect("write");
+        assert_eq!(
+            deid(&input, &dir.join(out), &[&"--key-file", &key])
+                .status
+                .code(),
+            Some(0)
+        );
+        files_under(&dir.join(out).join("DICOM"))
+            .iter()
+            .map(|f| fs::read(f).expect("read"))
+            .collect::<Vec<_>>()
+    };
+    let a = salted("00112233445566778899aabbccddeeff", "a");
+    let b = salted("ffeeddccbbaa99887766554433221100", "b");
+    assert_ne!(
+        a, b,
+        "the same passphrase in another project gives other results"
+    );
+
+    let key = dir.join("project.key");
+    let made = obscura().arg("new-key").arg(&key).output().expect("runs");
+    assert_eq!(made.status.code(), Some(0));
+    let text = fs::read_to_string(&key).expect("key file");
+    assert!(text.trim().len() == 64 && text.trim().bytes().all(|b| b.is_ascii_hexdigit()));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = fs::metadata(&key).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "only its owner can read it");
+    }
+    let again = obscura().arg("new-key").arg(&key).output().expect("runs");
+    assert_eq!(
+        again.status.code(),
+        Some(2),
+        "an existing key is never overwritten"
+    );
+    assert_eq!(fs::read_to_string(&key).expect("key file"), text);
+    assert_eq!(
+        deid(&input, &dir.join("k"), &[&"--key-file", &key])
+            .status
+            .code(),
+        Some(0)
     );
 }
 
@@ -390,7 +465,11 @@ fn the_output_is_the_same_whatever_the_number_of_threads() {
     bytes.extend(zip.finish());
     fs::write(input.join("archive.zip"), &bytes).expect("write");
     fs::write(input.join("broken.dcm"), b"DICM but not really").expect("write");
-    fs::write(dir.join("key.txt"), "correct horse battery staple\n").expect("write");
+    fs::write(
+        dir.join("key.txt"),
+        "correct horse battery staple\nsalt: 00112233445566778899aabbccddeeff\n",
+    )
+    .expect("write");
     let run = |out: &str, extra: &[&str]| {
         let (key, zip) = (dir.join("key.txt"), dir.join(format!("{out}.zip")));
         let mut more: Vec<&dyn AsRef<OsStr>> = vec![&"--key-file", &key, &"--zip", &zip];

@@ -1341,3 +1341,51 @@ fn safe_private_slots_keep_only_values_of_their_form() {
         assert!(out.get(Tag(0x0019, e)).is_none(), "(0019,{e:04X})");
     }
 }
+
+#[test]
+fn kept_text_is_cleaned_of_every_person_the_files_name() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, VR};
+    // A physician named in the header, and again in a code meaning the profile keeps: the
+    // name goes from the kept text as the patient's own would (issue 27, item 14).
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let el =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    obj.put(el(
+        tags::REFERRING_PHYSICIAN_NAME,
+        VR::PN,
+        "QUILLFAKE^ZEDFAKE",
+    ));
+    let concept = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, "121071"),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
+        el(tags::CODE_MEANING, VR::LO, "Letter to Dr Zedfake Quillfake"),
+    ]);
+    obj.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+
+    let out = session(&[], 21).deidentify(&bytes).expect("ok");
+    assert!(!contains(&out.bytes, "QUILLFAKE") && !contains(&out.bytes, "Quillfake"));
+    assert!(!contains(&out.bytes, "Zedfake"));
+    let obj = parse(&out.bytes);
+    assert_eq!(
+        find_text(&obj, tags::CODE_MEANING).as_deref(),
+        Some("Letter to Dr ******* *********"),
+        "the rest of the kept text stays"
+    );
+    assert!(
+        out.changes
+            .iter()
+            .any(|c| c.name == "CodeMeaning" && c.action == "cleaned"),
+        "the change log says so"
+    );
+}

@@ -10,6 +10,46 @@ type HmacSha256 = Hmac<Sha256>;
 /// Number of PBKDF2 rounds that turn a passphrase into a key: slows down guessing.
 const PASSPHRASE_ROUNDS: u32 = 100_000;
 
+/// How a key file is written, for help texts.
+pub const KEY_FILE_HELP: &str = "a key file holds 64 hex digits (a random key, as `obscura \
+    new-key` makes), or a passphrase on its first line and the project's random salt on a \
+    second line `salt: <32 hex digits>`";
+
+/// A project's random salt for its passphrase: 16 bytes, made once per project and kept
+/// with it (not in its packages).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct Salt([u8; 16]);
+
+impl Salt {
+    /// A salt from 16 random bytes.
+    pub fn from_bytes(bytes: [u8; 16]) -> Salt {
+        Salt(bytes)
+    }
+
+    /// A salt written as 32 hex digits (spaces and dashes between them allowed).
+    pub fn from_hex(text: &str) -> Option<Salt> {
+        let digits: String = text.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+        hex::<16>(&digits).map(Salt)
+    }
+
+    /// The salt as 32 lower-case hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+/// `N` bytes written as exactly `2N` hex digits.
+fn hex<const N: usize>(text: &str) -> Option<[u8; N]> {
+    if text.len() != 2 * N || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, o) in out.iter_mut().enumerate() {
+        *o = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
 /// A 256-bit project key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct ProjectKey([u8; 32]);
@@ -35,17 +75,41 @@ impl ProjectKey {
         ProjectKey(Sha256::digest(bytes).into())
     }
 
-    /// A key from a passphrase typed by a user (PBKDF2-HMAC-SHA-256 with a fixed salt, so the
-    /// same passphrase gives the same key everywhere).
-    pub fn from_passphrase(passphrase: &str) -> ProjectKey {
+    /// A key from a passphrase typed by a user and the project's random salt
+    /// (PBKDF2-HMAC-SHA-256): the same passphrase and salt give the same key everywhere. The
+    /// salt is random per project, so a passphrase guessed from a package alone (by
+    /// enumerating patient IDs against its pseudonyms) is worth nothing without the salt,
+    /// and one guess cannot be tried against every project at once.
+    pub fn from_passphrase(passphrase: &str, salt: &Salt) -> ProjectKey {
         let mut out = [0u8; 32];
-        pbkdf2::pbkdf2_hmac::<Sha256>(
-            passphrase.as_bytes(),
-            b"obscura project key v1",
-            PASSPHRASE_ROUNDS,
-            &mut out,
-        );
+        pbkdf2::pbkdf2_hmac::<Sha256>(passphrase.as_bytes(), &salt.0, PASSPHRASE_ROUNDS, &mut out);
         ProjectKey(out)
+    }
+
+    /// The key a key file gives (see [`KEY_FILE_HELP`]): 64 hex digits on its first line, or
+    /// a passphrase there and the project's salt on a line `salt: <32 hex digits>`.
+    /// `fresh_salt` only words the error when the salt is missing (a salt to add).
+    pub fn from_key_file(text: &str, fresh_salt: &Salt) -> Result<ProjectKey, String> {
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.starts_with('#'));
+        let first = lines.next().unwrap_or("");
+        if first.is_empty() {
+            return Err("the key file is empty".into());
+        }
+        if let Some(key) = hex::<32>(first) {
+            return Ok(ProjectKey(key));
+        }
+        let salt = lines.find_map(|l| l.strip_prefix("salt:")).map(str::trim);
+        match salt {
+            Some(s) => Salt::from_hex(s)
+                .map(|salt| ProjectKey::from_passphrase(first, &salt))
+                .ok_or_else(|| "its salt must be 32 hex digits".into()),
+            None => Err(format!(
+                "a passphrase needs the project's random salt (a passphrase alone could be \
+                 guessed from a package): add a second line, for example this one, made \
+                 just now at random, and keep the file with the project: salt: {}",
+                fresh_salt.to_hex()
+            )),
+        }
     }
 
     /// HMAC-SHA-256 of `purpose` and `input` under this key.
@@ -115,15 +179,42 @@ mod tests {
     }
 
     #[test]
-    fn passphrase_keys_are_stable() {
-        assert_eq!(
-            ProjectKey::from_passphrase("x"),
-            ProjectKey::from_passphrase("x")
-        );
+    fn passphrase_keys_are_stable_and_salted_per_project() {
+        let (a, b) = (Salt::from_bytes([1; 16]), Salt::from_bytes([2; 16]));
+        let key = |p, s| ProjectKey::from_passphrase(p, s);
+        assert_eq!(key("x", &a), key("x", &a));
+        assert_ne!(key("x", &a), key("y", &a));
         assert_ne!(
-            ProjectKey::from_passphrase("x"),
-            ProjectKey::from_passphrase("y")
+            key("x", &a),
+            key("x", &b),
+            "the same passphrase, another project"
         );
+    }
+
+    #[test]
+    fn key_files_give_a_key_or_say_what_is_missing() {
+        let fresh = Salt::from_bytes([0xab; 16]);
+        let raw = "00".repeat(31) + "ff";
+        let mut bytes = [0u8; 32];
+        bytes[31] = 0xff;
+        assert_eq!(
+            ProjectKey::from_key_file(&format!("{raw}\n"), &fresh),
+            Ok(ProjectKey::from_bytes(bytes))
+        );
+        let salted = "# my project\ncorrect horse\nsalt: 0102030405060708 090a0b0c0d0e0f10\n";
+        let salt = Salt::from_hex("0102030405060708090a0b0c0d0e0f10").expect("hex");
+        assert_eq!(
+            ProjectKey::from_key_file(salted, &fresh),
+            Ok(ProjectKey::from_passphrase("correct horse", &salt))
+        );
+        let missing = ProjectKey::from_key_file("correct horse\n", &fresh).expect_err("no salt");
+        assert!(
+            missing.contains(&format!("salt: {}", "ab".repeat(16))),
+            "{missing}"
+        );
+        assert!(ProjectKey::from_key_file("correct horse\nsalt: 12\n", &fresh).is_err());
+        assert!(ProjectKey::from_key_file("\n", &fresh).is_err());
+        assert_eq!(Salt::from_hex(&salt.to_hex()), Some(salt));
     }
 
     #[test]

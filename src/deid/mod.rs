@@ -24,7 +24,7 @@ use dicom_transfer_syntax_registry::entries::{
 };
 use serde::{Deserialize, Serialize};
 
-pub use keys::ProjectKey;
+pub use keys::{ProjectKey, Salt, KEY_FILE_HELP};
 pub use scrub::Identifiers;
 pub use walk::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 

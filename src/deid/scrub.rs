@@ -59,6 +59,9 @@ pub struct Identifiers {
     /// The subset that names the patient directly (name, IDs, birth date, accession number):
     /// searched for in every kept text, not only in cleaned ones.
     patient: Values,
+    /// The names of every other person the files name (physicians, operators, the people of
+    /// a waveform's annotations): searched for in every kept text too.
+    people: Values,
     /// The dates among the values, found in text however they are written.
     dates: Dates,
     /// The subset of those that names the patient (the birth date).
@@ -74,6 +77,19 @@ impl Identifiers {
     /// Person names are split into their components (family, given, …) so that a name
     /// written in another order or case is still found.
     pub fn add(&mut self, value: &str, is_person_name: bool) {
+        if !is_person_name {
+            self.add_values(value, false);
+            return;
+        }
+        let mut one = Identifiers::default();
+        one.add_values(value, true);
+        self.people.extend(&one.values);
+        self.values.extend(&one.values);
+        self.dates.extend(&one.dates);
+    }
+
+    /// [`Identifiers::add`] into the general set alone.
+    fn add_values(&mut self, value: &str, is_person_name: bool) {
         for v in value.split('\\') {
             let v = v.trim();
             if is_person_name {
@@ -132,7 +148,7 @@ impl Identifiers {
     /// Record a value that names the patient directly (also added to the general set).
     pub fn add_patient(&mut self, value: &str, is_person_name: bool) {
         let mut one = Identifiers::default();
-        one.add(value, is_person_name);
+        one.add_values(value, is_person_name);
         self.patient.extend(&one.values);
         self.values.extend(&one.values);
         self.patient_dates.extend(&one.dates);
@@ -158,6 +174,7 @@ impl Identifiers {
     pub fn extend(&mut self, other: &Identifiers) {
         self.values.extend(&other.values);
         self.patient.extend(&other.patient);
+        self.people.extend(&other.people);
         self.dates.extend(&other.dates);
         self.patient_dates.extend(&other.patient_dates);
     }
@@ -191,11 +208,18 @@ impl Identifiers {
         )
     }
 
-    /// Like [`Identifiers::blank_known`], with only the values that name a patient.
+    /// Like [`Identifiers::blank_known`], with only the values that name a person: the
+    /// patients' names, IDs, birth dates and accession numbers, and every other person's name
+    /// (a referring physician named in a kept annotation).
     pub fn blank_patient(&self, text: &str, min_len: usize) -> (String, usize) {
         let others = self.others.as_deref();
         blank(
-            &[Some(&self.patient), others.map(|o| &o.patient)],
+            &[
+                Some(&self.patient),
+                Some(&self.people),
+                others.map(|o| &o.patient),
+                others.map(|o| &o.people),
+            ],
             &[Some(&self.patient_dates), others.map(|o| &o.patient_dates)],
             text,
             min_len,

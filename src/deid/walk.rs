@@ -575,7 +575,7 @@ impl<'a> Walker<'a> {
                     here,
                     name,
                     "kept",
-                    "a code that is, or holds, part of the patient's name or ID (check it)",
+                    "a code that is, or holds, part of a name or of the patient's ID (check it)",
                 );
                 self.codes_like_patient.insert(name.to_string());
             }

@@ -65,7 +65,7 @@ async function trappingCore() {
 async function runBatch(loadCore, files) {
   const posts = [];
   const batch = new Batch(loadCore, (m) => posts.push(m), (b) => Buffer.from(b));
-  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms', salt: '00112233445566778899aabbccddeeff' });
   for (const [name, bytes] of files) batch.enqueue(name, async () => bytes);
   const parts = await batch.packageParts();
   const results = new Map();
@@ -148,7 +148,7 @@ test('a trap while drawing an image for the page: a fresh instance, the package 
   const sample = (await realCore()).sampleStudy();
   const posts = [];
   const batch = new Batch(trappingCore, (m) => posts.push(m), (b) => Buffer.from(b));
-  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms', salt: '00112233445566778899aabbccddeeff' });
   for (const [name, bytes] of sample) batch.enqueue(name, async () => bytes);
   await batch.queue;
   const first = posts.find((m) => m.type === 'result' && reportOf(m).status === 'done');
@@ -232,7 +232,7 @@ test('with a pool of workers: files are packaged in order, a trapping worker is 
   const pool = new Pool(2, () => spare.shift());
   const posts = [];
   const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
-  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+  batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms', salt: '00112233445566778899aabbccddeeff' });
   for (const [name, bytes] of files) batch.enqueue(name, async () => bytes);
   const parts = await batch.packageParts();
   assert.equal(pool.replaced, 1, 'the worker that trapped was replaced');
@@ -393,7 +393,7 @@ test('a ZIP archive on disk is read a piece at a time, and packaged as its files
     const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b),
       pool ? new Pool(2, () => spare.shift()) : null);
     if (large) batch.readAheadMax = 1000;
-    batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms' });
+    batch.setSettings({ options: [], passphrase: 'same passphrase, same pseudonyms', salt: '00112233445566778899aabbccddeeff' });
     const blob = watchedBlob(archive);
     batch.enqueue('archive.zip', () => blob.arrayBuffer(), blob);
     const parts = await batch.packageParts();
@@ -458,7 +458,7 @@ test('files still waiting when the user cancels are said to be cancelled, with o
     const pool = withPool ? new Pool(1, () => spare.shift()) : null;
     const posts = [];
     const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b), pool);
-    batch.setSettings({ options: [], passphrase: 'cancel' });
+    batch.setSettings({ options: [], passphrase: 'cancel', salt: '00112233445566778899aabbccddeeff' });
     // The first file is held until the cancel: every other one is still waiting then.
     let release;
     const held = new Promise((r) => { release = r; });

@@ -99,6 +99,7 @@ function currentSettings() {
   return {
     options,
     passphrase: $('passphrase').value,
+    salt: $('project-salt').value,
     dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
     pseudonymsCsv,
     acceptBurnedIn: $('accept-burned-in').checked,
@@ -120,6 +121,32 @@ function rememberKey() {
 $('remember-key').addEventListener('change', rememberKey);
 $('passphrase').addEventListener('change', rememberKey);
 restoreKey();
+
+// The project's salt is random, made once in this browser and kept here, so the same
+// passphrase gives the same results on later visits but a guessed passphrase alone does not.
+const SALT_STORAGE = 'obscura.projectSalt';
+function storeSalt(salt) {
+  try {
+    localStorage.setItem(SALT_STORAGE, salt);
+  } catch { /* storage refused: the salt lasts this visit; the hint says to copy it */ }
+}
+function restoreSalt() {
+  let salt = null;
+  try {
+    salt = localStorage.getItem(SALT_STORAGE);
+  } catch { /* storage refused */ }
+  if (!salt) {
+    salt = [...crypto.getRandomValues(new Uint8Array(16))].map((b) => b.toString(16).padStart(2, '0')).join('');
+    storeSalt(salt);
+  }
+  $('project-salt').value = salt;
+}
+$('project-salt').addEventListener('change', () => {
+  const salt = $('project-salt').value.replace(/[\s-]/g, '');
+  if (/^[0-9a-fA-F]{32}$/.test(salt)) storeSalt(salt.toLowerCase());
+  else $('status').textContent = 'The project salt must be 32 hex digits (0-9, a-f).';
+});
+restoreSalt();
 
 function lockSettings(locked) {
   for (const el of document.querySelectorAll('#settings input, #settings select, #settings button')) el.disabled = locked;

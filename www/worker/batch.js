@@ -157,6 +157,7 @@ export class Batch {
     return {
       options: s.options || [],
       passphrase: s.passphrase || undefined,
+      salt: s.salt || undefined,
       randomKey: Array.from(key),
       dateOffsetDays: s.dateOffsetDays ?? undefined,
       pseudonymsCsv: s.pseudonymsCsv || undefined,

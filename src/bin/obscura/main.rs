@@ -52,9 +52,12 @@ OPTIONS for deid:
   --out DIR            where the de-identified files, manifest and change log go
   --option NAME        turn on a profile option (repeatable; see `obscura options`)
   --preset NAME        turn on a preset's options (see `obscura options`)
-  --key-file FILE      project key: 64 hex digits, or a passphrase on the first line.
-                       The same key gives the same new UIDs and pseudonyms every time.
-                       Without it a random key is used (results unlinkable to other runs).
+  --key-file FILE      project key: 64 hex digits (see `obscura new-key`), or a passphrase
+                       on the first line and the project's random salt on a second line
+                       `salt: <32 hex digits>`. The same key gives the same new UIDs and
+                       pseudonyms every time; anyone with it can trace them back, so keep
+                       it like a password. Without it a random key is used (results
+                       unlinkable to other runs).
   --pseudonyms CSV     original Patient ID,pseudonym per line
   --action GGGG,EEEE=A override the profile for one attribute: A is X (remove), Z (empty),
                        D (dummy), K (keep), C (clean) or U (new UID); repeatable
@@ -97,6 +100,7 @@ OPTIONS for deid:
                        passphrase (8 characters or more) for --reid-key
 
   obscura reid-open <FILE> --passphrase-file FILE  print a sealed re-identification key as CSV
+  obscura new-key <FILE>   write a new random project key to FILE (for --key-file)
 
 EXIT STATUS: 0 when every file was de-identified, 1 when any was excluded, 2 on usage errors.
 ";
@@ -377,23 +381,34 @@ fn read_key(path: Option<&Path>) -> Result<ProjectKey, String> {
     match path {
         Some(p) => {
             let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
-            let line = text.lines().next().unwrap_or("").trim();
-            if line.is_empty() {
-                return Err(format!("{}: the key file is empty", p.display()));
-            }
-            if line.len() == 64 && line.bytes().all(|b| b.is_ascii_hexdigit()) {
-                let mut key = [0u8; 32];
-                for (i, k) in key.iter_mut().enumerate() {
-                    *k = u8::from_str_radix(&line[2 * i..2 * i + 2], 16)
-                        .map_err(|e| e.to_string())?;
-                }
-                Ok(ProjectKey::from_bytes(key))
-            } else {
-                Ok(ProjectKey::from_passphrase(line))
-            }
+            let fresh = obscura::deid::Salt::from_bytes(random_bytes::<16>()?);
+            ProjectKey::from_key_file(&text, &fresh).map_err(|e| format!("{}: {e}", p.display()))
         }
         None => Ok(ProjectKey::from_bytes(random_bytes::<32>()?)),
     }
+}
+
+/// `obscura new-key FILE`: a random project key in a new file only its owner can read.
+fn new_key(mut args: impl Iterator<Item = String>) -> Result<u8, String> {
+    let (Some(file), None) = (args.next(), args.next()) else {
+        return Err("usage: obscura new-key <FILE>".into());
+    };
+    let key: String = random_bytes::<32>()?
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&file).map_err(|e| format!("{file}: {e}"))?;
+    f.write_all(format!("{key}\n").as_bytes())
+        .map_err(|e| format!("{file}: {e}"))?;
+    say!(
+        "{file}: a new project key. Keep it like a password, apart from the packages: with it \
+         and the packages, pseudonyms and dates can be traced back to the patients."
+    );
+    Ok(0)
 }
 
 fn read_passphrase(path: &Path) -> Result<String, String> {
@@ -1135,6 +1150,7 @@ fn main() -> ExitCode {
             .and_then(deid)
             .map(|ok| if ok { 0 } else { 1 }),
         Some("reid-open") => reid_open(args),
+        Some("new-key") => new_key(args),
         Some("options") => {
             options();
             Ok(0)
