@@ -1389,3 +1389,66 @@ fn kept_text_is_cleaned_of_every_person_the_files_name() {
         "the change log says so"
     );
 }
+
+#[test]
+fn urls_and_unknown_public_attributes_are_removed_whatever_their_vr() {
+    use dicom_core::dictionary::DataDictionary;
+    use dicom_core::value::{PrimitiveValue, Value};
+    use dicom_core::{DataElement, Tag, VR};
+    // A URL the table does not name carries identifiers in its query; an attribute the
+    // dictionary does not know may hold anything, in any VR (issue 27, item 7).
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let url = "https://pacs.example/wado?patientID=URLID77&patientName=URLNAME&studyUID=1.2.3";
+    obj.put(DataElement::new(
+        tags::RETRIEVE_URL,
+        VR::UR,
+        Value::Primitive(PrimitiveValue::from(url)),
+    ));
+    let unknown = [
+        (Tag(0x0066, 0x9990), VR::OB, "UNKNOWNOB^NAME "),
+        (Tag(0x0066, 0x9992), VR::CS, "UNKNOWNCS NAME"),
+        (Tag(0x0066, 0x9994), VR::IS, "7712345"),
+        (Tag(0x0066, 0x9996), VR::UR, "https://x.example/UNKNOWNUR"),
+    ];
+    for (tag, vr, value) in unknown {
+        assert!(
+            dicom_dictionary_std::StandardDataDictionary
+                .by_tag(tag)
+                .is_none(),
+            "{tag} is unknown"
+        );
+        let value = if vr == VR::OB {
+            PrimitiveValue::from(value.as_bytes().to_vec())
+        } else {
+            PrimitiveValue::from(value)
+        };
+        obj.put(DataElement::new(tag, vr, Value::Primitive(value)));
+    }
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+
+    let out = session(&[], 23).deidentify(&bytes).expect("ok");
+    for gone in [
+        "URLID77",
+        "URLNAME",
+        "UNKNOWNOB",
+        "UNKNOWNCS",
+        "7712345",
+        "UNKNOWNUR",
+    ] {
+        assert!(!contains(&out.bytes, gone), "{gone} is gone");
+    }
+    let obj = parse(&out.bytes);
+    assert!(obj.get(tags::RETRIEVE_URL).is_none());
+    for (tag, _, _) in unknown {
+        assert!(obj.get(tag).is_none(), "{tag} removed");
+    }
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| c.name == "RetrieveURL" && c.action == "removed"));
+}

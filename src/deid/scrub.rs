@@ -93,7 +93,8 @@ impl Identifiers {
         for v in value.split('\\') {
             let v = v.trim();
             if is_person_name {
-                for part in v.split(['^', '=', ' ', ',']) {
+                self.add_name_forms(v);
+                for part in v.split(['^', '=', ' ', ',', '.', '_', '/', ';', '\t']) {
                     self.add_one(part);
                     // A double-barrelled or apostrophed name (Smith-Jones, O'Brien) is also
                     // written in part (Mrs Jones), together or spaced: each part of three
@@ -132,6 +133,21 @@ impl Identifiers {
                         self.add_one(&groups.join(sep));
                     }
                 }
+                // The number of an ID is also written alone (chart 55129 for MRN-55129,
+                // 20240042 for ACC-2024-0042): each run of five digits or more, and all the
+                // digits together when there are six or more.
+                let runs: Vec<&str> = v
+                    .split(|c: char| !c.is_ascii_digit())
+                    .filter(|r| !r.is_empty())
+                    .collect();
+                for run in runs.iter().filter(|r| r.len() >= 5) {
+                    self.add_one(run);
+                    self.add_one(run.trim_start_matches('0'));
+                }
+                let all: String = runs.concat();
+                if runs.len() > 1 && all.len() >= 6 {
+                    self.add_one(&all);
+                }
                 // A number is also written without its leading zeros (0012345 as 12345).
                 let bare = v.trim_start_matches('0');
                 if bare.len() < v.len()
@@ -142,6 +158,40 @@ impl Identifiers {
                 }
             }
             self.dates.add_dicom(v);
+        }
+    }
+
+    /// The ways a person's name is also written whole: given name first or last, spaced or
+    /// joined (Amy Lee, LeeAmy, KestrelWanda), and the initial joined to the other name
+    /// (wkestrel, as in user names). A short name (Bo Ng, Amy Lee) is found so, although its
+    /// parts alone are too short to look for. The name's parts are split at `^` or, where a
+    /// system wrote it otherwise, at a space, comma, full stop, underscore, slash,
+    /// semicolon or tab.
+    fn add_name_forms(&mut self, v: &str) {
+        // The alphabetic group (before any `=`), as `^` gives its parts, else the marks.
+        let alphabetic = v.split('=').next().unwrap_or("");
+        let marks: &[char] = if alphabetic.contains('^') {
+            &['^']
+        } else {
+            &[' ', ',', '.', '_', '/', ';', '\t']
+        };
+        let parts: Vec<&str> = alphabetic
+            .split(marks)
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        let (Some(&a), Some(&b)) = (parts.first(), parts.get(1)) else {
+            return;
+        };
+        for (x, y) in [(a, b), (b, a)] {
+            for mark in [" ", "", ", ", ","] {
+                self.add_one(&format!("{x}{mark}{y}"));
+            }
+            if let Some(initial) = x.chars().next().filter(|c| c.is_alphabetic()) {
+                if y.chars().count() >= 3 {
+                    self.add_one(&format!("{initial}{y}"));
+                }
+            }
         }
     }
 
@@ -296,9 +346,22 @@ pub(super) fn fold(c: char) -> char {
     }
 }
 
-/// A value as [`blank`] compares text: every character [`fold`]ed.
+/// A value as [`blank`] compares text: every character [`fold`]ed, and the marks that
+/// stand between a name's parts or an ID's groups ([`gap`]) read as a space.
 fn lower(v: &str) -> String {
-    v.chars().map(fold).collect()
+    v.chars().map(|c| gap(fold(c))).collect()
+}
+
+/// The marks people and systems put between the parts of a name or an ID where DICOM puts
+/// `^` or a space (KESTREL.WANDA, kestrel_wanda, KESTREL/WANDA, Kestrel;Wanda, a tab): read
+/// as a space in values and text alike, one character for one, so "Lee_Amy" is found as
+/// "lee amy" and byte offsets do not move.
+fn gap(c: char) -> char {
+    if matches!(c, '^' | '_' | '.' | '/' | ';' | '\t') {
+        ' '
+    } else {
+        c
+    }
 }
 
 /// `v` with umlauts and the like written out as they are without them (ä ae, ö oe, ü ue,
@@ -341,7 +404,7 @@ fn blank(
 ) -> (String, usize) {
     let mut chars: Vec<char> = text.chars().collect();
     let lower: Vec<char> = chars.iter().map(|&c| fold(c)).collect();
-    let folded: String = lower.iter().collect();
+    let folded: String = lower.iter().map(|&c| gap(c)).collect();
     // Where each character starts in `folded`, to turn the automaton's byte offsets into
     // character indices.
     let mut starts: Vec<usize> = Vec::with_capacity(lower.len() + 1);
@@ -352,6 +415,15 @@ fn blank(
     }
     starts.push(at);
     let index = |byte: usize| starts.binary_search(&byte).ok();
+    // How much text a match is, to weigh it against `min_len`: a character of a script
+    // written without spaces counts twice, since an ideograph or a Hangul syllable says as
+    // much as two Latin letters (李明, 김민 are whole names of two characters).
+    let mut weight: Vec<usize> = Vec::with_capacity(lower.len() + 1);
+    weight.push(0);
+    for &c in &lower {
+        let last = weight.last().copied().unwrap_or(0);
+        weight.push(last + if unspaced(c) { 2 } else { 1 });
+    }
     // Chinese, Japanese and Korean are written without spaces between words: a name there
     // is found where it starts and ends with such a character, whatever is next to it.
     let edge_before = |i: usize| {
@@ -382,7 +454,11 @@ fn blank(
             let (Some(i), Some(j)) = (index(m.start()), index(m.end())) else {
                 continue;
             };
-            if j - i >= min_len.max(1) && j > longest[i] && edge_before(i) && edge_after(j) {
+            if weight[j] - weight[i] >= min_len.max(1)
+                && j > longest[i]
+                && edge_before(i)
+                && edge_after(j)
+            {
                 longest[i] = j;
             }
         }
@@ -530,7 +606,68 @@ mod tests {
         ids.add("FAKEDOE^JANEFAKE", true);
         let (out, hits) = ids.scrub("CT for janefake fakedoe, follow-up");
         assert_eq!(out, "CT for ******** *******, follow-up");
-        assert_eq!(hits, 2);
+        assert_eq!(hits, 1, "a name written whole is one hit");
+    }
+
+    #[test]
+    fn short_names_joined_names_and_names_with_other_marks_are_found() {
+        let found = |name: &str, text: &str| {
+            let mut ids = Identifiers::default();
+            ids.add_patient(name, true);
+            ids.blank_patient(text, 4).0
+        };
+        // Short names, whose parts alone are too short to look for, written whole.
+        assert_eq!(
+            found("LEE^AMY", "seen by Amy Lee today"),
+            "seen by *** *** today"
+        );
+        assert_eq!(found("NG^BO", "Bo Ng, 2nd opinion"), "** **, 2nd opinion");
+        assert_eq!(found("LEE^AMY", "Lee, Amy"), "**** ***");
+        assert_eq!(found("LEE^AMY", "lee_amy.jpg"), "*******.jpg");
+        // ... but not their parts alone, which are ordinary words.
+        assert_eq!(found("LEE^AMY", "a lee shore"), "a lee shore");
+        // Joined, and the initial joined to the family name (as in user names).
+        assert_eq!(found("KESTREL^WANDA", "by KestrelWanda"), "by ************");
+        assert_eq!(found("KESTREL^WANDA", "user wkestrel"), "user ********");
+        // A Patient's Name written with other marks than `^`.
+        for written in [
+            "KESTREL.WANDA",
+            "KESTREL_WANDA",
+            "KESTREL/WANDA",
+            "KESTREL;WANDA",
+            "KESTREL\tWANDA",
+        ] {
+            assert_eq!(
+                found(written, "Dr Wanda Kestrel"),
+                "Dr ***** *******",
+                "{written:?}"
+            );
+            assert_eq!(found(written, "TY, WANDA"), "TY, *****", "{written:?}");
+        }
+        // Two-character Chinese and Korean names, whole or family name first.
+        assert_eq!(found("李^明=李^明", "患者李明复查"), "患者**复查");
+        assert_eq!(found("KIM^MIN=김^민", "김민 환자"), "** 환자");
+        assert_eq!(
+            found("李^明=李^明", "李"),
+            "李",
+            "one character alone is not a name"
+        );
+    }
+
+    #[test]
+    fn the_number_of_an_id_is_found_alone() {
+        let mut ids = Identifiers::default();
+        ids.add_patient("MRN-55129", false);
+        ids.add_patient("ACC-2024-0042", false);
+        ids.add_patient("S0077123", false);
+        let (out, _) = ids.blank_patient(
+            "chart 55129, acc 20240042, study 77123; 2024 and 0042 kept",
+            4,
+        );
+        assert_eq!(
+            out,
+            "chart *****, acc ********, study *****; 2024 and 0042 kept"
+        );
     }
 
     #[test]
@@ -543,7 +680,7 @@ mod tests {
         let ids = mine.with_others(Arc::new(others));
         let (out, hits) = ids.scrub("Jane compared with Richard FakeRoe at fake general");
         assert_eq!(out, "**** compared with ******* ******* at **** *******");
-        assert_eq!(hits, 4);
+        assert_eq!(hits, 3);
         let (out, _) = ids.blank_patient("for richard", 5);
         assert_eq!(out, "for *******");
         assert!(ids.is_patient_value(" FAKEROE "));

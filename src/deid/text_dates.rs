@@ -1,7 +1,8 @@
 //! Dates as people write them in free text: found by their meaning, not by a list of
 //! spellings, so that a known date (a birth date, an exam date) is blanked however it is
 //! written: 1944-03-02, 2/3/1944, 02.03.44, 19440302, 2nd March 1944, March 2, 1944,
-//! 02-MAR-44, 2. März 1944, 2 de marzo de 1944.
+//! 02-MAR-44, 2. März 1944, 2 de marzo de 1944, 02031944, 440302, 2.III.1944,
+//! 1944年3月2日, 1944년 3월 2일, 1944 Mar 2, 2 Mar '44, 1944-062 (the 62nd day).
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -157,6 +158,43 @@ const MONTH_NAMES: [&[&str]; 12] = [
     ],
 ];
 
+/// The months in Roman numerals, folded.
+const ROMAN_MONTHS: [&str; 12] = [
+    "i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x", "xi", "xii",
+];
+
+/// Whether `c` is one of the marks of a date in Chinese, Japanese and Korean.
+fn cjk_mark(c: char) -> bool {
+    matches!(c, '年' | '月' | '日' | '년' | '월' | '일')
+}
+
+/// The month and day of the `n`th day of `year` (1 for January 1st).
+fn from_ordinal(year: u32, n: u32) -> Option<(u32, u32)> {
+    let leap = year.is_multiple_of(4) && (!year.is_multiple_of(100) || year.is_multiple_of(400));
+    let lengths = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    let mut left = n;
+    for (m, len) in lengths.iter().enumerate() {
+        if left >= 1 && left <= *len {
+            return Some((m as u32 + 1, left));
+        }
+        left = left.checked_sub(*len)?;
+    }
+    None
+}
+
 fn month_of(word: &str) -> Option<u8> {
     if word.chars().count() < 3 {
         return None;
@@ -188,7 +226,7 @@ fn tokens(lower: &[char]) -> Vec<Token> {
             let n = i - start;
             // An ordinal ending right after the digits, and nothing more of a word.
             let mut j = i;
-            while j < lower.len() && lower[j].is_alphabetic() {
+            while j < lower.len() && lower[j].is_alphabetic() && !cjk_mark(lower[j]) {
                 j += 1;
             }
             let ending: String = lower[i..j].iter().collect();
@@ -230,13 +268,25 @@ fn tokens(lower: &[char]) -> Vec<Token> {
                     end: i,
                 });
             }
+        } else if matches!(c, '年' | '月' | '日' | '년' | '월' | '일') {
+            // The marks of a date in Chinese, Japanese and Korean (1944年3月2日).
+            out.push(Token {
+                kind: Kind::Punct(c),
+                start,
+                end: i + 1,
+            });
+            i += 1;
         } else if c.is_alphabetic() {
-            while i < lower.len() && lower[i].is_alphanumeric() {
+            while i < lower.len() && lower[i].is_alphanumeric() && !cjk_mark(lower[i]) {
                 i += 1;
             }
             let word: String = lower[start..i].iter().collect();
             let kind = if ["of", "de", "del", "the"].contains(&word.as_str()) {
                 Kind::Link
+            } else if let Some(m) = ROMAN_MONTHS.iter().position(|r| *r == word) {
+                // 2.III.1944: a month in Roman numerals (only ever part of a date when a day
+                // and a year stand on either side).
+                Kind::Month(m as u8 + 1)
             } else if word.chars().all(char::is_alphabetic) {
                 month_of(&word).map_or(Kind::Word, Kind::Month)
             } else {
@@ -292,7 +342,12 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
         _ => None,
     };
     // What may stand between a date's parts written with a month's name.
-    let joiner = |t: &Token| matches!(t.kind, Kind::Link | Kind::Punct('-' | '.' | ',' | '/'));
+    let joiner = |t: &Token| {
+        matches!(
+            t.kind,
+            Kind::Link | Kind::Punct('-' | '.' | ',' | '/' | '\'' | '’')
+        )
+    };
     let next_part = |from: usize| {
         let mut k = from;
         while k < toks.len() && k < from + 3 && joiner(&toks[k]) {
@@ -304,10 +359,57 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
     while i < toks.len() {
         let t = toks[i];
         let mut matched: Option<(usize, Vec<Reading>)> = None;
-        // 19440302
-        if let Kind::Number(v, 8) = t.kind {
-            if let Some(r) = reading((v / 10_000, 4), (v / 100) % 100, v % 100) {
-                matched = Some((i, vec![r]));
+        // 19440302, 02031944 (day first), 03021944 (month first); 440302, 020344, 030244.
+        if let Kind::Number(v, n @ (6 | 8)) = t.kind {
+            // The year's digits (4 or 2), and what it is worth at the end.
+            let year = n - 4;
+            let unit = 10_u32.pow(year as u32);
+            let (first, second, last) = (v / unit / 100, (v / unit) % 100, v % unit);
+            let r: Vec<Reading> = [
+                reading((v / 10_000, year), (v / 100) % 100, v % 100),
+                reading((last, year), second, first),
+                reading((last, year), first, second),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !r.is_empty() {
+                matched = Some((i, r));
+            }
+        }
+        // 1944年3月2日, 1944년 3월 2일 (the day's mark may be left out); 1944-062 (ISO 8601's
+        // ordinal date: the 62nd day of 1944).
+        if matched.is_none() && i + 3 < toks.len() {
+            let p = &toks[i..(i + 6).min(toks.len())];
+            if let (
+                Kind::Number(y, ny),
+                Kind::Punct('年' | '년'),
+                Kind::Number(m, _),
+                Kind::Punct('月' | '월'),
+            ) = (p[0].kind, p[1].kind, p[2].kind, p[3].kind)
+            {
+                if let Some(Kind::Number(d, _)) = p.get(4).map(|t| t.kind) {
+                    let last = if matches!(p.get(5).map(|t| t.kind), Some(Kind::Punct('日' | '일')))
+                    {
+                        i + 5
+                    } else {
+                        i + 4
+                    };
+                    if let Some(r) = reading((y, ny), m, d) {
+                        matched = Some((last, vec![r]));
+                    }
+                }
+            }
+        }
+        if matched.is_none() && i + 2 < toks.len() {
+            let p = &toks[i..i + 3];
+            if let (Kind::Number(y, 4), Kind::Punct('-'), Kind::Number(n, 3)) =
+                (p[0].kind, p[1].kind, p[2].kind)
+            {
+                let tight = p.windows(2).all(|w| w[0].end == w[1].start);
+                if let Some((m, d)) = from_ordinal(y, n).filter(|_| tight) {
+                    matched = reading((y, 4), m, d).map(|r| (i + 2, vec![r]));
+                }
             }
         }
         // 1944-03-02, 02/03/1944, 2.3.44: three numbers joined by the same mark, no spaces.
@@ -347,7 +449,18 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
                 .and_then(|(b, c)| {
                     let (d, m) = match (t.kind, toks[b].kind) {
                         (Kind::Month(m), _) => (day_of(&toks[b])?, m),
-                        (_, Kind::Month(m)) => (day_of(&t)?, m),
+                        (_, Kind::Month(m)) => match day_of(&t) {
+                            Some(d) => (d, m),
+                            // 1944 Mar 2, 1944-MAR-02: the year first.
+                            None => {
+                                let y = match t.kind {
+                                    Kind::Number(v, 4) => (v, 4),
+                                    _ => return None,
+                                };
+                                let r = reading(y, m.into(), day_of(&toks[c])?)?;
+                                return Some((c, vec![r]));
+                            }
+                        },
                         _ => return None,
                     };
                     let r = reading(year_of(&toks[c])?, m.into(), d)?;
@@ -406,6 +519,20 @@ mod tests {
             "2 maart 1944",
             "Sept. 2, 1944",
             "1944-03-02T10:10",
+            "02031944",
+            "03021944",
+            "440302",
+            "020344",
+            "2.III.1944",
+            "2 III 1944",
+            "1944年3月2日",
+            "1944年03月02日",
+            "1944년 3월 2일",
+            "1944 Mar 2",
+            "1944-MAR-02",
+            "2 Mar '44",
+            "March 2nd, '44",
+            "1944-062",
         ] {
             let known = if text.starts_with("Sept") {
                 "19440902"
@@ -435,6 +562,12 @@ mod tests {
             "mar 2",
             "1944",
             "the marginal 2nd",
+            "02031945",
+            "123456",
+            "1944-063",
+            "1944年3月3日",
+            "2 I 1944",
+            "part II 1944",
         ] {
             assert_eq!(blanked("19440302", text), text, "{text}");
         }

@@ -480,12 +480,22 @@ impl<'a> Walker<'a> {
                 &name,
                 "person name outside the profile table (fail safe)",
             );
-        } else if known.is_none() && (free_text || dates || vr == VR::UN) {
+        } else if known.is_none() {
+            // Not in the dictionary: nothing vouches for what it holds, whatever its VR
+            // (text in an OB, a name in a CS, an ID in an IS).
             self.remove(
                 &elem,
                 &here,
                 &name,
-                "unknown attribute that may hold text (fail safe)",
+                "unknown attribute, which may hold anything (fail safe)",
+            );
+        } else if vr == VR::UR {
+            // A URL's path and query can name anyone (…?patientID=…&studyUID=…).
+            self.remove(
+                &elem,
+                &here,
+                &name,
+                "URL outside the profile table (fail safe)",
             );
         } else if (free_text || dates || vr == VR::TM)
             && self.content != Content::Plain
