@@ -1391,7 +1391,7 @@ fn kept_text_is_cleaned_of_every_person_the_files_name() {
 }
 
 #[test]
-fn urls_and_unknown_public_attributes_are_removed_whatever_their_vr() {
+fn text_urls_and_unknown_attributes_outside_the_table_are_removed_unless_reviewed() {
     use dicom_core::dictionary::DataDictionary;
     use dicom_core::value::{PrimitiveValue, Value};
     use dicom_core::{DataElement, Tag, VR};
@@ -1426,12 +1426,44 @@ fn urls_and_unknown_public_attributes_are_removed_whatever_their_vr() {
         };
         obj.put(DataElement::new(tag, vr, Value::Primitive(value)));
     }
+    // Known text the table does not name: a description people wrote is removed, a title
+    // an IOD needs is emptied, a technical attribute on the reviewed list is kept.
+    let text =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    obj.put(text(
+        tags::DETECTOR_DESCRIPTION,
+        VR::LT,
+        "DETDESC set up by Dr Nobody",
+    ));
+    obj.put(text(
+        tags::DOCUMENT_TITLE,
+        VR::ST,
+        "DOCTITLE for the patient",
+    ));
+    obj.put(text(tags::CONVOLUTION_KERNEL, VR::SH, "FAKEKERNEL"));
+    obj.put(text(
+        tags::FILE_ACCESS_URI,
+        VR::UR,
+        "file:///PACS/URLID77/1.dcm",
+    ));
     let mut bytes = Vec::new();
     obj.with_exact_meta(meta)
         .write_all(&mut bytes)
         .expect("written");
 
     let out = session(&[], 23).deidentify(&bytes).expect("ok");
+    assert!(!contains(&out.bytes, "DETDESC") && !contains(&out.bytes, "DOCTITLE"));
+    let cleaned = parse(&out.bytes);
+    assert!(cleaned.get(tags::DETECTOR_DESCRIPTION).is_none());
+    assert_eq!(
+        find_text(&cleaned, tags::DOCUMENT_TITLE).as_deref(),
+        Some("")
+    );
+    assert_eq!(
+        find_text(&cleaned, tags::CONVOLUTION_KERNEL).as_deref(),
+        Some("FAKEKERNEL")
+    );
+    assert!(cleaned.get(tags::FILE_ACCESS_URI).is_none());
     for gone in [
         "URLID77",
         "URLNAME",
@@ -1442,10 +1474,9 @@ fn urls_and_unknown_public_attributes_are_removed_whatever_their_vr() {
     ] {
         assert!(!contains(&out.bytes, gone), "{gone} is gone");
     }
-    let obj = parse(&out.bytes);
-    assert!(obj.get(tags::RETRIEVE_URL).is_none());
+    assert!(cleaned.get(tags::RETRIEVE_URL).is_none());
     for (tag, _, _) in unknown {
-        assert!(obj.get(tag).is_none(), "{tag} removed");
+        assert!(cleaned.get(tag).is_none(), "{tag} removed");
     }
     assert!(out
         .changes

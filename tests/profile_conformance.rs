@@ -12,8 +12,7 @@ use dicom_dictionary_std::{tags, uids, StandardDataDictionary};
 use dicom_object::{FileMetaTableBuilder, InMemDicomObject, OpenFileOptions};
 use obscura::deid::{Policy, ProjectKey, Session};
 use obscura::profile::{
-    exact_rules, is_retired_text, is_unlisted_identifying_text, rule_for, Code, OptionSet,
-    ProfileOption,
+    exact_rules, is_retired_text, outside_table, rule_for, Code, OptionSet, Outside, ProfileOption,
 };
 
 /// The option sets every check runs under: none, each option alone, and the two maximal
@@ -312,7 +311,7 @@ fn canary(tag: Tag, vr: VR, place: u8, index: usize) -> String {
 /// removed as the table's dates are: kept only with the Full Dates option, moved with the
 /// Modified Dates option), or UIDs (replaced unless UIDs are retained; those of classes,
 /// syntaxes and vocabularies are kept only when well known), or text that can identify
-/// (comments, dates in other calendars: see `is_unlisted_identifying_text`).
+/// outside the reviewed keep list (`src/profile/outside_table.tsv`).
 fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
     let dates_kept = set.contains(ProfileOption::RetainLongitudinalFullDates)
         && !set.contains(ProfileOption::RetainLongitudinalModifiedDates);
@@ -323,15 +322,17 @@ fn standard_keeps(tag: Tag, vr: VR, set: &OptionSet) -> bool {
             _ => false,
         },
         None => {
-            let keyword = StandardDataDictionary.by_tag(tag).map(|e| e.alias);
             // (Class, syntax and vocabulary UIDs are kept only when they are the standard's
             // well-known values, which no canary is.)
             let uid_kept = set.contains(ProfileOption::RetainUids);
-            let text = matches!(vr, VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC);
+            let text = matches!(
+                vr,
+                VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::UR
+            );
             vr != VR::PN
                 && (dates_kept || !matches!(vr, VR::DA | VR::DT))
                 && (uid_kept || vr != VR::UI)
-                && !(text && keyword.is_some_and(is_unlisted_identifying_text))
+                && (!text || outside_table(tag.group(), tag.element()) == Outside::Keep)
                 && !is_retired_text(tag.group(), tag.element())
         }
     }

@@ -16,8 +16,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_unlisted_identifying_text, is_vocabulary_uid, is_well_known_uid, rule_for,
-    Code, ProfileOption, BASIC_PROFILE_CODE,
+    is_retired_text, is_vocabulary_uid, is_well_known_uid, outside_table, rule_for, Code, Outside,
+    ProfileOption, BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -489,14 +489,6 @@ impl<'a> Walker<'a> {
                 &name,
                 "unknown attribute, which may hold anything (fail safe)",
             );
-        } else if vr == VR::UR {
-            // A URL's path and query can name anyone (…?patientID=…&studyUID=…).
-            self.remove(
-                &elem,
-                &here,
-                &name,
-                "URL outside the profile table (fail safe)",
-            );
         } else if (free_text || dates || vr == VR::TM)
             && self.content != Content::Plain
             && !is_code(tag)
@@ -509,13 +501,29 @@ impl<'a> Walker<'a> {
                 &name,
                 "retired attribute that may hold text (fail safe)",
             );
-        } else if free_text && known.is_some_and(is_unlisted_identifying_text) {
-            self.remove(
-                &elem,
-                &here,
-                &name,
-                "text outside the profile table that can identify (fail safe)",
-            );
+        } else if free_text || vr == VR::UR {
+            // Text and URLs the table does not name: kept only when the reviewed list says
+            // they are technical (a code, a device's make, a technique); emptied where an IOD
+            // needs them; removed otherwise (a URL's query, a description people wrote).
+            match outside_table(tag.group(), tag.element()) {
+                Outside::Keep => self.keep(elem, &here, &name, out),
+                Outside::Empty => {
+                    self.note_review(&here, &name, elem.value(), "");
+                    self.log(
+                        &here,
+                        &name,
+                        "emptied",
+                        "text outside the profile table that its IOD needs (fail safe)",
+                    );
+                    out.put(DataElement::new(tag, vr, PrimitiveValue::Empty));
+                }
+                Outside::Remove => self.remove(
+                    &elem,
+                    &here,
+                    &name,
+                    "text or URL outside the profile table and its reviewed keep list (fail safe)",
+                ),
+            }
         } else if vr == VR::UI && !self.options().contains(ProfileOption::RetainUids) {
             // A class, coding-scheme or creator UID is kept when it is a well-known value
             // (see `map_uid`); any other value is replaced like an instance UID.
@@ -560,7 +568,7 @@ impl<'a> Walker<'a> {
         let tag = elem.tag();
         let free_text = matches!(
             vr,
-            VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE
+            VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::UR
         );
         if !(free_text || vr == VR::CS) {
             out.put(elem);
@@ -604,7 +612,7 @@ impl<'a> Walker<'a> {
             "cleaned",
             "held a value that names the patient (fail safe)",
         );
-        let value = if matches!(vr, VR::LT | VR::ST | VR::UT) {
+        let value = if matches!(vr, VR::LT | VR::ST | VR::UT | VR::UR) {
             PrimitiveValue::from(clean)
         } else {
             PrimitiveValue::Strs(clean.split('\\').map(str::to_string).collect())

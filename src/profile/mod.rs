@@ -6,6 +6,7 @@
 
 // Generated files keep the generator's layout.
 #[rustfmt::skip]
+pub mod outside;
 mod retired;
 mod safe_private;
 #[rustfmt::skip]
@@ -14,6 +15,7 @@ mod table;
 use std::collections::BTreeSet;
 use std::fmt;
 
+pub use outside::{outside_table, Outside};
 pub use safe_private::{known_creator, safe_private, SafeForm, SafePrivate, SAFE_PRIVATE};
 
 /// Number of rows of Table E.1-1 the generated table holds.
@@ -189,23 +191,6 @@ pub fn is_well_known_uid(uid: &str) -> bool {
                 && p.bytes().all(|b| b.is_ascii_digit())
                 && (p.len() == 1 || !p.starts_with('0'))
         })
-}
-
-/// Whether a text attribute the table does not list (by its standard keyword) can name or
-/// date the patient all the same, so that Obscura removes it (fail safe): free-text comments
-/// (the table removes every comment it lists), dates written as text (a birth or death date
-/// in another calendar), a person's name in a text field (Contact Display Name), and the
-/// identifiers of the organisation that issued an ID.
-pub fn is_unlisted_identifying_text(keyword: &str) -> bool {
-    keyword.contains("Comment")
-        || [
-            "PatientBirthDateInAlternativeCalendar",
-            "PatientDeathDateInAlternativeCalendar",
-            "ContactDisplayName",
-            "LocalNamespaceEntityID",
-            "UniversalEntityID",
-        ]
-        .contains(&keyword)
 }
 
 /// Every single-attribute row of the table, in tag order (for tests and listings).

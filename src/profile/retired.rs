@@ -4,105 +4,111 @@
 /// Retired attributes whose VR can hold free text or a name (PN, LO, SH, LT, ST, UT, UC),
 /// sorted by tag. Obscura removes them unless Table E.1-1 says otherwise.
 pub static RETIRED_TEXT: &[(u32, &str)] = &[
-    (0x00000010, "CommandRecognitionCode"), // SH
-    (0x00004000, "DialogReceiver"), // LT
-    (0x00004010, "TerminalType"), // LT
-    (0x00005010, "MessageSetID"), // SH
-    (0x00005020, "EndMessageID"), // SH
-    (0x00005110, "DisplayFormat"), // LT
-    (0x00005120, "PagePositionID"), // LT
-    (0x00080010, "RecognitionCode"), // SH
-    (0x00080041, "DataSetSubtype"), // LO
+    (0x00000010, "CommandRecognitionCode"),              // SH
+    (0x00004000, "DialogReceiver"),                      // LT
+    (0x00004010, "TerminalType"),                        // LT
+    (0x00005010, "MessageSetID"),                        // SH
+    (0x00005020, "EndMessageID"),                        // SH
+    (0x00005110, "DisplayFormat"),                       // LT
+    (0x00005120, "PagePositionID"),                      // LT
+    (0x00080010, "RecognitionCode"),                     // SH
+    (0x00080041, "DataSetSubtype"),                      // LO
     (0x00082256, "AnatomicPerspectiveDescriptionTrial"), // ST
-    (0x00082258, "AnatomicLocationOfExaminingInstrumentDescriptionTrial"), // ST
-    (0x00084000, "IdentifyingComments"), // LT
-    (0x00101000, "OtherPatientIDs"), // LO
-    (0x00101050, "InsurancePlanIdentification"), // LO
-    (0x00101090, "MedicalRecordLocator"), // LO
-    (0x00102160, "EthnicGroup"), // SH
-    (0x00140023, "CADFileFormat"), // ST
-    (0x00140024, "ComponentReferenceSystem"), // ST
+    (
+        0x00082258,
+        "AnatomicLocationOfExaminingInstrumentDescriptionTrial",
+    ), // ST
+    (0x00084000, "IdentifyingComments"),                 // LT
+    (0x00101000, "OtherPatientIDs"),                     // LO
+    (0x00101050, "InsurancePlanIdentification"),         // LO
+    (0x00101090, "MedicalRecordLocator"),                // LO
+    (0x00102160, "EthnicGroup"),                         // SH
+    (0x00140023, "CADFileFormat"),                       // ST
+    (0x00140024, "ComponentReferenceSystem"),            // ST
     (0x00140045, "MaterialPropertiesFileFormatRetired"), // ST
-    (0x00180030, "Radionuclide"), // LO
-    (0x00181011, "HardcopyCreationDeviceID"), // LO
-    (0x00181017, "HardcopyDeviceManufacturer"), // LO
-    (0x0018101A, "HardcopyDeviceSoftwareVersion"), // LO
+    (0x00180030, "Radionuclide"),                        // LO
+    (0x00181011, "HardcopyCreationDeviceID"),            // LO
+    (0x00181017, "HardcopyDeviceManufacturer"),          // LO
+    (0x0018101A, "HardcopyDeviceSoftwareVersion"),       // LO
     (0x0018101B, "HardcopyDeviceManufacturerModelName"), // LO
-    (0x00184000, "AcquisitionComments"), // LT
-    (0x00185021, "PostprocessingFunction"), // LO
-    (0x00200070, "ImageGeometryType"), // LO
-    (0x00201020, "Reference"), // LO
-    (0x00203404, "ModifyingDeviceManufacturer"), // LO
-    (0x00203406, "ModifiedImageDescription"), // LO
+    (0x00184000, "AcquisitionComments"),                 // LT
+    (0x00185021, "PostprocessingFunction"),              // LO
+    (0x00200070, "ImageGeometryType"),                   // LO
+    (0x00201020, "Reference"),                           // LO
+    (0x00203404, "ModifyingDeviceManufacturer"),         // LO
+    (0x00203406, "ModifiedImageDescription"),            // LO
     (0x00205002, "OriginalImageIdentificationNomenclature"), // LO
-    (0x00221094, "LensConstantDescription"), // LO
-    (0x00221273, "OphthalmicAxialLengthQualityMetricTypeDescription"), // LO
-    (0x00280050, "ManipulatedImage"), // LO
-    (0x0028005F, "CompressionRecognitionCode"), // LO
-    (0x00280061, "CompressionOriginator"), // SH
-    (0x00280062, "CompressionLabel"), // LO
-    (0x00280063, "CompressionDescription"), // SH
-    (0x00280400, "TransformLabel"), // LO
-    (0x00280401, "TransformVersionNumber"), // LO
-    (0x00280403, "SequenceOfCompressedData"), // LO
-    (0x00280412, "CoefficientCoding"), // LO
-    (0x00280700, "DCTLabel"), // LO
-    (0x00284000, "ImagePresentationComments"), // LT
-    (0x00320012, "StudyIDIssuer"), // LO
-    (0x00321020, "ScheduledStudyLocation"), // LO
-    (0x00321030, "ReasonForStudy"), // LO
-    (0x00324000, "StudyComments"), // LT
-    (0x00380011, "IssuerOfAdmissionID"), // LO
+    (0x00221094, "LensConstantDescription"),             // LO
+    (
+        0x00221273,
+        "OphthalmicAxialLengthQualityMetricTypeDescription",
+    ), // LO
+    (0x00280050, "ManipulatedImage"),                    // LO
+    (0x0028005F, "CompressionRecognitionCode"),          // LO
+    (0x00280061, "CompressionOriginator"),               // SH
+    (0x00280062, "CompressionLabel"),                    // LO
+    (0x00280063, "CompressionDescription"),              // SH
+    (0x00280400, "TransformLabel"),                      // LO
+    (0x00280401, "TransformVersionNumber"),              // LO
+    (0x00280403, "SequenceOfCompressedData"),            // LO
+    (0x00280412, "CoefficientCoding"),                   // LO
+    (0x00280700, "DCTLabel"),                            // LO
+    (0x00284000, "ImagePresentationComments"),           // LT
+    (0x00320012, "StudyIDIssuer"),                       // LO
+    (0x00321020, "ScheduledStudyLocation"),              // LO
+    (0x00321030, "ReasonForStudy"),                      // LO
+    (0x00324000, "StudyComments"),                       // LT
+    (0x00380011, "IssuerOfAdmissionID"),                 // LO
     (0x0038001E, "ScheduledPatientInstitutionResidence"), // LO
-    (0x00380040, "DischargeDiagnosisDescription"), // LO
-    (0x00380061, "IssuerOfServiceEpisodeID"), // LO
-    (0x0040050A, "SpecimenAccessionNumber"), // LO
-    (0x00400553, "SpecimenDescriptionTrial"), // ST
-    (0x004006FA, "SlideIdentifier"), // LO
-    (0x00401006, "PlacerOrderNumberProcedure"), // SH
-    (0x00401007, "FillerOrderNumberProcedure"), // SH
-    (0x00401060, "RequestedProcedureDescriptionTrial"), // LO
-    (0x00402001, "ReasonForTheImagingServiceRequest"), // LO
+    (0x00380040, "DischargeDiagnosisDescription"),       // LO
+    (0x00380061, "IssuerOfServiceEpisodeID"),            // LO
+    (0x0040050A, "SpecimenAccessionNumber"),             // LO
+    (0x00400553, "SpecimenDescriptionTrial"),            // ST
+    (0x004006FA, "SlideIdentifier"),                     // LO
+    (0x00401006, "PlacerOrderNumberProcedure"),          // SH
+    (0x00401007, "FillerOrderNumberProcedure"),          // SH
+    (0x00401060, "RequestedProcedureDescriptionTrial"),  // LO
+    (0x00402001, "ReasonForTheImagingServiceRequest"),   // LO
     (0x00402006, "PlacerOrderNumberImagingServiceRequestRetired"), // SH
     (0x00402007, "FillerOrderNumberImagingServiceRequestRetired"), // SH
     (0x0040A047, "MeasurementPrecisionDescriptionTrial"), // LO
-    (0x0040A060, "SequencingIndicatorTrial"), // LO
-    (0x0040A067, "DocumentAuthorTrial"), // PN
-    (0x0040A16A, "BibliographicCitationTrial"), // ST
-    (0x0040A224, "IdentificationDescriptionTrial"), // ST
-    (0x0040A297, "AlgorithmDescriptionTrial"), // ST
-    (0x0040A307, "CurrentObserverTrial"), // PN
-    (0x0040A33A, "ReportStatusCommentTrial"), // ST
-    (0x0040A352, "VerbalSourceTrial"), // PN
-    (0x0040A353, "AddressTrial"), // ST
-    (0x0040A354, "TelephoneNumberTrial"), // LO
-    (0x0040A992, "UniformResourceLocatorTrial"), // ST
-    (0x00741222, "ProcedureStepRelationshipType"), // LO
-    (0x00880904, "TopicTitle"), // LO
-    (0x00880906, "TopicSubject"), // ST
-    (0x00880910, "TopicAuthor"), // LO
-    (0x00880912, "TopicKeywords"), // LO
-    (0x21000010, "PrintJobID"), // SH
-    (0x21100099, "PrintQueueID"), // SH
-    (0x30060085, "ROIObservationLabel"), // SH
-    (0x30060088, "ROIObservationDescription"), // ST
-    (0x3008002B, "TreatmentTerminationCode"), // SH
-    (0x300A000B, "TreatmentSites"), // LO
-    (0x40000010, "Arbitrary"), // LT
-    (0x40004000, "TextComments"), // LT
-    (0x40080040, "ResultsID"), // SH
-    (0x40080042, "ResultsIDIssuer"), // LO
-    (0x40080102, "InterpretationRecorder"), // PN
-    (0x40080103, "ReferenceToRecordedSound"), // LO
-    (0x4008010A, "InterpretationTranscriber"), // PN
-    (0x4008010B, "InterpretationText"), // ST
-    (0x4008010C, "InterpretationAuthor"), // PN
-    (0x40080114, "PhysicianApprovingInterpretation"), // PN
-    (0x40080115, "InterpretationDiagnosisDescription"), // LT
-    (0x40080119, "DistributionName"), // PN
-    (0x4008011A, "DistributionAddress"), // LO
-    (0x40080200, "InterpretationID"), // SH
-    (0x40080202, "InterpretationIDIssuer"), // LO
-    (0x40080300, "Impressions"), // ST
-    (0x40084000, "ResultsComments"), // ST
+    (0x0040A060, "SequencingIndicatorTrial"),            // LO
+    (0x0040A067, "DocumentAuthorTrial"),                 // PN
+    (0x0040A16A, "BibliographicCitationTrial"),          // ST
+    (0x0040A224, "IdentificationDescriptionTrial"),      // ST
+    (0x0040A297, "AlgorithmDescriptionTrial"),           // ST
+    (0x0040A307, "CurrentObserverTrial"),                // PN
+    (0x0040A33A, "ReportStatusCommentTrial"),            // ST
+    (0x0040A352, "VerbalSourceTrial"),                   // PN
+    (0x0040A353, "AddressTrial"),                        // ST
+    (0x0040A354, "TelephoneNumberTrial"),                // LO
+    (0x0040A992, "UniformResourceLocatorTrial"),         // ST
+    (0x00741222, "ProcedureStepRelationshipType"),       // LO
+    (0x00880904, "TopicTitle"),                          // LO
+    (0x00880906, "TopicSubject"),                        // ST
+    (0x00880910, "TopicAuthor"),                         // LO
+    (0x00880912, "TopicKeywords"),                       // LO
+    (0x21000010, "PrintJobID"),                          // SH
+    (0x21100099, "PrintQueueID"),                        // SH
+    (0x30060085, "ROIObservationLabel"),                 // SH
+    (0x30060088, "ROIObservationDescription"),           // ST
+    (0x3008002B, "TreatmentTerminationCode"),            // SH
+    (0x300A000B, "TreatmentSites"),                      // LO
+    (0x40000010, "Arbitrary"),                           // LT
+    (0x40004000, "TextComments"),                        // LT
+    (0x40080040, "ResultsID"),                           // SH
+    (0x40080042, "ResultsIDIssuer"),                     // LO
+    (0x40080102, "InterpretationRecorder"),              // PN
+    (0x40080103, "ReferenceToRecordedSound"),            // LO
+    (0x4008010A, "InterpretationTranscriber"),           // PN
+    (0x4008010B, "InterpretationText"),                  // ST
+    (0x4008010C, "InterpretationAuthor"),                // PN
+    (0x40080114, "PhysicianApprovingInterpretation"),    // PN
+    (0x40080115, "InterpretationDiagnosisDescription"),  // LT
+    (0x40080119, "DistributionName"),                    // PN
+    (0x4008011A, "DistributionAddress"),                 // LO
+    (0x40080200, "InterpretationID"),                    // SH
+    (0x40080202, "InterpretationIDIssuer"),              // LO
+    (0x40080300, "Impressions"),                         // ST
+    (0x40084000, "ResultsComments"),                     // ST
 ];
