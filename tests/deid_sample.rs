@@ -1483,3 +1483,63 @@ fn text_urls_and_unknown_attributes_outside_the_table_are_removed_unless_reviewe
         .iter()
         .any(|c| c.name == "RetrieveURL" && c.action == "removed"));
 }
+
+#[test]
+fn text_in_iso_2022_code_extensions_is_read_as_the_standard_says_and_swept() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, VR};
+    // Japanese written as PS3.5 Annex H does (`\ISO 2022 IR 87`): the name in three groups,
+    // and a kept code meaning holding it in kanji. Values are put as the bytes they are
+    // (each byte one Latin-1 character, so dicom-rs writes them back unchanged).
+    let bytes = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let el =
+        |tag, vr, v: String| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    obj.put(DataElement::new(
+        tags::SPECIFIC_CHARACTER_SET,
+        VR::CS,
+        PrimitiveValue::Strs(["".to_string(), "ISO 2022 IR 87".to_string()].into()),
+    ));
+    obj.put(el(
+        tags::PATIENT_NAME,
+        VR::PN,
+        bytes(
+            b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
+        ),
+    ));
+    let concept = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, "T-1".into()),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE".into()),
+        el(
+            tags::CODE_MEANING,
+            VR::LO,
+            bytes(b"\x1b$B;3EDB@O:\x1b(B right hand"),
+        ),
+    ]);
+    obj.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
+    ));
+    let mut input = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut input)
+        .expect("written");
+
+    let out = session(&[], 25).deidentify(&input).expect("ok");
+    assert!(!contains(&out.bytes, ";3ED") && !contains(&out.bytes, "B@O:"));
+    assert!(!contains(&out.bytes, "Yamada") && !contains(&out.bytes, "山田"));
+    let cleaned = parse(&out.bytes);
+    assert_eq!(
+        text(&cleaned, tags::SPECIFIC_CHARACTER_SET),
+        "ISO_IR 192",
+        "the text is written as UTF-8 from then on"
+    );
+    assert_eq!(
+        find_text(&cleaned, tags::CODE_MEANING).as_deref(),
+        Some("**** right hand"),
+        "the kanji name is found and blanked; the rest is kept"
+    );
+}

@@ -4,6 +4,7 @@
 //! de-identified bytes and a change log out. The [`Session`] holds the batch state (pseudonyms,
 //! date offsets, identifiers seen so far) and is shared by the CLI and the wasm binding.
 
+mod charset;
 mod dates;
 mod keys;
 mod precheck;
@@ -998,6 +999,7 @@ fn read_file_until(
         None => options.from_reader(body),
     };
     let mut file = read.map_err(|e| DeidError::Parse(error_chain(&e)))?;
+    charset::to_unicode(&mut file);
     if part10.inflated.is_some() {
         // Read inflated as explicit VR little endian; written deflated again, as it came.
         file.meta_mut()
@@ -1181,7 +1183,9 @@ fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, De
     let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
         .get(ts_uid)
         .ok_or(DeidError::NotDicom)?;
-    let obj = InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|_| DeidError::NotDicom)?;
+    let mut obj =
+        InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|_| DeidError::NotDicom)?;
+    charset::to_unicode(&mut obj);
     let class = attrs::text(&obj, tags::SOP_CLASS_UID);
     let instance = attrs::text(&obj, tags::SOP_INSTANCE_UID);
     if class.is_empty() || instance.is_empty() {
