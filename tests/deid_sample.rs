@@ -1543,3 +1543,50 @@ fn text_in_iso_2022_code_extensions_is_read_as_the_standard_says_and_swept() {
         "the kanji name is found and blanked; the rest is kept"
     );
 }
+
+#[test]
+fn utf8_text_under_a_latin1_declaration_is_read_as_utf8_and_swept() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, VR};
+    // The name in Latin-1 as declared; a kept code meaning written by another system in
+    // UTF-8 under the same declaration (each byte one Latin-1 character as read).
+    let as_read = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let el =
+        |tag, vr, v: String| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    obj.put(el(
+        tags::SPECIFIC_CHARACTER_SET,
+        VR::CS,
+        "ISO_IR 100".into(),
+    ));
+    obj.put(el(tags::PATIENT_NAME, VR::PN, "MÜLLERFAKE^HANSI".into()));
+    let concept = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, "T-1".into()),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE".into()),
+        el(
+            tags::CODE_MEANING,
+            VR::LO,
+            as_read("Hand von Müllerfake".as_bytes()),
+        ),
+    ]);
+    obj.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
+    ));
+    let mut input = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut input)
+        .expect("written");
+
+    let out = session(&[], 27).deidentify(&input).expect("ok");
+    assert!(!contains(&out.bytes, "llerfake") && !contains(&out.bytes, "LLERFAKE"));
+    let cleaned = parse(&out.bytes);
+    assert_eq!(text(&cleaned, tags::SPECIFIC_CHARACTER_SET), "ISO_IR 192");
+    assert_eq!(
+        find_text(&cleaned, tags::CODE_MEANING).as_deref(),
+        Some("Hand von **********")
+    );
+}

@@ -185,22 +185,78 @@ pub fn to_unicode(obj: &mut InMemDicomObject) -> usize {
                 .collect(),
             Err(_) => return 0,
         },
-        None => return 0,
+        None => Vec::new(),
     };
-    let Some((read_with, start)) = extended(&terms) else {
-        return 0;
+    let (failed, any) = match extended(&terms) {
+        Some((read_with, start)) => (recode(obj, &mut Recode::Iso2022(read_with, start)), true),
+        None if latin1(&terms) => {
+            // UTF-8 under a Latin-1 (or no) declaration, as some systems write it: a value
+            // whose bytes are UTF-8 with a character beyond ASCII is read as UTF-8 (Latin-1
+            // text is almost never valid UTF-8 so), and the file becomes UTF-8.
+            let mut found = 0;
+            recode(obj, &mut Recode::Utf8(&mut found));
+            (0, found > 0)
+        }
+        None => (0, false),
     };
-    let failed = recode(obj, &read_with, start);
-    obj.put(DataElement::new(
-        tags::SPECIFIC_CHARACTER_SET,
-        VR::CS,
-        PrimitiveValue::from("ISO_IR 192"),
-    ));
+    if any {
+        obj.put(DataElement::new(
+            tags::SPECIFIC_CHARACTER_SET,
+            VR::CS,
+            PrimitiveValue::from("ISO_IR 192"),
+        ));
+    }
     failed
 }
 
+/// Whether dicom-rs read the text as Latin-1, byte for byte: no Specific Character Set, the
+/// default repertoire, or Latin-1.
+fn latin1(terms: &[String]) -> bool {
+    match terms {
+        [] => true,
+        [one] => matches!(one.trim(), "" | "ISO_IR 6" | "ISO_IR 100" | "ISO 2022 IR 6"),
+        _ => false,
+    }
+}
+
+/// How values are recoded.
+enum Recode<'a> {
+    /// ISO 2022 code extensions, read first with that set and starting with that G1.
+    Iso2022(SpecificCharacterSet, G1),
+    /// UTF-8 read as Latin-1: counts the values found so.
+    Utf8(&'a mut usize),
+}
+
+/// The value `joined` (several values joined by `\`) as it should have been read; `None`
+/// when it does not decode; `Some` of the same text when nothing changes.
+fn recoded(joined: &str, how: &mut Recode) -> Option<String> {
+    match how {
+        Recode::Iso2022(read_with, start) => read_with
+            .encode(joined)
+            .ok()
+            .and_then(|bytes| decode(&bytes, *start)),
+        Recode::Utf8(found) => {
+            if joined.is_ascii() {
+                return Some(joined.to_string());
+            }
+            // Read as Latin-1, every character is one byte.
+            let bytes: Option<Vec<u8>> = joined
+                .chars()
+                .map(|c| u8::try_from(u32::from(c)).ok())
+                .collect();
+            match bytes.and_then(|b| String::from_utf8(b).ok()) {
+                Some(text) => {
+                    **found += 1;
+                    Some(text)
+                }
+                None => Some(joined.to_string()),
+            }
+        }
+    }
+}
+
 /// [`to_unicode`] on one data set and the items of its sequences.
-fn recode(obj: &mut InMemDicomObject, read_with: &SpecificCharacterSet, start: G1) -> usize {
+fn recode(obj: &mut InMemDicomObject, how: &mut Recode) -> usize {
     let mut failed = 0;
     let mut changed: Vec<DataElement<InMemDicomObject>> = Vec::new();
     for elem in obj.iter() {
@@ -216,10 +272,7 @@ fn recode(obj: &mut InMemDicomObject, read_with: &SpecificCharacterSet, start: G
         let strs = value.to_multi_str();
         // The value's bytes as they were read, then decoded as PS3.5 says.
         let joined = strs.join("\\");
-        let decoded = read_with
-            .encode(&joined)
-            .ok()
-            .and_then(|bytes| decode(&bytes, start));
+        let decoded = recoded(&joined, how);
         let new = match decoded {
             Some(text) if text == joined => continue,
             Some(text) => {
@@ -249,7 +302,7 @@ fn recode(obj: &mut InMemDicomObject, read_with: &SpecificCharacterSet, start: G
         if let Ok(mut elem) = obj.take_element(tag) {
             if let Some(items) = elem.items_mut() {
                 for item in items.iter_mut() {
-                    failed += recode(item, read_with, start);
+                    failed += recode(item, how);
                 }
             }
             obj.put(elem);
