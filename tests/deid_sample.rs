@@ -1590,3 +1590,43 @@ fn utf8_text_under_a_latin1_declaration_is_read_as_utf8_and_swept() {
         Some("Hand von **********")
     );
 }
+
+#[test]
+fn a_town_of_the_patients_address_is_found_alone_in_kept_text() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let el =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    obj.put(el(
+        tags::PATIENT_ADDRESS,
+        VR::LO,
+        "12 Fakewood Lane, Kestrelton, FK1 2ZZ",
+    ));
+    let concept = InMemDicomObject::from_element_iter([
+        el(tags::CODE_VALUE, VR::SH, "T-1"),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE"),
+        el(
+            tags::CODE_MEANING,
+            VR::LO,
+            "Referred from Kestrelton clinic",
+        ),
+    ]);
+    obj.put(DataElement::new(
+        tags::ANATOMIC_REGION_SEQUENCE,
+        VR::SQ,
+        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
+    ));
+    let mut input = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut input)
+        .expect("written");
+    let out = session(&[], 29).deidentify(&input).expect("ok");
+    assert!(!contains(&out.bytes, "Kestrelton") && !contains(&out.bytes, "Fakewood"));
+    assert_eq!(
+        find_text(&parse(&out.bytes), tags::CODE_MEANING).as_deref(),
+        Some("Referred from ********** clinic")
+    );
+}

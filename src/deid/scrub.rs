@@ -195,6 +195,36 @@ impl Identifiers {
         }
     }
 
+    /// Record an address: whole, and each of its parts (street, town, region, postcode: at
+    /// commas, semicolons, line breaks or `^`), so a town or a street written alone in kept
+    /// text is found too. A patient's address is searched for in every kept text.
+    pub fn add_address(&mut self, value: &str, patient: bool) {
+        let mut one = Identifiers::default();
+        one.add_values(value, false);
+        for part in value.split([',', ';', '\n', '\r', '^', '\\']) {
+            let part = part.trim();
+            if part.chars().filter(|c| c.is_alphanumeric()).count() >= 4 {
+                one.add_values(part, false);
+                // The street without its number (12 Fake Street as Fake Street).
+                let words: Vec<&str> = part.split_whitespace().collect();
+                if words.len() > 2 && words[0].chars().all(|c| c.is_ascii_digit()) {
+                    one.add_one(&words[1..].join(" "));
+                }
+                // A postcode after the town or region (Fakeshire FK1 2ZZ, IL 62704).
+                if let [.., a, b] = words[..] {
+                    if words.len() > 2 && b.chars().any(|c| c.is_ascii_digit()) {
+                        one.add_values(&format!("{a} {b}"), false);
+                    }
+                }
+            }
+        }
+        if patient {
+            self.patient.extend(&one.values);
+        }
+        self.values.extend(&one.values);
+        self.dates.extend(&one.dates);
+    }
+
     /// Record a value that names the patient directly (also added to the general set).
     pub fn add_patient(&mut self, value: &str, is_person_name: bool) {
         let mut one = Identifiers::default();
@@ -651,6 +681,23 @@ mod tests {
             found("李^明=李^明", "李"),
             "李",
             "one character alone is not a name"
+        );
+    }
+
+    #[test]
+    fn the_parts_of_an_address_are_found_alone() {
+        let mut ids = Identifiers::default();
+        ids.add_address(
+            "12 Fakewood Lane, Kestrelton, Fakeshire FK1 2ZZ, 62704",
+            true,
+        );
+        let (out, _) = ids.blank_patient(
+            "moved from Kestrelton to Fakewood Lane; post code FK1 2ZZ, zip 62704; lane 12",
+            4,
+        );
+        assert_eq!(
+            out,
+            "moved from ********** to ******** ****; post code *** ***, zip *****; lane 12"
         );
     }
 

@@ -1266,6 +1266,14 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
             continue;
         }
         let vr = elem.vr();
+        if matches!(vr, VR::LO | VR::ST | VR::LT) && is_address(tag) {
+            if let Ok(text) = elem.value().to_str() {
+                if text.chars().count() <= 64 * 4 {
+                    ids.add_address(&text, tag == tags::PATIENT_ADDRESS);
+                }
+            }
+            continue;
+        }
         if !matches!(vr, VR::PN | VR::LO | VR::SH | VR::DA | VR::DT | VR::AE) {
             continue;
         }
@@ -1290,6 +1298,13 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
             }
         }
     }
+}
+
+/// Whether `tag` is a standard attribute holding a postal address (Patient's Address,
+/// Institution Address, a physician's or a person's address…).
+fn is_address(tag: Tag) -> bool {
+    tag.group().is_multiple_of(2)
+        && keyword(tag).is_some_and(|k| k.ends_with("Address") && !k.contains("Presentation"))
 }
 
 /// A private block as the change log names it: by its group and element block, and by its
