@@ -166,7 +166,21 @@ fn extended(terms: &[String]) -> Option<(SpecificCharacterSet, G1)> {
         return None;
     }
     let first = terms.first()?;
-    let start = initial_g1(first)?;
+    let mut start = initial_g1(first)?;
+    // Some systems write Korean or Chinese without the escape sequence that designates it
+    // (pydicom does, for GB 2312): when it is the only two-byte G1 set declared and the first
+    // value designates none, G1 starts as that set (a conformant value designates it anyway).
+    let doubles: Vec<G1> = terms[1..]
+        .iter()
+        .filter_map(|t| match t.trim() {
+            "ISO 2022 IR 149" => Some(G1::Double(WINDOWS_949)),
+            "ISO 2022 IR 58" => Some(G1::Double(GBK)),
+            _ => None,
+        })
+        .collect();
+    if let ([only], G1::None) = (&doubles[..], start) {
+        start = *only;
+    }
     let read_with = match first.trim() {
         "" | "ISO 2022 IR 6" => SpecificCharacterSet::default(),
         term => SpecificCharacterSet::from_code(term)?,
@@ -343,6 +357,13 @@ mod tests {
         assert_eq!(
             decode(b"\xd4\xcf\xc0\xde", G1::Katakana).as_deref(),
             Some("ﾔﾏﾀﾞ")
+        );
+        // GB 2312 without its escape, where the declaration names it alone (as pydicom writes).
+        let terms = ["".to_string(), "ISO 2022 IR 58".to_string()];
+        let (_, start) = extended(&terms).expect("extended");
+        assert_eq!(
+            decode(b"Zhang^San=\xd5\xc5^\xc8\xfd", start).as_deref(),
+            Some("Zhang^San=张^三")
         );
         // Undefined escapes and bytes no set holds do not decode.
         assert_eq!(decode(b"\x1b%G", G1::None), None);
