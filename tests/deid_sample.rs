@@ -1342,26 +1342,33 @@ fn safe_private_slots_keep_only_values_of_their_form() {
     }
 }
 
-#[test]
-fn kept_text_is_cleaned_of_every_person_the_files_name() {
+/// The sample's first file with `header` elements put (text given as the bytes it is, one
+/// Latin-1 character a byte, so dicom-rs writes them back unchanged) and an Anatomic Region
+/// Sequence whose code meaning (kept by the profile, swept) is `meaning`, likewise.
+fn with_code_meaning(
+    header: &[(dicom_core::Tag, dicom_core::VR, &[u8])],
+    meaning: &[u8],
+) -> Vec<u8> {
     use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
     use dicom_core::{DataElement, Length, VR};
-    // A physician named in the header, and again in a code meaning the profile keeps: the
-    // name goes from the kept text as the patient's own would (issue 27, item 14).
+    let latin1 = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
+    let el =
+        |tag, vr, v: String| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
     let file = parse(&sample_study()[0].1);
     let meta = file.meta().clone();
     let mut obj = file.into_inner();
-    let el =
-        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
-    obj.put(el(
-        tags::REFERRING_PHYSICIAN_NAME,
-        VR::PN,
-        "QUILLFAKE^ZEDFAKE",
-    ));
+    for &(tag, vr, value) in header {
+        if tag == tags::SPECIFIC_CHARACTER_SET {
+            let terms = latin1(value).split('\\').map(str::to_string).collect();
+            obj.put(DataElement::new(tag, vr, PrimitiveValue::Strs(terms)));
+        } else {
+            obj.put(el(tag, vr, latin1(value)));
+        }
+    }
     let concept = InMemDicomObject::from_element_iter([
-        el(tags::CODE_VALUE, VR::SH, "121071"),
-        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "DCM"),
-        el(tags::CODE_MEANING, VR::LO, "Letter to Dr Zedfake Quillfake"),
+        el(tags::CODE_VALUE, VR::SH, "T-1".into()),
+        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE".into()),
+        el(tags::CODE_MEANING, VR::LO, latin1(meaning)),
     ]);
     obj.put(DataElement::new(
         tags::ANATOMIC_REGION_SEQUENCE,
@@ -1372,7 +1379,18 @@ fn kept_text_is_cleaned_of_every_person_the_files_name() {
     obj.with_exact_meta(meta)
         .write_all(&mut bytes)
         .expect("written");
+    bytes
+}
 
+#[test]
+fn kept_text_is_cleaned_of_every_person_the_files_name() {
+    use dicom_core::VR;
+    // A physician named in the header, and again in a code meaning the profile keeps: the
+    // name goes from the kept text as the patient's own would (issue 27, item 14).
+    let bytes = with_code_meaning(
+        &[(tags::REFERRING_PHYSICIAN_NAME, VR::PN, b"QUILLFAKE^ZEDFAKE")],
+        b"Letter to Dr Zedfake Quillfake",
+    );
     let out = session(&[], 21).deidentify(&bytes).expect("ok");
     assert!(!contains(&out.bytes, "QUILLFAKE") && !contains(&out.bytes, "Quillfake"));
     assert!(!contains(&out.bytes, "Zedfake"));
@@ -1486,48 +1504,20 @@ fn text_urls_and_unknown_attributes_outside_the_table_are_removed_unless_reviewe
 
 #[test]
 fn text_in_iso_2022_code_extensions_is_read_as_the_standard_says_and_swept() {
-    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
-    use dicom_core::{DataElement, Length, VR};
+    use dicom_core::VR;
     // Japanese written as PS3.5 Annex H does (`\ISO 2022 IR 87`): the name in three groups,
-    // and a kept code meaning holding it in kanji. Values are put as the bytes they are
-    // (each byte one Latin-1 character, so dicom-rs writes them back unchanged).
-    let bytes = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
-    let file = parse(&sample_study()[0].1);
-    let meta = file.meta().clone();
-    let mut obj = file.into_inner();
-    let el =
-        |tag, vr, v: String| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
-    obj.put(DataElement::new(
-        tags::SPECIFIC_CHARACTER_SET,
-        VR::CS,
-        PrimitiveValue::Strs(["".to_string(), "ISO 2022 IR 87".to_string()].into()),
-    ));
-    obj.put(el(
-        tags::PATIENT_NAME,
-        VR::PN,
-        bytes(
-            b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
-        ),
-    ));
-    let concept = InMemDicomObject::from_element_iter([
-        el(tags::CODE_VALUE, VR::SH, "T-1".into()),
-        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE".into()),
-        el(
-            tags::CODE_MEANING,
-            VR::LO,
-            bytes(b"\x1b$B;3EDB@O:\x1b(B right hand"),
-        ),
-    ]);
-    obj.put(DataElement::new(
-        tags::ANATOMIC_REGION_SEQUENCE,
-        VR::SQ,
-        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
-    ));
-    let mut input = Vec::new();
-    obj.with_exact_meta(meta)
-        .write_all(&mut input)
-        .expect("written");
-
+    // and a kept code meaning holding it in kanji.
+    let input = with_code_meaning(
+        &[
+            (tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87"),
+            (
+                tags::PATIENT_NAME,
+                VR::PN,
+                b"Yamada^Tarou=\x1b$B;3ED\x1b(B^\x1b$BB@O:\x1b(B=\x1b$B$d$^$@\x1b(B^\x1b$B$?$m$&\x1b(B",
+            ),
+        ],
+        b"\x1b$B;3EDB@O:\x1b(B right hand",
+    );
     let out = session(&[], 25).deidentify(&input).expect("ok");
     assert!(!contains(&out.bytes, ";3ED") && !contains(&out.bytes, "B@O:"));
     assert!(!contains(&out.bytes, "Yamada") && !contains(&out.bytes, "山田"));
@@ -1546,41 +1536,16 @@ fn text_in_iso_2022_code_extensions_is_read_as_the_standard_says_and_swept() {
 
 #[test]
 fn utf8_text_under_a_latin1_declaration_is_read_as_utf8_and_swept() {
-    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
-    use dicom_core::{DataElement, Length, VR};
+    use dicom_core::VR;
     // The name in Latin-1 as declared; a kept code meaning written by another system in
-    // UTF-8 under the same declaration (each byte one Latin-1 character as read).
-    let as_read = |b: &[u8]| b.iter().map(|&c| char::from(c)).collect::<String>();
-    let file = parse(&sample_study()[0].1);
-    let meta = file.meta().clone();
-    let mut obj = file.into_inner();
-    let el =
-        |tag, vr, v: String| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
-    obj.put(el(
-        tags::SPECIFIC_CHARACTER_SET,
-        VR::CS,
-        "ISO_IR 100".into(),
-    ));
-    obj.put(el(tags::PATIENT_NAME, VR::PN, "MÜLLERFAKE^HANSI".into()));
-    let concept = InMemDicomObject::from_element_iter([
-        el(tags::CODE_VALUE, VR::SH, "T-1".into()),
-        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE".into()),
-        el(
-            tags::CODE_MEANING,
-            VR::LO,
-            as_read("Hand von Müllerfake".as_bytes()),
-        ),
-    ]);
-    obj.put(DataElement::new(
-        tags::ANATOMIC_REGION_SEQUENCE,
-        VR::SQ,
-        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
-    ));
-    let mut input = Vec::new();
-    obj.with_exact_meta(meta)
-        .write_all(&mut input)
-        .expect("written");
-
+    // UTF-8 under the same declaration.
+    let input = with_code_meaning(
+        &[
+            (tags::SPECIFIC_CHARACTER_SET, VR::CS, b"ISO_IR 100"),
+            (tags::PATIENT_NAME, VR::PN, b"M\xdcLLERFAKE^HANSI"),
+        ],
+        "Hand von Müllerfake".as_bytes(),
+    );
     let out = session(&[], 27).deidentify(&input).expect("ok");
     assert!(!contains(&out.bytes, "llerfake") && !contains(&out.bytes, "LLERFAKE"));
     let cleaned = parse(&out.bytes);
@@ -1593,36 +1558,15 @@ fn utf8_text_under_a_latin1_declaration_is_read_as_utf8_and_swept() {
 
 #[test]
 fn a_town_of_the_patients_address_is_found_alone_in_kept_text() {
-    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
-    use dicom_core::{DataElement, Length, VR};
-    let file = parse(&sample_study()[0].1);
-    let meta = file.meta().clone();
-    let mut obj = file.into_inner();
-    let el =
-        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
-    obj.put(el(
-        tags::PATIENT_ADDRESS,
-        VR::LO,
-        "12 Fakewood Lane, Kestrelton, FK1 2ZZ",
-    ));
-    let concept = InMemDicomObject::from_element_iter([
-        el(tags::CODE_VALUE, VR::SH, "T-1"),
-        el(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "99FAKE"),
-        el(
-            tags::CODE_MEANING,
+    use dicom_core::VR;
+    let input = with_code_meaning(
+        &[(
+            tags::PATIENT_ADDRESS,
             VR::LO,
-            "Referred from Kestrelton clinic",
-        ),
-    ]);
-    obj.put(DataElement::new(
-        tags::ANATOMIC_REGION_SEQUENCE,
-        VR::SQ,
-        Value::from(DataSetSequence::new(vec![concept], Length::UNDEFINED)),
-    ));
-    let mut input = Vec::new();
-    obj.with_exact_meta(meta)
-        .write_all(&mut input)
-        .expect("written");
+            b"12 Fakewood Lane, Kestrelton, FK1 2ZZ",
+        )],
+        b"Referred from Kestrelton clinic",
+    );
     let out = session(&[], 29).deidentify(&input).expect("ok");
     assert!(!contains(&out.bytes, "Kestrelton") && !contains(&out.bytes, "Fakewood"));
     assert_eq!(
