@@ -194,7 +194,8 @@ pub fn to_frame(r: &Region, scale: f32, offset: (u32, u32), frame: (u32, u32)) -
     let y0 = (r.y as f32 / scale).floor() as u32 + offset.1;
     let x1 = (((r.x + r.w) as f32 / scale).ceil() as u32 + offset.0).min(frame.0);
     let y1 = (((r.y + r.h) as f32 / scale).ceil() as u32 + offset.1).min(frame.1);
-    (x1 > x0 && y1 > y0).then_some(Region {
+    // `then`, not `then_some`: the sizes are computed only for a box that is not empty.
+    (x1 > x0 && y1 > y0).then(|| Region {
         x: x0,
         y: y0,
         w: x1 - x0,
