@@ -314,7 +314,7 @@ impl Layout {
         }
         let m = Manifest {
             generator: format!("Obscura {}", env!("CARGO_PKG_VERSION")),
-            profile: "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile",
+            profile: crate::profile::PROFILE_NAME,
             options: policy.options.iter().map(|o| o.code_meaning()).collect(),
             files: Files(&self.files),
             key_images: self.images.iter().map(|(n, _)| n.as_str()).collect(),
@@ -385,7 +385,7 @@ impl Layout {
         let mut s = String::new();
         s.push_str("Obscura de-identification report\n");
         s.push_str("================================\n\n");
-        s.push_str("Profile: DICOM PS3.15 Basic Application Level Confidentiality Profile\n");
+        s.push_str(&format!("Profile: {}\n", crate::profile::PROFILE_NAME));
         if policy.options.is_empty() {
             s.push_str("Options: none (the Basic Profile alone)\n");
         } else {

@@ -66,7 +66,8 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
     let _ = writeln!(b, "<table><tbody>");
     let _ = writeln!(
         b,
-        "<tr><th>Profile</th><td>DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile</td></tr>"
+        "<tr><th>Profile</th><td>{}</td></tr>",
+        esc(crate::profile::PROFILE_NAME)
     );
     let options: Vec<String> = policy
         .options

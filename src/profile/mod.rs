@@ -21,6 +21,16 @@ pub use safe_private::{known_creator, safe_private, SafeForm, SafePrivate, SAFE_
 /// Number of rows of Table E.1-1 the generated table holds.
 pub const TABLE_ROWS: usize = table::SOURCE_ROWS;
 
+/// The edition of PS3.15 whose Table E.1-1 Obscura applies (e.g. "2026c").
+pub const EDITION: &str = table::EDITION;
+
+/// The profile as the package, the report and `obscura options` name it, edition included.
+pub const PROFILE_NAME: &str = concat!(
+    "DICOM PS3.15 Annex E Basic Application Level Confidentiality Profile (Table E.1-1, edition ",
+    "2026c",
+    ")"
+);
+
 /// An action code exactly as Table E.1-1 writes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Code {
@@ -467,6 +477,10 @@ mod tests {
     fn table_has_every_row_of_the_source() {
         // exact + masked + the private row
         assert_eq!(exact_rules().len() + masked_rules().len() + 1, TABLE_ROWS);
+        assert!(
+            PROFILE_NAME.contains(EDITION),
+            "the profile's name says its edition"
+        );
     }
 
     #[test]

@@ -1108,6 +1108,7 @@ fn deid(args: Args) -> Result<bool, String> {
 }
 
 fn options() {
+    sayln!("{}\n", obscura::profile::PROFILE_NAME);
     sayln!("Profile options (obscura deid --option NAME):\n");
     for o in ProfileOption::ALL {
         sayln!(
