@@ -594,6 +594,16 @@ fn images_marked_with_burned_in_text_are_left_out_unless_accepted() {
     assert_eq!(flagged.warnings.len(), 2, "{:?}", flagged.warnings);
     assert!(flagged.warnings[0].contains("burned into the image"));
     assert!(flagged.warnings[1].contains("could not be looked for automatically"));
+    // Patient Identity Removed tells the truth: the pixels were not cleaned.
+    let obj = parse(&flagged.bytes);
+    assert_eq!(text(&obj, tags::PATIENT_IDENTITY_REMOVED), "NO");
+    assert_eq!(text(&obj, tags::BURNED_IN_ANNOTATION), "YES");
+    assert!(flagged
+        .changes
+        .iter()
+        .any(|c| c.name == "PatientIdentityRemoved"
+            && c.reason
+                .starts_with("NO: the file says text is burned into its pixels")));
 }
 
 #[test]
@@ -1573,4 +1583,51 @@ fn a_town_of_the_patients_address_is_found_alone_in_kept_text() {
         find_text(&parse(&out.bytes), tags::CODE_MEANING).as_deref(),
         Some("Referred from ********** clinic")
     );
+}
+
+#[test]
+fn ages_over_89_become_90_or_older_wherever_an_age_is_kept() {
+    use dicom_core::VR;
+    let bytes = with_code_meaning(
+        &[
+            (tags::PATIENT_AGE, VR::AS, b"093Y"),
+            (tags::NAME_TO_USE, VR::LT, b"Zelfake"),
+            (
+                tags::STUDY_DESCRIPTION,
+                VR::LO,
+                b"CT head, 94-year-old after a fall",
+            ),
+        ],
+        b"Aged 93, known as Zelfake",
+    );
+    let teaching = [
+        ProfileOption::RetainPatientCharacteristics,
+        ProfileOption::CleanDescriptors,
+    ];
+    let out = session(&teaching, 22).deidentify(&bytes).expect("ok");
+    let obj = parse(&out.bytes);
+    assert_eq!(text(&obj, tags::PATIENT_AGE), "090Y", "aggregated");
+    assert_eq!(
+        text(&obj, tags::STUDY_DESCRIPTION),
+        "CT head, 90+-year-old after a fall",
+        "an age in cleaned text"
+    );
+    assert_eq!(
+        find_text(&obj, tags::CODE_MEANING).as_deref(),
+        Some("Aged 90+, known as *******"),
+        "an age in kept text, and the Name to Use (2026c) swept like the patient's name"
+    );
+    assert!(obj.get(tags::NAME_TO_USE).is_none(), "Name to Use removed");
+    assert!(!contains(&out.bytes, "093Y") && !contains(&out.bytes, "Zelfake"));
+    assert!(out
+        .changes
+        .iter()
+        .any(|c| c.name == "PatientAge" && c.action == "aggregated" && c.reason.contains("90")));
+
+    // Only an explicit override of the attribute keeps the age as it is.
+    let mut policy = Policy::basic(ProjectKey::from_bytes([22; 32]));
+    policy.options = OptionSet::new(teaching).expect("valid");
+    policy.add_override("0010,1010=K").expect("override");
+    let out = Session::new(policy).deidentify(&bytes).expect("ok");
+    assert_eq!(text(&parse(&out.bytes), tags::PATIENT_AGE), "093Y");
 }

@@ -4,6 +4,7 @@
 //! de-identified bytes and a change log out. The [`Session`] holds the batch state (pseudonyms,
 //! date offsets, identifiers seen so far) and is shared by the CLI and the wasm binding.
 
+mod ages;
 mod charset;
 mod dates;
 mod keys;
@@ -248,7 +249,7 @@ pub struct Change {
     /// The attribute's name (keyword), or `Private` / `Unknown`.
     pub name: String,
     /// What was done: `removed`, `emptied`, `replaced`, `uid-replaced`, `date-shifted`,
-    /// `cleaned`, `kept`, `added`.
+    /// `cleaned`, `aggregated` (an age over 89), `kept`, `added`.
     pub action: std::borrow::Cow<'static, str>,
     /// Why, in a few words (the rule or option that decided).
     pub reason: String,
@@ -709,6 +710,8 @@ impl Session {
             everyone,
         );
         walker.pixels_cleaned = !regions.is_empty();
+        // (Such a file is already flagged by `pixel_warnings`.)
+        walker.burned_in_left = has_pixels && regions.is_empty() && says_burned_in;
         let mut cleaned = walker.clean_top_level(obj);
         let mut decompressed = false;
         if !regions.is_empty() {

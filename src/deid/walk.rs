@@ -12,6 +12,7 @@ use dicom_dictionary_std::{tags, StandardDataDictionary};
 use dicom_object::mem::InMemElement;
 use dicom_object::{FileMetaTable, FileMetaTableBuilder, InMemDicomObject};
 
+use super::ages;
 use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
@@ -46,6 +47,9 @@ pub(super) struct Walker<'a> {
     content: Content,
     /// Whether regions of the pixels are blanked (recorded as the Clean Pixel Data Option).
     pub(super) pixels_cleaned: bool,
+    /// Whether the file says text is burned into its pixels and nothing cleaned them (the
+    /// user included it anyway): Patient Identity Removed is then NO.
+    pub(super) burned_in_left: bool,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
     /// Attributes kept with a code that is also part of the patient's name or ID (each
@@ -79,6 +83,7 @@ impl<'a> Walker<'a> {
                 .unwrap_or_default(),
             content: Content::Plain,
             pixels_cleaned: false,
+            burned_in_left: false,
             changes: Vec::new(),
             review: Vec::new(),
             codes_like_patient: BTreeSet::new(),
@@ -277,6 +282,11 @@ impl<'a> Walker<'a> {
                 .overrides
                 .get(&((u32::from(group) << 16) | u32::from(element)));
             if let Some(code) = user_choice {
+                if *code == Code::K && elem.vr() == VR::AS {
+                    // Only an explicit override keeps an age over 89 as it is.
+                    out.put(elem);
+                    continue;
+                }
                 let name = keyword(tag).unwrap_or("attribute").to_string();
                 self.apply(
                     elem,
@@ -570,6 +580,10 @@ impl<'a> Walker<'a> {
             vr,
             VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::UR
         );
+        if vr == VR::AS {
+            self.keep_age(elem, here, name, out);
+            return;
+        }
         if !(free_text || vr == VR::CS) {
             out.put(elem);
             return;
@@ -601,23 +615,41 @@ impl<'a> Walker<'a> {
             return;
         }
         let (clean, hits) = self.identifiers.blank_patient(&text, SWEEP_MIN_CHARS);
-        if hits == 0 {
+        let (clean, ages) = ages::aggregate_in_text(&clean);
+        if hits == 0 && ages == 0 {
             out.put(elem);
             return;
         }
         self.note_review(here, name, elem.value(), &clean);
-        self.log(
-            here,
-            name,
-            "cleaned",
-            "held a value that names the patient (fail safe)",
-        );
+        let why = match (hits, ages) {
+            (0, _) => AGES_WHY,
+            (_, 0) => "held a value that names the patient (fail safe)",
+            _ => "held a value that names the patient (fail safe), and an age over 89",
+        };
+        self.log(here, name, "cleaned", why);
         let value = if matches!(vr, VR::LT | VR::ST | VR::UT | VR::UR) {
             PrimitiveValue::from(clean)
         } else {
             PrimitiveValue::Strs(clean.split('\\').map(str::to_string).collect())
         };
         out.put(DataElement::new(tag, vr, value));
+    }
+
+    /// A kept Age String: an age of 90 or more becomes "90 or older" (`090Y`).
+    fn keep_age(&mut self, elem: InMemElement, here: &str, name: &str, out: &mut InMemDicomObject) {
+        let text = value_text(elem.value()).unwrap_or_default();
+        let (aggregated, changed) = ages::aggregate_age_string(&text);
+        if changed == 0 {
+            out.put(elem);
+            return;
+        }
+        self.note_review(here, name, elem.value(), &aggregated);
+        self.log(here, name, "aggregated", AGES_WHY);
+        out.put(DataElement::new(
+            elem.tag(),
+            VR::AS,
+            PrimitiveValue::from(aggregated),
+        ));
     }
 
     /// Text, dates and times inside structured content or graphics that the table does not
@@ -790,14 +822,19 @@ impl<'a> Walker<'a> {
             VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::AE | VR::CS => {
                 let text = value_text(elem.value()).unwrap_or_default();
                 let (clean, hits) = self.identifiers.scrub(&text);
-                if hits > 0 {
+                let (clean, ages) = if vr == VR::CS {
+                    (clean, 0)
+                } else {
+                    ages::aggregate_in_text(&clean)
+                };
+                if hits + ages > 0 {
                     self.note_review(here, name, elem.value(), &clean);
-                    self.log(
-                        here,
-                        name,
-                        "cleaned",
-                        format!("{why}: {hits} identifying value(s) blanked"),
-                    );
+                    let what = match (hits, ages) {
+                        (0, _) => AGES_WHY.to_string(),
+                        (_, 0) => format!("{hits} identifying value(s) blanked"),
+                        _ => format!("{hits} identifying value(s) blanked; {AGES_WHY}"),
+                    };
+                    self.log(here, name, "cleaned", format!("{why}: {what}"));
                     let value = if matches!(vr, VR::LT | VR::ST | VR::UT) {
                         PrimitiveValue::from(clean)
                     } else {
@@ -827,10 +864,12 @@ impl<'a> Walker<'a> {
     /// Longitudinal Temporal Information Modified.
     fn record_method(&mut self, out: &mut InMemDicomObject) {
         let opts = self.options().clone();
+        // YES only when the metadata and the pixels are both clean (PS3.3 C.12.1.1.7).
+        let removed = if self.burned_in_left { "NO" } else { "YES" };
         out.put(DataElement::new(
             tags::PATIENT_IDENTITY_REMOVED,
             VR::CS,
-            PrimitiveValue::from("YES"),
+            PrimitiveValue::from(removed),
         ));
         // A file de-identified before keeps the record of it, ours after (PS3.3: the method
         // is multi-valued "in the case that the object was anonymized more than once"). The
@@ -904,12 +943,13 @@ impl<'a> Walker<'a> {
                 "LongitudinalTemporalInformationModified",
             ),
         ] {
-            self.log(
-                &fmt_tag(tag),
-                name,
-                "added",
-                "records the de-identification (PS3.15 E)",
-            );
+            let why = if tag == tags::PATIENT_IDENTITY_REMOVED && self.burned_in_left {
+                "NO: the file says text is burned into its pixels, and nothing cleaned them \
+                 (included because you asked; Burned In Annotation stays YES)"
+            } else {
+                "records the de-identification (PS3.15 E)"
+            };
+            self.log(&fmt_tag(tag), name, "added", why);
         }
     }
 
@@ -1130,6 +1170,9 @@ const PATIENT_IDENTITY: [Tag; 13] = [
     tags::RESPONSIBLE_PERSON,
 ];
 
+/// Why an age over 89 changed, in the change log.
+const AGES_WHY: &str = "an age over 89 became \"90 or older\" (HIPAA Safe Harbor)";
+
 /// Shortest patient value looked for in kept text (shorter ones, such as initials, would
 /// blank ordinary words).
 const SWEEP_MIN_CHARS: usize = 4;
@@ -1270,6 +1313,15 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
             if let Ok(text) = elem.value().to_str() {
                 if text.chars().count() <= 64 * 4 {
                     ids.add_address(&text, tag == tags::PATIENT_ADDRESS);
+                }
+            }
+            continue;
+        }
+        // Name to Use (LT): the name the patient goes by, as identifying as Patient's Name.
+        if tag == tags::NAME_TO_USE {
+            if let Ok(text) = elem.value().to_str() {
+                if text.chars().count() <= 64 * 4 {
+                    ids.add_patient(&text, true);
                 }
             }
             continue;
