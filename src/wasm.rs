@@ -93,7 +93,7 @@ pub struct Run {
 #[wasm_bindgen]
 impl Run {
     /// Start a run with the page's settings: `{options, passphrase, salt, randomKey,
-    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, pixelRules, detectText, userRegions}`
+    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, pixelRules, detectText, userRegions}`
     /// (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Run, JsError> {
@@ -371,6 +371,9 @@ struct RunSettings {
     /// Include images marked as having burned-in text, flagged.
     #[serde(default)]
     accept_burned_in: bool,
+    /// Include files that hold an encapsulated document, with a placeholder document.
+    #[serde(default)]
+    include_documents: bool,
     /// A rules file: Obscura's JSON or a CTP pixel script.
     pixel_rules: Option<String>,
     #[serde(default)]
@@ -389,6 +392,7 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
         date_offset_days,
         pseudonyms_csv,
         accept_burned_in,
+        include_documents,
         pixel_rules: pixel_rules_json,
         detect_text,
         user_regions: user_regions_json,
@@ -414,6 +418,7 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
     policy.options = OptionSet::new(chosen).map_err(js_err)?;
     policy.date_offset_days = date_offset_days;
     policy.accept_burned_in = accept_burned_in;
+    policy.include_documents = include_documents;
     policy.detect_text = detect_text;
     policy.text_detector = TEXT_DETECTOR.with(|d| d.borrow().clone());
     if let Some(json) = user_regions_json {

@@ -299,6 +299,10 @@ fn options_are_listed_and_bad_usage_exits_2() {
     ] {
         assert!(text.contains(id), "{id} listed");
     }
+    assert!(
+        text.contains("Table E.1-1, edition 2026c"),
+        "the edition of the standard is named"
+    );
     let bad = obscura()
         .args(["deid", "x", "--option", "keep-everything", "--out", "y"])
         .output()

@@ -827,7 +827,15 @@ fn dummies_of_binary_and_uri_values_are_not_empty() {
     obj.with_exact_meta(meta)
         .write_all(&mut bytes)
         .expect("written");
-    let out = session(&[], 9).deidentify(&bytes).expect("de-identified");
+    match session(&[], 9).process(&bytes) {
+        Outcome::Excluded(e) => assert!(e.to_string().contains("an encapsulated document"), "{e}"),
+        other => panic!("a file holding a document is left out by default, got {other:?}"),
+    }
+    let mut policy = Policy::basic(ProjectKey::from_bytes([9; 32]));
+    policy.include_documents = true;
+    let out = Session::new(policy)
+        .deidentify(&bytes)
+        .expect("included on request");
     assert!(!contains(&out.bytes, "FAKE"), "no fake value is left");
     let obj = parse(&out.bytes);
     for tag in [document, selector_ob, selector_ur] {
@@ -1630,4 +1638,55 @@ fn ages_over_89_become_90_or_older_wherever_an_age_is_kept() {
     policy.add_override("0010,1010=K").expect("override");
     let out = Session::new(policy).deidentify(&bytes).expect("ok");
     assert_eq!(text(&parse(&out.bytes), tags::PATIENT_AGE), "093Y");
+}
+
+#[test]
+fn documents_are_left_out_unless_included_and_then_replaced_by_a_placeholder_of_their_type() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, Tag, VR};
+    let original = parse(&sample_study()[0].1);
+    let meta = original.meta().clone();
+    let mut obj = original.into_inner();
+    obj.put(DataElement::new(
+        Tag(0x0042, 0x0011),
+        VR::OB,
+        PrimitiveValue::from(b"%PDF-1.4 Report: FAKEDOE^JANE, MRN 5512345\n%%EOF".to_vec()),
+    ));
+    obj.put(DataElement::new(
+        Tag(0x0042, 0x0012),
+        VR::LO,
+        PrimitiveValue::from("application/pdf"),
+    ));
+    obj.put(DataElement::new(
+        Tag(0x0042, 0x0015),
+        VR::UL,
+        PrimitiveValue::from(50_u32),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    match session(&[], 23).process(&bytes) {
+        Outcome::Excluded(e) => assert!(e.to_string().contains("a PDF document"), "{e}"),
+        other => panic!("left out by default, got {other:?}"),
+    }
+    let mut policy = Policy::basic(ProjectKey::from_bytes([23; 32]));
+    policy.include_documents = true;
+    let out = Session::new(policy).deidentify(&bytes).expect("included");
+    assert!(!contains(&out.bytes, "FAKEDOE") && !contains(&out.bytes, "5512345"));
+    let obj = parse(&out.bytes);
+    let doc = obj
+        .get(Tag(0x0042, 0x0011))
+        .and_then(|e| e.value().to_bytes().ok())
+        .expect("document")
+        .to_vec();
+    assert!(doc.starts_with(b"%PDF-1.4") && contains(&doc, "removed by Obscura"));
+    let said = obj
+        .get(Tag(0x0042, 0x0015))
+        .and_then(|e| e.value().to_int::<u32>().ok());
+    assert_eq!(
+        said,
+        Some(doc.len() as u32),
+        "its length is told as it is now"
+    );
 }

@@ -7,6 +7,7 @@
 mod ages;
 mod charset;
 mod dates;
+mod documents;
 mod keys;
 mod precheck;
 pub use precheck::header_len;
@@ -59,6 +60,10 @@ pub struct Policy {
     /// Include files that say text is burned into their pixels (Burned In Annotation = YES),
     /// which Obscura cannot clean yet. Off by default: such files are excluded.
     pub accept_burned_in: bool,
+    /// Include files that hold an encapsulated document (a PDF or CDA report, a 3D model):
+    /// their document is replaced by a placeholder of its type. Off by default: such files
+    /// are excluded, since their text cannot be cleaned.
+    pub include_documents: bool,
     /// Regions of burned-in text to blank, per kind of image.
     pub pixel_rules: crate::pixels::RegionRules,
     /// Regions the user drew (per image, series or image size): always applied, in addition
@@ -105,6 +110,7 @@ impl Policy {
             pseudonyms: BTreeMap::new(),
             overrides: BTreeMap::new(),
             accept_burned_in: false,
+            include_documents: false,
             pixel_rules: crate::pixels::RegionRules::default(),
             user_regions: crate::pixels::RegionRules::default(),
             detect_text: true,
@@ -223,6 +229,13 @@ pub enum DeidError {
          cannot remove it yet; left out to be safe (include such files only after checking them)"
     )]
     BurnedIn,
+    /// The file holds a document (a PDF or CDA report, a 3D model) whose text cannot be cleaned.
+    #[error(
+        "the file holds {0}, whose text can name the patient and cannot be cleaned; left out to \
+         be safe (include documents to keep such files, with the document replaced by a \
+         placeholder)"
+    )]
+    Document(&'static str),
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -611,6 +624,11 @@ impl Session {
         let meta = file.meta().clone();
         let mut obj = file.into_inner();
         let before = Summary::of(&obj);
+        if let Some(kind) = documents::kind(&obj) {
+            if !self.policy.include_documents {
+                return Err(DeidError::Document(kind));
+            }
+        }
         let has_pixels = attrs::has_image(&obj);
         // Rules are matched on the original values (model names may be removed below).
         let (mut regions, mut rule_names) = if has_pixels {

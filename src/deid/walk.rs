@@ -50,6 +50,8 @@ pub(super) struct Walker<'a> {
     /// Whether the file says text is burned into its pixels and nothing cleaned them (the
     /// user included it anyway): Patient Identity Removed is then NO.
     pub(super) burned_in_left: bool,
+    /// The MIME type of the object's encapsulated document, if any (its placeholder's type).
+    document_mime: String,
     changes: Vec<Change>,
     review: Vec<ReviewRow>,
     /// Attributes kept with a code that is also part of the patient's name or ID (each
@@ -84,6 +86,7 @@ impl<'a> Walker<'a> {
             content: Content::Plain,
             pixels_cleaned: false,
             burned_in_left: false,
+            document_mime: super::documents::mime_of(obj),
             changes: Vec::new(),
             review: Vec::new(),
             codes_like_patient: BTreeSet::new(),
@@ -452,10 +455,16 @@ impl<'a> Walker<'a> {
                 }
                 let value = if is_patient_identity(tag) {
                     PrimitiveValue::from(pseudonym_value(tag, &self.pseudonym))
+                } else if tag == super::documents::DOCUMENT && path.is_empty() {
+                    // A document a reader still opens, saying it was removed.
+                    PrimitiveValue::from(super::documents::placeholder(&self.document_mime))
                 } else {
                     dummy(vr)
                 };
-                let after = value.to_str().to_string();
+                let after = match &value {
+                    PrimitiveValue::U8(_) => "(placeholder bytes)".to_string(),
+                    v => v.to_str().to_string(),
+                };
                 self.note_review(&here, &name, elem.value(), &after);
                 let action = if is_patient_identity(tag) {
                     "pseudonymized"

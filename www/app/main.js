@@ -103,6 +103,7 @@ function currentSettings() {
     dateOffsetDays: offset === '' ? null : Number.parseInt(offset, 10),
     pseudonymsCsv,
     acceptBurnedIn: $('accept-burned-in').checked,
+    includeDocuments: $('include-documents').checked,
     detectText: $('detect-text').checked,
     pixelRules,
   };
@@ -211,6 +212,7 @@ function saveSettings() {
     options,
     detectText: $('detect-text').checked,
     acceptBurnedIn: $('accept-burned-in').checked,
+    includeDocuments: $('include-documents').checked,
     dateOffset: $('date-offset').value,
     pixelRules: pixelRules ? { name: pixelRulesName || 'rules', text: pixelRules } : null,
   };
@@ -233,6 +235,7 @@ function restoreSettings() {
   // On unless the user turned it off.
   $('detect-text').checked = saved.detectText !== false;
   $('accept-burned-in').checked = Boolean(saved.acceptBurnedIn);
+  $('include-documents').checked = Boolean(saved.includeDocuments);
   $('date-offset').value = typeof saved.dateOffset === 'string' ? saved.dateOffset : '';
   if (saved.pixelRules && typeof saved.pixelRules.text === 'string') {
     pixelRules = saved.pixelRules.text;
@@ -255,7 +258,7 @@ $('rules-forget').addEventListener('click', () => {
 });
 // (After the page's own handlers of the same event, e.g. a preset ticking its options.)
 const saveSoon = () => setTimeout(saveSettings, 0);
-for (const id of ['preset', 'detect-text', 'accept-burned-in', 'date-offset', 'options']) $(id).addEventListener('change', saveSoon);
+for (const id of ['preset', 'detect-text', 'accept-burned-in', 'include-documents', 'date-offset', 'options']) $(id).addEventListener('change', saveSoon);
 $('pseudonyms').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pseudonymsCsv = f ? await f.text() : null;

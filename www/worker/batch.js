@@ -162,6 +162,7 @@ export class Batch {
       dateOffsetDays: s.dateOffsetDays ?? undefined,
       pseudonymsCsv: s.pseudonymsCsv || undefined,
       acceptBurnedIn: Boolean(s.acceptBurnedIn),
+      includeDocuments: Boolean(s.includeDocuments),
       pixelRules: s.pixelRules || undefined,
       detectText: Boolean(s.detectText),
       userRegions: this.userRules.length || this.userRejected.length

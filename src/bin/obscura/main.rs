@@ -83,6 +83,8 @@ OPTIONS for deid:
                        folder given; by default they are skipped, saying so
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
                        Annotation = YES); they are excluded otherwise. Check them yourself.
+  --include-documents  include files holding a document (PDF or CDA report, 3D model), with
+                       the document replaced by a placeholder; they are excluded otherwise
   --jobs N             files de-identified at once (default: one per core). The output is
                        the same whatever N: files are written in the order of the inputs.
   --memory MIB         memory for the files in flight across the threads (default: three
@@ -118,6 +120,7 @@ struct Args {
     reid_passphrase: Option<PathBuf>,
     overrides: Vec<String>,
     accept_burned_in: bool,
+    include_documents: bool,
     regions: Option<PathBuf>,
     detect_text: bool,
     text_model: Option<PathBuf>,
@@ -149,6 +152,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         reid_passphrase: None,
         overrides: Vec::new(),
         accept_burned_in: false,
+        include_documents: false,
         regions: None,
         detect_text: true,
         text_model: None,
@@ -189,6 +193,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             }
             "--action" => args.overrides.push(value("--action")?),
             "--accept-burned-in" => args.accept_burned_in = true,
+            "--include-documents" => args.include_documents = true,
             // On by default; the flag is still accepted.
             "--detect-text" => args.detect_text = true,
             "--no-detect-text" => args.detect_text = false,
@@ -921,6 +926,7 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.options = OptionSet::new(args.options)?;
     policy.date_offset_days = args.date_offset;
     policy.accept_burned_in = args.accept_burned_in;
+    policy.include_documents = args.include_documents;
     policy.detect_text = args.detect_text;
     if args.detect_text {
         policy.text_detector = text_detector(&args.text_detector, args.text_model.as_deref());
