@@ -93,7 +93,7 @@ pub struct Run {
 #[wasm_bindgen]
 impl Run {
     /// Start a run with the page's settings: `{options, passphrase, salt, randomKey,
-    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, pixelRules, detectText, userRegions}`
+    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, hipaa, pixelRules, detectText, userRegions}`
     /// (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Run, JsError> {
@@ -374,6 +374,8 @@ struct RunSettings {
     /// Include files that hold an encapsulated document, with a placeholder document.
     #[serde(default)]
     include_documents: bool,
+    /// The HIPAA method of the chosen preset (`hipaa-safe-harbor`, `hipaa-limited-data-set`).
+    hipaa: Option<String>,
     /// A rules file: Obscura's JSON or a CTP pixel script.
     pixel_rules: Option<String>,
     #[serde(default)]
@@ -393,6 +395,7 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
         pseudonyms_csv,
         accept_burned_in,
         include_documents,
+        hipaa,
         pixel_rules: pixel_rules_json,
         detect_text,
         user_regions: user_regions_json,
@@ -419,6 +422,13 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
     policy.date_offset_days = date_offset_days;
     policy.accept_burned_in = accept_burned_in;
     policy.include_documents = include_documents;
+    policy.hipaa = match hipaa.as_deref() {
+        None | Some("") => None,
+        Some(id) => Some(
+            crate::profile::Hipaa::from_id(id)
+                .ok_or_else(|| js_err(format!("unknown HIPAA method {id}")))?,
+        ),
+    };
     policy.detect_text = detect_text;
     policy.text_detector = TEXT_DETECTOR.with(|d| d.borrow().clone());
     if let Some(json) = user_regions_json {
@@ -566,6 +576,8 @@ pub fn profile_options() -> Result<JsValue, JsError> {
         label: &'static str,
         explanation: &'static str,
         options: Vec<&'static str>,
+        /// The HIPAA method the preset follows, to pass back as the run's `hipaa`.
+        hipaa: Option<&'static str>,
     }
     #[derive(Serialize)]
     struct All {
@@ -588,6 +600,7 @@ pub fn profile_options() -> Result<JsValue, JsError> {
                 label: p.label,
                 explanation: p.explanation,
                 options: p.options.iter().map(|o| o.id()).collect(),
+                hipaa: p.hipaa.map(|h| h.id()),
             })
             .collect(),
     };

@@ -73,6 +73,9 @@ fn deidentify(bytes: &[u8], options: &OptionSet) -> InMemDicomObject {
     let mut policy = Policy::basic(ProjectKey::from_bytes([42; 32]));
     policy.options = options.clone();
     policy.date_offset_days = Some(-20_000);
+    // The file holds every row, Encapsulated Document among them: documents are included so
+    // that the row's action can be seen.
+    policy.include_documents = true;
     let d = Session::new(policy)
         .deidentify(bytes)
         .expect("de-identifies");

@@ -8,6 +8,7 @@ mod ages;
 mod charset;
 mod dates;
 mod documents;
+mod hipaa;
 mod keys;
 mod precheck;
 pub use precheck::header_len;
@@ -64,6 +65,10 @@ pub struct Policy {
     /// their document is replaced by a placeholder of its type. Off by default: such files
     /// are excluded, since their text cannot be cleaned.
     pub include_documents: bool,
+    /// The HIPAA method followed, if any (set by the HIPAA presets): dates to their year
+    /// (Safe Harbor), the town, state and ZIP code of the patient's address kept (Limited
+    /// Data Set), and the report's HIPAA section.
+    pub hipaa: Option<crate::profile::Hipaa>,
     /// Regions of burned-in text to blank, per kind of image.
     pub pixel_rules: crate::pixels::RegionRules,
     /// Regions the user drew (per image, series or image size): always applied, in addition
@@ -111,6 +116,7 @@ impl Policy {
             overrides: BTreeMap::new(),
             accept_burned_in: false,
             include_documents: false,
+            hipaa: None,
             pixel_rules: crate::pixels::RegionRules::default(),
             user_regions: crate::pixels::RegionRules::default(),
             detect_text: true,
@@ -1243,8 +1249,28 @@ fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
     } else if burned != "NO" && risky_class {
         w.push("Images of this kind often have names or dates burned into the pixels: check them before sharing.".into());
     }
-    if attrs::text(obj, tags::RECOGNIZABLE_VISUAL_FEATURES).eq_ignore_ascii_case("YES") {
+    let features = attrs::text(obj, tags::RECOGNIZABLE_VISUAL_FEATURES).to_ascii_uppercase();
+    // Photographs (visible light, external camera) and 3D renderings can show a face, which
+    // identifies the patient as surely as a name (HIPAA counts full-face images).
+    let photograph = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.77.1.4") || modality == "XC";
+    let image_type = attrs::text(obj, tags::IMAGE_TYPE).to_ascii_uppercase();
+    let rendering = image_type.split('\\').any(|t| {
+        matches!(
+            t.trim(),
+            "VOLUME_RENDER" | "VOLUME RENDER" | "SURFACE_RENDER" | "SURFACE RENDER" | "3D"
+        )
+    });
+    if features == "YES" {
         w.push("The file says the image shows recognizable features (e.g. a face): check it before sharing.".into());
+    } else if features != "NO" && (photograph || rendering) {
+        w.push(format!(
+            "A {} can show the patient's face, which identifies them: check it before sharing.",
+            if photograph {
+                "photograph"
+            } else {
+                "3D rendering"
+            }
+        ));
     }
     w
 }

@@ -351,8 +351,110 @@ impl Identifiers {
                 }
             }
         }
+        hits += blank_phone_numbers(&mut chars);
+        hits += blank_addresses(&mut chars);
         (chars.into_iter().collect(), hits)
     }
+}
+
+/// Blank telephone and fax numbers written in groups ("(555) 010-9999", "+44 20 7946 0000",
+/// "555 010 9999"): groups of at least two digits (a leading "+1" aside) joined by single
+/// spaces, dots, dashes, slashes or brackets, seven digits or more in all. Returns how many.
+fn blank_phone_numbers(chars: &mut [char]) -> usize {
+    const JOINS: &str = " -./()";
+    let mut hits = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        let starts = (chars[i].is_ascii_digit() || chars[i] == '+' || chars[i] == '(')
+            && (i == 0 || !chars[i - 1].is_alphanumeric());
+        if !starts {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut groups: Vec<usize> = Vec::new();
+        let mut end = i;
+        let mut j = i;
+        let plus = chars[j] == '+';
+        if plus {
+            j += 1;
+        }
+        loop {
+            // At most two joining characters between groups ("), " or ") ").
+            let mut joins = 0;
+            while j < chars.len() && JOINS.contains(chars[j]) && joins < 2 {
+                j += 1;
+                joins += 1;
+            }
+            let g = j;
+            while j < chars.len() && chars[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == g {
+                break;
+            }
+            if j < chars.len() && chars[j].is_alphabetic() {
+                break; // "12mm": a measure, not a group
+            }
+            groups.push(j - g);
+            end = j;
+            if j < chars.len() && chars[j] == ')' {
+                end = j + 1;
+            }
+        }
+        let digits: usize = groups.iter().sum();
+        let short_ok = groups
+            .iter()
+            .enumerate()
+            .all(|(k, &n)| n >= 2 || (k == 0 && plus));
+        if groups.len() >= 2 && digits >= 7 && short_ok {
+            for c in &mut chars[start..end] {
+                if !c.is_whitespace() {
+                    *c = '*';
+                }
+            }
+            hits += 1;
+            i = end;
+        } else {
+            i += 1;
+            while i < chars.len() && chars[i].is_alphanumeric() {
+                i += 1;
+            }
+        }
+    }
+    hits
+}
+
+/// Blank e-mail addresses and web addresses (URLs) standing as words in `chars`: they name a
+/// person or lead to their record whoever they are. Returns how many were blanked.
+fn blank_addresses(chars: &mut [char]) -> usize {
+    let mut hits = 0;
+    let mut i = 0;
+    while i < chars.len() {
+        if chars[i].is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        while i < chars.len() && !chars[i].is_whitespace() {
+            i += 1;
+        }
+        let word: String = chars[start..i].iter().collect::<String>().to_lowercase();
+        let word = word.trim_matches(|c: char| "()<>[]\"',;".contains(c));
+        let email = word
+            .split_once('@')
+            .is_some_and(|(user, host)| !user.is_empty() && host.contains('.'));
+        let url = ["http://", "https://", "ftp://", "www."]
+            .iter()
+            .any(|p| word.starts_with(p));
+        if email || url {
+            for c in &mut chars[start..i] {
+                *c = '*';
+            }
+            hits += 1;
+        }
+    }
+    hits
 }
 
 /// The letters U+00C0 to U+017F (Latin-1 Supplement and Latin Extended-A) in lower case
@@ -523,6 +625,41 @@ fn unspaced(c: char) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn e_mail_and_web_addresses_are_blanked_in_cleaned_text() {
+        let ids = Identifiers::default();
+        let (out, hits) = ids.scrub("sent by jane.fake@example.invalid, see https://pacs.invalid/p?id=5 or www.fake.invalid");
+        assert_eq!(hits, 3, "{out}");
+        assert!(
+            !out.contains("jane") && !out.contains("pacs") && !out.contains("www"),
+            "{out}"
+        );
+        assert_eq!(ids.scrub("T1 @ 3T, 5 mm").0, "T1 @ 3T, 5 mm");
+    }
+
+    #[test]
+    fn telephone_and_fax_numbers_in_groups_are_blanked_in_cleaned_text() {
+        let ids = Identifiers::default();
+        for text in [
+            "call (555) 010-9999 today",
+            "fax 555 010 9999",
+            "tel +44 20 7946 0000",
+            "+1 555.010.9999",
+        ] {
+            let (out, hits) = ids.scrub(text);
+            assert_eq!(hits, 1, "{text}: {out}");
+            assert!(!out.contains("9999") && !out.contains("0000"), "{out}");
+        }
+        for text in [
+            "120 kVp 250 mAs",
+            "512 x 512, 3 mm",
+            "slices 12 34 56 7",
+            "3 4 5 6 7 8 9",
+        ] {
+            assert_eq!(ids.scrub(text).0, text);
+        }
+    }
 
     #[test]
     fn values_of_every_length_are_found_whole_and_longest_first() {

@@ -17,8 +17,8 @@ use super::dates::{shift_date, shift_datetime};
 use super::scrub::Identifiers;
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
-    is_retired_text, is_vocabulary_uid, is_well_known_uid, outside_table, rule_for, Code, Outside,
-    ProfileOption, BASIC_PROFILE_CODE,
+    is_retired_text, is_vocabulary_uid, is_well_known_uid, outside_table, rule_for, Code, Hipaa,
+    Outside, ProfileOption, BASIC_PROFILE_CODE,
 };
 
 /// Obscura's own Implementation Class UID, written in the file meta of every output file.
@@ -434,6 +434,12 @@ impl<'a> Walker<'a> {
         }
 
         let vr = elem.vr();
+        if let Some(hipaa) = self.policy.hipaa {
+            if let Some(kept) = self.hipaa_keeps(hipaa, &elem, code, &here, &name) {
+                out.put(kept);
+                return;
+            }
+        }
         match code {
             Code::K => self.keep(elem, &here, &name, out),
             Code::X if !is_patient_identity(tag) => {
@@ -475,6 +481,65 @@ impl<'a> Walker<'a> {
                 out.put(DataElement::new(tag, vr, value));
             }
         }
+    }
+
+    /// What a HIPAA preset keeps of an attribute the profile would remove, empty or replace:
+    /// the year of a date (Safe Harbor; birth dates follow the profile, as a birth year can
+    /// tell an age over 89), the town, state and ZIP code of the patient's address and the
+    /// region of residence (Limited Data Set), the country of residence (both).
+    fn hipaa_keeps(
+        &mut self,
+        hipaa: Hipaa,
+        elem: &InMemElement,
+        code: Code,
+        here: &str,
+        name: &str,
+    ) -> Option<InMemElement> {
+        if matches!(code, Code::K | Code::C | Code::U) {
+            return None;
+        }
+        let tag = elem.tag();
+        let vr = elem.vr();
+        let text = || value_text(elem.value()).unwrap_or_default();
+        let (value, action, why) = match hipaa {
+            Hipaa::SafeHarbor
+                if matches!(vr, VR::DA | VR::DT)
+                    && !name.contains("Birth")
+                    && tag.group() != 0x0002 =>
+            {
+                let year = super::hipaa::year_only(vr, &text())?;
+                let why = if vr == VR::DA {
+                    "HIPAA Safe Harbor: every element of the date but its year removed (a DA \
+                     holds a whole date, so it reads 1 January of the year)"
+                } else {
+                    "HIPAA Safe Harbor: every element of the date but its year removed"
+                };
+                (year, "reduced to year", why)
+            }
+            Hipaa::LimitedDataSet if tag == tags::PATIENT_ADDRESS => {
+                let place = super::hipaa::town_state_zip(&text())?;
+                (
+                    place,
+                    "cleaned",
+                    "HIPAA Limited Data Set: the town, state and ZIP code kept, the rest of the \
+                     address removed",
+                )
+            }
+            Hipaa::LimitedDataSet if tag == tags::REGION_OF_RESIDENCE => (
+                text(),
+                "kept",
+                "HIPAA Limited Data Set: a state or region, which it keeps",
+            ),
+            _ if tag == tags::COUNTRY_OF_RESIDENCE => (
+                text(),
+                "kept",
+                "HIPAA: a country is not a geographic unit smaller than a state",
+            ),
+            _ => return None,
+        };
+        self.note_review(here, name, elem.value(), &value);
+        self.log(here, name, action, why);
+        Some(DataElement::new(tag, vr, PrimitiveValue::from(value)))
     }
 
     /// An attribute the table does not name: kept unless its VR can carry identity and the
@@ -906,6 +971,7 @@ impl<'a> Walker<'a> {
             BASIC_PROFILE_CODE.1.to_string(),
         ]);
         methods.extend(opts.iter().map(|o| o.code_meaning().to_string()));
+        methods.extend(self.policy.hipaa.map(|h| h.method().to_string()));
         if self.pixels_cleaned {
             methods.push(CLEAN_PIXEL_DATA_CODE.1.to_string());
         }
@@ -928,7 +994,9 @@ impl<'a> Walker<'a> {
             VR::SQ,
             Value::from(DataSetSequence::new(codes, Length::UNDEFINED)),
         ));
-        let temporal = if opts.contains(ProfileOption::RetainLongitudinalFullDates) {
+        let temporal = if self.policy.hipaa == Some(Hipaa::SafeHarbor) {
+            "MODIFIED" // dates reduced to their year
+        } else if opts.contains(ProfileOption::RetainLongitudinalFullDates) {
             "UNMODIFIED"
         } else if opts.contains(ProfileOption::RetainLongitudinalModifiedDates) {
             "MODIFIED"

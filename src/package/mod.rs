@@ -7,6 +7,7 @@
 mod change_sets;
 mod dicomdir;
 pub mod gif;
+mod hipaa;
 pub mod png;
 mod report;
 mod zip;
@@ -386,6 +387,14 @@ impl Layout {
         s.push_str("Obscura de-identification report\n");
         s.push_str("================================\n\n");
         s.push_str(&format!("Profile: {}\n", crate::profile::PROFILE_NAME));
+        if let Some(method) = policy.hipaa {
+            s.push_str(&format!("Method:  {}\n", method.method()));
+            if method == crate::profile::Hipaa::LimitedDataSet {
+                s.push_str(
+                    "         (dates and town/state/ZIP kept: share only under a data use agreement)\n",
+                );
+            }
+        }
         if policy.options.is_empty() {
             s.push_str("Options: none (the Basic Profile alone)\n");
         } else {
@@ -435,11 +444,43 @@ impl Layout {
         entry.finish()
     }
 
+    /// For the report's HIPAA section: how many files held each of the 18 kinds of
+    /// identifier (by their change logs), and how many were flagged as possibly showing a face.
+    fn hipaa_counts(&self) -> ([usize; 18], usize) {
+        let mut held = [0; 18];
+        for (n, runs) in self.change_runs().iter().enumerate() {
+            let files: usize = runs.iter().map(|r| r.count).sum();
+            let mut kinds = [false; 18];
+            for c in self.changes.changes(n).iter() {
+                if let Some(k) = hipaa::kind_of(c) {
+                    kinds[k] = true;
+                }
+            }
+            for (k, present) in kinds.iter().enumerate() {
+                if *present {
+                    held[k] += files;
+                }
+            }
+        }
+        let faces = self
+            .files
+            .iter()
+            .filter(|f| f.warnings.iter().any(|w| w.contains("face")))
+            .count();
+        (held, faces)
+    }
+
     /// `deidentification-report.html`: the log as a readable page.
     pub fn report_html(&self, policy: &Policy) -> Compressed {
         let mut entry = Deflating::new();
         // Writing into a Deflating cannot fail.
-        let _ = entry.write_all(report::report_head(self, policy).as_bytes());
+        let hipaa_section = policy.hipaa.map(|method| {
+            let (held, faces) = self.hipaa_counts();
+            hipaa::section(method, &held, faces)
+        });
+        let _ = entry.write_all(
+            report::report_head(self, policy, hipaa_section.as_deref().unwrap_or("")).as_bytes(),
+        );
         for (n, runs) in self.change_runs().iter().enumerate() {
             let files: Vec<String> = runs.iter().map(|r| self.describe_run(r)).collect();
             let count = runs.iter().map(|r| r.count).sum();

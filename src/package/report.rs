@@ -55,7 +55,7 @@ pub(super) const PAGE_END: &str = "</body>\n</html>\n";
 
 /// The start of `deidentification-report.html`, up to the files' sections (see
 /// [`report_file`]); it ends with [`PAGE_END`].
-pub fn report_head(layout: &Layout, policy: &Policy) -> String {
+pub fn report_head(layout: &Layout, policy: &Policy, hipaa_section: &str) -> String {
     let mut b = page_start("De-identification report");
     let _ = writeln!(b, "<h1>De-identification report</h1>");
     let _ = writeln!(
@@ -83,6 +83,13 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
             options.join("<br>")
         }
     );
+    if let Some(method) = policy.hipaa {
+        let _ = writeln!(
+            b,
+            "<tr><th>Method</th><td>{}</td></tr>",
+            esc(method.method())
+        );
+    }
     let _ = writeln!(
         b,
         "<tr><th>Files</th><td>{} de-identified, {} excluded, {} skipped</td></tr>",
@@ -118,6 +125,7 @@ pub fn report_head(layout: &Layout, policy: &Policy) -> String {
         }
         let _ = writeln!(b, "</tbody></table>");
     }
+    b.push_str(hipaa_section);
     let _ = writeln!(
         b,
         "<h2>Per file</h2>\n<p>Files with the same changes are listed together.</p>"

@@ -409,6 +409,45 @@ pub struct Preset {
     pub explanation: &'static str,
     /// The options it turns on.
     pub options: &'static [ProfileOption],
+    /// The HIPAA method it follows, if any (what it keeps beyond the options, and the
+    /// report's HIPAA section).
+    pub hipaa: Option<Hipaa>,
+}
+
+/// The two ways HIPAA's Privacy Rule lets imaging be shared without authorization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hipaa {
+    /// Safe Harbor (45 CFR 164.514(b)(2)): the 18 kinds of identifier removed. Dates keep only
+    /// their year; ages over 89 are "90 or older".
+    SafeHarbor,
+    /// Limited Data Set (45 CFR 164.514(e)): the 16 direct identifiers removed; dates, and the
+    /// town, state and ZIP code of an address, kept. Shared only under a data use agreement.
+    LimitedDataSet,
+}
+
+impl Hipaa {
+    /// The short name the page and the CLI use.
+    pub fn id(self) -> &'static str {
+        match self {
+            Hipaa::SafeHarbor => "hipaa-safe-harbor",
+            Hipaa::LimitedDataSet => "hipaa-limited-data-set",
+        }
+    }
+
+    /// Parse the short name.
+    pub fn from_id(id: &str) -> Option<Hipaa> {
+        [Hipaa::SafeHarbor, Hipaa::LimitedDataSet]
+            .into_iter()
+            .find(|h| h.id() == id)
+    }
+
+    /// The method as De-identification Method and the report name it.
+    pub fn method(self) -> &'static str {
+        match self {
+            Hipaa::SafeHarbor => "HIPAA Safe Harbor (45 CFR 164.514(b)(2))",
+            Hipaa::LimitedDataSet => "HIPAA Limited Data Set (45 CFR 164.514(e))",
+        }
+    }
 }
 
 /// The presets, safest first.
@@ -418,6 +457,7 @@ pub const PRESETS: &[Preset] = &[
         label: "Safest (Basic Profile)",
         explanation: "Removes everything the standard lists as identifying. Best for sharing.",
         options: &[],
+        hipaa: None,
     },
     Preset {
         id: "teaching",
@@ -427,6 +467,7 @@ pub const PRESETS: &[Preset] = &[
             ProfileOption::RetainPatientCharacteristics,
             ProfileOption::CleanDescriptors,
         ],
+        hipaa: None,
     },
     Preset {
         id: "research-longitudinal",
@@ -441,6 +482,32 @@ pub const PRESETS: &[Preset] = &[
             ProfileOption::CleanDescriptors,
             ProfileOption::CleanStructuredContent,
         ],
+        hipaa: None,
+    },
+    Preset {
+        id: "hipaa-safe-harbor",
+        label: "HIPAA Safe Harbor",
+        explanation: "For sharing under HIPAA without a data use agreement: the 18 kinds of \
+                      identifier removed, dates kept as their year only, ages over 89 as \
+                      \"90 or older\"; the report accounts for each of the 18.",
+        options: &[
+            ProfileOption::RetainPatientCharacteristics,
+            ProfileOption::CleanDescriptors,
+        ],
+        hipaa: Some(Hipaa::SafeHarbor),
+    },
+    Preset {
+        id: "hipaa-limited-data-set",
+        label: "HIPAA Limited Data Set",
+        explanation: "For research under a data use agreement (needed before sharing): the 16 \
+                      direct identifiers removed; dates, and the town, state and ZIP code of \
+                      the patient's address, kept.",
+        options: &[
+            ProfileOption::RetainLongitudinalFullDates,
+            ProfileOption::RetainPatientCharacteristics,
+            ProfileOption::CleanDescriptors,
+        ],
+        hipaa: Some(Hipaa::LimitedDataSet),
     },
 ];
 

@@ -104,6 +104,7 @@ function currentSettings() {
     pseudonymsCsv,
     acceptBurnedIn: $('accept-burned-in').checked,
     includeDocuments: $('include-documents').checked,
+    hipaa: chosenHipaa() || undefined,
     detectText: $('detect-text').checked,
     pixelRules,
   };
@@ -179,17 +180,39 @@ function renderOptions({ options, presets }) {
       const other = { 'retain-full-dates': 'retain-modified-dates', 'retain-modified-dates': 'retain-full-dates' }[o.id];
       if (other && box.checked) $(`opt-${other}`).checked = false;
       $('preset').value = '';
+      showHipaaNote();
     });
   }
   const select = $('preset');
   select.append(new Option('Custom', ''));
-  for (const p of presets) select.append(new Option(`${p.label}: ${p.explanation}`, p.id));
+  for (const p of presets) {
+    const option = new Option(`${p.label}: ${p.explanation}`, p.id);
+    option.dataset.hipaa = p.hipaa || '';
+    select.append(option);
+  }
   select.value = 'basic';
   select.addEventListener('change', () => {
+    showHipaaNote();
     const preset = presets.find((p) => p.id === select.value);
     if (!preset) return;
     for (const box of fieldset.querySelectorAll('input[type=checkbox]')) box.checked = preset.options.includes(box.value);
   });
+}
+
+// The HIPAA method of the chosen preset ('' for the others, and for Custom).
+function chosenHipaa() {
+  const option = $('preset').selectedOptions[0];
+  return (option && option.dataset.hipaa) || '';
+}
+
+const HIPAA_NOTES = {
+  'hipaa-safe-harbor': 'HIPAA Safe Harbor: the report accounts for each of the 18 kinds of identifier. Look at every image flagged for a face or burned-in text before sharing.',
+  'hipaa-limited-data-set': 'HIPAA Limited Data Set: dates and the town, state and ZIP code are kept, so a data use agreement with the recipient is needed before you share this package.',
+};
+function showHipaaNote() {
+  const note = HIPAA_NOTES[chosenHipaa()];
+  $('hipaa-note').hidden = !note;
+  $('hipaa-note').textContent = note || '';
 }
 
 $('pixel-rules').addEventListener('change', async (ev) => {
@@ -232,6 +255,7 @@ function restoreSettings() {
     box.checked = Array.isArray(saved.options) && saved.options.includes(box.value);
   }
   if ([...$('preset').options].some((o) => o.value === saved.preset)) $('preset').value = saved.preset;
+  showHipaaNote();
   // On unless the user turned it off.
   $('detect-text').checked = saved.detectText !== false;
   $('accept-burned-in').checked = Boolean(saved.acceptBurnedIn);

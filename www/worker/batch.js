@@ -163,6 +163,7 @@ export class Batch {
       pseudonymsCsv: s.pseudonymsCsv || undefined,
       acceptBurnedIn: Boolean(s.acceptBurnedIn),
       includeDocuments: Boolean(s.includeDocuments),
+      hipaa: s.hipaa || undefined,
       pixelRules: s.pixelRules || undefined,
       detectText: Boolean(s.detectText),
       userRegions: this.userRules.length || this.userRejected.length

@@ -121,6 +121,7 @@ struct Args {
     overrides: Vec<String>,
     accept_burned_in: bool,
     include_documents: bool,
+    hipaa: Option<obscura::profile::Hipaa>,
     regions: Option<PathBuf>,
     detect_text: bool,
     text_model: Option<PathBuf>,
@@ -153,6 +154,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         overrides: Vec::new(),
         accept_burned_in: false,
         include_documents: false,
+        hipaa: None,
         regions: None,
         detect_text: true,
         text_model: None,
@@ -181,6 +183,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     .find(|p| p.id == v)
                     .ok_or_else(|| format!("unknown preset {v:?}; see `obscura options`"))?;
                 options.extend_from_slice(p.options);
+                args.hipaa = p.hipaa.or(args.hipaa);
             }
             "--key-file" => args.key_file = Some(PathBuf::from(value("--key-file")?)),
             "--pseudonyms" => args.pseudonyms = Some(PathBuf::from(value("--pseudonyms")?)),
@@ -927,6 +930,7 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.date_offset_days = args.date_offset;
     policy.accept_burned_in = args.accept_burned_in;
     policy.include_documents = args.include_documents;
+    policy.hipaa = args.hipaa;
     policy.detect_text = args.detect_text;
     if args.detect_text {
         policy.text_detector = text_detector(&args.text_detector, args.text_model.as_deref());
