@@ -205,6 +205,33 @@ test('the sample study works from the page, in a worker, without any remote requ
   await context.close();
 });
 
+test('a HIPAA preset says what it is for, and the package records the method and accounts for the 18 identifiers', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByLabel('Preset').selectOption('hipaa-limited-data-set');
+  await assertEventually(async () => /data use agreement/.test(await page.locator('#hipaa-note').textContent()), 5_000);
+  assert.ok(await page.locator('#hipaa-note').isVisible());
+  await page.getByLabel('Preset').selectOption('hipaa-safe-harbor');
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  const { dest, names } = await downloadPackage(page, 'hipaa');
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /Method: +HIPAA Safe Harbor/);
+  const report = readFileSync(join(dest, 'deidentification-report.html'), 'utf8');
+  assert.match(report, /HIPAA Safe Harbor: the 18 identifiers/);
+  assert.equal((report.match(/<tr><td>\d+<\/td>/g) || []).length, 18, 'a row for each identifier');
+  const dicom = names.find((n) => n.startsWith('DICOM/') && !n.endsWith('DICOMDIR'));
+  const dump = spawnSync('dcmdump', ['-q', '+P', 'StudyDate', join(dest, dicom)], { encoding: 'utf8' });
+  assert.match(dump.stdout, /\[20240101\]/, 'the study date keeps its year only');
+  // The preset keeps descriptions and comments cleaned (Clean Descriptors): the sample's
+  // comment holds no identifier, so that canary of the Basic Profile stays; no other does.
+  for (const file of filesUnder(dest)) {
+    const bytes = readFileSync(file);
+    for (const c of canaries.filter((c) => c !== 'FAKECOMMENT')) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
+  }
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a ZIP archive of a study is read inside the page', async () => {
   const { context, page, requests, errors } = await openPage();
   const zipPath = join(work, 'study.zip');
