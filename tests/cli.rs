@@ -855,3 +855,148 @@ fn links_out_of_the_given_folder_are_not_followed() {
             || files_under(&dir.join("from-disc/DICOM")).is_empty()
     );
 }
+
+/// 7-Zip, as Debian's `7zip` package installs it (`make setup` does).
+fn seven_zip(args: &[&dyn AsRef<OsStr>]) -> Output {
+    Command::new("7zz")
+        .args(args.iter().map(|a| a.as_ref()))
+        .output()
+        .expect("7zz (Debian's 7zip package, installed by `make setup`) runs")
+}
+
+#[test]
+fn a_password_protected_package_opens_in_7zip_with_its_password_only() {
+    let dir = tempdir("encrypted");
+    let input = sample_input(&dir);
+    let out = dir.join("out");
+    let zip = dir.join("package.zip");
+    let password = "pässwörd 日本 horse";
+    fs::write(dir.join("pw"), format!("{password}\n")).expect("write");
+    let log = dir.join("exports.jsonl");
+    let o = deid(
+        &input,
+        &out,
+        &[
+            &"--no-detect-text",
+            &"--preset",
+            &"hipaa-safe-harbor",
+            &"--zip",
+            &zip,
+            &"--zip-password-file",
+            &dir.join("pw"),
+            &"--export-log",
+            &log,
+        ],
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let bytes = fs::read(&zip).expect("the package");
+
+    // Every entry is AES-256, and nothing of the files shows in the archive.
+    let listing = seven_zip(&[&"l", &"-slt", &format!("-p{password}"), &zip]);
+    let listing = String::from_utf8_lossy(&listing.stdout);
+    let methods: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.starts_with("Method = "))
+        .collect();
+    assert!(methods.len() > 10, "{listing}");
+    assert!(
+        methods.iter().all(|m| m.starts_with("Method = AES-256")),
+        "{methods:?}"
+    );
+    let plain = fs::read(out.join("manifest.json")).expect("manifest");
+    assert!(!bytes
+        .windows(40)
+        .any(|w| plain.windows(40).next() == Some(w)));
+
+    // The right password gives back the folder's files, byte for byte.
+    let x = dir.join("x");
+    let ok = seven_zip(&[
+        &"x",
+        &"-y",
+        &format!("-p{password}"),
+        &format!("-o{}", x.display()),
+        &zip,
+    ]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
+    let mut compared = 0;
+    for entry in files_under(&out) {
+        let rel = entry.strip_prefix(&out).expect("under out");
+        assert_eq!(
+            fs::read(&entry).ok(),
+            fs::read(x.join(rel)).ok(),
+            "{}",
+            rel.display()
+        );
+        compared += 1;
+    }
+    assert!(compared > 10);
+
+    // A wrong password opens nothing.
+    let bad = seven_zip(&[&"t", &"-pcorrect horse", &zip]);
+    assert!(!bad.status.success());
+    let said = [bad.stdout, bad.stderr].concat();
+    assert!(String::from_utf8_lossy(&said).contains("Wrong password"));
+
+    // The export log: one line, no patient data, the package's size and SHA-256.
+    let text = fs::read_to_string(&log).expect("export log");
+    assert_eq!(text.lines().count(), 1, "{text}");
+    let line: serde_json::Value = serde_json::from_str(text.trim()).expect("JSON");
+    assert_eq!(line["encrypted"], true);
+    assert_eq!(line["made_by"], "cli");
+    assert_eq!(line["preset"], "hipaa-safe-harbor");
+    assert_eq!(line["hipaa"], "hipaa-safe-harbor");
+    assert_eq!(
+        (line["patients"].as_u64(), line["files"].as_u64()),
+        (Some(2), Some(6))
+    );
+    assert_eq!(line["bytes"].as_u64(), Some(bytes.len() as u64));
+    let sha = Command::new("sha256sum")
+        .arg(&zip)
+        .output()
+        .expect("sha256sum");
+    let sha = String::from_utf8_lossy(&sha.stdout);
+    assert_eq!(line["sha256"].as_str(), sha.split_whitespace().next());
+    for canary in obscura::sample::CANARIES {
+        assert!(!text.contains(canary), "{canary} in the export log");
+    }
+
+    // A second package: a second line; a short password is refused before any work.
+    let o = deid(
+        &input,
+        &dir.join("out2"),
+        &[
+            &"--no-detect-text",
+            &"--zip",
+            &dir.join("2.zip"),
+            &"--export-log",
+            &log,
+        ],
+    );
+    assert!(o.status.success());
+    let text = fs::read_to_string(&log).expect("export log");
+    assert_eq!(text.lines().count(), 2);
+    assert!(text
+        .lines()
+        .nth(1)
+        .expect("2nd")
+        .contains("\"encrypted\":false"));
+    fs::write(dir.join("short"), "1234567\n").expect("write");
+    let o = deid(
+        &input,
+        &dir.join("out3"),
+        &[
+            &"--zip",
+            &dir.join("3.zip"),
+            &"--zip-password-file",
+            &dir.join("short"),
+        ],
+    );
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 8 characters"));
+    let o = deid(&input, &dir.join("out4"), &[&"--export-log", &log]);
+    assert_eq!(o.status.code(), Some(2));
+}

@@ -6,6 +6,8 @@
 
 mod change_sets;
 mod dicomdir;
+pub mod encrypt;
+pub mod export_log;
 pub mod gif;
 mod hipaa;
 pub mod png;
@@ -20,6 +22,8 @@ use serde::Serialize;
 
 pub use self::change_sets::{ChangeSets, Run};
 pub use self::dicomdir::{dicomdir, write_dicomdir, DirFile};
+pub use self::encrypt::{ExportError, PackageOutput, Written};
+pub use self::export_log::MadeBy;
 pub use self::zip::{Compressed, Deflating, ZipStream};
 use crate::deid::{Deidentified, Policy, Summary};
 
@@ -273,6 +277,23 @@ impl Layout {
     /// Number of files placed.
     pub fn len(&self) -> usize {
         self.files.len()
+    }
+
+    /// Patients, studies and series placed.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let studies = self.patients.values().map(|(_, s)| s.len()).sum();
+        let series = self
+            .patients
+            .values()
+            .flat_map(|(_, s)| s.values())
+            .map(|(_, series)| series.len())
+            .sum();
+        (self.patients.len(), studies, series)
+    }
+
+    /// Files left out of the package (excluded, for whatever reason).
+    pub fn left_out(&self) -> usize {
+        self.excluded.values().sum()
     }
 
     /// Whether no file was placed.

@@ -17,6 +17,46 @@ struct EntryRecord {
     size: u64,
     offset: u64,
     method: u16,
+    /// Encrypted with WinZip's AES-256 (AE-2, see [`super::encrypt`]): written with method 99
+    /// and a 0x9901 extra field that names `method`.
+    encrypted: bool,
+}
+
+impl EntryRecord {
+    /// The method written in the headers.
+    fn written_method(&self) -> u16 {
+        if self.encrypted {
+            99
+        } else {
+            self.method
+        }
+    }
+
+    /// Version needed to extract: 2.0, 4.5 for ZIP64, 5.1 for AES (as 7-Zip and WinZip write).
+    fn version(&self, zip64: bool) -> u16 {
+        match (self.encrypted, zip64) {
+            (true, _) => 51,
+            (false, true) => 45,
+            (false, false) => 20,
+        }
+    }
+
+    /// General purpose flags: names are UTF-8; bit 0 when encrypted.
+    fn flags(&self) -> u16 {
+        (1 << 11) | u16::from(self.encrypted)
+    }
+
+    /// The 0x9901 extra field of an encrypted entry: AE-2, vendor "AE", AES-256, its method.
+    fn aes_extra(&self, out: &mut Vec<u8>) {
+        if self.encrypted {
+            put16(out, 0x9901);
+            put16(out, 7);
+            put16(out, 2);
+            out.extend_from_slice(b"AE");
+            out.push(3);
+            put16(out, self.method);
+        }
+    }
 }
 
 /// One entry's data as it goes into the archive: deflated, or stored when that is smaller.
@@ -194,21 +234,46 @@ impl ZipStream {
     /// Add one file compressed beforehand (possibly elsewhere, e.g. in a worker of the page's
     /// pool); returns the bytes to append to the archive.
     pub fn add_compressed(&mut self, name: &str, c: &Compressed) -> Vec<u8> {
-        let (method, body, crc) = (c.method, c.body.as_slice(), c.crc);
+        let mut out = self.begin_entry(name, c.size, c.body.len() as u64, c.crc, c.method, false);
+        out.extend_from_slice(&c.body);
+        out
+    }
+
+    /// The header of an entry whose `compressed` bytes of data the caller writes right after
+    /// it (`size`: the data's size uncompressed; `method`: how it was compressed; `encrypted`:
+    /// whether it was then encrypted with AES, see [`super::encrypt`]).
+    pub(crate) fn begin_entry(
+        &mut self,
+        name: &str,
+        size: u64,
+        compressed: u64,
+        crc: u32,
+        method: u16,
+        encrypted: bool,
+    ) -> Vec<u8> {
         let record = EntryRecord {
             name: name.to_string(),
             crc,
-            compressed: body.len() as u64,
-            size: c.size,
+            compressed,
+            size,
             offset: self.offset,
             method,
+            encrypted,
         };
         let zip64 = record.size >= 0xFFFF_FFFF || record.compressed >= 0xFFFF_FFFF;
-        let mut out = Vec::with_capacity(body.len() + 64 + name.len());
+        let mut extra = Vec::new();
+        if zip64 {
+            put16(&mut extra, 0x0001);
+            put16(&mut extra, 16);
+            put64(&mut extra, record.size);
+            put64(&mut extra, record.compressed);
+        }
+        record.aes_extra(&mut extra);
+        let mut out = Vec::with_capacity(30 + name.len() + extra.len() + compressed as usize);
         put32(&mut out, 0x0403_4b50);
-        put16(&mut out, if zip64 { 45 } else { 20 });
-        put16(&mut out, 1 << 11); // names are UTF-8
-        put16(&mut out, method);
+        put16(&mut out, record.version(zip64));
+        put16(&mut out, record.flags());
+        put16(&mut out, record.written_method());
         put16(&mut out, DOS_TIME);
         put16(&mut out, DOS_DATE);
         put32(&mut out, crc);
@@ -220,16 +285,10 @@ impl ZipStream {
             put32(&mut out, record.size as u32);
         }
         put16(&mut out, name.len() as u16);
-        put16(&mut out, if zip64 { 20 } else { 0 });
+        put16(&mut out, extra.len() as u16);
         out.extend_from_slice(name.as_bytes());
-        if zip64 {
-            put16(&mut out, 0x0001);
-            put16(&mut out, 16);
-            put64(&mut out, record.size);
-            put64(&mut out, record.compressed);
-        }
-        out.extend_from_slice(body);
-        self.offset += out.len() as u64;
+        out.extend_from_slice(&extra);
+        self.offset += (out.len() as u64) + compressed;
         self.entries.push(record);
         out
     }
@@ -254,13 +313,17 @@ impl ZipStream {
 
     /// At most how many bytes [`ZipStream::directory`] takes.
     pub fn directory_len(&self) -> usize {
-        let entries: usize = self.entries.iter().map(|e| 46 + 28 + e.name.len()).sum();
+        let entries: usize = self
+            .entries
+            .iter()
+            .map(|e| 46 + 28 + 11 + e.name.len())
+            .sum();
         entries + 56 + 20 + 22
     }
 
     /// Bytes an entry named `name` of `body_len` bytes takes in the archive, at most.
     pub fn entry_len(name: &str, body_len: usize) -> usize {
-        30 + 20 + name.len() + body_len
+        30 + 20 + 11 + name.len() + body_len
     }
 
     /// The central directory for the entries so far (the archive is left as it is).
@@ -278,11 +341,12 @@ impl ZipStream {
                 put64(&mut extra, e.compressed);
                 put64(&mut extra, e.offset);
             }
+            e.aes_extra(&mut extra);
             put32(&mut out, 0x0201_4b50);
             put16(&mut out, 0x0300 | 45); // made by: Unix, spec 4.5
-            put16(&mut out, if big { 45 } else { 20 });
-            put16(&mut out, 1 << 11);
-            put16(&mut out, e.method);
+            put16(&mut out, e.version(big));
+            put16(&mut out, e.flags());
+            put16(&mut out, e.written_method());
             put16(&mut out, DOS_TIME);
             put16(&mut out, DOS_DATE);
             put32(&mut out, e.crc);

@@ -2,13 +2,13 @@
 //! Argument parsing and printing only; the work is in the library.
 
 use std::fs;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use obscura::deid::{Outcome, Policy, ProjectKey, Session, TextDetector};
-use obscura::package::{Compressed, Layout, ZipStream};
+use obscura::package::{Compressed, Layout, MadeBy, PackageOutput, ZipStream};
 use obscura::profile::{OptionSet, ProfileOption, PRESETS};
 
 mod ordered;
@@ -95,6 +95,13 @@ OPTIONS for deid:
                        times the largest file and 64 MiB by default
   --log FILE.json      also write the change log (tags and actions, no values) to FILE
   --zip FILE           also write the package as one ZIP file
+  --zip-password-file FILE
+                       encrypt the ZIP with the password on the first line of FILE (8
+                       characters or more): AES-256 as WinZip does it, which 7-Zip, WinZip,
+                       PeaZip and Keka open (Windows' and macOS's built-in ZIP tools do not)
+  --export-log FILE    append one line (JSON) about the ZIP to FILE: when, preset and
+                       options, how many patients, studies and files, encrypted or not, its
+                       size and SHA-256. No patient data: a log of what left the machine
   --reid-key FILE      write the re-identification key (original ID → pseudonym) to FILE,
                        sealed with the passphrase on the first line of --reid-passphrase-file.
                        It links the output back to patients: keep it apart from the package.
@@ -116,6 +123,11 @@ struct Args {
     date_offset: Option<i32>,
     log: Option<PathBuf>,
     zip: Option<PathBuf>,
+    /// The package password's file (`--zip-password-file`).
+    zip_password: Option<PathBuf>,
+    export_log: Option<PathBuf>,
+    /// The last preset given (for the export log).
+    preset: Option<String>,
     reid_key: Option<PathBuf>,
     reid_passphrase: Option<PathBuf>,
     overrides: Vec<String>,
@@ -149,6 +161,9 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         date_offset: None,
         log: None,
         zip: None,
+        zip_password: None,
+        export_log: None,
+        preset: None,
         reid_key: None,
         reid_passphrase: None,
         overrides: Vec::new(),
@@ -184,6 +199,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
                     .ok_or_else(|| format!("unknown preset {v:?}; see `obscura options`"))?;
                 options.extend_from_slice(p.options);
                 args.hipaa = p.hipaa.or(args.hipaa);
+                args.preset = Some(v);
             }
             "--key-file" => args.key_file = Some(PathBuf::from(value("--key-file")?)),
             "--pseudonyms" => args.pseudonyms = Some(PathBuf::from(value("--pseudonyms")?)),
@@ -233,6 +249,10 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--regions" => args.regions = Some(PathBuf::from(value("--regions")?)),
             "--log" => args.log = Some(PathBuf::from(value("--log")?)),
             "--zip" => args.zip = Some(PathBuf::from(value("--zip")?)),
+            "--zip-password-file" => {
+                args.zip_password = Some(PathBuf::from(value("--zip-password-file")?))
+            }
+            "--export-log" => args.export_log = Some(PathBuf::from(value("--export-log")?)),
             "--reid-key" => args.reid_key = Some(PathBuf::from(value("--reid-key")?)),
             "--reid-passphrase-file" => {
                 args.reid_passphrase = Some(PathBuf::from(value("--reid-passphrase-file")?))
@@ -242,6 +262,12 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         }
     }
     args.out = out.ok_or("--out DIR is required")?;
+    if args.zip.is_none() && (args.zip_password.is_some() || args.export_log.is_some()) {
+        return Err(
+            "--zip-password-file and --export-log are about the package: give --zip FILE too"
+                .into(),
+        );
+    }
     if args.reid_key.is_some() != args.reid_passphrase.is_some() {
         return Err("--reid-key and --reid-passphrase-file go together".into());
     }
@@ -422,6 +448,29 @@ fn new_key(mut args: impl Iterator<Item = String>) -> Result<u8, String> {
 fn read_passphrase(path: &Path) -> Result<String, String> {
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(text.lines().next().unwrap_or("").trim().to_string())
+}
+
+/// A package password: the first line of `path`, as it is (only its line ending goes).
+fn read_password(path: &Path) -> Result<String, String> {
+    let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_string())
+}
+
+fn now_unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// Append `line` to the file at `path` (made when missing).
+fn append_line(path: &Path, line: &str) -> Result<(), String> {
+    fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"))
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], String> {
@@ -790,10 +839,36 @@ fn handle(session: &mut Session, bytes: Result<Vec<u8>, String>, zip: bool) -> H
     }
 }
 
+/// The package as one ZIP file: its entries, written through [`PackageOutput`] (encrypted
+/// when a password was given, hashed for the export log).
+struct ZipOut {
+    file: io::BufWriter<fs::File>,
+    zip: ZipStream,
+    out: PackageOutput,
+}
+
+impl ZipOut {
+    /// Write the archive bytes `chunk`.
+    fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        let bytes = self.out.push(chunk).map_err(|e| e.to_string())?;
+        self.file.write_all(&bytes).map_err(|e| e.to_string())
+    }
+
+    /// Write the directory and close the file: what was written.
+    fn finish(mut self) -> Result<obscura::package::Written, String> {
+        let directory = std::mem::take(&mut self.zip).finish();
+        self.write(&directory)?;
+        let (last, written) = self.out.finish().map_err(|e| e.to_string())?;
+        self.file.write_all(&last).map_err(|e| e.to_string())?;
+        self.file.flush().map_err(|e| e.to_string())?;
+        Ok(written)
+    }
+}
+
 /// Where the output goes, in the order of the inputs.
 struct Output<'a> {
     layout: &'a mut Layout,
-    zip: Option<&'a mut (fs::File, ZipStream)>,
+    zip: Option<&'a mut ZipOut>,
     out: &'a Path,
     excluded: usize,
 }
@@ -808,8 +883,9 @@ impl Output<'_> {
     /// Write one file of the package (to the folder, and to the ZIP when asked).
     fn write(&mut self, rel: &str, bytes: &[u8]) -> Result<(), String> {
         write_file(&self.out.join(rel), bytes)?;
-        if let Some((f, z)) = self.zip.as_deref_mut() {
-            f.write_all(&z.add(rel, bytes)).map_err(|e| e.to_string())?;
+        if let Some(z) = self.zip.as_deref_mut() {
+            let chunk = z.zip.add(rel, bytes);
+            z.write(&chunk)?;
         }
         Ok(())
     }
@@ -824,10 +900,10 @@ impl Output<'_> {
         entry: Option<Compressed>,
     ) -> Result<(), String> {
         write_file(&self.out.join(rel), &d.bytes)?;
-        if let Some((f, z)) = self.zip.as_deref_mut() {
+        if let Some(z) = self.zip.as_deref_mut() {
             let c = entry.unwrap_or_else(|| Compressed::of_dicom(&d.bytes, &d.transfer_syntax));
-            f.write_all(&z.add_compressed(rel, &c))
-                .map_err(|e| e.to_string())?;
+            let chunk = z.zip.add_compressed(rel, &c);
+            z.write(&chunk)?;
         }
         Ok(())
     }
@@ -835,9 +911,9 @@ impl Output<'_> {
     /// Write one of the package's own files, given compressed (its text may be large).
     fn write_compressed(&mut self, rel: &str, c: &Compressed) -> Result<(), String> {
         write_inflated(&self.out.join(rel), c)?;
-        if let Some((f, z)) = self.zip.as_deref_mut() {
-            f.write_all(&z.add_compressed(rel, c))
-                .map_err(|e| e.to_string())?;
+        if let Some(z) = self.zip.as_deref_mut() {
+            let chunk = z.zip.add_compressed(rel, c);
+            z.write(&chunk)?;
         }
         Ok(())
     }
@@ -1020,10 +1096,17 @@ fn deid(args: Args) -> Result<bool, String> {
     // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
     let mut zip = match &args.zip {
-        Some(p) => Some((
-            fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ZipStream::new(),
-        )),
+        Some(p) => Some(ZipOut {
+            file: io::BufWriter::new(
+                fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            ),
+            zip: ZipStream::new(),
+            out: match &args.zip_password {
+                Some(file) => PackageOutput::encrypted(&read_password(file)?, random_bytes()?)
+                    .map_err(|e| format!("{}: {e}", file.display()))?,
+                None => PackageOutput::plain(),
+            },
+        }),
         None => None,
     };
     let mut output = Output {
@@ -1095,8 +1178,18 @@ fn deid(args: Args) -> Result<bool, String> {
     for (name, c) in output.layout.package_files(session.policy()) {
         output.write_compressed(name, &c)?;
     }
-    if let Some((mut f, z)) = zip {
-        f.write_all(&z.finish()).map_err(|e| e.to_string())?;
+    if let Some(z) = zip {
+        let written = z.finish()?;
+        if let Some(log) = &args.export_log {
+            let line = layout.export_log_line(
+                session.policy(),
+                args.preset.as_deref(),
+                MadeBy::Cli,
+                now_unix_seconds(),
+                &written,
+            );
+            append_line(log, &line)?;
+        }
     }
     if let Some(p) = &args.log {
         write_inflated(p, &layout.changes_json())?;
