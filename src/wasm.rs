@@ -337,6 +337,32 @@ impl Run {
         self.package.trailer(self.session.policy())
     }
 
+    /// The export log's line (JSON) for the package of this run that a [`PackageExport`] just
+    /// wrote: made at `unixSeconds` with the preset `preset` ('' for none), `bytes` long, of
+    /// SHA-256 `sha256`, `encrypted` or not. No patient data.
+    #[wasm_bindgen(js_name = exportLogLine)]
+    pub fn export_log_line(
+        &mut self,
+        preset: &str,
+        unix_seconds: f64,
+        bytes: f64,
+        sha256: &str,
+        encrypted: bool,
+    ) -> String {
+        let written = crate::package::Written {
+            bytes: bytes as u64,
+            sha256: sha256.to_string(),
+            encrypted,
+        };
+        self.package.layout_mut().export_log_line(
+            self.session.policy(),
+            Some(preset).filter(|p| !p.is_empty()),
+            crate::package::MadeBy::Browser,
+            unix_seconds as i64,
+            &written,
+        )
+    }
+
     /// The re-identification key (original → pseudonym), sealed with `passphrase`; `random`
     /// is 28 bytes from `crypto.getRandomValues`. Only on the user's request.
     #[wasm_bindgen(js_name = reidentificationKey)]
@@ -682,4 +708,56 @@ pub fn unzip_entry(entry: JsValue, local: &[u8]) -> Result<Vec<u8>, JsError> {
 #[wasm_bindgen(js_name = isZip)]
 pub fn is_zip(bytes: &[u8]) -> bool {
     crate::input::is_zip(bytes)
+}
+
+/// A package on its way to the user's disk: the archive's bytes, however cut, go in; the
+/// bytes to save come out, encrypted with the password when one was given (see
+/// [`crate::package::encrypt`]), and are counted and hashed for the export log.
+#[wasm_bindgen]
+pub struct PackageExport {
+    out: Option<crate::package::PackageOutput>,
+}
+
+#[wasm_bindgen]
+impl PackageExport {
+    /// `password`: none for a plain package, or 8 characters or more. `seed`: 32 bytes from
+    /// `crypto.getRandomValues`, new for each package.
+    #[wasm_bindgen(constructor)]
+    pub fn new(password: Option<String>, seed: &[u8]) -> Result<PackageExport, JsError> {
+        let out = match password {
+            Some(p) => {
+                let seed: [u8; 32] = seed
+                    .try_into()
+                    .map_err(|_| JsError::new("the seed must be 32 random bytes"))?;
+                crate::package::PackageOutput::encrypted(&p, seed).map_err(js_err)?
+            }
+            None => crate::package::PackageOutput::plain(),
+        };
+        Ok(PackageExport { out: Some(out) })
+    }
+
+    /// The next bytes of the archive; returns the bytes to save.
+    pub fn push(&mut self, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        match &mut self.out {
+            Some(out) => out.push(bytes).map_err(js_err),
+            None => Err(JsError::new("this package was already finished")),
+        }
+    }
+
+    /// The end of the archive: `{last, bytes, sha256, encrypted}`: the last bytes to save, and
+    /// the whole package's size, SHA-256 and whether it is encrypted.
+    pub fn finish(&mut self) -> Result<JsValue, JsError> {
+        let out = self
+            .out
+            .take()
+            .ok_or_else(|| JsError::new("this package was already finished"))?;
+        let (last, w) = out.finish().map_err(js_err)?;
+        let result = js_sys::Object::new();
+        let last = js_sys::Uint8Array::from(last.as_slice());
+        set(&result, "last", &last.into())?;
+        set(&result, "bytes", &(w.bytes as f64).into())?;
+        set(&result, "sha256", &w.sha256.as_str().into())?;
+        set(&result, "encrypted", &w.encrypted.into())?;
+        Ok(result.into())
+    }
 }

@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, readdirSync, statSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createHash } from 'node:crypto';
 import { chromium } from 'playwright-core';
 
 import {
@@ -227,6 +228,62 @@ test('a HIPAA preset says what it is for, and the package records the method and
     const bytes = readFileSync(file);
     for (const c of canaries.filter((c) => c !== 'FAKECOMMENT')) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
   }
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('a password-protected package opens in 7-Zip with its password only; the export log has a line per package', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await markLooked(page);
+  assert.match(await page.locator('#export-log-count').textContent(), /0 packages so far/);
+  await page.getByLabel('Protect the package with a password').check();
+  const password = 'pässwörd 日本 horse';
+  await page.getByLabel('Password (8 characters or more)').fill('short');
+  await page.getByRole('button', { name: 'Download package' }).click();
+  assert.match(await status.textContent(), /at least 8 characters/);
+  await page.getByLabel('Password (8 characters or more)').fill(password);
+  const save = async (name, button) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: button }).click()]);
+    const path = join(work, name);
+    await download.saveAs(path);
+    return path;
+  };
+  const encrypted = await save('encrypted.zip', 'Download package');
+  const listing = spawnSync('7zz', ['l', '-slt', `-p${password}`, encrypted], { encoding: 'utf8' });
+  const methods = listing.stdout.split('\n').filter((l) => l.startsWith('Method = '));
+  assert.ok(methods.length > 10 && methods.every((m) => m.startsWith('Method = AES-256')), listing.stdout);
+  const dest = join(work, 'encrypted');
+  const x = spawnSync('7zz', ['x', '-y', `-p${password}`, `-o${dest}`, encrypted], { encoding: 'utf8' });
+  assert.equal(x.status, 0, x.stdout + x.stderr);
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /Files: +6 de-identified/);
+  for (const file of filesUnder(dest)) {
+    const bytes = readFileSync(file);
+    for (const c of canaries) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
+  }
+  const wrong = spawnSync('7zz', ['t', '-pcorrect horse', encrypted], { encoding: 'utf8' });
+  assert.notEqual(wrong.status, 0);
+  assert.match(wrong.stdout + wrong.stderr, /Wrong password/);
+
+  // A second package, not protected; then the log: one line each, no patient data.
+  await page.getByLabel('Protect the package with a password').uncheck();
+  const plain = await save('plain.zip', 'Download package');
+  await assertEventually(async () => /2 packages so far/.test(await page.locator('#export-log-count').textContent()), 10_000);
+  const log = readFileSync(await save('export-log.jsonl', 'Download export log'), 'utf8');
+  const lines = log.trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(lines.length, 2, log);
+  const sha = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
+  assert.deepEqual(lines.map((l) => [l.encrypted, l.sha256, l.bytes, l.files, l.patients, l.made_by]), [
+    [true, sha(encrypted), statSync(encrypted).size, 6, 2, 'browser'],
+    [false, sha(plain), statSync(plain).size, 6, 2, 'browser'],
+  ]);
+  for (const c of canaries) assert.equal(log.indexOf(c), -1, `${c} in the export log`);
+  // The password is kept nowhere.
+  const stored = await page.evaluate(() => JSON.stringify({ ...localStorage }));
+  assert.equal(stored.indexOf('pässwörd'), -1);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();

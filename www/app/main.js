@@ -687,8 +687,15 @@ function saveBlob(blob, name) {
 $('download-button').addEventListener('click', async () => {
   collector.ask(); // (see the worker's 'package')
   const notes = $('case-notes').value;
+  const password = $('package-protect').checked ? $('package-password').value : '';
+  if ($('package-protect').checked && [...password].length < 8) {
+    $('status').textContent = 'Choose a password of at least 8 characters for the package, or untick "Protect the package with a password".';
+    $('package-password').focus();
+    return;
+  }
+  const ask = { type: 'package', notes, password, preset: $('preset').value };
   if (typeof window.showSaveFilePicker !== 'function') {
-    worker.postMessage({ type: 'package', notes });
+    worker.postMessage(ask);
     return;
   }
   let handle;
@@ -699,11 +706,15 @@ $('download-button').addEventListener('click', async () => {
     });
   } catch (e) {
     if (e && e.name === 'AbortError') return; // the user closed the dialog
-    worker.postMessage({ type: 'package', notes }); // no picker after all: a normal download
+    worker.postMessage(ask); // no picker after all: a normal download
     return;
   }
   $('status').textContent = `Writing ${handle.name}…`;
-  worker.postMessage({ type: 'package', notes, handle });
+  worker.postMessage({ ...ask, handle });
+});
+$('package-protect').addEventListener('change', () => {
+  $('package-password-row').hidden = !$('package-protect').checked;
+  if ($('package-protect').checked) $('package-password').focus();
 });
 function packageSaved(msg) {
   updateStatus();
@@ -711,7 +722,32 @@ function packageSaved(msg) {
   status.textContent = msg.error
     ? `The package could not be written to ${msg.name}: ${msg.error}`
     : `${status.textContent} Saved: ${msg.name} (${(msg.bytes / 1e6).toFixed(1)} MB).`;
+  if (msg.logLine) logExport(msg.logLine);
 }
+
+// ---- export log: a line per package made, kept in this browser (no patient data) -------
+
+const EXPORT_LOG = 'obscura-export-log';
+function exportLog() {
+  return localStorage.getItem(EXPORT_LOG) || '';
+}
+function logExport(line) {
+  try {
+    localStorage.setItem(EXPORT_LOG, `${exportLog()}${line}\n`);
+  } catch {
+    // Storage full or refused: the package is made all the same.
+  }
+  showExportLog();
+}
+function showExportLog() {
+  const n = exportLog().split('\n').filter(Boolean).length;
+  $('export-log-count').textContent = n === 1 ? '1 package so far' : `${n} packages so far`;
+  $('export-log-button').disabled = n === 0;
+}
+$('export-log-button').addEventListener('click', () => {
+  saveBlob(new Blob([exportLog()], { type: 'application/x-ndjson' }), 'obscura-export-log.jsonl');
+});
+showExportLog();
 // Files not started yet are dropped; the package keeps the ones already done.
 $('cancel-button').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
 $('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
@@ -1182,7 +1218,7 @@ function handleMessage(msg) {
       showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes);
       collector.fileDone();
       break;
-    case 'package': saveBlob(msg.blob, packageName()); break;
+    case 'package': saveBlob(msg.blob, packageName()); if (msg.logLine) logExport(msg.logLine); break;
     case 'packageSaved': packageSaved(msg); break;
     case 'reid':
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');

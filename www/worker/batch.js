@@ -705,10 +705,43 @@ export class Batch {
     return [...this.chunks.all(), this.run.packageTrailer()];
   }
 
+  /** The package as it leaves: `parts` (see `packageParts`) encrypted with `password` when
+   * one is given (AES-256, see src/package/encrypt.rs) and hashed, handed to `write` a slice
+   * at a time (a part of many MB is never copied whole into the module). Returns the export
+   * log's line for it (no patient data). */
+  async exportPackage(parts, { password, preset }, write) {
+    const out = new this.core.PackageExport(password || undefined, crypto.getRandomValues(new Uint8Array(32)));
+    try {
+      for (const part of parts) {
+        for await (const bytes of slices(part)) {
+          const o = out.push(bytes);
+          if (o.length) await write(o);
+        }
+      }
+      const end = out.finish();
+      if (end.last.length) await write(end.last);
+      return this.run.exportLogLine(preset || '', Date.now() / 1000, end.bytes, end.sha256, end.encrypted);
+    } finally {
+      out.free();
+    }
+  }
+
   /** The sealed re-identification key of the current run. */
   async reidentificationKey(passphrase) {
     await this.settled();
     if (!this.run) throw new Error('no file has been de-identified yet');
     return this.run.reidentificationKey(passphrase, crypto.getRandomValues(new Uint8Array(28)));
+  }
+}
+
+/** Bytes given to the module at once when a package goes out. */
+const EXPORT_SLICE = 4 << 20;
+
+/** A package's part (a Blob or bytes) as slices of at most `EXPORT_SLICE` bytes. */
+async function* slices(part) {
+  const size = part.size ?? part.byteLength;
+  for (let at = 0; at < size; at += EXPORT_SLICE) {
+    const end = Math.min(size, at + EXPORT_SLICE);
+    yield part instanceof Blob ? new Uint8Array(await part.slice(at, end).arrayBuffer()) : part.subarray(at, end);
   }
 }

@@ -152,8 +152,20 @@ onmessage = async (ev) => {
         batch.collector.ask();
         if (pool) pool.collect();
         const parts = await batch.packageParts(msg.notes || '');
+        const how = { password: msg.password, preset: msg.preset };
         if (!msg.handle) {
-          post({ type: 'package', blob: new Blob(parts, { type: 'application/zip' }) });
+          // A plain package is its parts as they are (only read, for its SHA-256); an encrypted
+          // one is made of what comes out.
+          const out = [];
+          try {
+            const logLine = await batch.exportPackage(parts, how, async (bytes) => {
+              if (how.password) out.push(new Blob([bytes]));
+            });
+            const blob = new Blob(how.password ? out : parts, { type: 'application/zip' });
+            post({ type: 'package', blob, logLine });
+          } catch (e) {
+            post({ type: 'packageSaved', name: 'the package', error: String((e && e.message) || e) });
+          }
           break;
         }
         // Straight to the file the user chose, a piece at a time: a package of many GB never
@@ -161,12 +173,12 @@ onmessage = async (ev) => {
         try {
           const out = await msg.handle.createWritable();
           let bytes = 0;
-          for (const part of parts) {
-            await out.write(part);
-            bytes += part.size ?? part.byteLength ?? part.length;
-          }
+          const logLine = await batch.exportPackage(parts, how, async (piece) => {
+            await out.write(piece);
+            bytes += piece.length;
+          });
           await out.close();
-          post({ type: 'packageSaved', name: msg.handle.name, bytes });
+          post({ type: 'packageSaved', name: msg.handle.name, bytes, logLine });
         } catch (e) {
           post({ type: 'packageSaved', name: msg.handle.name, error: String((e && e.message) || e) });
         }
