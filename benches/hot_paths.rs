@@ -262,15 +262,18 @@ fn package(c: &mut Criterion) {
     });
     // A password-protected package: one entry's key derivation (PBKDF2, 1,000 rounds) and
     // AES-256-CTR + HMAC-SHA1 over its data, as the package goes out.
-    g.bench_function("encrypt the ZIP entry of a CT slice (AES-256, key included)", |b| {
-        let mut zip = obscura::package::ZipStream::new();
-        let entry = zip.add_compressed("DICOM/x", &obscura::package::Compressed::stored(&ct));
-        b.iter(|| {
-            let mut out = obscura::package::PackageOutput::encrypted("a password", [1; 32])
-                .expect("long enough");
-            out.push(&entry).expect("an entry")
-        })
-    });
+    g.bench_function(
+        "encrypt the ZIP entry of a CT slice (AES-256, key included)",
+        |b| {
+            let mut zip = obscura::package::ZipStream::new();
+            let entry = zip.add_compressed("DICOM/x", &obscura::package::Compressed::stored(&ct));
+            b.iter(|| {
+                let mut out = obscura::package::PackageOutput::encrypted("a password", [1; 32])
+                    .expect("long enough");
+                out.push(&entry).expect("an entry")
+            })
+        },
+    );
     g.bench_function("SHA-256 of the ZIP entry of a CT slice (export log)", |b| {
         b.iter(|| {
             let mut out = obscura::package::PackageOutput::plain();
