@@ -289,6 +289,39 @@ test('a password-protected package opens in 7-Zip with its password only; the ex
   await context.close();
 });
 
+test('crafted files of each class the audit found: each left out with its reason or cleaned, the batch goes on, nothing leaks', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const dir = join(work, 'crafted-in');
+  const made = spawnSync(join(ROOT, '.venv', 'bin', 'python'), [join(ROOT, 'tests', 'e2e', 'crafted_files.py'), dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const expected = JSON.parse(made.stdout);
+  const good = readdirSync(join(work, 'in')).filter((n) => n.endsWith('.dcm')).map((n) => join(work, 'in', n));
+  await page.getByLabel('Add DICOM files').setInputFiles([...good, ...readdirSync(dir).map((n) => join(dir, n))]);
+  const outcomes = Object.values(expected);
+  const done = good.length + outcomes.filter((e) => e.expect === 'done').length;
+  const left = outcomes.filter((e) => e.expect === 'excluded').length;
+  const status = page.getByRole('status');
+  await assertEventually(async () => new RegExp(`${done} files de-identified, ${left} excluded`).test(await status.textContent()), 120_000);
+  for (const [name, e] of Object.entries(expected)) {
+    const rows = await page.locator('tr', { hasText: name.split('/')[0] }).allTextContents();
+    const row = rows.find((r) => r.includes(name)) ?? rows.join(' | ');
+    if (e.expect === 'excluded') assert.match(row, /excluded/, name);
+    else assert.doesNotMatch(row, /excluded/, name);
+  }
+  const { dest } = await downloadPackage(page, 'crafted');
+  for (const file of filesUnder(dest)) {
+    const bytes = readFileSync(file);
+    const dicom = file.includes('/DICOM/PAT');
+    for (const [name, e] of Object.entries(expected)) {
+      if (e.own_files_only && dicom) continue;
+      for (const c of e.canaries) assert.equal(bytes.indexOf(c), -1, `${c} (${name}) leaked in ${file}`);
+    }
+  }
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a ZIP archive of a study is read inside the page', async () => {
   const { context, page, requests, errors } = await openPage();
   const zipPath = join(work, 'study.zip');
