@@ -630,14 +630,17 @@ def check_detection(cli, work, failures):
 
 
 # The text detector's working memory in one thread (a frame enlarged to 1280×960), which the
-# README adds to the bound for each thread that looks for text.
-DETECTOR_MIB = 320
+# README adds to the bound for each thread that looks for text: about 300 MiB in use, and what
+# the allocator keeps of it between frames, which depends on how the threads' work interleaves
+# (measured peaks of this check, two threads: 626-777 MiB on an idle machine, 789-868 MiB
+# while other work shared it).
+DETECTOR_MIB = 400
 
 
 def check_memory(cli, work, failures):
     """Four large ultrasound cines through `deid` (text detection on, as by default) with the
     default memory budget and two threads: the CLI's peak memory (RSS, with key images and
-    cines made) stays below 3 × the largest file + 64 MiB + 320 MiB a thread for the text
+    cines made) stays below 3 × the largest file + 64 MiB + 400 MiB a thread for the text
     detector, the bound of the README."""
     folder = os.path.join(work, "memory-in")
     os.makedirs(folder)
