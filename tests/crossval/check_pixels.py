@@ -630,7 +630,7 @@ def check_detection(cli, work, failures):
 
 
 # The text detector's working memory in one thread (a frame enlarged to 1280×960), which the
-# README adds to the bound for each thread that looks for text: about 300 MiB in use, and what
+# guide (docs/GUIDE.md) adds to the bound for each thread that looks for text: about 300 MiB in use, and what
 # the allocator keeps of it between frames, which depends on how the threads' work interleaves
 # (measured peaks of this check, two threads: 626-777 MiB on an idle machine, 789-868 MiB
 # while other work shared it).
@@ -641,7 +641,7 @@ def check_memory(cli, work, failures):
     """Four large ultrasound cines through `deid` (text detection on, as by default) with the
     default memory budget and two threads: the CLI's peak memory (RSS, with key images and
     cines made) stays below 3 × the largest file + 64 MiB + 400 MiB a thread for the text
-    detector, the bound of the README."""
+    detector, the bound docs/GUIDE.md states."""
     folder = os.path.join(work, "memory-in")
     os.makedirs(folder)
     arr, _, _ = ultrasound(40, rows=480, cols=640, rgb=True)

@@ -64,7 +64,7 @@ OPTIONS for deid:
   --date-offset DAYS   shift every date by DAYS (with --option retain-modified-dates)
   --regions FILE       rules of regions of burned-in text to blank, per kind of image: JSON
                        (modality, manufacturer, model, rows, columns → rectangles) or an RSNA
-                       CTP DicomPixelAnonymizer script; see the README. JPEG Baseline and
+                       CTP DicomPixelAnonymizer script; see docs/GUIDE.md. JPEG Baseline and
                        Extended are blanked inside the JPEG data (whole 8×8 blocks); other
                        compressed images are decoded and stored as RLE Lossless. An image a
                        rule matches whose pixels cannot be decoded is excluded.
