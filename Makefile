@@ -6,10 +6,14 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
 
-.PHONY: setup build model wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
+.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
 
 setup:
 	@bash scripts/setup.sh
+
+# Only what building and serving the page needs (for `make run`).
+setup-run:
+	@bash scripts/setup.sh --run
 
 build: setup model wasm cli
 
@@ -31,7 +35,8 @@ www/models/text-detect.onnx: $(MODEL_SRC) www/models/SHA256SUMS
 cli:
 	cargo build --release --bin obscura
 
-run: build
+# The page alone: no browsers, test tools or CLI are installed or built first.
+run: setup-run model wasm
 	python3 tools/serve.py --port $(PORT)
 
 test: build lint test-native test-wasm test-js test-crossval test-e2e fuzz-smoke
