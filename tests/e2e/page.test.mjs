@@ -322,6 +322,30 @@ test('crafted files of each class the audit found: each left out with its reason
   await context.close();
 });
 
+test('leaving with cleaned files not downloaded asks first; each file button shows its own focus ring', async () => {
+  const { context, page, requests, errors } = await openPage();
+  // Keyboard focus on a hidden file field shows on its own button, not the next one.
+  await page.locator('#file-input').focus();
+  const ring = (id) => page.locator(`label[for=${id}]`).evaluate((el) => getComputedStyle(el).outlineStyle);
+  assert.deepEqual([await ring('file-input'), await ring('folder-input')], ['solid', 'none']);
+  await page.locator('#folder-input').focus();
+  assert.deepEqual([await ring('file-input'), await ring('folder-input')], ['none', 'solid']);
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  const dialogs = [];
+  page.on('dialog', async (d) => { dialogs.push(d.type()); await d.dismiss(); });
+  await page.evaluate(() => { window.stillHere = true; });
+  await page.reload({ timeout: 3_000 }).catch(() => {});
+  assert.deepEqual(dialogs, ['beforeunload']);
+  assert.equal(await page.evaluate(() => window.stillHere), true, 'the user chose to stay');
+  await downloadPackage(page, 'before-leaving');
+  await page.reload();
+  assert.deepEqual(dialogs, ['beforeunload'], 'nothing asked once the package was downloaded');
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a ZIP archive of a study is read inside the page', async () => {
   const { context, page, requests, errors } = await openPage();
   const zipPath = join(work, 'study.zip');
@@ -870,7 +894,8 @@ test('a DICOMDIR medium added as a folder, and files dropped on the page', async
   assert.match(await row.textContent(), /skipped/);
   assert.match(await row.textContent(), /DICOMDIR/);
   assert.match(await page.locator('tr', { hasText: 'medium/DICOM/PAT0001' }).first().textContent(), /de-identified/);
-  // Files dropped on the page (as a file manager drops them).
+  // Files dropped on the page (as a file manager drops them), away from the drop box: anywhere
+  // on the page will do.
   const names = readdirSync(join(work, 'in')).filter((n) => n.endsWith('.dcm')).slice(0, 2);
   const dataTransfer = await page.evaluateHandle(async (files) => {
     const dt = new DataTransfer();
@@ -879,7 +904,7 @@ test('a DICOMDIR medium added as a folder, and files dropped on the page', async
     }
     return dt;
   }, names.map((n) => [n, readFileSync(join(work, 'in', n)).toString('base64')]));
-  await page.locator('#dropzone').dispatchEvent('drop', { dataTransfer });
+  await page.locator('#results-title').dispatchEvent('drop', { dataTransfer });
   await assertEventually(async () => /8 files de-identified/.test(await status.textContent()), 60_000);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);

@@ -650,9 +650,18 @@ $('sample-button').addEventListener('click', () => { ensureSettingsSent(); start
 // read get rows of their own, numbered downwards from -1 (the worker's files count up from 1).
 let unreadable = 0;
 const zone = $('dropzone');
-zone.addEventListener('dragover', (ev) => { ev.preventDefault(); zone.classList.add('over'); });
-zone.addEventListener('dragleave', () => zone.classList.remove('over'));
-zone.addEventListener('drop', async (ev) => {
+// Files can be dropped anywhere on the page, except on a file field of its own (the rules
+// file, the pseudonym list), which takes them itself.
+const droppedFiles = (ev) => ev.dataTransfer && [...ev.dataTransfer.types].includes('Files')
+  && !(ev.target instanceof HTMLInputElement && ev.target.type === 'file');
+document.addEventListener('dragover', (ev) => {
+  if (!droppedFiles(ev)) return;
+  ev.preventDefault();
+  zone.classList.add('over');
+});
+document.addEventListener('dragleave', (ev) => { if (!ev.relatedTarget) zone.classList.remove('over'); });
+document.addEventListener('drop', async (ev) => {
+  if (!droppedFiles(ev)) return;
   ev.preventDefault();
   zone.classList.remove('over');
   const entries = [...ev.dataTransfer.items].map((i) => i.webkitGetAsEntry && i.webkitGetAsEntry()).filter(Boolean);
@@ -722,8 +731,18 @@ function packageSaved(msg) {
   status.textContent = msg.error
     ? `The package could not be written to ${msg.name}: ${msg.error}`
     : `${status.textContent} Saved: ${msg.name} (${(msg.bytes / 1e6).toFixed(1)} MB).`;
+  if (!msg.error) unsaved = false;
   if (msg.logLine) logExport(msg.logLine);
 }
+
+// Leaving (or reloading) the page with files cleaned since the last download loses them: the
+// browser asks first.
+let unsaved = false;
+window.addEventListener('beforeunload', (ev) => {
+  if (!unsaved) return;
+  ev.preventDefault();
+  ev.returnValue = '';
+});
 
 // ---- export log: a line per package made, kept in this browser (no patient data) -------
 
@@ -757,6 +776,7 @@ $('reid-export').addEventListener('click', () => {
   worker.postMessage({ type: 'reid', passphrase });
 });
 $('reset-button').addEventListener('click', () => {
+  unsaved = false;
   rows.clear();
   commonValues.clear();
   detailsWanted.clear();
@@ -1215,10 +1235,15 @@ function handleMessage(msg) {
       break;
     case 'added': addRow(msg.id, msg.name); break;
     case 'result':
+      unsaved = true;
       showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes);
       collector.fileDone();
       break;
-    case 'package': saveBlob(msg.blob, packageName()); if (msg.logLine) logExport(msg.logLine); break;
+    case 'package':
+      saveBlob(msg.blob, packageName());
+      unsaved = false;
+      if (msg.logLine) logExport(msg.logLine);
+      break;
     case 'packageSaved': packageSaved(msg); break;
     case 'reid':
       saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
