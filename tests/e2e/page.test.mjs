@@ -322,6 +322,64 @@ test('crafted files of each class the audit found: each left out with its reason
   await context.close();
 });
 
+test('keys (issue 27, items 15-16): a passphrase makes the key only with this project\'s salt, and a pseudonym list giving two patients one pseudonym is refused', async () => {
+  const python = join(ROOT, '.venv', 'bin', 'python');
+  // The new identifiers of the sample's two patients, read from a downloaded package.
+  const identifiers = async (page, name) => {
+    const status = page.getByRole('status');
+    await page.getByRole('button', { name: 'Try a sample study' }).click();
+    await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+    const { dest } = await downloadPackage(page, name);
+    const read = spawnSync(python, ['-c', [
+      'import sys, pydicom',
+      'for p in ("PAT0001", "PAT0002"):',
+      '    ds = pydicom.dcmread(f"{sys.argv[1]}/DICOM/{p}/STU0001/SER0001/IM000001")',
+      '    print(ds.PatientID, ds.StudyInstanceUID)',
+    ].join('\n'), dest], { encoding: 'utf8' });
+    assert.equal(read.status, 0, read.stderr);
+    return read.stdout.trim();
+  };
+  const withPassphrase = async (page, salt) => {
+    await page.locator('details:has(#passphrase)').evaluate((d) => { d.open = true; });
+    await page.getByLabel('Project key (passphrase)').fill('e2e salted passphrase');
+    const field = page.getByLabel('Project salt');
+    if (salt) { await field.fill(salt); await field.dispatchEvent('change'); }
+    return field.inputValue();
+  };
+  // Two browsers (two projects): each makes its own random salt, so the same passphrase gives
+  // other pseudonyms and UIDs; a passphrase guessed from one package is no use without the salt.
+  const a = await openPage();
+  const saltA = await withPassphrase(a.page);
+  assert.match(saltA, /^[0-9a-f]{32}$/);
+  const fromA = await identifiers(a.page, 'salt-a');
+  assert.doesNotMatch(fromA, /FAKEID/);
+  const b = await openPage();
+  const saltB = await withPassphrase(b.page);
+  assert.notEqual(saltB, saltA);
+  const fromB = await identifiers(b.page, 'salt-b');
+  for (const line of fromB.split('\n')) for (const id of line.split(' ')) assert.ok(!fromA.includes(id), `${id} is shared without the salt`);
+  // The same project's salt, pasted in the other browser, gives the same identifiers.
+  await b.page.getByRole('button', { name: 'Start over' }).click();
+  await withPassphrase(b.page, saltA.replace(/(.{8})/g, '$1-').slice(0, -1).toUpperCase());
+  assert.equal(await identifiers(b.page, 'salt-a-again'), fromA);
+  await b.context.close();
+  // Pseudonyms never merge two patients: a list giving both one pseudonym is refused, and
+  // no file is cleaned under it.
+  await a.page.getByRole('button', { name: 'Start over' }).click();
+  const csvPath = join(work, 'merging-ids.csv');
+  writeFileSync(csvPath, 'FAKEID0001,OBSC-SAME\nFAKEID0002,OBSC-SAME\n');
+  await a.page.getByLabel('Pseudonym list (CSV: original patient ID, pseudonym)').setInputFiles([csvPath]);
+  await a.page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = a.page.getByRole('status');
+  await assertEventually(async () => /settings could not be used/.test(await status.textContent()), 60_000);
+  assert.match(await status.textContent(), /OBSC-SAME|same pseudonym|two patients/i);
+  await assertEventually(async () => (await a.page.locator('tr.excluded').count()) === 6, 60_000);
+  assert.ok(await a.page.getByRole('button', { name: 'Download package' }).isDisabled());
+  assertOnlyLocalRequests(a.requests);
+  assert.deepEqual(a.errors, []);
+  await a.context.close();
+});
+
 test('leaving with cleaned files not downloaded asks first; each file button shows its own focus ring', async () => {
   const { context, page, requests, errors } = await openPage();
   // Keyboard focus on a hidden file field shows on its own button, not the next one.
