@@ -1690,3 +1690,125 @@ fn documents_are_left_out_unless_included_and_then_replaced_by_a_placeholder_of_
         "its length is told as it is now"
     );
 }
+
+/// A sound recording (a voice memo, dictation) is left out whatever option is chosen: a voice
+/// identifies its speaker and what it says cannot be checked. It is found by its SOP Class or
+/// by audio samples (A-law, mu-law) in any waveform, whatever the class says; an ECG's
+/// samples are measurements and stay.
+#[test]
+fn sound_recordings_are_left_out_whatever_their_class_says() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue};
+    use dicom_core::{DataElement, Tag, VR};
+    let with_waveform = |class: Option<&str>, interpretation: &str| {
+        let original = parse(&sample_study()[0].1);
+        let meta = original.meta().clone();
+        let mut obj = original.into_inner();
+        if let Some(class) = class {
+            obj.put(DataElement::new(
+                tags::SOP_CLASS_UID,
+                VR::UI,
+                PrimitiveValue::from(class),
+            ));
+        }
+        let item = InMemDicomObject::from_element_iter([
+            DataElement::new(Tag(0x003A, 0x0005), VR::US, PrimitiveValue::from(1_u16)),
+            DataElement::new(Tag(0x003A, 0x0010), VR::UL, PrimitiveValue::from(4_u32)),
+            DataElement::new(Tag(0x5400, 0x1004), VR::US, PrimitiveValue::from(8_u16)),
+            DataElement::new(
+                Tag(0x5400, 0x1006),
+                VR::CS,
+                PrimitiveValue::from(interpretation),
+            ),
+            DataElement::new(
+                Tag(0x5400, 0x1010),
+                VR::OB,
+                PrimitiveValue::from(vec![0x55_u8; 4]),
+            ),
+        ]);
+        obj.put(DataElement::new(
+            Tag(0x5400, 0x0100),
+            VR::SQ,
+            DataSetSequence::from(vec![item]),
+        ));
+        let mut bytes = Vec::new();
+        obj.with_exact_meta(meta)
+            .write_all(&mut bytes)
+            .expect("written");
+        bytes
+    };
+    let voice = with_waveform(Some("1.2.840.10008.5.1.4.1.1.9.4.1"), "SB");
+    let mu_law_in_an_ecg = with_waveform(Some("1.2.840.10008.5.1.4.1.1.9.1.1"), "MB");
+    let a_law_unlabelled = with_waveform(None, "AB");
+    for (what, bytes) in [
+        ("Basic Voice Audio", &voice),
+        ("mu-law samples in an ECG", &mu_law_in_an_ecg),
+        ("A-law samples in an image", &a_law_unlabelled),
+    ] {
+        let mut policy = Policy::basic(ProjectKey::from_bytes([24; 32]));
+        policy.include_documents = true;
+        match Session::new(policy).process(bytes) {
+            Outcome::Excluded(e) => {
+                assert!(e.to_string().contains("sound recording"), "{what}: {e}")
+            }
+            other => panic!("{what}: left out, got {other:?}"),
+        }
+    }
+    let measurements = with_waveform(None, "SS");
+    assert!(
+        matches!(session(&[], 24).process(&measurements), Outcome::Done(_)),
+        "signed samples (an ECG's) are measurements, kept"
+    );
+}
+
+/// Binary values the table does not name are kept only when the reviewed list says they are
+/// numbers, lookup tables, geometry or the image; any other (a record key, a drawing, a blob)
+/// is removed, with its reason in the log.
+#[test]
+fn binary_values_outside_the_table_are_removed_unless_reviewed() {
+    use dicom_core::value::PrimitiveValue;
+    use dicom_core::{DataElement, Tag, VR};
+    let original = parse(&sample_study()[0].1);
+    let meta = original.meta().clone();
+    let mut obj = original.into_inner();
+    let blob = b"FAKEDOE^JANE MRN 5512345 ".to_vec();
+    let removed = [
+        (Tag(0x0008, 0x041B), "RecordKey"),
+        (Tag(0x0068, 0x6300), "HPGLDocument"),
+        (Tag(0x0400, 0x0520), "EncryptedContent"),
+    ];
+    for (tag, _) in removed {
+        obj.put(DataElement::new(
+            tag,
+            VR::OB,
+            PrimitiveValue::from(blob.clone()),
+        ));
+    }
+    let icc = vec![7_u8; 128];
+    obj.put(DataElement::new(
+        Tag(0x0028, 0x2000),
+        VR::OB,
+        PrimitiveValue::from(icc.clone()),
+    ));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+    let out = session(&[], 25).deidentify(&bytes).expect("cleaned");
+    assert!(!contains(&out.bytes, "FAKEDOE") && !contains(&out.bytes, "5512345"));
+    let cleaned = parse(&out.bytes);
+    for (tag, name) in removed {
+        assert!(cleaned.get(tag).is_none(), "{name} removed");
+        assert!(
+            out.changes.iter().any(|c| c.name == name
+                && c.action == "removed"
+                && c.reason.contains("binary value outside the profile table")),
+            "{name}: the log says why"
+        );
+    }
+    let kept = cleaned
+        .get(Tag(0x0028, 0x2000))
+        .and_then(|e| e.value().to_bytes().ok())
+        .map(|b| b.to_vec());
+    assert_eq!(kept, Some(icc), "an ICC profile (colour science) is kept");
+    assert!(cleaned.get(tags::PIXEL_DATA).is_some(), "the image is kept");
+}

@@ -3,7 +3,12 @@
 //! file is left out unless the user includes documents; an included one keeps its structure
 //! and gets, in place of the document, a placeholder of the same type that any reader opens
 //! and that says what happened (not a broken file).
+//!
+//! A sound recording (a voice memo, dictation, the audio of a study) is worse: a voice
+//! identifies its speaker (HIPAA counts voice prints as biometric identifiers) and what it
+//! says cannot be checked. Such a file is always left out.
 
+use dicom_core::value::Value;
 use dicom_core::Tag;
 use dicom_object::InMemDicomObject;
 
@@ -14,6 +19,36 @@ pub const MIME_TYPE: Tag = Tag(0x0042, 0x0012);
 
 /// What the placeholder says.
 const NOTE: &str = "The original document was removed by Obscura: it may identify the patient.";
+
+/// Waveform Sequence.
+const WAVEFORM_SEQUENCE: Tag = Tag(0x5400, 0x0100);
+/// Waveform Sample Interpretation.
+const SAMPLE_INTERPRETATION: Tag = Tag(0x5400, 0x1006);
+/// SOP Classes whose waveforms are sound: Basic Voice Audio and General Audio Waveform.
+const AUDIO_CLASSES: [&str; 2] = [
+    "1.2.840.10008.5.1.4.1.1.9.4.1",
+    "1.2.840.10008.5.1.4.1.1.9.4.2",
+];
+
+/// Whether the object holds a sound recording: an audio SOP Class (`sop_class`, from the
+/// file meta or the data set), or any waveform whose samples are A-law or mu-law (the
+/// encodings PS3.3 gives audio channels), whatever the class says.
+pub fn holds_sound(obj: &InMemDicomObject, sop_class: &str) -> bool {
+    let own_class = crate::attrs::text(obj, dicom_dictionary_std::tags::SOP_CLASS_UID);
+    if [sop_class, own_class.as_str()]
+        .iter()
+        .any(|c| AUDIO_CLASSES.contains(&c.trim_end_matches(['\0', ' '])))
+    {
+        return true;
+    }
+    let Some(Value::Sequence(seq)) = obj.get(WAVEFORM_SEQUENCE).map(|e| e.value()) else {
+        return false;
+    };
+    seq.items().iter().any(|item| {
+        let how = crate::attrs::text(item, SAMPLE_INTERPRETATION).to_ascii_uppercase();
+        matches!(how.trim(), "AB" | "MB")
+    })
+}
 
 /// The kind of document an object holds, in words for the user, or `None` when it holds none.
 pub fn kind(obj: &InMemDicomObject) -> Option<&'static str> {

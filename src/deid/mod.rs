@@ -242,6 +242,12 @@ pub enum DeidError {
          placeholder)"
     )]
     Document(&'static str),
+    /// The file holds a sound recording (voice, dictation, a study's audio).
+    #[error(
+        "the file holds a sound recording: a voice identifies the speaker and what it says \
+         cannot be checked; left out to be safe"
+    )]
+    Recording,
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -630,6 +636,9 @@ impl Session {
         let meta = file.meta().clone();
         let mut obj = file.into_inner();
         let before = Summary::of(&obj);
+        if documents::holds_sound(&obj, meta.media_storage_sop_class_uid()) {
+            return Err(DeidError::Recording);
+        }
         if let Some(kind) = documents::kind(&obj) {
             if !self.policy.include_documents {
                 return Err(DeidError::Document(kind));

@@ -608,6 +608,22 @@ impl<'a> Walker<'a> {
                     "text or URL outside the profile table and its reviewed keep list (fail safe)",
                 ),
             }
+        } else if matches!(
+            vr,
+            VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN
+        ) {
+            // Binary values the table does not name: numbers, lookup tables, geometry and the
+            // image itself are on the reviewed list; anything else binary (a record key, a
+            // drawing, encrypted content, a blob a device left) could hold anything.
+            match outside_table(tag.group(), tag.element()) {
+                Outside::Keep => self.keep(elem, &here, &name, out),
+                Outside::Empty | Outside::Remove => self.remove(
+                    &elem,
+                    &here,
+                    &name,
+                    "binary value outside the profile table and its reviewed keep list (fail safe)",
+                ),
+            }
         } else if vr == VR::UI && !self.options().contains(ProfileOption::RetainUids) {
             // A class, coding-scheme or creator UID is kept when it is a well-known value
             // (see `map_uid`); any other value is replaced like an instance UID.

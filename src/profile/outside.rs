@@ -1,7 +1,8 @@
-//! The reviewed list of text and URL attributes that the profile's table does not name
-//! (`outside_table.tsv`): each kept (a technical attribute: a code, a device's make, a
-//! technique's name, a label an IOD needs) or emptied (one an IOD needs present, whose text
-//! people write). Every other such attribute is removed: what the standard's table does not
+//! The reviewed list of text, URL and binary attributes that the profile's table does not
+//! name (`outside_table.tsv`): each kept (a technical attribute: a code, a device's make, a
+//! technique's name, a label an IOD needs; numbers, lookup tables, geometry, the image) or
+//! emptied (one an IOD needs present, whose text people write). Every other such attribute
+//! is removed: what the standard's table does not
 //! name is not trusted to be free of identity (PS3.15 leaves it to the implementation; the
 //! fail-safe reading is to remove it).
 
@@ -80,7 +81,7 @@ mod tests {
     use dicom_dictionary_std::StandardDataDictionary;
 
     #[test]
-    fn every_entry_is_a_text_or_url_attribute_outside_the_table_with_a_reason() {
+    fn every_entry_is_a_text_url_or_binary_attribute_outside_the_table_with_a_reason() {
         let lines = LIST
             .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
@@ -94,12 +95,22 @@ mod tests {
                 .unwrap_or_else(|| panic!("{tag} {} is in the dictionary", e.keyword));
             assert_eq!(known.alias, e.keyword, "{tag}");
             let vr = known.vr.relaxed();
+            let binary = matches!(
+                vr,
+                VR::OB | VR::OW | VR::OF | VR::OD | VR::OL | VR::OV | VR::UN
+            );
             assert!(
-                matches!(
-                    vr,
-                    VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::UR
-                ),
-                "{tag} {} is text or a URL ({vr:?})",
+                binary
+                    || matches!(
+                        vr,
+                        VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC | VR::UR
+                    ),
+                "{tag} {} is text, a URL or binary ({vr:?})",
+                e.keyword
+            );
+            assert!(
+                !binary || e.action == Outside::Keep,
+                "{} is binary: kept or removed, never emptied",
                 e.keyword
             );
             assert!(
@@ -112,5 +123,9 @@ mod tests {
         assert_eq!(outside_table(0x0008, 0x0104), Outside::Keep, "Code Meaning");
         assert_eq!(outside_table(0x0042, 0x0010), Outside::Empty, "Document Title");
         assert_eq!(outside_table(0x0008, 0x1190), Outside::Remove, "Retrieve URL");
+        assert_eq!(outside_table(0x7FE0, 0x0010), Outside::Keep, "Pixel Data");
+        assert_eq!(outside_table(0x0028, 0x3006), Outside::Keep, "LUT Data");
+        assert_eq!(outside_table(0x0008, 0x041B), Outside::Remove, "Record Key");
+        assert_eq!(outside_table(0x0068, 0x6300), Outside::Remove, "HPGL Document");
     }
 }
