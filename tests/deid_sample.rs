@@ -1812,3 +1812,67 @@ fn binary_values_outside_the_table_are_removed_unless_reviewed() {
     assert_eq!(kept, Some(icc), "an ICC profile (colour science) is kept");
     assert!(cleaned.get(tags::PIXEL_DATA).is_some(), "the image is kept");
 }
+
+/// A video (MPEG-2, H.264, HEVC) cannot be looked at for burned-in text, and its stream can
+/// carry metadata and sound: it is left out, and included only when the user says they
+/// checked it, then with Patient Identity Removed = NO and the log saying why.
+#[test]
+fn videos_are_left_out_unless_the_user_includes_them_after_checking() {
+    use dicom_core::value::{PixelFragmentSequence, PrimitiveValue};
+    use dicom_core::{DataElement, VR};
+    use dicom_dictionary_std::uids;
+    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    for ts in [
+        uids::MPEG2MPML,
+        uids::MPEG4HP41,
+        uids::MPEG4HP41BDF,
+        uids::HEVCM10P51,
+    ] {
+        let original = parse(&sample_study()[0].1);
+        let mut meta = original.meta().clone();
+        meta.set_transfer_syntax(
+            dicom_transfer_syntax_registry::TransferSyntaxRegistry
+                .get(ts)
+                .expect("known"),
+        );
+        let mut obj = original.into_inner();
+        obj.put(DataElement::new(
+            tags::PIXEL_DATA,
+            VR::OB,
+            PixelFragmentSequence::new(vec![], vec![b"\0\0\0\x18ftypmp42 udta FAKEDOE".to_vec()]),
+        ));
+        obj.put(DataElement::new(
+            tags::NUMBER_OF_FRAMES,
+            VR::IS,
+            PrimitiveValue::from("30"),
+        ));
+        let mut bytes = Vec::new();
+        obj.with_exact_meta(meta)
+            .write_all(&mut bytes)
+            .expect("written");
+        match session(&[], 26).process(&bytes) {
+            Outcome::Excluded(e) => assert!(e.to_string().contains("a video"), "{ts}: {e}"),
+            other => panic!("{ts}: left out, got {other:?}"),
+        }
+        let mut policy = Policy::basic(ProjectKey::from_bytes([26; 32]));
+        policy.accept_burned_in = true;
+        let out = Session::new(policy)
+            .deidentify(&bytes)
+            .expect("included on request");
+        let cleaned = parse(&out.bytes);
+        assert_eq!(
+            cleaned
+                .get(tags::PATIENT_IDENTITY_REMOVED)
+                .and_then(|e| e.to_str().ok())
+                .as_deref(),
+            Some("NO"),
+            "{ts}"
+        );
+        assert!(
+            out.changes
+                .iter()
+                .any(|c| c.name == "PixelData" && c.reason.contains("a video")),
+            "{ts}: the log says the video was not cleaned"
+        );
+    }
+}

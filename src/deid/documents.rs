@@ -7,6 +7,10 @@
 //! A sound recording (a voice memo, dictation, the audio of a study) is worse: a voice
 //! identifies its speaker (HIPAA counts voice prints as biometric identifiers) and what it
 //! says cannot be checked. Such a file is always left out.
+//!
+//! A video (MPEG-2, H.264, HEVC) cannot be looked at for burned-in text, and its stream can
+//! carry metadata and sound Obscura does not clean: it is left out unless the user includes
+//! it after checking it, as for images that say text is burned in.
 
 use dicom_core::value::Value;
 use dicom_core::Tag;
@@ -48,6 +52,30 @@ pub fn holds_sound(obj: &InMemDicomObject, sop_class: &str) -> bool {
         let how = crate::attrs::text(item, SAMPLE_INTERPRETATION).to_ascii_uppercase();
         matches!(how.trim(), "AB" | "MB")
     })
+}
+
+/// Whether pixel data in transfer syntax `uid` is a video stream.
+pub fn is_video(uid: &str) -> bool {
+    use dicom_dictionary_std::uids;
+    [
+        uids::MPEG2MPML,
+        uids::MPEG2MPMLF,
+        uids::MPEG2MPHL,
+        uids::MPEG2MPHLF,
+        uids::MPEG4HP41,
+        uids::MPEG4HP41F,
+        uids::MPEG4HP41BD,
+        uids::MPEG4HP41BDF,
+        uids::MPEG4HP422D,
+        uids::MPEG4HP422DF,
+        uids::MPEG4HP423D,
+        uids::MPEG4HP423DF,
+        uids::MPEG4HP42STEREO,
+        uids::MPEG4HP42STEREOF,
+        uids::HEVCMP51,
+        uids::HEVCM10P51,
+    ]
+    .contains(&uid.trim_end_matches(['\0', ' ']))
 }
 
 /// The kind of document an object holds, in words for the user, or `None` when it holds none.

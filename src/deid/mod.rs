@@ -248,6 +248,14 @@ pub enum DeidError {
          cannot be checked; left out to be safe"
     )]
     Recording,
+    /// The file holds a video, which Obscura can neither look at nor clean.
+    #[error(
+        "the file is a video ({0}): Obscura cannot look at its frames for burned-in text, nor \
+         clean the metadata or sound its stream may carry; left out to be safe (include such \
+         files only after checking them yourself, with the option for images marked as having \
+         text burned in)"
+    )]
+    Video(String),
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -639,6 +647,12 @@ impl Session {
         if documents::holds_sound(&obj, meta.media_storage_sop_class_uid()) {
             return Err(DeidError::Recording);
         }
+        let video = documents::is_video(meta.transfer_syntax());
+        if video && !self.policy.accept_burned_in {
+            return Err(DeidError::Video(transfer_syntax_name(
+                meta.transfer_syntax(),
+            )));
+        }
         if let Some(kind) = documents::kind(&obj) {
             if !self.policy.include_documents {
                 return Err(DeidError::Document(kind));
@@ -744,7 +758,10 @@ impl Session {
         );
         walker.pixels_cleaned = !regions.is_empty();
         // (Such a file is already flagged by `pixel_warnings`.)
-        walker.burned_in_left = has_pixels && regions.is_empty() && says_burned_in;
+        walker.burned_in_left = (has_pixels && regions.is_empty() && says_burned_in) || video;
+        if video {
+            walker.log_video();
+        }
         let mut cleaned = walker.clean_top_level(obj);
         let mut decompressed = false;
         if !regions.is_empty() {

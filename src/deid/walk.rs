@@ -1050,6 +1050,18 @@ impl<'a> Walker<'a> {
     /// stored, as a clause to follow the rules (empty for native pixel data); `undeclared`,
     /// that detection found text in an image that did not say it carried any.
     /// Say that `removed` comment and application segments left the compressed frames.
+    /// A video the user included: nothing in its stream was looked at or cleaned.
+    pub(super) fn log_video(&mut self) {
+        self.log(
+            &fmt_tag(tags::PIXEL_DATA),
+            "PixelData",
+            "kept",
+            "a video, included at the user's request: its frames were not looked at for \
+             burned-in text and its stream's metadata and sound were not cleaned (Patient \
+             Identity Removed is NO)",
+        );
+    }
+
     pub(super) fn log_codestream_text(&mut self, removed: usize) {
         self.log(
             &fmt_tag(tags::PIXEL_DATA),

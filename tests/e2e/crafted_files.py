@@ -201,6 +201,40 @@ def main(out):
     save(ds, name("leak-private-creator.dcm"))
     expect["leak-private-creator.dcm"] = {"expect": "done", "canaries": ["AUDITPRIV"]}
 
+    # Binary attributes outside the profile's table: a record key and an HPGL drawing holding
+    # the patient's name.
+    ds = base("AUDITBLOB^AMY")
+    ds.add_new(0x0008041B, "OB", b"AUDITBLOBKEY 5512345 ")
+    ds.add_new(0x00686300, "OB", b"LB AUDITBLOBHPGL Amy\x03")
+    save(ds, name("leak-binary.dcm"))
+    expect["leak-binary.dcm"] = {"expect": "done", "canaries": ["AUDITBLOBKEY", "AUDITBLOBHPGL"]}
+
+    # A voice memo (Basic Voice Audio, mu-law samples): a voice cannot be cleaned.
+    ds = base("AUDITVOICE^BO")
+    ds.SOPClassUID = "1.2.840.10008.5.1.4.1.1.9.4.1"
+    for keyword in ("Rows", "Columns", "SamplesPerPixel", "PhotometricInterpretation",
+                    "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation", "PixelData"):
+        if keyword in ds:
+            delattr(ds, keyword)
+    wave = pydicom.Dataset()
+    wave.NumberOfWaveformChannels = 1
+    wave.NumberOfWaveformSamples = 8
+    wave.SamplingFrequency = "8000"
+    wave.WaveformBitsAllocated = 8
+    wave.WaveformSampleInterpretation = "MB"
+    wave.WaveformData = b"AUDITVOICESAMPLES" + bytes(1)
+    ds.WaveformSequence = [wave]
+    save(ds, name("leak-voice.dcm"))
+    expect["leak-voice.dcm"] = {"expect": "excluded", "canaries": ["AUDITVOICE"]}
+
+    # A video (H.264): its frames cannot be looked at, and its stream can carry metadata.
+    ds = base("AUDITVIDEO^NG", "ES")
+    ds.NumberOfFrames = 2
+    ds.PixelData = pydicom.encaps.encapsulate([b"\0\0\0\x18ftypmp42 udta AUDITVIDEOMETA "])
+    ds["PixelData"].VR = "OB"
+    save(ds, name("leak-video.dcm"), "1.2.840.10008.1.2.4.102")
+    expect["leak-video.dcm"] = {"expect": "excluded", "canaries": ["AUDITVIDEO"]}
+
     json.dump(expect, sys.stdout)
 
 
