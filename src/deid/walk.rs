@@ -1046,10 +1046,6 @@ impl<'a> Walker<'a> {
         }
     }
 
-    /// Record that regions of the pixels were blanked; `stored` tells how the frames were
-    /// stored, as a clause to follow the rules (empty for native pixel data); `undeclared`,
-    /// that detection found text in an image that did not say it carried any.
-    /// Say that `removed` comment and application segments left the compressed frames.
     /// A video the user included: nothing in its stream was looked at or cleaned.
     pub(super) fn log_video(&mut self) {
         self.log(
@@ -1062,6 +1058,7 @@ impl<'a> Walker<'a> {
         );
     }
 
+    /// Say that `removed` comment and application segments left the compressed frames.
     pub(super) fn log_codestream_text(&mut self, removed: usize) {
         self.log(
             &fmt_tag(tags::PIXEL_DATA),
@@ -1075,6 +1072,9 @@ impl<'a> Walker<'a> {
         );
     }
 
+    /// Record that regions of the pixels were blanked; `stored` tells how the frames were
+    /// stored, as a clause to follow the rules (empty for native pixel data); `undeclared`,
+    /// that detection found text in an image that did not say it carried any.
     pub(super) fn log_pixels(
         &mut self,
         regions: usize,
