@@ -2,9 +2,8 @@
 //! name (`outside_table.tsv`): each kept (a technical attribute: a code, a device's make, a
 //! technique's name, a label an IOD needs; numbers, lookup tables, geometry, the image) or
 //! emptied (one an IOD needs present, whose text people write). Every other such attribute
-//! is removed: what the standard's table does not
-//! name is not trusted to be free of identity (PS3.15 leaves it to the implementation; the
-//! fail-safe reading is to remove it).
+//! is removed: what the standard's table does not name is not trusted to be free of
+//! identity (PS3.15 leaves it to the implementation; the fail-safe reading is to remove it).
 
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
