@@ -404,6 +404,32 @@ test('leaving with cleaned files not downloaded asks first; each file button sho
   await context.close();
 });
 
+test('focus stays where the user was: on the box tools after a box is blacked out, and back on the button that opened the image check when it closes', async () => {
+  const { context, page, errors } = await openPage();
+  const { dialog } = await openSampleImage(page);
+  const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName);
+  const opener = await page.getByRole('button', { name: /^Show image/ }).first().getAttribute('aria-label');
+  await page.keyboard.press('Escape');
+  await assertEventually(async () => (await focused()) === opener, 5_000);
+  // Again, with a box blacked out (the file is cleaned anew and its row drawn anew).
+  await page.getByRole('button', { name: opener }).click();
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  const canvas = page.locator('#preview-after');
+  const box = await canvas.boundingBox();
+  await page.mouse.move(box.x + 2, box.y + 2);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3, { steps: 4 });
+  await page.mouse.up();
+  await dialog.getByRole('button', { name: 'Black out in this image' }).focus();
+  await page.keyboard.press('Enter');
+  await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'box-x', 'focus stays among the box tools');
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  await assertEventually(async () => (await focused()) === opener, 5_000);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a ZIP archive of a study is read inside the page', async () => {
   const { context, page, requests, errors } = await openPage();
   const zipPath = join(work, 'study.zip');

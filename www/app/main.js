@@ -953,6 +953,18 @@ $('preview-play').addEventListener('click', () => {
   requestFrame(((preview.frame ?? 0) + 1) % preview.frames);
 });
 $('preview').addEventListener('close', stopPlaying);
+// The browser gives focus back to the button that opened the dialog; when that row was drawn
+// anew meanwhile (a box blacked out, the file cleaned again), focus goes to its new button
+// rather than falling to the page.
+$('preview').addEventListener('close', () => {
+  const id = preview && preview.id;
+  setTimeout(() => {
+    if (document.activeElement && document.activeElement !== document.body) return;
+    const row = rows.get(id);
+    const button = row && row.tr && row.tr.querySelector('button.show-image');
+    if (button) button.focus();
+  });
+});
 
 // Zoom: both images at the same scale (1 = one screen pixel per image pixel), scrolled
 // together; "Fit" shows the whole image. Ctrl + wheel zooms too.
@@ -1148,6 +1160,9 @@ function fillBoxForm() {
 for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'], ['box-size', 'size']]) {
   $(button).addEventListener('click', () => {
     if (!preview || !preview.box) return;
+    // Focus stays among the box tools (the button pressed is about to be hidden), ready
+    // for another box.
+    $('box-x').focus();
     $('box-actions').hidden = true;
     $('preview-note').textContent = 'Blacking out the box and rebuilding the package…';
     worker.postMessage({ type: 'region', id: preview.id, scope, region: preview.box });
