@@ -603,7 +603,7 @@ fn images_marked_with_burned_in_text_are_left_out_unless_accepted() {
         .iter()
         .any(|c| c.name == "PatientIdentityRemoved"
             && c.reason
-                .starts_with("NO: the file says text is burned into its pixels")));
+                .starts_with("NO: text burned into its pixels may remain")));
 }
 
 #[test]
@@ -1550,6 +1550,35 @@ fn text_in_iso_2022_code_extensions_is_read_as_the_standard_says_and_swept() {
         Some("**** right hand"),
         "the kanji name is found and blanked; the rest is kept"
     );
+}
+
+/// A value that does not decode in its declared character set (an escape sequence PS3.5 does
+/// not define, a broken double-byte character) cannot be checked: it is emptied, even where
+/// the rules keep its attribute, and the change log says so on a line of its own.
+#[test]
+fn text_that_does_not_decode_is_emptied_and_said_so() {
+    use dicom_core::VR;
+    let input = with_code_meaning(
+        &[
+            (tags::SPECIFIC_CHARACTER_SET, VR::CS, b"\\ISO 2022 IR 87"),
+            (tags::PATIENT_NAME, VR::PN, b"Yamada^Tarou"),
+        ],
+        // ESC $ Z designates no character set PS3.5 knows; then a half double-byte character.
+        b"\x1b$Z;3ED\x1b(B right hand \x1b$B;",
+    );
+    let out = session(&[], 26).deidentify(&input).expect("ok");
+    assert!(!contains(&out.bytes, ";3ED") && !contains(&out.bytes, "right hand"));
+    let cleaned = parse(&out.bytes);
+    assert_eq!(find_text(&cleaned, tags::CODE_MEANING).as_deref(), Some(""));
+    let said: Vec<_> = out
+        .changes
+        .iter()
+        .filter(|c| c.name == "CodeMeaning")
+        .collect();
+    assert_eq!(said.len(), 1, "{said:?}");
+    assert_eq!(said[0].action, "emptied");
+    assert!(said[0].reason.contains("does not decode"), "{said:?}");
+    assert!(said[0].path.contains(")[1]/(0008,0104)"), "{said:?}");
 }
 
 #[test]

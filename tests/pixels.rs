@@ -222,6 +222,68 @@ fn codestreams_larger_than_their_header_are_refused_before_decoding() {
     assert!(obscura::pixels::decode_frame(&parse(&jpeg), 0).is_ok());
 }
 
+/// An image of a kind that carries burned-in text (here an ultrasound image) whose frames cannot
+/// be read to look for text is left out, saying why, unless the user includes such files
+/// after checking them; then it is flagged and Patient Identity Removed says NO. Whatever
+/// made the frames unreadable (here a codestream claiming another size; equally a damaged
+/// one or a codec Obscura cannot decode), the text in them could be neither found nor seen.
+#[test]
+fn text_bearing_images_that_cannot_be_looked_at_are_left_out_unless_included() {
+    let input = common::jpeg_claiming(
+        &jpeg_baseline(|o| {
+            o.put(DataElement::new(
+                tags::MODALITY,
+                VR::CS,
+                PrimitiveValue::from("US"),
+            ));
+        }),
+        0xC0,
+        65000,
+        65000,
+    );
+    let detecting = |accept: bool| {
+        let mut policy = Policy::basic(ProjectKey::from_bytes([21; 32]));
+        policy.text_detector = obscura::deid::TextDetector::BandsOnly;
+        policy.accept_burned_in = accept;
+        Session::new(policy)
+    };
+    match detecting(false).process(&input) {
+        Outcome::Excluded(e) => {
+            let e = e.to_string();
+            assert!(e.contains("looked at for burned-in text"), "{e}");
+            assert!(e.contains("65000×65000"), "{e}");
+        }
+        other => panic!("expected exclusion, got {other:?}"),
+    }
+    let d = detecting(true)
+        .deidentify(&input)
+        .expect("included on request");
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("could not be looked for")),
+        "{:?}",
+        d.warnings
+    );
+    assert_eq!(
+        obscura::attrs::text(&parse(&d.bytes), tags::PATIENT_IDENTITY_REMOVED),
+        "NO"
+    );
+    assert!(d
+        .changes
+        .iter()
+        .any(|c| c.name == "PixelData" && c.reason.contains("could not be looked at")));
+    // Without a detector at all (no model), every such file is flagged, as the files
+    // needing detection always were: that is no fault of the image.
+    let d = session(r#"{"rules": []}"#)
+        .deidentify(&input)
+        .expect("flagged, not left out");
+    assert!(d
+        .warnings
+        .iter()
+        .any(|w| w.contains("could not be looked for")));
+}
+
 /// Comments and application segments (EXIF: a camera's owner, dates) leave the compressed
 /// frames without decoding them: the image data are the same bytes.
 #[test]

@@ -11,7 +11,10 @@
 //! the rules and the sweep see the text a person would.
 //!
 //! A value that does not decode (an escape sequence the standard does not define, a broken
-//! multi-byte character) is emptied: it cannot be checked, so it is not kept (fail safe).
+//! multi-byte character) cannot be checked, so it is not kept (fail safe): it becomes
+//! [`UNDECODABLE`], which a person sees as the replacement character wherever the file is
+//! shown, and which de-identification empties with a line of its own in the change log
+//! ([`is_undecodable`]).
 
 use dicom_core::header::Header;
 use dicom_core::value::{PrimitiveValue, Value};
@@ -24,6 +27,25 @@ use encoding::all::{
     ISO_8859_7, ISO_8859_8, WINDOWS_1254, WINDOWS_874, WINDOWS_949,
 };
 use encoding::{DecoderTrap, Encoding, EncodingRef};
+
+/// What a value that does not decode becomes when the file is read: the replacement
+/// character alone. No decoded value is ever exactly this (a decoder writes it only among
+/// other text, and [`recode`] never keeps a value that needed it).
+pub const UNDECODABLE: &str = "\u{FFFD}";
+
+/// Whether `elem` is a text value that did not decode when the file was read.
+pub fn is_undecodable(elem: &DataElement<InMemDicomObject>) -> bool {
+    is_text(elem.vr())
+        && matches!(elem.value(), Value::Primitive(PrimitiveValue::Str(s)) if s == UNDECODABLE)
+}
+
+/// The value representations whose text the character set decides (PS3.5 §6.1.2.3).
+fn is_text(vr: VR) -> bool {
+    matches!(
+        vr,
+        VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC
+    )
+}
 
 /// The code element G0 (bytes below 0x80) is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -189,7 +211,8 @@ fn extended(terms: &[String]) -> Option<(SpecificCharacterSet, G1)> {
 }
 
 /// Decode every text value of `obj` (at any depth) written in ISO 2022 code extensions, and
-/// make its character set UTF-8. Returns how many values could not be decoded (emptied).
+/// make its character set UTF-8. Returns how many values could not be decoded (each is now
+/// [`UNDECODABLE`]).
 pub fn to_unicode(obj: &mut InMemDicomObject) -> usize {
     let terms: Vec<String> = match obj.get(tags::SPECIFIC_CHARACTER_SET) {
         Some(e) => match e.value().to_multi_str() {
@@ -274,10 +297,7 @@ fn recode(obj: &mut InMemDicomObject, how: &mut Recode) -> usize {
     let mut failed = 0;
     let mut changed: Vec<DataElement<InMemDicomObject>> = Vec::new();
     for elem in obj.iter() {
-        if !matches!(
-            elem.vr(),
-            VR::PN | VR::LO | VR::SH | VR::LT | VR::ST | VR::UT | VR::UC
-        ) {
+        if !is_text(elem.vr()) {
             continue;
         }
         let Value::Primitive(value) = elem.value() else {
@@ -298,7 +318,7 @@ fn recode(obj: &mut InMemDicomObject, how: &mut Recode) -> usize {
             }
             None => {
                 failed += 1;
-                PrimitiveValue::Empty
+                PrimitiveValue::from(UNDECODABLE)
             }
         };
         changed.push(DataElement::new(elem.tag(), elem.vr(), new));

@@ -256,6 +256,14 @@ pub enum DeidError {
          text burned in)"
     )]
     Video(String),
+    /// The image is of a kind that carries burned-in text, but it could not be looked at for
+    /// text (its frames could not be read, or the detector failed on them): why.
+    #[error(
+        "its image could not be looked at for burned-in text ({0}); left out to be safe \
+         (include such files only after checking them yourself, with the option for images \
+         marked as having text burned in)"
+    )]
+    Unlookable(String),
     /// The cleaned object could not be written back.
     #[error("could not write the cleaned file: {0}")]
     Write(String),
@@ -677,13 +685,31 @@ impl Session {
         // The name detection's boxes go by in the log, when it blanked any.
         let mut detected_name: Option<String> = None;
         let mut detections = Vec::new();
+        // Included although its text could not be looked for.
+        let mut unlooked = false;
         let modality = attrs::text(&obj, tags::MODALITY).to_uppercase();
         if has_pixels
             && self.policy.detect_text
             && (says_burned_in || TEXT_MODALITIES.contains(&modality.as_str()))
         {
             let file = obj.with_exact_meta(meta.clone());
-            let (found, note) = detect_text(&file, &self.policy);
+            let (found, note) = match detect_text(&file, &self.policy) {
+                Looked::Found(found, note) => (found, note),
+                // Its text can be neither found nor seen on the page: fail safe.
+                Looked::Failed(why) if !self.policy.accept_burned_in => {
+                    return Err(DeidError::Unlookable(why))
+                }
+                Looked::Failed(why) => {
+                    unlooked = true;
+                    (
+                        Vec::new(),
+                        format!(
+                            "Burned-in text could not be looked for automatically ({why}): you \
+                         included such files; look at the image."
+                        ),
+                    )
+                }
+            };
             obj = file.into_inner();
             detections = found
                 .iter()
@@ -758,9 +784,13 @@ impl Session {
         );
         walker.pixels_cleaned = !regions.is_empty();
         // (Such a file is already flagged by `pixel_warnings`.)
-        walker.burned_in_left = (has_pixels && regions.is_empty() && says_burned_in) || video;
+        walker.burned_in_left =
+            (has_pixels && regions.is_empty() && says_burned_in) || video || unlooked;
         if video {
             walker.log_video();
+        }
+        if unlooked {
+            walker.log_unlooked();
         }
         let mut cleaned = walker.clean_top_level(obj);
         let mut decompressed = false;
@@ -1142,23 +1172,32 @@ fn readable<'a>(
     Ok(Some((out, data_set)))
 }
 
-/// Boxes around burned-in text found automatically in every frame, and a note for the user
-/// on what was (or could not be) done.
-fn detect_text(
-    file: &dicom_object::DefaultDicomObject,
-    policy: &Policy,
-) -> (Vec<crate::pixels::Region>, String) {
+/// What looking for burned-in text came to.
+enum Looked {
+    /// Boxes around the text found in every frame (maybe none), and a note for the user on
+    /// what was (or could not be) done.
+    Found(Vec<crate::pixels::Region>, String),
+    /// The image could not be looked at (its frames could not be read, or the detector failed
+    /// on them): why.
+    Failed(String),
+}
+
+/// Look for burned-in text automatically in every frame.
+fn detect_text(file: &dicom_object::DefaultDicomObject, policy: &Policy) -> Looked {
     let looked = match &policy.text_detector {
         TextDetector::Learned { model, bands } => {
             crate::pixels::text::find_text(file, Some(model), *bands)
         }
         TextDetector::BandsOnly => crate::pixels::text::find_text(file, None, true),
+        // No detector at all is said on every file that needed one (flagged, as without
+        // detection): it is not this image's fault.
         TextDetector::Unavailable(why) => {
-            return (
+            return Looked::Found(
                 Vec::new(),
                 format!(
-                "Burned-in text could not be looked for automatically ({why}): look at the image."
-            ),
+                    "Burned-in text could not be looked for automatically ({why}): look at the \
+                     image."
+                ),
             )
         }
     };
@@ -1177,15 +1216,9 @@ fn detect_text(
                     found.regions.len()
                 )
             };
-            (found.regions, note)
+            Looked::Found(found.regions, note)
         }
-        Err(e) => (
-            Vec::new(),
-            format!(
-                "Burned-in text could not be looked for automatically ({}): look at the image.",
-                e.reason()
-            ),
-        ),
+        Err(e) => Looked::Failed(e.reason()),
     }
 }
 

@@ -469,6 +469,14 @@ aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiiiiijjkkkllllllllllnnnnnnnnnoooo
 /// them ("Mullerbrandt" for Müllerbrandt) or in capitals is still found.
 pub(super) fn fold(c: char) -> char {
     let c = c.to_lowercase().next().unwrap_or(c);
+    // Full-width forms (ＫＥＳＴＲＥＬ, １９４４年, as Japanese, Chinese and Korean text writes
+    // Latin letters and digits) are the ASCII characters they stand for; the ideographic
+    // space is a space.
+    let c = match u32::from(c) {
+        w @ 0xFF01..=0xFF5E => char::from_u32(w - 0xFEE0).unwrap_or(c),
+        0x3000 => ' ',
+        _ => c,
+    };
     match u32::from(c)
         .checked_sub(0xC0)
         .map(|i| LATIN_BASE.get(i as usize))
@@ -793,6 +801,11 @@ mod tests {
         assert_eq!(found("LEE^AMY", "lee_amy.jpg"), "*******.jpg");
         // ... but not their parts alone, which are ordinary words.
         assert_eq!(found("LEE^AMY", "a lee shore"), "a lee shore");
+        // Written in full-width letters, as Japanese, Chinese and Korean text writes them.
+        assert_eq!(
+            found("KESTREL^WANDA", "患者 ＫＥＳＴＲＥＬ　Ｗａｎｄａ様"),
+            "患者 *******\u{3000}*****様"
+        );
         // Joined, and the initial joined to the family name (as in user names).
         assert_eq!(found("KESTREL^WANDA", "by KestrelWanda"), "by ************");
         assert_eq!(found("KESTREL^WANDA", "user wkestrel"), "user ********");

@@ -2,7 +2,8 @@
 //! spellings, so that a known date (a birth date, an exam date) is blanked however it is
 //! written: 1944-03-02, 2/3/1944, 02.03.44, 19440302, 2nd March 1944, March 2, 1944,
 //! 02-MAR-44, 2. März 1944, 2 de marzo de 1944, 02031944, 440302, 2.III.1944,
-//! 1944年3月2日, 1944년 3월 2일, 1944 Mar 2, 2 Mar '44, 1944-062 (the 62nd day).
+//! 1944年3月2日, 1944년 3월 2일, 1944 Mar 2, 2 Mar '44, 1944-062 (the 62nd day), and in
+//! Japan's eras: 昭和19年3月2日, S19.3.2, 平成元年1月8日.
 
 use std::collections::BTreeSet;
 use std::ops::Range;
@@ -105,6 +106,34 @@ enum Kind {
     Word,
     /// One punctuation character.
     Punct(char),
+    /// A Japanese era (昭和 or S, 平成 or H…): the year before its first.
+    Era(u16),
+}
+
+/// Japan's eras since the calendar became the Gregorian one (1873): the name, its letter
+/// (folded), and the year before its first year (Showa 1 is 1926).
+const ERAS: [(&str, char, u16); 5] = [
+    ("明治", 'm', 1867),
+    ("大正", 't', 1911),
+    ("昭和", 's', 1925),
+    ("平成", 'h', 1988),
+    ("令和", 'r', 2018),
+];
+
+/// The era that `lower` begins at `i` (its name, or its letter right before the year's
+/// digits and not inside a word), and how many characters it takes.
+fn era_at(lower: &[char], i: usize) -> Option<(u16, usize)> {
+    for (name, letter, base) in ERAS {
+        let n = name.chars().count();
+        if lower.len() >= i + n && lower[i..i + n].iter().copied().eq(name.chars()) {
+            return Some((base, n));
+        }
+        let alone = i == 0 || !lower[i - 1].is_alphanumeric();
+        if lower[i] == letter && alone && lower.get(i + 1).is_some_and(char::is_ascii_digit) {
+            return Some((base, 1));
+        }
+    }
+    None
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -276,6 +305,22 @@ fn tokens(lower: &[char]) -> Vec<Token> {
                 end: i + 1,
             });
             i += 1;
+        } else if let Some((base, n)) = era_at(lower, i) {
+            // 昭和19年, S19.3.2; 平成元年 (元: the era's first year).
+            i += n;
+            out.push(Token {
+                kind: Kind::Era(base),
+                start,
+                end: i,
+            });
+            if lower.get(i) == Some(&'元') {
+                out.push(Token {
+                    kind: Kind::Number(1, 1),
+                    start: i,
+                    end: i + 1,
+                });
+                i += 1;
+            }
         } else if c.is_alphabetic() {
             while i < lower.len() && lower[i].is_alphanumeric() && !cjk_mark(lower[i]) {
                 i += 1;
@@ -375,6 +420,34 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
             .collect();
             if !r.is_empty() {
                 matched = Some((i, r));
+            }
+        }
+        // 昭和19年3月2日, S19.3.2, S19/03/02: a Japanese era's year, then the month and day
+        // with the marks of 1944年3月2日 or as in 1944.3.2.
+        if let (Kind::Era(base), Some(p)) = (t.kind, toks.get(i + 1..(i + 7).min(toks.len()))) {
+            if let [Token {
+                kind: Kind::Number(y, 1 | 2),
+                ..
+            }, Token {
+                kind: Kind::Punct(s1),
+                ..
+            }, Token {
+                kind: Kind::Number(m, 1 | 2),
+                ..
+            }, Token {
+                kind: Kind::Punct(s2),
+                ..
+            }, Token {
+                kind: Kind::Number(d, 1 | 2),
+                ..
+            }, rest @ ..] = p
+            {
+                let marks = (*s1 == '年' && *s2 == '月') || (s1 == s2 && ".-/".contains(*s1));
+                let year = u32::from(base) + y;
+                if let Some(r) = reading((year, 4), *m, *d).filter(|_| marks && *y >= 1) {
+                    let day_mark = matches!(rest.first().map(|t| t.kind), Some(Kind::Punct('日')));
+                    matched = Some((i + 5 + usize::from(day_mark), vec![r]));
+                }
             }
         }
         // 1944年3月2日, 1944년 3월 2일 (the day's mark may be left out); 1944-062 (ISO 8601's
@@ -533,6 +606,15 @@ mod tests {
             "2 Mar '44",
             "March 2nd, '44",
             "1944-062",
+            "昭和19年3月2日",
+            "昭和19年03月02日",
+            "S19.3.2",
+            "S19/03/02",
+            "s19-3-2",
+            "昭和19.3.2",
+            "昭和１９年３月２日",
+            "１９４４年３月２日",
+            "Ｓ１９．３．２",
         ] {
             let known = if text.starts_with("Sept") {
                 "19440902"
@@ -545,6 +627,25 @@ mod tests {
             // (A time is not the patient's: it stays.)
             let left = out.replace(['*', ' '], "").replace("T10:10", "");
             assert_eq!(left, "born,seen", "{text} → {out}");
+        }
+    }
+
+    #[test]
+    fn a_japanese_eras_first_year_and_each_era_are_read() {
+        for (known, text) in [
+            ("19890108", "平成元年1月8日"),
+            ("19890108", "H1.1.8"),
+            ("20190501", "令和元年5月1日"),
+            ("20240131", "R6.1.31"),
+            ("19120730", "大正元年7月30日"),
+            ("19000101", "M33.1.1"),
+        ] {
+            let out = blanked(known, &format!("生年月日 {text} 受診"));
+            assert_eq!(
+                out.replace(['*', ' '], ""),
+                "生年月日受診",
+                "{text} → {out}"
+            );
         }
     }
 
@@ -568,6 +669,11 @@ mod tests {
             "1944年3月3日",
             "2 I 1944",
             "part II 1944",
+            "昭和20年3月2日",
+            "S19.3.3",
+            "H19.3.2",
+            "TS19.3.2",
+            "平成19年3月2日",
         ] {
             assert_eq!(blanked("19440302", text), text, "{text}");
         }

@@ -47,8 +47,9 @@ pub(super) struct Walker<'a> {
     content: Content,
     /// Whether regions of the pixels are blanked (recorded as the Clean Pixel Data Option).
     pub(super) pixels_cleaned: bool,
-    /// Whether the file says text is burned into its pixels and nothing cleaned them (the
-    /// user included it anyway): Patient Identity Removed is then NO.
+    /// Whether text burned into the pixels may remain and nothing cleaned it (the file says
+    /// so, or is a video, or could not be looked at; the user included it anyway): Patient
+    /// Identity Removed is then NO.
     pub(super) burned_in_left: bool,
     /// The MIME type of the object's encapsulated document, if any (its placeholder's type).
     document_mime: String,
@@ -278,6 +279,21 @@ impl<'a> Walker<'a> {
                     &name,
                     "stored as UN or bytes and not readable with its dictionary VR",
                 );
+                continue;
+            }
+            if super::charset::is_undecodable(&elem) {
+                // Text that did not decode in the file's declared character set when it was
+                // read: what it says cannot be checked, so it is emptied, whatever its rule
+                // (an override to keep it included), and said so.
+                let name = keyword(tag).unwrap_or("attribute").to_string();
+                self.log(
+                    &format!("{path}{}", fmt_tag(tag)),
+                    &name,
+                    "emptied",
+                    "its text does not decode in the file's declared character set, so it \
+                     cannot be checked (fail safe)",
+                );
+                out.put(DataElement::new(tag, elem.vr(), PrimitiveValue::Empty));
                 continue;
             }
             let user_choice = self
@@ -1037,8 +1053,8 @@ impl<'a> Walker<'a> {
             ),
         ] {
             let why = if tag == tags::PATIENT_IDENTITY_REMOVED && self.burned_in_left {
-                "NO: the file says text is burned into its pixels, and nothing cleaned them \
-                 (included because you asked; Burned In Annotation stays YES)"
+                "NO: text burned into its pixels may remain, and nothing cleaned them \
+                 (included because you asked)"
             } else {
                 "records the de-identification (PS3.15 E)"
             };
@@ -1055,6 +1071,17 @@ impl<'a> Walker<'a> {
             "a video, included at the user's request: its frames were not looked at for \
              burned-in text and its stream's metadata and sound were not cleaned (Patient \
              Identity Removed is NO)",
+        );
+    }
+
+    /// An image the user included although it could not be looked at for burned-in text.
+    pub(super) fn log_unlooked(&mut self) {
+        self.log(
+            &fmt_tag(tags::PIXEL_DATA),
+            "PixelData",
+            "kept",
+            "could not be looked at for burned-in text, included at the user's request \
+             (Patient Identity Removed is NO)",
         );
     }
 

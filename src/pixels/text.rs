@@ -51,7 +51,7 @@ pub fn find_text(
         if let Some(model) = model {
             let boxes = model
                 .detect(&frame.rgba, w, h)
-                .map_err(|e| PixelError::Undrawable(e.to_string()))?;
+                .map_err(|e| PixelError::Undrawable(format!("the text detector failed: {e}")))?;
             found.regions.extend(boxes);
         }
         if bands {

@@ -82,8 +82,9 @@ OPTIONS for deid:
   --follow-links       also read files that links (or a DICOMDIR) lead to outside the
                        folder given; by default they are skipped, saying so
   --accept-burned-in   include files that say text is burned into their pixels (Burned In
-                       Annotation = YES), and videos; they are excluded otherwise. Check
-                       them yourself.
+                       Annotation = YES), videos, and images of kinds that carry text
+                       whose frames could not be read to look for it; they are excluded
+                       otherwise. Check them yourself.
   --include-documents  include files holding a document (PDF or CDA report, 3D model), with
                        the document replaced by a placeholder; they are excluded otherwise
   --jobs N             files de-identified at once (default: one per core). The output is
