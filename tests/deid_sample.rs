@@ -1426,6 +1426,89 @@ fn kept_text_is_cleaned_of_every_person_the_files_name() {
     );
 }
 
+/// Sequences the table does not name are walked only when the reviewed keep list holds them
+/// (coded concepts, references, geometry, technique…); one that identifies people or orders,
+/// and one the dictionary does not know, goes whole, whatever its items hold (issue 27,
+/// item 7).
+#[test]
+fn sequences_outside_the_table_are_removed_unless_reviewed() {
+    use dicom_core::value::{DataSetSequence, PrimitiveValue, Value};
+    use dicom_core::{DataElement, Length, Tag, VR};
+    let file = parse(&sample_study()[0].1);
+    let meta = file.meta().clone();
+    let mut obj = file.into_inner();
+    let text =
+        |tag, vr, v: &str| DataElement::new(tag, vr, Value::Primitive(PrimitiveValue::from(v)));
+    let sequence = |tag, items: Vec<InMemDicomObject>| {
+        DataElement::new(
+            tag,
+            VR::SQ,
+            Value::from(DataSetSequence::new(items, Length::UNDEFINED)),
+        )
+    };
+    // An order's identifier, in attributes kept elsewhere (a namespace ID is technical).
+    let order = InMemDicomObject::from_element_iter([
+        text(tags::LOCAL_NAMESPACE_ENTITY_ID, VR::UT, "ORDERKEEPER"),
+        text(tags::UNIVERSAL_ENTITY_ID, VR::UT, "ORDERUNIVERSAL"),
+    ]);
+    obj.put(sequence(
+        tags::ORDER_PLACER_IDENTIFIER_SEQUENCE,
+        vec![order],
+    ));
+    let physician = InMemDicomObject::from_element_iter([text(
+        tags::CODE_MEANING,
+        VR::LO,
+        "SEQPHYS Requesting",
+    )]);
+    obj.put(sequence(
+        tags::REQUESTING_PHYSICIAN_IDENTIFICATION_SEQUENCE,
+        vec![physician],
+    ));
+    // A public sequence no dictionary knows, holding only a code.
+    let unknown =
+        InMemDicomObject::from_element_iter([text(tags::CODE_MEANING, VR::LO, "SEQUNKNOWN")]);
+    obj.put(sequence(Tag(0x0066, 0x9998), vec![unknown]));
+    // A coded concept on the keep list stays, and its code with it.
+    let concept = InMemDicomObject::from_element_iter([
+        text(tags::CODE_VALUE, VR::SH, "T-D3000"),
+        text(tags::CODING_SCHEME_DESIGNATOR, VR::SH, "SRT"),
+        text(tags::CODE_MEANING, VR::LO, "Chest"),
+    ]);
+    obj.put(sequence(tags::ANATOMIC_REGION_SEQUENCE, vec![concept]));
+    let mut bytes = Vec::new();
+    obj.with_exact_meta(meta)
+        .write_all(&mut bytes)
+        .expect("written");
+
+    let out = session(&[], 24).deidentify(&bytes).expect("ok");
+    for canary in ["ORDERKEEPER", "ORDERUNIVERSAL", "SEQPHYS", "SEQUNKNOWN"] {
+        assert!(!contains(&out.bytes, canary), "{canary}");
+    }
+    let cleaned = parse(&out.bytes);
+    assert!(cleaned
+        .get(tags::ORDER_PLACER_IDENTIFIER_SEQUENCE)
+        .is_none());
+    assert!(cleaned
+        .get(tags::REQUESTING_PHYSICIAN_IDENTIFICATION_SEQUENCE)
+        .is_none());
+    assert!(cleaned.get(Tag(0x0066, 0x9998)).is_none());
+    assert_eq!(
+        find_text(&cleaned, tags::CODE_MEANING).as_deref(),
+        Some("Chest")
+    );
+    let why = |name: &str| {
+        out.changes
+            .iter()
+            .find(|c| c.name == name)
+            .map(|c| (c.action.to_string(), c.reason.clone()))
+    };
+    let (action, reason) = why("OrderPlacerIdentifierSequence").expect("said");
+    assert_eq!(action, "removed");
+    assert!(reason.contains("reviewed keep list"), "{reason}");
+    let (_, reason) = why("Unknown attribute").expect("said");
+    assert!(reason.starts_with("unknown"), "{reason}");
+}
+
 #[test]
 fn text_urls_and_unknown_attributes_outside_the_table_are_removed_unless_reviewed() {
     use dicom_core::dictionary::DataDictionary;

@@ -566,8 +566,20 @@ impl<'a> Walker<'a> {
         let known = keyword(tag);
         let name = known.unwrap_or("Unknown attribute").to_string();
         if matches!(elem.value(), Value::Sequence(_)) {
-            let cleaned = self.clean_sequence(elem, &here);
-            out.put(cleaned);
+            // A sequence on the reviewed keep list is walked (its items go through the same
+            // rules, value by value); any other goes whole: one that identifies people,
+            // orders or consent, one the dictionary does not know, one a newer edition adds.
+            if known.is_some() && outside_table(tag.group(), tag.element()) == Outside::Keep {
+                let cleaned = self.clean_sequence(elem, &here);
+                out.put(cleaned);
+            } else {
+                let why = if known.is_none() {
+                    "unknown sequence, which may hold anything (fail safe)"
+                } else {
+                    "sequence outside the profile table and its reviewed keep list (fail safe)"
+                };
+                self.remove(&elem, &here, &name, why);
+            }
             return;
         }
         let vr = elem.vr();
