@@ -284,6 +284,86 @@ fn text_bearing_images_that_cannot_be_looked_at_are_left_out_unless_included() {
         .any(|w| w.contains("could not be looked for")));
 }
 
+/// Bytes hidden after the image's end: after a JPEG's end of image, or after what Rows,
+/// Columns, Samples and Bits say native Pixel Data holds. No viewer shows them, and they can
+/// hold anything (a name, another picture): they leave the file, and the image stays.
+#[test]
+fn data_hidden_after_the_image_is_removed() {
+    use dicom_core::value::PixelFragmentSequence;
+    // JPEG: text after EOI, in a fragment of even length.
+    let jpeg = jpeg_baseline(|_| {});
+    let stream = match parse(&jpeg)
+        .get(tags::PIXEL_DATA)
+        .map(|e| e.value().clone())
+    {
+        Some(Value::PixelSequence(seq)) => seq.fragments()[0].to_vec(),
+        other => panic!("encapsulated, got {other:?}"),
+    };
+    let mut hidden = stream.clone();
+    while hidden.last() == Some(&0) {
+        hidden.pop();
+    }
+    hidden.extend_from_slice(b"KESTREL^WANDA 19610203");
+    let input = with(
+        &jpeg,
+        |o| {
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OB,
+                Value::from(PixelFragmentSequence::new(Vec::<u32>::new(), vec![hidden])),
+            ));
+        },
+        None,
+    );
+    let before = obscura::pixels::decode_frame(&parse(&input), 0).expect("decodes");
+    let d = session(r#"{"rules": []}"#)
+        .deidentify(&input)
+        .expect("cleaned");
+    assert!(!d.bytes.windows(7).any(|w| w == b"KESTREL"));
+    assert_eq!(
+        obscura::pixels::decode_frame(&parse(&d.bytes), 0).expect("decodes"),
+        before
+    );
+    assert!(d
+        .changes
+        .iter()
+        .any(|c| c.name == "PixelData" && c.reason.contains("after the image's end")));
+
+    // Native: the sample CT (64 × 64, 16 bits) with text after its 8,192 bytes.
+    let native = with(
+        &sample_study()[0].1,
+        |o| {
+            let mut bytes = o
+                .get(tags::PIXEL_DATA)
+                .and_then(|e| e.value().to_bytes().ok())
+                .expect("pixels")
+                .to_vec();
+            assert_eq!(bytes.len(), 64 * 64 * 2);
+            bytes.extend_from_slice(b"KESTREL^WANDA 1961");
+            o.put(DataElement::new(
+                tags::PIXEL_DATA,
+                VR::OW,
+                PrimitiveValue::from(bytes),
+            ));
+        },
+        None,
+    );
+    for rules in [r#"{"rules": []}"#, RULES] {
+        let d = session(rules).deidentify(&native).expect("cleaned");
+        assert!(!d.bytes.windows(7).any(|w| w == b"KESTREL"), "{rules}");
+        let pixels = parse(&d.bytes)
+            .get(tags::PIXEL_DATA)
+            .and_then(|e| e.value().to_bytes().ok())
+            .expect("pixels")
+            .len();
+        assert_eq!(pixels, 64 * 64 * 2, "{rules}");
+        assert!(d
+            .changes
+            .iter()
+            .any(|c| c.name == "PixelData" && c.reason.contains("after the image's end")));
+    }
+}
+
 /// Comments and application segments (EXIF: a camera's owner, dates) leave the compressed
 /// frames without decoding them: the image data are the same bytes.
 #[test]
@@ -300,9 +380,11 @@ fn text_in_jpeg_codestreams_is_removed_without_decoding() {
             d.transfer_syntax.trim_end_matches('\0'),
             "1.2.840.10008.1.2.4.50"
         );
-        assert!(d.changes.iter().any(|c| c.name == "PixelData"
-            && c.reason
-                .contains("comment and application segment(s) removed")));
+        assert!(d
+            .changes
+            .iter()
+            .any(|c| c.name == "PixelData"
+                && c.reason.contains("piece(s) that are not image removed")));
         if rules == RULES {
             continue;
         }

@@ -793,6 +793,10 @@ impl Session {
             walker.log_unlooked();
         }
         let mut cleaned = walker.clean_top_level(obj);
+        let cut = crate::pixels::cut_after_image(&mut cleaned);
+        if cut > 0 {
+            walker.log_after_image(cut);
+        }
         let mut decompressed = false;
         if !regions.is_empty() {
             let encapsulated = matches!(

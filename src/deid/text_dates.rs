@@ -424,30 +424,18 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
         }
         // 昭和19年3月2日, S19.3.2, S19/03/02: a Japanese era's year, then the month and day
         // with the marks of 1944年3月2日 or as in 1944.3.2.
-        if let (Kind::Era(base), Some(p)) = (t.kind, toks.get(i + 1..(i + 7).min(toks.len()))) {
-            if let [Token {
-                kind: Kind::Number(y, 1 | 2),
-                ..
-            }, Token {
-                kind: Kind::Punct(s1),
-                ..
-            }, Token {
-                kind: Kind::Number(m, 1 | 2),
-                ..
-            }, Token {
-                kind: Kind::Punct(s2),
-                ..
-            }, Token {
-                kind: Kind::Number(d, 1 | 2),
-                ..
-            }, rest @ ..] = p
-            {
-                let marks = (*s1 == '年' && *s2 == '月') || (s1 == s2 && ".-/".contains(*s1));
-                let year = u32::from(base) + y;
-                if let Some(r) = reading((year, 4), *m, *d).filter(|_| marks && *y >= 1) {
-                    let day_mark = matches!(rest.first().map(|t| t.kind), Some(Kind::Punct('日')));
-                    matched = Some((i + 5 + usize::from(day_mark), vec![r]));
-                }
+        let kinds: Vec<Kind> = toks[i..(i + 7).min(toks.len())]
+            .iter()
+            .map(|t| t.kind)
+            .collect();
+        if let &[Kind::Era(base), Kind::Number(y, 1 | 2), Kind::Punct(s1), Kind::Number(m, 1 | 2), Kind::Punct(s2), Kind::Number(d, 1 | 2), ref rest @ ..] =
+            &kinds[..]
+        {
+            let marks = (s1 == '年' && s2 == '月') || (s1 == s2 && ".-/".contains(s1));
+            let year = u32::from(base) + y;
+            if let Some(r) = reading((year, 4), m, d).filter(|_| marks && y >= 1) {
+                let day_mark = rest.first() == Some(&Kind::Punct('日'));
+                matched = Some((i + 5 + usize::from(day_mark), vec![r]));
             }
         }
         // 1944年3月2日, 1944년 3월 2일 (the day's mark may be left out); 1944-062 (ISO 8601's

@@ -1097,16 +1097,30 @@ impl<'a> Walker<'a> {
         );
     }
 
-    /// Say that `removed` comment and application segments left the compressed frames.
+    /// Say that `cut` bytes after the image left native Pixel Data.
+    pub(super) fn log_after_image(&mut self, cut: usize) {
+        self.log(
+            &fmt_tag(tags::PIXEL_DATA),
+            "PixelData",
+            "cleaned",
+            format!(
+                "{cut} byte(s) after the image's end removed (no viewer shows them, and they \
+                 can hold anything); the image is kept as it was"
+            ),
+        );
+    }
+
+    /// Say that `removed` pieces that are not image left the compressed frames.
     pub(super) fn log_codestream_text(&mut self, removed: usize) {
         self.log(
             &fmt_tag(tags::PIXEL_DATA),
             "PixelData",
             "cleaned",
             format!(
-                "{removed} comment and application segment(s) removed from the compressed \
-                 frames (they may hold names, dates or a camera's owner); the image data are \
-                 kept exactly as they were"
+                "{removed} piece(s) that are not image removed from the compressed frames: \
+                 comment, application and file-format segments (they may hold names, dates or \
+                 a camera's owner) and data after the image's end; the image data are kept \
+                 exactly as they were"
             ),
         );
     }

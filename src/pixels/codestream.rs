@@ -76,13 +76,16 @@ fn j2k_size(stream: &[u8]) -> Result<Size, String> {
     })
 }
 
-/// A codestream with the segments that may hold text removed, and how many there were:
-/// JPEG and JPEG-LS comments (COM) and application segments (APPn: EXIF with the camera's
-/// owner and dates, XMP, ICC profiles), except those a decoder needs (a JFIF header without
-/// its thumbnail, Adobe's colour transform, JPEG-LS's HP colour transform); JPEG 2000
-/// comments (COM) in the main and tile-part headers. `None` when there is none, or the
-/// stream is not one of these (or cannot be read: a decoder will say so). The coded data
-/// are copied as they are.
+/// A codestream with what may hold text and is not image removed, and how many pieces there
+/// were: JPEG and JPEG-LS comments (COM) and application segments (APPn: EXIF with the
+/// camera's owner and dates, XMP, ICC profiles), except those a decoder needs (a JFIF header
+/// without its thumbnail, Adobe's colour transform, JPEG-LS's HP colour transform); JPEG 2000
+/// comments (COM) in the main and tile-part headers; the JP2 file format's boxes around a
+/// JPEG 2000 codestream (XML, UUID and other metadata boxes; PS3.5 A.4.4 asks for the bare
+/// codestream); and bytes after the end of the image (EOI, EOC) other than zero padding,
+/// which no decoder reads and no viewer shows. `None` when there is none, or the stream is
+/// not one of these (or cannot be read: a decoder will say so). The coded data are copied as
+/// they are.
 pub fn without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
     if stream.starts_with(&[0xFF, 0xD8]) {
         return jpeg_without_text(stream);
@@ -90,7 +93,55 @@ pub fn without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
     if stream.starts_with(&[0xFF, 0x4F, 0xFF, 0x51]) {
         return j2k_without_text(stream);
     }
+    if stream.starts_with(&JP2_SIGNATURE) {
+        let codestream = jp2_codestream(stream)?;
+        return Some(match j2k_without_text(codestream) {
+            Some((out, n)) => (out, n + 1),
+            None => (codestream.to_vec(), 1),
+        });
+    }
     None
+}
+
+/// The JP2 file format's signature box (ISO/IEC 15444-1 I.5.1).
+const JP2_SIGNATURE: [u8; 12] = [
+    0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+];
+
+/// The codestream inside a JP2 file's contiguous codestream box (`jp2c`), its boxes read
+/// with every length checked; `None` when there is no such box or it holds no codestream.
+fn jp2_codestream(file: &[u8]) -> Option<&[u8]> {
+    let mut at = 0usize;
+    while file.len().saturating_sub(at) >= 8 {
+        let lbox = u32::from_be_bytes(file[at..at + 4].try_into().ok()?);
+        let (header, len) = match lbox {
+            // The last box: to the end of the file.
+            0 => (8, file.len() - at),
+            // Its length in the next 8 bytes.
+            1 => {
+                let xl = u64::from_be_bytes(file.get(at + 8..at + 16)?.try_into().ok()?);
+                (16, usize::try_from(xl).ok()?)
+            }
+            n => (8, usize::try_from(n).ok()?),
+        };
+        let end = at
+            .checked_add(len)
+            .filter(|&e| e <= file.len() && len >= header)?;
+        if &file[at + 4..at + 8] == b"jp2c" {
+            let codestream = &file[at + header..end];
+            return codestream
+                .starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+                .then_some(codestream);
+        }
+        at = end;
+    }
+    None
+}
+
+/// Whether the bytes after an image's end hold anything: zero padding (a fragment is of even
+/// length) is nothing; another JPEG stream is left to the decoders, as before.
+fn hidden_after_end(tail: &[u8]) -> bool {
+    tail.iter().any(|&b| b != 0) && !tail.starts_with(&[0xFF, 0xD8])
 }
 
 /// Whether a JPEG marker segment may hold text and is not needed to decode.
@@ -110,7 +161,8 @@ fn jpeg_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
     let mut out = Vec::with_capacity(stream.len());
     out.extend_from_slice(&[0xFF, 0xD8]);
     let mut removed = 0;
-    for segment in jpeg_markers::segments(stream).ok()? {
+    let mut segments = jpeg_markers::segments(stream).ok()?;
+    for segment in segments.by_ref() {
         let segment = segment.ok()?;
         if jpeg_text_segment(segment.marker, segment.body) {
             removed += 1;
@@ -120,6 +172,13 @@ fn jpeg_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
         out.extend_from_slice(segment.data);
     }
     out.extend_from_slice(&[0xFF, 0xD9]);
+    let tail = stream.get(segments.offset()..).unwrap_or_default();
+    if hidden_after_end(tail) {
+        removed += 1;
+    } else {
+        // Anything else after EOI (padding, another stream) stays as it was.
+        out.extend_from_slice(tail);
+    }
     (removed > 0).then_some((out, removed))
 }
 
@@ -160,8 +219,9 @@ fn j2k_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
         let psot = stream.get(at + 6..at + 10)?;
         let psot = u32::from_be_bytes([psot[0], psot[1], psot[2], psot[3]]) as usize;
         let end = if psot == 0 {
-            // The last tile-part: up to the end of codestream marker.
-            stream.len().checked_sub(2)?
+            // The last tile-part: up to the end of codestream marker (the last FFD9: coded
+            // data never hold a marker).
+            at + stream[at..].windows(2).rposition(|w| w == [0xFF, 0xD9])?
         } else {
             at.checked_add(psot).filter(|&e| e <= stream.len())?
         };
@@ -193,7 +253,14 @@ fn j2k_without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
         }
         at = end;
     }
-    out.extend_from_slice(stream.get(at..)?);
+    let rest = stream.get(at..)?;
+    match rest.strip_prefix(&[0xFF, 0xD9][..]) {
+        Some(tail) if hidden_after_end(tail) => {
+            out.extend_from_slice(&[0xFF, 0xD9]);
+            removed += 1;
+        }
+        _ => out.extend_from_slice(rest),
+    }
     if removed == 0 {
         return None;
     }
@@ -314,6 +381,84 @@ mod tests {
         let new = u32::from_be_bytes(out[sot_at + 6..sot_at + 10].try_into().unwrap());
         assert_eq!(new as usize, out.len() - 2 - sot_at);
         assert!(out.ends_with(&[0xFF, 0x93, 1, 2, 3, 4, 0xFF, 0xD9]));
+    }
+
+    /// A bare JPEG 2000 codestream of one tile-part (Psot as given) holding 4 bytes of data.
+    fn j2k(psot_zero: bool) -> Vec<u8> {
+        let mut s = vec![0xFF, 0x4F, 0xFF, 0x51, 0x00, 0x29, 0x00, 0x00];
+        for v in [16u32, 16, 0, 0, 16, 16, 0, 0] {
+            s.extend(v.to_be_bytes());
+        }
+        s.extend([0, 1, 7, 1, 1]);
+        let psot: u32 = if psot_zero { 0 } else { 12 + 2 + 4 };
+        s.extend([0xFF, 0x90, 0, 10, 0, 0]);
+        s.extend(psot.to_be_bytes());
+        s.extend([0, 1]);
+        s.extend([0xFF, 0x93, 1, 2, 3, 4, 0xFF, 0xD9]);
+        s
+    }
+
+    #[test]
+    fn data_after_the_end_of_the_image_goes_and_padding_stays() {
+        for psot_zero in [false, true] {
+            let bare = j2k(psot_zero);
+            assert_eq!(without_text(&bare), None, "nothing to remove");
+            let mut padded = bare.clone();
+            padded.push(0);
+            assert_eq!(without_text(&padded), None, "zero padding is nothing");
+            let mut hidden = bare.clone();
+            hidden.extend(b"KESTREL^WANDA");
+            assert_eq!(
+                without_text(&hidden),
+                Some((bare.clone(), 1)),
+                "{psot_zero}"
+            );
+        }
+        // (Without the test stream's APP0, which goes.)
+        let mut jpeg = without_text(&jpeg(8, 8)).expect("its APP0 goes").0;
+        assert_eq!(without_text(&jpeg), None);
+        let clean = jpeg.clone();
+        jpeg.extend(b"KESTREL 1961\0");
+        assert_eq!(without_text(&jpeg), Some((clean.clone(), 1)));
+        // Another stream after the first is left to the decoders, as before.
+        let mut two = clean.clone();
+        two.extend(&clean);
+        assert_eq!(without_text(&two), None);
+    }
+
+    #[test]
+    fn a_jp2_files_boxes_go_and_its_codestream_stays() {
+        let codestream = j2k(false);
+        let boxed = |cs: &[u8], last_to_end: bool| {
+            let mut f = JP2_SIGNATURE.to_vec();
+            let b = |t: &[u8; 4], body: &[u8]| {
+                let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+                v.extend(t);
+                v.extend(body);
+                v
+            };
+            f.extend(b(b"ftyp", b"jp2 \0\0\0\0jp2 "));
+            f.extend(b(b"xml ", b"<patient>KESTREL^WANDA</patient>"));
+            if last_to_end {
+                f.extend([0, 0, 0, 0]);
+                f.extend(b"jp2c");
+                f.extend(cs);
+            } else {
+                f.extend(b(b"jp2c", cs));
+                f.extend(b(b"uuid", b"0123456789abcdefEXIF KESTREL"));
+            }
+            f
+        };
+        for last_to_end in [false, true] {
+            let (out, removed) = without_text(&boxed(&codestream, last_to_end)).expect("unboxed");
+            assert_eq!(out, codestream);
+            assert_eq!(removed, 1);
+        }
+        // Lengths that run past the end, or no codestream inside: left to the decoders.
+        let mut bad = boxed(&codestream, false);
+        bad[JP2_SIGNATURE.len() + 3] = 0xFF;
+        assert_eq!(without_text(&bad), None);
+        assert_eq!(without_text(&boxed(b"not a codestream", false)), None);
     }
 
     #[test]

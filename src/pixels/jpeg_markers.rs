@@ -59,6 +59,12 @@ pub struct Segments<'a> {
 }
 
 impl<'a> Segments<'a> {
+    /// Where reading has got to: after the end of image (EOI) once the iteration has ended
+    /// there.
+    pub fn offset(&self) -> usize {
+        self.at
+    }
+
     fn fail(&mut self, why: &'static str) -> Option<Result<Segment<'a>, MarkerError>> {
         self.done = true;
         Some(Err(MarkerError(why)))

@@ -419,6 +419,59 @@ fn unsupported(what: &str) -> PixelError {
     PixelError::Unsupported(what.to_string())
 }
 
+/// Cut native Pixel Data to what Rows, Columns, Samples per Pixel, Bits Allocated and Number
+/// of Frames say it holds (with one zero byte to make it even), and say how many bytes were
+/// cut: bytes after the image are shown by no viewer and can hold anything (a name, another
+/// picture). Nothing is done when the value is no longer than that (a short value is a
+/// damaged file, which blanking and drawing refuse) or the layout cannot be told.
+pub fn cut_after_image(obj: &mut InMemDicomObject) -> usize {
+    use dicom_core::value::C;
+    let num = |tag| attrs::uint(obj, tag).map(u64::from);
+    let (Some(rows), Some(cols), Some(bits)) = (
+        num(tags::ROWS),
+        num(tags::COLUMNS),
+        num(tags::BITS_ALLOCATED),
+    ) else {
+        return 0;
+    };
+    let samples = if attrs::text(obj, tags::PHOTOMETRIC_INTERPRETATION) == "YBR_FULL_422" {
+        2
+    } else {
+        num(tags::SAMPLES_PER_PIXEL).unwrap_or(1)
+    };
+    let frames = u64::from(attrs::frames(obj).max(1));
+    let Some(image_bits) = [rows, cols, samples, frames, bits]
+        .into_iter()
+        .try_fold(1u64, u64::checked_mul)
+    else {
+        return 0;
+    };
+    let bytes = image_bits.div_ceil(8);
+    let Ok(keep) = usize::try_from(bytes + bytes % 2) else {
+        return 0;
+    };
+    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+        return 0;
+    };
+    let vr = elem.vr();
+    let (value, before) = match elem.value() {
+        Value::Primitive(PrimitiveValue::U8(b)) if b.len() > keep => {
+            let mut kept: Vec<u8> = b[..keep].to_vec();
+            if bytes % 2 == 1 {
+                kept[keep - 1] = 0;
+            }
+            (PrimitiveValue::U8(C::from_vec(kept)), b.len())
+        }
+        Value::Primitive(PrimitiveValue::U16(w)) if w.len() * 2 > keep => (
+            PrimitiveValue::U16(C::from_vec(w[..keep / 2].to_vec())),
+            w.len() * 2,
+        ),
+        _ => return 0,
+    };
+    obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
+    before - keep
+}
+
 /// The layout of the object's frames, given the photometric interpretation and planar
 /// configuration the pixel bytes are in (decoders may change both).
 fn geometry(

@@ -26,6 +26,7 @@ from pydicom.uid import (ExplicitVRLittleEndian, DeflatedExplicitVRLittleEndian,
                          generate_uid)
 from pydicom.dataelem import RawDataElement
 from pydicom.encaps import encapsulate
+from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 from pydicom.filewriter import write_file_meta_info
 
@@ -208,6 +209,15 @@ def main(out):
     ds.add_new(0x00686300, "OB", b"LB AUDITBLOBHPGL Amy\x03")
     save(ds, name("leak-binary.dcm"))
     expect["leak-binary.dcm"] = {"expect": "done", "canaries": ["AUDITBLOBKEY", "AUDITBLOBHPGL"]}
+
+    # A sequence outside the profile's table that identifies an order, holding a value that
+    # is kept elsewhere (a namespace's ID).
+    ds = base("AUDITSEQ^KIM")
+    order = Dataset()
+    order.LocalNamespaceEntityID = "AUDITSEQORDER"
+    ds.OrderPlacerIdentifierSequence = Sequence([order])
+    save(ds, name("leak-sequence.dcm"))
+    expect["leak-sequence.dcm"] = {"expect": "done", "canaries": ["AUDITSEQORDER"]}
 
     # A voice memo (Basic Voice Audio, mu-law samples): a voice cannot be cleaned.
     ds = base("AUDITVOICE^BO")
