@@ -424,10 +424,15 @@ fn dates_in(lower: &[char]) -> Vec<(Range<usize>, Vec<Reading>)> {
         }
         // 昭和19年3月2日, S19.3.2, S19/03/02: a Japanese era's year, then the month and day
         // with the marks of 1944年3月2日 or as in 1944.3.2.
-        let kinds: Vec<Kind> = toks[i..(i + 7).min(toks.len())]
-            .iter()
-            .map(|t| t.kind)
-            .collect();
+        let era = matches!(t.kind, Kind::Era(_));
+        let kinds: Vec<Kind> = if era {
+            toks[i..(i + 7).min(toks.len())]
+                .iter()
+                .map(|t| t.kind)
+                .collect()
+        } else {
+            Vec::new()
+        };
         if let &[Kind::Era(base), Kind::Number(y, 1 | 2), Kind::Punct(s1), Kind::Number(m, 1 | 2), Kind::Punct(s2), Kind::Number(d, 1 | 2), ref rest @ ..] =
             &kinds[..]
         {
