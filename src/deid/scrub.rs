@@ -617,9 +617,81 @@ fn blank(
         }
         hits += usize::from(blanked);
     }
+    hits += blank_regrouped_numbers(sets, &lower, &mut chars);
     let dates: Vec<&Dates> = dates.iter().flatten().copied().collect();
     hits += blank_dates(&dates, &lower, &mut chars);
     (chars.into_iter().collect(), hits)
+}
+
+/// Numbers of six digits or more that one of `sets` knows, written in other groups ("5512 9345",
+/// "551-293-45" for 55129345; a known ID's digits are among its values, see
+/// [`Identifiers::add`]): two or more groups of digits in a row, joined by single spaces,
+/// dashes, dots or slashes and standing alone, whose digits together are a known value, are
+/// blanked. Returns how many.
+fn blank_regrouped_numbers(sets: &[Option<&Values>], lower: &[char], chars: &mut [char]) -> usize {
+    const MIN_DIGITS: usize = 6;
+    const MAX_DIGITS: usize = 64;
+    let known = |digits: &str| sets.iter().flatten().any(|s| s.contains(digits));
+    let mut hits = 0;
+    let mut i = 0;
+    while i < lower.len() {
+        if !lower[i].is_ascii_digit() || (i > 0 && lower[i - 1].is_alphanumeric()) {
+            i += 1;
+            continue;
+        }
+        // A run of groups from `i`: digits, then (one separator and digits) again and again,
+        // ending where a group is followed by neither a separator and a digit nor a
+        // non-letter (a group inside a word, 12ab, ends the run before it).
+        let mut groups: Vec<(usize, usize)> = Vec::new();
+        let mut j = i;
+        loop {
+            let from = j;
+            while j < lower.len() && lower[j].is_ascii_digit() {
+                j += 1;
+            }
+            if j == from || lower.get(j).is_some_and(|c| c.is_alphanumeric()) {
+                break;
+            }
+            groups.push((from, j));
+            let joined = matches!(lower.get(j), Some(' ' | '-' | '.' | '/'))
+                && lower.get(j + 1).is_some_and(char::is_ascii_digit);
+            if !joined {
+                break;
+            }
+            j += 1;
+        }
+        // Any two or more of its groups in a row (the longest first) whose digits together
+        // are a known value: "seen 12 5512 9345" holds 55129345.
+        // (No known value is longer than MAX_DIGITS: the search stays linear in the text.)
+        let mut a = 0;
+        while a + 1 < groups.len() {
+            let mut run: String = lower[groups[a].0..groups[a].1].iter().collect();
+            let mut found = None;
+            for (b, &(s, e)) in groups.iter().enumerate().skip(a + 1) {
+                run.extend(&lower[s..e]);
+                if run.len() > MAX_DIGITS {
+                    break;
+                }
+                if run.len() >= MIN_DIGITS && known(&run) {
+                    found = Some(b);
+                }
+            }
+            match found {
+                Some(b) => {
+                    for c in &mut chars[groups[a].0..groups[b].1] {
+                        if !c.is_whitespace() && *c != '*' {
+                            *c = '*';
+                        }
+                    }
+                    hits += 1;
+                    a = b + 1;
+                }
+                None => a += 1,
+            }
+        }
+        i = groups.last().map_or(i + 1, |g| g.1.max(i + 1));
+    }
+    hits
 }
 
 /// Whether `c` is of a script written without spaces between words: CJK ideographs, kana
@@ -752,6 +824,35 @@ mod tests {
         // Short ones are not compacted (1-2 would blank every "12").
         ids.add("1-2", false);
         assert_eq!(ids.scrub("12 mm").0, "12 mm");
+    }
+
+    #[test]
+    fn an_ids_digits_are_found_in_other_groups() {
+        let mut ids = Identifiers::default();
+        ids.add_patient("MRN-55129345", false);
+        for text in [
+            "chart 5512 9345 seen",
+            "chart 551-293-45 seen",
+            "chart 55.12.93.45 seen",
+            "chart 5512/9345 seen",
+            "seen 12 5512 9345",
+        ] {
+            let out = ids.blank_patient(text, 4).0;
+            assert!(
+                !out.contains("9345") && !out.contains("93-45") && !out.contains("93.45"),
+                "{text} → {out}"
+            );
+        }
+        // Other numbers, and the digits inside a longer number or a word, stay.
+        for text in [
+            "5512 9346",
+            "5512 93451",
+            "x5512 9345",
+            "5512 9345mm",
+            "5512  9345",
+        ] {
+            assert_eq!(ids.blank_patient(text, 4).0, text, "{text}");
+        }
     }
 
     #[test]
