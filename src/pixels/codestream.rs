@@ -82,7 +82,7 @@ fn j2k_size(stream: &[u8]) -> Result<Size, String> {
 /// without its thumbnail, Adobe's colour transform, JPEG-LS's HP colour transform); JPEG 2000
 /// comments (COM) in the main and tile-part headers; the JP2 file format's boxes around a
 /// JPEG 2000 codestream (XML, UUID and other metadata boxes; PS3.5 A.4.4 asks for the bare
-/// codestream); and bytes after the end of the image (EOI, EOC) other than zero padding,
+/// codestream) and the JPEG XL container's around its codestream (Exif, XMP); and bytes after the end of the image (EOI, EOC) other than zero padding,
 /// which no decoder reads and no viewer shows. `None` when there is none, or the stream is
 /// not one of these (or cannot be read: a decoder will say so). The coded data are copied as
 /// they are.
@@ -100,6 +100,10 @@ pub fn without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
             None => (codestream.to_vec(), 1),
         });
     }
+    if stream.starts_with(&JXL_SIGNATURE) {
+        // Its Exif, XMP ("xml "), compressed ("brob") and other metadata boxes go.
+        return jxl_codestream(stream).map(|c| (c, 1));
+    }
     None
 }
 
@@ -107,13 +111,23 @@ pub fn without_text(stream: &[u8]) -> Option<(Vec<u8>, usize)> {
 const JP2_SIGNATURE: [u8; 12] = [
     0, 0, 0, 0x0C, b'j', b'P', b' ', b' ', 0x0D, 0x0A, 0x87, 0x0A,
 ];
+/// The JPEG XL container's signature box (ISO/IEC 18181-2 3.1).
+const JXL_SIGNATURE: [u8; 12] = [
+    0, 0, 0, 0x0C, b'J', b'X', b'L', b' ', 0x0D, 0x0A, 0x87, 0x0A,
+];
 
-/// The codestream inside a JP2 file's contiguous codestream box (`jp2c`), its boxes read
-/// with every length checked; `None` when there is no such box or it holds no codestream.
-fn jp2_codestream(file: &[u8]) -> Option<&[u8]> {
+/// The boxes of an ISO base media file (JP2, the JPEG XL container): (type, contents), every
+/// length checked; `None` when one runs past the end.
+fn boxes(file: &[u8]) -> Option<Vec<([u8; 4], &[u8])>> {
+    let mut out = Vec::new();
     let mut at = 0usize;
-    while file.len().saturating_sub(at) >= 8 {
-        let lbox = u32::from_be_bytes(file[at..at + 4].try_into().ok()?);
+    while at < file.len() {
+        if file.len() - at < 8 && file[at..].iter().all(|&b| b == 0) {
+            // A fragment's padding to an even length.
+            break;
+        }
+        let head = file.get(at..at + 8)?;
+        let lbox = u32::from_be_bytes(head[..4].try_into().ok()?);
         let (header, len) = match lbox {
             // The last box: to the end of the file.
             0 => (8, file.len() - at),
@@ -127,15 +141,36 @@ fn jp2_codestream(file: &[u8]) -> Option<&[u8]> {
         let end = at
             .checked_add(len)
             .filter(|&e| e <= file.len() && len >= header)?;
-        if &file[at + 4..at + 8] == b"jp2c" {
-            let codestream = &file[at + header..end];
-            return codestream
-                .starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
-                .then_some(codestream);
-        }
+        out.push((head[4..8].try_into().ok()?, &file[at + header..end]));
         at = end;
     }
-    None
+    Some(out)
+}
+
+/// The codestream inside a JP2 file's contiguous codestream box (`jp2c`); `None` when there
+/// is no such box or it holds no codestream.
+fn jp2_codestream(file: &[u8]) -> Option<&[u8]> {
+    let (_, codestream) = boxes(file)?.into_iter().find(|(t, _)| t == b"jp2c")?;
+    codestream
+        .starts_with(&[0xFF, 0x4F, 0xFF, 0x51])
+        .then_some(codestream)
+}
+
+/// The codestream inside a JPEG XL container: its `jxlc` box, or its `jxlp` boxes (each a
+/// 4-byte index, then a part) joined in order; `None` when there is none or it is not a JPEG
+/// XL codestream (which starts FF 0A).
+fn jxl_codestream(file: &[u8]) -> Option<Vec<u8>> {
+    let boxes = boxes(file)?;
+    let codestream = match boxes.iter().find(|(t, _)| t == b"jxlc") {
+        Some((_, c)) => c.to_vec(),
+        None => boxes
+            .iter()
+            .filter(|(t, _)| t == b"jxlp")
+            .map(|(_, c)| c.get(4..))
+            .collect::<Option<Vec<_>>>()?
+            .concat(),
+    };
+    codestream.starts_with(&[0xFF, 0x0A]).then_some(codestream)
 }
 
 /// Whether the bytes after an image's end hold anything: zero padding (a fragment is of even
@@ -427,7 +462,7 @@ mod tests {
     }
 
     #[test]
-    fn a_jp2_files_boxes_go_and_its_codestream_stays() {
+    fn the_boxes_of_a_jp2_file_or_a_jpeg_xl_container_go_and_the_codestream_stays() {
         let codestream = j2k(false);
         let boxed = |cs: &[u8], last_to_end: bool| {
             let mut f = JP2_SIGNATURE.to_vec();
@@ -454,6 +489,37 @@ mod tests {
             assert_eq!(out, codestream);
             assert_eq!(removed, 1);
         }
+        // A JPEG XL container: its codestream whole, or in parts, without its Exif and XMP.
+        let jxl = |parts: &[&[u8]]| {
+            let mut f = JXL_SIGNATURE.to_vec();
+            let b = |t: &[u8; 4], body: &[u8]| {
+                let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+                v.extend(t);
+                v.extend(body);
+                v
+            };
+            f.extend(b(b"ftyp", b"jxl \0\0\0\0jxl "));
+            f.extend(b(b"Exif", b"\0\0\0\0MM\0*Artist KESTREL"));
+            if let [whole] = parts {
+                f.extend(b(b"jxlc", whole));
+            } else {
+                for (k, part) in parts.iter().enumerate() {
+                    let mut body = (k as u32).to_be_bytes().to_vec();
+                    body.extend(*part);
+                    f.extend(b(b"jxlp", &body));
+                }
+            }
+            f.extend(b(b"xml ", b"<x:xmpmeta>KESTREL</x:xmpmeta>"));
+            f
+        };
+        let bare: &[u8] = &[0xFF, 0x0A, 1, 2, 3, 4, 5, 6];
+        for parts in [vec![bare], vec![&bare[..3], &bare[3..]]] {
+            assert_eq!(without_text(&jxl(&parts)), Some((bare.to_vec(), 1)));
+            let mut padded = jxl(&parts);
+            padded.push(0);
+            assert_eq!(without_text(&padded), Some((bare.to_vec(), 1)), "padding");
+        }
+        assert_eq!(without_text(&jxl(&[b"not jxl"])), None);
         // Lengths that run past the end, or no codestream inside: left to the decoders.
         let mut bad = boxed(&codestream, false);
         bad[JP2_SIGNATURE.len() + 3] = 0xFF;
