@@ -101,9 +101,27 @@ pub enum TextDetector {
 }
 
 /// Modalities whose images usually have text burned in: ultrasound, secondary capture,
-/// angiography, fluoroscopy, endoscopy, external camera and microscope photographs, other.
-/// (Radiographs and mammograms are looked at when they say they carry text.)
-pub const TEXT_MODALITIES: &[&str] = &["US", "SC", "XA", "RF", "ES", "XC", "GM", "OT"];
+/// angiography, fluoroscopy, endoscopy, external camera and microscope photographs, other;
+/// ophthalmic photographs, intra-oral and panoramic dental X-rays, scanned documents and
+/// bone densitometry reports, which their devices label with the patient's name. Slide
+/// microscopy is looked at in its label and overview images only (the slide's label), not
+/// in the tissue's tiles. (Radiographs and mammograms are looked at when they say they carry
+/// text.)
+pub const TEXT_MODALITIES: &[&str] = &[
+    "US", "SC", "XA", "RF", "ES", "XC", "GM", "OT", "OP", "IO", "PX", "DOC", "BMD",
+];
+
+/// Whether an image of this kind is looked at for burned-in text (see [`TEXT_MODALITIES`]).
+fn carries_text(obj: &InMemDicomObject, says_burned_in: bool) -> bool {
+    let modality = attrs::text(obj, tags::MODALITY).to_uppercase();
+    let image_type = attrs::text(obj, tags::IMAGE_TYPE).to_uppercase();
+    says_burned_in
+        || TEXT_MODALITIES.contains(&modality.as_str())
+        || (modality == "SM"
+            && image_type
+                .split('\\')
+                .any(|t| matches!(t.trim(), "LABEL" | "OVERVIEW")))
+}
 
 impl Policy {
     /// The Basic Profile with the given key.
@@ -687,11 +705,7 @@ impl Session {
         let mut detections = Vec::new();
         // Included although its text could not be looked for.
         let mut unlooked = false;
-        let modality = attrs::text(&obj, tags::MODALITY).to_uppercase();
-        if has_pixels
-            && self.policy.detect_text
-            && (says_burned_in || TEXT_MODALITIES.contains(&modality.as_str()))
-        {
+        if has_pixels && self.policy.detect_text && carries_text(&obj, says_burned_in) {
             let file = obj.with_exact_meta(meta.clone());
             let (found, note) = match detect_text(&file, &self.policy) {
                 Looked::Found(found, note) => (found, note),
@@ -1301,12 +1315,13 @@ fn pixel_warnings(obj: &InMemDicomObject, sop_class: &str) -> Vec<String> {
     let burned = attrs::text(obj, tags::BURNED_IN_ANNOTATION).to_ascii_uppercase();
     let modality = attrs::text(obj, tags::MODALITY).to_ascii_uppercase();
     let sop_class = sop_class.trim_end_matches('\0');
-    // Secondary capture, ultrasound and video images: screen grabs and scanner overlays.
+    // Secondary capture, ultrasound, video and visible-light images, and every kind looked
+    // at for text: screen grabs, scanner overlays, labels devices burn in.
     let risky_class = sop_class.starts_with("1.2.840.10008.5.1.4.1.1.7")
         || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.6.")
         || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.3.1")
         || sop_class.starts_with("1.2.840.10008.5.1.4.1.1.77.1.")
-        || matches!(modality.as_str(), "US" | "SC" | "XC" | "ES" | "OT" | "DOC");
+        || TEXT_MODALITIES.contains(&modality.as_str());
     if burned == "YES" {
         w.push("The file says text is burned into the image (Burned In Annotation = YES): check the pixels before sharing.".into());
     } else if burned != "NO" && risky_class {
@@ -1474,6 +1489,48 @@ mod tests {
                 .any(|c| c.reason.contains("did not say so")),
             "Burned In Annotation recorded"
         );
+    }
+
+    #[test]
+    fn the_kinds_of_image_that_carry_text_are_looked_at() {
+        use dicom_core::value::PrimitiveValue;
+        use dicom_core::{DataElement, VR};
+        let image = |modality: &str, image_type: &str| {
+            InMemDicomObject::from_element_iter([
+                DataElement::new(tags::MODALITY, VR::CS, PrimitiveValue::from(modality)),
+                DataElement::new(tags::IMAGE_TYPE, VR::CS, PrimitiveValue::from(image_type)),
+            ])
+        };
+        for kind in ["US", "SC", "XA", "ES", "OP", "IO", "PX", "DOC", "BMD", "us"] {
+            assert!(
+                carries_text(&image(kind, "ORIGINAL\\PRIMARY"), false),
+                "{kind}"
+            );
+        }
+        // A slide's label and overview show its label; its tissue's tiles are not looked at.
+        assert!(carries_text(
+            &image("SM", "ORIGINAL\\PRIMARY\\LABEL\\NONE"),
+            false
+        ));
+        assert!(carries_text(
+            &image("SM", "ORIGINAL\\PRIMARY\\OVERVIEW\\NONE"),
+            false
+        ));
+        assert!(!carries_text(
+            &image("SM", "ORIGINAL\\PRIMARY\\VOLUME\\NONE"),
+            false
+        ));
+        // Radiographs and cross-sections when they say they carry text.
+        for kind in ["CT", "MR", "DX", "CR", "MG"] {
+            assert!(
+                !carries_text(&image(kind, "ORIGINAL\\PRIMARY"), false),
+                "{kind}"
+            );
+            assert!(
+                carries_text(&image(kind, "ORIGINAL\\PRIMARY"), true),
+                "{kind}"
+            );
+        }
     }
 
     #[test]

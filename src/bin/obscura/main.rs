@@ -70,7 +70,8 @@ OPTIONS for deid:
                        rule matches whose pixels cannot be decoded is excluded.
   --no-detect-text     do not look for burned-in text automatically. By default it is
                        looked for in every frame of images that say they carry text (Burned
-                       In Annotation = YES) or are US, SC, XA, RF, ES, XC, GM or OT, with a
+                       In Annotation = YES) or are US, SC, XA, RF, ES, XC, GM, OT, OP, IO,
+                       PX, DOC or BMD, or a slide's label or overview (SM), with a
                        learned text detector, and what is found is blanked; the log says so.
                        Detection can miss text: look at such images.
   --text-model FILE    the text detection model (default: www/models/text-detect.onnx beside
