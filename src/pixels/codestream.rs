@@ -461,17 +461,19 @@ mod tests {
         assert_eq!(without_text(&two), None);
     }
 
+    /// One box of an ISO base media file: length, type, contents.
+    fn b(t: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        v.extend(t);
+        v.extend(body);
+        v
+    }
+
     #[test]
     fn the_boxes_of_a_jp2_file_or_a_jpeg_xl_container_go_and_the_codestream_stays() {
         let codestream = j2k(false);
         let boxed = |cs: &[u8], last_to_end: bool| {
             let mut f = JP2_SIGNATURE.to_vec();
-            let b = |t: &[u8; 4], body: &[u8]| {
-                let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-                v.extend(t);
-                v.extend(body);
-                v
-            };
             f.extend(b(b"ftyp", b"jp2 \0\0\0\0jp2 "));
             f.extend(b(b"xml ", b"<patient>KESTREL^WANDA</patient>"));
             if last_to_end {
@@ -492,12 +494,6 @@ mod tests {
         // A JPEG XL container: its codestream whole, or in parts, without its Exif and XMP.
         let jxl = |parts: &[&[u8]]| {
             let mut f = JXL_SIGNATURE.to_vec();
-            let b = |t: &[u8; 4], body: &[u8]| {
-                let mut v = ((body.len() + 8) as u32).to_be_bytes().to_vec();
-                v.extend(t);
-                v.extend(body);
-                v
-            };
             f.extend(b(b"ftyp", b"jxl \0\0\0\0jxl "));
             f.extend(b(b"Exif", b"\0\0\0\0MM\0*Artist KESTREL"));
             if let [whole] = parts {
