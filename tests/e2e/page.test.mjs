@@ -404,6 +404,32 @@ test('leaving with cleaned files not downloaded asks first; each file button sho
   await context.close();
 });
 
+test('status, progress and Cancel stay in view wherever the user is on the page, with a way to the results (issue 28, item 1)', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const bar = page.getByRole('complementary', { name: 'Batch status' });
+  const status = page.getByRole('status');
+  const inView = (locator) => locator.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+  });
+  assert.equal(await bar.isVisible(), false, 'no bar before any file');
+  // The results' own status line is below the fold at 1280×720, where the user adds files.
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  assert.equal(await inView(status), false);
+  await assertEventually(async () => await bar.isVisible() && await inView(bar), 30_000);
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await bar.textContent()), 60_000);
+  assert.equal(await bar.getByRole('button', { name: 'Cancel' }).isDisabled(), true, 'nothing left to cancel');
+  // It leads to the results; there, the status is in view and the bar goes.
+  await bar.getByRole('link', { name: 'Go to results' }).click();
+  await assertEventually(async () => await inView(status) && !(await bar.isVisible()), 10_000);
+  // Back at the top, it is there again.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await assertEventually(() => bar.isVisible(), 10_000);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('focus stays where the user was: on the box tools after a box is blacked out, and back on the button that opened the image check when it closes', async () => {
   const { context, page, errors } = await openPage();
   const { dialog } = await openSampleImage(page);
@@ -1045,7 +1071,7 @@ test('a study of hundreds of files: the list shows a page at a time, files left 
   assert.equal(done + excluded + cancelled, 4 * files.length, after);
   assert.ok(cancelled > 0 && done >= 230 && excluded >= 1, after);
   t.diagnostic(after);
-  assert.ok(await page.getByRole('button', { name: 'Cancel' }).isDisabled());
+  assert.ok(await page.locator('#cancel-button').isDisabled());
   assert.ok(await page.getByRole('button', { name: 'Download package' }).isEnabled());
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);

@@ -593,7 +593,29 @@ function updateStatus(tree = true) {
   $('download-button').disabled = pending > 0 || done === 0 || unchecked > 0;
   $('cancel-button').disabled = pending === 0;
   $('reid-button').disabled = pending > 0 || done === 0;
+  showStatusBar();
 }
+
+// The status bar: the same status, progress and Cancel, at the foot of the window whenever
+// the results' own status line is out of sight (the user is choosing settings or looking
+// at the top of the page while a batch runs), with a way to the results.
+let statusInView = true;
+new IntersectionObserver((entries) => {
+  statusInView = entries[entries.length - 1].isIntersecting;
+  showStatusBar();
+}).observe($('status'));
+function showStatusBar() {
+  const bar = $('status-bar');
+  bar.hidden = statusInView || rows.size === 0;
+  if (bar.hidden) return;
+  $('status-bar-text').textContent = $('status').textContent;
+  const shown = $('status-bar-progress');
+  shown.hidden = $('progress-line').hidden;
+  shown.max = $('progress').max;
+  shown.value = $('progress').value;
+  $('status-bar-cancel').disabled = pending === 0;
+}
+$('status-bar-cancel').addEventListener('click', () => $('cancel-button').click());
 
 // Live proof for the privacy panel: every network request the page or its worker makes
 // after the first file is added is counted (blob: and data: URLs are not network requests).
