@@ -425,7 +425,6 @@ fn unsupported(what: &str) -> PixelError {
 /// picture). Nothing is done when the value is no longer than that (a short value is a
 /// damaged file, which blanking and drawing refuse) or the layout cannot be told.
 pub fn cut_after_image(obj: &mut InMemDicomObject) -> usize {
-    use dicom_core::value::C;
     let num = |tag| attrs::uint(obj, tag).map(u64::from);
     let (Some(rows), Some(cols), Some(bits)) = (
         num(tags::ROWS),
@@ -450,26 +449,32 @@ pub fn cut_after_image(obj: &mut InMemDicomObject) -> usize {
     let Ok(keep) = usize::try_from(bytes + bytes % 2) else {
         return 0;
     };
-    let Some(elem) = obj.get(tags::PIXEL_DATA) else {
+    let longer = match obj.get(tags::PIXEL_DATA).map(|e| e.value()) {
+        Some(Value::Primitive(PrimitiveValue::U8(b))) => b.len() > keep,
+        Some(Value::Primitive(PrimitiveValue::U16(w))) => w.len() * 2 > keep,
+        _ => false,
+    };
+    if !longer {
+        // No longer than the image, or not native: not touched.
         return 0;
-    };
-    let vr = elem.vr();
-    let (value, before) = match elem.value() {
+    }
+    // Cut where the value is (a large image's bytes are not copied).
+    let mut cut = 0;
+    obj.update_value(tags::PIXEL_DATA, |value| match value {
         Value::Primitive(PrimitiveValue::U8(b)) if b.len() > keep => {
-            let mut kept: Vec<u8> = b[..keep].to_vec();
+            cut = b.len() - keep;
+            b.truncate(keep);
             if bytes % 2 == 1 {
-                kept[keep - 1] = 0;
+                b[keep - 1] = 0;
             }
-            (PrimitiveValue::U8(C::from_vec(kept)), b.len())
         }
-        Value::Primitive(PrimitiveValue::U16(w)) if w.len() * 2 > keep => (
-            PrimitiveValue::U16(C::from_vec(w[..keep / 2].to_vec())),
-            w.len() * 2,
-        ),
-        _ => return 0,
-    };
-    obj.put(DataElement::new(tags::PIXEL_DATA, vr, value));
-    before - keep
+        Value::Primitive(PrimitiveValue::U16(w)) if w.len() * 2 > keep => {
+            cut = w.len() * 2 - keep;
+            w.truncate(keep / 2);
+        }
+        _ => {}
+    });
+    cut
 }
 
 /// The layout of the object's frames, given the photometric interpretation and planar
