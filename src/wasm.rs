@@ -98,7 +98,7 @@ impl Run {
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Run, JsError> {
         Ok(Run {
-            session: Session::new(policy_from(settings)?),
+            session: session_from(settings)?,
             package: PackageWriter::new(),
         })
     }
@@ -138,6 +138,25 @@ impl Run {
             ),
         };
         self.report(outcome, compressed)
+    }
+
+    /// First pass over one file: `head`, its bytes up to its pixel data at least (see
+    /// [`header_length`]). Gives what it learns of the file's patient as JSON, for
+    /// [`Run::add_scans`] and the settings of the run's cleaners (`scans`); nothing when the
+    /// file cannot be read (the second pass says why). Nothing is recorded here.
+    pub fn scan(&self, head: &[u8]) -> Result<Option<String>, JsError> {
+        match self.session.scan(head) {
+            Some(scan) => serde_json::to_string(&scan).map(Some).map_err(js_err),
+            None => Ok(None),
+        }
+    }
+
+    /// Record scans [`Run::scan`] gave: free text is cleaned of the identifiers of every
+    /// patient they name, whichever file comes first. Whether the run learned an identifying
+    /// value it did not know (files already cleaned may then come out differently).
+    #[wasm_bindgen(js_name = addScans)]
+    pub fn add_scans(&mut self, scans: Vec<String>) -> Result<bool, JsError> {
+        add_scans(&mut self.session, &scans)
     }
 
     /// De-identify one file. Returns `{report, reportJson, chunk}`: what happened (`report`: its
@@ -408,10 +427,36 @@ struct RunSettings {
     detect_text: bool,
     /// The boxes the user drew or rejected, as JSON (see `RegionRules::from_json`).
     user_regions: Option<String>,
+    /// The batch's first pass: what [`Run::scan`] gave for each file scanned so far.
+    #[serde(default)]
+    scans: Vec<String>,
+}
+
+/// The session of a run (or of one of its cleaners) from the page's settings: its policy, and
+/// the batch's first pass so far.
+fn session_from(settings: JsValue) -> Result<Session, JsError> {
+    let settings: RunSettings =
+        serde_wasm_bindgen::from_value(settings).map_err(|e| js_err(format!("settings: {e}")))?;
+    let scans = settings.scans.clone();
+    let mut session = Session::new(policy_from(settings)?);
+    add_scans(&mut session, &scans)?;
+    Ok(session)
+}
+
+/// Record a first pass's scans (as [`Run::scan`] gave them) in `session`; whether it learned
+/// an identifying value it did not know.
+fn add_scans(session: &mut Session, scans: &[String]) -> Result<bool, JsError> {
+    let mut learned = false;
+    for json in scans {
+        let scan: crate::deid::PatientScan =
+            serde_json::from_str(json).map_err(|e| js_err(format!("first pass: {e}")))?;
+        learned |= session.add_scan(&scan);
+    }
+    Ok(learned)
 }
 
 /// The policy of a run from the page's settings.
-fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
+fn policy_from(settings: RunSettings) -> Result<Policy, JsError> {
     let RunSettings {
         options,
         passphrase,
@@ -425,7 +470,8 @@ fn policy_from(settings: JsValue) -> Result<Policy, JsError> {
         pixel_rules: pixel_rules_json,
         detect_text,
         user_regions: user_regions_json,
-    } = serde_wasm_bindgen::from_value(settings).map_err(|e| js_err(format!("settings: {e}")))?;
+        scans: _,
+    } = settings;
     let mut chosen = Vec::new();
     for id in &options {
         chosen.push(
@@ -482,7 +528,7 @@ impl Cleaner {
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Cleaner, JsError> {
         Ok(Cleaner {
-            session: Session::new(policy_from(settings)?),
+            session: session_from(settings)?,
         })
     }
 
@@ -702,6 +748,33 @@ pub fn zip_files(directory: &[u8], count: f64) -> Result<JsValue, JsError> {
 pub fn unzip_entry(entry: JsValue, local: &[u8]) -> Result<Vec<u8>, JsError> {
     let entry: crate::input::ZipEntry = serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
     entry.read_from(local).map_err(js_err)
+}
+
+/// How many bytes the first pass needs of a file of `file_len` bytes whose first bytes are
+/// `head`: the length of its header (up to its pixel data), or nothing when `head` does not
+/// hold it all (read more, or the whole file).
+#[wasm_bindgen(js_name = headerLength)]
+pub fn header_length(head: &[u8], file_len: f64) -> Option<f64> {
+    crate::deid::header_and_memory(head, file_len as u64)
+        .0
+        .map(|len| len as f64)
+}
+
+/// Where the first `max` bytes of a file in an archive lie (`entry` as [`zip_files`] listed
+/// it): `[at, len]`, to read for [`unzip_entry_head`].
+#[wasm_bindgen(js_name = zipHeadSpan)]
+pub fn zip_head_span(entry: JsValue, max: f64) -> Result<Vec<f64>, JsError> {
+    let entry: crate::input::ZipEntry = serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
+    let (at, len) = entry.head_span(max as u64);
+    Ok(vec![at as f64, len as f64])
+}
+
+/// The first `max` bytes of a file in an archive, decompressed from the bytes at
+/// [`zip_head_span`] (the rest is not inflated, and the checksum not checked).
+#[wasm_bindgen(js_name = unzipEntryHead)]
+pub fn unzip_entry_head(entry: JsValue, local: &[u8], max: f64) -> Result<Vec<u8>, JsError> {
+    let entry: crate::input::ZipEntry = serde_wasm_bindgen::from_value(entry).map_err(js_err)?;
+    entry.read_head_from(local, max as u64).map_err(js_err)
 }
 
 /// Whether the bytes start like a ZIP archive.

@@ -501,11 +501,13 @@ pub struct Session {
     everyone: Arc<Identifiers>,
 }
 
-/// What a first pass over one file learns of its patient (see [`Session::scan`]).
-#[derive(Debug, Clone)]
+/// What a first pass over one file learns of its patient (see [`Session::scan`]): the
+/// identifying values as found, so that a scan made in one place (the page's main worker) can
+/// be given to sessions elsewhere (its pool's workers) as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PatientScan {
     key: String,
-    identifiers: Identifiers,
+    found: Vec<scrub::Found>,
 }
 
 /// The entry of one patient in `patients`, created on first sight with its pseudonym and
@@ -557,22 +559,28 @@ impl Session {
     pub fn scan(&self, bytes: &[u8]) -> Option<PatientScan> {
         let file = read_file_until(bytes, Some(tags::PIXEL_DATA)).ok()?;
         let summary = Summary::of(&file);
-        let mut identifiers = Identifiers::default();
-        walk::collect_identifiers(&file, &self.policy, &mut identifiers);
+        let mut found = Vec::new();
+        walk::collect_identifiers(&file, &self.policy, &mut found);
         Some(PatientScan {
             key: summary.patient_key(),
-            identifiers,
+            found,
         })
     }
 
     /// Record what [`Session::scan`] found. After the first `add_scan`, files no longer add
-    /// identifiers of their own to the session.
-    pub fn add_scan(&mut self, scan: PatientScan) {
+    /// identifiers of their own to the session. Whether the session learned a value it did
+    /// not know (files cleaned before may then come out differently).
+    pub fn add_scan(&mut self, scan: &PatientScan) -> bool {
         self.scanned = true;
-        Arc::make_mut(&mut self.everyone).extend(&scan.identifiers);
-        self.patient(&scan.key)
-            .identifiers
-            .extend(&scan.identifiers);
+        let mut identifiers = Identifiers::default();
+        scan.found.iter().for_each(|f| identifiers.add_found(f));
+        let entry = &mut self.patient(&scan.key).identifiers;
+        let known = entry.extent();
+        entry.extend(&identifiers);
+        let learned = entry.extent() != known;
+        let known = self.everyone.extent();
+        Arc::make_mut(&mut self.everyone).extend(&identifiers);
+        learned || self.everyone.extent() != known
     }
 
     /// Fold in a copy of this session that processed other files of the same batch (one

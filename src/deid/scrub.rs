@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use aho_corasick::{AhoCorasick, MatchKind};
+use serde::{Deserialize, Serialize};
 
 use super::text_dates::{blank_dates, Dates};
 
@@ -52,6 +53,54 @@ impl Values {
     }
 }
 
+/// One identifying value as a first pass finds it (see [`Collect`]): what [`Identifiers`] are
+/// built from, kept as found so that a first pass made in one place can be handed to sessions
+/// elsewhere (the page's workers) and give them the same identifiers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Found {
+    /// [`Identifiers::add`]: the text, and whether it is a person's name.
+    Value(String, bool),
+    /// [`Identifiers::add_patient`]: the text, and whether it is a person's name.
+    Patient(String, bool),
+    /// [`Identifiers::add_address`]: the text, and whether it is the patient's address.
+    Address(String, bool),
+}
+
+/// Where the identifying values a walk of a header finds go: straight into [`Identifiers`], or
+/// recorded as [`Found`] values.
+pub trait Collect {
+    /// A value the profile removes or replaces.
+    fn value(&mut self, text: &str, is_person_name: bool);
+    /// A value that names the patient directly.
+    fn patient(&mut self, text: &str, is_person_name: bool);
+    /// A postal address.
+    fn address(&mut self, text: &str, patient: bool);
+}
+
+impl Collect for Identifiers {
+    fn value(&mut self, text: &str, is_person_name: bool) {
+        self.add(text, is_person_name);
+    }
+    fn patient(&mut self, text: &str, is_person_name: bool) {
+        self.add_patient(text, is_person_name);
+    }
+    fn address(&mut self, text: &str, patient: bool) {
+        self.add_address(text, patient);
+    }
+}
+
+impl Collect for Vec<Found> {
+    fn value(&mut self, text: &str, is_person_name: bool) {
+        self.push(Found::Value(text.to_string(), is_person_name));
+    }
+    fn patient(&mut self, text: &str, is_person_name: bool) {
+        self.push(Found::Patient(text.to_string(), is_person_name));
+    }
+    fn address(&mut self, text: &str, patient: bool) {
+        self.push(Found::Address(text.to_string(), patient));
+    }
+}
+
 /// Identifying values to look for in free text.
 #[derive(Debug, Clone, Default)]
 pub struct Identifiers {
@@ -72,6 +121,15 @@ pub struct Identifiers {
 }
 
 impl Identifiers {
+    /// Record what a first pass found.
+    pub fn add_found(&mut self, found: &Found) {
+        match found {
+            Found::Value(text, pn) => self.add(text, *pn),
+            Found::Patient(text, pn) => self.add_patient(text, *pn),
+            Found::Address(text, patient) => self.add_address(text, *patient),
+        }
+    }
+
     /// Record the value of an attribute the profile removes or replaces.
     ///
     /// Person names are split into their components (family, given, …) so that a name
@@ -248,6 +306,16 @@ impl Identifiers {
                 self.values.insert(v);
             }
         }
+    }
+
+    /// How many values, names and dates are known, counting each set a value is in (it grows
+    /// whenever a value is learned, or learned to be the patient's).
+    pub fn extent(&self) -> usize {
+        self.values.set.len()
+            + self.patient.set.len()
+            + self.people.set.len()
+            + self.dates.len()
+            + self.patient_dates.len()
     }
 
     /// Merge another set's own values in (not those of its other patients).

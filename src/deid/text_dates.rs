@@ -47,6 +47,11 @@ impl Dates {
         self.short.extend(&other.short);
     }
 
+    /// How many dates are known.
+    pub(super) fn len(&self) -> usize {
+        self.full.len()
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.full.is_empty()
     }

@@ -14,7 +14,7 @@ use dicom_object::{FileMetaTable, FileMetaTableBuilder, InMemDicomObject};
 
 use super::ages;
 use super::dates::{shift_date, shift_datetime};
-use super::scrub::Identifiers;
+use super::scrub::{Collect, Identifiers};
 use super::{Change, DeidError, Policy, ReviewRow};
 use crate::profile::{
     is_retired_text, is_vocabulary_uid, is_well_known_uid, outside_table, rule_for, Code, Hipaa,
@@ -1457,7 +1457,7 @@ fn review_text(v: &Value<InMemDicomObject>) -> String {
 
 /// Gather, at any depth, the values of attributes the policy removes, replaces or shifts:
 /// those are the identifying values to blank out of free text.
-pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut Identifiers) {
+pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: &mut impl Collect) {
     for elem in obj.iter() {
         let tag = elem.tag();
         if let Value::Sequence(seq) = elem.value() {
@@ -1470,7 +1470,7 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
         if matches!(vr, VR::LO | VR::ST | VR::LT) && is_address(tag) {
             if let Ok(text) = elem.value().to_str() {
                 if text.chars().count() <= 64 * 4 {
-                    ids.add_address(&text, tag == tags::PATIENT_ADDRESS);
+                    ids.address(&text, tag == tags::PATIENT_ADDRESS);
                 }
             }
             continue;
@@ -1479,7 +1479,7 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
         if tag == tags::NAME_TO_USE {
             if let Ok(text) = elem.value().to_str() {
                 if text.chars().count() <= 64 * 4 {
-                    ids.add_patient(&text, true);
+                    ids.patient(&text, true);
                 }
             }
             continue;
@@ -1500,9 +1500,9 @@ pub(super) fn collect_identifiers(obj: &InMemDicomObject, policy: &Policy, ids: 
             if let Ok(text) = elem.value().to_str() {
                 if text.chars().count() <= 64 * 4 {
                     if PATIENT_IDENTITY.contains(&tag) {
-                        ids.add_patient(&text, vr == VR::PN);
+                        ids.patient(&text, vr == VR::PN);
                     } else {
-                        ids.add(&text, vr == VR::PN);
+                        ids.value(&text, vr == VR::PN);
                     }
                 }
             }

@@ -1068,7 +1068,9 @@ fn deid(args: Args) -> Result<bool, String> {
             (head.ok().and_then(|b| scanner.scan(&b)), estimate)
         },
         |(scan, estimate)| {
-            scan.into_iter().for_each(|s| session.add_scan(s));
+            scan.iter().for_each(|s| {
+                session.add_scan(s);
+            });
             memory.push(estimate);
             Ok(())
         },
