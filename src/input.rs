@@ -72,6 +72,10 @@ pub fn is_zip(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06")
 }
 
+/// How deep archives inside archives are opened: those in an archive given, and in those,
+/// and in those (the CLI's inputs, and the page's first pass).
+pub const NESTED_DEPTH: u32 = 3;
+
 /// One file inside an archive, as its central directory describes it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct ZipEntry {

@@ -777,6 +777,12 @@ pub fn unzip_entry_head(entry: JsValue, local: &[u8], max: f64) -> Result<Vec<u8
     entry.read_head_from(local, max as u64).map_err(js_err)
 }
 
+/// How deep archives inside archives are opened (see [`crate::input::NESTED_DEPTH`]).
+#[wasm_bindgen(js_name = nestedArchiveDepth)]
+pub fn nested_archive_depth() -> u32 {
+    crate::input::NESTED_DEPTH
+}
+
 /// Whether the bytes start like a ZIP archive.
 #[wasm_bindgen(js_name = isZip)]
 pub fn is_zip(bytes: &[u8]) -> bool {

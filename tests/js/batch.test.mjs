@@ -568,3 +568,95 @@ test('a worker whose core failed before its first file is replaced, and its file
   assert.deepEqual(results.map((r) => r.by), [1, 1]);
   assert.equal(pool.replaced, 1);
 });
+
+/** The sample study with its first file's Series Description naming the other patient's given
+ * name (JOHNFAKE, which only that patient's later files give). */
+async function sampleNamingALaterPatient() {
+  const sample = (await realCore()).sampleStudy();
+  const first = Buffer.from(sample[0][1]);
+  const at = first.indexOf('Series 1 of JANEFAKE');
+  assert.ok(at > 0);
+  first.write('Series 1 of JOHNFAKE', at, 'latin1');
+  return [[sample[0][0], new Uint8Array(first)], ...sample.slice(1)];
+}
+
+/** The DICOM files of a package, by path. */
+const dicomOf = (files) => Object.fromEntries(Object.entries(files).filter(([n]) => n.startsWith('DICOM/')));
+
+const KEYED = { options: ['clean-descriptors'], passphrase: 'same passphrase, same pseudonyms', salt: '00112233445566778899aabbccddeeff' };
+
+test('a first pass: free text is cleaned of a name that only a later file gives, with or without a pool, however the files are added', async () => {
+  const files = await sampleNamingALaterPatient();
+  const named = (zip, label) => {
+    const out = dicomOf(unzip(zip, label));
+    assert.equal(Object.keys(out).length, files.length);
+    return out;
+  };
+  const run = async (pool, additions, useEnqueue = false) => {
+    const batch = new Batch(realCore, () => {}, (b) => Buffer.from(b), pool);
+    batch.setSettings(KEYED);
+    for (const addition of additions) {
+      if (useEnqueue) for (const [name, bytes] of addition) batch.enqueue(name, async () => bytes);
+      else {
+        // In parts, as the page sends a large addition.
+        addition.forEach(([name, bytes], i) => batch.addFiles([{ name, getBytes: async () => bytes }], i === addition.length - 1));
+      }
+      await batch.settled();
+    }
+    return Buffer.concat((await batch.packageParts()).map((p) => Buffer.from(p)));
+  };
+
+  // Without a first pass (files queued one by one), the gap this is about.
+  const gap = named(await run(null, [files], true), 'no-first-pass');
+  assert.ok(Object.values(gap).some((b) => b.includes('JOHNFAKE')), 'the name is left without a first pass');
+
+  const once = named(await run(null, [files]), 'one-addition');
+  for (const [n, b] of Object.entries(once)) assert.ok(!b.includes('JOHNFAKE'), `${n} is cleaned of the later file's name`);
+
+  // The other patient's files added later: the first file is cleaned again, and the package
+  // is the same as from one addition.
+  const later = named(await run(null, [files.slice(0, 4), files.slice(4)]), 'two-additions');
+  assert.deepEqual(Object.keys(later).sort(), Object.keys(once).sort());
+  for (const n of Object.keys(once)) assert.ok(later[n].equals(once[n]), `${n}: the same when added later`);
+
+  // With a pool: the cleaners get the first pass too.
+  const { Pool } = await import('../../www/worker/pool.js');
+  const spare = await Promise.all([1, 2].map(() => fakeCleanerWorker()));
+  const pooled = named(await run(new Pool(2, () => spare.shift()), [files]), 'pool');
+  for (const n of Object.keys(once)) assert.ok(pooled[n].equals(once[n]), `${n}: the same with a pool`);
+});
+
+test('a first pass reads the headers of the files in an archive, and only their headers', async () => {
+  const files = await sampleNamingALaterPatient();
+  const { headers } = await import('../../www/worker/first-pass.js');
+  const core = await realCore();
+  // An archive of the first patient's files and of an archive of the other's (made by
+  // Python's zipfile, deflated).
+  const dir = mkdtempSync(join(tmpdir(), 'obscura-first-pass-'));
+  for (const [n, b] of files) writeFileSync(join(dir, n), b);
+  const zipPath = join(dir, 'study.zip');
+  const zip = (path, names) => {
+    const py = spawnSync('python3', ['-c',
+      'import sys, zipfile, os\nwith zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:\n  [z.write(os.path.join(sys.argv[2], n), n) for n in sys.argv[3:]]',
+      path, dir, ...names], { encoding: 'utf8' });
+    assert.equal(py.status, 0, py.stderr);
+  };
+  zip(join(dir, 'inner.zip'), files.slice(4).map(([n]) => n));
+  zip(zipPath, [...files.slice(0, 4).map(([n]) => n), 'inner.zip']);
+  const archive = readFileSync(zipPath);
+  rmSync(dir, { recursive: true, force: true });
+  const heads = [];
+  for await (const h of headers(core, { blob: new Blob([archive]) })) heads.push(h);
+  assert.equal(heads.length, files.length, 'a header for each file inside, and inside the archive inside');
+  for (const [i, h] of heads.entries()) {
+    assert.ok(h.length < files[i][1].length, 'not the pixel data');
+    assert.ok(Buffer.from(files[i][1]).subarray(0, h.length).equals(Buffer.from(h)), 'the file\'s first bytes');
+  }
+  // And the archive as one addition: its first file is cleaned of the later file's name.
+  const batch = new Batch(realCore, () => {}, (b) => Buffer.from(b));
+  batch.setSettings(KEYED);
+  batch.addFiles([{ name: 'study.zip', blob: new Blob([archive]) }]);
+  const out = dicomOf(unzip(Buffer.concat((await batch.packageParts()).map((p) => Buffer.from(p))), 'archive'));
+  assert.equal(Object.keys(out).length, files.length);
+  for (const [n, b] of Object.entries(out)) assert.ok(!b.includes('JOHNFAKE'), `${n} is cleaned`);
+});

@@ -13,6 +13,7 @@ import { Pieces } from './pieces.js';
 import { release, unpackCleaned } from './buffers.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { Collector } from '../shared/collect.js';
+import { headers, listArchive } from './first-pass.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
@@ -109,6 +110,11 @@ export class Batch {
     this.generation = 0; // bumped by cancel and new settings: older queued work is dropped
     this.traps = 0;
     this.collector = new Collector();
+    this.scans = []; // the run's first pass: what the core's `scan` gave for each file
+    this.addition = null; // the files of an addition whose last part has not come yet
+    this.holds = 0; // additions whose first pass is not done: no file is cleaned meanwhile
+    this.held = null; // resolves when `holds` falls to 0
+    this.unhold = null;
   }
 
   async reload() {
@@ -145,6 +151,7 @@ export class Batch {
     this.run = null;
     this.chunks = new Pieces(this.keep);
     this.history = [];
+    this.scans = [];
   }
 
   cancel() {
@@ -168,7 +175,89 @@ export class Batch {
       detectText: Boolean(s.detectText),
       userRegions: this.userRules.length || this.userRejected.length
         ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined,
+      scans: this.scans,
     };
+  }
+
+  /**
+   * Add files as one addition (a drop, a choice of files or a folder, the sample), in parts:
+   * `items` are `{name, blob}` (a file on disk) or `{name, getBytes}`, and `last` says that
+   * the addition's last part has come. Their rows appear at once, but no file is cleaned until
+   * the addition's first pass has read every header (see ./first-pass.js).
+   */
+  addFiles(items, last = true) {
+    if (!this.addition) {
+      this.addition = [];
+      this.hold();
+    }
+    for (const item of items) {
+      this.addition.push(item);
+      this.enqueue(item.name, item.getBytes || (() => item.blob.arrayBuffer()), item.blob || null);
+    }
+    if (!last) return;
+    const addition = this.addition;
+    this.addition = null;
+    this.firstPass(addition).catch(() => {}).finally(() => this.release());
+  }
+
+  hold() {
+    this.holds += 1;
+    if (this.holds === 1) this.held = new Promise((resolve) => { this.unhold = resolve; });
+  }
+
+  release() {
+    this.holds -= 1;
+    if (this.holds > 0) return;
+    this.unhold();
+    if (this.pool) this.pump();
+  }
+
+  /** Resolves when no addition's first pass is under way. */
+  async firstPassesDone() {
+    while (this.holds > 0) await this.held;
+  }
+
+  /**
+   * The first pass over `items`: their patients' identifying values, given to the run and to
+   * the pool's cleaners. When they add a value the run did not know and files were already
+   * cleaned, those files are cleaned again (in the package and on the page), so that the
+   * package is what one pass over all the files would give.
+   */
+  async firstPass(items) {
+    await this.ready;
+    const mine = this.generation;
+    try {
+      this.ensureRun();
+    } catch {
+      return; // bad settings: each file says so
+    }
+    const found = [];
+    for (const item of items) {
+      try {
+        for await (const head of headers(this.core, item)) {
+          if (mine !== this.generation) return;
+          const scan = this.run.scan(head);
+          if (scan) found.push(scan);
+        }
+      } catch (e) {
+        // A header the core could not read: its file's own turn says why. After a trap, a
+        // fresh instance with the run as it was, for the next files.
+        if (!isTrap(e)) continue;
+        this.traps += 1;
+        this.ready = this.reload();
+        await this.ready;
+        await this.replay(false);
+      }
+    }
+    if (found.length === 0 || mine !== this.generation) return;
+    this.scans = this.scans.concat(found);
+    if (!this.run.addScans(found)) return;
+    // The pool's cleaners learn them too; files in the pool are cleaned again (see `start`).
+    this.version += 1;
+    if (this.pool) this.pool.configure(this.runSettings(this.runKey));
+    if (this.history.length) {
+      this.queue = this.queue.then(() => this.replay(true)).catch(() => {});
+    }
   }
 
   newRun(key) {
@@ -254,6 +343,7 @@ export class Batch {
     this.waiting.push(item);
     this.post({ type: 'added', id, name });
     this.queue = this.queue.then(async () => {
+      await this.firstPassesDone();
       this.waiting.shift();
       if (mine !== this.generation) {
         this.cancelled(id);
@@ -307,6 +397,7 @@ export class Batch {
    * started and not yet packaged. (Each started file holds promises, closures and, for an
    * archive's entry, a Blob: for thousands of files at once, tens of MiB.) */
   pump() {
+    if (this.holds > 0) return; // (until the first pass is done: see `release`)
     while (this.active < this.pool.size * ACTIVE_PER_WORKER) {
       const item = this.backlog.shift();
       if (!item) return;
@@ -596,12 +687,7 @@ export class Batch {
   async expandArchive(id, name, blob) {
     let files;
     try {
-      const core = this.core;
-      const tailStart = Math.max(0, blob.size - core.zipTailLength());
-      const tail = new Uint8Array(await blob.slice(tailStart).arrayBuffer());
-      const [offset, length, count] = core.zipLocate(tail, tailStart);
-      const directory = new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer());
-      files = core.zipFiles(directory, count);
+      files = await listArchive(this.core, blob);
     } catch (e) {
       this.exclude(id, message(e));
       return;
@@ -661,9 +747,10 @@ export class Batch {
   async settled() {
     let queue;
     do {
+      await this.firstPassesDone();
       queue = this.queue;
       await queue;
-    } while (queue !== this.queue);
+    } while (queue !== this.queue || this.holds > 0);
   }
 
   /** The package as it is now: the pieces so far and a trailer describing them. */

@@ -138,11 +138,11 @@ onmessage = async (ev) => {
         batch.setSettings(msg.settings);
         break;
       case 'files':
-        for (const f of msg.files) batch.enqueue(f.webkitRelativePath || f.name, () => f.arrayBuffer(), f);
+        batch.addFiles(msg.files.map((f) => ({ name: f.webkitRelativePath || f.name, blob: f })), msg.last !== false);
         break;
       case 'sample':
         await batch.ready;
-        for (const [name, bytes] of batch.core.sampleStudy()) batch.enqueue(name, async () => bytes);
+        batch.addFiles(batch.core.sampleStudy().map(([name, bytes]) => ({ name, getBytes: async () => bytes })));
         break;
       case 'package': {
         // The trailer (report files and ZIP directory) describes the package as it is now;

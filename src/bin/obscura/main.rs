@@ -689,7 +689,11 @@ fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
             Ok((entries, archive)) => {
                 for entry in entries {
                     let archive = Arc::clone(&archive);
-                    add_entry(Candidate::Entry { archive, entry }, NESTED_DEPTH, &mut out);
+                    add_entry(
+                        Candidate::Entry { archive, entry },
+                        obscura::input::NESTED_DEPTH,
+                        &mut out,
+                    );
                 }
             }
             Err(why) => out.push(Candidate::Unreadable(name, why)),
@@ -697,9 +701,6 @@ fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
     }
     out
 }
-
-/// How deep archives inside archives are opened (the page opens them too).
-const NESTED_DEPTH: u32 = 3;
 
 /// A ZIP archive, read a piece at a time: the directory from its end, then each entry from
 /// its own part when its turn comes. One among the inputs, or one that was inside one,
