@@ -73,8 +73,14 @@ pub fn is_zip(bytes: &[u8]) -> bool {
 }
 
 /// How deep archives inside archives are opened: those in an archive given, and in those,
-/// and in those (the CLI's inputs, and the page's first pass).
+/// and in those. One rule for the CLI and the page, in both passes: an entry is an archive
+/// when its bytes are one (whatever its name), and one deeper still is left out with
+/// [`TOO_DEEP`].
 pub const NESTED_DEPTH: u32 = 3;
+
+/// Why an archive inside archives deeper than [`NESTED_DEPTH`] is left out.
+pub const TOO_DEEP: &str =
+    "a ZIP archive inside archives more than three levels deep: not opened (unzip it and add the files it holds)";
 
 /// One file inside an archive, as its central directory describes it.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]

@@ -783,6 +783,12 @@ pub fn nested_archive_depth() -> u32 {
     crate::input::NESTED_DEPTH
 }
 
+/// Why an archive deeper than that is left out (see [`crate::input::TOO_DEEP`]).
+#[wasm_bindgen(js_name = archiveTooDeep)]
+pub fn archive_too_deep() -> String {
+    crate::input::TOO_DEEP.to_string()
+}
+
 /// Whether the bytes start like a ZIP archive.
 #[wasm_bindgen(js_name = isZip)]
 pub fn is_zip(bytes: &[u8]) -> bool {

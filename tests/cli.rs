@@ -385,28 +385,49 @@ fn zip_archives_are_read_entry_by_entry() {
         bytes.extend(zip.add(&name, &fs::read(&f).expect("read")));
     }
     bytes.extend(zip.add("study/notes.txt", b"not dicom"));
-    // Archives inside it: one named .zip is opened (its files are de-identified like the
-    // others); one that is not named so is left out, saying what it is.
-    let mut inner = obscura::package::ZipStream::new();
-    let first = files_under(&input)[0].clone();
-    let mut nested = inner.add("inner/one.dcm", &fs::read(&first).expect("read"));
-    nested.extend(inner.add("inner/notes.txt", b"not dicom either"));
-    nested.extend(inner.finish());
+    // Archives inside it are opened whatever their names (their files are de-identified like
+    // the others), three levels deep; one deeper still is left out, saying why (the page's
+    // rule too: tests/js/batch.test.mjs).
+    let archive_of = |files: &[(&str, &[u8])]| {
+        let mut zip = obscura::package::ZipStream::new();
+        let mut bytes = Vec::new();
+        for (name, data) in files {
+            bytes.extend(zip.add(name, data));
+        }
+        bytes.extend(zip.finish());
+        bytes
+    };
+    let first = fs::read(&files_under(&input)[0]).expect("read");
+    let nested = archive_of(&[
+        ("inner/one.dcm", &first),
+        ("inner/notes.txt", b"not dicom either"),
+    ]);
     bytes.extend(zip.add("study/more.zip", &nested));
     bytes.extend(zip.add("study/more.bin", &nested));
+    let level4 = archive_of(&[("four.dcm", &first)]);
+    let level3 = archive_of(&[("three.dcm", &first), ("level4.zip", &level4)]);
+    let level2 = archive_of(&[("level3.zip", &level3)]);
+    bytes.extend(zip.add("study/level1", &archive_of(&[("level2.zip", &level2)])));
     bytes.extend(zip.finish());
     fs::write(dir.join("study.zip"), &bytes).expect("write");
     let out = deid(&dir.join("study.zip"), &dir.join("out"), &[]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let too_deep = format!(
+        "study.zip!/study/level1!/level2.zip!/level3.zip!/level4.zip: {}",
+        obscura::input::TOO_DEEP
+    );
     for line in [
         "study.zip!/study/notes.txt: not a DICOM file",
         "study.zip!/study/more.zip!/inner/notes.txt: not a DICOM file",
-        "study.zip!/study/more.bin: a ZIP archive inside the archive: unzip it",
+        "study.zip!/study/more.bin!/inner/notes.txt: not a DICOM file",
+        too_deep.as_str(),
     ] {
         assert!(stdout.contains(line), "{line} in {stdout}");
     }
-    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 7);
+    assert!(!stdout.contains("four.dcm"), "{stdout}");
+    // The six files given, one.dcm from each archive inside, and three.dcm.
+    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 9);
     // The archive inside was read from a temporary file, gone now.
     let pid_files = fs::read_dir(std::env::temp_dir())
         .expect("temp dir")

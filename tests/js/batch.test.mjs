@@ -660,3 +660,40 @@ test('a first pass reads the headers of the files in an archive, and only their 
   assert.equal(Object.keys(out).length, files.length);
   for (const [n, b] of Object.entries(out)) assert.ok(!b.includes('JOHNFAKE'), `${n} is cleaned`);
 });
+
+test('archives inside archives are opened three levels deep, as the CLI opens them, in both passes', async () => {
+  const core = await realCore();
+  const [first] = core.sampleStudy();
+  // given.zip > level1 (not named .zip) > level2.zip > level3.zip > level4.zip
+  const level4 = pythonZip([['four.dcm', first[1]]], 'level4');
+  const level3 = pythonZip([['three.dcm', first[1]], ['level4.zip', level4]], 'level3');
+  const level2 = pythonZip([['level3.zip', level3]], 'level2');
+  const level1 = pythonZip([['level2.zip', level2]], 'level1');
+  const given = pythonZip([['level1', level1]], 'given');
+  const { headers } = await import('../../www/worker/first-pass.js');
+  const heads = [];
+  for await (const h of headers(core, { blob: new Blob([given]) })) heads.push(h);
+  assert.equal(heads.length, 1, 'the first pass reads three.dcm, not four.dcm');
+  for (const pool of [false, true]) {
+    const { Pool } = await import('../../www/worker/pool.js');
+    const spare = await Promise.all([1, 2].map(() => fakeCleanerWorker()));
+    const posts = [];
+    const batch = new Batch(realCore, (m) => posts.push(m), (b) => Buffer.from(b),
+      pool ? new Pool(2, () => spare.shift()) : null);
+    batch.setSettings(KEYED);
+    batch.addFiles([{ name: 'given.zip', blob: new Blob([given]) }]);
+    const parts = await batch.packageParts();
+    const names = new Map();
+    const reports = new Map();
+    for (const m of posts) {
+      if (m.type === 'added') names.set(m.id, m.name);
+      if (m.type === 'result') reports.set(names.get(m.id), reportOf(m));
+    }
+    const deep = 'given.zip/study/level1/study/level2.zip/study/level3.zip/study';
+    assert.equal(reports.get(`${deep}/three.dcm`).status, 'done', `pool: ${pool}`);
+    assert.deepEqual(reports.get(`${deep}/level4.zip`), { status: 'excluded', reason: core.archiveTooDeep() });
+    assert.ok(![...names.values()].some((n) => n.includes('four.dcm')), 'nothing of level 4 is listed');
+    const got = unzip(Buffer.concat(parts.map((p) => Buffer.from(p))), `deep-${pool}`);
+    assert.equal(Object.keys(dicomOf(got)).length, 1);
+  }
+});

@@ -330,8 +330,9 @@ export class Batch {
   /** Queue a file; `getBytes` resolves to its bytes. A file is read when its turn comes, or
    * just before: while one file is worked on, the next is read from disk (never more).
    * `blob`: the file on disk; `size`: its size, if known; `entry`: for a file inside an
-   * archive, `{ record, archive, at, len }` (its directory record, and where its bytes as
-   * stored are in the archive's Blob: the pool's worker reads and decompresses them). The
+   * archive, `{ record, archive, at, len, nesting }` (its directory record, where its bytes as
+   * stored are in the archive's Blob: the pool's worker reads and decompresses them, and how
+   * many archives it is inside). The
    * entry's Blob is made only when its turn comes: an archive of thousands of files does not
    * hold a Blob for each while they wait. */
   enqueue(name, getBytes, blob = null, size = 0, entry = null) {
@@ -352,7 +353,7 @@ export class Batch {
       await this.ready;
       // An archive on disk is read a piece at a time, never whole.
       if (blob && this.core.isZip(new Uint8Array(await blob.slice(0, 4).arrayBuffer()))) {
-        await this.expandArchive(id, name, blob);
+        await this.expandArchive(id, name, blob, entry);
         return;
       }
       const read = item.read || getBytes();
@@ -370,7 +371,7 @@ export class Batch {
         return;
       }
       if (this.core.isZip(bytes.subarray(0, 4))) {
-        await this.expandArchive(id, name, new Blob([bytes]));
+        await this.expandArchive(id, name, new Blob([bytes]), entry);
         return;
       }
       await this.processOne(id, getBytes, bytes);
@@ -469,7 +470,7 @@ export class Batch {
         } else if (r.unreadable) {
           this.exclude(id, `could not be read: ${r.unreadable}`);
         } else if (r.zip) {
-          await this.expandArchive(id, name, r.zip);
+          await this.expandArchive(id, name, r.zip, entry);
         } else if (r.badSettings) {
           this.badSettings(id, r.badSettings);
         } else if (r.failed && r.failed.trap) {
@@ -683,8 +684,15 @@ export class Batch {
    * A ZIP archive (a Blob: a file on disk, or bytes) becomes a row per file inside. Only its
    * directory is read now; each file is read from its own part of the archive when its turn
    * comes (and again for previews), so an archive of many GB never has to fit in memory.
+   * `entry`: where it is when it is inside an archive itself. Archives inside archives are
+   * opened as the CLI opens them (`nestedArchiveDepth`, src/input.rs): three levels deep.
    */
-  async expandArchive(id, name, blob) {
+  async expandArchive(id, name, blob, entry = null) {
+    const nesting = entry ? entry.nesting : 0;
+    if (nesting > this.core.nestedArchiveDepth()) {
+      this.exclude(id, this.core.archiveTooDeep());
+      return;
+    }
     let files;
     try {
       files = await listArchive(this.core, blob);
@@ -699,7 +707,7 @@ export class Batch {
       this.enqueue(`${name}/${inner}`, async () => {
         const local = new Uint8Array(await blob.slice(at, at + len).arrayBuffer());
         return this.core.unzipEntry(entry, local);
-      }, null, Number(entry.size) || len, { record: entry, archive: blob, at, len });
+      }, null, Number(entry.size) || len, { record: entry, archive: blob, at, len, nesting: nesting + 1 });
     }
   }
 

@@ -759,6 +759,27 @@ impl Archive {
         Ok(out)
     }
 
+    /// The first bytes of `entry`, enough to tell whether it is an archive: from a small read
+    /// of its local header and the start of its data, or from all of
+    /// [`obscura::input::ZipEntry::head_span`] when its name and extra field are long.
+    fn entry_start(&self, entry: &obscura::input::ZipEntry) -> Result<Vec<u8>, String> {
+        const START: u64 = 4;
+        let (at, len) = entry.head_span(START);
+        let want = usize::try_from(START.min(entry.size())).unwrap_or(0);
+        let small = self
+            .read_at(at, len.min(4 << 10))
+            .map_err(|e| e.to_string())?;
+        match entry.read_head_from(&small, START) {
+            Ok(start) if start.len() >= want => Ok(start),
+            _ => {
+                let local = self.read_at(at, len).map_err(|e| e.to_string())?;
+                entry
+                    .read_head_from(&local, START)
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+
     /// The files inside, from the archive's tail and directory.
     fn entries(&self) -> Result<Vec<obscura::input::ZipEntry>, String> {
         let unreadable = |e: std::io::Error| format!("could not be read: {e}");
@@ -774,26 +795,29 @@ impl Archive {
     }
 }
 
-/// Add an archive's entry to the candidates: as it is, or, when it is named `.zip` and is
-/// one, the files inside it (opened `depth` levels deep at most; an archive not opened is
-/// left out by the core with that reason).
+/// Add an archive's entry to the candidates: as it is, or, when it is an archive itself (by
+/// its first bytes, whatever its name), the files inside it, opened `depth` levels deep at
+/// most ([`obscura::input::NESTED_DEPTH`], the page's rule too); one deeper still is left out
+/// with [`obscura::input::TOO_DEEP`].
 fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
-    let is_named_zip = match &candidate {
-        Candidate::Entry { entry, .. } => entry.name.to_ascii_lowercase().ends_with(".zip"),
-        _ => false,
+    let Candidate::Entry { archive, entry } = &candidate else {
+        return out.push(candidate);
     };
-    if depth == 0 || !is_named_zip {
-        out.push(candidate);
-        return;
+    // (An entry that cannot be read stays a candidate: its own turn says why.)
+    if !archive
+        .entry_start(entry)
+        .is_ok_and(|start| obscura::input::is_zip(&start))
+    {
+        return out.push(candidate);
     }
     let name = candidate.name();
+    if depth == 0 {
+        return out.push(Candidate::Unreadable(name, obscura::input::TOO_DEEP.into()));
+    }
     let bytes = match candidate.read() {
         Ok(b) => b,
         Err(why) => return out.push(Candidate::Unreadable(name, why)),
     };
-    if !obscura::input::is_zip(&bytes) {
-        return out.push(candidate);
-    }
     let archive = match Archive::unpacked(name.clone(), &bytes) {
         Ok(a) => a,
         Err(e) => {
