@@ -469,6 +469,68 @@ test('a ZIP archive of a study is read inside the page', async () => {
   await context.close();
 });
 
+test('the page and `obscura deid --zip` give the same DICOM files, byte for byte, and the same change log (issue 25)', async () => {
+  // The sample study with its first file's Series Description naming the other patient
+  // (JOHNFAKE), whose files come last, in an archive inside an archive not named .zip: only a
+  // first pass over every header, nested archives included, cleans it.
+  const dir = join(work, 'parity');
+  mkdirSync(dir, { recursive: true });
+  const made = spawnSync('python3', ['-c', [
+    'import sys, os, io, zipfile',
+    'src, dst = sys.argv[1], sys.argv[2]',
+    'names = sorted(os.listdir(src))',
+    'for n in names:',
+    '    b = open(os.path.join(src, n), "rb").read()',
+    '    if n == "FAKEDOE_CT_1_1.dcm":',
+    '        assert b.count(b"Series 1 of JANEFAKE") == 1',
+    '        b = b.replace(b"Series 1 of JANEFAKE", b"Series 1 of JOHNFAKE")',
+    '    if n.startswith("FAKEDOE") or not n.endswith(".dcm"): open(os.path.join(dst, n), "wb").write(b)',
+    'inner = io.BytesIO()',
+    'with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:',
+    '    [z.write(os.path.join(src, n), "mr/" + n) for n in names if n.startswith("FAKESMITH")]',
+    'with zipfile.ZipFile(os.path.join(dst, "later.zip"), "w", zipfile.ZIP_DEFLATED) as z:',
+    '    z.writestr("inner.bin", inner.getvalue())',
+  ].join('\n'), join(work, 'in'), dir], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  const inputs = ['FAKEDOE_CT_1_1.dcm', 'FAKEDOE_CT_1_2.dcm', 'FAKEDOE_CT_2_1.dcm', 'FAKEDOE_CT_2_2.dcm', 'later.zip', 'README.txt']
+    .map((n) => join(dir, n));
+  const passphrase = 'e2e parity passphrase';
+  const salt = '00112233445566778899aabbccddeeff';
+
+  const keyFile = join(work, 'parity-key.txt');
+  writeFileSync(keyFile, `${passphrase}\nsalt: ${salt}\n`);
+  const cliZip = join(work, 'parity-cli.zip');
+  const cli = spawnSync(CLI, ['deid', ...inputs, '--out', join(work, 'parity-cli-out'), '--zip', cliZip,
+    '--key-file', keyFile, '--option', 'clean-descriptors'], { encoding: 'utf8' });
+  assert.equal(cli.status, 1, cli.stderr); // (README.txt is left out)
+  const fromCli = join(work, 'parity-cli');
+  unzip(cliZip, fromCli);
+
+  const { context, page, requests, errors } = await openPage();
+  await page.locator('#options input[value="clean-descriptors"]').check();
+  await page.locator('details:has(#passphrase)').evaluate((d) => { d.open = true; });
+  await page.getByLabel('Project key (passphrase)').fill(passphrase);
+  const field = page.getByLabel('Project salt');
+  await field.fill(salt);
+  await field.dispatchEvent('change');
+  await page.getByLabel('Add DICOM files').setInputFiles(inputs);
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 1 excluded/.test(await status.textContent()), 60_000);
+  const { dest: fromPage } = await downloadPackage(page, 'parity-page');
+
+  const dicom = (root) => filesUnder(join(root, 'DICOM')).map((f) => f.slice(root.length + 1)).sort();
+  assert.equal(dicom(fromCli).length, 6);
+  assert.deepEqual(dicom(fromPage), dicom(fromCli));
+  for (const name of [...dicom(fromCli), 'DICOMDIR', 'CHANGES.txt', 'changes.json']) {
+    const [a, b] = [readFileSync(join(fromPage, name)), readFileSync(join(fromCli, name))];
+    assert.ok(a.equals(b), `${name}: the same from the page and the CLI`);
+    assert.ok(!a.includes('JOHNFAKE') && !a.includes('JANEFAKE'), `${name} is clean`);
+  }
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 for (const [format, fileName, content] of [
   ['JSON rules', 'rules.json', JSON.stringify({ rules: [{ name: 'e2e top band', modality: 'CT', regions: [{ x: 0, y: 0, w: 64, h: 6 }] }] })],
   ['a CTP pixel script', 'scrubber.script', '*** e2e (fake) ***\n{ Modality.equals("CT") * Rows.isLessThan("100") }\n(0, 0, 64, 6)\n'],
