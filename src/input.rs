@@ -475,7 +475,7 @@ mod tests {
         let file = o
             .with_meta(
                 FileMetaTableBuilder::new()
-                    .transfer_syntax("1.2.840.10008.1.2.1")
+                    .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
                     .media_storage_sop_class_uid(crate::deid::DICOMDIR_SOP_CLASS)
                     .media_storage_sop_instance_uid("2.25.9"),
             )

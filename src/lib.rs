@@ -8,6 +8,7 @@
 //! - [`attrs`]: reading single attribute values.
 //! - [`crc`]: the CRC-32 of the package's entries, fast in WebAssembly too.
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
+//! - [`dicom`]: DICOM bytes in and out: transfer-syntax facts, the structural pre-check, repairs.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
 //! - [`inflate`]: the bound on every deflate stream read (decompression bombs).
@@ -21,6 +22,7 @@
 pub mod attrs;
 pub mod crc;
 pub mod deid;
+pub mod dicom;
 pub mod inflate;
 pub mod input;
 pub mod package;

@@ -54,30 +54,6 @@ pub fn holds_sound(obj: &InMemDicomObject, sop_class: &str) -> bool {
     })
 }
 
-/// Whether pixel data in transfer syntax `uid` is a video stream.
-pub fn is_video(uid: &str) -> bool {
-    use dicom_dictionary_std::uids;
-    [
-        uids::MPEG2MPML,
-        uids::MPEG2MPMLF,
-        uids::MPEG2MPHL,
-        uids::MPEG2MPHLF,
-        uids::MPEG4HP41,
-        uids::MPEG4HP41F,
-        uids::MPEG4HP41BD,
-        uids::MPEG4HP41BDF,
-        uids::MPEG4HP422D,
-        uids::MPEG4HP422DF,
-        uids::MPEG4HP423D,
-        uids::MPEG4HP423DF,
-        uids::MPEG4HP42STEREO,
-        uids::MPEG4HP42STEREOF,
-        uids::HEVCMP51,
-        uids::HEVCM10P51,
-    ]
-    .contains(&uid.trim_end_matches(['\0', ' ']))
-}
-
 /// The kind of document an object holds, in words for the user, or `None` when it holds none.
 pub fn kind(obj: &InMemDicomObject) -> Option<&'static str> {
     obj.get(DOCUMENT)?;

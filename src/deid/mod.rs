@@ -10,18 +10,16 @@ mod dates;
 mod documents;
 mod hipaa;
 mod keys;
-mod precheck;
-pub use precheck::header_len;
+pub use crate::dicom::precheck::header_len;
 pub mod reid;
 mod scrub;
 mod text_dates;
-mod un_sequences;
 mod walk;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dicom_dictionary_std::tags;
+use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
 use dicom_transfer_syntax_registry::entries::{
     DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN,
@@ -33,6 +31,7 @@ pub use scrub::Identifiers;
 pub use walk::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
 use crate::attrs;
+use crate::dicom::{precheck, un_sequences, TransferSyntax};
 use crate::profile::{Code, OptionSet};
 
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
@@ -681,11 +680,9 @@ impl Session {
         if documents::holds_sound(&obj, meta.media_storage_sop_class_uid()) {
             return Err(DeidError::Recording);
         }
-        let video = documents::is_video(meta.transfer_syntax());
-        if video && !self.policy.accept_burned_in {
-            return Err(DeidError::Video(transfer_syntax_name(
-                meta.transfer_syntax(),
-            )));
+        let syntax = TransferSyntax::of(meta.transfer_syntax());
+        if syntax.is_video() && !self.policy.accept_burned_in {
+            return Err(DeidError::Video(syntax.name()));
         }
         if let Some(kind) = documents::kind(&obj) {
             if !self.policy.include_documents {
@@ -782,7 +779,7 @@ impl Session {
         if has_pixels && regions.is_empty() && says_burned_in && !self.policy.accept_burned_in {
             return Err(DeidError::BurnedIn);
         }
-        let little_endian = meta.transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
+        let little_endian = TransferSyntax::of(meta.transfer_syntax()).is_little_endian();
 
         // The patient this file belongs to decides the pseudonym and the date offset.
         let everyone = Arc::clone(&self.everyone);
@@ -807,8 +804,8 @@ impl Session {
         walker.pixels_cleaned = !regions.is_empty();
         // (Such a file is already flagged by `pixel_warnings`.)
         walker.burned_in_left =
-            (has_pixels && regions.is_empty() && says_burned_in) || video || unlooked;
-        if video {
+            (has_pixels && regions.is_empty() && says_burned_in) || syntax.is_video() || unlooked;
+        if syntax.is_video() {
             walker.log_video();
         }
         if unlooked {
@@ -832,7 +829,7 @@ impl Session {
                 )
                 .map_err(|e| DeidError::Pixels(e.reason()))?;
                 cleaned = obj;
-                let name = transfer_syntax_name(meta.transfer_syntax());
+                let name = TransferSyntax::of(meta.transfer_syntax()).name();
                 let note = match stored {
                     crate::pixels::Stored::Rle => {
                         decompressed = true;
@@ -910,19 +907,11 @@ impl Session {
 fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
     use dicom_core::header::Header;
     use dicom_core::value::{PrimitiveValue, Value};
-    let ts = file
-        .meta()
-        .transfer_syntax()
-        .trim_end_matches('\0')
-        .to_string();
-    if ts == DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN.uid() {
+    let ts = TransferSyntax::of(file.meta().transfer_syntax());
+    if ts.is_deflated() {
         return write_deflated(file);
     }
-    let explicit = match ts.as_str() {
-        "1.2.840.10008.1.2.1" => Some(true),
-        "1.2.840.10008.1.2" => Some(false),
-        _ => None,
-    };
+    let explicit = ts.plain_little_endian();
     let last = file.iter().map(|e| e.tag()).max();
     let native = matches!(
         file.get(tags::PIXEL_DATA).map(|e| e.value()),
@@ -1248,16 +1237,6 @@ fn detect_text(file: &dicom_object::DefaultDicomObject, policy: &Policy) -> Look
     }
 }
 
-/// A transfer syntax's name for the log, or its UID when it is unknown.
-fn transfer_syntax_name(uid: &str) -> String {
-    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-    let uid = uid.trim_end_matches(['\0', ' ']);
-    dicom_transfer_syntax_registry::TransferSyntaxRegistry
-        .get(uid)
-        .map(|ts| ts.name().to_string())
-        .unwrap_or_else(|| uid.to_string())
-}
-
 /// The transfer syntax a data set with no file meta group seems to use (older files, as
 /// written by ACR-NEMA era software): from the first element's bytes.
 fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
@@ -1268,11 +1247,11 @@ fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
     // A data set starts with a low, even group (0008 in practice, 0000–0028 allowed here).
     let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0028).contains(&g);
     if plausible(group_le) && vr_like {
-        Some("1.2.840.10008.1.2.1")
+        Some(uids::EXPLICIT_VR_LITTLE_ENDIAN)
     } else if plausible(group_le) {
-        Some("1.2.840.10008.1.2")
+        Some(uids::IMPLICIT_VR_LITTLE_ENDIAN)
     } else if plausible(group_be) && vr_like {
-        Some("1.2.840.10008.1.2.2")
+        Some(crate::dicom::transfer_syntax::EXPLICIT_VR_BIG_ENDIAN)
     } else {
         None
     }
@@ -1289,7 +1268,7 @@ fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, De
         return Err(DeidError::Gzip);
     }
     let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
-    if let Some(enc) = precheck::Encoding::of(ts_uid) {
+    if let Some(enc) = TransferSyntax::of(ts_uid).encoding() {
         precheck::check_dataset(bytes, enc).map_err(|_| DeidError::NotDicom)?;
     }
     let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
@@ -1677,10 +1656,13 @@ mod tests {
 
     /// A file read and set to each little endian transfer syntax (explicit, then implicit VR).
     fn in_little_endian(bytes: &[u8]) -> Vec<(&'static str, dicom_object::DefaultDicomObject)> {
-        ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"]
-            .into_iter()
-            .map(|ts| (ts, in_syntax(bytes, ts)))
-            .collect()
+        [
+            uids::EXPLICIT_VR_LITTLE_ENDIAN,
+            uids::IMPLICIT_VR_LITTLE_ENDIAN,
+        ]
+        .into_iter()
+        .map(|ts| (ts, in_syntax(bytes, ts)))
+        .collect()
     }
 
     /// The bytes of `file` as dicom-rs writes it.
@@ -1817,7 +1799,8 @@ mod tests {
         // In implicit VR, dicom-rs reads 8-bit pixel data as 16-bit words: a frame of an odd
         // number of bytes ends inside a word (this once cut the frame short and panicked).
         let odd = files_of_every_kind().pop().expect("odd image");
-        let read = read_file(&written(&in_syntax(&odd, "1.2.840.10008.1.2"))).expect("parses");
+        let read =
+            read_file(&written(&in_syntax(&odd, uids::IMPLICIT_VR_LITTLE_ENDIAN))).expect("parses");
         assert!(matches!(
             read.get(tags::PIXEL_DATA).map(|e| e.value()),
             Some(dicom_core::value::Value::Primitive(
@@ -1846,12 +1829,15 @@ mod tests {
         let ct_len = ct.len() as u64;
         assert_eq!(header_and_memory(ct, ct_len), (header_len(ct), ct_len));
         // And in implicit VR.
-        let bytes = written(&in_syntax(ct, "1.2.840.10008.1.2"));
+        let bytes = written(&in_syntax(ct, uids::IMPLICIT_VR_LITTLE_ENDIAN));
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), n));
         // Anything else (a file that is not what its size says, big endian) counts twice.
         assert_eq!(header_and_memory(head, len + 2), (header, 2 * len + 4));
-        let bytes = written(&in_syntax(ct, "1.2.840.10008.1.2.2"));
+        let bytes = written(&in_syntax(
+            ct,
+            crate::dicom::transfer_syntax::EXPLICIT_VR_BIG_ENDIAN,
+        ));
         let n = bytes.len() as u64;
         assert_eq!(header_and_memory(&bytes, n), (header_len(&bytes), 2 * n));
         assert_eq!(header_and_memory(b"DICM", 10), (None, 20));

@@ -268,7 +268,7 @@ impl<'a> Walker<'a> {
                 }
                 continue;
             }
-            if super::un_sequences::reread_vr(tag, elem.vr()).is_some() {
+            if crate::dicom::un_sequences::reread_vr(tag, elem.vr()).is_some() {
                 // A standard attribute stored as UN (or bytes) that could not be read with its
                 // dictionary VR when the file was read (see `super::un_sequences`): what it
                 // holds cannot be told, so it goes.

@@ -13,7 +13,7 @@ use crate::deid::Summary;
 
 /// SOP Class of a DICOMDIR.
 const MEDIA_STORAGE_DIRECTORY: &str = "1.2.840.10008.1.3.10";
-const EXPLICIT_VR_LE: &str = "1.2.840.10008.1.2.1";
+const EXPLICIT_VR_LE: &str = dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN;
 
 /// One de-identified file as the directory sees it. A study has thousands of files, so what
 /// they share is held once: the values of their series (patient, study, series) in one

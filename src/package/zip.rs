@@ -88,12 +88,8 @@ impl Compressed {
     /// HEVC…) or the whole data set deflated, where deflate (about 180 MB/s here) would spend
     /// its time for a percent or two; deflated otherwise.
     pub fn of_dicom(data: &[u8], transfer_syntax: &str) -> Compressed {
-        let ts = transfer_syntax.trim_end_matches(['\0', ' ']);
-        let coded = ts.starts_with("1.2.840.10008.1.2.4.")
-            || ts
-                == dicom_transfer_syntax_registry::entries::DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN
-                    .uid();
-        if coded {
+        let ts = crate::dicom::TransferSyntax::of(transfer_syntax);
+        if ts.is_codec_compressed() || ts.is_deflated() {
             Compressed::stored(data)
         } else {
             Compressed::of(data)

@@ -18,6 +18,7 @@ use dicom_transfer_syntax_registry::TransferSyntaxRegistry;
 use serde::{Deserialize, Serialize};
 
 use crate::attrs;
+use crate::dicom::{Codec, Lossy, TransferSyntax};
 
 mod bits;
 mod codestream;
@@ -721,17 +722,6 @@ pub fn blank_regions(
     Ok(g.frames)
 }
 
-/// Transfer syntaxes whose compression may lose information, with the method name that
-/// Lossy Image Compression Method (0028,2114) uses for them, and whether it always does
-/// (JPEG baseline and extended) or only may (the file's own "00" is then believed).
-const LOSSY: &[(&str, &str, bool)] = &[
-    ("1.2.840.10008.1.2.4.50", "ISO_10918_1", true),
-    ("1.2.840.10008.1.2.4.51", "ISO_10918_1", true),
-    ("1.2.840.10008.1.2.4.81", "ISO_14495_1", false),
-    ("1.2.840.10008.1.2.4.91", "ISO_15444_1", false),
-    ("1.2.840.10008.1.2.4.203", "ISO_15444_15", false),
-];
-
 /// How [`blank_encapsulated`] stored the blanked frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stored {
@@ -809,11 +799,11 @@ pub fn blank_encapsulated(
             PrimitiveValue::from(0u16),
         ));
     }
-    if let Some((_, method, always)) = LOSSY.iter().find(|(uid, ..)| *uid == ts_uid) {
+    if let Some(Lossy { method, always }) = TransferSyntax::of(&ts_uid).lossy() {
         let said = attrs::text(&obj, tags::LOSSY_IMAGE_COMPRESSION);
         let already =
             said == "01" && !attrs::text(&obj, tags::LOSSY_IMAGE_COMPRESSION_METHOD).is_empty();
-        if !already && (*always || said != "00") {
+        if !already && (always || said != "00") {
             obj.put(cs(tags::LOSSY_IMAGE_COMPRESSION, "01"));
             obj.put(cs(tags::LOSSY_IMAGE_COMPRESSION_METHOD, method));
         }
@@ -1007,20 +997,14 @@ struct Decoder<'a> {
 
 impl<'a> Decoder<'a> {
     fn new(file: &'a FileDicomObject<InMemDicomObject>) -> Result<Decoder<'a>, PixelError> {
-        let ts_uid = file
-            .meta()
-            .transfer_syntax()
-            .trim_end_matches(['\0', ' '])
-            .to_string();
+        let syntax = TransferSyntax::of(file.meta().transfer_syntax());
+        let ts_uid = syntax.uid().to_string();
         let ts = TransferSyntaxRegistry
             .get(&ts_uid)
             .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
-        let rle = ts_uid == "1.2.840.10008.1.2.5";
+        let rle = syntax.codec() == Codec::Rle;
         let spp = attrs::uint(file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
-        let jpeg_ls = matches!(
-            ts_uid.as_str(),
-            "1.2.840.10008.1.2.4.80" | "1.2.840.10008.1.2.4.81"
-        ) && (spp == 1 || spp == 3);
+        let jpeg_ls = syntax.codec() == Codec::JpegLs && (spp == 1 || spp == 3);
         let reader = ts.pixel_data_reader().map(|r| &**r);
         if reader.is_none() && !rle && !jpeg_ls {
             return Err(unsupported(&format!(
@@ -1063,11 +1047,7 @@ impl<'a> Decoder<'a> {
             offset_table
         };
         let frame_ranges = frame_fragments(&fragments, &offsets, g.frames as usize);
-        let jpeg12 = matches!(
-            ts_uid.as_str(),
-            "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
-        ) && (spp == 1 || spp == 3)
-            && g.bps == 2;
+        let jpeg12 = syntax.codec() == Codec::JpegDct && (spp == 1 || spp == 3) && g.bps == 2;
         let d = Decoder {
             file,
             ts_name: ts.name().to_string(),
@@ -1115,10 +1095,7 @@ impl<'a> Decoder<'a> {
     fn jpeg_blocks(&self, regions: &[Region]) -> Option<(Vec<Vec<u8>>, Stored)> {
         use jpeg_blocks::Black;
         let g = &self.g;
-        let jpeg = matches!(
-            self.ts_uid.as_str(),
-            "1.2.840.10008.1.2.4.50" | "1.2.840.10008.1.2.4.51"
-        );
+        let jpeg = TransferSyntax::of(&self.ts_uid).codec() == Codec::JpegDct;
         if !jpeg || g.signed || g.palette.is_some() {
             return None;
         }
@@ -1225,7 +1202,8 @@ impl<'a> Decoder<'a> {
             .as_ref()
             .and_then(|r| r.get(f as usize))
             .and_then(|r| self.fragments.get(r.start));
-        let Some(first) = first.filter(|_| self.ts_uid != "1.2.840.10008.1.2.5") else {
+        let Some(first) = first.filter(|_| TransferSyntax::of(&self.ts_uid).codec() != Codec::Rle)
+        else {
             return Ok(());
         };
         let (rows, cols) = (self.g.rows, self.g.cols);
@@ -1398,8 +1376,7 @@ fn decoded_frames(
         });
     }
     let photometric = attrs::text(file, tags::PHOTOMETRIC_INTERPRETATION);
-    let little_endian =
-        file.meta().transfer_syntax().trim_end_matches('\0') != "1.2.840.10008.1.2.2";
+    let little_endian = TransferSyntax::of(file.meta().transfer_syntax()).is_little_endian();
     if bits::is_one_bit(file) {
         let (g, frames) = bits::frames(file, which, little_endian)?;
         return Ok(DecodedFrames {
@@ -2079,7 +2056,7 @@ mod tests {
         use dicom_object::meta::FileMetaTableBuilder;
         let mut o = image("MONOCHROME2", 1, 12, 1, 0, vec![0; 30]);
         let meta = FileMetaTableBuilder::new()
-            .transfer_syntax("1.2.840.10008.1.2.1")
+            .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
             .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
             .media_storage_sop_instance_uid("2.25.8");
         let file = o.clone().with_meta(meta).expect("meta");
@@ -2139,7 +2116,7 @@ mod tests {
         let file = o
             .with_meta(
                 FileMetaTableBuilder::new()
-                    .transfer_syntax("1.2.840.10008.1.2.1")
+                    .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
                     .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
                     .media_storage_sop_instance_uid("2.25.7"),
             )

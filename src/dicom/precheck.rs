@@ -8,7 +8,10 @@
 
 use dicom_core::dictionary::{DataDictionary, VirtualVr};
 use dicom_core::{Tag, VR};
-use dicom_dictionary_std::StandardDataDictionary;
+use dicom_dictionary_std::{uids, StandardDataDictionary};
+
+pub use super::transfer_syntax::Encoding;
+use super::transfer_syntax::TransferSyntax;
 
 /// How deep sequences may nest before a file is refused.
 const MAX_DEPTH: usize = 64;
@@ -38,30 +41,6 @@ pub fn inflate(deflated: &[u8]) -> Result<Vec<u8>, String> {
     Ok(out)
 }
 const UNDEFINED: u32 = 0xFFFF_FFFF;
-
-/// The encoding of the data set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
-    /// Explicit VR little endian (and every compressed syntax).
-    ExplicitLittle,
-    /// Implicit VR little endian.
-    ImplicitLittle,
-    /// Explicit VR big endian.
-    ExplicitBig,
-}
-
-impl Encoding {
-    /// The encoding of a transfer syntax, or `None` when the data set is compressed as a whole
-    /// (deflate) and cannot be walked as is.
-    pub fn of(transfer_syntax: &str) -> Option<Encoding> {
-        match transfer_syntax.trim_end_matches(['\0', ' ']) {
-            "1.2.840.10008.1.2" => Some(Encoding::ImplicitLittle),
-            "1.2.840.10008.1.2.2" => Some(Encoding::ExplicitBig),
-            "1.2.840.10008.1.2.1.99" => None,
-            _ => Some(Encoding::ExplicitLittle),
-        }
-    }
-}
 
 struct Walker<'a> {
     buf: &'a [u8],
@@ -353,9 +332,9 @@ pub(crate) fn meta_group(buf: &[u8]) -> Result<Meta, String> {
         // converter that rewrote one and not the other. The data set says which it is (as
         // pydicom reads such files); a compressed syntax is always explicit VR and kept.
         Some(named) => {
-            let plain = |uid: &str| matches!(uid, "1.2.840.10008.1.2" | "1.2.840.10008.1.2.1");
+            let plain = |uid| TransferSyntax::of(uid).plain_little_endian().is_some();
             let actual = guess_syntax(data_set);
-            let named = named.trim_end_matches(['\0', ' ']);
+            let named = TransferSyntax::of(named).uid();
             (plain(named) && plain(actual) && named != actual && data_set.len() >= 8)
                 .then_some(actual)
         }
@@ -380,12 +359,12 @@ pub(crate) fn guess_syntax(data_set: &[u8]) -> &'static str {
     match data_set.get(0..6) {
         Some(h) if VR::from_binary([h[4], h[5]]).is_some() => {
             if h[0] == 0 && h[1] != 0 {
-                "1.2.840.10008.1.2.2"
+                crate::dicom::transfer_syntax::EXPLICIT_VR_BIG_ENDIAN
             } else {
-                "1.2.840.10008.1.2.1"
+                uids::EXPLICIT_VR_LITTLE_ENDIAN
             }
         }
-        _ => "1.2.840.10008.1.2",
+        _ => uids::IMPLICIT_VR_LITTLE_ENDIAN,
     }
 }
 
@@ -415,7 +394,7 @@ pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
         // Every DICOM object has at least its SOP Class and Instance UIDs.
         return Err("the file holds no data set after its meta group".into());
     }
-    let (un_sequences, inflated) = match Encoding::of(&meta.syntax) {
+    let (un_sequences, inflated) = match TransferSyntax::of(&meta.syntax).encoding() {
         Some(enc) => (check_dataset_noting(&buf[meta.len..], enc)?, None),
         // A deflated data set: inflated within bounds, then walked with the same limits.
         None => {
@@ -510,7 +489,7 @@ pub fn inflated_len(bytes: &[u8]) -> Option<u64> {
     };
     let buf = &bytes[start..];
     let meta = meta_group(buf).ok()?;
-    if Encoding::of(&meta.syntax).is_some() {
+    if TransferSyntax::of(&meta.syntax).encoding().is_some() {
         return None;
     }
     let deflated = &buf[meta.len..];
@@ -531,7 +510,7 @@ pub(crate) fn header_and_encoding(head: &[u8]) -> Option<(usize, Encoding)> {
     let buf = head.get(start + 4..)?;
     let meta = meta_group(buf).ok()?;
     let meta_end = meta.len;
-    let enc = Encoding::of(&meta.syntax)?;
+    let enc = TransferSyntax::of(&meta.syntax).encoding()?;
     let w = Walker::new(&buf[meta_end..]);
     match w.elements(0, w.buf.len(), enc, 0, Some(Tag(0x7FE0, 0x0010))) {
         Ok((p, Stop::Until)) => Some((start + 4 + meta_end + p, enc)),
@@ -548,22 +527,22 @@ mod tests {
         let cases: [(&[u8], &str); 5] = [
             (
                 &[0x08, 0x00, 0x05, 0x00, b'C', b'S', 0x0A, 0x00],
-                "1.2.840.10008.1.2.1",
+                uids::EXPLICIT_VR_LITTLE_ENDIAN,
             ),
             (
                 &[0x00, 0x08, 0x00, 0x05, b'C', b'S', 0x00, 0x0A],
-                "1.2.840.10008.1.2.2",
+                crate::dicom::transfer_syntax::EXPLICIT_VR_BIG_ENDIAN,
             ),
             (
                 &[0x08, 0x00, 0x05, 0x00, 0x0A, 0x00, 0x00, 0x00],
-                "1.2.840.10008.1.2",
+                uids::IMPLICIT_VR_LITTLE_ENDIAN,
             ),
             // Not a VR, even in capitals: implicit VR (a length of 0x4141).
             (
                 &[0x08, 0x00, 0x05, 0x00, b'A', b'A', 0x00, 0x00],
-                "1.2.840.10008.1.2",
+                uids::IMPLICIT_VR_LITTLE_ENDIAN,
             ),
-            (&[0x08, 0x00], "1.2.840.10008.1.2"),
+            (&[0x08, 0x00], uids::IMPLICIT_VR_LITTLE_ENDIAN),
         ];
         for (bytes, ts) in cases {
             assert_eq!(guess_syntax(bytes), ts, "{bytes:02X?}");
