@@ -7,7 +7,8 @@ use dicom_core::value::{PixelFragmentSequence, PrimitiveValue, Value};
 use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
-use obscura::deid::{read_file, Identifiers, Policy, ProjectKey, Session};
+use obscura::deid::{Identifiers, Policy, ProjectKey, Session};
+use obscura::dicom::read_file;
 use obscura::pixels::{blank_regions, detect, luma_frames, Luma, Region};
 
 #[path = "../tests/common/mod.rs"]

@@ -32,7 +32,7 @@ pub enum ZipError {
 /// the index of a disc only points inside it.
 pub fn dicomdir_files(bytes: &[u8]) -> Result<Option<Vec<Vec<String>>>, String> {
     use dicom_dictionary_std::tags;
-    let file = crate::deid::read_file(bytes).map_err(|e| e.to_string())?;
+    let file = crate::dicom::read_file(bytes).map_err(|e| e.to_string())?;
     if !crate::deid::is_dicomdir(&file) {
         return Ok(None);
     }

@@ -184,7 +184,7 @@ impl Run {
         window: Option<(f64, f64)>,
     ) -> Result<crate::pixels::Rendered, JsError> {
         let cleaned = self.again(bytes)?;
-        let after = crate::deid::read_file(&cleaned.bytes).map_err(js_err)?;
+        let after = crate::dicom::read_file(&cleaned.bytes).map_err(js_err)?;
         crate::pixels::render_with(&after, frame, window).map_err(js_err)
     }
 
@@ -274,7 +274,7 @@ impl Run {
         window_width: Option<f64>,
     ) -> Result<JsValue, JsError> {
         let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
-        let before = crate::deid::read_file(bytes).map_err(js_err)?;
+        let before = crate::dicom::read_file(bytes).map_err(js_err)?;
         let before = crate::pixels::render_with(&before, frame, window).map_err(js_err)?;
         let after = self.packaged_image(bytes, frame, window)?;
         let out = js_sys::Object::new();
@@ -608,7 +608,7 @@ fn rendered(r: crate::pixels::Rendered) -> Result<JsValue, JsError> {
 /// of a file (original values: they stay in the worker, for building the user's rules).
 #[wasm_bindgen(js_name = imageKey)]
 pub fn image_key(bytes: &[u8]) -> Result<JsValue, JsError> {
-    let file = crate::deid::read_file(bytes).map_err(js_err)?;
+    let file = crate::dicom::read_file(bytes).map_err(js_err)?;
     let out = js_sys::Object::new();
     let text = |tag| JsValue::from_str(&crate::attrs::text(&file, tag));
     use dicom_dictionary_std::tags;
@@ -628,7 +628,7 @@ pub fn image_key(bytes: &[u8]) -> Result<JsValue, JsError> {
 /// `{width, height, rgba, frame, frames}`.
 #[wasm_bindgen(js_name = renderFrame)]
 pub fn render_frame(bytes: &[u8], frame: Option<u32>) -> Result<JsValue, JsError> {
-    let file = crate::deid::read_file(bytes).map_err(js_err)?;
+    let file = crate::dicom::read_file(bytes).map_err(js_err)?;
     let r = crate::pixels::render(&file, frame).map_err(js_err)?;
     rendered(r)
 }
@@ -755,7 +755,7 @@ pub fn unzip_entry(entry: JsValue, local: &[u8]) -> Result<Vec<u8>, JsError> {
 /// hold it all (read more, or the whole file).
 #[wasm_bindgen(js_name = headerLength)]
 pub fn header_length(head: &[u8], file_len: f64) -> Option<f64> {
-    crate::deid::header_and_memory(head, file_len as u64)
+    crate::dicom::header_and_memory(head, file_len as u64)
         .0
         .map(|len| len as f64)
 }

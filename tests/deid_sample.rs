@@ -300,7 +300,7 @@ fn clean_descriptors_keeps_descriptions_without_the_names() {
 fn codes_like_the_patients_name_are_kept_and_flagged() {
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
-    let file = obscura::deid::read_file(&sample_study()[0].1).expect("sample");
+    let file = obscura::dicom::read_file(&sample_study()[0].1).expect("sample");
     let meta = file.meta().clone();
     let mut obj = file.into_inner();
     let put = |obj: &mut InMemDicomObject, tag, vr, v: &str| {
@@ -348,7 +348,7 @@ fn codes_like_the_patients_name_are_kept_and_flagged() {
 fn codes_holding_the_patients_name_are_flagged_and_kept_out_of_the_package() {
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
-    let file = obscura::deid::read_file(&sample_study()[0].1).expect("sample");
+    let file = obscura::dicom::read_file(&sample_study()[0].1).expect("sample");
     let meta = file.meta().clone();
     let mut obj = file.into_inner();
     let put = |obj: &mut InMemDicomObject, tag, vr, v: &str| {
@@ -918,7 +918,7 @@ fn reserved_private_and_misplaced_meta_elements_and_lone_creators_are_removed_an
     // without any attribute of its block, and a damaged or odd file can carry file meta
     // elements in its data set: all go, and the change log says so.
     use dicom_core::{DataElement, PrimitiveValue, VR};
-    let mut file = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    let mut file = obscura::dicom::read_file(&sample_study()[0].1).expect("the sample");
     file.put(DataElement::new(
         dicom_core::Tag(0x0009, 0x0001),
         VR::LO,
@@ -1008,7 +1008,7 @@ fn a_file_meta_group_without_a_transfer_syntax_is_read_in_the_data_sets_own() {
     // Older writers left out Transfer Syntax UID (0002,0010); DCMTK and pydicom read the
     // data set in the syntax its first element shows. So must Obscura, and say it in the
     // output's meta group.
-    let original = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    let original = obscura::dicom::read_file(&sample_study()[0].1).expect("the sample");
     for ts in [
         "1.2.840.10008.1.2",
         "1.2.840.10008.1.2.1",
@@ -1041,7 +1041,7 @@ fn a_meta_group_naming_the_wrong_one_of_explicit_and_implicit_vr_is_read_right()
     // naming that syntax in the output.
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
     let registry = dicom_transfer_syntax_registry::TransferSyntaxRegistry;
-    let file = obscura::deid::read_file(&sample_study()[0].1).expect("the sample");
+    let file = obscura::dicom::read_file(&sample_study()[0].1).expect("the sample");
     for (named, actual) in [
         ("1.2.840.10008.1.2.1", "1.2.840.10008.1.2"),
         ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1"),

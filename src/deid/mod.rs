@@ -5,12 +5,10 @@
 //! date offsets, identifiers seen so far) and is shared by the CLI and the wasm binding.
 
 mod ages;
-mod charset;
 mod dates;
 mod documents;
 mod hipaa;
 mod keys;
-pub use crate::dicom::precheck::header_len;
 pub mod reid;
 mod scrub;
 mod text_dates;
@@ -19,19 +17,17 @@ mod walk;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use dicom_dictionary_std::{tags, uids};
-use dicom_object::{InMemDicomObject, OpenFileOptions};
-use dicom_transfer_syntax_registry::entries::{
-    DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN,
-};
+use dicom_dictionary_std::tags;
+use dicom_object::InMemDicomObject;
 use serde::{Deserialize, Serialize};
 
 pub use keys::{ProjectKey, Salt, KEY_FILE_HELP};
 pub use scrub::Identifiers;
-pub use walk::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 
 use crate::attrs;
-use crate::dicom::{precheck, un_sequences, TransferSyntax};
+use crate::dicom::{
+    read_file, read_file_owned, write_part10, ReadError, TransferSyntax, WriteError,
+};
 use crate::profile::{Code, OptionSet};
 
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
@@ -227,22 +223,9 @@ impl Policy {
 /// Why a file could not be de-identified. Such a file is excluded from the output.
 #[derive(Debug, thiserror::Error)]
 pub enum DeidError {
-    /// The bytes are neither a DICOM Part 10 file nor a bare DICOM data set.
-    #[error("not a DICOM file (no \"DICM\" marker, and not a readable DICOM data set)")]
-    NotDicom,
-    /// A ZIP archive where a file was expected (one inside an archive).
-    #[error("a ZIP archive inside the archive: unzip it and add the files it holds")]
-    NestedArchive,
-    /// A gzip-compressed file (`.gz`).
-    #[error("a gzip-compressed file: decompress it (gunzip) and add the file it holds")]
-    Gzip,
-    /// The file claims to be DICOM but could not be read.
-    #[error("could not read the DICOM data: {0}")]
-    Parse(String),
-    /// The file's structure is damaged (checked before parsing, so that a lying length
-    /// cannot make the reader allocate gigabytes).
-    #[error("damaged DICOM file: {0}")]
-    Malformed(String),
+    /// The file could not be read (not DICOM, an archive or gzip, damaged, unreadable).
+    #[error(transparent)]
+    Read(#[from] ReadError),
     /// A pixel rule matched but the pixels could not be cleaned.
     #[error("burned-in text could not be removed: {0}")]
     Pixels(String),
@@ -282,8 +265,8 @@ pub enum DeidError {
     )]
     Unlookable(String),
     /// The cleaned object could not be written back.
-    #[error("could not write the cleaned file: {0}")]
-    Write(String),
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// The user's pseudonym list is malformed.
     #[error("pseudonym list: {0}")]
     Pseudonyms(String),
@@ -556,7 +539,7 @@ impl Session {
     /// without a first pass only those of files processed earlier are known, so a name that
     /// appears in a later file's Other Patient Names would be missed in an earlier file.
     pub fn scan(&self, bytes: &[u8]) -> Option<PatientScan> {
-        let file = read_file_until(bytes, Some(tags::PIXEL_DATA)).ok()?;
+        let file = crate::dicom::read::read_file_until(bytes, Some(tags::PIXEL_DATA)).ok()?;
         let summary = Summary::of(&file);
         let mut found = Vec::new();
         walk::collect_identifiers(&file, &self.policy, &mut found);
@@ -629,7 +612,7 @@ impl Session {
     /// De-identify one file, never panicking on bad input: the result says whether the file
     /// was cleaned, skipped or excluded, and why.
     pub fn process(&mut self, bytes: &[u8]) -> Outcome {
-        self.process_read(read_file(bytes))
+        self.process_read(read_file(bytes).map_err(DeidError::from))
     }
 
     /// [`Session::process`] for bytes the caller no longer needs: they are let go of as soon
@@ -637,7 +620,7 @@ impl Session {
     /// being copied (see [`read_file_owned`]), so a large file is held about once, not three
     /// times.
     pub fn process_owned(&mut self, bytes: Vec<u8>) -> Outcome {
-        self.process_read(read_file_owned(bytes))
+        self.process_read(read_file_owned(bytes).map_err(DeidError::from))
     }
 
     fn process_read(
@@ -665,7 +648,7 @@ impl Session {
     pub fn deidentify(&mut self, bytes: &[u8]) -> Result<Deidentified, DeidError> {
         match self.process(bytes) {
             Outcome::Done(d) => Ok(*d),
-            Outcome::Skipped(why) => Err(DeidError::Parse(why)),
+            Outcome::Skipped(why) => Err(ReadError::Parse(why).into()),
             Outcome::Excluded(e) => Err(e),
         }
     }
@@ -900,293 +883,6 @@ impl Session {
     }
 }
 
-/// Write a file as DICOM Part 10. dicom-rs's writer copies every value it writes, so large
-/// native pixel data in a little endian transfer syntax is set aside and appended here as
-/// the last element instead: the largest copy of the image is never made. 8-bit pixel data
-/// becomes the output itself, the rest of the file put in front of it.
-fn write_part10(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
-    use dicom_core::header::Header;
-    use dicom_core::value::{PrimitiveValue, Value};
-    let ts = TransferSyntax::of(file.meta().transfer_syntax());
-    if ts.is_deflated() {
-        return write_deflated(file);
-    }
-    let explicit = ts.plain_little_endian();
-    let last = file.iter().map(|e| e.tag()).max();
-    let native = matches!(
-        file.get(tags::PIXEL_DATA).map(|e| e.value()),
-        Some(Value::Primitive(
-            PrimitiveValue::U8(_) | PrimitiveValue::U16(_)
-        ))
-    );
-    let (Some(explicit), true, Some(tags::PIXEL_DATA)) = (explicit, native, last) else {
-        // Sized up front: growing by doubling would hold two large buffers at once.
-        let pixel_bytes = match file.get(tags::PIXEL_DATA).map(|e| e.value()) {
-            Some(Value::Primitive(p)) => p.calculate_byte_len(),
-            Some(Value::PixelSequence(seq)) => seq.fragments().iter().map(|f| f.len() + 8).sum(),
-            _ => 0,
-        };
-        let mut out = Vec::with_capacity(pixel_bytes + (64 << 10));
-        file.write_all(&mut out)
-            .map_err(|e| DeidError::Write(error_chain(&e)))?;
-        return Ok(out);
-    };
-    let Some(pixels) = file.take(tags::PIXEL_DATA) else {
-        return Err(DeidError::Write("pixel data vanished".into()));
-    };
-    let vr = pixels.vr();
-    let mut out = Vec::with_capacity(64 << 10);
-    file.write_all(&mut out)
-        .map_err(|e| DeidError::Write(error_chain(&e)))?;
-    let write_header = |out: &mut Vec<u8>, len: usize| -> Result<(), DeidError> {
-        let len = u32::try_from(len)
-            .ok()
-            .filter(|l| *l != u32::MAX)
-            .ok_or_else(|| DeidError::Write("pixel data larger than 4 GiB".into()))?;
-        out.extend([0xE0, 0x7F, 0x10, 0x00]);
-        if explicit {
-            out.extend(vr.to_bytes());
-            out.extend([0, 0]);
-        }
-        out.extend(len.to_le_bytes());
-        Ok(())
-    };
-    match pixels.into_value() {
-        Value::Primitive(PrimitiveValue::U8(b)) => {
-            let mut value = b.into_vec();
-            if value.len() % 2 == 1 {
-                value.push(0);
-            }
-            write_header(&mut out, value.len())?;
-            // The pixel bytes stay where they are: the buffer grows by the header's size
-            // (exactly, so a large one is extended in place rather than doubled) and its
-            // bytes move up to make room.
-            value.reserve_exact(out.len());
-            value.splice(0..0, out);
-            return Ok(value);
-        }
-        Value::Primitive(PrimitiveValue::U16(w)) => {
-            write_header(&mut out, w.len() * 2)?;
-            // Converted through a small buffer a few thousand words at a time: pushing two
-            // bytes at a time checks the capacity at every word, and sizing the output first
-            // would write it all with zeros before writing it again.
-            out.reserve(w.len() * 2);
-            let mut buf = [0u8; 8192];
-            for words in w.chunks(buf.len() / 2) {
-                for (dst, v) in buf.chunks_exact_mut(2).zip(words) {
-                    dst.copy_from_slice(&v.to_le_bytes());
-                }
-                out.extend_from_slice(&buf[..words.len() * 2]);
-            }
-        }
-        _ => return Err(DeidError::Write("pixel data changed form".into())),
-    }
-    Ok(out)
-}
-
-/// [`write_part10`] of a file in Deflated Explicit VR Little Endian: its data set written as
-/// Explicit VR Little Endian (with the shortcut for its pixel data), then deflated in one go,
-/// after its file meta group. (dicom-rs deflates as it writes, a value at a time: 16-bit
-/// pixel data went in two bytes at a time, and the compressor prepares its whole output
-/// buffer at every write, which made a noisy CT slice take about 85 ms instead of 5.)
-fn write_deflated(mut file: dicom_object::DefaultDicomObject) -> Result<Vec<u8>, DeidError> {
-    use std::io::Write;
-    let meta = file.meta().clone();
-    file.meta_mut()
-        .set_transfer_syntax(&EXPLICIT_VR_LITTLE_ENDIAN.erased());
-    file.meta_mut().update_information_group_length();
-    let plain = write_part10(file)?;
-    // The data set starts after the preamble, "DICM" and the meta group.
-    let meta_len = precheck::meta_group(plain.get(132..).unwrap_or_default())
-        .map_err(|e| DeidError::Write(format!("file meta group: {e}")))?
-        .len;
-    let data_set = plain
-        .get(132 + meta_len..)
-        .ok_or_else(|| DeidError::Write("no file meta group written".into()))?;
-    let mut out = Vec::with_capacity(data_set.len() / 2 + 1024);
-    out.extend_from_slice(&[0; 128]);
-    out.extend_from_slice(b"DICM");
-    meta.write(&mut out)
-        .map_err(|e| DeidError::Write(error_chain(&e)))?;
-    // As dicom-rs would have (its fast level), the data set as one raw deflate stream.
-    let mut deflate = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
-    deflate
-        .write_all(data_set)
-        .and_then(|_| deflate.finish())
-        .map_err(|e| DeidError::Write(format!("deflating the data set: {e}")))
-}
-
-/// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
-/// after the structural check that keeps damaged files from making the parser allocate or
-/// recurse without bound.
-pub fn read_file(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-    read_file_until(bytes, None)
-}
-
-/// [`read_file`] for bytes the caller gives up. When native pixel data ends the file
-/// (see [`precheck::trailing_pixels`]), the bytes before it are read as a file of their own
-/// and the buffer itself becomes the Pixel Data value (its header moved out of the way, not
-/// copied); otherwise the file is read as usual and the bytes are let go of at once.
-pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-    use dicom_core::value::{PrimitiveValue, C};
-    let Some(pixels) = precheck::trailing_pixels(&bytes, bytes.len()) else {
-        return read_file(&bytes);
-    };
-    let mut file = read_file(&bytes[..pixels.header_len])?;
-    bytes.drain(..pixels.value.start);
-    // 16-bit words stay bytes (little endian), as the pixel code and the writer take them.
-    file.put(dicom_core::DataElement::new(
-        tags::PIXEL_DATA,
-        pixels.vr,
-        PrimitiveValue::U8(C::from_vec(bytes)),
-    ));
-    Ok(file)
-}
-
-/// What the start of a file (`head`, as read to learn its patient) tells before the file is
-/// read whole, from one walk of its header: where the header ends ([`header_len`]; `None`
-/// when `head` does not hold it all), and about how much memory de-identifying the file holds
-/// at once. That is the file's size (`file_len`) when native pixel data ends it in little
-/// endian (they are worked on where they were read: see [`read_file_owned`]); twice its size
-/// otherwise (the bytes read and the values parsed from them, then those values and the bytes
-/// written); and for a deflated file given whole, its size and twice what its data set
-/// inflates to (no more than [`precheck::inflate_limit`] allows).
-pub fn header_and_memory(head: &[u8], file_len: u64) -> (Option<usize>, u64) {
-    if head.len() as u64 == file_len {
-        if let Some(inflated) = precheck::inflated_len(head) {
-            // Deflated: the file, its data set inflated, and the values parsed from it.
-            return (None, file_len.saturating_add(inflated.saturating_mul(2)));
-        }
-    }
-    let header = precheck::header_and_encoding(head);
-    let trailing = match (header, usize::try_from(file_len)) {
-        (Some(h), Ok(len)) => precheck::trailing_after(head, h, len).is_some(),
-        _ => false,
-    };
-    let memory = if trailing {
-        file_len
-    } else {
-        file_len.saturating_mul(2)
-    };
-    (header.map(|(len, _)| len), memory)
-}
-
-/// [`read_file`], stopping before `until` (e.g. Pixel Data) in a Part 10 file.
-fn read_file_until(
-    bytes: &[u8],
-    until: Option<dicom_core::Tag>,
-) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-    let body = if bytes.get(128..132) == Some(b"DICM") {
-        &bytes[128..]
-    } else if bytes.get(0..4) == Some(b"DICM") {
-        bytes
-    } else {
-        return read_raw_dataset(bytes);
-    };
-    let part10 = precheck::check_part10(body).map_err(DeidError::Malformed)?;
-    let repaired = readable(body, &part10).map_err(DeidError::Malformed)?;
-    let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
-    if let Some(tag) = until {
-        options = options.read_until(tag);
-    }
-    // A repaired file is its new meta group, then its data set where it is (not copied).
-    let read = match &repaired {
-        Some((meta, data_set)) => {
-            options.from_reader(std::io::Read::chain(&meta[..], &data_set[..]))
-        }
-        None => options.from_reader(body),
-    };
-    let mut file = read.map_err(|e| DeidError::Parse(error_chain(&e)))?;
-    charset::to_unicode(&mut file);
-    if part10.inflated.is_some() {
-        // Read inflated as explicit VR little endian; written deflated again, as it came.
-        file.meta_mut()
-            .set_transfer_syntax(&DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN);
-    }
-    Ok(file)
-}
-
-/// A new `DICM` marker and file meta group, and the data set to read after them.
-type Repaired<'a> = (Vec<u8>, std::borrow::Cow<'a, [u8]>);
-
-/// What dicom-rs can read of `body` (from its `DICM` marker), for the few valid files it
-/// cannot read as they are: a new `DICM` marker and meta group, and the data set to follow it;
-/// `None` when it can read them as they are. `part10` is what
-/// [`precheck::check_part10`] found: where the meta group ends (after the marker), whether
-/// the data set holds a UN of undefined length (see [`un_sequences`]), and the data set's
-/// transfer syntax when the meta group names none or the wrong one. A meta group without its
-/// group length gets one, and one without a Transfer Syntax UID (or with the wrong one of
-/// explicit and implicit VR little endian) gets the syntax the data set shows (DCMTK and
-/// pydicom read such files; dicom-rs needs them right).
-fn readable<'a>(
-    body: &'a [u8],
-    part10: &'a precheck::Part10,
-) -> Result<Option<Repaired<'a>>, String> {
-    let meta_len = part10.meta_len;
-    let meta = body.get(4..4 + meta_len).unwrap_or_default();
-    let data_set = match &part10.inflated {
-        Some(inflated) => inflated.as_slice(),
-        None => body.get(4 + meta_len..).unwrap_or_default(),
-    };
-    // A deflated data set is given to the parser inflated, under the syntax it then is.
-    let syntax = part10.guessed_syntax.or(part10
-        .inflated
-        .is_some()
-        .then_some(EXPLICIT_VR_LITTLE_ENDIAN.uid()));
-    let has_group_length = meta.get(0..4) == Some(&[0x02, 0x00, 0x00, 0x00]);
-    if has_group_length && !part10.un_sequences && syntax.is_none() {
-        return Ok(None);
-    }
-    let data_set = if part10.un_sequences {
-        std::borrow::Cow::Owned(un_sequences::rewrite(data_set)?)
-    } else {
-        std::borrow::Cow::Borrowed(data_set)
-    };
-    // The group's elements after its group length (if any), with the Transfer Syntax UID
-    // put in its place (elements are in ascending order) when it was missing or wrong.
-    let elements = if has_group_length {
-        meta.get(12..)
-            .ok_or("the meta group's length is cut short")?
-    } else {
-        meta
-    };
-    let mut group = Vec::with_capacity(elements.len() + 32);
-    match syntax {
-        Some(uid) => {
-            let mut value = uid.as_bytes().to_vec();
-            if value.len() % 2 == 1 {
-                value.push(0);
-            }
-            let mut element = vec![0x02, 0x00, 0x10, 0x00, b'U', b'I'];
-            element.extend_from_slice(&(value.len() as u16).to_le_bytes());
-            element.extend_from_slice(&value);
-            // The elements in order, the one naming the wrong syntax (if any) left out, the
-            // right one before the first that comes after it.
-            let mut placed = false;
-            precheck::meta_elements(elements, |at, number, value| {
-                if number > 0x0010 && !placed {
-                    group.extend_from_slice(&element);
-                    placed = true;
-                }
-                if number != 0x0010 {
-                    group.extend_from_slice(&elements[at..value.end]);
-                }
-            })?;
-            if !placed {
-                group.extend_from_slice(&element);
-            }
-        }
-        None => group.extend_from_slice(elements),
-    }
-    let len = u32::try_from(group.len()).map_err(|_| "the meta group is too long".to_string())?;
-    let mut out = Vec::with_capacity(16 + group.len());
-    out.extend_from_slice(b"DICM");
-    out.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, b'U', b'L', 4, 0]);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&group);
-    Ok(Some((out, data_set)))
-}
-
 /// What looking for burned-in text came to.
 enum Looked {
     /// Boxes around the text found in every frame (maybe none), and a note for the user on
@@ -1235,61 +931,6 @@ fn detect_text(file: &dicom_object::DefaultDicomObject, policy: &Policy) -> Look
         }
         Err(e) => Looked::Failed(e.reason()),
     }
-}
-
-/// The transfer syntax a data set with no file meta group seems to use (older files, as
-/// written by ACR-NEMA era software): from the first element's bytes.
-fn guess_raw_transfer_syntax(bytes: &[u8]) -> Option<&'static str> {
-    let head = bytes.get(0..8)?;
-    let group_le = u16::from_le_bytes([head[0], head[1]]);
-    let group_be = u16::from_be_bytes([head[0], head[1]]);
-    let vr_like = head[4].is_ascii_uppercase() && head[5].is_ascii_uppercase();
-    // A data set starts with a low, even group (0008 in practice, 0000–0028 allowed here).
-    let plausible = |g: u16| g.is_multiple_of(2) && (0x0002..=0x0028).contains(&g);
-    if plausible(group_le) && vr_like {
-        Some(uids::EXPLICIT_VR_LITTLE_ENDIAN)
-    } else if plausible(group_le) {
-        Some(uids::IMPLICIT_VR_LITTLE_ENDIAN)
-    } else if plausible(group_be) && vr_like {
-        Some(crate::dicom::transfer_syntax::EXPLICIT_VR_BIG_ENDIAN)
-    } else {
-        None
-    }
-}
-
-/// Read a data set that has no preamble and no file meta group, giving it a file meta group
-/// from its own SOP Class and Instance UIDs. Anything else is not DICOM.
-fn read_raw_dataset(bytes: &[u8]) -> Result<dicom_object::DefaultDicomObject, DeidError> {
-    use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
-    if bytes.starts_with(b"PK\x03\x04") {
-        return Err(DeidError::NestedArchive);
-    }
-    if bytes.starts_with(&[0x1F, 0x8B]) {
-        return Err(DeidError::Gzip);
-    }
-    let ts_uid = guess_raw_transfer_syntax(bytes).ok_or(DeidError::NotDicom)?;
-    if let Some(enc) = TransferSyntax::of(ts_uid).encoding() {
-        precheck::check_dataset(bytes, enc).map_err(|_| DeidError::NotDicom)?;
-    }
-    let ts = dicom_transfer_syntax_registry::TransferSyntaxRegistry
-        .get(ts_uid)
-        .ok_or(DeidError::NotDicom)?;
-    let mut obj =
-        InMemDicomObject::read_dataset_with_ts(bytes, ts).map_err(|_| DeidError::NotDicom)?;
-    charset::to_unicode(&mut obj);
-    let class = attrs::text(&obj, tags::SOP_CLASS_UID);
-    let instance = attrs::text(&obj, tags::SOP_INSTANCE_UID);
-    if class.is_empty() || instance.is_empty() {
-        return Err(DeidError::NotDicom);
-    }
-    let meta = dicom_object::FileMetaTableBuilder::new()
-        .media_storage_sop_class_uid(class)
-        .media_storage_sop_instance_uid(instance)
-        .transfer_syntax(ts_uid)
-        .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
-        .build()
-        .map_err(|e| DeidError::Parse(e.to_string()))?;
-    Ok(obj.with_exact_meta(meta))
 }
 
 /// Reasons to look at the pixels before sharing: metadata cleaning does not touch text
@@ -1352,25 +993,15 @@ pub fn reidentification_csv(session: &Session) -> String {
     csv
 }
 
-/// An error and its causes on one line.
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        let t = c.to_string();
-        if !s.contains(&t) {
-            s.push_str(": ");
-            s.push_str(&t);
-        }
-        cur = c.source();
-    }
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dicom::{header_and_memory, header_len, precheck};
+    use dicom_dictionary_std::uids;
     use dicom_encoding::transfer_syntax::TransferSyntaxIndex;
+    use dicom_transfer_syntax_registry::entries::{
+        DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN,
+    };
 
     /// The sample's first image turned into a 240×320 8-bit ultrasound frame with two lines
     /// of fake text burned in. Returns the file and its pixels.

@@ -16,18 +16,14 @@ use super::ages;
 use super::dates::{shift_date, shift_datetime};
 use super::scrub::{Collect, Identifiers};
 use super::{Change, DeidError, Policy, ReviewRow};
+use crate::dicom::{IMPLEMENTATION_CLASS_UID, IMPLEMENTATION_VERSION_NAME};
 use crate::profile::{
     is_retired_text, is_vocabulary_uid, is_well_known_uid, outside_table, rule_for, Code, Hipaa,
     Outside, ProfileOption, BASIC_PROFILE_CODE,
 };
 
-/// Obscura's own Implementation Class UID, written in the file meta of every output file.
-pub const IMPLEMENTATION_CLASS_UID: &str = "2.25.3305193540373548620197474153727066571";
 /// The CID 7050 code of the Clean Pixel Data Option.
 const CLEAN_PIXEL_DATA_CODE: (&str, &str) = ("113101", "Clean Pixel Data Option");
-
-/// Obscura's Implementation Version Name (SH, at most 16 characters).
-pub const IMPLEMENTATION_VERSION_NAME: &str = "OBSCURA_0_1_0";
 
 /// Dummy text for D actions on text VRs.
 const DUMMY_TEXT: &str = "ANONYMIZED";
@@ -281,7 +277,7 @@ impl<'a> Walker<'a> {
                 );
                 continue;
             }
-            if super::charset::is_undecodable(&elem) {
+            if crate::dicom::charset::is_undecodable(&elem) {
                 // Text that did not decode in the file's declared character set when it was
                 // read: what it says cannot be checked, so it is emptied, whatever its rule
                 // (an override to keep it included), and said so.
@@ -1241,7 +1237,7 @@ impl<'a> Walker<'a> {
             .implementation_class_uid(IMPLEMENTATION_CLASS_UID)
             .implementation_version_name(IMPLEMENTATION_VERSION_NAME)
             .build()
-            .map_err(|e| DeidError::Write(format!("file meta: {e}")))
+            .map_err(|e| DeidError::Write(crate::dicom::WriteError::Meta(e.to_string())))
     }
 }
 

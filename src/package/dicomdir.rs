@@ -267,8 +267,8 @@ pub fn write_dicomdir(files: &[&DirFile], sink: &mut impl std::io::Write) -> Res
         .media_storage_sop_class_uid(MEDIA_STORAGE_DIRECTORY)
         .media_storage_sop_instance_uid(instance_uid)
         .transfer_syntax(EXPLICIT_VR_LE)
-        .implementation_class_uid(crate::deid::IMPLEMENTATION_CLASS_UID)
-        .implementation_version_name(crate::deid::IMPLEMENTATION_VERSION_NAME)
+        .implementation_class_uid(crate::dicom::IMPLEMENTATION_CLASS_UID)
+        .implementation_version_name(crate::dicom::IMPLEMENTATION_VERSION_NAME)
         .build()
         .map_err(|e| e.to_string())?;
     let mut out = vec![0u8; 128];

@@ -558,7 +558,7 @@ pub fn key_image_with(
     frame: Option<u32>,
     window: Option<(f64, f64)>,
 ) -> Result<Vec<u8>, String> {
-    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let file = crate::dicom::read_file(dicom).map_err(|e| e.to_string())?;
     let r = crate::pixels::render_with(&file, frame, window).map_err(|e| e.to_string())?;
     Ok(png::encode(r.width, r.height, &r.rgba))
 }
@@ -573,13 +573,13 @@ const CINE_MAX_SIDE: u32 = 512;
 /// Time, or Recommended Display Frame Rate; 10 frames a second otherwise), every frame with the
 /// middle frame's window. `None` for a single-frame image.
 pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {
-    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let file = crate::dicom::read_file(dicom).map_err(|e| e.to_string())?;
     cine_of(&file)
 }
 
 /// The key image (PNG, as [`key_image`]) and the cine (as [`cine`]) of one file, read once.
 pub fn pictures(dicom: &[u8]) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
-    let file = crate::deid::read_file(dicom).map_err(|e| e.to_string())?;
+    let file = crate::dicom::read_file(dicom).map_err(|e| e.to_string())?;
     pictures_of(&file)
 }
 
@@ -744,7 +744,7 @@ mod tests {
         use dicom_core::value::PrimitiveValue;
         use dicom_core::{DataElement, VR};
         use dicom_dictionary_std::tags;
-        let file = crate::deid::read_file(&crate::sample::sample_study()[0].1).expect("sample");
+        let file = crate::dicom::read_file(&crate::sample::sample_study()[0].1).expect("sample");
         let meta = file.meta().clone();
         let mut obj = file.into_inner();
         let one = obj

@@ -483,7 +483,7 @@ pub fn with(
     change: impl FnOnce(&mut dicom_object::InMemDicomObject),
     ts: Option<&str>,
 ) -> Vec<u8> {
-    let file = obscura::deid::read_file(bytes).expect("a readable file");
+    let file = obscura::dicom::read_file(bytes).expect("a readable file");
     let mut meta = file.meta().clone();
     if let Some(ts) = ts {
         meta.transfer_syntax = ts.to_string();

@@ -579,7 +579,7 @@ impl Candidate {
     /// What the first pass needs: a file's bytes up to its pixel data when its start holds
     /// the whole header (a large image is not read whole just to learn who it is), else all.
     /// With them, about how much memory de-identifying it will take, for the second pass's
-    /// budget ([`obscura::deid::header_and_memory`]; twice its size when that cannot be told).
+    /// budget ([`obscura::dicom::header_and_memory`]; twice its size when that cannot be told).
     fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
         let size = self.weight();
         if let Candidate::Entry { archive, entry } = self {
@@ -596,7 +596,7 @@ impl Candidate {
                 });
             match head {
                 Ok(mut head) => {
-                    let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
+                    let (header_len, memory) = obscura::dicom::header_and_memory(&head, size);
                     if let Some(len) = header_len {
                         head.truncate(len);
                         return (Ok(head), memory);
@@ -626,7 +626,7 @@ impl Candidate {
                 if let Err(e) = (&mut file).take(want).read_to_end(&mut head) {
                     return unreadable(e);
                 }
-                let (header_len, memory) = obscura::deid::header_and_memory(&head, size);
+                let (header_len, memory) = obscura::dicom::header_and_memory(&head, size);
                 if let Some(len) = header_len {
                     head.truncate(len);
                     return (Ok(head), memory);
@@ -639,7 +639,7 @@ impl Candidate {
         }
         let bytes = self.read();
         let memory = match &bytes {
-            Ok(b) => obscura::deid::header_and_memory(b, b.len() as u64).1,
+            Ok(b) => obscura::dicom::header_and_memory(b, b.len() as u64).1,
             Err(_) => size.saturating_mul(2),
         };
         (bytes, memory)
