@@ -973,18 +973,29 @@ fn frame_fragments(
     ranges(&starts)
 }
 
-/// Frames of encapsulated pixel data, decoded one at a time: RLE by [`rle`],
-/// JPEG-LS by `pure_jpegls`, the rest by the codecs of dicom-rs.
+/// Which decoder reads a file's frames: one of Obscura's own, or one of dicom-rs's.
+#[derive(Clone, Copy)]
+enum FrameDecoder<'a> {
+    /// RLE Lossless, by [`rle`].
+    Rle,
+    /// JPEG-LS (lossless or near-lossless), by `pure_jpegls` (colour: a component at a time,
+    /// see [`jpegls_colour`]; interleaved colour by [`jpegls_lines`]).
+    JpegLs,
+    /// 12-bit JPEG (Extended, process 4), greyscale or colour, by [`jpeg12`].
+    Jpeg12,
+    /// Anything else, by the codec dicom-rs's registry has for the transfer syntax.
+    Registry(&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)),
+}
+
+/// Frames of encapsulated pixel data, decoded one at a time (see [`FrameDecoder`]).
 struct Decoder<'a> {
     file: &'a FileDicomObject<InMemDicomObject>,
     ts_uid: String,
     ts_name: String,
-    /// JPEG-LS (lossless or near-lossless), decoded by `pure_jpegls` (colour: a component at
-    /// a time, see [`jpegls_colour`]; interleaved colour by [`jpegls_lines`]).
-    jpeg_ls: bool,
-    /// 12-bit JPEG (Extended, process 4), greyscale or colour, decoded by [`jpeg12`].
-    jpeg12: bool,
-    reader: Option<&'a (dyn dicom_encoding::adapters::PixelDataReader + Send + Sync)>,
+    /// The codec of the transfer syntax.
+    codec: Codec,
+    /// Which decoder reads the frames.
+    decoder: FrameDecoder<'a>,
     fragments: Vec<&'a [u8]>,
     /// The fragments of each frame (see [`frame_fragments`]); `None` when they cannot be told.
     frame_ranges: Option<Vec<std::ops::Range<usize>>>,
@@ -1002,9 +1013,10 @@ impl<'a> Decoder<'a> {
         let ts = TransferSyntaxRegistry
             .get(&ts_uid)
             .ok_or_else(|| unsupported(&format!("unknown transfer syntax {ts_uid}")))?;
-        let rle = syntax.codec() == Codec::Rle;
+        let codec = syntax.codec();
+        let rle = codec == Codec::Rle;
         let spp = attrs::uint(file, tags::SAMPLES_PER_PIXEL).unwrap_or(1);
-        let jpeg_ls = syntax.codec() == Codec::JpegLs && (spp == 1 || spp == 3);
+        let jpeg_ls = codec == Codec::JpegLs && (spp == 1 || spp == 3);
         let reader = ts.pixel_data_reader().map(|r| &**r);
         if reader.is_none() && !rle && !jpeg_ls {
             return Err(unsupported(&format!(
@@ -1047,17 +1059,24 @@ impl<'a> Decoder<'a> {
             offset_table
         };
         let frame_ranges = frame_fragments(&fragments, &offsets, g.frames as usize);
-        let jpeg12 = syntax.codec() == Codec::JpegDct && (spp == 1 || spp == 3) && g.bps == 2;
+        let jpeg12 = codec == Codec::JpegDct && (spp == 1 || spp == 3) && g.bps == 2;
+        let decoder = match reader {
+            _ if rle => FrameDecoder::Rle,
+            _ if jpeg_ls => FrameDecoder::JpegLs,
+            _ if jpeg12 => FrameDecoder::Jpeg12,
+            Some(reader) => FrameDecoder::Registry(reader),
+            None => {
+                return Err(unsupported(&format!(
+                    "no decoder for {} ({ts_uid}) in Obscura",
+                    ts.name()
+                )))
+            }
+        };
         let d = Decoder {
             file,
             ts_name: ts.name().to_string(),
-            jpeg_ls,
-            jpeg12,
-            reader: if rle || jpeg_ls || jpeg12 {
-                None
-            } else {
-                reader
-            },
+            codec,
+            decoder,
             ts_uid,
             fragments,
             frame_ranges,
@@ -1095,7 +1114,7 @@ impl<'a> Decoder<'a> {
     fn jpeg_blocks(&self, regions: &[Region]) -> Option<(Vec<Vec<u8>>, Stored)> {
         use jpeg_blocks::Black;
         let g = &self.g;
-        let jpeg = TransferSyntax::of(&self.ts_uid).codec() == Codec::JpegDct;
+        let jpeg = self.codec == Codec::JpegDct;
         if !jpeg || g.signed || g.palette.is_some() {
             return None;
         }
@@ -1111,14 +1130,14 @@ impl<'a> Decoder<'a> {
             let stream = self.stream(f).ok()?;
             // Colour components as the decoder reads them: the 12-bit one by the
             // photometric interpretation, the 8-bit one by the stream's markers.
-            let ycbcr = if self.jpeg12 {
+            let ycbcr = if matches!(self.decoder, FrameDecoder::Jpeg12) {
                 self.jpeg12_ycbcr()
             } else {
                 grey.is_some() || jpeg_blocks::is_ycbcr(&stream).ok()?
             };
             let black = grey.map_or(Black::Colour { ycbcr }, Black::Grey);
             let blanked = jpeg_blocks::blank(&stream, regions, g.rows, g.cols, black).ok()?;
-            let frame = if self.jpeg12 {
+            let frame = if matches!(self.decoder, FrameDecoder::Jpeg12) {
                 self.jpeg12_frame(&blanked.stream).ok()?
             } else {
                 jpeg_decoder::Decoder::new(&blanked.stream[..])
@@ -1202,8 +1221,7 @@ impl<'a> Decoder<'a> {
             .as_ref()
             .and_then(|r| r.get(f as usize))
             .and_then(|r| self.fragments.get(r.start));
-        let Some(first) = first.filter(|_| TransferSyntax::of(&self.ts_uid).codec() != Codec::Rle)
-        else {
+        let Some(first) = first.filter(|_| self.codec != Codec::Rle) else {
             return Ok(());
         };
         let (rows, cols) = (self.g.rows, self.g.cols);
@@ -1226,8 +1244,8 @@ impl<'a> Decoder<'a> {
         self.check_size(f)?;
         let g = &self.g;
         let frame_len = g.frame_len();
-        let mut frame = match self.reader {
-            None if self.jpeg_ls => {
+        let mut frame = match self.decoder {
+            FrameDecoder::JpegLs => {
                 let stream = self.stream(f)?;
                 let stream = without_fill_before_eoi(&stream);
                 let samples = match jpegls_colour::split_components(&stream) {
@@ -1277,10 +1295,10 @@ impl<'a> Decoder<'a> {
                     le_bytes(&samples)
                 }
             }
-            None if self.jpeg12 => self
+            FrameDecoder::Jpeg12 => self
                 .jpeg12_frame(&self.stream(f)?)
                 .map_err(|e| self.undecodable(f, &e))?,
-            None => {
+            FrameDecoder::Rle => {
                 let fragment = self
                     .fragments
                     .get(f as usize)
@@ -1288,7 +1306,7 @@ impl<'a> Decoder<'a> {
                 rle::decode_frame(fragment, g.rows, g.cols, g.spp, g.bps)
                     .map_err(|e| self.undecodable(f, &e))?
             }
-            Some(reader) => {
+            FrameDecoder::Registry(reader) => {
                 let mut frame = Vec::with_capacity(frame_len.min(64 << 20));
                 let decoded = if self.fragments.len() == g.frames as usize || g.frames == 1 {
                     reader.decode_frame(self.file, f, &mut frame)
