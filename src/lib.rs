@@ -8,7 +8,8 @@
 //! - [`attrs`]: reading single attribute values.
 //! - [`crc`]: the CRC-32 of the package's entries, fast in WebAssembly too.
 //! - [`profile`]: PS3.15 Annex E as data: the generated Table E.1-1, the options, presets.
-//! - [`dicom`]: DICOM bytes in and out: transfer-syntax facts, the structural pre-check, repairs.
+//! - [`dicom`]: DICOM bytes in and out: reading (after a structural pre-check, with repairs)
+//!   and writing Part 10, and every transfer-syntax fact.
 //! - [`deid`]: applying a [`deid::Policy`] to one object; the [`deid::Session`] holds the
 //!   batch state (pseudonyms, date offsets) and is the single entry point.
 //! - [`inflate`]: the bound on every deflate stream read (decompression bombs).

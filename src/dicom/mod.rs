@@ -5,7 +5,7 @@
 //! - [`read`]: bytes to an object (Part 10 or a bare data set), with the repairs some valid
 //!   files need; `un_sequences` repairs sequences stored as UN (and standard attributes stored
 //!   with a VR other than the dictionary's); `charset` decodes text to Unicode.
-//! - [`write`]: an object to Part 10 bytes.
+//! - [`write`](mod@write): an object to Part 10 bytes.
 
 pub(crate) mod charset;
 pub mod precheck;

@@ -386,7 +386,7 @@ pub struct Part10 {
 /// Check a Part 10 file given from its "DICM" marker: the file meta group (always explicit
 /// VR little endian), then the data set in the transfer syntax the meta group names (or
 /// that its first element shows, when the group names none or the wrong one, see
-/// [`meta_group`]).
+/// `meta_group`).
 pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
     let buf = body.get(4..).ok_or("the file ends after its marker")?;
     let meta = meta_group(buf)?;

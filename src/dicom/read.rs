@@ -2,7 +2,7 @@
 //! wrote them, after the structural [`super::precheck`] that keeps a damaged file from making
 //! the parser allocate or recurse without bound. A few valid files dicom-rs cannot read as
 //! they are (a meta group without its length or naming the wrong syntax, a sequence stored as
-//! UN) are repaired on the way in; text is decoded to Unicode ([`super::charset`]).
+//! UN) are repaired on the way in; text is decoded to Unicode (`charset`).
 
 use dicom_dictionary_std::{tags, uids};
 use dicom_object::{InMemDicomObject, OpenFileOptions};
@@ -64,7 +64,7 @@ pub fn read_file_owned(mut bytes: Vec<u8>) -> Result<dicom_object::DefaultDicomO
 }
 
 /// What the start of a file (`head`, as read to learn its patient) tells before the file is
-/// read whole, from one walk of its header: where the header ends ([`header_len`]; `None`
+/// read whole, from one walk of its header: where the header ends ([`super::header_len`]; `None`
 /// when `head` does not hold it all), and about how much memory de-identifying the file holds
 /// at once. That is the file's size (`file_len`) when native pixel data ends it in little
 /// endian (they are worked on where they were read: see [`read_file_owned`]); twice its size
