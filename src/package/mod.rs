@@ -569,7 +569,7 @@ const CINE_MAX_FRAMES: u32 = 40;
 const CINE_MAX_SIDE: u32 = 512;
 
 /// An animated GIF of a multi-frame image (after de-identification) for slides: at most
-/// [`CINE_MAX_FRAMES`] frames, shrunk to [`CINE_MAX_SIDE`], at the file's frame time (Frame
+/// `CINE_MAX_FRAMES` frames, shrunk to `CINE_MAX_SIDE`, at the file's frame time (Frame
 /// Time, or Recommended Display Frame Rate; 10 frames a second otherwise), every frame with the
 /// middle frame's window. `None` for a single-frame image.
 pub fn cine(dicom: &[u8]) -> Result<Option<Vec<u8>>, String> {

@@ -8,9 +8,9 @@ use dicom_core::DataElement;
 use dicom_dictionary_std::tags;
 use dicom_object::InMemDicomObject;
 
-use super::{
-    fits_in_memory, le_bytes, le_words, mark_cleaned, unsupported, Geometry, PixelError, Region,
-};
+use super::geometry::{le_bytes, le_words, Geometry};
+use super::native::mark_cleaned;
+use super::{fits_in_memory, unsupported, PixelError, Region};
 use crate::attrs;
 
 /// Whether the object's pixels are one bit each.

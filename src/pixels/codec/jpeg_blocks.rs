@@ -14,7 +14,7 @@
 
 use super::jpeg_huffman::{Bits, Frame, Huffman, ScanComponent, Tables};
 use super::jpeg_markers::segments;
-use super::Region;
+use crate::pixels::Region;
 
 /// What black is, in the components of the stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
