@@ -3,6 +3,7 @@
 
 import { entriesToFiles } from './entries.js';
 import { Collector } from '../shared/collect.js';
+import { toWorker, fromWorker } from '../shared/protocol.js';
 
 const $ = (id) => document.getElementById(id);
 $('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
@@ -156,7 +157,7 @@ function lockSettings(locked) {
 
 function ensureSettingsSent() {
   if (settingsSent) return;
-  worker.postMessage({ type: 'settings', settings: currentSettings() });
+  toWorker.post(worker, 'settings', { settings: currentSettings() });
   settingsSent = true;
   lockSettings(true);
 }
@@ -425,7 +426,7 @@ function drawRow(id, row) {
       details.dataset.asked = 'yes';
       details.append(text('p', 'Listing the changes…', 'hint'));
       detailsWanted.set(id, details);
-      worker.postMessage({ type: 'details', id });
+      toWorker.post(worker, 'details', { id });
     });
     state.append(details);
   } else if (report.status === 'cancelled') {
@@ -501,7 +502,7 @@ function wantThumbnail() {
     if (thumbs.has(key)) continue;
     thumbs.set(key, 'pending');
     thumbBusy = true;
-    worker.postMessage({ type: 'thumbnail', id, key });
+    toWorker.post(worker, 'thumbnail', { id, key });
     return;
   }
 }
@@ -661,13 +662,13 @@ function addFiles(files) {
     // 70 instead of 370 ms of the page's thread).
     for (const f of chunk) void f.size;
     // (`last`: the worker's first pass reads every header of the addition before cleaning.)
-    worker.postMessage({ type: 'files', files: chunk, last: i >= list.length, countNetwork: true });
+    toWorker.post(worker, 'files', { files: chunk, last: i >= list.length, countNetwork: true });
   }
 }
 
 $('file-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
 $('folder-input').addEventListener('change', (ev) => { addFiles(ev.target.files); ev.target.value = ''; });
-$('sample-button').addEventListener('click', () => { ensureSettingsSent(); startCounting(); worker.postMessage({ type: 'sample', countNetwork: true }); });
+$('sample-button').addEventListener('click', () => { ensureSettingsSent(); startCounting(); toWorker.post(worker, 'sample', { countNetwork: true }); });
 
 // Folders dropped on the page are walked recursively (./entries.js). Entries that cannot be
 // read get rows of their own, numbered downwards from -1 (the worker's files count up from 1).
@@ -725,9 +726,9 @@ $('download-button').addEventListener('click', async () => {
     $('package-password').focus();
     return;
   }
-  const ask = { type: 'package', notes, password, preset: $('preset').value };
+  const ask = { notes, password, preset: $('preset').value };
   if (typeof window.showSaveFilePicker !== 'function') {
-    worker.postMessage(ask);
+    toWorker.post(worker, 'package', ask);
     return;
   }
   let handle;
@@ -738,11 +739,11 @@ $('download-button').addEventListener('click', async () => {
     });
   } catch (e) {
     if (e && e.name === 'AbortError') return; // the user closed the dialog
-    worker.postMessage(ask); // no picker after all: a normal download
+    toWorker.post(worker, 'package', ask); // no picker after all: a normal download
     return;
   }
   $('status').textContent = `Writing ${handle.name}…`;
-  worker.postMessage({ ...ask, handle });
+  toWorker.post(worker, 'package', { ...ask, handle });
 });
 $('package-protect').addEventListener('change', () => {
   $('package-password-row').hidden = !$('package-protect').checked;
@@ -791,12 +792,12 @@ $('export-log-button').addEventListener('click', () => {
 });
 showExportLog();
 // Files not started yet are dropped; the package keeps the ones already done.
-$('cancel-button').addEventListener('click', () => worker.postMessage({ type: 'cancel' }));
+$('cancel-button').addEventListener('click', () => toWorker.post(worker, 'cancel'));
 $('reid-button').addEventListener('click', () => { $('reid-panel').hidden = false; $('reid-passphrase').focus(); });
 $('reid-export').addEventListener('click', () => {
   const passphrase = $('reid-passphrase').value;
   if (passphrase.length < 8) { $('status').textContent = 'Choose a passphrase of at least 8 characters for the key file.'; return; }
-  worker.postMessage({ type: 'reid', passphrase });
+  toWorker.post(worker, 'reid', { passphrase });
 });
 $('reset-button').addEventListener('click', () => {
   unsaved = false;
@@ -914,7 +915,7 @@ $('preview-key').addEventListener('click', () => {
   if (!preview || !preview.after) return;
   const view = currentView();
   const choice = sameView(keyChoices.get(preview.id), view) ? null : view;
-  worker.postMessage({ type: 'keyImage', id: preview.id, choice });
+  toWorker.post(worker, 'keyImage', { id: preview.id, choice });
 });
 function keyImageSet(msg) {
   if (msg.error) {
@@ -943,7 +944,7 @@ function showDetections() {
     button.addEventListener('click', () => {
       $('preview-note').textContent = 'Rebuilding the package…';
       list.querySelectorAll('button').forEach((b) => { b.disabled = true; });
-      worker.postMessage({ type: 'detection', id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
+      toWorker.post(worker, 'detection', { id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
     });
     const outline = (on) => { preview.highlight = on ? d : null; showBox(); };
     for (const el of [item, button]) {
@@ -1068,7 +1069,7 @@ function requestFrame(frame) {
   preview.loading = true;
   preview.box = null;
   $('box-actions').hidden = true;
-  worker.postMessage({ type: 'preview', id: preview.id, frame, window: chosenWindow() });
+  toWorker.post(worker, 'preview', { id: preview.id, frame, window: chosenWindow() });
 }
 $('preview-frame').addEventListener('input', (ev) => { stopPlaying(); requestFrame(Number(ev.target.value) - 1); });
 $('preview-window').addEventListener('change', () => {
@@ -1188,7 +1189,7 @@ for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'],
     $('box-x').focus();
     $('box-actions').hidden = true;
     $('preview-note').textContent = 'Blacking out the box and rebuilding the package…';
-    worker.postMessage({ type: 'region', id: preview.id, scope, region: preview.box });
+    toWorker.post(worker, 'region', { id: preview.id, scope, region: preview.box });
   });
 }
 // The boxes drawn so far (for every image), each of which can be taken back.
@@ -1204,7 +1205,7 @@ function showDrawnBoxes() {
     remove.addEventListener('click', () => {
       if (!preview) return;
       $('preview-note').textContent = 'Removing the box and rebuilding the package…';
-      worker.postMessage({ type: 'removeRegion', id: preview.id, index: i });
+      toWorker.post(worker, 'removeRegion', { id: preview.id, index: i });
     });
     item.append(remove);
     return item;
@@ -1263,39 +1264,40 @@ function shareValues(report) {
 /** One message of the worker's (files added and their results come a few at a time, in
  * `many`). */
 function handleMessage(msg) {
-  switch (msg.type) {
-    case 'many': for (const m of msg.messages) handleMessage(m); break;
-    case 'options':
-      workerLoaded = true;
-      if (network.counting && network.since === Infinity) network.since = performance.now();
-      renderOptions(msg.value);
-      restoreSettings();
-      break;
-    case 'added': addRow(msg.id, msg.name); break;
-    case 'result':
-      unsaved = true;
-      showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes);
-      collector.fileDone();
-      break;
-    case 'package':
-      saveBlob(msg.blob, packageName());
-      unsaved = false;
-      if (msg.logLine) logExport(msg.logLine);
-      break;
-    case 'packageSaved': packageSaved(msg); break;
-    case 'reid':
-      saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
-      $('reid-panel').hidden = true;
-      break;
-    case 'preview': showPreview(msg); break;
-    case 'details': showDetails(msg); break;
-    case 'regionApplied': regionApplied(msg); break;
-    case 'keyImageSet': keyImageSet(msg); break;
-    case 'thumbnail': thumbnailMade(msg); break;
-    case 'network': network.worker = msg.count; if (network.counting) showNetwork(); break;
-    case 'error': workerError = msg.message; updateStatus(); break;
-    default: break;
-  }
+  fromWorker.receive(msg, messageHandlers);
 }
+// A handler for every message of the worker (see ../shared/protocol.js).
+const messageHandlers = {
+  many(msg) { for (const m of msg.messages) handleMessage(m); },
+  options(msg) {
+    workerLoaded = true;
+    if (network.counting && network.since === Infinity) network.since = performance.now();
+    renderOptions(msg.value);
+    restoreSettings();
+  },
+  added(msg) { addRow(msg.id, msg.name); },
+  result(msg) {
+    unsaved = true;
+    showResult(msg.id, msg.report || shareValues(JSON.parse(msg.reportJson)), msg.bytes);
+    collector.fileDone();
+  },
+  package(msg) {
+    saveBlob(msg.blob, packageName());
+    unsaved = false;
+    if (msg.logLine) logExport(msg.logLine);
+  },
+  packageSaved,
+  reid(msg) {
+    saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
+    $('reid-panel').hidden = true;
+  },
+  preview: showPreview,
+  details: showDetails,
+  regionApplied,
+  keyImageSet,
+  thumbnail: thumbnailMade,
+  network(msg) { network.worker = msg.count; if (network.counting) showNetwork(); },
+  error(msg) { workerError = msg.message; updateStatus(); },
+};
 worker.onerror = (ev) => { workerError = ev.message || 'the worker stopped'; updateStatus(); };
-worker.postMessage({ type: 'options' });
+toWorker.post(worker, 'options');

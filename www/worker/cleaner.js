@@ -8,6 +8,7 @@ import { SpareBuffers, packCleaned } from './buffers.js';
 import { Collector } from '../shared/collect.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
 import { loadTextModel } from '../shared/text-model.js';
+import { toCleaner, fromCleaner } from '../shared/protocol.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
@@ -28,13 +29,13 @@ if (typeof PerformanceObserver !== 'undefined') {
     for (const e of list.getEntries()) {
       if (e.startTime >= since && !/^(blob|data):/.test(e.name)) requests += 1;
     }
-    if (requests !== before) postMessage({ type: 'network', count: requests });
+    if (requests !== before) fromCleaner.post(self, 'network', { count: requests });
   }).observe({ type: 'resource' });
 }
 ready.then(() => { since = performance.now(); });
 // The pool waits for this before the page starts counting requests: this worker's own scripts
 // are loaded by then.
-ready.finally(() => postMessage({ type: 'ready' }));
+ready.finally(() => fromCleaner.post(self, 'ready'));
 
 // Files are cleaned one after the other, in the order sent. Reading a file takes longer than
 // cleaning it, so files are read as soon as they arrive, several at once, as long as what is
@@ -46,7 +47,7 @@ let cleaning = false;
 let broken = false;
 ready.then(() => warmUp({ Cleaner, sampleStudy }, WARM_UP_ROUNDS, () => !cleaning)).catch(() => {
   broken = true;
-  postMessage({ type: 'broken' });
+  fromCleaner.post(self, 'broken');
 });
 const READ_AHEAD_BYTES = 32 << 20;
 let readAhead = 0;
@@ -57,24 +58,21 @@ const PACKED_SPARE_BYTES = 8 << 20;
 const packedBuffers = new SpareBuffers(PACKED_SPARE_BYTES, 64 << 10);
 const collector = new Collector();
 
-onmessage = (ev) => {
-  const msg = ev.data;
-  if (msg.type === 'core') {
-    useModule(msg.module);
-    return;
-  }
-  if (msg.type === 'collect') {
-    collector.ask();
-    return;
-  }
-  if (msg.type === 'configure') {
+// A handler for every message of the main worker (see ../shared/protocol.js).
+onmessage = (ev) => toCleaner.receive(ev.data, {
+  core: (msg) => useModule(msg.module),
+  collect: () => collector.ask(),
+  configure: (msg) => {
     chain = chain.then(() => {
       settings = msg.settings;
       cleaner = null;
     });
-    return;
-  }
-  if (msg.type !== 'clean') return;
+  },
+  clean,
+});
+
+/** Clean a file, or an archive's entry, in its turn. */
+function clean(msg) {
   cleaning = true;
   for (const b of msg.buffers || []) packedBuffers.keep(b);
   const blob = msg.source instanceof Blob ? msg.source : null;
@@ -96,32 +94,31 @@ onmessage = (ev) => {
       bytes = await reading;
     } catch (e) {
       readAhead -= ahead;
-      postMessage({ type: 'cleaned', job: msg.job, unreadable: String((e && e.message) || e) });
+      fromCleaner.post(self, 'cleaned', { job: msg.job, unreadable: String((e && e.message) || e) });
       return;
     }
     readAhead -= ahead;
     try {
       // An archive is not cleaned here: the main worker reads it a piece at a time.
       if (!msg.entry && isZip(bytes.subarray(0, 4))) {
-        postMessage({ type: 'cleaned', job: msg.job, zip: true });
+        fromCleaner.post(self, 'cleaned', { job: msg.job, zip: true });
         return;
       }
       if (!cleaner) cleaner = new Cleaner(settings);
       // An archive's entry comes as stored: the core decompresses (and checks) it.
       const out = msg.entry ? cleaner.cleanEntry(msg.entry, bytes) : cleaner.clean(bytes);
       if (out.status === 'unreadable') {
-        postMessage({ type: 'cleaned', job: msg.job, unreadable: out.reason });
+        fromCleaner.post(self, 'cleaned', { job: msg.job, unreadable: out.reason });
       } else if (out.status === 'zip') {
-        postMessage({ type: 'cleaned', job: msg.job, zip: true });
+        fromCleaner.post(self, 'cleaned', { job: msg.job, zip: true });
       } else {
         const { fields, transfer } = packCleaned(out, packedBuffers);
-        postMessage({ type: 'cleaned', job: msg.job, ...fields }, transfer);
+        fromCleaner.post(self, 'cleaned', { job: msg.job, ...fields }, transfer);
       }
       collector.fileDone();
     } catch (e) {
       // The module stopping (a trap) is not the file's fault: the pool replaces this worker.
-      postMessage({
-        type: 'cleaned',
+      fromCleaner.post(self, 'cleaned', {
         job: msg.job,
         trap: typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError,
         error: String((e && e.message) || e),
@@ -131,4 +128,4 @@ onmessage = (ev) => {
       buffers.giveBack(bytes);
     }
   });
-};
+}

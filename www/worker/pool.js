@@ -2,6 +2,8 @@
 // in the main worker to package them. Files wait in order for a free worker; the batch keeps
 // the number and bytes in flight bounded, so memory stays bounded.
 
+import { toCleaner, fromCleaner } from '../shared/protocol.js';
+
 /** Files given to one worker at a time: one being cleaned, the others being read (it reads
  * ahead only so many bytes; see ./cleaner.js). The batch decides how many are in flight.
  * Each file read ahead holds a buffer of its size: with 4 rather than 8, the tab took about
@@ -46,25 +48,25 @@ export class Pool {
     if (this.core) {
       this.core.then((module) => {
         try {
-          worker.postMessage({ type: 'core', module });
+          toCleaner.post(worker, 'core', { module });
         } catch {
           // (A browser that cannot hand a compiled module to a worker.)
-          worker.postMessage({ type: 'core', module: null });
+          toCleaner.post(worker, 'core', { module: null });
         }
       });
     }
-    if (this.settings) worker.postMessage({ type: 'configure', settings: this.settings });
+    if (this.settings) toCleaner.post(worker, 'configure', { settings: this.settings });
   }
 
   /** The run's settings (see Batch.runSettings), for every worker. */
   configure(settings) {
     this.settings = settings;
-    for (const h of this.helpers) h.worker.postMessage({ type: 'configure', settings });
+    for (const h of this.helpers) toCleaner.post(h.worker, 'configure', { settings });
   }
 
   /** Ask each worker to collect its garbage now (see ../shared/collect.js). */
   collect() {
-    for (const h of this.helpers) h.worker.postMessage({ type: 'collect' });
+    for (const h of this.helpers) toCleaner.post(h.worker, 'collect');
   }
 
   /** Total network requests of the workers since they loaded. */
@@ -99,7 +101,7 @@ export class Pool {
       this.helpers[i].jobs.push(job);
       this.jobs.set(job, { resolve, reject, helper: i });
       const buffers = this.helpers[i].buffers.splice(0);
-      this.helpers[i].worker.postMessage({ type: 'clean', job, source, entry, buffers },
+      toCleaner.post(this.helpers[i].worker, 'clean', { job, source, entry, buffers },
         source instanceof ArrayBuffer ? [source, ...buffers] : buffers);
     }
   }
@@ -119,23 +121,23 @@ export class Pool {
     return Promise.all(this.helpers.map((h) => h.ready));
   }
 
+  /** A message of worker `i` (see ../shared/protocol.js). */
   message(i, msg) {
-    if (msg.type === 'ready') {
-      this.helpers[i].loaded();
-      return;
-    }
-    if (msg.type === 'network') {
-      this.network[i] = (this.counted[i] || 0) + msg.count;
-      if (this.onNetwork) this.onNetwork();
-      return;
-    }
-    if (msg.type === 'broken') {
+    fromCleaner.receive(msg, {
+      ready: () => this.helpers[i].loaded(),
+      network: () => {
+        this.network[i] = (this.counted[i] || 0) + msg.count;
+        if (this.onNetwork) this.onNetwork();
+      },
       // Its core failed before its first file (see ./warm.js): a new worker takes its place,
       // and the files it was given are sent again.
-      this.replaceAndResend(i);
-      return;
-    }
-    if (msg.type !== 'cleaned') return;
+      broken: () => this.replaceAndResend(i),
+      cleaned: () => this.cleaned(i, msg),
+    });
+  }
+
+  /** A file cleaned (or not) by worker `i`. */
+  cleaned(i, msg) {
     const pending = this.jobs.get(msg.job);
     this.jobs.delete(msg.job);
     this.helpers[i].jobs = this.helpers[i].jobs.filter((j) => j !== msg.job);

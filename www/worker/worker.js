@@ -5,6 +5,7 @@ import { Batch } from './batch.js';
 import { Pool } from './pool.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
 import { loadTextModel } from '../shared/text-model.js';
+import { toWorker, fromWorker } from '../shared/protocol.js';
 
 let instances = 0;
 
@@ -77,6 +78,7 @@ function flushOutbox() {
   outbox = [];
 }
 function post(msg, transfer = []) {
+  fromWorker.message(msg.type); // a type the page knows (see ../shared/protocol.js)
   if (msg.type === 'added' || msg.type === 'result') {
     outbox.push(msg);
     if (!outboxTimer) outboxTimer = setTimeout(flushOutbox, PAGE_MS);
@@ -126,115 +128,109 @@ onmessage = async (ev) => {
     });
   }
   try {
-    switch (msg.type) {
-      case 'options':
-        await batch.ready;
-        post({ type: 'options', value: batch.core.profileOptions() });
-        break;
-      case 'cancel':
-        batch.cancel();
-        break;
-      case 'settings':
-        batch.setSettings(msg.settings);
-        break;
-      case 'files':
-        batch.addFiles(msg.files.map((f) => ({ name: f.webkitRelativePath || f.name, blob: f })), msg.last !== false);
-        break;
-      case 'sample':
-        await batch.ready;
-        batch.addFiles(batch.core.sampleStudy().map(([name, bytes]) => ({ name, getBytes: async () => bytes })));
-        break;
-      case 'package': {
-        // The trailer (report files and ZIP directory) describes the package as it is now;
-        // more files can still be added and the package downloaded again.
-        // What working on the files left behind is freed first: the package is made on top
-        // of what the tab holds, not of that.
-        batch.collector.ask();
-        if (pool) pool.collect();
-        const parts = await batch.packageParts(msg.notes || '');
-        const how = { password: msg.password, preset: msg.preset };
-        if (!msg.handle) {
-          // A plain package is its parts as they are (only read, for its SHA-256); an encrypted
-          // one is made of what comes out.
-          const out = [];
-          try {
-            const logLine = await batch.exportPackage(parts, how, async (bytes) => {
-              if (how.password) out.push(new Blob([bytes]));
-            });
-            const blob = new Blob(how.password ? out : parts, { type: 'application/zip' });
-            post({ type: 'package', blob, logLine });
-          } catch (e) {
-            post({ type: 'packageSaved', name: 'the package', error: String((e && e.message) || e) });
-          }
-          break;
-        }
-        // Straight to the file the user chose, a piece at a time: a package of many GB never
-        // has to fit in memory.
-        try {
-          const out = await msg.handle.createWritable();
-          let bytes = 0;
-          const logLine = await batch.exportPackage(parts, how, async (piece) => {
-            await out.write(piece);
-            bytes += piece.length;
-          });
-          await out.close();
-          post({ type: 'packageSaved', name: msg.handle.name, bytes, logLine });
-        } catch (e) {
-          post({ type: 'packageSaved', name: msg.handle.name, error: String((e && e.message) || e) });
-        }
-        break;
-      }
-      case 'preview': {
-        try {
-          const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
-          post({ type: 'preview', id: msg.id, before, after }, [before.rgba.buffer, after.rgba.buffer]);
-        } catch (e) {
-          post({ type: 'preview', id: msg.id, error: String((e && e.message) || e) });
-        }
-        break;
-      }
-      case 'details':
-        try {
-          post({ type: 'details', id: msg.id, details: await batch.details(msg.id) });
-        } catch (e) {
-          post({ type: 'details', id: msg.id, error: String((e && e.message) || e) });
-        }
-        break;
-      case 'thumbnail':
-        try {
-          const image = await batch.thumbnail(msg.id);
-          post({ type: 'thumbnail', key: msg.key, image }, [image.rgba.buffer]);
-        } catch (e) {
-          post({ type: 'thumbnail', key: msg.key, error: String((e && e.message) || e) });
-        }
-        break;
-      case 'keyImage':
-        try {
-          await batch.setKeyImage(msg.id, msg.choice);
-          post({ type: 'keyImageSet', id: msg.id, choice: msg.choice });
-        } catch (e) {
-          post({ type: 'keyImageSet', id: msg.id, error: String((e && e.message) || e) });
-        }
-        break;
-      case 'region':
-      case 'removeRegion':
-      case 'detection':
-        try {
-          if (msg.type === 'region') await batch.addRegion(msg.id, msg.scope, msg.region);
-          else if (msg.type === 'removeRegion') await batch.removeRegion(msg.id, msg.index);
-          else await batch.setDetection(msg.id, msg.region, msg.notText);
-          post({ type: 'regionApplied', id: msg.id, boxes: batch.drawnBoxes() });
-        } catch (e) {
-          post({ type: 'regionApplied', id: msg.id, error: String((e && e.message) || e) });
-        }
-        break;
-      case 'reid':
-        post({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
-        break;
-      default:
-        break;
-    }
+    await toWorker.receive(msg, handlers);
   } catch (e) {
-    post({ type: 'error', message: String((e && e.message) || e) });
+    post({ type: 'error', message: errorText(e) });
   }
 };
+
+function errorText(e) {
+  return String((e && e.message) || e);
+}
+
+/** Post the answer `type` to a request: `work`'s fields (and what it transfers), or the
+ * error it threw, with `fields` (which say what it answers) either way. */
+async function answer(type, fields, work) {
+  try {
+    const { transfer = [], ...result } = await work();
+    post({ type, ...fields, ...result }, transfer);
+  } catch (e) {
+    post({ type, ...fields, error: errorText(e) });
+  }
+}
+
+// A handler for every message of the page (see ../shared/protocol.js).
+const handlers = {
+  async options() {
+    await batch.ready;
+    post({ type: 'options', value: batch.core.profileOptions() });
+  },
+  cancel() {
+    batch.cancel();
+  },
+  settings(msg) {
+    batch.setSettings(msg.settings);
+  },
+  files(msg) {
+    batch.addFiles(msg.files.map((f) => ({ name: f.webkitRelativePath || f.name, blob: f })), msg.last !== false);
+  },
+  async sample() {
+    await batch.ready;
+    batch.addFiles(batch.core.sampleStudy().map(([name, bytes]) => ({ name, getBytes: async () => bytes })));
+  },
+  async package(msg) {
+    // The trailer (report files and ZIP directory) describes the package as it is now;
+    // more files can still be added and the package downloaded again.
+    // What working on the files left behind is freed first: the package is made on top
+    // of what the tab holds, not of that.
+    batch.collector.ask();
+    if (pool) pool.collect();
+    const parts = await batch.packageParts(msg.notes || '');
+    const how = { password: msg.password, preset: msg.preset };
+    if (!msg.handle) {
+      // A plain package is its parts as they are (only read, for its SHA-256); an encrypted
+      // one is made of what comes out.
+      const out = [];
+      try {
+        const logLine = await batch.exportPackage(parts, how, async (bytes) => {
+          if (how.password) out.push(new Blob([bytes]));
+        });
+        const blob = new Blob(how.password ? out : parts, { type: 'application/zip' });
+        post({ type: 'package', blob, logLine });
+      } catch (e) {
+        post({ type: 'packageSaved', name: 'the package', error: errorText(e) });
+      }
+      return;
+    }
+    // Straight to the file the user chose, a piece at a time: a package of many GB never
+    // has to fit in memory.
+    await answer('packageSaved', { name: msg.handle.name }, async () => {
+      const out = await msg.handle.createWritable();
+      let bytes = 0;
+      const logLine = await batch.exportPackage(parts, how, async (piece) => {
+        await out.write(piece);
+        bytes += piece.length;
+      });
+      await out.close();
+      return { bytes, logLine };
+    });
+  },
+  preview: (msg) => answer('preview', { id: msg.id }, async () => {
+    const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
+    return { before, after, transfer: [before.rgba.buffer, after.rgba.buffer] };
+  }),
+  details: (msg) => answer('details', { id: msg.id }, async () => ({ details: await batch.details(msg.id) })),
+  thumbnail: (msg) => answer('thumbnail', { key: msg.key }, async () => {
+    const image = await batch.thumbnail(msg.id);
+    return { image, transfer: [image.rgba.buffer] };
+  }),
+  keyImage: (msg) => answer('keyImageSet', { id: msg.id }, async () => {
+    await batch.setKeyImage(msg.id, msg.choice);
+    return { choice: msg.choice };
+  }),
+  region: (msg) => boxesChanged(msg, () => batch.addRegion(msg.id, msg.scope, msg.region)),
+  removeRegion: (msg) => boxesChanged(msg, () => batch.removeRegion(msg.id, msg.index)),
+  detection: (msg) => boxesChanged(msg, () => batch.setDetection(msg.id, msg.region, msg.notText)),
+  async reid(msg) {
+    post({ type: 'reid', text: await batch.reidentificationKey(msg.passphrase) });
+  },
+};
+
+/** A box drawn, taken back or said to be text or not: the file cleaned again, and the boxes
+ * the user drew as they now are. */
+function boxesChanged(msg, change) {
+  return answer('regionApplied', { id: msg.id }, async () => {
+    await change();
+    return { boxes: batch.drawnBoxes() };
+  });
+}
