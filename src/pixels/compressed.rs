@@ -7,7 +7,7 @@ use dicom_core::{DataElement, VR};
 use dicom_dictionary_std::tags;
 use dicom_object::{FileDicomObject, InMemDicomObject};
 
-use super::codec::{codestream, frame_fragments, rle, Decoder};
+use super::codec::{codestream, frame_fragments, frame_offsets, rle, Decoder};
 use super::native::{blank_frame, mark_cleaned};
 use super::rules::Region;
 use super::PixelError;
@@ -116,18 +116,7 @@ pub fn strip_codestream_text(obj: &mut InMemDicomObject) -> usize {
     };
     let fragments: Vec<&[u8]> = seq.fragments().iter().map(|f| f.as_slice()).collect();
     let bot: Vec<u64> = seq.offset_table().iter().map(|&o| u64::from(o)).collect();
-    let offsets = if bot.is_empty() {
-        obj.get(tags::EXTENDED_OFFSET_TABLE)
-            .and_then(|e| e.value().to_bytes().ok())
-            .map(|b| {
-                b.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        bot.clone()
-    };
+    let offsets = frame_offsets(obj, bot.clone());
     let even = |mut v: Vec<u8>| {
         if v.len() % 2 == 1 {
             v.push(0);

@@ -93,6 +93,22 @@ pub(super) fn frame_fragments(
     ranges(&starts)
 }
 
+/// Where each frame starts in the fragments: the Basic Offset Table (`basic`), or, when it is
+/// empty, the Extended Offset Table that stands in for it (PS3.5 A.4).
+pub(super) fn frame_offsets(obj: &InMemDicomObject, basic: Vec<u64>) -> Vec<u64> {
+    if !basic.is_empty() {
+        return basic;
+    }
+    obj.get(tags::EXTENDED_OFFSET_TABLE)
+        .and_then(|e| e.value().to_bytes().ok())
+        .map(|b| {
+            b.chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Which decoder reads a file's frames: one of Obscura's own, or one of dicom-rs's.
 #[derive(Clone, Copy)]
 pub(super) enum FrameDecoder<'a> {
@@ -167,19 +183,7 @@ impl<'a> Decoder<'a> {
                 ),
                 _ => return Err(unsupported("the pixel data is not encapsulated")),
             };
-        // The Extended Offset Table stands in for an empty Basic Offset Table (PS3.5 A.4).
-        let offsets = if offset_table.is_empty() {
-            file.get(tags::EXTENDED_OFFSET_TABLE)
-                .and_then(|e| e.value().to_bytes().ok())
-                .map(|b| {
-                    b.chunks_exact(8)
-                        .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
-                        .collect()
-                })
-                .unwrap_or_default()
-        } else {
-            offset_table
-        };
+        let offsets = frame_offsets(file, offset_table);
         let frame_ranges = frame_fragments(&fragments, &offsets, g.frames as usize);
         let jpeg12 = codec == Codec::JpegDct && (spp == 1 || spp == 3) && g.bps == 2;
         let decoder = match reader {
