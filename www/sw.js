@@ -5,7 +5,7 @@
 const CACHE = 'obscura-app-v8';
 const APP = [
   './', 'index.html', 'style.css', 'favicon.svg', 'manifest.webmanifest',
-  'app/main.js', 'app/entries.js', 'worker/worker.js', 'worker/batch.js', 'worker/first-pass.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
+  'app/main.js', 'app/entries.js', 'worker/worker.js', 'worker/batch.js', 'worker/first-pass.js', 'worker/review.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
   'pkg/obscura.js', 'pkg/obscura_bg.wasm', 'models/text-detect.onnx',
 ];
 

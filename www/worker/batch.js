@@ -14,6 +14,7 @@ import { release, unpackCleaned } from './buffers.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { Collector } from '../shared/collect.js';
 import { headers, listArchive } from './first-pass.js';
+import { UserBoxes, keyImagesWanted } from './review.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
@@ -63,11 +64,6 @@ class Backlog {
   }
 }
 
-/** A box in whole, non-negative image pixels. */
-function wholeBox(region) {
-  return ['x', 'y', 'w', 'h'].reduce((b, k) => ({ ...b, [k]: Math.max(0, Math.round(region[k])) }), {});
-}
-
 export class Batch {
   /**
    * @param {() => Promise<object>} loadCore resolves to a fresh instance of the core's exports
@@ -98,8 +94,7 @@ export class Batch {
     this.history = []; // what the current run has seen, in order, for a replay after a trap
     this.sources = new Map(); // file id → its bytes, for previews of de-identified files
     this.byPath = new Map(); // package path → its original's bytes, for key images
-    this.userRules = []; // boxes the user drew, as region rules (see addRegion)
-    this.userRejected = []; // detected boxes the user said are not text (see setDetection)
+    this.boxes = new UserBoxes(); // boxes the user drew, and detected ones that are not text
     this.keyChoices = new Map(); // file id → { frame, window }: key images the user chose
     this.pathOf = new Map(); // file id → its path in the package
     this.keyImagesAdded = false; // key images went into the package (a download was made)
@@ -142,8 +137,7 @@ export class Batch {
     this.generation += 1;
     this.sources.clear();
     this.byPath.clear();
-    this.userRules = [];
-    this.userRejected = [];
+    this.boxes.clear();
     this.keyChoices.clear();
     this.pathOf.clear();
     this.keyImagesAdded = false;
@@ -173,8 +167,7 @@ export class Batch {
       hipaa: s.hipaa || undefined,
       pixelRules: s.pixelRules || undefined,
       detectText: Boolean(s.detectText),
-      userRegions: this.userRules.length || this.userRejected.length
-        ? JSON.stringify({ rules: this.userRules, rejected: this.userRejected }) : undefined,
+      userRegions: this.boxes.toJson(),
       scans: this.scans,
     };
   }
@@ -619,30 +612,19 @@ export class Batch {
    * ('image'). The package is rebuilt with the box; results are posted again.
    */
   addRegion(id, scope, region) {
-    return this.changeUserRegions(id, (key) => {
-      const box = wholeBox(region);
-      const rule = { name: `box drawn on the page (${scope === 'image' ? 'this image' : scope === 'series' ? 'its series' : 'images of this size'})`, regions: [box] };
-      if (scope === 'image') rule.sop_instance_uid = key.sopInstanceUid;
-      else if (scope === 'series') rule.series_instance_uid = key.seriesInstanceUid;
-      else if (key.rows && key.columns) Object.assign(rule, { rows: key.rows, columns: key.columns });
-      else throw new Error('the image has no size');
-      this.userRules.push(rule);
-    });
+    return this.changeUserRegions(id, (key) => this.boxes.add(key, scope, region));
   }
 
   /** The boxes drawn so far, in order: `[{name, x, y, w, h}]` (`name` says where each
    * applies). */
   drawnBoxes() {
-    return this.userRules.map((r) => ({ name: r.name, ...r.regions[0] }));
+    return this.boxes.drawn();
   }
 
   /** Take back the `index`th box drawn (see drawnBoxes); the package is rebuilt without it,
    * as seen from file `id`. */
   removeRegion(id, index) {
-    return this.changeUserRegions(id, () => {
-      if (!this.userRules[index]) throw new Error('there is no such box');
-      this.userRules.splice(index, 1);
-    });
+    return this.changeUserRegions(id, () => this.boxes.remove(index));
   }
 
   /**
@@ -651,13 +633,7 @@ export class Batch {
    * it is blacked out again. The package is rebuilt; results are posted again.
    */
   setDetection(id, region, notText) {
-    return this.changeUserRegions(id, (key) => {
-      const box = wholeBox(region);
-      const same = (r) => r.sop_instance_uid === key.sopInstanceUid
-        && ['x', 'y', 'w', 'h'].every((k) => r[k] === box[k]);
-      this.userRejected = this.userRejected.filter((r) => !same(r));
-      if (notText) this.userRejected.push({ sop_instance_uid: key.sopInstanceUid, ...box });
-    });
+    return this.changeUserRegions(id, (key) => this.boxes.setDetection(key, region, notText));
   }
 
   /** Change the user's boxes with `change(imageKey of file id)`, then rebuild the run; the
@@ -667,12 +643,12 @@ export class Batch {
       const getBytes = this.sources.get(id);
       if (!getBytes || !this.run) throw new Error('this file is not in the package');
       const key = this.core.imageKey(new Uint8Array(await getBytes()));
-      const saved = [this.userRules.slice(), this.userRejected.slice()];
+      const saved = this.boxes.save();
       change(key);
       try {
         await this.replay(true);
       } catch (e) {
-        [this.userRules, this.userRejected] = saved;
+        this.boxes.restore(saved);
         throw e;
       }
     });
@@ -768,18 +744,7 @@ export class Batch {
     this.run.setCaseNotes(notes);
     // Key images join the package before its directory: those the user chose, and the
     // middle image of every other series.
-    const folder = (path) => path.slice(0, path.lastIndexOf('/'));
-    const chosen = [...this.keyChoices].filter(([id]) => this.pathOf.has(id));
-    const chosenSeries = new Set(chosen.map(([id]) => folder(this.pathOf.get(id))));
-    const wanted = chosen.map(([id, c]) => {
-      const path = this.pathOf.get(id);
-      const frame = c.frame ?? undefined;
-      const name = `images/${path.slice(path.indexOf('/') + 1).replaceAll('/', '-')}${frame === undefined ? '' : `-frame${frame + 1}`}.png`;
-      return { name, path, frame, window: c.window };
-    });
-    for (const [name, path] of this.run.keyImagePlan()) {
-      if (!chosenSeries.has(folder(path))) wanted.push({ name, path });
-    }
+    const wanted = keyImagesWanted(this.keyChoices, this.pathOf, this.run.keyImagePlan());
     for (const { name, path, frame, window } of wanted) {
       const getBytes = this.byPath.get(path);
       if (!getBytes) continue;
