@@ -14,7 +14,7 @@ pub mod transfer_syntax;
 pub(crate) mod un_sequences;
 pub mod write;
 
-pub use precheck::header_len;
+pub use precheck::{header_len, Damage};
 pub use read::{header_and_memory, read_file, read_file_owned, ReadError};
 pub use transfer_syntax::{Codec, Encoding, Lossy, TransferSyntax};
 pub use write::{write_part10, WriteError};

@@ -92,39 +92,110 @@ fn fmt(tag: Tag) -> String {
     format!("({:04X},{:04X})", tag.group(), tag.element())
 }
 
+/// Where and why a file's structure is damaged, as the pre-check found it: what is wrong, the
+/// element it is in, the items of the sequences around it, and where in the data set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// What is wrong.
+    pub why: String,
+    /// The element it is in, when it is in one.
+    pub tag: Option<Tag>,
+    /// The sequence items it is inside, innermost first: each sequence's tag and the item's
+    /// number (from 1).
+    pub path: Vec<(Tag, usize)>,
+    /// Where it was found, in bytes from the start of the data set (after the file meta
+    /// group; in a deflated file, of the data set inflated); `None` in the meta group.
+    pub offset: Option<usize>,
+}
+
+impl Damage {
+    /// Damage with no place to point to (the file meta group, the file as a whole).
+    pub fn new(why: impl Into<String>) -> Damage {
+        Damage {
+            why: why.into(),
+            tag: None,
+            path: Vec::new(),
+            offset: None,
+        }
+    }
+
+    /// Damage at `offset` of the data set, in element `tag`.
+    fn at(offset: usize, tag: Option<Tag>, why: impl Into<String>) -> Damage {
+        Damage {
+            offset: Some(offset),
+            tag,
+            ..Damage::new(why)
+        }
+    }
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)?;
+        for (sequence, item) in &self.path {
+            write!(f, " in item {item} of {}", fmt(*sequence))?;
+        }
+        if let Some(offset) = self.offset {
+            write!(f, " (at byte {offset} of the data set)")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Damage {}
+
+impl From<String> for Damage {
+    fn from(why: String) -> Damage {
+        Damage::new(why)
+    }
+}
+
+impl From<Damage> for String {
+    fn from(d: Damage) -> String {
+        d.to_string()
+    }
+}
+
+impl From<&str> for Damage {
+    fn from(why: &str) -> Damage {
+        Damage::new(why)
+    }
+}
+
 impl Walker<'_> {
-    fn u16(&self, at: usize, enc: Encoding) -> Result<u16, String> {
+    fn u16(&self, at: usize, enc: Encoding) -> Result<u16, Damage> {
         let b = self
             .buf
             .get(at..at + 2)
-            .ok_or("the file ends inside an element header")?;
+            .ok_or_else(|| Damage::at(at, None, "the file ends inside an element header"))?;
         Ok(match enc {
             Encoding::ExplicitBig => u16::from_be_bytes([b[0], b[1]]),
             _ => u16::from_le_bytes([b[0], b[1]]),
         })
     }
 
-    fn u32(&self, at: usize, enc: Encoding) -> Result<u32, String> {
+    fn u32(&self, at: usize, enc: Encoding) -> Result<u32, Damage> {
         let b = self
             .buf
             .get(at..at + 4)
-            .ok_or("the file ends inside an element header")?;
+            .ok_or_else(|| Damage::at(at, None, "the file ends inside an element header"))?;
         Ok(match enc {
             Encoding::ExplicitBig => u32::from_be_bytes([b[0], b[1], b[2], b[3]]),
             _ => u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
         })
     }
 
-    fn check_len(&self, tag: Tag, pos: usize, len: u32, end: usize) -> Result<usize, String> {
+    fn check_len(&self, tag: Tag, pos: usize, len: u32, end: usize) -> Result<usize, Damage> {
         let stop = pos
             .checked_add(len as usize)
             .filter(|&e| e <= end)
             .ok_or_else(|| {
-                format!(
+                let why = format!(
                     "element {} claims {len} bytes but only {} are left",
                     fmt(tag),
                     end.saturating_sub(pos)
-                )
+                );
+                Damage::at(pos, Some(tag), why)
             })?;
         Ok(stop)
     }
@@ -138,9 +209,9 @@ impl Walker<'_> {
         enc: Encoding,
         depth: usize,
         until: Option<Tag>,
-    ) -> Result<(usize, Stop), String> {
+    ) -> Result<(usize, Stop), Damage> {
         if depth > MAX_DEPTH {
-            return Err("sequences nest too deeply".into());
+            return Err(Damage::at(pos, None, "sequences nest too deeply"));
         }
         while pos < end {
             let tag = Tag(self.u16(pos, enc)?, self.u16(pos + 2, enc)?);
@@ -153,10 +224,9 @@ impl Walker<'_> {
                     0xE00D => return Ok((pos + 8, Stop::ItemDelimiter)),
                     0xE0DD => return Ok((pos + 8, Stop::SequenceDelimiter)),
                     _ => {
-                        return Err(format!(
-                            "unexpected item {} of {len} bytes among elements",
-                            fmt(tag)
-                        ))
+                        let why =
+                            format!("unexpected item {} of {len} bytes among elements", fmt(tag));
+                        return Err(Damage::at(pos, Some(tag), why));
                     }
                 }
             }
@@ -169,12 +239,16 @@ impl Walker<'_> {
                     (vr, self.u32(pos + 4, enc)?, 8)
                 }
                 _ => {
-                    let code = self
-                        .buf
-                        .get(pos + 4..pos + 6)
-                        .ok_or("the file ends inside an element header")?;
-                    let vr = VR::from_binary([code[0], code[1]])
-                        .ok_or_else(|| format!("element {} has no valid VR", fmt(tag)))?;
+                    let code = self.buf.get(pos + 4..pos + 6).ok_or_else(|| {
+                        Damage::at(pos, Some(tag), "the file ends inside an element header")
+                    })?;
+                    let vr = VR::from_binary([code[0], code[1]]).ok_or_else(|| {
+                        Damage::at(
+                            pos,
+                            Some(tag),
+                            format!("element {} has no valid VR", fmt(tag)),
+                        )
+                    })?;
                     if has_long_length(vr) {
                         (Some(vr), self.u32(pos + 8, enc)?, 12)
                     } else {
@@ -182,6 +256,7 @@ impl Walker<'_> {
                     }
                 }
             };
+            let start = pos;
             pos += header;
             if len == UNDEFINED {
                 let fragments = tag == Tag(0x7FE0, 0x0010);
@@ -194,7 +269,7 @@ impl Walker<'_> {
                 } else {
                     enc
                 };
-                pos = self.items(pos, end, inner, fragments, depth + 1)?;
+                pos = self.items(pos, end, inner, (tag, fragments), depth + 1)?;
             } else {
                 let stop = self.check_len(tag, pos, len, end)?;
                 // A standard attribute stored as UN (or bytes) is read with its dictionary VR (by
@@ -205,9 +280,10 @@ impl Walker<'_> {
                     self.un_sequence.set(true);
                 }
                 if vr == Some(VR::SQ) {
-                    let after = self.items(pos, stop, enc, false, depth + 1)?;
+                    let after = self.items(pos, stop, enc, (tag, false), depth + 1)?;
                     if after != stop {
-                        return Err(format!("sequence {} does not fill its length", fmt(tag)));
+                        let why = format!("sequence {} does not fill its length", fmt(tag));
+                        return Err(Damage::at(start, Some(tag), why));
                     }
                 }
                 pos = stop;
@@ -216,42 +292,60 @@ impl Walker<'_> {
         Ok((pos, Stop::End))
     }
 
-    /// Walk items (of a sequence, or pixel data fragments) until `end` or the sequence
-    /// delimiter; returns the position after them.
+    /// Walk the items of sequence `of.0` (or its pixel data fragments, when `of.1`) until
+    /// `end` or the sequence delimiter; returns the position after them. Damage inside an
+    /// item says which item of which sequence it is in.
     fn items(
         &self,
         mut pos: usize,
         end: usize,
         enc: Encoding,
-        fragments: bool,
+        (sequence, fragments): (Tag, bool),
         depth: usize,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, Damage> {
+        let mut number = 0;
         while pos < end {
+            let start = pos;
             let tag = Tag(self.u16(pos, enc)?, self.u16(pos + 2, enc)?);
             let len = self.u32(pos + 4, enc)?;
             pos += 8;
+            number += 1;
+            let inside = |mut d: Damage| {
+                d.path.push((sequence, number));
+                d
+            };
             match (tag.group(), tag.element()) {
                 (0xFFFE, 0xE0DD) => return Ok(pos),
                 (0xFFFE, 0xE000) if fragments => {
                     if len == UNDEFINED {
-                        return Err("a pixel data fragment has no length".into());
+                        let why = "a pixel data fragment has no length";
+                        return Err(inside(Damage::at(start, Some(sequence), why)));
                     }
-                    pos = self.check_len(tag, pos, len, end)?;
+                    pos = self.check_len(tag, pos, len, end).map_err(inside)?;
                 }
                 (0xFFFE, 0xE000) if len == UNDEFINED => {
-                    match self.elements(pos, end, enc, depth, None)? {
+                    match self.elements(pos, end, enc, depth, None).map_err(inside)? {
                         (p, Stop::ItemDelimiter) => pos = p,
-                        _ => return Err("an item is not closed".into()),
+                        _ => {
+                            let why = "an item is not closed";
+                            return Err(inside(Damage::at(start, Some(sequence), why)));
+                        }
                     }
                 }
                 (0xFFFE, 0xE000) => {
-                    let stop = self.check_len(tag, pos, len, end)?;
-                    match self.elements(pos, stop, enc, depth, None)? {
+                    let stop = self.check_len(tag, pos, len, end).map_err(inside)?;
+                    match self.elements(pos, stop, enc, depth, None).map_err(inside)? {
                         (p, Stop::End) if p == stop => pos = stop,
-                        _ => return Err("an item does not fill its length".into()),
+                        _ => {
+                            let why = "an item does not fill its length";
+                            return Err(inside(Damage::at(start, Some(sequence), why)));
+                        }
                     }
                 }
-                _ => return Err(format!("expected an item, found {}", fmt(tag))),
+                _ => {
+                    let why = format!("expected an item of {}, found {}", fmt(sequence), fmt(tag));
+                    return Err(Damage::at(start, Some(sequence), why));
+                }
             }
         }
         Ok(pos)
@@ -259,17 +353,21 @@ impl Walker<'_> {
 }
 
 /// Check the structure of a data set encoded with `enc` (the bytes after the file meta group).
-pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), String> {
+pub fn check_dataset(buf: &[u8], enc: Encoding) -> Result<(), Damage> {
     check_dataset_noting(buf, enc).map(|_| ())
 }
 
 /// [`check_dataset`], saying whether the data set holds a UN of undefined length in explicit
 /// VR little endian (which `super::un_sequences` rewrites for dicom-rs).
-pub(crate) fn check_dataset_noting(buf: &[u8], enc: Encoding) -> Result<bool, String> {
+pub(crate) fn check_dataset_noting(buf: &[u8], enc: Encoding) -> Result<bool, Damage> {
     let w = Walker::new(buf);
     match w.elements(0, buf.len(), enc, 0, None)? {
         (_, Stop::End) => Ok(w.un_sequence.get()),
-        _ => Err("a delimiter appears outside any sequence".into()),
+        (at, _) => Err(Damage::at(
+            at - 8,
+            None,
+            "a delimiter appears outside any sequence",
+        )),
     }
 }
 
@@ -387,9 +485,9 @@ pub struct Part10 {
 /// VR little endian), then the data set in the transfer syntax the meta group names (or
 /// that its first element shows, when the group names none or the wrong one, see
 /// `meta_group`).
-pub fn check_part10(body: &[u8]) -> Result<Part10, String> {
+pub fn check_part10(body: &[u8]) -> Result<Part10, Damage> {
     let buf = body.get(4..).ok_or("the file ends after its marker")?;
-    let meta = meta_group(buf)?;
+    let meta = meta_group(buf).map_err(|e| Damage::new(format!("{e} (in the file meta group)")))?;
     if meta.len == buf.len() {
         // Every DICOM object has at least its SOP Class and Instance UIDs.
         return Err("the file holds no data set after its meta group".into());
@@ -596,6 +694,63 @@ mod tests {
             .expect("PN");
         bytes[at + 6] = 0xFF;
         bytes[at + 7] = 0xFF;
-        assert!(check_part10(&bytes[128..]).is_err());
+        let damage = check_part10(&bytes[128..]).unwrap_err();
+        assert_eq!(damage.tag, Some(Tag(0x0010, 0x0010)));
+        assert!(damage.path.is_empty());
+        assert!(damage.to_string().starts_with("element (0010,0010) claims 65535 bytes"), "{damage}");
+    }
+
+    /// An explicit VR little endian element: tag, VR, length (16 or 32 bits), value.
+    fn element(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
+        let mut out = [tag.0.to_le_bytes(), tag.1.to_le_bytes()].concat();
+        out.extend_from_slice(vr);
+        if has_long_length(VR::from_binary(*vr).expect("a VR")) {
+            out.extend_from_slice(&[0, 0]);
+            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
+        }
+        out.extend_from_slice(value);
+        out
+    }
+
+    /// An item of a defined length holding `elements`.
+    fn item(elements: &[u8]) -> Vec<u8> {
+        let mut out = vec![0xFE, 0xFF, 0x00, 0xE0];
+        out.extend_from_slice(&(elements.len() as u32).to_le_bytes());
+        out.extend_from_slice(elements);
+        out
+    }
+
+    #[test]
+    fn damage_says_which_element_of_which_item_of_which_sequence_and_where() {
+        // (0008,1115) Referenced Series Sequence, item 1 holds (0008,114A) Referenced
+        // Instance Sequence, whose item 2 holds a Referenced SOP Instance UID claiming more
+        // bytes than its item has.
+        let good = element((0x0008, 0x1155), b"UI", b"1.2.3.4\0");
+        let mut bad = element((0x0008, 0x1155), b"UI", b"1.2.3.4\0");
+        bad[6] = 200;
+        let inner = [item(&good), item(&bad)].concat();
+        let referenced = element((0x0008, 0x114A), b"SQ", &inner);
+        let series = element((0x0008, 0x1115), b"SQ", &item(&referenced));
+        let data_set = [element((0x0008, 0x0060), b"CS", b"CT"), series].concat();
+        let damage = check_dataset(&data_set, Encoding::ExplicitLittle).unwrap_err();
+        assert_eq!(damage.tag, Some(Tag(0x0008, 0x1155)));
+        assert_eq!(
+            damage.path,
+            vec![(Tag(0x0008, 0x114A), 2), (Tag(0x0008, 0x1115), 1)]
+        );
+        // Where the value starts: after the first element (10 bytes), the outer sequence's
+        // header (12) and item header (8), the inner sequence's header (12), its first item
+        // (8 + 16) and the second item's header (8), and the element's own header (8).
+        assert_eq!(damage.offset, Some(10 + 12 + 8 + 12 + 24 + 8 + 8));
+        assert_eq!(
+            damage.to_string(),
+            "element (0008,1155) claims 200 bytes but only 8 are left in item 2 of (0008,114A) \
+             in item 1 of (0008,1115) (at byte 82 of the data set)"
+        );
+        // The same through the reader, as the user sees it.
+        let err = crate::dicom::read::ReadError::from(damage);
+        assert!(err.to_string().starts_with("damaged DICOM file: element (0008,1155)"));
     }
 }

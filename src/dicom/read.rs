@@ -10,6 +10,7 @@ use dicom_transfer_syntax_registry::entries::{
     DEFLATED_EXPLICIT_VR_LITTLE_ENDIAN, EXPLICIT_VR_LITTLE_ENDIAN,
 };
 
+use super::precheck::Damage;
 use super::{
     charset, error_chain, precheck, un_sequences, TransferSyntax, IMPLEMENTATION_CLASS_UID,
 };
@@ -31,9 +32,9 @@ pub enum ReadError {
     #[error("could not read the DICOM data: {0}")]
     Parse(String),
     /// The file's structure is damaged (checked before parsing, so that a lying length
-    /// cannot make the reader allocate gigabytes).
+    /// cannot make the reader allocate gigabytes): what, in which element and item, where.
     #[error("damaged DICOM file: {0}")]
-    Malformed(String),
+    Malformed(#[from] Damage),
 }
 
 /// Read a DICOM file (Part 10, or a bare data set as older software wrote them) from bytes,
@@ -104,7 +105,7 @@ pub(crate) fn read_file_until(
         return read_raw_dataset(bytes);
     };
     let part10 = precheck::check_part10(body).map_err(ReadError::Malformed)?;
-    let repaired = readable(body, &part10).map_err(ReadError::Malformed)?;
+    let repaired = readable(body, &part10).map_err(|e| ReadError::Malformed(e.into()))?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
