@@ -697,7 +697,12 @@ mod tests {
         let damage = check_part10(&bytes[128..]).unwrap_err();
         assert_eq!(damage.tag, Some(Tag(0x0010, 0x0010)));
         assert!(damage.path.is_empty());
-        assert!(damage.to_string().starts_with("element (0010,0010) claims 65535 bytes"), "{damage}");
+        assert!(
+            damage
+                .to_string()
+                .starts_with("element (0010,0010) claims 65535 bytes"),
+            "{damage}"
+        );
     }
 
     /// An explicit VR little endian element: tag, VR, length (16 or 32 bits), value.
@@ -751,6 +756,8 @@ mod tests {
         );
         // The same through the reader, as the user sees it.
         let err = crate::dicom::read::ReadError::from(damage);
-        assert!(err.to_string().starts_with("damaged DICOM file: element (0008,1155)"));
+        assert!(err
+            .to_string()
+            .starts_with("damaged DICOM file: element (0008,1155)"));
     }
 }
