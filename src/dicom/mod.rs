@@ -14,6 +14,9 @@ pub mod transfer_syntax;
 pub(crate) mod un_sequences;
 pub mod write;
 
+#[cfg(test)]
+pub(crate) mod tests;
+
 pub use precheck::{header_len, Damage};
 pub use read::{header_and_memory, read_file, read_file_owned, ReadError};
 pub use transfer_syntax::{Codec, Encoding, Lossy, TransferSyntax};

@@ -68,7 +68,8 @@ export class Batch {
   /**
    * @param {() => Promise<object>} loadCore resolves to a fresh instance of the core's exports
    * @param {(msg: object) => void} post receives `added`, `result` (with `report`, or
-   *   `reportJson` as the core wrote it), `idle`, `error` messages
+   *   `reportJson` as the core wrote it) and `error` messages for the page (see
+   *   ../shared/protocol.js)
    * @param {(bytes: Uint8Array) => Blob|Uint8Array} keep turns a package piece into what is kept
    *   (a Blob in the browser, which may live on disk)
    * @param {import('./pool.js').Pool|null} pool workers that de-identify files in parallel;
