@@ -266,7 +266,7 @@ impl<'a> Walker<'a> {
             }
             if crate::dicom::un_sequences::reread_vr(tag, elem.vr()).is_some() {
                 // A standard attribute stored as UN (or bytes) that could not be read with its
-                // dictionary VR when the file was read (see `super::un_sequences`): what it
+                // dictionary VR when the file was read (see `crate::dicom::un_sequences`): what it
                 // holds cannot be told, so it goes.
                 let name = keyword(tag).unwrap_or("attribute").to_string();
                 self.remove(
