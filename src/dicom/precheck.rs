@@ -707,14 +707,14 @@ mod tests {
 
     /// An explicit VR little endian element: tag, VR, length (16 or 32 bits), value.
     fn element(tag: (u16, u16), vr: &[u8; 2], value: &[u8]) -> Vec<u8> {
-        let mut out = [tag.0.to_le_bytes(), tag.1.to_le_bytes()].concat();
-        out.extend_from_slice(vr);
-        if has_long_length(VR::from_binary(*vr).expect("a VR")) {
-            out.extend_from_slice(&[0, 0]);
-            out.extend_from_slice(&(value.len() as u32).to_le_bytes());
-        } else {
-            out.extend_from_slice(&(value.len() as u16).to_le_bytes());
-        }
+        let mut out = Vec::new();
+        let vr = VR::from_binary(*vr).expect("a VR");
+        super::super::un_sequences::element_header(
+            &mut out,
+            Tag(tag.0, tag.1),
+            vr,
+            value.len() as u32,
+        );
         out.extend_from_slice(value);
         out
     }

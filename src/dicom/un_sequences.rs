@@ -34,6 +34,20 @@ enum Input {
     Implicit,
 }
 
+/// The header of an element in explicit VR little endian: its tag, `vr`, and `len` in 32
+/// bits after two reserved bytes or in 16 (PS3.5 Table 7.1-1), as [`has_long_length`] says.
+pub(crate) fn element_header(out: &mut Vec<u8>, tag: Tag, vr: VR, len: u32) {
+    out.extend_from_slice(&tag.group().to_le_bytes());
+    out.extend_from_slice(&tag.element().to_le_bytes());
+    out.extend_from_slice(&vr.to_bytes());
+    if has_long_length(vr) {
+        out.extend_from_slice(&[0, 0]);
+        out.extend_from_slice(&len.to_le_bytes());
+    } else {
+        out.extend_from_slice(&(len as u16).to_le_bytes());
+    }
+}
+
 /// `data_set` (explicit VR little endian, without its meta group) with every UN of undefined
 /// length rewritten as an SQ in explicit VR. Called only for a data set that holds one
 /// ([`super::precheck::check_part10`] says so while it checks the file).
@@ -210,10 +224,7 @@ impl Reader<'_> {
             if sequence {
                 // Inside a UN of undefined length, the items are in implicit VR.
                 let inner = if vr == VR::UN { Input::Implicit } else { input };
-                out.extend_from_slice(&tag.group().to_le_bytes());
-                out.extend_from_slice(&tag.element().to_le_bytes());
-                out.extend_from_slice(b"SQ\0\0");
-                out.extend_from_slice(&UNDEFINED.to_le_bytes());
+                element_header(out, tag, VR::SQ, UNDEFINED);
                 let stop = if len == UNDEFINED {
                     end
                 } else {
@@ -226,15 +237,7 @@ impl Reader<'_> {
                 continue;
             }
             let value = self.bytes(pos, len as usize)?;
-            out.extend_from_slice(&tag.group().to_le_bytes());
-            out.extend_from_slice(&tag.element().to_le_bytes());
-            out.extend_from_slice(&vr.to_bytes());
-            if has_long_length(vr) {
-                out.extend_from_slice(&[0, 0]);
-                out.extend_from_slice(&len.to_le_bytes());
-            } else {
-                out.extend_from_slice(&(len as u16).to_le_bytes());
-            }
+            element_header(out, tag, vr, len);
             out.extend_from_slice(value);
             pos = pos.saturating_add(len as usize);
         }
@@ -261,24 +264,10 @@ impl Reader<'_> {
             .checked_add(len as usize)
             .filter(|&s| s <= end)
             .ok_or("an element claims more bytes than are left")?;
-        let header = |out: &mut Vec<u8>, vr: VR, len: u32| {
-            out.extend_from_slice(&tag.group().to_le_bytes());
-            out.extend_from_slice(&tag.element().to_le_bytes());
-            out.extend_from_slice(&vr.to_bytes());
-            if has_long_length(vr) {
-                out.extend_from_slice(&[0, 0]);
-                out.extend_from_slice(&len.to_le_bytes());
-            } else {
-                out.extend_from_slice(&(len as u16).to_le_bytes());
-            }
-        };
         let value = self.bytes(pos, len as usize)?;
         if known == VR::SQ {
             let mut seq = Vec::with_capacity(value.len() + 64);
-            seq.extend_from_slice(&tag.group().to_le_bytes());
-            seq.extend_from_slice(&tag.element().to_le_bytes());
-            seq.extend_from_slice(b"SQ\0\0");
-            seq.extend_from_slice(&UNDEFINED.to_le_bytes());
+            element_header(&mut seq, tag, VR::SQ, UNDEFINED);
             if self
                 .items(pos, stop, false, Input::Implicit, &mut seq, depth + 1)
                 .is_ok_and(|p| p == stop)
@@ -288,11 +277,11 @@ impl Reader<'_> {
                 return Ok(stop);
             }
         } else if has_long_length(known) || len <= 0xFFFF {
-            header(out, known, len);
+            element_header(out, tag, known, len);
             out.extend_from_slice(value);
             return Ok(stop);
         }
-        header(out, VR::UN, len);
+        element_header(out, tag, VR::UN, len);
         out.extend_from_slice(value);
         Ok(stop)
     }
