@@ -1,6 +1,8 @@
 // Files and folders dropped on the page, through the drag-and-drop entries API: every file
 // below a folder, folder by folder, in the order the browser lists them.
 
+import { errorText } from '../shared/protocol.js';
+
 /** Append to `out` the File of `entry`, or every file below it when it is a folder. A
  * folder's reader hands its entries over in batches (Chromium: 100 at a time) until an empty
  * one. What cannot be read (a file removed meanwhile, a folder not allowed) goes to `failed`
@@ -19,7 +21,7 @@ export async function entriesToFiles(entry, out, failed = []) {
       }
     }
   } catch (e) {
-    failed.push({ path, reason: `could not be read: ${String((e && e.message) || e)}` });
+    failed.push({ path, reason: `could not be read: ${errorText(e)}` });
   }
   return { out, failed };
 }

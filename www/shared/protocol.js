@@ -8,6 +8,11 @@
 // misspelt or forgotten message is an error where it happens, never a message nobody reads.
 // tests/js/protocol.test.mjs checks that every type is sent somewhere and handled somewhere.
 
+/** The text of an error (or of anything thrown), as a message carries it. */
+export function errorText(e) {
+  return String((e && e.message) || e);
+}
+
 /** One direction of messages between two threads, and the types it carries. */
 export class Channel {
   /**

@@ -15,14 +15,11 @@ import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { Collector } from '../shared/collect.js';
 import { headers, listArchive } from './first-pass.js';
 import { UserBoxes, keyImagesWanted } from './review.js';
+import { errorText } from '../shared/protocol.js';
 
 /** Whether an exception is the module stopping (a trap), not an error it reported. */
 export function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
-}
-
-function message(e) {
-  return String((e && e.message) || e);
 }
 
 /** Files given to the pool at once, per worker, when they are small (see `slot`): reading a
@@ -316,7 +313,7 @@ export class Batch {
   /** Bad settings (a malformed pseudonym list or rules file): said once as an error, and the
    * file is left out. */
   badSettings(id, e) {
-    const reason = `the settings could not be used: ${message(e)}`;
+    const reason = `the settings could not be used: ${errorText(e)}`;
     this.post({ type: 'error', message: reason });
     this.exclude(id, reason);
   }
@@ -361,7 +358,7 @@ export class Batch {
       try {
         bytes = new Uint8Array(await read);
       } catch (e) {
-        this.exclude(id, `could not be read: ${message(e)}`);
+        this.exclude(id, `could not be read: ${errorText(e)}`);
         return;
       }
       if (this.core.isZip(bytes.subarray(0, 4))) {
@@ -371,7 +368,7 @@ export class Batch {
       await this.processOne(id, getBytes, bytes);
     }).catch((e) => {
       // Whatever went wrong with this file, the queue goes on with the next one.
-      this.exclude(id, message(e));
+      this.exclude(id, errorText(e));
     });
     return id;
   }
@@ -427,14 +424,14 @@ export class Batch {
           head = new Uint8Array(source, 0, Math.min(4, source.byteLength));
         }
       } catch (e) {
-        return { unreadable: message(e) };
+        return { unreadable: errorText(e) };
       }
       await this.ready;
       if (head && this.core.isZip(head)) return { zip: blob || new Blob([source]) };
       try {
         this.ensureRun();
       } catch (e) {
-        return { badSettings: message(e) };
+        return { badSettings: errorText(e) };
       }
       const size = source instanceof Blob ? source.size : source.byteLength;
       const version = this.version;
@@ -450,7 +447,7 @@ export class Batch {
           try {
             if (!(source instanceof Blob)) source = new Uint8Array(await getBytes()).slice().buffer;
           } catch (err) {
-            return { unreadable: message(err) };
+            return { unreadable: errorText(err) };
           }
         }
       }
@@ -490,7 +487,7 @@ export class Batch {
         this.pump();
       }
     }).catch((e) => {
-      this.exclude(id, message(e));
+      this.exclude(id, errorText(e));
     });
   }
 
@@ -504,7 +501,7 @@ export class Batch {
         c.method || 0, body);
     } catch (e) {
       if (isTrap(e)) throw e;
-      this.exclude(id, message(e), size);
+      this.exclude(id, errorText(e), size);
       return;
     }
     this.recordDone(id, getBytes, out, size);
@@ -543,12 +540,12 @@ export class Batch {
       out = this.run.process(bytes);
     } catch (e) {
       if (isTrap(e)) {
-        const reason = `Obscura stopped on this file: ${message(e)} (it is left out; the other files go on)`;
+        const reason = `Obscura stopped on this file: ${errorText(e)} (it is left out; the other files go on)`;
         this.exclude(id, reason);
         await this.recover(reason);
         return;
       }
-      this.exclude(id, message(e), bytes.length);
+      this.exclude(id, errorText(e), bytes.length);
       return;
     }
     this.recordDone(id, getBytes, out, bytes.length);
@@ -674,7 +671,7 @@ export class Batch {
     try {
       files = await listArchive(this.core, blob);
     } catch (e) {
-      this.exclude(id, message(e));
+      this.exclude(id, errorText(e));
       return;
     }
     this.post({ type: 'result', id, report: { status: 'archive', reason: `ZIP archive: ${files.length} files inside, listed below` } });

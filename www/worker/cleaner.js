@@ -8,7 +8,7 @@ import { SpareBuffers, packCleaned } from './buffers.js';
 import { Collector } from '../shared/collect.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
 import { loadTextModel } from '../shared/text-model.js';
-import { toCleaner, fromCleaner } from '../shared/protocol.js';
+import { toCleaner, fromCleaner, errorText } from '../shared/protocol.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
@@ -94,7 +94,7 @@ function clean(msg) {
       bytes = await reading;
     } catch (e) {
       readAhead -= ahead;
-      fromCleaner.post(self, 'cleaned', { job: msg.job, unreadable: String((e && e.message) || e) });
+      fromCleaner.post(self, 'cleaned', { job: msg.job, unreadable: errorText(e) });
       return;
     }
     readAhead -= ahead;
@@ -121,7 +121,7 @@ function clean(msg) {
       fromCleaner.post(self, 'cleaned', {
         job: msg.job,
         trap: typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError,
-        error: String((e && e.message) || e),
+        error: errorText(e),
       });
     } finally {
       // The core has copied the bytes (or the file is done with): the buffer can be used again.

@@ -5,7 +5,7 @@ import { Batch } from './batch.js';
 import { Pool } from './pool.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
 import { loadTextModel } from '../shared/text-model.js';
-import { toWorker, fromWorker } from '../shared/protocol.js';
+import { toWorker, fromWorker, errorText } from '../shared/protocol.js';
 
 let instances = 0;
 
@@ -133,10 +133,6 @@ onmessage = async (ev) => {
     post({ type: 'error', message: errorText(e) });
   }
 };
-
-function errorText(e) {
-  return String((e && e.message) || e);
-}
 
 /** Post the answer `type` to a request: `work`'s fields (and what it transfers), or the
  * error it threw, with `fields` (which say what it answers) either way. */
