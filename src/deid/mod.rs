@@ -336,6 +336,9 @@ pub struct Summary {
     pub series_description: String,
     /// Modality.
     pub modality: String,
+    /// Body Part Examined (for the case page's captions).
+    #[serde(default)]
+    pub body_part: String,
     /// Study Instance UID.
     pub study_uid: String,
     /// Series Instance UID.
@@ -369,6 +372,7 @@ impl Summary {
     fn withhold(&mut self, flagged: &std::collections::BTreeSet<String>) {
         for (keyword, value) in [
             ("Modality", &mut self.modality),
+            ("BodyPartExamined", &mut self.body_part),
             ("StudyDescription", &mut self.study_description),
             ("SeriesDescription", &mut self.series_description),
             ("StudyID", &mut self.study_id),
@@ -394,6 +398,7 @@ impl Summary {
             study_description: s(tags::STUDY_DESCRIPTION),
             series_description: s(tags::SERIES_DESCRIPTION),
             modality: s(tags::MODALITY),
+            body_part: s(tags::BODY_PART_EXAMINED),
             study_uid: s(tags::STUDY_INSTANCE_UID),
             series_uid: s(tags::SERIES_INSTANCE_UID),
             instance_uid: s(tags::SOP_INSTANCE_UID),

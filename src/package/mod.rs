@@ -12,6 +12,7 @@ pub mod gif;
 mod hipaa;
 pub mod png;
 mod report;
+pub mod slides;
 mod zip;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -546,7 +547,7 @@ impl Layout {
 }
 
 /// The key image of a de-identified file: its middle frame as PNG, as a viewer would show it
-/// (the file's window, or the frame's range).
+/// (the file's window, or the frame's range), enlarged for slides (see [`slides`]).
 pub fn key_image(dicom: &[u8]) -> Result<Vec<u8>, String> {
     key_image_with(dicom, None, None)
 }
@@ -560,7 +561,13 @@ pub fn key_image_with(
 ) -> Result<Vec<u8>, String> {
     let file = crate::dicom::read_file(dicom).map_err(|e| e.to_string())?;
     let r = crate::pixels::render_with(&file, frame, window).map_err(|e| e.to_string())?;
-    Ok(png::encode(r.width, r.height, &r.rgba))
+    Ok(slide_png(&r))
+}
+
+/// A rendered frame as a key image: a PNG enlarged for slides ([`slides::enlarge`]).
+fn slide_png(r: &crate::pixels::Rendered) -> Vec<u8> {
+    let (width, height, rgba) = slides::enlarge(r.width, r.height, &r.rgba);
+    png::encode(width, height, &rgba)
 }
 
 /// Most frames a cine keeps (evenly spaced through the series).
@@ -589,7 +596,7 @@ pub fn pictures_of(
     file: &dicom_object::FileDicomObject<dicom_object::InMemDicomObject>,
 ) -> Result<(Vec<u8>, Option<Vec<u8>>), String> {
     let r = crate::pixels::render(file, None).map_err(|e| e.to_string())?;
-    let png = png::encode(r.width, r.height, &r.rgba);
+    let png = slide_png(&r);
     drop(r);
     Ok((png, cine_of(file)?))
 }
@@ -773,6 +780,24 @@ mod tests {
             .write_all(&mut bytes)
             .expect("written");
         bytes
+    }
+
+    #[test]
+    fn key_images_are_sized_for_slides() {
+        // The sample's images are 64×64: their key images are 1024×1024, at pixel centres
+        // the image's own values.
+        let bytes = &crate::sample::sample_study()[0].1;
+        let png = key_image(bytes).expect("a key image");
+        let size = |png: &[u8]| {
+            let at = png.windows(4).position(|w| w == b"IHDR").expect("IHDR") + 4;
+            let n = |i: usize| u32::from_be_bytes(png[at + i..at + i + 4].try_into().unwrap());
+            (n(0), n(4))
+        };
+        assert_eq!(size(&png), (1024, 1024));
+        let (_, cine) = pictures(&multiframe(3)).expect("pictures");
+        assert!(cine.is_some(), "cines stay as they are");
+        let (png, _) = pictures(bytes).expect("pictures");
+        assert_eq!(size(&png), (1024, 1024));
     }
 
     #[test]

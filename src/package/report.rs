@@ -3,8 +3,8 @@
 //!
 //! - `deidentification-report.html`: profile, options, counts, what to check by eye, excluded
 //!   files by reason, and per file every attribute and what was done — never an original value.
-//! - `case.html`: a one-page case summary for teaching: series with modality and size, key
-//!   images (embedded), and the user's own notes.
+//! - `case.html`: a case presentation for teaching: a title, the user's own notes, and each
+//!   series with a caption in words and its key images and cine (embedded, sized for slides).
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -34,7 +34,7 @@ const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;max-width:70rem;ma
 h1{font-size:1.6rem}h2{font-size:1.2rem;margin-top:2rem}table{border-collapse:collapse;width:100%;margin:.5rem 0}\
 th,td{border-bottom:1px solid #d8dbe0;padding:.25rem .5rem;text-align:left;vertical-align:top}\
 th{background:#f3f4f6}code{font-size:.9em}.warn{color:#8a4b00}figure{display:inline-block;margin:.5rem 1rem .5rem 0}\
-figure img{max-width:30rem;max-height:30rem;background:#000;display:block}details{margin:.25rem 0}.notes{white-space:pre-wrap;border-left:3px solid #d8dbe0;padding-left:1rem}";
+figure img{max-width:100%;max-height:85vh;background:#000;display:block}figcaption{margin-top:.25rem}.small{font-size:.85em;color:#555}details{margin:.25rem 0}.notes{white-space:pre-wrap;border-left:3px solid #d8dbe0;padding-left:1rem}";
 
 fn page(title: &str, body: &str) -> String {
     format!("{}{body}{PAGE_END}", page_start(title))
@@ -186,13 +186,28 @@ pub fn report_files(files: &[String], count: usize, changes: &[crate::deid::Chan
     b
 }
 
-/// `case.html`.
+/// `case.html`: a case presentation. A title, the presenter's notes, then each series with
+/// a caption in words ("MRI of the head, “AX T2” (cleaned), 24 images"), never a file path,
+/// and its key images and cine at a size for slides.
 pub fn case_html(layout: &Layout) -> String {
     let mut b = String::new();
-    let patients: Vec<&String> = layout.patients.keys().collect();
-    let title = match patients.as_slice() {
-        [one] => format!("Case {one}"),
-        _ => format!("{} cases", patients.len()),
+    // Series in package order, with how many files and images each has.
+    let mut series: BTreeMap<(usize, usize, usize), (usize, usize, &super::DirFile)> =
+        BTreeMap::new();
+    for f in layout.files.iter().map(|f| &f.dir) {
+        let entry = series.entry(f.group).or_insert((0, 0, f));
+        entry.0 += 1;
+        entry.1 += usize::from(f.has_pixels);
+    }
+    let studies: std::collections::BTreeSet<&str> = series
+        .values()
+        .map(|(_, _, f)| f.series.study_description.trim())
+        .filter(|d| !d.is_empty())
+        .collect();
+    let title = match (layout.patients.len(), studies.len()) {
+        (0 | 1, 1) => format!("Teaching case: {}", studies.first().unwrap_or(&"")),
+        (0 | 1, _) => "Teaching case".to_string(),
+        (n, _) => format!("Teaching cases ({n} patients)"),
     };
     let _ = writeln!(b, "<h1>{}</h1>", esc(&title));
     if !layout.notes.trim().is_empty() {
@@ -202,74 +217,176 @@ pub fn case_html(layout: &Layout) -> String {
             esc(&layout.notes)
         );
     }
-    // Series in package order, with their size and key image.
-    let mut series: BTreeMap<(usize, usize, usize), (usize, &super::DirFile)> = BTreeMap::new();
-    for f in layout.files.iter().map(|f| &f.dir) {
-        series.entry(f.group).or_insert((0, f)).0 += 1;
-    }
     let _ = writeln!(b, "<h2>Series</h2>");
-    for ((p, st, se), (count, f)) in &series {
+    for ((p, st, se), (files, images, f)) in &series {
         let s = &f.series;
-        let label = [
-            s.modality.as_str(),
-            &if s.series_number.is_empty() {
+        let caption = series_caption(s, *files, *images);
+        let about = [
+            format!("Patient <code>{}</code>", esc(&s.patient_id)),
+            if s.series_number.trim().is_empty() {
                 String::new()
             } else {
-                format!("series {}", s.series_number)
+                format!("series {}", esc(s.series_number.trim()))
             },
-            s.series_description.as_str(),
-            &format!("{count} file(s)"),
+            [s.study_date.as_str(), s.study_description.as_str()]
+                .iter()
+                .filter(|t| !t.trim().is_empty())
+                .map(|t| esc(t.trim()))
+                .collect::<Vec<_>>()
+                .join(" · "),
         ]
-        .iter()
+        .into_iter()
         .filter(|t| !t.is_empty())
-        .map(|t| esc(t))
         .collect::<Vec<_>>()
-        .join(" · ");
-        let study = [s.study_date.as_str(), s.study_description.as_str()]
-            .iter()
-            .filter(|t| !t.is_empty())
-            .map(|t| esc(t))
-            .collect::<Vec<_>>()
-            .join(" · ");
-        let _ = writeln!(
-            b,
-            "<h3>{label}</h3><p>Patient <code>{}</code>{}</p>",
-            esc(&s.patient_id),
-            if study.is_empty() {
-                String::new()
-            } else {
-                format!(", study {study}")
-            }
-        );
+        .join(", ");
+        let _ = writeln!(b, "<h3>{}</h3><p>{about}</p>", esc(&caption));
         // Every picture of the series: its key images and its cine.
         let series = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}");
         for (name, bytes) in layout.images.iter().filter(|(n, _)| {
             n.strip_prefix(&series)
                 .is_some_and(|rest| rest.starts_with(['.', '-']))
         }) {
-            let (mime, alt) = if name.ends_with(".gif") {
-                ("image/gif", "Cine of this series")
+            let (mime, what) = if name.ends_with(".gif") {
+                ("image/gif", "Cine")
             } else {
-                ("image/png", "Key image of this series")
+                ("image/png", "Key image")
             };
             let data = base64::engine::general_purpose::STANDARD.encode(bytes);
             let _ = writeln!(
                 b,
-                "<figure><img alt=\"{alt}\" src=\"data:{mime};base64,{data}\"><figcaption><code>{}</code></figcaption></figure>",
-                esc(name)
+                "<figure><img alt=\"{what}: {caption}\" src=\"data:{mime};base64,{data}\"><figcaption>{what}: {caption}</figcaption></figure>",
+                caption = esc(&caption)
             );
         }
     }
     let _ = writeln!(
         b,
-        "<p>De-identified with Obscura (DICOM PS3.15 Basic Profile); see <code>deidentification-report.html</code>. The DICOM files are in <code>DICOM/</code>, indexed by <code>DICOMDIR</code>.</p>"
+        "<p class=\"small\">De-identified with Obscura (DICOM PS3.15 Basic Profile); see <code>deidentification-report.html</code>. The DICOM files are in <code>DICOM/</code>, indexed by <code>DICOMDIR</code>.</p>"
     );
     page(&title, &b)
+}
+
+/// A series in words, for a slide: what kind of imaging, of which part, the series'
+/// description as cleaned, and how many images (e.g. "CT of the chest, “AXIAL 5MM”,
+/// 12 images").
+fn series_caption(s: &crate::deid::Summary, files: usize, images: usize) -> String {
+    let kind = modality_in_words(s.modality.trim());
+    let body = s.body_part.trim().replace('_', " ").to_lowercase();
+    let mut caption = if body.is_empty() {
+        kind
+    } else {
+        format!("{kind} of the {body}")
+    };
+    let description = s.series_description.trim();
+    if !description.is_empty() {
+        let _ = write!(caption, ", “{description}”");
+    }
+    let (n, one, many) = if images > 0 {
+        (images, "image", "images")
+    } else {
+        (files, "file", "files")
+    };
+    let _ = write!(caption, ", {n} {}", if n == 1 { one } else { many });
+    caption
+}
+
+/// A modality (PS3.3 C.7.3.1.1.1) as a presenter would name it.
+fn modality_in_words(modality: &str) -> String {
+    match modality {
+        "" => "Series",
+        "CT" => "CT",
+        "MR" => "MRI",
+        "US" => "Ultrasound",
+        "IVUS" => "Intravascular ultrasound",
+        "CR" | "DX" => "Radiograph",
+        "MG" => "Mammogram",
+        "IO" => "Intra-oral radiograph",
+        "PX" => "Panoramic radiograph",
+        "XA" => "Angiogram",
+        "RF" => "Fluoroscopy",
+        "NM" => "Nuclear medicine",
+        "PT" => "PET",
+        "ES" => "Endoscopy",
+        "XC" | "GM" => "Photograph",
+        "OP" => "Ophthalmic photograph",
+        "OCT" | "OPT" => "Optical coherence tomography",
+        "SM" => "Slide microscopy",
+        "OT" => "Image",
+        "SR" => "Structured report",
+        "DOC" => "Document",
+        "SEG" => "Segmentation",
+        "PR" => "Presentation state",
+        "KO" => "Key images note",
+        "ECG" => "ECG",
+        other => other,
+    }
+    .to_string()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_is_captioned_in_words() {
+        let s = crate::deid::Summary {
+            modality: "MR".into(),
+            body_part: "HEAD_NECK".into(),
+            series_description: "AX T2".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            series_caption(&s, 24, 24),
+            "MRI of the head neck, “AX T2”, 24 images"
+        );
+        let s = crate::deid::Summary {
+            modality: "US".into(),
+            ..Default::default()
+        };
+        assert_eq!(series_caption(&s, 1, 1), "Ultrasound, 1 image");
+        let s = crate::deid::Summary {
+            modality: "SR".into(),
+            ..Default::default()
+        };
+        assert_eq!(series_caption(&s, 2, 0), "Structured report, 2 files");
+        assert_eq!(modality_in_words("ZZ"), "ZZ");
+    }
+
+    #[test]
+    fn the_case_page_is_a_presentation_without_file_paths() {
+        let policy = crate::deid::Policy::basic(crate::deid::ProjectKey::from_bytes([4; 32]));
+        let mut session = crate::deid::Session::new(policy);
+        let mut writer = super::super::PackageWriter::new();
+        for (_, bytes) in crate::sample::sample_study() {
+            let d = session.deidentify(&bytes).expect("de-identified");
+            writer.add(&d);
+        }
+        let layout = writer.layout_mut();
+        for (name, path) in layout.key_image_plan() {
+            layout.add_key_image(&name, format!("png of {path}").as_bytes());
+        }
+        layout.set_notes("Teaching point: <b>fake</b>");
+        let html = case_html(layout);
+        assert!(
+            html.contains("<h1>Teaching cases (2 patients)</h1>"),
+            "{html}"
+        );
+        // The sample: a CT of two series of two images, an MR of one.
+        assert_eq!(html.matches("<h3>CT, ").count(), 2, "{html}");
+        assert_eq!(html.matches("<h3>MRI, ").count(), 1, "{html}");
+        assert_eq!(html.matches(", 2 images</h3>").count(), 3, "{html}");
+        assert_eq!(html.matches("<figcaption>Key image: ").count(), 3);
+        assert!(
+            !html.contains("<figcaption><code>"),
+            "no file name as a caption"
+        );
+        assert!(!html.contains("DICOM/PAT"), "no file path");
+        assert!(html.contains("Teaching point: &lt;b&gt;fake&lt;/b&gt;"));
+        // Nothing of the fake patients (the sample's descriptions name them).
+        for phi in ["FAKEDOE", "JANEFAKE", "FAKESMITH"] {
+            assert!(!html.contains(phi), "{phi} in {html}");
+        }
+    }
 
     #[test]
     fn text_is_escaped() {

@@ -699,8 +699,12 @@ def check_key_images(out, text):
         return "no key image"
     for path in images:
         lum = read_png(path)
-        if lum.shape != text.shape:
-            return f"{path}: key image is {lum.shape}, not {text.shape}"
+        # Key images are enlarged for slides by a whole factor (to at least 1024 px on their
+        # longer side): each image pixel is a k×k block; the block's brightest pixel stands for it.
+        k = max(1, -(-1024 // max(text.shape)))
+        if lum.shape != (text.shape[0] * k, text.shape[1] * k):
+            return f"{path}: key image is {lum.shape}, not {text.shape} enlarged {k} times"
+        lum = lum.reshape(text.shape[0], k, text.shape[1], k).max(axis=(1, 3))
         if (lum[text] > 60).any():
             return f"{path}: burned-in text shows in the key image"
         if lum.max() < 100:
