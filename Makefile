@@ -56,6 +56,7 @@ test-wasm:
 test-crossval:
 	.venv/bin/python tests/crossval/check_external.py --cli target/release/obscura
 	.venv/bin/python tests/crossval/check_pixels.py --cli target/release/obscura
+	.venv/bin/python tests/crossval/check_deck.py --cli target/release/obscura
 
 # The worker's queue and package logic in Node, with the real wasm core (trap recovery).
 test-js:

@@ -15,7 +15,8 @@ if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 
 # 1. Debian packages: Chromium + its driver and Firefox ESR (browser tests, Firefox driven
 #    over WebDriver BiDi), DCMTK and dicom3tools
-#    (cross-validation of output), zip tools, Python venv support.
+#    (cross-validation of output), zip tools, LibreOffice Impress and poppler (the slide deck
+#    opened and drawn), Python venv support.
 need_apt=()
 if ! $only_run; then
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
@@ -24,6 +25,8 @@ command -v firefox-esr >/dev/null 2>&1 || need_apt+=(firefox-esr)
 command -v dcmdump >/dev/null 2>&1 || need_apt+=(dcmtk)
 command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)
 command -v 7zz >/dev/null 2>&1 || need_apt+=(7zip)
+command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-impress)
+command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then

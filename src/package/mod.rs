@@ -4,7 +4,9 @@
 //! Nothing in the package names an original file, value or UID: paths are counters and the
 //! change log lists only tags and actions.
 
+mod case;
 mod change_sets;
+mod deck;
 mod dicomdir;
 pub mod encrypt;
 pub mod export_log;
@@ -540,6 +542,7 @@ impl Layout {
             "case.html",
             Compressed::of(report::case_html(self).as_bytes()),
         ));
+        files.push(("case.pptx", Compressed::stored(&deck::case_pptx(self))));
         files.push(("changes.json", self.changes_json()));
         files.push(("CHANGES.txt", self.changes_text(policy)));
         files

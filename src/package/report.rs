@@ -14,8 +14,8 @@ use base64::Engine;
 use super::Layout;
 use crate::deid::Policy;
 
-/// Text made safe to put in HTML.
-fn esc(s: &str) -> String {
+/// Text made safe to put in HTML (and XML).
+pub(super) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -187,29 +187,12 @@ pub fn report_files(files: &[String], count: usize, changes: &[crate::deid::Chan
 }
 
 /// `case.html`: a case presentation. A title, the presenter's notes, then each series with
-/// a caption in words ("MRI of the head, “AX T2” (cleaned), 24 images"), never a file path,
-/// and its key images and cine at a size for slides.
+/// a caption in words ("MRI of the head, “AX T2”, 24 images"), never a file path, and its
+/// key images and cine at a size for slides.
 pub fn case_html(layout: &Layout) -> String {
+    let case = super::case::Case::of(layout);
     let mut b = String::new();
-    // Series in package order, with how many files and images each has.
-    let mut series: BTreeMap<(usize, usize, usize), (usize, usize, &super::DirFile)> =
-        BTreeMap::new();
-    for f in layout.files.iter().map(|f| &f.dir) {
-        let entry = series.entry(f.group).or_insert((0, 0, f));
-        entry.0 += 1;
-        entry.1 += usize::from(f.has_pixels);
-    }
-    let studies: std::collections::BTreeSet<&str> = series
-        .values()
-        .map(|(_, _, f)| f.series.study_description.trim())
-        .filter(|d| !d.is_empty())
-        .collect();
-    let title = match (layout.patients.len(), studies.len()) {
-        (0 | 1, 1) => format!("Teaching case: {}", studies.first().unwrap_or(&"")),
-        (0 | 1, _) => "Teaching case".to_string(),
-        (n, _) => format!("Teaching cases ({n} patients)"),
-    };
-    let _ = writeln!(b, "<h1>{}</h1>", esc(&title));
+    let _ = writeln!(b, "<h1>{}</h1>", esc(&case.title));
     if !layout.notes.trim().is_empty() {
         let _ = writeln!(
             b,
@@ -218,9 +201,8 @@ pub fn case_html(layout: &Layout) -> String {
         );
     }
     let _ = writeln!(b, "<h2>Series</h2>");
-    for ((p, st, se), (files, images, f)) in &series {
-        let s = &f.series;
-        let caption = series_caption(s, *files, *images);
+    for series in &case.series {
+        let s = &series.first.series;
         let about = [
             format!("Patient <code>{}</code>", esc(&s.patient_id)),
             if s.series_number.trim().is_empty() {
@@ -239,23 +221,19 @@ pub fn case_html(layout: &Layout) -> String {
         .filter(|t| !t.is_empty())
         .collect::<Vec<_>>()
         .join(", ");
-        let _ = writeln!(b, "<h3>{}</h3><p>{about}</p>", esc(&caption));
+        let caption = esc(&series.caption);
+        let _ = writeln!(b, "<h3>{caption}</h3><p>{about}</p>");
         // Every picture of the series: its key images and its cine.
-        let series = format!("images/PAT{p:04}-STU{st:04}-SER{se:04}");
-        for (name, bytes) in layout.images.iter().filter(|(n, _)| {
-            n.strip_prefix(&series)
-                .is_some_and(|rest| rest.starts_with(['.', '-']))
-        }) {
-            let (mime, what) = if name.ends_with(".gif") {
+        for picture in &series.pictures {
+            let (mime, what) = if picture.is_cine() {
                 ("image/gif", "Cine")
             } else {
                 ("image/png", "Key image")
             };
-            let data = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let data = base64::engine::general_purpose::STANDARD.encode(picture.bytes);
             let _ = writeln!(
                 b,
                 "<figure><img alt=\"{what}: {caption}\" src=\"data:{mime};base64,{data}\"><figcaption>{what}: {caption}</figcaption></figure>",
-                caption = esc(&caption)
             );
         }
     }
@@ -263,94 +241,12 @@ pub fn case_html(layout: &Layout) -> String {
         b,
         "<p class=\"small\">De-identified with Obscura (DICOM PS3.15 Basic Profile); see <code>deidentification-report.html</code>. The DICOM files are in <code>DICOM/</code>, indexed by <code>DICOMDIR</code>.</p>"
     );
-    page(&title, &b)
-}
-
-/// A series in words, for a slide: what kind of imaging, of which part, the series'
-/// description as cleaned, and how many images (e.g. "CT of the chest, “AXIAL 5MM”,
-/// 12 images").
-fn series_caption(s: &crate::deid::Summary, files: usize, images: usize) -> String {
-    let kind = modality_in_words(s.modality.trim());
-    let body = s.body_part.trim().replace('_', " ").to_lowercase();
-    let mut caption = if body.is_empty() {
-        kind
-    } else {
-        format!("{kind} of the {body}")
-    };
-    let description = s.series_description.trim();
-    if !description.is_empty() {
-        let _ = write!(caption, ", “{description}”");
-    }
-    let (n, one, many) = if images > 0 {
-        (images, "image", "images")
-    } else {
-        (files, "file", "files")
-    };
-    let _ = write!(caption, ", {n} {}", if n == 1 { one } else { many });
-    caption
-}
-
-/// A modality (PS3.3 C.7.3.1.1.1) as a presenter would name it.
-fn modality_in_words(modality: &str) -> String {
-    match modality {
-        "" => "Series",
-        "CT" => "CT",
-        "MR" => "MRI",
-        "US" => "Ultrasound",
-        "IVUS" => "Intravascular ultrasound",
-        "CR" | "DX" => "Radiograph",
-        "MG" => "Mammogram",
-        "IO" => "Intra-oral radiograph",
-        "PX" => "Panoramic radiograph",
-        "XA" => "Angiogram",
-        "RF" => "Fluoroscopy",
-        "NM" => "Nuclear medicine",
-        "PT" => "PET",
-        "ES" => "Endoscopy",
-        "XC" | "GM" => "Photograph",
-        "OP" => "Ophthalmic photograph",
-        "OCT" | "OPT" => "Optical coherence tomography",
-        "SM" => "Slide microscopy",
-        "OT" => "Image",
-        "SR" => "Structured report",
-        "DOC" => "Document",
-        "SEG" => "Segmentation",
-        "PR" => "Presentation state",
-        "KO" => "Key images note",
-        "ECG" => "ECG",
-        other => other,
-    }
-    .to_string()
+    page(&case.title, &b)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_series_is_captioned_in_words() {
-        let s = crate::deid::Summary {
-            modality: "MR".into(),
-            body_part: "HEAD_NECK".into(),
-            series_description: "AX T2".into(),
-            ..Default::default()
-        };
-        assert_eq!(
-            series_caption(&s, 24, 24),
-            "MRI of the head neck, “AX T2”, 24 images"
-        );
-        let s = crate::deid::Summary {
-            modality: "US".into(),
-            ..Default::default()
-        };
-        assert_eq!(series_caption(&s, 1, 1), "Ultrasound, 1 image");
-        let s = crate::deid::Summary {
-            modality: "SR".into(),
-            ..Default::default()
-        };
-        assert_eq!(series_caption(&s, 2, 0), "Structured report, 2 files");
-        assert_eq!(modality_in_words("ZZ"), "ZZ");
-    }
 
     #[test]
     fn the_case_page_is_a_presentation_without_file_paths() {
