@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Channel, toWorker, fromWorker, toCleaner, fromCleaner } from '../../www/shared/protocol.js';
+import { Channel, Requests, toWorker, fromWorker, toCleaner, fromCleaner } from '../../www/shared/protocol.js';
 
 const source = (path) => readFileSync(new URL(`../../www/${path}`, import.meta.url), 'utf8');
 
@@ -35,13 +35,14 @@ const channels = [
 ];
 
 /** The message types a file sends: through a channel's `post` or `message`, as a literal
- * `{ type: '…' }` handed to the main worker's `post` (batch.js), or as the main worker's
- * `answer` to a request. */
+ * `{ type: '…' }` handed to the main worker's `post` (batch.js), as the main worker's
+ * `answer` to a request, or as a request of the page's (`requests.request`). */
 function sent(text) {
   const types = new Set();
   for (const m of text.matchAll(/\.(?:post\([^,()]+,|message\()\s*'(\w+)'/g)) types.add(m[1]);
   for (const m of text.matchAll(/\{\s*type: '(\w+)'/g)) types.add(m[1]);
   for (const m of text.matchAll(/\banswer\(\s*'(\w+)'/g)) types.add(m[1]);
+  for (const m of text.matchAll(/\brequests\.request\(\s*'(\w+)'/g)) types.add(m[1]);
   return types;
 }
 
@@ -98,4 +99,36 @@ test('no file posts a message around the protocol', () => {
       }
     }
   }
+});
+
+test('a request gets its own answer, an error rejects it, and a cancelled one drops its answer', async () => {
+  const posted = [];
+  const requests = new Requests(toWorker, { postMessage: (msg) => posted.push(msg) });
+  const first = requests.request('details', { id: 1 });
+  const second = requests.request('details', { id: 2 });
+  assert.deepEqual(posted.map((m) => [m.type, m.id]), [['details', 1], ['details', 2]]);
+  assert.notEqual(posted[0].ask, posted[1].ask, 'each request has its own number');
+  assert.equal(requests.pending, 2);
+  // Answers come in any order, each to its own request.
+  requests.settle({ type: 'details', id: 2, ask: posted[1].ask, details: 'two' });
+  requests.settle({ type: 'details', id: 1, ask: posted[0].ask, details: 'one' });
+  assert.equal((await first).details, 'one');
+  assert.equal((await second).details, 'two');
+
+  const failing = requests.request('preview', { id: 3 });
+  requests.settle({ type: 'preview', id: 3, ask: posted[2].ask, error: 'cannot be drawn' });
+  await assert.rejects(failing, /cannot be drawn/);
+
+  const viewer = new AbortController();
+  const stale = requests.request('preview', { id: 4 }, { signal: viewer.signal });
+  viewer.abort();
+  await assert.rejects(stale, { name: 'AbortError' });
+  assert.equal(requests.pending, 0, 'a cancelled request no longer waits');
+  // Its answer comes later, and is dropped; so is an answer nobody asked for.
+  requests.settle({ type: 'preview', id: 4, ask: posted[3].ask, before: {} });
+  requests.settle({ type: 'preview', id: 5, ask: 999 });
+  await assert.rejects(requests.request('preview', { id: 6 }, { signal: viewer.signal }), { name: 'AbortError' });
+  assert.equal(posted.length, 4, 'a request cancelled before it is made is not posted');
+  assert.throws(() => requests.request('nonsense'), /there is no message "nonsense"/);
+  assert.equal(requests.pending, 0, 'nothing waits for a request that could not be made');
 });

@@ -3,7 +3,7 @@
 
 import { entriesToFiles } from './entries.js';
 import { Collector } from '../shared/collect.js';
-import { toWorker, fromWorker } from '../shared/protocol.js';
+import { toWorker, fromWorker, Requests } from '../shared/protocol.js';
 
 const $ = (id) => document.getElementById(id);
 $('key-form')?.addEventListener('submit', (ev) => ev.preventDefault());
@@ -25,6 +25,11 @@ if ('serviceWorker' in navigator) {
     .catch(() => { /* the page works without it, online */ });
 }
 const worker = new Worker(scriptPolicy ? scriptPolicy.createScriptURL(workerUrl) : workerUrl, { type: 'module' });
+/** Requests to the worker whose answers the page awaits (see ../shared/protocol.js). */
+const requests = new Requests(toWorker, worker);
+/** Cancels the requests about the batch's files (lists of changes, thumbnails) when the user
+ * starts over: their answers, when they come, are dropped. */
+let batchAsking = new AbortController();
 
 const rows = new Map();   // id → { name, report, flagged, checked, tr (while on the list's page) }
 // The file list shows a page of rows at a time: a study of thousands of files stays light
@@ -425,8 +430,12 @@ function drawRow(id, row) {
       if (!details.open || details.dataset.asked) return;
       details.dataset.asked = 'yes';
       details.append(text('p', 'Listing the changes…', 'hint'));
-      detailsWanted.set(id, details);
-      toWorker.post(worker, 'details', { id });
+      requests.request('details', { id }, { signal: batchAsking.signal }).then(
+        (answer) => showDetails(details, answer.details),
+        (e) => {
+          if (e.name !== 'AbortError') details.lastChild.replaceWith(text('p', `The changes could not be listed: ${e.message}`, 'reason'));
+        },
+      );
     });
     state.append(details);
   } else if (report.status === 'cancelled') {
@@ -439,20 +448,9 @@ function drawRow(id, row) {
   }
 }
 
-/** Elements waiting for the list of changes of a file (see drawRow), by file id. */
-const detailsWanted = new Map();
-
 /** The list of changes of a file arrived: it goes in the element that asked for it. */
-function showDetails(msg) {
-  const details = detailsWanted.get(msg.id);
-  detailsWanted.delete(msg.id);
-  if (!details) return;
-  if (msg.error) {
-    details.lastChild.replaceWith(text('p', `The changes could not be listed: ${msg.error}`, 'reason'));
-    return;
-  }
+function showDetails(details, { changes, review }) {
   const list = document.createElement('ul');
-  const { changes, review } = msg.details;
   for (const r of review) {
     list.append(text('li', `${r.name}: “${r.before}” → ${r.after ? `“${r.after}”` : 'removed'}`));
   }
@@ -502,14 +500,21 @@ function wantThumbnail() {
     if (thumbs.has(key)) continue;
     thumbs.set(key, 'pending');
     thumbBusy = true;
-    toWorker.post(worker, 'thumbnail', { id, key });
+    requests.request('thumbnail', { id, key }, { signal: batchAsking.signal }).then(
+      (answer) => thumbnailMade(key, answer.image),
+      (e) => {
+        thumbBusy = false;
+        if (e.name !== 'AbortError') thumbnailMade(key, null);
+      },
+    );
     return;
   }
 }
-function thumbnailMade(msg) {
+/** The picture of the series `key` arrived (`image`), or there is none. */
+function thumbnailMade(key, image) {
   thumbBusy = false;
-  if (msg.image && thumbs.get(msg.key) === 'pending') {
-    const { width, height, rgba } = msg.image;
+  if (image && thumbs.get(key) === 'pending') {
+    const { width, height, rgba } = image;
     const full = document.createElement('canvas');
     full.width = width;
     full.height = height;
@@ -524,9 +529,9 @@ function thumbnailMade(msg) {
     const ctx = thumb.getContext('2d');
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(full, 0, 0, thumb.width, thumb.height);
-    thumbs.set(msg.key, thumb);
-  } else if (!msg.image) {
-    thumbs.set(msg.key, 'none');
+    thumbs.set(key, thumb);
+  } else if (!image) {
+    thumbs.set(key, 'none');
   }
   if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
 }
@@ -803,7 +808,8 @@ $('reset-button').addEventListener('click', () => {
   unsaved = false;
   rows.clear();
   commonValues.clear();
-  detailsWanted.clear();
+  batchAsking.abort();
+  batchAsking = new AbortController();
   drawnBoxes = [];
   showDrawnBoxes();
   shownIds = [];
@@ -836,12 +842,14 @@ function draw(canvas, image) {
   canvas.getContext('2d').putImageData(new ImageData(image.rgba, image.width, image.height), 0, 0);
 }
 
-let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null }
+let preview = null; // { id, after: ImageData, box: {x, y, w, h} | null, asking: AbortController }
 
 function openPreview(id, name) {
   stopPlaying();
   zoom = null;
-  preview = { id, after: null, box: null, loading: false, wanted: undefined, window: null, custom: null };
+  // What was asked for the image shown before is never drawn.
+  if (preview) preview.asking.abort();
+  preview = { id, after: null, box: null, loading: false, wanted: undefined, window: null, custom: null, asking: new AbortController() };
   $('preview-window-custom').hidden = true;
   if ($('preview-window').value === 'custom') $('preview-window').value = '';
   $('preview-title').textContent = `Before and after: ${name}`;
@@ -865,10 +873,6 @@ function chosenWindow() {
 
 function showPreview(msg) {
   if (!preview || msg.id !== preview.id) return;
-  if (msg.error) {
-    $('preview-note').textContent = `The image cannot be shown: ${msg.error}`;
-    return;
-  }
   draw($('preview-before'), msg.before);
   draw($('preview-after'), msg.after);
   applyZoom();
@@ -977,6 +981,8 @@ $('preview-play').addEventListener('click', () => {
   requestFrame(((preview.frame ?? 0) + 1) % preview.frames);
 });
 $('preview').addEventListener('close', stopPlaying);
+// A frame asked for and not yet drawn is not drawn once the dialog is closed.
+$('preview').addEventListener('close', () => { if (preview) preview.asking.abort(); });
 // The browser gives focus back to the button that opened the dialog; when that row was drawn
 // anew meanwhile (a box blacked out, the file cleaned again), focus goes to its new button
 // rather than falling to the page.
@@ -1069,7 +1075,12 @@ function requestFrame(frame) {
   preview.loading = true;
   preview.box = null;
   $('box-actions').hidden = true;
-  toWorker.post(worker, 'preview', { id: preview.id, frame, window: chosenWindow() });
+  requests.request('preview', { id: preview.id, frame, window: chosenWindow() }, { signal: preview.asking.signal }).then(
+    showPreview,
+    (e) => {
+      if (e.name !== 'AbortError') $('preview-note').textContent = `The image cannot be shown: ${e.message}`;
+    },
+  );
 }
 $('preview-frame').addEventListener('input', (ev) => { stopPlaying(); requestFrame(Number(ev.target.value) - 1); });
 $('preview-window').addEventListener('change', () => {
@@ -1261,6 +1272,11 @@ function shareValues(report) {
   return report;
 }
 
+/** An answer to a request of the page's: to the request waiting for it. */
+function answered(msg) {
+  requests.settle(msg);
+}
+
 /** One message of the worker's (files added and their results come a few at a time, in
  * `many`). */
 function handleMessage(msg) {
@@ -1291,11 +1307,11 @@ const messageHandlers = {
     saveBlob(new Blob([msg.text], { type: 'application/json' }), 'obscura-reidentification-key.json');
     $('reid-panel').hidden = true;
   },
-  preview: showPreview,
-  details: showDetails,
+  preview: answered,
+  details: answered,
   regionApplied,
   keyImageSet,
-  thumbnail: thumbnailMade,
+  thumbnail: answered,
   network(msg) { network.worker = msg.count; if (network.counting) showNetwork(); },
   error(msg) { workerError = msg.message; updateStatus(); },
 };

@@ -6,7 +6,9 @@
 // is made and posted through its channel, which refuses a type it does not define, and a
 // receiver hands what it gets to `receive`, which refuses a type it has no handler for: a
 // misspelt or forgotten message is an error where it happens, never a message nobody reads.
-// tests/js/protocol.test.mjs checks that every type is sent somewhere and handled somewhere.
+// A request that wants its answer goes through `Requests`, which matches the answer to it and
+// can cancel it. tests/js/protocol.test.mjs checks that every type is sent somewhere and
+// handled somewhere.
 
 /** The text of an error (or of anything thrown), as a message carries it. */
 export function errorText(e) {
@@ -48,6 +50,65 @@ export class Channel {
     const handler = handlers[type];
     if (typeof handler !== 'function') throw new Error(`${this.name}: nothing handles "${type}"`);
     return handler(msg);
+  }
+}
+
+/**
+ * Requests on a channel, each answered once: `request` posts a message with a number of its
+ * own (`ask`) and gives a promise of the answer, which carries the same number back (the main
+ * worker's `answer` puts it there). The receiver hands every answer to `settle`.
+ * - An answer with an `error` rejects the promise with that error.
+ * - A request can be cancelled with an AbortSignal: its promise rejects at once (an
+ *   AbortError), and its answer, when it comes, is dropped. A viewer closed or moved on from
+ *   never draws what was asked for before.
+ */
+export class Requests {
+  /**
+   * @param {Channel} channel what the requests are posted on
+   * @param {{postMessage: Function}} target where to (a Worker)
+   */
+  constructor(channel, target) {
+    this.channel = channel;
+    this.target = target;
+    this.next = 1;
+    /** @type {Map<number, {resolve: Function, reject: Function}>} */
+    this.waiting = new Map();
+  }
+
+  /**
+   * Post a request of `type` with `fields`; the promise of its answer.
+   * @param {string} type
+   * @param {object} [fields]
+   * @param {{signal?: AbortSignal, transfer?: Transferable[]}} [how]
+   */
+  request(type, fields = {}, { signal, transfer = [] } = {}) {
+    if (signal && signal.aborted) return Promise.reject(signal.reason);
+    const ask = this.next++;
+    const msg = this.channel.message(type, { ...fields, ask }); // a type it does not carry throws here
+    const answered = new Promise((resolve, reject) => {
+      this.waiting.set(ask, { resolve, reject });
+      if (signal) {
+        signal.addEventListener('abort', () => {
+          if (this.waiting.delete(ask)) reject(signal.reason);
+        }, { once: true });
+      }
+    });
+    this.target.postMessage(msg, transfer);
+    return answered;
+  }
+
+  /** Hand `msg`, an answer, to the request waiting for it (nothing when it was cancelled). */
+  settle(msg) {
+    const waiting = this.waiting.get(msg.ask);
+    if (!waiting) return;
+    this.waiting.delete(msg.ask);
+    if (msg.error !== undefined) waiting.reject(new Error(msg.error));
+    else waiting.resolve(msg);
+  }
+
+  /** How many requests await their answer. */
+  get pending() {
+    return this.waiting.size;
   }
 }
 

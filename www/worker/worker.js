@@ -134,14 +134,16 @@ onmessage = async (ev) => {
   }
 };
 
-/** Post the answer `type` to a request: `work`'s fields (and what it transfers), or the
- * error it threw, with `fields` (which say what it answers) either way. */
-async function answer(type, fields, work) {
+/** Post the answer `type` to the request `msg`: `work`'s fields (and what it transfers), or
+ * the error it threw, with `fields` (which say what it answers) and the request's number
+ * (`ask`, for the page's `Requests`) either way. */
+async function answer(type, msg, fields, work) {
+  const about = msg.ask === undefined ? fields : { ...fields, ask: msg.ask };
   try {
     const { transfer = [], ...result } = await work();
-    post({ type, ...fields, ...result }, transfer);
+    post({ type, ...about, ...result }, transfer);
   } catch (e) {
-    post({ type, ...fields, error: errorText(e) });
+    post({ type, ...about, error: errorText(e) });
   }
 }
 
@@ -190,7 +192,7 @@ const handlers = {
     }
     // Straight to the file the user chose, a piece at a time: a package of many GB never
     // has to fit in memory.
-    await answer('packageSaved', { name: msg.handle.name }, async () => {
+    await answer('packageSaved', msg, { name: msg.handle.name }, async () => {
       const out = await msg.handle.createWritable();
       let bytes = 0;
       const logLine = await batch.exportPackage(parts, how, async (piece) => {
@@ -201,16 +203,16 @@ const handlers = {
       return { bytes, logLine };
     });
   },
-  preview: (msg) => answer('preview', { id: msg.id }, async () => {
+  preview: (msg) => answer('preview', msg, { id: msg.id }, async () => {
     const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
     return { before, after, transfer: [before.rgba.buffer, after.rgba.buffer] };
   }),
-  details: (msg) => answer('details', { id: msg.id }, async () => ({ details: await batch.details(msg.id) })),
-  thumbnail: (msg) => answer('thumbnail', { key: msg.key }, async () => {
+  details: (msg) => answer('details', msg, { id: msg.id }, async () => ({ details: await batch.details(msg.id) })),
+  thumbnail: (msg) => answer('thumbnail', msg, { key: msg.key }, async () => {
     const image = await batch.thumbnail(msg.id);
     return { image, transfer: [image.rgba.buffer] };
   }),
-  keyImage: (msg) => answer('keyImageSet', { id: msg.id }, async () => {
+  keyImage: (msg) => answer('keyImageSet', msg, { id: msg.id }, async () => {
     await batch.setKeyImage(msg.id, msg.choice);
     return { choice: msg.choice };
   }),
@@ -225,7 +227,7 @@ const handlers = {
 /** A box drawn, taken back or said to be text or not: the file cleaned again, and the boxes
  * the user drew as they now are. */
 function boxesChanged(msg, change) {
-  return answer('regionApplied', { id: msg.id }, async () => {
+  return answer('regionApplied', msg, { id: msg.id }, async () => {
     await change();
     return { boxes: batch.drawnBoxes() };
   });
