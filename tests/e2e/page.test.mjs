@@ -430,6 +430,43 @@ test('status, progress and Cancel stay in view wherever the user is on the page,
   await context.close();
 });
 
+test('the image check fits a small image to its room, scaled up, and zooms from there; window presets follow the modality (issue 28, items 4 and 6)', async () => {
+  const { context, page, errors } = await openPage();
+  await page.setViewportSize({ width: 1440, height: 900 });
+  await openSampleImage(page);
+  const after = page.locator('#preview-after');
+  const size = () => after.evaluate((c) => ({ width: c.width, shown: c.getBoundingClientRect().width }));
+  // The sample's images are 64 pixels square; the room is 44% of 1440 wide and 70% of 900
+  // high: a square image is shown 630 pixels wide.
+  await assertEventually(async () => (await size()).shown > 600, 30_000);
+  const fitted = await size();
+  assert.equal(fitted.width, 64);
+  assert.ok(fitted.shown <= 634, `shown ${fitted.shown} px wide, within its room`);
+  assert.equal(await page.locator('#zoom-out-value').textContent(), 'Fit');
+  const before = await page.locator('#preview-before').evaluate((c) => c.getBoundingClientRect().width);
+  assert.equal(Math.round(before), Math.round(fitted.shown), 'before and after at the same size');
+  // Zooming in starts from the fitted size.
+  await page.getByRole('button', { name: 'Zoom in' }).click();
+  assert.ok(Math.abs((await size()).shown - 2 * fitted.shown) < 4, 'twice the fitted size');
+  await page.getByRole('button', { name: 'Fit', exact: true }).click();
+  assert.equal(Math.round((await size()).shown), Math.round(fitted.shown));
+  // A smaller window: the image follows.
+  await page.setViewportSize({ width: 800, height: 600 });
+  await assertEventually(async () => Math.abs((await size()).shown - 352) < 4, 10_000);
+  // Window presets follow the modality (issue 28, item 6): CT's for the CT; an MR opened next
+  // is shown in its own window, never in the CT bone window chosen before.
+  const choice = page.getByLabel('Brightness and contrast (window)');
+  await choice.selectOption({ label: 'CT bone (400 / 1800)' });
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('button', { name: 'Show image: FAKESMITH_MR_1_1.dcm' }).click();
+  await assertEventually(async () => /what goes into the package/.test(await page.getByRole('dialog').textContent()), 30_000);
+  assert.equal(await choice.inputValue(), '', 'the MR in its own window');
+  const offered = await choice.evaluate((s) => [...s.options].filter((o) => !o.hidden).map((o) => o.textContent));
+  assert.deepEqual(offered, ['As the file says', 'Full range']);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('focus stays where the user was: on the box tools after a box is blacked out, and back on the button that opened the image check when it closes', async () => {
   const { context, page, errors } = await openPage();
   const { dialog } = await openSampleImage(page);

@@ -852,6 +852,7 @@ function openPreview(id, name) {
   preview = { id, after: null, box: null, loading: false, wanted: undefined, window: null, custom: null, asking: new AbortController() };
   $('preview-window-custom').hidden = true;
   if ($('preview-window').value === 'custom') $('preview-window').value = '';
+  showWindowPresets(id);
   $('preview-title').textContent = `Before and after: ${name}`;
   $('preview-note').textContent = 'Drawing the image…';
   $('box-actions').hidden = true;
@@ -859,6 +860,20 @@ function openPreview(id, name) {
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
   requestFrame(undefined);
+}
+
+/** Offer the window presets of the file's modality only (CT's in Hounsfield units for a CT);
+ * a preset chosen for another modality's image goes back to the file's own window, so that
+ * an MR opened after a CT is never shown in a CT bone window. */
+function showWindowPresets(id) {
+  const row = rows.get(id);
+  const report = (row && row.report) || {};
+  const modality = (report.after && report.after.modality) || (report.before && report.before.modality) || '';
+  const select = $('preview-window');
+  for (const option of select.options) {
+    if (option.dataset.modality) option.hidden = option.dataset.modality !== modality;
+  }
+  if (select.selectedOptions[0] && select.selectedOptions[0].hidden && select.value !== 'custom') select.value = '';
 }
 
 /** The window chosen for the image check, or undefined for the file's own. */
@@ -1004,17 +1019,26 @@ function applyZoom() {
   pair.classList.toggle('zoomed', zoom !== null);
   for (const id of ['preview-before', 'preview-after']) {
     const c = $(id);
-    c.style.width = zoom === null ? '' : `${Math.round(c.width * zoom)}px`;
+    const scale = zoom ?? roomScale(c);
+    c.style.width = c.width ? `${Math.round(c.width * scale)}px` : '';
   }
   $('zoom-out-value').textContent = zoom === null ? 'Fit' : `${Math.round(zoom * 100)}%`;
 }
+/** Fit: the scale at which an image fills the room each of the two views has (as wide as
+ * 44% of the window and as high as 70% of it: see `.preview-pair` in style.css), small
+ * images scaled up as a viewer shows them. */
+function roomScale(c) {
+  if (!c.width || !c.height) return 1;
+  return Math.min((innerWidth * 0.44) / c.width, (innerHeight * 0.7) / c.height);
+}
+addEventListener('resize', () => { if ($('preview').open && zoom === null) applyZoom(); });
 function fitScale() {
   const c = $('preview-after');
   return c.width ? c.getBoundingClientRect().width / c.width : 1;
 }
 function zoomBy(factor) {
   const from = zoom ?? fitScale();
-  zoom = Math.min(16, Math.max(0.125, from * factor));
+  zoom = Math.min(32, Math.max(0.125, from * factor));
   applyZoom();
 }
 $('zoom-in').addEventListener('click', () => zoomBy(2));
