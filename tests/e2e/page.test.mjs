@@ -771,6 +771,26 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await assertEventually(async () => /left visible/.test(await found.textContent()) && (await brightIn()) > 0, 30_000);
   await found.getByRole('button', { name: /^Black it out again/ }).click();
   await assertEventually(async () => !/left visible/.test(await found.textContent()) && (await brightIn()) === 0, 30_000);
+  // The same on the image (issue 28, item 3): the boxes are outlined over it, on a layer of
+  // their own, and a click on one leaves it visible, another blacks it out again.
+  const marked = () => page.evaluate(() => {
+    const d = document.getElementById('preview-marks').getContext('2d').getImageData(0, 0, 320, 240).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1;
+    return n;
+  });
+  assert.ok(await marked() > 0, 'the boxes found are outlined');
+  const canvas = page.locator('#preview-after');
+  const centre = async () => {
+    const shown = await canvas.boundingBox();
+    const s = shown.width / 320;
+    return { x: (x + w / 2) * s, y: (y + h / 2) * s };
+  };
+  await canvas.click({ position: await centre() });
+  await assertEventually(async () => /left visible/.test(await found.textContent()) && (await brightIn()) > 0, 30_000);
+  await canvas.click({ position: await centre() });
+  await assertEventually(async () => !/left visible/.test(await found.textContent()) && (await brightIn()) === 0, 30_000);
+  assert.equal(await dialog.locator('#box-actions').isVisible(), false, 'a click draws no box of its own');
   // The frames of the cine can be looked through.
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');

@@ -946,8 +946,9 @@ function keyImageSet(msg) {
   showKeyChoice();
 }
 
-// Boxes automatic detection found in the image shown: each can be pointed at (outlined on
-// the right-hand image) and left visible when it is not text, or blacked out again.
+// Boxes automatic detection found in the image shown, listed (and outlined on the right-hand
+// image, see showMarks): each can be left visible when it is not text, or blacked out again,
+// from its button or by a click on it in the image.
 function showDetections() {
   const row = preview && rows.get(preview.id);
   const found = (row && row.report && row.report.detections) || [];
@@ -960,11 +961,7 @@ function showDetections() {
     const button = text('button', d.rejected ? 'Black it out again' : 'Not text: leave visible');
     button.type = 'button';
     button.setAttribute('aria-label', `${button.textContent}: box ${i + 1}, ${where}`);
-    button.addEventListener('click', () => {
-      $('preview-note').textContent = 'Rebuilding the package…';
-      list.querySelectorAll('button').forEach((b) => { b.disabled = true; });
-      toWorker.post(worker, 'detection', { id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
-    });
+    button.addEventListener('click', () => toggleDetection(d));
     const outline = (on) => { preview.highlight = on ? d : null; showBox(); };
     for (const el of [item, button]) {
       el.addEventListener('pointerenter', () => outline(true));
@@ -975,6 +972,49 @@ function showDetections() {
     item.append(button);
     list.append(item);
   });
+}
+
+/** Say a box found is not text (it is left visible), or is text after all (blacked out
+ * again): the file is cleaned again. */
+function toggleDetection(d) {
+  if (preview.rebuilding) return;
+  preview.rebuilding = true;
+  $('preview-note').textContent = 'Rebuilding the package…';
+  $('detection-list').querySelectorAll('button').forEach((b) => { b.disabled = true; });
+  toWorker.post(worker, 'detection', { id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
+}
+
+/** The boxes found in the image shown, and the one under the point `p` (image pixels). */
+function detectionsShown() {
+  const row = preview && rows.get(preview.id);
+  return (row && row.report && row.report.detections) || [];
+}
+function detectionAt(p) {
+  return detectionsShown().find((d) => p.x >= d.x && p.x < d.x + d.w && p.y >= d.y && p.y < d.y + d.h);
+}
+
+/** Outline the boxes found on the right-hand image, on a layer over it (the image itself
+ * stays what goes into the package): yellow where blacked out, blue and dashed where left
+ * visible, thicker for the one pointed at in the list. */
+function showMarks() {
+  const image = $('preview-after');
+  const marks = $('preview-marks');
+  if (marks.width !== image.width || marks.height !== image.height) {
+    marks.width = image.width;
+    marks.height = image.height;
+  }
+  marks.style.width = image.style.width;
+  const ctx = marks.getContext('2d');
+  ctx.clearRect(0, 0, marks.width, marks.height);
+  const unit = image.width / Math.max(1, image.getBoundingClientRect().width); // an on-screen pixel
+  for (const d of detectionsShown()) {
+    const pointed = preview.highlight === d;
+    ctx.lineWidth = (pointed ? 3 : 1.5) * unit;
+    ctx.setLineDash(d.rejected ? [4 * unit, 3 * unit] : []);
+    ctx.strokeStyle = d.rejected ? '#4da3ff' : '#ffd60a';
+    ctx.strokeRect(d.x - ctx.lineWidth / 2, d.y - ctx.lineWidth / 2, d.w + ctx.lineWidth, d.h + ctx.lineWidth);
+  }
+  ctx.setLineDash([]);
 }
 
 // Cine: the next frame is asked for once the last one is drawn (never faster than the
@@ -1023,6 +1063,7 @@ function applyZoom() {
     c.style.width = c.width ? `${Math.round(c.width * scale)}px` : '';
   }
   $('zoom-out-value').textContent = zoom === null ? 'Fit' : `${Math.round(zoom * 100)}%`;
+  if (preview && preview.after) showMarks();
 }
 /** Fit: the scale at which an image fills the room each of the two views has (as wide as
  * 44% of the window and as high as 70% of it: see `.preview-pair` in style.css), small
@@ -1124,14 +1165,7 @@ function showBox() {
   if (!preview || !preview.after) return;
   const ctx = c.getContext('2d');
   ctx.putImageData(preview.after, 0, 0);
-  if (preview.highlight) {
-    const { x, y, w, h } = preview.highlight;
-    ctx.setLineDash([4, 3]);
-    ctx.strokeStyle = '#ffd60a';
-    ctx.lineWidth = Math.max(1, c.width / 300);
-    ctx.strokeRect(x - 1, y - 1, w + 2, h + 2);
-    ctx.setLineDash([]);
-  }
+  showMarks();
   if (!preview.box) return;
   const { x, y, w, h } = preview.box;
   ctx.fillStyle = 'rgb(0 0 0 / 0.6)';
@@ -1172,7 +1206,7 @@ $('preview-after').addEventListener('pointermove', (ev) => {
   const p = imagePoint(c, ev);
   if (!boxDrag) {
     const part = preview && preview.after ? boxPart(c, p) : 'new';
-    c.style.cursor = { new: 'crosshair', move: 'move', resize: 'nwse-resize' }[part];
+    c.style.cursor = part === 'new' && preview && detectionAt(p) ? 'pointer' : { new: 'crosshair', move: 'move', resize: 'nwse-resize' }[part];
     return;
   }
   const { mode, from, start } = boxDrag;
@@ -1195,8 +1229,21 @@ $('preview-after').addEventListener('pointermove', (ev) => {
   }
   showBox();
 });
-$('preview-after').addEventListener('pointerup', () => {
+$('preview-after').addEventListener('pointerup', (ev) => {
+  // A click (no drag: within 3 pixels on screen) on a box found says it is not text, or is
+  // text after all; a box drawn before stays as it was.
+  const c = ev.currentTarget;
+  const p = imagePoint(c, ev);
+  const unit = c.width / Math.max(1, c.getBoundingClientRect().width);
+  const click = boxDrag && boxDrag.mode === 'new' && Math.hypot(p.x - boxDrag.from.x, p.y - boxDrag.from.y) <= 3 * unit;
+  const found = click && detectionAt(boxDrag.from);
+  const before = boxDrag && boxDrag.start;
   boxDrag = null;
+  if (found) {
+    preview.box = before;
+    showBox();
+    toggleDetection(found);
+  }
   fillBoxForm();
   const ok = preview && preview.box && preview.box.w >= 1 && preview.box.h >= 1;
   $('box-actions').hidden = !ok;
@@ -1248,6 +1295,7 @@ function showDrawnBoxes() {
 }
 
 function regionApplied(msg) {
+  if (preview) preview.rebuilding = false;
   if (msg.error) {
     $('preview-note').textContent = `The box could not be changed: ${msg.error}`;
     return;
