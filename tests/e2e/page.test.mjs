@@ -430,7 +430,7 @@ test('status, progress and Cancel stay in view wherever the user is on the page,
   await context.close();
 });
 
-test('the image check fits a small image to its room, scaled up, and zooms from there; window presets follow the modality (issue 28, items 4 and 6)', async () => {
+test('the image check fits a small image to its room, scaled up, and zooms from there; window presets follow the modality; keys and wheel move through a series (issue 28, items 4, 5 and 6)', async () => {
   const { context, page, errors } = await openPage();
   await page.setViewportSize({ width: 1440, height: 900 });
   await openSampleImage(page);
@@ -463,6 +463,26 @@ test('the image check fits a small image to its room, scaled up, and zooms from 
   assert.equal(await choice.inputValue(), '', 'the MR in its own window');
   const offered = await choice.evaluate((s) => [...s.options].filter((o) => !o.hidden).map((o) => o.textContent));
   assert.deepEqual(offered, ['As the file says', 'Full range']);
+  // The arrow keys and the wheel move through the files of a series (issue 28, item 5): the
+  // sample's CT series 1 has two images; its series 2 is another series.
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  await page.getByRole('button', { name: 'Show image: FAKEDOE_CT_1_1.dcm' }).click();
+  const title = page.locator('#preview-title');
+  const drawn = async (name) => (await title.textContent()) === `Before and after: ${name}`
+    && /what goes into the package/.test(await page.locator('#preview-note').textContent());
+  await assertEventually(() => drawn('FAKEDOE_CT_1_1.dcm'), 30_000);
+  await page.keyboard.press('ArrowDown');
+  await assertEventually(() => drawn('FAKEDOE_CT_1_2.dcm'), 30_000);
+  await page.keyboard.press('ArrowDown');
+  await new Promise((r) => setTimeout(r, 300));
+  assert.ok(await drawn('FAKEDOE_CT_1_2.dcm'), 'the last image of its series: no further');
+  await page.keyboard.press('PageUp');
+  await assertEventually(() => drawn('FAKEDOE_CT_1_1.dcm'), 30_000);
+  await after.scrollIntoViewIfNeeded();
+  const shown = await after.boundingBox();
+  await page.mouse.move(shown.x + shown.width / 2, shown.y + shown.height / 2);
+  await page.mouse.wheel(0, 100);
+  await assertEventually(() => drawn('FAKEDOE_CT_1_2.dcm'), 30_000);
   assert.deepEqual(errors, []);
   await context.close();
 });

@@ -910,7 +910,9 @@ function showPreview(msg) {
   showDetections();
   showKeyChoice();
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
-  $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}`;
+  const others = seriesFiles().length - 1;
+  const series = others > 0 ? ` The up and down arrow keys (or the mouse wheel) show the ${plural(others, 'other image')} of its series.` : '';
+  $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}${series}`;
   if (playing && (preview.wanted === undefined || preview.wanted === msg.after.frame)) {
     playing.timer = setTimeout(() => requestFrame((msg.after.frame + 1) % msg.after.frames), playing.delay);
   }
@@ -1100,13 +1102,56 @@ for (const id of ['preview-before', 'preview-after']) {
       zoomBy(ev.deltaY < 0 ? 1.25 : 0.8);
       return;
     }
-    if (!preview || !preview.frames || preview.frames < 2) return;
+    if (!preview || !preview.after) return;
+    ev.preventDefault();
+    stopPlaying();
+    const step = Math.sign(ev.deltaY);
+    const from = preview.wanted ?? preview.frame ?? 0;
+    const frame = from + step;
+    // Through the frames of a cine, then on to the next (or previous) file of the series.
+    if (preview.frames > 1 && frame >= 0 && frame < preview.frames) requestFrame(frame);
+    else if (!preview.loading) stepFile(step);
+  }, { passive: false });
+}
+
+/** The files of the series of the image shown that hold an image, in the list's order. */
+function seriesFiles() {
+  const row = preview && rows.get(preview.id);
+  const uid = row && row.report && row.report.after && row.report.after.seriesUid;
+  if (!uid) return [preview.id];
+  const ids = [];
+  for (const [id, r] of rows) {
+    const after = r.report && r.report.status === 'done' && r.report.after;
+    if (after && after.hasPixels && after.seriesUid === uid) ids.push(id);
+  }
+  return ids;
+}
+/** Show the file `step` places on in the series (none past its first or last). */
+function stepFile(step) {
+  const ids = seriesFiles();
+  const next = ids[ids.indexOf(preview.id) + step];
+  if (next === undefined || step === 0) return;
+  openPreview(next, rows.get(next).name);
+}
+// The keys move as in a viewer: up and down (and Page Up, Page Down) through the files of the
+// series, left and right through the frames of a cine. Not while a control that takes these
+// keys itself (the frame slider, a menu, a field) has the focus.
+$('preview').addEventListener('keydown', (ev) => {
+  if (!preview || !preview.after || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+  if (ev.target.closest('input, select, textarea')) return;
+  const files = { ArrowUp: -1, PageUp: -1, ArrowDown: 1, PageDown: 1 }[ev.key];
+  const frames = { ArrowLeft: -1, ArrowRight: 1 }[ev.key];
+  if (files) {
+    ev.preventDefault();
+    stopPlaying();
+    if (!preview.loading) stepFile(files);
+  } else if (frames && preview.frames > 1) {
     ev.preventDefault();
     stopPlaying();
     const from = preview.wanted ?? preview.frame ?? 0;
-    requestFrame(Math.min(preview.frames - 1, Math.max(0, from + Math.sign(ev.deltaY))));
-  }, { passive: false });
-}
+    requestFrame(Math.min(preview.frames - 1, Math.max(0, from + frames)));
+  }
+});
 
 // Window by dragging on the left-hand image: sideways changes the width (contrast), up and
 // down the center (brightness), in steps proportional to the current width.
