@@ -142,6 +142,24 @@ fn modality_in_words(modality: &str) -> String {
     .to_string()
 }
 
+/// A package laid out from the sample study (2 patients, 3 series), each series with a small
+/// key image, for the tests of the case page and the deck.
+#[cfg(test)]
+pub(super) fn sample_package() -> super::PackageWriter {
+    let policy = crate::deid::Policy::basic(crate::deid::ProjectKey::from_bytes([6; 32]));
+    let mut session = crate::deid::Session::new(policy);
+    let mut writer = super::PackageWriter::new();
+    for (_, bytes) in crate::sample::sample_study() {
+        let d = session.deidentify(&bytes).expect("de-identified");
+        writer.add(&d);
+    }
+    let layout = writer.layout_mut();
+    for (name, _) in layout.key_image_plan() {
+        layout.add_key_image(&name, &super::png::encode(3, 2, &[200; 24]));
+    }
+    writer
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

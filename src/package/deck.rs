@@ -84,6 +84,7 @@ pub fn case_pptx(layout: &Layout) -> Vec<u8> {
         );
         targets.push(("slide", format!("slides/slide{n}.xml")));
     }
+    // (Notes pages are portrait: the slide's size turned.)
     let _ = write!(
         presentation,
         r#"</p:sldIdLst><p:sldSz cx="{SLIDE_W}" cy="{SLIDE_H}"/><p:notesSz cx="{SLIDE_H}" cy="{SLIDE_W}"/></p:presentation>"#
@@ -168,19 +169,16 @@ pub fn case_pptx(layout: &Layout) -> Vec<u8> {
     out
 }
 
-/// A relationships part: `(type, target)` pairs, numbered `rId1`, `rId2`, … in order.
+/// A relationships part: `(type, target)` pairs (a type is the last part of its URI, e.g.
+/// `slide`), numbered `rId1`, `rId2`, … in order.
 fn rels(targets: &[(&str, &str)]) -> String {
     let mut s = format!(
         r#"{XML}<Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">"#
     );
     for (i, (kind, target)) in targets.iter().enumerate() {
-        let kind = match *kind {
-            "officeDocument" => format!("{REL}/officeDocument"),
-            k => format!("{REL}/{k}"),
-        };
         let _ = write!(
             s,
-            r#"<Relationship Id="rId{}" Type="{kind}" Target="{target}"/>"#,
+            r#"<Relationship Id="rId{}" Type="{REL}/{kind}" Target="{target}"/>"#,
             i + 1
         );
     }
@@ -271,27 +269,9 @@ fn theme() -> String {
 mod tests {
     use super::*;
 
-    /// The deck of a package laid out from the sample study (2 patients, 3 series), with a
-    /// small key image for each series.
-    fn deck_of_sample() -> Vec<u8> {
-        let policy = crate::deid::Policy::basic(crate::deid::ProjectKey::from_bytes([6; 32]));
-        let mut session = crate::deid::Session::new(policy);
-        let mut writer = super::super::PackageWriter::new();
-        for (_, bytes) in crate::sample::sample_study() {
-            let d = session.deidentify(&bytes).expect("de-identified");
-            writer.add(&d);
-        }
-        let layout = writer.layout_mut();
-        for (name, _) in layout.key_image_plan() {
-            let png = crate::package::png::encode(3, 2, &[200; 24]);
-            layout.add_key_image(&name, &png);
-        }
-        case_pptx(layout)
-    }
-
     #[test]
     fn the_deck_has_a_title_slide_and_a_slide_per_picture() {
-        let bytes = deck_of_sample();
+        let bytes = case_pptx(super::super::case::sample_package().layout_mut());
         let zip = crate::input::ZipArchive::new(&bytes).expect("a valid archive");
         let names: Vec<String> = zip.files().map(|e| e.name.clone()).collect();
         assert_eq!(names[0], "[Content_Types].xml");

@@ -250,17 +250,8 @@ mod tests {
 
     #[test]
     fn the_case_page_is_a_presentation_without_file_paths() {
-        let policy = crate::deid::Policy::basic(crate::deid::ProjectKey::from_bytes([4; 32]));
-        let mut session = crate::deid::Session::new(policy);
-        let mut writer = super::super::PackageWriter::new();
-        for (_, bytes) in crate::sample::sample_study() {
-            let d = session.deidentify(&bytes).expect("de-identified");
-            writer.add(&d);
-        }
+        let mut writer = super::super::case::sample_package();
         let layout = writer.layout_mut();
-        for (name, path) in layout.key_image_plan() {
-            layout.add_key_image(&name, format!("png of {path}").as_bytes());
-        }
         layout.set_notes("Teaching point: <b>fake</b>");
         let html = case_html(layout);
         assert!(
