@@ -98,9 +98,16 @@ async function screenshot(page, errors, path, options = {}) {
 }
 
 
-/** Download the package (ticking every "I looked at this image" first) and unzip it. */
+/** Download the package (looking at every flagged image and ticking "I looked at this image"
+ * first) and unzip it. */
 async function downloadPackage(page, name) {
-  for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
+  const flagged = page.locator('#file-list tr', { has: page.getByLabel('I looked at this image') });
+  for (const row of await flagged.all()) {
+    await row.getByRole('button', { name: /^Show image/ }).click();
+    await assertEventually(async () => /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+    await row.getByLabel('I looked at this image').check();
+  }
   const before = await page.evaluate(() => window.obscuraTestBlobs.length);
   await page.getByRole('button', { name: 'Download package' }).click();
   await assertEventually(async () => (await page.evaluate(() => window.obscuraTestBlobs.length)) > before, 60_000);

@@ -1123,8 +1123,21 @@ test('images flagged for burned-in text are listed first and block the download 
   const download = page.getByRole('button', { name: 'Download package' });
   assert.ok(await download.isDisabled(), 'no download before the image was looked at');
   await page.screenshot({ path: join(SHOTS, '3-flagged-image-blocks-download.png'), fullPage: true });
-  await page.getByLabel('I looked at this image').check();
+  // "I looked at this image" cannot be ticked before the image was shown (issue 28, item 3).
+  const looked = page.getByLabel('I looked at this image');
+  assert.ok(await looked.isDisabled(), 'not before the image was shown');
+  assert.match(await first.textContent(), /Open it with "Show image" first/);
+  // It can be ticked in the image check, once the image is drawn, and the list follows.
+  await first.getByRole('button', { name: /^Show image/ }).click();
+  const inCheck = page.getByLabel('Looked at: nothing that identifies the patient remains in this image');
+  await assertEventually(async () => /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
+  await inCheck.check();
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  assert.ok(await looked.isChecked(), 'ticked in the list too');
   assert.ok(await download.isEnabled());
+  await looked.uncheck();
+  assert.ok(await download.isDisabled());
+  await looked.check();
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -1462,8 +1475,21 @@ async function downloadPackage(page, name) {
   return { download, dest, names };
 }
 
-/** Tick "I looked at this image" on every flagged image (the download waits for it). */
+/** Open every image flagged for a look in the image check, and close it again. */
+async function lookAtFlagged(page) {
+  const flagged = page.locator('#file-list tr', { has: page.getByLabel('I looked at this image') });
+  for (const row of await flagged.all()) {
+    if (!(await row.getByLabel('I looked at this image').isDisabled())) continue;
+    await row.getByRole('button', { name: /^Show image/ }).click();
+    await assertEventually(async () => /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
+    await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  }
+}
+
+/** Look at every flagged image (it can be ticked only once shown) and tick "I looked at this
+ * image" (the download waits for it). */
 async function markLooked(page) {
+  await lookAtFlagged(page);
   for (const box of await page.getByLabel('I looked at this image').all()) await box.check();
 }
 

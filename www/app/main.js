@@ -418,9 +418,12 @@ function drawRow(id, row) {
       const box = document.createElement('input');
       box.type = 'checkbox';
       box.checked = Boolean(row.checked);
+      // Only once the image was shown: a box ticked without looking protects no one.
+      box.disabled = !row.seen;
       box.addEventListener('change', () => { row.checked = box.checked; updateStatus(); });
       label.append(box, ' I looked at this image');
       state.append(label);
+      if (!row.seen) state.append(text('p', 'Open it with "Show image" first.', 'hint looked-hint'));
     }
     const details = document.createElement('details');
     details.append(text('summary', `What changed (${report.changeCount})`));
@@ -857,6 +860,7 @@ function openPreview(id, name) {
   $('preview-note').textContent = 'Drawing the image…';
   $('box-actions').hidden = true;
   $('frame-control').hidden = true;
+  $('preview-looked-line').hidden = true;
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
   requestFrame(undefined);
@@ -909,6 +913,7 @@ function showPreview(msg) {
   }
   showDetections();
   showKeyChoice();
+  imageSeen(msg.id);
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   const others = seriesFiles().length - 1;
   const series = others > 0 ? ` The up and down arrow keys (or the mouse wheel) show the ${plural(others, 'other image')} of its series.` : '';
@@ -1018,6 +1023,29 @@ function showMarks() {
   }
   ctx.setLineDash([]);
 }
+
+/** The image of file `id` was shown: "I looked at this image" can be ticked, in its row and
+ * in the image check (where it is offered for a flagged image). */
+function imageSeen(id) {
+  const row = rows.get(id);
+  if (!row) return;
+  row.seen = true;
+  const box = row.tr && row.tr.querySelector('label.looked input');
+  if (box) box.disabled = false;
+  const hint = row.tr && row.tr.querySelector('.looked-hint');
+  if (hint) hint.remove();
+  const flagged = Boolean(row.report && (row.report.warnings || []).length);
+  $('preview-looked-line').hidden = !flagged;
+  $('preview-looked').checked = Boolean(row.checked);
+}
+$('preview-looked').addEventListener('change', (ev) => {
+  const row = preview && rows.get(preview.id);
+  if (!row) return;
+  row.checked = ev.target.checked;
+  const box = row.tr && row.tr.querySelector('label.looked input');
+  if (box) box.checked = row.checked;
+  updateStatus();
+});
 
 // Cine: the next frame is asked for once the last one is drawn (never faster than the
 // file's frame time), so playing never queues work in the worker.
