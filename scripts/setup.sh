@@ -27,6 +27,8 @@ command -v dciodvfy >/dev/null 2>&1 || need_apt+=(dicom3tools)
 command -v 7zz >/dev/null 2>&1 || need_apt+=(7zip)
 command -v soffice >/dev/null 2>&1 || need_apt+=(libreoffice-impress)
 command -v pdftoppm >/dev/null 2>&1 || need_apt+=(poppler-utils)
+# (A font, for the deck's text as LibreOffice draws it.)
+fc-list 2>/dev/null | grep -q . || need_apt+=(fonts-dejavu-core)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3-venv)
 fi
 if [ ${#need_apt[@]} -gt 0 ]; then
