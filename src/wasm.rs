@@ -67,12 +67,36 @@ pub fn load_text_model(bytes: &[u8]) -> Result<(), JsError> {
                 model: std::sync::Arc::new(model),
                 // As the CLI: the band detector adds recall (docs/benchmarks.md).
                 bands: true,
+                // Given with the run's policy (`policy_from`), whenever it was loaded.
+                reader: None,
             },
             Ok(()),
         ),
         Err(e) => (TextDetector::Unavailable(e.to_string()), Err(js_err(&e))),
     };
     TEXT_DETECTOR.with(|d| *d.borrow_mut() = detector);
+    result
+}
+
+thread_local! {
+    /// This instance's reader of the boxes found, once the page gave it
+    /// ([`load_text_reader`]).
+    static TEXT_READER: std::cell::RefCell<Option<std::sync::Arc<crate::pixels::text_read::TextReader>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Load the text recognition model and its characters from their files' bytes (both checked
+/// against their SHA-256 first). Runs and cleaners made afterwards read the boxes they find:
+/// the page shows what was read, and "Keep non-identifying annotations" can work. On failure
+/// there is no reader: nothing is read, and every box found is blanked.
+#[wasm_bindgen(js_name = loadTextReader)]
+pub fn load_text_reader(model: &[u8], keys: &[u8]) -> Result<(), JsError> {
+    let loaded = crate::pixels::text_read::TextReader::load(model, keys);
+    let (reader, result) = match loaded {
+        Ok(reader) => (Some(std::sync::Arc::new(reader)), Ok(())),
+        Err(e) => (None, Err(js_err(&e))),
+    };
+    TEXT_READER.with(|r| *r.borrow_mut() = reader);
     result
 }
 
@@ -93,8 +117,8 @@ pub struct Run {
 #[wasm_bindgen]
 impl Run {
     /// Start a run with the page's settings: `{options, passphrase, salt, randomKey,
-    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, hipaa, pixelRules, detectText, userRegions}`
-    /// (see [`RunSettings`]).
+    /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, hipaa, pixelRules,
+    /// detectText, keepAnnotations, userRegions}` (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Run, JsError> {
         Ok(Run {
@@ -425,6 +449,9 @@ struct RunSettings {
     pixel_rules: Option<String>,
     #[serde(default)]
     detect_text: bool,
+    /// Leave visible the boxes whose whole text reads as a non-identifying annotation.
+    #[serde(default)]
+    keep_annotations: bool,
     /// The boxes the user drew or rejected, as JSON (see `RegionRules::from_json`).
     user_regions: Option<String>,
     /// The batch's first pass: what [`Run::scan`] gave for each file scanned so far.
@@ -469,6 +496,7 @@ fn policy_from(settings: RunSettings) -> Result<Policy, JsError> {
         hipaa,
         pixel_rules: pixel_rules_json,
         detect_text,
+        keep_annotations,
         user_regions: user_regions_json,
         scans: _,
     } = settings;
@@ -502,7 +530,11 @@ fn policy_from(settings: RunSettings) -> Result<Policy, JsError> {
         ),
     };
     policy.detect_text = detect_text;
+    policy.keep_annotations = keep_annotations;
     policy.text_detector = TEXT_DETECTOR.with(|d| d.borrow().clone());
+    if let TextDetector::Learned { reader, .. } = &mut policy.text_detector {
+        *reader = TEXT_READER.with(|r| r.borrow().clone());
+    }
     if let Some(json) = user_regions_json {
         policy.user_regions = crate::pixels::RegionRules::from_json(&json).map_err(js_err)?;
     }

@@ -1021,3 +1021,60 @@ fn a_password_protected_package_opens_in_7zip_with_its_password_only() {
     let o = deid(&input, &dir.join("out4"), &[&"--export-log", &log]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn keeping_annotations_needs_the_recognition_model_beside_the_detector() {
+    let dir = tempdir("keep-annotations");
+    let input = sample_input(&dir);
+    let models = Path::new(env!("CARGO_MANIFEST_DIR")).join("www/models");
+
+    // Asked for without detection: refused.
+    let out = deid(
+        &input,
+        &dir.join("a"),
+        &[&"--keep-annotations", &"--no-detect-text"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-detect-text"));
+
+    // The detection model alone, without the recogniser beside it: a clear error, no output.
+    let lone = dir.join("lone");
+    fs::create_dir_all(&lone).expect("dir");
+    fs::copy(
+        models.join("text-detect.onnx"),
+        lone.join("text-detect.onnx"),
+    )
+    .expect("copied");
+    let out = deid(
+        &input,
+        &dir.join("b"),
+        &[
+            &"--keep-annotations",
+            &"--text-model",
+            &lone.join("text-detect.onnx"),
+        ],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("text recognition model") && err.contains("text-read.onnx"),
+        "{err}"
+    );
+    assert!(!dir.join("b").join("CHANGES.txt").exists());
+
+    // With both: the run goes through.
+    let out = deid(
+        &input,
+        &dir.join("c"),
+        &[
+            &"--keep-annotations",
+            &"--text-model",
+            &models.join("text-detect.onnx"),
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -31,6 +31,7 @@ pub use scrub::Identifiers;
 
 use crate::attrs;
 use crate::dicom::{read_file, read_file_owned, write_part10, ReadError, TransferSyntax};
+use crate::pixels::text::TextFound;
 
 /// The SOP Class of a DICOMDIR (Media Storage Directory Storage).
 pub const DICOMDIR_SOP_CLASS: &str = "1.2.840.10008.1.3.10";
@@ -291,7 +292,7 @@ impl Session {
                 Looked::Failed(why) => {
                     unlooked = true;
                     (
-                        Vec::new(),
+                        TextFound::default(),
                         format!(
                             "Burned-in text could not be looked for automatically ({why}): you \
                          included such files; look at the image."
@@ -301,16 +302,25 @@ impl Session {
             };
             obj = file.into_inner();
             detections = found
+                .regions
                 .iter()
-                .map(|r| Detection {
-                    region: *r,
-                    rejected: self.policy.user_regions.is_rejected(&obj, r),
+                .enumerate()
+                .map(|(i, r)| {
+                    let read = found.read.get(i).cloned().unwrap_or_default();
+                    let rejected = self.policy.user_regions.is_rejected(&obj, r);
+                    Detection {
+                        region: *r,
+                        rejected,
+                        annotation: self.policy.keep_annotations && read.annotation && !rejected,
+                        text: read.text,
+                    }
                 })
                 .collect();
             let kept = detections.iter().filter(|d| d.rejected).count();
+            let annotations = detections.iter().filter(|d| d.annotation).count();
             let blanked: Vec<_> = detections
                 .iter()
-                .filter(|d| !d.rejected)
+                .filter(|d| !d.rejected && !d.annotation)
                 .map(|d| d.region)
                 .collect();
             if !blanked.is_empty() {
@@ -321,13 +331,30 @@ impl Session {
                 rule_names.extend(detected_name.clone());
                 regions.extend(blanked);
             }
-            detection_note = Some(if kept > 0 {
-                format!(
-                    "{note} {kept} box(es) found were left visible: you said they are not text."
-                )
-            } else {
-                note
-            });
+            let mut note = note;
+            if kept > 0 {
+                note.push_str(&format!(
+                    " {kept} box(es) found were left visible: you said they are not text."
+                ));
+            }
+            let unread = matches!(
+                &self.policy.text_detector,
+                TextDetector::Learned { reader: None, .. }
+            );
+            if self.policy.keep_annotations && unread && !detections.is_empty() {
+                note.push_str(
+                    " Non-identifying annotations could not be kept: the text recognition model \
+                     is not loaded, so every box found was blanked.",
+                );
+            }
+            if annotations > 0 {
+                note.push_str(&format!(
+                    " {annotations} box(es) found were left visible: their whole text reads as a \
+                     non-identifying annotation (laterality, a scale or unit, a probe or body \
+                     marker), and you chose to keep such annotations."
+                ));
+            }
+            detection_note = Some(note);
         }
         if !regions.is_empty() {
             // What detection blanked is told by its own note (one line, not two).
@@ -472,9 +499,9 @@ impl Session {
 
 /// What looking for burned-in text came to.
 enum Looked {
-    /// Boxes around the text found in every frame (maybe none), and a note for the user on
-    /// what was (or could not be) done.
-    Found(Vec<crate::pixels::Region>, String),
+    /// Boxes around the text found in every frame (maybe none), with what was read in them,
+    /// and a note for the user on what was (or could not be) done.
+    Found(TextFound, String),
     /// The image could not be looked at (its frames could not be read, or the detector failed
     /// on them): why.
     Failed(String),
@@ -483,15 +510,17 @@ enum Looked {
 /// Look for burned-in text automatically in every frame.
 fn detect_text(file: &dicom_object::DefaultDicomObject, policy: &Policy) -> Looked {
     let looked = match &policy.text_detector {
-        TextDetector::Learned { model, bands } => {
-            crate::pixels::text::find_text(file, Some(model), *bands)
-        }
-        TextDetector::BandsOnly => crate::pixels::text::find_text(file, None, true),
+        TextDetector::Learned {
+            model,
+            bands,
+            reader,
+        } => crate::pixels::text::find_text(file, Some(model), reader.as_deref(), *bands),
+        TextDetector::BandsOnly => crate::pixels::text::find_text(file, None, None, true),
         // No detector at all is said on every file that needed one (flagged, as without
         // detection): it is not this image's fault.
         TextDetector::Unavailable(why) => {
             return Looked::Found(
-                Vec::new(),
+                TextFound::default(),
                 format!(
                     "Burned-in text could not be looked for automatically ({why}): look at the \
                      image."
@@ -514,7 +543,7 @@ fn detect_text(file: &dicom_object::DefaultDicomObject, policy: &Policy) -> Look
                     found.regions.len()
                 )
             };
-            Looked::Found(found.regions, note)
+            Looked::Found(found, note)
         }
         Err(e) => Looked::Failed(e.reason()),
     }
@@ -593,6 +622,7 @@ mod tests {
         TextDetector::Learned {
             model: crate::pixels::text_model::test_model(),
             bands: true,
+            reader: None,
         }
     }
 
@@ -786,6 +816,73 @@ mod tests {
             .filter(|i| inside(&d.region, *i))
             .all(|i| kept[i] == 0)));
         assert!(again.warnings.iter().any(|w| w.contains("left visible")));
+    }
+
+    #[test]
+    fn boxes_are_read_and_annotations_are_kept_only_when_asked() {
+        use crate::dicom::tests::ultrasound_with;
+        let (bytes, original) =
+            ultrasound_with(&[("KAFE 1901", 20, 10, 2, 250), ("RT SAG", 200, 200, 2, 250)]);
+        let mut policy = Policy::basic(ProjectKey::from_bytes([4; 32]));
+        policy.text_detector = TextDetector::Learned {
+            model: crate::pixels::text_model::test_model(),
+            bands: true,
+            reader: Some(crate::pixels::text_read::test_reader()),
+        };
+        let read = |d: &Deidentified| -> Vec<String> {
+            d.detections.iter().map(|d| d.text.clone()).collect()
+        };
+        let all = Session::new(policy.clone())
+            .deidentify(&bytes)
+            .expect("cleaned");
+        assert!(
+            read(&all).contains(&"KAFE 1901".to_string()),
+            "{:?}",
+            all.detections
+        );
+        assert!(
+            read(&all).contains(&"RT SAG".to_string()),
+            "{:?}",
+            all.detections
+        );
+        // Without the option every box is blanked; what was read is in no change nor warning.
+        assert!(all.detections.iter().all(|d| !d.annotation));
+        let log = format!("{:?}{:?}", all.changes, all.warnings);
+        assert!(!log.contains("KAFE") && !log.contains("SAG"), "{log}");
+        let blanked = pixels_of(&all.bytes);
+        assert!((0..original.len()).all(|i| original[i] < 250 || blanked[i] == 0));
+
+        policy.keep_annotations = true;
+        let kept = Session::new(policy).deidentify(&bytes).expect("cleaned");
+        let marker = kept
+            .detections
+            .iter()
+            .find(|d| d.text == "RT SAG")
+            .expect("read");
+        assert!(marker.annotation);
+        let name = kept
+            .detections
+            .iter()
+            .find(|d| d.text == "KAFE 1901")
+            .expect("read");
+        assert!(!name.annotation);
+        let pixels = pixels_of(&kept.bytes);
+        for i in 0..original.len() {
+            if inside(&name.region, i) {
+                assert_eq!(pixels[i], 0, "pixel {i} of the name kept");
+            } else if inside(&marker.region, i) {
+                assert_eq!(
+                    pixels[i], original[i],
+                    "pixel {i} of the annotation changed"
+                );
+            }
+        }
+        assert!(kept
+            .warnings
+            .iter()
+            .any(|w| w.contains("non-identifying annotation")));
+        let log = format!("{:?}{:?}", kept.changes, kept.warnings);
+        assert!(!log.contains("KAFE") && !log.contains("SAG"), "{log}");
     }
 
     #[test]

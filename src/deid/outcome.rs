@@ -227,13 +227,21 @@ pub struct Deidentified {
 }
 
 /// A box of burned-in text found by automatic detection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Detection {
     /// Where.
     #[serde(flatten)]
     pub region: crate::pixels::Region,
     /// The user said it is not text: it was left as it is.
     pub rejected: bool,
+    /// What was read in it, for the user's eyes on the page only: the package and the change
+    /// log never hold it. Empty when nothing was read (or no reader was loaded).
+    #[serde(default)]
+    pub text: String,
+    /// It was left visible as a non-identifying annotation ("Keep non-identifying
+    /// annotations").
+    #[serde(default)]
+    pub annotation: bool,
 }
 
 /// What happened to one input file.

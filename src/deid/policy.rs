@@ -47,6 +47,10 @@ pub struct Policy {
     pub detect_text: bool,
     /// What `detect_text` looks with (the learned model is loaded once per run).
     pub text_detector: TextDetector,
+    /// Leave visible the boxes found whose whole text reads, surely, as a non-identifying
+    /// annotation (laterality, scale and unit labels, probe and body-marker labels:
+    /// [`crate::pixels::text_read::is_annotation`]). Off by default; needs a reader.
+    pub keep_annotations: bool,
 }
 
 /// What automatic detection of burned-in text looks with.
@@ -59,6 +63,9 @@ pub enum TextDetector {
         model: Arc<crate::pixels::text_model::TextModel>,
         /// Add the band detector's boxes.
         bands: bool,
+        /// What reads the boxes found, if loaded: the page shows what was read, and
+        /// [`Policy::keep_annotations`] needs it.
+        reader: Option<Arc<crate::pixels::text_read::TextReader>>,
     },
     /// The band detector alone (only to compare detectors: it misses most text).
     BandsOnly,
@@ -108,6 +115,7 @@ impl Policy {
             text_detector: TextDetector::Unavailable(
                 "the text detection model was not loaded".into(),
             ),
+            keep_annotations: false,
         }
     }
 

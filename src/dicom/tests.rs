@@ -14,12 +14,19 @@ use super::{header_and_memory, header_len, precheck, read_file, read_file_owned,
 /// The sample's first image turned into a 240×320 8-bit ultrasound frame with two lines
 /// of fake text burned in. Returns the file and its pixels.
 pub(crate) fn ultrasound_with_text() -> (Vec<u8>, Vec<u8>) {
+    ultrasound_with(&[("FAKE 1901", 6, 4, 1, 250), ("KAFE", 200, 210, 2, 230)])
+}
+
+/// A 320×240 8-bit ultrasound image with `lines` (text, x, y, scale, level) drawn over its
+/// "anatomy": its Part 10 bytes and its pixels.
+pub(crate) fn ultrasound_with(lines: &[(&str, usize, usize, usize, u8)]) -> (Vec<u8>, Vec<u8>) {
     use crate::pixels::detect::tests::{draw, frame};
     use dicom_core::value::PrimitiveValue;
     use dicom_core::{DataElement, VR};
     let mut f = frame(240, 320);
-    draw(&mut f, "FAKE 1901", 6, 4, 1, 250);
-    draw(&mut f, "KAFE", 200, 210, 2, 230);
+    for &(text, x, y, scale, level) in lines {
+        draw(&mut f, text, x, y, scale, level);
+    }
     let file = read_file(&crate::sample::sample_study()[0].1).expect("sample");
     let meta = file.meta().clone();
     let mut obj = file.into_inner();

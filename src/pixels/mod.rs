@@ -25,6 +25,7 @@ mod segmented;
 pub mod text;
 pub mod text_boxes;
 pub mod text_model;
+pub mod text_read;
 
 pub use codec::decode_frame;
 pub use compressed::{blank_encapsulated, strip_codestream_text, Stored};

@@ -8,11 +8,15 @@
 //! frame skipped. The boxes found in any frame are blanked in every frame: text that stands
 //! out in one frame may be there, fainter, in the others, and an image's frames share their
 //! overlays and annotations.
+//!
+//! With a reader ([`super::text_read`]), each box is also read, in the frame it was found in
+//! (a box found again, at the same place, in a later frame is not read again).
 
 use dicom_object::{FileDicomObject, InMemDicomObject};
 
 use super::text_boxes::merge_overlapping;
 use super::text_model::TextModel;
+use super::text_read::TextReader;
 use super::{detect, render_with, Luma, PixelError, Region};
 use crate::attrs;
 
@@ -25,6 +29,18 @@ pub struct TextFound {
     pub frames: u32,
     /// How many of them were looked at (the others repeat the frame before them exactly).
     pub looked_at: u32,
+    /// What was read in each box of `regions` (in the same order), when a reader was given.
+    pub read: Vec<Read>,
+}
+
+/// What was read in one box.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Read {
+    /// The text, as read (the parts of a box that joined several, in order).
+    pub text: String,
+    /// Whether all of it reads, surely, as a non-identifying annotation
+    /// ([`super::text_read::is_annotation`]).
+    pub annotation: bool,
 }
 
 /// Look for burned-in text in every frame of `file` with `model`, and with the
@@ -32,6 +48,7 @@ pub struct TextFound {
 pub fn find_text(
     file: &FileDicomObject<InMemDicomObject>,
     model: Option<&TextModel>,
+    reader: Option<&TextReader>,
     bands: bool,
 ) -> Result<TextFound, PixelError> {
     let frames = attrs::frames(file).max(1);
@@ -40,6 +57,8 @@ pub fn find_text(
         ..TextFound::default()
     };
     let mut previous: Option<Vec<u8>> = None;
+    // Each box found, with what was read in it.
+    let mut boxes: Vec<(Region, Read)> = Vec::new();
     for k in 0..frames {
         // The frame's whole range, not its window: text outside a window is still text.
         let frame = render_with(file, Some(k), Some((0.0, 0.0)))?;
@@ -48,21 +67,73 @@ pub fn find_text(
         }
         found.looked_at += 1;
         let (w, h) = (frame.width as usize, frame.height as usize);
+        let mut here = Vec::new();
         if let Some(model) = model {
-            let boxes = model
+            here = model
                 .detect(&frame.rgba, w, h)
                 .map_err(|e| PixelError::Undrawable(format!("the text detector failed: {e}")))?;
-            found.regions.extend(boxes);
         }
         if bands {
-            found
-                .regions
-                .extend(detect::propose(&luma_of(&frame.rgba, w, h)));
+            here.extend(detect::propose(&luma_of(&frame.rgba, w, h)));
+        }
+        for region in here {
+            if boxes.iter().any(|(r, _)| *r == region) {
+                continue;
+            }
+            let read = match reader {
+                Some(reader) => read_box(reader, &frame.rgba, w, h, &region),
+                None => Read::default(),
+            };
+            boxes.push((region, read));
         }
         previous = Some(frame.rgba);
     }
-    found.regions = merge_overlapping(found.regions);
+    found.regions = merge_overlapping(boxes.iter().map(|(r, _)| *r).collect());
+    if reader.is_some() {
+        found.read = found
+            .regions
+            .iter()
+            .map(|merged| joined(boxes.iter().filter(|(r, _)| inside(r, merged))))
+            .collect();
+    }
     Ok(found)
+}
+
+/// What `reader` reads in `region`. A box it fails on reads as nothing (it is blanked as any
+/// other: reading only ever decides to leave a box visible).
+fn read_box(reader: &TextReader, rgba: &[u8], w: usize, h: usize, region: &Region) -> Read {
+    match reader.read(rgba, w, h, region) {
+        Ok(reading) => Read {
+            annotation: reading.is_annotation(),
+            text: reading.text,
+        },
+        Err(_) => Read::default(),
+    }
+}
+
+/// What was read in the boxes a merged box joined: their texts in reading order, and an
+/// annotation only when every one of them is.
+fn joined<'a>(parts: impl Iterator<Item = &'a (Region, Read)>) -> Read {
+    let mut parts: Vec<&(Region, Read)> = parts.collect();
+    parts.sort_by_key(|(r, _)| (r.y / r.h.max(1), r.x));
+    let mut texts: Vec<&str> = Vec::new();
+    for (_, read) in &parts {
+        if !read.text.is_empty() && !texts.contains(&read.text.as_str()) {
+            texts.push(&read.text);
+        }
+    }
+    Read {
+        text: texts.join(" "),
+        annotation: !parts.is_empty() && parts.iter().all(|(_, read)| read.annotation),
+    }
+}
+
+/// Whether `r` lies within `outer`.
+fn inside(r: &Region, outer: &Region) -> bool {
+    r.x >= outer.x
+        && r.y >= outer.y
+        && r.x + r.w <= outer.x + outer.w
+        && r.y + r.h <= outer.y + outer.h
 }
 
 /// The luminance the bright-text detector works on: each pixel's brightest channel (a frame

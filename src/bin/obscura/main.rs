@@ -84,6 +84,13 @@ OPTIONS for deid:
   --text-model FILE    the text detection model (default: www/models/text-detect.onnx beside
                        the program's build, or $OBSCURA_TEXT_MODEL). Only the expected file
                        is accepted (its SHA-256 is checked)
+  --keep-annotations   read the boxes of text found (with the recognition model beside the
+                       detection model: text-read.onnx and text-read-keys.txt, checked the
+                       same way) and leave visible those whose whole text is a
+                       non-identifying annotation: laterality (L, R, LT, RT), a view or
+                       plane (TRANS, SAG, CC, MLO), a scale or unit (5 cm, 4.0MHz), a probe
+                       (C5-1, L12-3). What was read is never written anywhere; the log
+                       counts the boxes kept
   --notes FILE         teaching notes (plain text) for case.html in the package
   --no-key-images      do not add images/ (the middle image of each series as PNG, and an
                        animated GIF of each multi-frame one)
@@ -147,6 +154,7 @@ struct Args {
     regions: Option<PathBuf>,
     detect_text: bool,
     text_model: Option<PathBuf>,
+    keep_annotations: bool,
     /// Which detector: `learned+bands` (the default: the band detector's boxes too, as it
     /// adds recall in `make bench-detect`), `learned` (alone), or `bands` (the band detector
     /// alone); to compare them in the benchmark, not in the usage.
@@ -183,6 +191,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         regions: None,
         detect_text: true,
         text_model: None,
+        keep_annotations: false,
         text_detector: "learned+bands".into(),
         no_key_images: false,
         follow_links: false,
@@ -227,6 +236,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--detect-text" => args.detect_text = true,
             "--no-detect-text" => args.detect_text = false,
             "--text-model" => args.text_model = Some(PathBuf::from(value("--text-model")?)),
+            "--keep-annotations" => args.keep_annotations = true,
             "--text-detector" => {
                 let v = value("--text-detector")?;
                 if !matches!(v.as_str(), "learned" | "learned+bands" | "bands") {
@@ -550,36 +560,62 @@ fn default_text_model() -> Vec<PathBuf> {
 }
 
 /// The text detector asked for (`learned`, `learned+bands` or `bands`), with the model at
-/// `model` or the default place, loaded; or why it is unavailable.
-fn text_detector(which: &str, model: Option<&Path>) -> TextDetector {
+/// `model` or the default place, loaded; or why it is unavailable. With `read`, the
+/// recognition model beside it is loaded too, and failing that is an error.
+fn text_detector(which: &str, model: Option<&Path>, read: bool) -> Result<TextDetector, String> {
     use obscura::pixels::text_model::TextModel;
+    use obscura::pixels::text_read::{TextReader, KEYS_FILE, READER_FILE};
     if which == "bands" {
-        return TextDetector::BandsOnly;
+        if read {
+            return Err("--keep-annotations needs the learned text detector".into());
+        }
+        return Ok(TextDetector::BandsOnly);
     }
     let places = match model {
         Some(p) => vec![p.to_path_buf()],
         None => default_text_model(),
     };
     let Some(path) = places.iter().find(|p| p.is_file()) else {
-        return TextDetector::Unavailable(format!(
+        return Ok(TextDetector::Unavailable(format!(
             "the model file was not found (looked for {})",
             places
                 .iter()
                 .map(|p| p.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
-        ));
+        )));
     };
     let loaded = fs::read(path)
         .map_err(|e| e.to_string())
         .and_then(|bytes| TextModel::load(&bytes).map_err(|e| e.to_string()));
-    match loaded {
-        Ok(model) => TextDetector::Learned {
-            model: Arc::new(model),
-            bands: which == "learned+bands",
-        },
-        Err(why) => TextDetector::Unavailable(format!("{}: {why}", path.display())),
-    }
+    let model = match loaded {
+        Ok(model) => Arc::new(model),
+        Err(why) => {
+            return Ok(TextDetector::Unavailable(format!(
+                "{}: {why}",
+                path.display()
+            )))
+        }
+    };
+    let reader = if read {
+        let beside = |name: &str| path.parent().unwrap_or(Path::new(".")).join(name);
+        let (model_path, keys_path) = (beside(READER_FILE), beside(KEYS_FILE));
+        let bytes = |p: &Path| fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+        let reader = bytes(&model_path)
+            .and_then(|model| {
+                TextReader::load(&model, &bytes(&keys_path)?)
+                    .map_err(|e| format!("{}: {e}", model_path.display()))
+            })
+            .map_err(|e| format!("--keep-annotations needs the text recognition model: {e}"))?;
+        Some(Arc::new(reader))
+    } else {
+        None
+    };
+    Ok(TextDetector::Learned {
+        model,
+        bands: which == "learned+bands",
+        reader,
+    })
 }
 
 fn deid(args: Args) -> Result<bool, String> {
@@ -599,8 +635,20 @@ fn deid(args: Args) -> Result<bool, String> {
     policy.include_documents = args.include_documents;
     policy.hipaa = args.hipaa;
     policy.detect_text = args.detect_text;
+    policy.keep_annotations = args.keep_annotations;
+    if args.keep_annotations && !args.detect_text {
+        return Err(
+            "--keep-annotations keeps some of the text detection finds: it cannot be \
+                    used with --no-detect-text"
+                .into(),
+        );
+    }
     if args.detect_text {
-        policy.text_detector = text_detector(&args.text_detector, args.text_model.as_deref());
+        policy.text_detector = text_detector(
+            &args.text_detector,
+            args.text_model.as_deref(),
+            args.keep_annotations,
+        )?;
         if let TextDetector::Unavailable(why) = &policy.text_detector {
             tell!(
                 "obscura: automatic text detection is unavailable: {why}. Images that need it \
