@@ -202,3 +202,31 @@ fn the_text_detector_loads_and_finds_text_in_the_browser() {
         );
     }
 }
+
+/// The text recognition model loads in the browser (as the page gives it), and reads the line
+/// the detector found.
+#[wasm_bindgen_test]
+fn the_text_reader_loads_and_reads_in_the_browser() {
+    use obscura::pixels::text_model::TextModel;
+    use obscura::pixels::text_read::{ReaderError, TextReader};
+    static DETECTOR: &[u8] = include_bytes!("../www/models/text-detect.onnx");
+    static READER: &[u8] = include_bytes!("../www/models/text-read.onnx");
+    static KEYS: &[u8] = include_bytes!("../www/models/text-read-keys.txt");
+    assert!(matches!(
+        TextReader::load(READER, &KEYS[1..]),
+        Err(ReaderError::Mismatch { .. })
+    ));
+    let reader = TextReader::load(READER, KEYS).expect("the reader loads in WebAssembly");
+    let (w, h) = (640usize, 480usize);
+    let mut rgba = [0u8, 0, 0, 255].repeat(w * h);
+    common::draw_text(&mut rgba, w, "KAFE 1901", 20, 20, 3);
+    let found = TextModel::load(DETECTOR)
+        .expect("the model loads")
+        .detect(&rgba, w, h)
+        .expect("detection runs");
+    let read: Vec<String> = found
+        .iter()
+        .map(|r| reader.read(&rgba, w, h, r).expect("reading runs").text)
+        .collect();
+    assert!(read.contains(&"KAFE 1901".to_string()), "{read:?}");
+}

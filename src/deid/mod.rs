@@ -267,9 +267,12 @@ impl Session {
         } else {
             (Vec::new(), Vec::new())
         };
+        // The boxes the user drew on this image: an annotation under one is not kept.
+        let mut drawn = Vec::new();
         if has_pixels {
-            let (drawn, names) = self.policy.user_regions.regions_for(&obj);
-            regions.extend(drawn);
+            let names;
+            (drawn, names) = self.policy.user_regions.regions_for(&obj);
+            regions.extend(drawn.iter().copied());
             rule_names.extend(names);
         }
         let says_burned_in =
@@ -308,10 +311,16 @@ impl Session {
                 .map(|(i, r)| {
                     let read = found.read.get(i).cloned().unwrap_or_default();
                     let rejected = self.policy.user_regions.is_rejected(&obj, r);
+                    let covered = drawn.iter().any(|d| {
+                        d.x <= r.x && d.y <= r.y && d.x + d.w >= r.x + r.w && d.y + d.h >= r.y + r.h
+                    });
                     Detection {
                         region: *r,
                         rejected,
-                        annotation: self.policy.keep_annotations && read.annotation && !rejected,
+                        annotation: self.policy.keep_annotations
+                            && read.annotation
+                            && !rejected
+                            && !covered,
                         text: read.text,
                     }
                 })
@@ -853,6 +862,7 @@ mod tests {
         assert!((0..original.len()).all(|i| original[i] < 250 || blanked[i] == 0));
 
         policy.keep_annotations = true;
+        let policy_kept = policy.clone();
         let kept = Session::new(policy).deidentify(&bytes).expect("cleaned");
         let marker = kept
             .detections

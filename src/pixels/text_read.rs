@@ -278,116 +278,22 @@ fn crop_tensor(
 /// Words that, alone or together, say nothing of a person: laterality and position, views
 /// and planes, ultrasound modes and their settings, and the units of scales. Reviewed for
 /// Obscura; compared without regard to case.
+#[rustfmt::skip]
 const ANNOTATION_WORDS: &[&str] = &[
     // Laterality and position.
-    "L",
-    "R",
-    "LT",
-    "RT",
-    "LEFT",
-    "RIGHT",
-    "BILAT",
-    "BILATERAL",
-    "MID",
-    "MIDLINE",
-    "AP",
-    "PA",
-    "LAT",
-    "LATERAL",
-    "MED",
-    "MEDIAL",
-    "SUP",
-    "INF",
-    "ANT",
-    "POST",
-    "PROX",
-    "DIST",
-    "UPPER",
-    "LOWER",
-    "ERECT",
-    "SUPINE",
-    "PRONE",
-    "UPRIGHT",
-    "DECUB",
-    "OBL",
-    "OBLIQUE",
+    "L", "R", "LT", "RT", "LEFT", "RIGHT", "BILAT", "BILATERAL", "MID", "MIDLINE", "AP", "PA",
+    "LAT", "LATERAL", "MED", "MEDIAL", "SUP", "INF", "ANT", "POST", "PROX", "DIST", "UPPER",
+    "LOWER", "ERECT", "SUPINE", "PRONE", "UPRIGHT", "DECUB", "OBL", "OBLIQUE",
     // Views and planes (body markers).
-    "TRANS",
-    "TRV",
-    "TR",
-    "SAG",
-    "LONG",
-    "LONG.",
-    "COR",
-    "AX",
-    "AXIAL",
-    "CORONAL",
-    "SAGITTAL",
-    "CC",
-    "MLO",
-    "ML",
-    "LM",
-    "XCCL",
-    "SPOT",
-    "MAG",
+    "TRANS", "TRV", "TR", "SAG", "LONG", "COR", "AX", "AXIAL", "CORONAL", "SAGITTAL", "CC",
+    "MLO", "ML", "LM", "XCCL", "SPOT", "MAG", "RCC", "LCC", "RMLO", "LMLO", "RML", "LML",
     // Ultrasound modes, probes and settings.
-    "B",
-    "M",
-    "2D",
-    "3D",
-    "4D",
-    "CW",
-    "PW",
-    "CF",
-    "CFM",
-    "PD",
-    "PDI",
-    "THI",
-    "HAR",
-    "GEN",
-    "RES",
-    "PEN",
-    "FR",
-    "FPS",
-    "DR",
-    "GN",
-    "G",
-    "MI",
-    "TIS",
-    "TIB",
-    "TIC",
-    "PRF",
-    "WF",
-    "FREQ",
-    "GAIN",
-    "DEPTH",
-    "ZOOM",
-    "LINEAR",
-    "CONVEX",
-    "SECTOR",
-    "PHASED",
-    "ENDO",
+    "B", "M", "2D", "3D", "4D", "CW", "PW", "CF", "CFM", "PD", "PDI", "THI", "HAR", "GEN", "RES",
+    "PEN", "FR", "FPS", "DR", "GN", "G", "MI", "TIS", "TIB", "TIC", "PRF", "WF", "FREQ", "GAIN",
+    "DEPTH", "ZOOM", "LINEAR", "CONVEX", "SECTOR", "PHASED", "ENDO",
     // Units.
-    "CM",
-    "MM",
-    "M",
-    "KHZ",
-    "HZ",
-    "MHZ",
-    "DB",
-    "%",
-    "BPM",
-    "CM/S",
-    "M/S",
-    "MM/S",
-    "S",
-    "MS",
-    "SEC",
-    "KV",
-    "KVP",
-    "MA",
-    "MAS",
-    "X",
+    "CM", "MM", "KHZ", "HZ", "MHZ", "DB", "%", "BPM", "CM/S", "M/S", "MM/S", "S", "MS", "SEC",
+    "KV", "KVP", "MA", "MAS", "X",
 ];
 
 /// Probe names (`C5-1`, `L12-3`, `9L4`, `IC5-9`): letters and digits joined by a hyphen, or a
@@ -438,6 +344,11 @@ fn number_and_unit(token: &str) -> Option<&str> {
     Some(&t[digits..])
 }
 
+/// Two letters alone could be a person's initials: only these are kept when a box holds
+/// nothing else (side markers and views); the other two-letter words of the list are kept
+/// only beside a number or another word (`Gn 50`, `5 cm`).
+const ALONE_PAIRS: &[&str] = &["LT", "RT", "AP", "PA", "CC", "2D", "3D", "4D"];
+
 fn is_word(token: &str) -> bool {
     let upper = token.to_uppercase();
     ANNOTATION_WORDS.contains(&upper.as_str())
@@ -445,7 +356,9 @@ fn is_word(token: &str) -> bool {
 
 /// Whether `text` is wholly a non-identifying annotation: every word of it on the reviewed
 /// list, a probe's name, a number with a unit, or a number of at most three digits; with at
-/// least one word or unit, so that numbers alone (parts of an ID or a date) never are. Punctuation that joins or ends labels
+/// least one word or unit, so that numbers alone (parts of an ID or a date) never are; and,
+/// when it is two letters alone, a side marker or view ([`ALONE_PAIRS`]), not what could be
+/// initials. Punctuation that joins or ends labels
 /// (`:`, `/`, `(`, `)`) is ignored.
 pub fn is_annotation(text: &str) -> bool {
     let tokens: Vec<&str> = text
@@ -454,6 +367,12 @@ pub fn is_annotation(text: &str) -> bool {
         .collect();
     if tokens.is_empty() {
         return false;
+    }
+    if let [only] = tokens.as_slice() {
+        let upper = only.to_uppercase();
+        if upper.chars().count() == 2 && !ALONE_PAIRS.contains(&upper.as_str()) {
+            return false;
+        }
     }
     let mut labelled = false;
     for token in &tokens {
@@ -534,9 +453,11 @@ mod tests {
             "TIS 0.4",
             "Gn 50",
             "2D",
-            "CW",
+            "CW 2.0",
             "9L4",
-            "Hz",
+            "MHz",
+            "LT",
+            "RMLO",
         ] {
             // "KIDNEY" is not on the list.
             if kept.contains("KIDNEY") {
@@ -561,6 +482,12 @@ mod tests {
             "R.",
             "1990-01-02",
             "L 1901",
+            "CW",
+            "DR",
+            "ml",
+            "MM",
+            "Hz",
+            "cm",
         ] {
             assert!(!is_annotation(not), "{not:?}");
         }

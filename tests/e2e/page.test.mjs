@@ -778,6 +778,14 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   const found = dialog.getByRole('region', { name: 'Text found automatically' });
   const leave = found.getByRole('button', { name: /^Not text: leave visible/ });
   assert.ok(await leave.count() >= 1, 'the boxes found are listed');
+  // Each box says what was read in it (the recognition model ran in the page), for the
+  // user's eyes only: none of it is in the package's logs and pages.
+  const readTexts = [...(await found.textContent()).matchAll(/reads “([^”]+)”/g)].map((m) => m[1]);
+  assert.ok(readTexts.some((t) => /[A-Z0-9]{3}/.test(t)), `text read in the boxes: ${await found.textContent()}`);
+  for (const name of ['CHANGES.txt', 'changes.json', 'deidentification-report.html', 'case.html']) {
+    const written = readFileSync(join(dest, name), 'utf8');
+    for (const t of readTexts.filter((r) => r.length >= 3)) assert.ok(!written.includes(t), `${name} holds “${t}”`);
+  }
   const label = await leave.first().getAttribute('aria-label');
   const [w, h, x, y] = label.match(/(\d+) × (\d+) pixels at \((\d+), (\d+)\)/).slice(1).map(Number);
   const brightIn = () => page.evaluate(([bx, by, bw, bh]) => {

@@ -112,6 +112,7 @@ function currentSettings() {
     includeDocuments: $('include-documents').checked,
     hipaa: chosenHipaa() || undefined,
     detectText: $('detect-text').checked,
+    keepAnnotations: $('detect-text').checked && $('keep-annotations').checked,
     pixelRules,
   };
 }
@@ -240,6 +241,7 @@ function saveSettings() {
     preset: $('preset').value,
     options,
     detectText: $('detect-text').checked,
+    keepAnnotations: $('keep-annotations').checked,
     acceptBurnedIn: $('accept-burned-in').checked,
     includeDocuments: $('include-documents').checked,
     dateOffset: $('date-offset').value,
@@ -264,6 +266,7 @@ function restoreSettings() {
   showHipaaNote();
   // On unless the user turned it off.
   $('detect-text').checked = saved.detectText !== false;
+  $('keep-annotations').checked = saved.keepAnnotations === true;
   $('accept-burned-in').checked = Boolean(saved.acceptBurnedIn);
   $('include-documents').checked = Boolean(saved.includeDocuments);
   $('date-offset').value = typeof saved.dateOffset === 'string' ? saved.dateOffset : '';
@@ -288,7 +291,7 @@ $('rules-forget').addEventListener('click', () => {
 });
 // (After the page's own handlers of the same event, e.g. a preset ticking its options.)
 const saveSoon = () => setTimeout(saveSettings, 0);
-for (const id of ['preset', 'detect-text', 'accept-burned-in', 'include-documents', 'date-offset', 'options']) $(id).addEventListener('change', saveSoon);
+for (const id of ['preset', 'detect-text', 'keep-annotations', 'accept-burned-in', 'include-documents', 'date-offset', 'options']) $(id).addEventListener('change', saveSoon);
 $('pseudonyms').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pseudonymsCsv = f ? await f.text() : null;
@@ -964,8 +967,12 @@ function showDetections() {
   list.replaceChildren();
   found.forEach((d, i) => {
     const where = `${d.w} × ${d.h} pixels at (${d.x}, ${d.y})`;
-    const item = text('li', `Box ${i + 1}, ${where}: ${d.rejected ? 'left visible (you said it is not text)' : 'blacked out'} `);
-    const button = text('button', d.rejected ? 'Black it out again' : 'Not text: leave visible');
+    // What was read in the box: for the user's eyes only (the package never holds it).
+    const read = d.text ? ` reads “${d.text}”,` : '';
+    const state = d.rejected ? 'left visible (you said it is not text)'
+      : d.annotation ? 'left visible (a non-identifying annotation, as you chose)' : 'blacked out';
+    const item = text('li', `Box ${i + 1},${read} ${where}: ${state} `);
+    const button = text('button', d.rejected ? 'Black it out again' : d.annotation ? 'Black it out' : 'Not text: leave visible');
     button.type = 'button';
     button.setAttribute('aria-label', `${button.textContent}: box ${i + 1}, ${where}`);
     button.addEventListener('click', () => toggleDetection(d));
@@ -988,7 +995,11 @@ function toggleDetection(d) {
   preview.rebuilding = true;
   $('preview-note').textContent = 'Rebuilding the package…';
   $('detection-list').querySelectorAll('button').forEach((b) => { b.disabled = true; });
-  toWorker.post(worker, 'detection', { id: preview.id, region: { x: d.x, y: d.y, w: d.w, h: d.h }, notText: !d.rejected });
+  const region = { x: d.x, y: d.y, w: d.w, h: d.h };
+  // An annotation kept is blacked out by a box drawn over it in this image (listed, so it
+  // can be taken back).
+  if (d.annotation) toWorker.post(worker, 'region', { id: preview.id, scope: 'image', region });
+  else toWorker.post(worker, 'detection', { id: preview.id, region, notText: !d.rejected });
 }
 
 /** The boxes found in the image shown, and the one under the point `p` (image pixels). */
@@ -1017,8 +1028,9 @@ function showMarks() {
   for (const d of detectionsShown()) {
     const pointed = preview.highlight === d;
     ctx.lineWidth = (pointed ? 3 : 1.5) * unit;
-    ctx.setLineDash(d.rejected ? [4 * unit, 3 * unit] : []);
-    ctx.strokeStyle = d.rejected ? '#4da3ff' : '#ffd60a';
+    const visible = d.rejected || d.annotation;
+    ctx.setLineDash(visible ? [4 * unit, 3 * unit] : []);
+    ctx.strokeStyle = visible ? '#4da3ff' : '#ffd60a';
     ctx.strokeRect(d.x - ctx.lineWidth / 2, d.y - ctx.lineWidth / 2, d.w + ctx.lineWidth, d.h + ctx.lineWidth);
   }
   ctx.setLineDash([]);

@@ -165,6 +165,7 @@ export class Batch {
       hipaa: s.hipaa || undefined,
       pixelRules: s.pixelRules || undefined,
       detectText: Boolean(s.detectText),
+      keepAnnotations: Boolean(s.keepAnnotations),
       userRegions: this.boxes.toJson(),
       scans: this.scans,
     };

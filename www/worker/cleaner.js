@@ -1,7 +1,7 @@
 // One worker of the pool (see ./pool.js): it reads and de-identifies the files the main
 // worker sends, with the run's settings, and sends them back compressed, to be packaged. Its only state is its copy of
 // the de-identification session; if the core traps, the pool replaces this worker.
-import init, { Cleaner, isZip, sampleStudy, loadTextModel as giveModel, textModelUnavailable } from '../pkg/obscura.js';
+import init, { Cleaner, isZip, sampleStudy, loadTextModel as giveModel, textModelUnavailable, loadTextReader } from '../pkg/obscura.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
 import { ReadBuffers } from './reads.js';
 import { SpareBuffers, packCleaned } from './buffers.js';
@@ -16,7 +16,7 @@ let useModule;
 const ready = new Promise((resolve) => { useModule = resolve; })
   .then((module) => init(module ? { module_or_path: module } : undefined))
   .then(exposeCoreMemory)
-  .then(() => loadTextModel({ loadTextModel: giveModel, textModelUnavailable }));
+  .then(() => loadTextModel({ loadTextModel: giveModel, textModelUnavailable, loadTextReader }));
 let settings = null; // the run's settings (see Batch.runSettings)
 let cleaner = null;
 
