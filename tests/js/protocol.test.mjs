@@ -132,3 +132,22 @@ test('a request gets its own answer, an error rejects it, and a cancelled one dr
   assert.throws(() => requests.request('nonsense'), /there is no message "nonsense"/);
   assert.equal(requests.pending, 0, 'nothing waits for a request that could not be made');
 });
+
+test('an answered request leaves no listener on the signal it shares with others', async () => {
+  const posted = [];
+  const requests = new Requests(toWorker, { postMessage: (msg) => posted.push(msg) });
+  const listeners = new Set();
+  const signal = {
+    aborted: false,
+    addEventListener: (type, f) => listeners.add(f),
+    removeEventListener: (type, f) => listeners.delete(f),
+  };
+  const asked = [1, 2, 3].map((id) => requests.request('thumbnail', { id }, { signal }));
+  assert.equal(listeners.size, 3);
+  posted.slice(0, 2).forEach((m) => requests.settle({ type: 'thumbnail', id: m.id, ask: m.ask }));
+  await Promise.all(asked.slice(0, 2));
+  assert.equal(listeners.size, 1, 'only the request still waiting listens');
+  requests.settle({ type: 'thumbnail', id: 3, ask: posted[2].ask, error: 'no image' });
+  await assert.rejects(asked[2], /no image/);
+  assert.equal(listeners.size, 0);
+});

@@ -960,8 +960,7 @@ function keyImageSet(msg) {
 // image, see showMarks): each can be left visible when it is not text, or blacked out again,
 // from its button or by a click on it in the image.
 function showDetections() {
-  const row = preview && rows.get(preview.id);
-  const found = (row && row.report && row.report.detections) || [];
+  const found = detectionsShown();
   $('detections').hidden = found.length === 0;
   const list = $('detection-list');
   list.replaceChildren();
@@ -1036,13 +1035,18 @@ function showMarks() {
   ctx.setLineDash([]);
 }
 
+/** The "I looked at this image" tick box in a file's row, if it has one. */
+function lookedBox(row) {
+  return row.tr ? row.tr.querySelector('label.looked input') : null;
+}
+
 /** The image of file `id` was shown: "I looked at this image" can be ticked, in its row and
  * in the image check (where it is offered for a flagged image). */
 function imageSeen(id) {
   const row = rows.get(id);
   if (!row) return;
   row.seen = true;
-  const box = row.tr && row.tr.querySelector('label.looked input');
+  const box = lookedBox(row);
   if (box) box.disabled = false;
   const hint = row.tr && row.tr.querySelector('.looked-hint');
   if (hint) hint.remove();
@@ -1054,7 +1058,7 @@ $('preview-looked').addEventListener('change', (ev) => {
   const row = preview && rows.get(preview.id);
   if (!row) return;
   row.checked = ev.target.checked;
-  const box = row.tr && row.tr.querySelector('label.looked input');
+  const box = lookedBox(row);
   if (box) box.checked = row.checked;
   updateStatus();
 });

@@ -86,12 +86,17 @@ export class Requests {
     const ask = this.next++;
     const msg = this.channel.message(type, { ...fields, ask }); // a type it does not carry throws here
     const answered = new Promise((resolve, reject) => {
-      this.waiting.set(ask, { resolve, reject });
-      if (signal) {
-        signal.addEventListener('abort', () => {
-          if (this.waiting.delete(ask)) reject(signal.reason);
-        }, { once: true });
-      }
+      const cancel = () => {
+        if (this.waiting.delete(ask)) reject(signal.reason);
+      };
+      // The listener goes with the answer: a signal shared by many requests keeps none of
+      // those answered.
+      const done = () => { if (signal) signal.removeEventListener('abort', cancel); };
+      this.waiting.set(ask, {
+        resolve: (v) => { done(); resolve(v); },
+        reject: (e) => { done(); reject(e); },
+      });
+      if (signal) signal.addEventListener('abort', cancel, { once: true });
     });
     this.target.postMessage(msg, transfer);
     return answered;
