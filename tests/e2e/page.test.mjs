@@ -888,23 +888,13 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await context.close();
 });
 
-test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
-  const { context, page, requests, errors } = await openPage();
-  const { status, dialog } = await openSampleImage(page);
-  await dialog.getByLabel('Left').fill('0');
-  await dialog.getByLabel('Top').fill('0');
-  await dialog.getByLabel('Width').fill('20');
-  await dialog.getByLabel('Height').fill('10');
-  await dialog.getByRole('button', { name: 'Show box' }).click();
-  await dialog.getByRole('button', { name: 'Black out in its whole series' }).click();
-  await assertEventually(async () => /its series/.test(await dialog.getByRole('region', { name: 'Boxes you drew' }).textContent()), 30_000);
-  await dialog.getByRole('button', { name: 'Close' }).click();
-  const { dest } = await downloadPackage(page, 'series-box-unzipped');
-  const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
-  // The files the box went into, from the log (files with the same changes are listed
-  // together, one file or a run of them a line, before their changes); they must be exactly
-  // one series' files.
-  const boxed = [];
+/**
+ * The package paths of the files whose changes in CHANGES.txt (`log`) have a line matching
+ * `pattern` (files with the same changes are listed together, one file or a run of them a
+ * line, before their changes).
+ */
+function filesWhereLogSays(log, pattern) {
+  const found = [];
   let current = [];
   let listing = false;
   for (const line of log.split('\n')) {
@@ -917,8 +907,25 @@ test('a box drawn on one image is blacked out in every image of its series in th
       continue;
     }
     listing = false;
-    if (/box drawn on the page \(its series\)/.test(line)) boxed.push(...current.filter((p) => !boxed.includes(p)));
+    if (pattern.test(line)) found.push(...current.filter((p) => !found.includes(p)));
   }
+  return found;
+}
+
+test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
+  const { context, page, requests, errors } = await openPage();
+  const { status, dialog } = await openSampleImage(page);
+  await dialog.getByLabel('Left').fill('0');
+  await dialog.getByLabel('Top').fill('0');
+  await dialog.getByLabel('Width').fill('20');
+  await dialog.getByLabel('Height').fill('10');
+  await dialog.getByRole('button', { name: 'Show box' }).click();
+  await dialog.getByRole('button', { name: 'Black out in its whole series' }).click();
+  await assertEventually(async () => /its series/.test(await dialog.getByRole('region', { name: 'Boxes you drew' }).textContent()), 30_000);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const { dest } = await downloadPackage(page, 'series-box-unzipped');
+  // The files the box went into; they must be exactly one series' files.
+  const boxed = filesWhereLogSays(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /box drawn on the page \(its series\)/);
   assert.ok(boxed.length >= 2, `the box went into ${boxed.length} file(s): ${boxed}`);
   const folder = boxed[0].slice(0, boxed[0].lastIndexOf('/'));
   assert.ok(boxed.every((p) => p.startsWith(`${folder}/`)), boxed.join(' '));
@@ -931,6 +938,46 @@ test('a box drawn on one image is blacked out in every image of its series in th
   ].join('\n'), join(dest, folder)], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
   assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
+test('"Boxes you drew" lists the boxes of the image shown, and Remove takes back that one (issue 28, problem 6)', async () => {
+  const { context, page, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  const dialog = page.getByRole('dialog');
+  const drawnList = dialog.getByRole('region', { name: 'Boxes you drew' });
+  const open = async (name) => {
+    if (await dialog.isVisible()) await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('button', { name: `Show image: ${name}` }).click();
+    await assertEventually(async () => (await page.locator('#preview-title').textContent()) === `Before and after: ${name}`
+      && /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
+  };
+  const blackOut = async (x, y, w, h) => {
+    for (const [label, v] of [['Left', x], ['Top', y], ['Width', w], ['Height', h]]) await dialog.getByLabel(label).fill(String(v));
+    await dialog.getByRole('button', { name: 'Show box' }).click();
+    await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+    await assertEventually(async () => (await drawnList.isVisible())
+      && new RegExp(`${w} × ${h} pixels`).test(await drawnList.textContent()), 30_000);
+  };
+  await open('FAKEDOE_CT_1_1.dcm');
+  await blackOut(0, 0, 20, 10);
+  // Another image of the series: the box drawn on the first is not its own.
+  await open('FAKEDOE_CT_1_2.dcm');
+  assert.ok(await drawnList.isHidden(), 'no box of another image listed');
+  await blackOut(5, 5, 12, 6);
+  assert.doesNotMatch(await drawnList.textContent(), /20 × 10/);
+  assert.match(await drawnList.textContent(), /Box 1: 12 × 6/);
+  await drawnList.getByRole('button', { name: /^Remove Box 1/ }).click();
+  await assertEventually(() => drawnList.isHidden(), 30_000);
+  // The first image's box is still there.
+  await open('FAKEDOE_CT_1_1.dcm');
+  await assertEventually(async () => (await drawnList.isVisible()) && /Box 1: 20 × 10/.test(await drawnList.textContent()), 30_000);
+  await dialog.getByRole('button', { name: 'Close' }).click();
+  const { dest } = await downloadPackage(page, 'scoped-boxes-unzipped');
+  const boxed = filesWhereLogSays(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /box drawn on the page \(this image\)/);
+  assert.equal(boxed.length, 1, `one image holds a box: ${boxed}`);
   assert.deepEqual(errors, []);
   await context.close();
 });

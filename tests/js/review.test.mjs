@@ -63,3 +63,23 @@ test('key images: the ones chosen, and the middle image of every series where no
   ]);
   assert.deepEqual(keyImagesWanted(new Map(), pathOf, plan).map((w) => w.name), plan.map(([name]) => name));
 });
+
+test('the boxes drawn are listed for the image they apply to, each with its place among all', () => {
+  const boxes = new UserBoxes();
+  const a = { sopInstanceUid: '2.25.1', seriesInstanceUid: '2.25.10', rows: 480, columns: 640 };
+  const b = { sopInstanceUid: '2.25.2', seriesInstanceUid: '2.25.10', rows: 480, columns: 640 };
+  const c = { sopInstanceUid: '2.25.3', seriesInstanceUid: '2.25.20', rows: 512, columns: 512 };
+  boxes.add(a, 'image', { x: 1, y: 1, w: 5, h: 5 });
+  boxes.add(c, 'image', { x: 2, y: 2, w: 5, h: 5 });
+  boxes.add(b, 'series', { x: 3, y: 3, w: 5, h: 5 });
+  boxes.add(c, 'size', { x: 4, y: 4, w: 5, h: 5 });
+  const on = (key) => boxes.drawn(key).map((d) => [d.index, d.x]);
+  assert.deepEqual(on(a), [[0, 1], [2, 3]], 'its own box and its series\' box');
+  assert.deepEqual(on(b), [[2, 3]], 'not the box drawn on another image of its series');
+  assert.deepEqual(on(c), [[1, 2], [3, 4]], 'its own box and the one for its size');
+  assert.deepEqual(boxes.drawn().map((d) => d.index), [0, 1, 2, 3], 'without a key, all');
+  // Taking one back by its index leaves the others as they were.
+  boxes.remove(on(c)[0][0]);
+  assert.deepEqual(on(a), [[0, 1], [1, 3]]);
+  assert.deepEqual(on(c), [[2, 4]]);
+});

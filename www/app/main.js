@@ -864,6 +864,9 @@ function openPreview(id, name) {
   $('box-actions').hidden = true;
   $('frame-control').hidden = true;
   $('preview-looked-line').hidden = true;
+  // The boxes drawn are listed for this image once its first frame comes.
+  drawnBoxes = [];
+  showDrawnBoxes();
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
   requestFrame(undefined);
@@ -905,6 +908,8 @@ function showPreview(msg) {
   preview.after = new ImageData(msg.after.rgba, msg.after.width, msg.after.height);
   preview.frame = msg.after.frame;
   preview.loading = false;
+  drawnBoxes = msg.boxes || [];
+  showDrawnBoxes();
   const slider = $('preview-frame');
   $('frame-control').hidden = msg.after.frames <= 1;
   slider.max = String(msg.after.frames);
@@ -1363,7 +1368,8 @@ for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'],
     toWorker.post(worker, 'region', { id: preview.id, scope, region: preview.box });
   });
 }
-// The boxes drawn so far (for every image), each of which can be taken back.
+// The boxes drawn so far that apply to the image shown (drawn on it, its series, or images
+// of its size), each of which can be taken back; `index` is its place among all boxes drawn.
 let drawnBoxes = [];
 function showDrawnBoxes() {
   $('drawn').hidden = drawnBoxes.length === 0;
@@ -1376,7 +1382,7 @@ function showDrawnBoxes() {
     remove.addEventListener('click', () => {
       if (!preview) return;
       $('preview-note').textContent = 'Removing the box and rebuilding the package…';
-      toWorker.post(worker, 'removeRegion', { id: preview.id, index: i });
+      toWorker.post(worker, 'removeRegion', { id: preview.id, index: b.index });
     });
     item.append(remove);
     return item;
@@ -1389,8 +1395,10 @@ function regionApplied(msg) {
     $('preview-note').textContent = `The box could not be changed: ${msg.error}`;
     return;
   }
-  drawnBoxes = msg.boxes || [];
-  showDrawnBoxes();
+  if (preview && msg.id === preview.id) {
+    drawnBoxes = msg.boxes || [];
+    showDrawnBoxes();
+  }
   // Boxes change images: the thumbnails are made again.
   for (const [key, t] of thumbs) if (t !== 'pending') thumbs.delete(key);
   updateStatus();

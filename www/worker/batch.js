@@ -614,10 +614,10 @@ export class Batch {
     return this.changeUserRegions(id, (key) => this.boxes.add(key, scope, region));
   }
 
-  /** The boxes drawn so far, in order: `[{name, x, y, w, h}]` (`name` says where each
-   * applies). */
-  drawnBoxes() {
-    return this.boxes.drawn();
+  /** The boxes drawn so far that apply to file `id`, in order: `[{index, name, x, y, w, h}]`
+   * (`name` says where each applies; see UserBoxes.drawn). */
+  drawnBoxes(id) {
+    return this.withSource(id, (bytes) => this.boxes.drawn(this.core.imageKey(bytes)));
   }
 
   /** Take back the `index`th box drawn (see drawnBoxes); the package is rebuilt without it,
@@ -687,10 +687,13 @@ export class Batch {
   }
 
   /** File `id` before and after de-identification, rendered for display (frame `frame`,
-   * 0-based, or the middle one). */
+   * 0-based, or the middle one), with the boxes drawn that apply to it (`boxes`). */
   preview(id, frame, window) {
-    return this.withSource(id, (bytes) => this.run.preview(bytes, frame ?? undefined,
-      window ? window.center : undefined, window ? window.width : undefined));
+    return this.withSource(id, (bytes) => ({
+      ...this.run.preview(bytes, frame ?? undefined, window ? window.center : undefined, window ? window.width : undefined),
+      // The boxes the user drew that apply to this image, for the image check's list.
+      boxes: this.boxes.drawn(this.core.imageKey(bytes)),
+    }));
   }
 
   /** File `id` as it goes into the package, rendered for its series' thumbnail (its middle

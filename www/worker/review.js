@@ -46,9 +46,17 @@ export class UserBoxes {
     if (notText) this.rejected.push({ sop_instance_uid: key.sopInstanceUid, ...box });
   }
 
-  /** The boxes drawn so far, in order: `[{name, x, y, w, h}]` (`name` says where each applies). */
-  drawn() {
-    return this.rules.map((r) => ({ name: r.name, ...r.regions[0] }));
+  /**
+   * The boxes drawn so far, in order: `[{index, name, x, y, w, h}]` (`name` says where each
+   * applies, `index` is what `remove` takes). With `key` (an image's, as `add` takes it), only
+   * those that apply to that image: drawn on it, on its series, or on images of its size.
+   */
+  drawn(key = null) {
+    const applies = (r) => !key || (r.sop_instance_uid !== undefined ? r.sop_instance_uid === key.sopInstanceUid
+      : r.series_instance_uid !== undefined ? r.series_instance_uid === key.seriesInstanceUid
+        : r.rows === key.rows && r.columns === key.columns);
+    return this.rules.map((r, index) => ({ index, name: r.name, ...r.regions[0] }))
+      .filter((b, index) => applies(this.rules[index]));
   }
 
   /** The boxes as the core's `userRegions` setting takes them, or `undefined` when there are none. */

@@ -204,8 +204,8 @@ const handlers = {
     });
   },
   preview: (msg) => answer('preview', msg, { id: msg.id }, async () => {
-    const { before, after } = await batch.preview(msg.id, msg.frame, msg.window);
-    return { before, after, transfer: [before.rgba.buffer, after.rgba.buffer] };
+    const { before, after, boxes } = await batch.preview(msg.id, msg.frame, msg.window);
+    return { before, after, boxes, transfer: [before.rgba.buffer, after.rgba.buffer] };
   }),
   details: (msg) => answer('details', msg, { id: msg.id }, async () => ({ details: await batch.details(msg.id) })),
   thumbnail: (msg) => answer('thumbnail', msg, { key: msg.key }, async () => {
@@ -229,6 +229,6 @@ const handlers = {
 function boxesChanged(msg, change) {
   return answer('regionApplied', msg, { id: msg.id }, async () => {
     await change();
-    return { boxes: batch.drawnBoxes() };
+    return { boxes: await batch.drawnBoxes(msg.id) };
   });
 }
