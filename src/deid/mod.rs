@@ -893,6 +893,25 @@ mod tests {
             .any(|w| w.contains("non-identifying annotation")));
         let log = format!("{:?}{:?}", kept.changes, kept.warnings);
         assert!(!log.contains("KAFE") && !log.contains("SAG"), "{log}");
+
+        // A box the user draws over the annotation blacks it out after all.
+        let uid = attrs::text(&read_file(&bytes).expect("parses"), tags::SOP_INSTANCE_UID);
+        let r = marker.region;
+        let mut drawn = policy_kept;
+        drawn.user_regions = crate::pixels::RegionRules::from_json(&format!(
+            r#"{{"rules": [{{"name": "box", "sop_instance_uid": "{uid}",
+                "regions": [{{"x": {}, "y": {}, "w": {}, "h": {}}}]}}]}}"#,
+            r.x, r.y, r.w, r.h
+        ))
+        .expect("rules");
+        let out = Session::new(drawn).deidentify(&bytes).expect("cleaned");
+        assert!(
+            out.detections.iter().all(|d| !d.annotation),
+            "{:?}",
+            out.detections
+        );
+        let pixels = pixels_of(&out.bytes);
+        assert!((0..original.len()).all(|i| !inside(&r, i) || pixels[i] == 0));
     }
 
     #[test]
