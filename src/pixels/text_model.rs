@@ -14,11 +14,11 @@
 //! each tile becomes boxes ([`super::text_boxes`]).
 
 use std::io::Cursor;
-use std::sync::{Arc, Mutex};
 
 use sha2::{Digest, Sha256};
 use tract_onnx::prelude::*;
 
+use super::plans::Plans;
 use super::text_boxes::{boxes_from_map, merge_overlapping, to_frame, BoxParams};
 use super::Region;
 
@@ -75,15 +75,10 @@ pub enum ModelError {
     },
 }
 
-type Plan = TypedRunnableModel;
-/// A plan and the tile size (width, height) it was compiled for.
-type PlanFor = ((usize, usize), Arc<Plan>);
-
 /// The loaded detector, shared by every file of a run (cheap to clone a handle of).
 pub struct TextModel {
-    model: InferenceModel,
-    /// Plans compiled for a tile size, most recently used last.
-    plans: Mutex<Vec<PlanFor>>,
+    /// The model, and its plans for the tile sizes seen so far.
+    plans: Plans,
     /// How probability maps become boxes.
     pub params: BoxParams,
 }
@@ -115,36 +110,9 @@ impl TextModel {
             .model_for_read(&mut Cursor::new(bytes))
             .map_err(|e| ModelError::Load(format!("{e:#}")))?;
         Ok(TextModel {
-            model,
-            plans: Mutex::new(Vec::new()),
+            plans: Plans::new(model, PLANS),
             params: BoxParams::default(),
         })
-    }
-
-    /// The plan for a tile of `width × height` (multiples of 32), compiled once.
-    fn plan(&self, width: usize, height: usize) -> Result<Arc<Plan>, ModelError> {
-        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = plans.iter().position(|(k, _)| *k == (width, height)) {
-            let entry = plans.remove(i);
-            let plan = Arc::clone(&entry.1);
-            plans.push(entry);
-            return Ok(plan);
-        }
-        let load = |e: TractError| ModelError::Load(format!("{e:#}"));
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, height, width]).into())
-            .map_err(load)?
-            .into_optimized()
-            .map_err(load)?
-            .into_runnable()
-            .map_err(load)?;
-        if plans.len() >= PLANS {
-            plans.remove(0);
-        }
-        plans.push(((width, height), Arc::clone(&plan)));
-        Ok(plan)
     }
 
     /// Boxes around the text of one frame, given as RGBA (`width × height × 4` bytes), in the
@@ -178,7 +146,10 @@ impl TextModel {
                 let (tw, th) = ((sw - ox).min(TILE), (sh - oy).min(TILE));
                 let (pw, ph) = (tw.div_ceil(32) * 32, th.div_ceil(32) * 32);
                 let input = tile_tensor(rgba, width, height, scale, (ox, oy), (tw, th), (pw, ph));
-                let plan = self.plan(pw, ph)?;
+                let plan = self
+                    .plans
+                    .get([1, 3, ph, pw])
+                    .map_err(|e| ModelError::Load(format!("{e:#}")))?;
                 let run = |e: TractError| ModelError::Run {
                     width: pw,
                     height: ph,
@@ -271,14 +242,14 @@ fn tile_tensor(
 
 /// The model for tests: `www/models/text-detect.onnx` (put there by `make model`), loaded once.
 #[cfg(test)]
-pub(crate) fn test_model() -> Arc<TextModel> {
-    static MODEL: std::sync::OnceLock<Arc<TextModel>> = std::sync::OnceLock::new();
+pub(crate) fn test_model() -> std::sync::Arc<TextModel> {
+    static MODEL: std::sync::OnceLock<std::sync::Arc<TextModel>> = std::sync::OnceLock::new();
     MODEL
         .get_or_init(|| {
             let path = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/text-detect.onnx");
             let bytes =
                 std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e} (run `make model`)"));
-            Arc::new(TextModel::load(&bytes).expect("the model loads"))
+            std::sync::Arc::new(TextModel::load(&bytes).expect("the model loads"))
         })
         .clone()
 }

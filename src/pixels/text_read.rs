@@ -14,10 +14,10 @@
 //! per-column character probabilities are read greedily (CTC: repeats and blanks dropped).
 
 use std::io::Cursor;
-use std::sync::{Arc, Mutex};
 
 use tract_onnx::prelude::*;
 
+use super::plans::Plans;
 use super::text_model::sha256_hex;
 use super::Region;
 
@@ -85,15 +85,12 @@ impl Reading {
     }
 }
 
-type Plan = TypedRunnableModel;
-
 /// The loaded reader, shared by every file of a run.
 pub struct TextReader {
-    model: InferenceModel,
+    /// The model, and its plans for the widths read so far.
+    plans: Plans,
     /// The characters, by the model's class index less one (0 is CTC's blank).
     keys: Vec<String>,
-    /// Plans compiled for a width, most recently used last.
-    plans: Mutex<Vec<(usize, Arc<Plan>)>>,
 }
 
 impl std::fmt::Debug for TextReader {
@@ -128,36 +125,9 @@ impl TextReader {
             .model_for_read(&mut Cursor::new(model))
             .map_err(|e| ReaderError::Load(format!("{e:#}")))?;
         Ok(TextReader {
-            model,
+            plans: Plans::new(model, PLANS),
             keys,
-            plans: Mutex::new(Vec::new()),
         })
-    }
-
-    /// The plan for an input `width` pixels wide, compiled once.
-    fn plan(&self, width: usize) -> Result<Arc<Plan>, ReaderError> {
-        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = plans.iter().position(|(w, _)| *w == width) {
-            let entry = plans.remove(i);
-            let plan = Arc::clone(&entry.1);
-            plans.push(entry);
-            return Ok(plan);
-        }
-        let load = |e: TractError| ReaderError::Load(format!("{e:#}"));
-        let plan = self
-            .model
-            .clone()
-            .with_input_fact(0, f32::fact([1, 3, HEIGHT, width]).into())
-            .map_err(load)?
-            .into_optimized()
-            .map_err(load)?
-            .into_runnable()
-            .map_err(load)?;
-        if plans.len() >= PLANS {
-            plans.remove(0);
-        }
-        plans.push((width, Arc::clone(&plan)));
-        Ok(plan)
     }
 
     /// Read the text in `region` of a frame given as RGBA (`width × height × 4` bytes).
@@ -186,7 +156,10 @@ impl TextReader {
         let scaled = (w * HEIGHT).div_ceil(h).clamp(1, MAX_WIDTH);
         let padded = scaled.div_ceil(WIDTH_STEP) * WIDTH_STEP;
         let input = crop_tensor(rgba, width, (x0, y0, w, h), scaled, padded);
-        let plan = self.plan(padded)?;
+        let plan = self
+            .plans
+            .get([1, 3, HEIGHT, padded])
+            .map_err(|e| ReaderError::Load(format!("{e:#}")))?;
         let run = |e: TractError| ReaderError::Run {
             width: padded,
             why: format!("{e:#}"),
@@ -401,8 +374,8 @@ pub fn is_annotation(text: &str) -> bool {
 /// The reader for tests: `www/models/text-read.onnx` and its characters (put there by
 /// `make model`), loaded once.
 #[cfg(test)]
-pub(crate) fn test_reader() -> Arc<TextReader> {
-    static READER: std::sync::OnceLock<Arc<TextReader>> = std::sync::OnceLock::new();
+pub(crate) fn test_reader() -> std::sync::Arc<TextReader> {
+    static READER: std::sync::OnceLock<std::sync::Arc<TextReader>> = std::sync::OnceLock::new();
     READER
         .get_or_init(|| {
             let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/www/models/");
@@ -410,7 +383,9 @@ pub(crate) fn test_reader() -> Arc<TextReader> {
                 std::fs::read(format!("{dir}{name}"))
                     .unwrap_or_else(|e| panic!("{dir}{name}: {e} (run `make model`)"))
             };
-            Arc::new(TextReader::load(&read(READER_FILE), &read(KEYS_FILE)).expect("it loads"))
+            std::sync::Arc::new(
+                TextReader::load(&read(READER_FILE), &read(KEYS_FILE)).expect("it loads"),
+            )
         })
         .clone()
 }
@@ -493,7 +468,7 @@ mod tests {
         }
     }
 
-    fn reader() -> Arc<TextReader> {
+    fn reader() -> std::sync::Arc<TextReader> {
         test_reader()
     }
 
