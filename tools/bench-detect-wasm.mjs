@@ -2,6 +2,7 @@
 // node tools/bench-detect-wasm.mjs DIR — cleans every .dcm in DIR with the page's core (built by
 // `make wasm`, SIMD on) with detection off and on, best of two rounds, and prints
 // `without MS`, `with MS` (a file) and `memory MIB` (the core's WebAssembly memory at the end).
+// The recogniser is loaded too, as the page loads it: every box found is read.
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -10,6 +11,8 @@ const dir = process.argv[2];
 const core = await import(join(ROOT, 'pkg', 'obscura.js'));
 const exports = core.initSync({ module: readFileSync(join(ROOT, 'pkg', 'obscura_bg.wasm')) });
 core.loadTextModel(readFileSync(join(ROOT, 'www', 'models', 'text-detect.onnx')));
+core.loadTextReader(readFileSync(join(ROOT, 'www', 'models', 'text-read.onnx')),
+  readFileSync(join(ROOT, 'www', 'models', 'text-read-keys.txt')));
 const files = readdirSync(dir).filter((f) => f.endsWith('.dcm')).map((f) => readFileSync(join(dir, f)));
 const randomKey = Array.from({ length: 32 }, (_, i) => i);
 for (const detectText of [false, true]) {

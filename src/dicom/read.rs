@@ -22,8 +22,9 @@ pub enum ReadError {
     /// The bytes are neither a DICOM Part 10 file nor a bare DICOM data set.
     #[error("not a DICOM file (no \"DICM\" marker, and not a readable DICOM data set)")]
     NotDicom,
-    /// A ZIP archive where a file was expected (one inside an archive).
-    #[error("a ZIP archive inside the archive: unzip it and add the files it holds")]
+    /// A ZIP archive given where one DICOM file was expected (archives added to a batch are
+    /// opened before this, as deep as [`crate::input::NESTED_DEPTH`]).
+    #[error("a ZIP archive, not a DICOM file: add it to a batch (its files are read from it), or unzip it and add the files it holds")]
     NestedArchive,
     /// A gzip-compressed file (`.gz`).
     #[error("a gzip-compressed file: decompress it (gunzip) and add the file it holds")]
