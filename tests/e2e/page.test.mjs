@@ -912,6 +912,34 @@ function filesWhereLogSays(log, pattern) {
   return found;
 }
 
+test('settings changed after files were added clean them again, with the same key (issue 28, item 1)', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  const after = () => page.getByRole('row').filter({ hasText: 'FAKEDOE_CT_1_1.dcm' }).locator('td').nth(2).textContent();
+  const first = await after();
+  assert.doesNotMatch(first, /20240115/, 'dates are shifted by default');
+  const fullDates = page.locator('#opt-retain-full-dates');
+  assert.ok(await fullDates.isEnabled(), 'the settings stay open once files are added');
+  await fullDates.check();
+  const note = page.locator('#settings-note');
+  await assertEventually(async () => /cleaned again with the new settings/.test(await note.textContent()), 60_000);
+  await assertEventually(async () => /20240115/.test(await after()), 30_000);
+  assert.equal((await after()).split('\n')[0], first.split('\n')[0], 'the same key: the same pseudonym');
+  assert.match(await status.textContent(), /6 files de-identified/);
+  const { dest } = await downloadPackage(page, 'redone-unzipped');
+  const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, os, pydicom',
+    'dates = {pydicom.dcmread(os.path.join(d, f)).StudyDate for d, _, fs in os.walk(os.path.join(sys.argv[1], "DICOM")) for f in fs}',
+    'assert dates == {"20240115"}, dates',
+  ].join('\n'), dest], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
   const { context, page, requests, errors } = await openPage();
   const { status, dialog } = await openSampleImage(page);

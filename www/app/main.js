@@ -157,16 +157,44 @@ $('project-salt').addEventListener('change', () => {
 });
 restoreSalt();
 
-function lockSettings(locked) {
-  for (const el of document.querySelectorAll('#settings input, #settings select, #settings button')) el.disabled = locked;
-}
-
 function ensureSettingsSent() {
   if (settingsSent) return;
   toWorker.post(worker, 'settings', { settings: currentSettings() });
   settingsSent = true;
-  lockSettings(true);
 }
+
+// Settings changed after files were added: the batch is redone with them (same key, same
+// boxes and key images), a moment after the last change. What was looked at is looked at
+// again: the images may have changed.
+let redoTimer = null;
+function settingsChanged() {
+  if (!settingsSent) return;
+  clearTimeout(redoTimer);
+  redoTimer = setTimeout(redoWithSettings, 300);
+}
+async function redoWithSettings() {
+  const note = $('settings-note');
+  const done = [...rows.values()].filter((r) => r.report).length;
+  note.hidden = false;
+  note.textContent = `Cleaning ${plural(done, 'file')} again with the new settings…`;
+  try {
+    await requests.request('changeSettings', { settings: currentSettings() }, { signal: batchAsking.signal });
+  } catch (e) {
+    if (e.name !== 'AbortError') note.textContent = `The new settings could not be used (${e.message}): the files keep the earlier ones.`;
+    return;
+  }
+  for (const [id, row] of rows) {
+    row.checked = false;
+    row.seen = false;
+    dirtyRows.add(id);
+  }
+  unsaved = true;
+  updateStatus();
+  scheduleList();
+  note.textContent = `${plural(done, 'file')} cleaned again with the new settings, with the same key. Look at the flagged images again.`;
+}
+$('settings').addEventListener('change', settingsChanged);
+$('settings').addEventListener('submit', settingsChanged);
 
 function renderOptions({ options, presets }) {
   const fieldset = $('options');
@@ -228,6 +256,7 @@ $('pixel-rules').addEventListener('change', async (ev) => {
   pixelRulesName = f ? f.name : null;
   saveSettings();
   showRememberedRules();
+  settingsChanged();
 });
 
 // The choices of step 2 are remembered in this browser (localStorage) for the next visit:
@@ -288,6 +317,7 @@ $('rules-forget').addEventListener('click', () => {
   $('pixel-rules').value = '';
   saveSettings();
   showRememberedRules();
+  settingsChanged();
 });
 // (After the page's own handlers of the same event, e.g. a preset ticking its options.)
 const saveSoon = () => setTimeout(saveSettings, 0);
@@ -295,6 +325,7 @@ for (const id of ['preset', 'detect-text', 'keep-annotations', 'accept-burned-in
 $('pseudonyms').addEventListener('change', async (ev) => {
   const f = ev.target.files[0];
   pseudonymsCsv = f ? await f.text() : null;
+  settingsChanged();
 });
 
 // ---- files ----------------------------------------------------------------------------
@@ -826,7 +857,8 @@ $('reset-button').addEventListener('click', () => {
   pending = 0;
   workerError = null;
   settingsSent = false;
-  lockSettings(false);
+  clearTimeout(redoTimer);
+  $('settings-note').hidden = true;
   $('reid-panel').hidden = true;
   updateStatus();
 });
@@ -1481,6 +1513,7 @@ const messageHandlers = {
   regionApplied,
   keyImageSet,
   thumbnail: answered,
+  settingsChanged: answered,
   network(msg) { network.worker = msg.count; if (network.counting) showNetwork(); },
   error(msg) { workerError = msg.message; updateStatus(); },
 };

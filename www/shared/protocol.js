@@ -121,6 +121,7 @@ export class Requests {
 export const toWorker = new Channel('page → worker', {
   options: 'the profile options, for the settings form',
   settings: 'the settings chosen (profile, options, key, rules…)',
+  changeSettings: 'new settings for the batch under way: the files done are cleaned again with them',
   files: 'files (or a folder\'s, or an archive) to add; `last` on the last part of an addition',
   sample: 'add the fake sample study',
   cancel: 'stop the batch',
@@ -149,6 +150,7 @@ export const fromWorker = new Channel('worker → page', {
   thumbnail: 'a small picture of a file',
   keyImageSet: 'the key image was chosen',
   regionApplied: 'a box was blacked out (or taken back), and the file cleaned again',
+  settingsChanged: 'the files done were cleaned again with the new settings (or `error`: they were refused)',
   network: 'how many requests the workers made since the page started counting',
   error: 'what went wrong',
 });

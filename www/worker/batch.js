@@ -150,6 +150,29 @@ export class Batch {
     this.generation += 1;
   }
 
+  /**
+   * The user changed the settings after adding files: the files done so far are cleaned
+   * again with them, with the same key (unless the settings give a new one), the boxes
+   * drawn and the key images chosen; files still to come use them too. Results are posted
+   * again. Settings that cannot be used are refused, and the batch stays as it was.
+   */
+  changeSettings(settings) {
+    const job = this.queue.then(async () => {
+      const saved = this.settings;
+      this.settings = settings;
+      if (!this.run) return;
+      try {
+        await this.replay(true);
+      } catch (e) {
+        this.settings = saved;
+        await this.replay(true);
+        throw e;
+      }
+    });
+    this.queue = job.catch(() => {});
+    return job;
+  }
+
   /** The settings of a run (and of the pool's cleaners) with key `key`. */
   runSettings(key) {
     const s = this.settings || { options: [] };

@@ -159,6 +159,10 @@ const handlers = {
   settings(msg) {
     batch.setSettings(msg.settings);
   },
+  changeSettings: (msg) => answer('settingsChanged', msg, {}, async () => {
+    await batch.changeSettings(msg.settings);
+    return {};
+  }),
   files(msg) {
     batch.addFiles(msg.files.map((f) => ({ name: f.webkitRelativePath || f.name, blob: f })), msg.last !== false);
   },
