@@ -167,8 +167,10 @@ function ensureSettingsSent() {
 // boxes and key images), a moment after the last change. What was looked at is looked at
 // again: the images may have changed.
 let redoTimer = null;
-function settingsChanged() {
-  if (!settingsSent) return;
+// Controls of step 2 that change nothing in the files.
+const NOT_CLEANING = new Set(['remember-key']);
+function settingsChanged(ev) {
+  if (!settingsSent || (ev && ev.target && NOT_CLEANING.has(ev.target.id))) return;
   clearTimeout(redoTimer);
   redoTimer = setTimeout(redoWithSettings, 300);
 }
