@@ -311,9 +311,7 @@ impl Session {
                 .map(|(i, r)| {
                     let read = found.read.get(i).cloned().unwrap_or_default();
                     let rejected = self.policy.user_regions.is_rejected(&obj, r);
-                    let covered = drawn.iter().any(|d| {
-                        d.x <= r.x && d.y <= r.y && d.x + d.w >= r.x + r.w && d.y + d.h >= r.y + r.h
-                    });
+                    let covered = drawn.iter().any(|d| d.contains(r));
                     Detection {
                         region: *r,
                         rejected,

@@ -21,6 +21,16 @@ pub struct Region {
     pub h: u32,
 }
 
+impl Region {
+    /// Whether `other` lies wholly within this region.
+    pub fn contains(&self, other: &Region) -> bool {
+        other.x >= self.x
+            && other.y >= self.y
+            && other.x + other.w <= self.x + self.w
+            && other.y + other.h <= self.y + self.h
+    }
+}
+
 /// Which images a rule applies to and what to blank in them. Every given criterion must match;
 /// text criteria ignore case, and `manufacturer` / `model` match a part of the value.
 #[derive(Debug, Clone, Default, Deserialize)]

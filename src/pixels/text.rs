@@ -93,7 +93,7 @@ pub fn find_text(
         found.read = found
             .regions
             .iter()
-            .map(|merged| joined(boxes.iter().filter(|(r, _)| inside(r, merged))))
+            .map(|merged| joined(boxes.iter().filter(|(r, _)| merged.contains(r))))
             .collect();
     }
     Ok(found)
@@ -126,14 +126,6 @@ fn joined<'a>(parts: impl Iterator<Item = &'a (Region, Read)>) -> Read {
         text: texts.join(" "),
         annotation: !parts.is_empty() && parts.iter().all(|(_, read)| read.annotation),
     }
-}
-
-/// Whether `r` lies within `outer`.
-fn inside(r: &Region, outer: &Region) -> bool {
-    r.x >= outer.x
-        && r.y >= outer.y
-        && r.x + r.w <= outer.x + outer.w
-        && r.y + r.h <= outer.y + outer.h
 }
 
 /// The luminance the bright-text detector works on: each pixel's brightest channel (a frame
