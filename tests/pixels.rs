@@ -711,3 +711,58 @@ fn text_in_frames_split_over_fragments_is_removed() {
         _ => panic!("encapsulated"),
     }
 }
+
+#[test]
+fn an_overlay_shows_in_the_image_before_and_is_gone_from_the_package() {
+    // The sample CT (64×64) with an overlay plane: a 16×16 square of ink at row 9, column 9.
+    let (_, original) = &sample_study()[0];
+    let with_overlay = with(
+        original,
+        |obj| {
+            let put = |obj: &mut dicom_object::InMemDicomObject, e, vr, v| {
+                obj.put(DataElement::new(dicom_core::Tag(0x6000, e), vr, v))
+            };
+            put(obj, 0x0010, VR::US, PrimitiveValue::from(16u16));
+            put(obj, 0x0011, VR::US, PrimitiveValue::from(16u16));
+            put(obj, 0x0040, VR::CS, PrimitiveValue::from("G"));
+            put(obj, 0x0050, VR::SS, PrimitiveValue::I16(vec![9, 9].into()));
+            put(obj, 0x0100, VR::US, PrimitiveValue::from(1u16));
+            put(obj, 0x0102, VR::US, PrimitiveValue::from(0u16));
+            put(
+                obj,
+                0x3000,
+                VR::OB,
+                PrimitiveValue::U8(vec![0xFF; 32].into()),
+            );
+        },
+        None,
+    );
+    let white = |r: &obscura::pixels::Rendered| -> Vec<(u32, u32)> {
+        (0..r.height)
+            .flat_map(|y| (0..r.width).map(move |x| (x, y)))
+            .filter(|&(x, y)| r.rgba[((y * r.width + x) * 4) as usize..][..3] == [255, 255, 255])
+            .collect()
+    };
+    let plain = obscura::pixels::render(&parse(original), None).expect("drawn");
+    let before = obscura::pixels::render(&parse(&with_overlay), None).expect("drawn");
+    let square: Vec<(u32, u32)> = (8..24).flat_map(|y| (8..24).map(move |x| (x, y))).collect();
+    let (was_white, now_white) = (white(&plain), white(&before));
+    let inked: Vec<&(u32, u32)> = now_white
+        .iter()
+        .filter(|p| !was_white.contains(p))
+        .collect();
+    assert!(!inked.is_empty());
+    assert!(
+        inked.iter().all(|p| square.contains(p)),
+        "ink only where the overlay is"
+    );
+    assert!(square.iter().all(|p| now_white.contains(p)), "all of it");
+    // The package holds no overlay, so the image after shows none.
+    let d = session(r#"{"rules": []}"#)
+        .deidentify(&with_overlay)
+        .expect("cleaned");
+    let out = parse(&d.bytes);
+    assert!(out.get(dicom_core::Tag(0x6000, 0x3000)).is_none());
+    let after = obscura::pixels::render(&out, None).expect("drawn");
+    assert!(square.iter().any(|p| !white(&after).contains(p)));
+}

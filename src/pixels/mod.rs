@@ -19,6 +19,7 @@ pub mod ctp;
 pub mod detect;
 mod geometry;
 mod native;
+mod overlay;
 mod plans;
 mod render;
 mod rules;

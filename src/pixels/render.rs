@@ -163,8 +163,20 @@ pub fn render(
 }
 
 /// [`render`] with a chosen window for greyscale images: `(center, width)` in rescaled units,
-/// or a width of 0 or less for the frame's full range.
+/// or a width of 0 or less for the frame's full range. The file's overlay planes are drawn
+/// over the frame, as a viewer shows them ([`super::overlay`]).
 pub fn render_with(
+    file: &FileDicomObject<InMemDicomObject>,
+    frame: Option<u32>,
+    window: Option<(f64, f64)>,
+) -> Result<Rendered, PixelError> {
+    let mut rendered = render_pixels(file, frame, window)?;
+    super::overlay::draw(file, &mut rendered);
+    Ok(rendered)
+}
+
+/// The frame's pixels alone, as [`render_with`] gives them.
+fn render_pixels(
     file: &FileDicomObject<InMemDicomObject>,
     frame: Option<u32>,
     window: Option<(f64, f64)>,
