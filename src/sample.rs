@@ -311,7 +311,7 @@ fn image_of_size(
     put(el(
         Tag(0x6000, 0x3000),
         VR::OW,
-        PrimitiveValue::U8(vec![0xAA_u8; 64 * 64 / 8].into()),
+        PrimitiveValue::U8(overlay_mark().into()),
     ));
     put(el(
         tags::PIXEL_DATA,
@@ -425,6 +425,21 @@ pub fn burn_text(
         }
     }
     drawn
+}
+
+/// The sample's overlay bitmap (64×64, one bit a pixel, the first pixel in the lowest bit):
+/// a frame around the lower part of the image, as a mark someone drew over it.
+fn overlay_mark() -> Vec<u8> {
+    let mut bits = vec![0u8; 64 * 64 / 8];
+    for y in 44..60usize {
+        for x in 4..60usize {
+            if y == 44 || y == 59 || x == 4 || x == 59 {
+                let i = y * 64 + x;
+                bits[i / 8] |= 1 << (i % 8);
+            }
+        }
+    }
+    bits
 }
 
 #[cfg(test)]

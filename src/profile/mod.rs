@@ -454,15 +454,17 @@ impl Hipaa {
 pub const PRESETS: &[Preset] = &[
     Preset {
         id: "basic",
-        label: "Safest (Basic Profile)",
-        explanation: "Removes everything the standard lists as identifying. Best for sharing.",
+        label: "For sharing anywhere (the safest)",
+        explanation: "Removes everything the DICOM standard lists as identifying (its Basic \
+                      Profile).",
         options: &[],
         hipaa: None,
     },
     Preset {
         id: "teaching",
-        label: "Teaching file",
-        explanation: "Basic Profile, keeping patient age/sex/size and cleaned descriptions.",
+        label: "For a talk or teaching file",
+        explanation: "The safest, but keeps the patient's age, sex and size, and descriptions \
+                      cleaned of names.",
         options: &[
             ProfileOption::RetainPatientCharacteristics,
             ProfileOption::CleanDescriptors,
@@ -471,9 +473,10 @@ pub const PRESETS: &[Preset] = &[
     },
     Preset {
         id: "research-longitudinal",
-        label: "Research with longitudinal dates",
-        explanation: "Shifts every date of a patient by the same offset, keeps device details, \
-                      patient characteristics, safe private values and cleaned descriptions.",
+        label: "For research, keep dates consistent",
+        explanation: "Moves every date of a patient by the same number of days, so intervals \
+                      stay true; keeps device details, patient characteristics, safe private \
+                      values and cleaned descriptions.",
         options: &[
             ProfileOption::RetainLongitudinalModifiedDates,
             ProfileOption::RetainPatientCharacteristics,

@@ -46,8 +46,8 @@ after(async () => {
  * behaves: 'none' (as in Firefox: the package comes as a normal download, which Playwright
  * catches; the default), or 'private' (it writes to the origin's private file system, which
  * the test reads back). */
-async function openPage({ picker = 'none', on = browser } = {}) {
-  const context = await on.newContext({ acceptDownloads: true, viewport: { width: 1280, height: 720 } });
+async function openPage({ picker = 'none', on = browser, viewport = { width: 1280, height: 720 }, bypassCSP = false } = {}) {
+  const context = await on.newContext({ acceptDownloads: true, viewport, bypassCSP });
   await context.addInitScript((mode) => {
     if (mode === 'none') {
       delete window.showSaveFilePicker;
@@ -96,6 +96,8 @@ test('a user adds files, gets a clear status, and downloads a clean package', as
   const afterText = await ct.locator('td.after').textContent();
   assert.match(afterText, /OBSC(?:-[0-9A-Z]{4}){4}/);
   assert.doesNotMatch(afterText, /FAKE/);
+  // …and where it is in the package (issue 28, item 5: on the page only).
+  assert.match(afterText, /In the package: DICOM\/PAT\d{4}\/STU\d{4}\/SER\d{4}\/IM\d{6}$/);
   // The broken file says why.
   const row = page.locator('tr', { hasText: 'README.txt' });
   assert.match(await row.textContent(), /not a DICOM file/);
@@ -208,10 +210,13 @@ test('the sample study works from the page, in a worker, without any remote requ
 
 test('a HIPAA preset says what it is for, and the package records the method and accounts for the 18 identifiers', async () => {
   const { context, page, requests, errors } = await openPage();
-  await page.getByLabel('Preset').selectOption('hipaa-limited-data-set');
+  // The presets lead step 2, in plain words; the profile's options are under "Details".
+  assert.equal(await page.getByRole('radio', { name: 'For sharing anywhere (the safest)' }).isChecked(), true);
+  assert.equal(await page.locator('#opt-retain-full-dates').isVisible(), false);
+  await page.getByRole('radio', { name: 'HIPAA Limited Data Set' }).check();
   await assertEventually(async () => /data use agreement/.test(await page.locator('#hipaa-note').textContent()), 5_000);
   assert.ok(await page.locator('#hipaa-note').isVisible());
-  await page.getByLabel('Preset').selectOption('hipaa-safe-harbor');
+  await page.getByRole('radio', { name: 'HIPAA Safe Harbor' }).check();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
   const { dest, names } = await downloadPackage(page, 'hipaa');
@@ -430,7 +435,7 @@ test('status, progress and Cancel stay in view wherever the user is on the page,
   await context.close();
 });
 
-test('the image check fits a small image to its room, scaled up, and zooms from there; window presets follow the modality; keys and wheel move through a series (issue 28, items 4, 5 and 6)', async () => {
+test('the image check fits a small image to its room, scaled up, and zooms from there; before and after side by side or one at a time; window presets follow the modality; keys and wheel move through a series (issue 28, items 2, 4, 5 and 6)', async () => {
   const { context, page, errors } = await openPage();
   await page.setViewportSize({ width: 1440, height: 900 });
   await openSampleImage(page);
@@ -453,6 +458,20 @@ test('the image check fits a small image to its room, scaled up, and zooms from 
   // A smaller window: the image follows.
   await page.setViewportSize({ width: 800, height: 600 });
   await assertEventually(async () => Math.abs((await size()).shown - 352) < 4, 10_000);
+  // One image at a time (issue 28, item 2): it takes the room of both (here the height
+  // limits it: 70% of 600), and flips in the same place.
+  const beforeBox = () => page.locator('#preview-before').boundingBox();
+  await page.getByRole('button', { name: 'Before only' }).click();
+  assert.equal(await after.isVisible(), false);
+  await assertEventually(async () => Math.abs((await beforeBox()).width - 420) < 4, 10_000);
+  const placed = await beforeBox();
+  await page.getByRole('button', { name: 'After only' }).click();
+  assert.equal(await page.locator('#preview-before').isVisible(), false);
+  const flipped = await after.boundingBox();
+  assert.ok(Math.abs(flipped.x - placed.x) < 2 && Math.abs(flipped.y - placed.y) < 2, 'in the same place');
+  assert.equal(await page.getByRole('button', { name: 'After only' }).getAttribute('aria-pressed'), 'true');
+  await page.getByRole('button', { name: 'Side by side' }).click();
+  await assertEventually(async () => Math.abs((await size()).shown - 352) < 4 && await page.locator('#preview-before').isVisible(), 10_000);
   // Window presets follow the modality (issue 28, item 6): CT's for the CT; an MR opened next
   // is shown in its own window, never in the CT bone window chosen before.
   const choice = page.getByLabel('Brightness and contrast (window)');
@@ -471,6 +490,17 @@ test('the image check fits a small image to its room, scaled up, and zooms from 
   const drawn = async (name) => (await title.textContent()) === `Before and after: ${name}`
     && /what goes into the package/.test(await page.locator('#preview-note').textContent());
   await assertEventually(() => drawn('FAKEDOE_CT_1_1.dcm'), 30_000);
+  // The series list (issue 28, item 2): a picture and a name for each series; the one shown
+  // is marked; a click shows another series' first image.
+  const strip = page.getByRole('navigation', { name: 'Series' });
+  assert.ok((await strip.getByRole('button').count()) >= 3, 'the sample has several series');
+  assert.match(await strip.locator('[aria-current=true]').textContent(), /^CT · series 1 · 2 images$/);
+  await assertEventually(async () => (await strip.locator('canvas').count()) >= 3, 30_000);
+  await strip.getByRole('button', { name: /^MR/ }).first().click();
+  await assertEventually(() => drawn('FAKESMITH_MR_1_1.dcm'), 30_000);
+  assert.match(await strip.locator('[aria-current=true]').textContent(), /^MR/);
+  await strip.getByRole('button', { name: /^CT · series 1 ·/ }).click();
+  await assertEventually(() => drawn('FAKEDOE_CT_1_1.dcm'), 30_000);
   await page.keyboard.press('ArrowDown');
   await assertEventually(() => drawn('FAKEDOE_CT_1_2.dcm'), 30_000);
   await page.keyboard.press('ArrowDown');
@@ -485,6 +515,56 @@ test('the image check fits a small image to its room, scaled up, and zooms from 
   await assertEventually(() => drawn('FAKEDOE_CT_1_2.dcm'), 30_000);
   assert.deepEqual(errors, []);
   await context.close();
+});
+
+// axe-core (npm, pinned in package-lock.json), put into the page by the test only.
+const AXE = readFileSync(join(ROOT, 'node_modules', 'axe-core', 'axe.min.js'), 'utf8');
+
+/** The serious and critical accessibility violations axe-core finds in what is shown. */
+async function axeViolations(page) {
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.addScriptTag({ content: AXE });
+  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }));
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/** Elements shown that reach past either side of the window (the image check's zoomed
+ * images scroll inside their own frame and are not counted). */
+function pastTheWindow(page) {
+  return page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const root = document.querySelector('dialog[open]') ?? document.body;
+    return [...root.querySelectorAll('*')]
+      .filter((el) => !el.closest('.zoom') && !el.closest('.visually-hidden') && el.getClientRects().length > 0)
+      .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && (r.right + scrollX > w + 1 || r.left + scrollX < -1); })
+      .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${el.className}` : ''} ${Math.round(el.getBoundingClientRect().right + scrollX)} > ${w}`);
+  });
+}
+
+test('every screen passes an accessibility audit and fits the window, on a desktop and on a phone, with screenshots (issue 28, item 4)', async () => {
+  for (const [label, viewport] of [['1440x900', { width: 1440, height: 900 }], ['390x844', { width: 390, height: 844 }], ['360x740', { width: 360, height: 740 }]]) {
+    // (The audit's script is put into the page by the test, past the page's own policy.)
+    const { context, page, requests, errors } = await openPage({ viewport, bypassCSP: true });
+    const screens = [];
+    const check = async (screen) => {
+      screens.push(screen);
+      assert.deepEqual(await axeViolations(page), [], `${screen} at ${label}: accessibility`);
+      assert.deepEqual(await pastTheWindow(page), [], `${screen} at ${label}: nothing past the window`);
+      if (label !== '360x740') await page.screenshot({ path: join(SHOTS, `screen-${screens.length}-${screen}-${label}.png`), fullPage: screen !== 'image-check' });
+    };
+    await check('start');
+    for (const summary of await page.locator('#settings details summary').all()) await summary.click();
+    await check('settings');
+    const { dialog } = await openSampleImage(page);
+    await check('image-check');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await page.getByRole('button', { name: 'Export re-identification key…' }).click();
+    await check('results');
+    assertOnlyLocalRequests(requests);
+    assert.deepEqual(errors, []);
+    await context.close();
+  }
 });
 
 test('focus stays where the user was: on the box tools after a box is blacked out, and back on the button that opened the image check when it closes', async () => {
@@ -819,6 +899,17 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await canvas.click({ position: await centre() });
   await assertEventually(async () => !/left visible/.test(await found.textContent()) && (await brightIn()) === 0, 30_000);
   assert.equal(await dialog.locator('#box-actions').isVisible(), false, 'a click draws no box of its own');
+  // A box found can be moved or resized as a box drawn (issue 28, item 3): made 4 pixels
+  // wider, it replaces the box found, which is then left as it is.
+  await found.getByRole('button', { name: `Move or resize: box 1, ${w} × ${h} pixels at (${x}, ${y})` }).click();
+  assert.equal(await dialog.getByLabel('Width').inputValue(), String(w));
+  await dialog.getByLabel('Width').fill(String(w + 4));
+  await dialog.getByRole('button', { name: 'Show box' }).click();
+  await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+  const drawnList = dialog.getByRole('region', { name: 'Boxes you drew' });
+  await assertEventually(async () => (await drawnList.isVisible()) && new RegExp(`${w + 4} × ${h} pixels at \\(${x}, ${y}\\)`).test(await drawnList.textContent()), 30_000);
+  await assertEventually(async () => /left visible \(you said it is not text\)/.test(await found.textContent()), 30_000);
+  await assertEventually(async () => (await brightIn()) === 0, 30_000);
   // The frames of the cine can be looked through.
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');
@@ -921,6 +1012,7 @@ test('settings changed after files were added clean them again, with the same ke
   const first = await after();
   assert.doesNotMatch(first, /20240115/, 'dates are shifted by default');
   const fullDates = page.locator('#opt-retain-full-dates');
+  await page.locator('#profile-details summary').click();
   assert.ok(await fullDates.isEnabled(), 'the settings stay open once files are added');
   await fullDates.check();
   const note = page.locator('#settings-note');
@@ -1193,13 +1285,15 @@ test('images flagged for burned-in text are listed first and block the download 
     'os.makedirs(sys.argv[2], exist_ok=True)',
     'arr, text, fan = c.ultrasound(1, rgb=False)',
     'c.write_array(arr, os.path.join(sys.argv[2], "us.dcm"), False)',
+    'arr, text, fan = c.ultrasound(2, rgb=False)',
+    'c.write_array(arr, os.path.join(sys.argv[2], "us2.dcm"), False)',
   ].join('\n'), join(ROOT, 'tests', 'crossval'), dir], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   // Burned In Annotation = YES, accepted on purpose: included, but flagged.
   await page.getByLabel('Include images marked as having text burned into the pixels').check();
-  await page.getByLabel('Add DICOM files').setInputFiles([join(work, 'in', readdirSync(join(work, 'in')).find((n) => n.endsWith('.dcm'))), join(dir, 'us.dcm')]);
+  await page.getByLabel('Add DICOM files').setInputFiles([join(work, 'in', readdirSync(join(work, 'in')).find((n) => n.endsWith('.dcm'))), join(dir, 'us.dcm'), join(dir, 'us2.dcm')]);
   const status = page.getByRole('status');
-  await assertEventually(async () => /2 files de-identified/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /3 files de-identified/.test(await status.textContent()), 60_000);
   assert.match(await status.textContent(), /look at each with "Show image"/);
   const first = page.locator('#file-list tr').first();
   assert.match(await first.textContent(), /us\.dcm/, 'the flagged image is listed first');
@@ -1208,7 +1302,7 @@ test('images flagged for burned-in text are listed first and block the download 
   await page.screenshot({ path: join(SHOTS, '3-flagged-image-blocks-download.png'), fullPage: true });
   // "I looked at this image" cannot be ticked before the image was shown (issue 28, item 3).
   const looked = page.getByLabel('I looked at this image');
-  assert.ok(await looked.isDisabled(), 'not before the image was shown');
+  assert.ok(await looked.first().isDisabled(), 'not before the image was shown');
   assert.match(await first.textContent(), /Open it with "Show image" first/);
   // It can be ticked in the image check, once the image is drawn, and the list follows.
   await first.getByRole('button', { name: /^Show image/ }).click();
@@ -1216,11 +1310,25 @@ test('images flagged for burned-in text are listed first and block the download 
   await assertEventually(async () => /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
   await inCheck.check();
   await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
-  assert.ok(await looked.isChecked(), 'ticked in the list too');
+  assert.ok(await looked.first().isChecked(), 'ticked in the list too');
+  // What still needs the user leads there (issue 28, item 1): the next image to check, from
+  // the status, and on from one to the next in the image check.
+  const next = page.locator('#results').getByRole('button', { name: 'Look at the image to check' });
+  await next.click();
+  const title = page.locator('#preview-title');
+  await assertEventually(async () => /us2\.dcm$/.test(await title.textContent())
+    && /what goes into the package/.test(await page.locator('#preview-note').textContent()), 30_000);
+  assert.equal(await page.getByRole('button', { name: 'Next image to check' }).isVisible(), false, 'no other left');
+  await inCheck.check();
+  await assertEventually(async () => !(await next.isVisible()), 5_000);
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
   assert.ok(await download.isEnabled());
-  await looked.uncheck();
+  await looked.first().uncheck();
   assert.ok(await download.isDisabled());
-  await looked.check();
+  await next.click();
+  await assertEventually(async () => /us\.dcm$/.test(await title.textContent()), 30_000);
+  await page.getByRole('dialog').getByRole('button', { name: 'Close' }).click();
+  await looked.first().check();
   assert.deepEqual(errors, []);
   await context.close();
 });
@@ -1473,7 +1581,7 @@ test('a 1 GB archive is exported to a file without the tab ever holding it', asy
 
 test('the choices of step 2 are remembered for the next visit, the pseudonym list is not', async () => {
   const { context, page, errors } = await openPage();
-  await page.getByLabel('Preset').selectOption('teaching');
+  await page.getByRole('radio', { name: 'For a talk or teaching file' }).check();
   await page.getByLabel('Find and black out text burned into images automatically').check();
   await page.getByText('Project key, dates and pseudonyms').click();
   const rulesPath = join(work, 'remembered-rules.json');
@@ -1489,7 +1597,7 @@ test('the choices of step 2 are remembered for the next visit, the pseudonym lis
   await page.reload();
   await assertEventually(async () => (await checked()).length > 0, 10_000);
   assert.deepEqual(await checked(), chosen);
-  assert.match(await page.getByLabel('Preset').inputValue(), /teaching/);
+  assert.ok(await page.getByRole('radio', { name: 'For a talk or teaching file' }).isChecked());
   assert.ok(await page.getByLabel('Find and black out text burned into images automatically').isChecked());
   await page.getByText('Project key, dates and pseudonyms').click();
   assert.match(await page.locator('#rules-remembered').textContent(), /remembered-rules\.json/);

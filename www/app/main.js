@@ -216,30 +216,54 @@ function renderOptions({ options, presets }) {
       // Full and modified dates exclude each other.
       const other = { 'retain-full-dates': 'retain-modified-dates', 'retain-modified-dates': 'retain-full-dates' }[o.id];
       if (other && box.checked) $(`opt-${other}`).checked = false;
-      $('preset').value = '';
+      setPreset('');
       showHipaaNote();
     });
   }
-  const select = $('preset');
-  select.append(new Option('Custom', ''));
-  for (const p of presets) {
-    const option = new Option(`${p.label}: ${p.explanation}`, p.id);
-    option.dataset.hipaa = p.hipaa || '';
-    select.append(option);
+  // The presets lead, in plain words, as one choice: what the package is for.
+  const group = $('preset');
+  const choices = [...presets, { id: '', label: 'Your own choice of options', explanation: 'The options you tick under “Details: the options of the DICOM profile”.' }];
+  for (const p of choices) {
+    const id = `preset-${p.id || 'custom'}`;
+    const wrap = text('div', undefined, 'option');
+    const radio = document.createElement('input');
+    radio.type = 'radio';
+    radio.name = 'preset';
+    radio.id = id;
+    radio.value = p.id;
+    radio.dataset.hipaa = p.hipaa || '';
+    radio.setAttribute('aria-describedby', `${id}-hint`);
+    const label = text('label', p.label);
+    label.htmlFor = id;
+    const help = text('p', p.explanation, 'hint');
+    help.id = `${id}-hint`;
+    wrap.append(radio, label, help);
+    group.append(wrap);
+    radio.addEventListener('change', () => {
+      showHipaaNote();
+      if (!p.id) return;
+      for (const box of fieldset.querySelectorAll('input[type=checkbox]')) box.checked = p.options.includes(box.value);
+    });
   }
-  select.value = 'basic';
-  select.addEventListener('change', () => {
-    showHipaaNote();
-    const preset = presets.find((p) => p.id === select.value);
-    if (!preset) return;
-    for (const box of fieldset.querySelectorAll('input[type=checkbox]')) box.checked = preset.options.includes(box.value);
-  });
+  setPreset('basic');
+}
+
+/** The id of the preset chosen ('' for the user's own choice of options). */
+function presetValue() {
+  const chosen = document.querySelector('#preset input[name=preset]:checked');
+  return chosen ? chosen.value : '';
+}
+/** Choose the preset `id` (without ticking its options); false if there is no such preset. */
+function setPreset(id) {
+  const radio = [...document.querySelectorAll('#preset input[name=preset]')].find((r) => r.value === id);
+  if (radio) radio.checked = true;
+  return Boolean(radio);
 }
 
 // The HIPAA method of the chosen preset ('' for the others, and for Custom).
 function chosenHipaa() {
-  const option = $('preset').selectedOptions[0];
-  return (option && option.dataset.hipaa) || '';
+  const chosen = document.querySelector('#preset input[name=preset]:checked');
+  return (chosen && chosen.dataset.hipaa) || '';
 }
 
 const HIPAA_NOTES = {
@@ -269,7 +293,7 @@ let pixelRulesName = null;
 function saveSettings() {
   const options = [...document.querySelectorAll('#options input[type=checkbox]:checked')].map((c) => c.value);
   const saved = {
-    preset: $('preset').value,
+    preset: presetValue(),
     options,
     detectText: $('detect-text').checked,
     keepAnnotations: $('keep-annotations').checked,
@@ -293,7 +317,7 @@ function restoreSettings() {
   for (const box of document.querySelectorAll('#options input[type=checkbox]')) {
     box.checked = Array.isArray(saved.options) && saved.options.includes(box.value);
   }
-  if ([...$('preset').options].some((o) => o.value === saved.preset)) $('preset').value = saved.preset;
+  if (typeof saved.preset === 'string') setPreset(saved.preset);
   showHipaaNote();
   // On unless the user turned it off.
   $('detect-text').checked = saved.detectText !== false;
@@ -433,6 +457,7 @@ function drawRow(id, row) {
   const [, before, after, state] = row.tr.children;
   before.textContent = describe(report.before);
   after.textContent = describe(report.after);
+  if (report.status === 'done' && report.packagePath) after.append(text('p', `In the package: ${report.packagePath}`, 'package-path'));
   state.textContent = '';
   row.tr.className = report.status;
   if (report.status === 'done') {
@@ -573,6 +598,7 @@ function thumbnailMade(key, image) {
     thumbs.set(key, 'none');
   }
   if (!treePending) { treePending = true; requestAnimationFrame(renderTree); }
+  renderSeriesStrip();
 }
 
 function renderTree() {
@@ -638,6 +664,7 @@ function updateStatus(tree = true) {
   $('download-button').disabled = pending > 0 || done === 0 || unchecked > 0;
   $('cancel-button').disabled = pending === 0;
   $('reid-button').disabled = pending > 0 || done === 0;
+  showNextToCheck();
   showStatusBar();
 }
 
@@ -770,7 +797,7 @@ $('download-button').addEventListener('click', async () => {
     $('package-password').focus();
     return;
   }
-  const ask = { notes, password, preset: $('preset').value };
+  const ask = { notes, password, preset: presetValue() };
   if (typeof window.showSaveFilePicker !== 'function') {
     toWorker.post(worker, 'package', ask);
     return;
@@ -898,11 +925,13 @@ function openPreview(id, name) {
   $('box-actions').hidden = true;
   $('frame-control').hidden = true;
   $('preview-looked-line').hidden = true;
+  showNextToCheck();
   // The boxes drawn are listed for this image once its first frame comes.
   drawnBoxes = [];
   showDrawnBoxes();
   for (const c of [$('preview-before'), $('preview-after')]) c.getContext('2d').clearRect(0, 0, c.width, c.height);
   if (!$('preview').open) $('preview').showModal();
+  renderSeriesStrip();
   requestFrame(undefined);
 }
 
@@ -959,7 +988,7 @@ function showPreview(msg) {
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
   const others = seriesFiles().length - 1;
   const series = others > 0 ? ` The up and down arrow keys (or the mouse wheel) show the ${plural(others, 'other image')} of its series.` : '';
-  $('preview-note').textContent = `Look for names, dates or IDs written in the image: the right-hand image is what goes into the package.${frames}${series}`;
+  $('preview-note').textContent = `Look for names, dates or IDs written in the image: the “After” image is what goes into the package.${frames}${series}`;
   if (playing && (preview.wanted === undefined || preview.wanted === msg.after.frame)) {
     playing.timer = setTimeout(() => requestFrame((msg.after.frame + 1) % msg.after.frames), playing.delay);
   }
@@ -1021,9 +1050,29 @@ function showDetections() {
     }
     button.addEventListener('focus', () => outline(true));
     button.addEventListener('blur', () => outline(false));
-    item.append(button);
+    // Moved or resized as a box drawn: the box found is then left as it is, and the one the
+    // user made is blacked out instead.
+    const adjust = text('button', 'Move or resize');
+    adjust.type = 'button';
+    adjust.setAttribute('aria-label', `Move or resize: box ${i + 1}, ${where}`);
+    adjust.addEventListener('click', () => adjustDetection(d));
+    item.append(button, ' ', adjust);
     list.append(item);
   });
+}
+
+/** Take the box found `d` into the box tools, to move or resize it and choose where it
+ * applies (`preview.replaces`: the box found, left visible once the new one is applied). */
+function adjustDetection(d) {
+  if (!preview || !preview.after || preview.rebuilding) return;
+  const region = { x: d.x, y: d.y, w: d.w, h: d.h };
+  preview.box = { ...region };
+  preview.replaces = d.rejected || d.annotation ? null : region;
+  showBox();
+  fillBoxForm();
+  $('box-actions').hidden = false;
+  $('preview-note').textContent = 'Drag the box, or its corner handle, or type its place, then choose where to black it out: it replaces the box found.';
+  $('box-x').focus();
 }
 
 /** Say a box found is not text (it is left visible), or is text after all (blacked out
@@ -1102,6 +1151,36 @@ $('preview-looked').addEventListener('change', (ev) => {
   updateStatus();
 });
 
+// What needs the user leads there: the status line, the status bar and the image check offer
+// the next image flagged for burned-in text that nobody has looked at yet, in the order the
+// files came.
+/** The id and name of the next image to look at (after `after`, wrapping), or null. */
+function nextToCheck(after) {
+  const waiting = [...rows].filter(([, row]) => row.report && row.report.status === 'done'
+    && (row.report.warnings || []).length && !row.checked);
+  if (waiting.length === 0) return null;
+  const later = waiting.findIndex(([id]) => id > after);
+  const [id, row] = waiting[after === undefined || later < 0 ? 0 : later];
+  return { id, name: row.name, left: waiting.length };
+}
+function showNextToCheck() {
+  const next = nextToCheck();
+  const label = next && `Look at the ${next.left === 1 ? 'image' : `${next.left} images`} to check`;
+  for (const id of ['next-to-check', 'status-bar-next']) {
+    $(id).hidden = !next || pending > 0;
+    if (next) $(id).textContent = label;
+  }
+  const more = preview && nextToCheck(preview.id);
+  $('preview-next').hidden = !more || more.id === preview.id;
+}
+function lookAtNext(after) {
+  const next = nextToCheck(after);
+  if (next) openPreview(next.id, next.name);
+}
+$('next-to-check').addEventListener('click', () => lookAtNext());
+$('status-bar-next').addEventListener('click', () => lookAtNext());
+$('preview-next').addEventListener('click', () => lookAtNext(preview && preview.id));
+
 // Cine: the next frame is asked for once the last one is drawn (never faster than the
 // file's frame time), so playing never queues work in the worker.
 let playing = null; // { timer, delay }
@@ -1151,12 +1230,29 @@ function applyZoom() {
   if (preview && preview.after) showMarks();
 }
 /** Fit: the scale at which an image fills the room each of the two views has (as wide as
- * 44% of the window and as high as 70% of it: see `.preview-pair` in style.css), small
- * images scaled up as a viewer shows them. */
+ * 44% of the window side by side, 88% alone or on a phone, where the two are one above the
+ * other, and as high as 70% of it: see `.preview-pair` in style.css), small images scaled
+ * up as a viewer shows them. */
 function roomScale(c) {
   if (!c.width || !c.height) return 1;
-  return Math.min((innerWidth * 0.44) / c.width, (innerHeight * 0.7) / c.height);
+  const narrow = matchMedia('(max-width: 40rem)').matches;
+  const width = narrow ? innerWidth * 0.96 - 40 : innerWidth * (compare === 'pair' ? 0.44 : 0.88);
+  return Math.min(width / c.width, (innerHeight * 0.7) / c.height);
 }
+
+// Before and after side by side, or one at a time in the same place (to flip between them,
+// and on a narrow screen). The choice stays for the next image.
+let compare = 'pair'; // 'pair' | 'before' | 'after'
+function setCompare(mode) {
+  compare = mode;
+  const pair = document.querySelector('.preview-pair');
+  pair.classList.toggle('single', mode !== 'pair');
+  $('figure-before').hidden = mode === 'after';
+  $('figure-after').hidden = mode === 'before';
+  for (const m of ['pair', 'before', 'after']) $(`compare-${m}`).setAttribute('aria-pressed', String(m === mode));
+  applyZoom();
+}
+for (const m of ['pair', 'before', 'after']) $(`compare-${m}`).addEventListener('click', () => setCompare(m));
 addEventListener('resize', () => { if ($('preview').open && zoom === null) applyZoom(); });
 function fitScale() {
   const c = $('preview-after');
@@ -1209,6 +1305,57 @@ function seriesFiles() {
   }
   return ids;
 }
+/** The series of the batch that hold images, in the order their files came: `{ uid, ids,
+ * modality, number, description }`, `ids` the files of each. */
+function seriesOfBatch() {
+  const series = new Map();
+  for (const [id, r] of rows) {
+    const after = r.report && r.report.status === 'done' && r.report.after;
+    if (!after || !after.hasPixels) continue;
+    const key = after.seriesUid || `file ${id}`;
+    if (!series.has(key)) series.set(key, { uid: after.seriesUid, ids: [], modality: after.modality, number: after.seriesNumber, description: after.seriesDescription });
+    series.get(key).ids.push(id);
+  }
+  return [...series.values()];
+}
+// The series list in the image check, as a viewer has it: a picture of each series (as it
+// goes into the package) and its name; a click shows its first image, the wheel and the
+// arrow keys then move through its files.
+function renderSeriesStrip() {
+  if (!$('preview').open || !preview) return;
+  const row = rows.get(preview.id);
+  const current = row && row.report && row.report.after && row.report.after.seriesUid;
+  const all = seriesOfBatch();
+  // (Drawn anew: a keyboard user's focus goes to the same place in the new list.)
+  const focused = [...$('series-list').querySelectorAll('button')].indexOf(document.activeElement);
+  $('series-strip').hidden = all.length < 2;
+  $('series-list').replaceChildren(...all.map((se) => {
+    const button = document.createElement('button');
+    button.type = 'button';
+    const words = [se.modality, se.number && `series ${se.number}`, se.description, plural(se.ids.length, 'image')].filter(Boolean).join(' · ');
+    const thumb = thumbs.get(se.uid);
+    if (thumb instanceof HTMLCanvasElement) {
+      const copy = document.createElement('canvas');
+      copy.width = thumb.width;
+      copy.height = thumb.height;
+      copy.getContext('2d').drawImage(thumb, 0, 0);
+      copy.setAttribute('aria-hidden', 'true');
+      button.append(copy);
+    }
+    button.append(text('span', words));
+    if (se.uid && se.uid === current) button.setAttribute('aria-current', 'true');
+    button.addEventListener('click', () => {
+      if (se.ids.includes(preview.id)) return;
+      openPreview(se.ids[0], rows.get(se.ids[0]).name);
+    });
+    const item = document.createElement('li');
+    item.append(button);
+    return item;
+  }));
+  const again = $('series-list').querySelectorAll('button')[focused];
+  if (focused >= 0 && again) again.focus();
+}
+
 /** Show the file `step` places on in the series (none past its first or last). */
 function stepFile(step) {
   const ids = seriesFiles();
@@ -1222,6 +1369,8 @@ function stepFile(step) {
 $('preview').addEventListener('keydown', (ev) => {
   if (!preview || !preview.after || ev.altKey || ev.ctrlKey || ev.metaKey) return;
   if (ev.target.closest('input, select, textarea')) return;
+  // A zoomed image with the focus scrolls with the arrow keys, as any scrolled area does.
+  if (zoom !== null && ev.target.classList.contains('zoom')) return;
   const files = { ArrowUp: -1, PageUp: -1, ArrowDown: 1, PageDown: 1 }[ev.key];
   const frames = { ArrowLeft: -1, ArrowRight: 1 }[ev.key];
   if (files) {
@@ -1327,6 +1476,8 @@ $('preview-after').addEventListener('pointerdown', (ev) => {
   if (!preview || !preview.after) return;
   const from = imagePoint(ev.currentTarget, ev);
   boxDrag = { mode: boxPart(ev.currentTarget, from), from, start: preview.box && { ...preview.box } };
+  // A new box is the user's own, replacing nothing found.
+  if (boxDrag.mode === 'new') preview.replaces = null;
   ev.currentTarget.setPointerCapture(ev.pointerId);
 });
 $('preview-after').addEventListener('pointermove', (ev) => {
@@ -1399,7 +1550,8 @@ for (const [button, scope] of [['box-image', 'image'], ['box-series', 'series'],
     $('box-x').focus();
     $('box-actions').hidden = true;
     $('preview-note').textContent = 'Blacking out the box and rebuilding the package…';
-    toWorker.post(worker, 'region', { id: preview.id, scope, region: preview.box });
+    toWorker.post(worker, 'region', { id: preview.id, scope, region: preview.box, replaces: preview.replaces || null });
+    preview.replaces = null;
   });
 }
 // The boxes drawn so far that apply to the image shown (drawn on it, its series, or images
@@ -1447,7 +1599,9 @@ worker.onmessage = (ev) => handleMessage(ev.data);
 // The values files of a series have in common (names, dates, UIDs of the study and series),
 // held once for all their reports: a study of thousands of files would otherwise hold
 // thousands of copies of each. What the page never shows of a file (its SOP Instance UID and
-// Instance Number, its path in the package) is not kept.
+// Instance Number) is not kept. Its path in the package is: the row shows it, so that the
+// user can tell which of their files each package file is (on the page only: the package
+// never names the user's files).
 const commonValues = new Map();
 // (See ../shared/collect.js.)
 const collector = new Collector();
@@ -1471,7 +1625,6 @@ function shareValues(report) {
   };
   report.before = kept(report.before);
   report.after = kept(report.after);
-  report.packagePath = '';
   return report;
 }
 

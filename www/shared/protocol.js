@@ -130,7 +130,7 @@ export const toWorker = new Channel('page → worker', {
   details: 'what changed in a file',
   thumbnail: 'a small picture of a file',
   keyImage: 'choose a file (a frame, or the cine) for the case page',
-  region: 'black out a box the user drew (on this image or its series)',
+  region: 'black out a box the user drew (on this image, its series or images of its size), in place of a box found when it was moved or resized from one',
   removeRegion: 'take back a box the user drew',
   detection: 'say a detected box is text or not',
   reid: 'the sealed re-identification key, under a passphrase',

@@ -631,10 +631,15 @@ export class Batch {
   /**
    * Black out `region` ({x, y, w, h} in image pixels) in file `id` and, by `scope`, in the
    * rest of its series ('series') or every image of its size ('size'), or in it alone
-   * ('image'). The package is rebuilt with the box; results are posted again.
+   * ('image'). With `replaces` (a box automatic detection found in file `id`, moved or
+   * resized by the user into `region`), that box is left visible in that image, in the same
+   * rebuild. The package is rebuilt with the box; results are posted again.
    */
-  addRegion(id, scope, region) {
-    return this.changeUserRegions(id, (key) => this.boxes.add(key, scope, region));
+  addRegion(id, scope, region, replaces = null) {
+    return this.changeUserRegions(id, (key) => {
+      if (replaces) this.boxes.setDetection(key, replaces, true);
+      this.boxes.add(key, scope, region);
+    });
   }
 
   /** The boxes drawn so far that apply to file `id`, in order: `[{index, name, x, y, w, h}]`

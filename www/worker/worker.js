@@ -220,7 +220,7 @@ const handlers = {
     await batch.setKeyImage(msg.id, msg.choice);
     return { choice: msg.choice };
   }),
-  region: (msg) => boxesChanged(msg, () => batch.addRegion(msg.id, msg.scope, msg.region)),
+  region: (msg) => boxesChanged(msg, () => batch.addRegion(msg.id, msg.scope, msg.region, msg.replaces)),
   removeRegion: (msg) => boxesChanged(msg, () => batch.removeRegion(msg.id, msg.index)),
   detection: (msg) => boxesChanged(msg, () => batch.setDetection(msg.id, msg.region, msg.notText)),
   async reid(msg) {
