@@ -27,6 +27,8 @@ struct FileReport<'a> {
     /// word).
     detections: &'a [crate::deid::Detection],
     package_path: String,
+    /// De-identified, but left out of the package: the user did not choose it.
+    left_out_by_choice: bool,
 }
 
 impl FileReport<'_> {
@@ -40,6 +42,7 @@ impl FileReport<'_> {
             warnings: &[],
             detections: &[],
             package_path: String::new(),
+            left_out_by_choice: false,
         }
     }
 }
@@ -118,12 +121,17 @@ pub struct Run {
 impl Run {
     /// Start a run with the page's settings: `{options, passphrase, salt, randomKey,
     /// dateOffsetDays, pseudonymsCsv, acceptBurnedIn, includeDocuments, hipaa, pixelRules,
-    /// detectText, keepAnnotations, userRegions}` (see [`RunSettings`]).
+    /// detectText, keepAnnotations, userRegions, only}` (see [`RunSettings`]).
     #[wasm_bindgen(constructor)]
     pub fn new(settings: JsValue) -> Result<Run, JsError> {
+        let settings = settings_from(settings)?;
+        let mut package = PackageWriter::new();
+        let only = crate::package::Selection::parse(settings.only.as_deref().unwrap_or(""))
+            .map_err(js_err)?;
+        package.layout_mut().set_selection(only);
         Ok(Run {
-            session: session_from(settings)?,
-            package: PackageWriter::new(),
+            session: session_of(settings)?,
+            package,
         })
     }
 
@@ -221,7 +229,11 @@ impl Run {
     ) -> Result<JsValue, JsError> {
         let (report, chunk) = match &outcome {
             Outcome::Done(d) => {
+                // De-identified, but not placed when it is not among what the user chose
+                // for the package.
+                let chosen = self.package.layout_mut().choose(d);
                 let (path, chunk) = match &compressed {
+                    _ if !chosen => (String::new(), Vec::new()),
                     Some(c) => self.package.add_compressed(d, c),
                     None => self.package.add(d),
                 };
@@ -235,6 +247,7 @@ impl Run {
                         warnings: &d.warnings,
                         detections: &d.detections,
                         package_path: path,
+                        left_out_by_choice: !chosen,
                     },
                     chunk,
                 )
@@ -457,13 +470,24 @@ struct RunSettings {
     /// The batch's first pass: what [`Run::scan`] gave for each file scanned so far.
     #[serde(default)]
     scans: Vec<String>,
+    /// The series and images to put in the package, as the CLI's `--only` takes them (see
+    /// `package::Selection`); everything when absent.
+    only: Option<String>,
 }
 
 /// The session of a run (or of one of its cleaners) from the page's settings: its policy, and
 /// the batch's first pass so far.
 fn session_from(settings: JsValue) -> Result<Session, JsError> {
-    let settings: RunSettings =
-        serde_wasm_bindgen::from_value(settings).map_err(|e| js_err(format!("settings: {e}")))?;
+    session_of(settings_from(settings)?)
+}
+
+/// The page's settings, read.
+fn settings_from(settings: JsValue) -> Result<RunSettings, JsError> {
+    serde_wasm_bindgen::from_value(settings).map_err(|e| js_err(format!("settings: {e}")))
+}
+
+/// The session of a run from its settings (see [`session_from`]).
+fn session_of(settings: RunSettings) -> Result<Session, JsError> {
     let scans = settings.scans.clone();
     let mut session = Session::new(policy_from(settings)?);
     add_scans(&mut session, &scans)?;

@@ -1078,3 +1078,30 @@ fn keeping_annotations_needs_the_recognition_model_beside_the_detector() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn only_the_series_and_images_chosen_go_into_the_package_and_the_rest_is_counted() {
+    let dir = tempdir("only");
+    let input = sample_input(&dir);
+    // The sample: CT series 1 and 2 (two images each), MR series 1 (two images).
+    let out = deid(
+        &input,
+        &dir.join("out"),
+        &[&"--only", &"2", &"--only", &"1:2"],
+    );
+    assert_eq!(out.status.code(), Some(0), "a choice is not a failure");
+    assert_eq!(files_under(&dir.join("out/DICOM")).len(), 4);
+    let changes = fs::read_to_string(dir.join("out/CHANGES.txt")).expect("log");
+    assert!(
+        changes.contains("4 de-identified, 0 excluded, 0 skipped, 2 left out by your choice"),
+        "{changes}"
+    );
+    let report = fs::read_to_string(dir.join("out/deidentification-report.html")).expect("report");
+    assert!(report.contains("2 left out by your choice"));
+    let manifest = fs::read_to_string(dir.join("out/manifest.json")).expect("manifest");
+    assert!(manifest.contains("\"left_out_by_choice\": 2"), "{manifest}");
+    // A choice that cannot be read is a usage error that says how to write one.
+    let bad = deid(&input, &dir.join("bad"), &[&"--only", &"2:9-3"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("from the lower number to the higher"));
+}

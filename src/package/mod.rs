@@ -14,6 +14,7 @@ pub mod gif;
 mod hipaa;
 pub mod png;
 mod report;
+mod selection;
 pub mod slides;
 mod zip;
 
@@ -27,6 +28,7 @@ pub use self::change_sets::{ChangeSets, Run};
 pub use self::dicomdir::{dicomdir, write_dicomdir, DirFile};
 pub use self::encrypt::{ExportError, PackageOutput, Written};
 pub use self::export_log::MadeBy;
+pub use self::selection::{Selection, SelectionError};
 pub use self::zip::{Compressed, Deflating, ZipStream};
 use crate::deid::{Deidentified, Policy, Summary};
 
@@ -112,6 +114,9 @@ pub struct Layout {
     changes: ChangeSets,
     excluded: BTreeMap<String, usize>,
     skipped: usize,
+    /// What the user chose to put in the package, and how many files they left out.
+    selection: Selection,
+    chosen_out: usize,
     /// Key images added: name in the package, PNG.
     images: Vec<(String, Vec<u8>)>,
     /// The user's teaching notes for `case.html`.
@@ -277,6 +282,41 @@ impl Layout {
         self.skipped += 1;
     }
 
+    /// Put only the series and images of `selection` in the package (see [`Selection`]).
+    pub fn set_selection(&mut self, selection: Selection) {
+        self.selection = selection;
+    }
+
+    /// Whether a de-identified file is among what the user chose to put in the package; if
+    /// not, it is counted as left out by choice, and must not be placed.
+    pub fn choose(&mut self, d: &Deidentified) -> bool {
+        let chosen = self
+            .selection
+            .includes(&d.before.series_number, &d.before.instance_number);
+        if !chosen {
+            self.chosen_out += 1;
+        }
+        chosen
+    }
+
+    /// The package's files in a line: how many de-identified, excluded, skipped and left out
+    /// by the user's choice.
+    fn files_line(&self) -> String {
+        let mut line = format!(
+            "{} de-identified, {} excluded, {} skipped",
+            self.files.len(),
+            self.excluded.values().sum::<usize>(),
+            self.skipped
+        );
+        if self.chosen_out > 0 {
+            line.push_str(&format!(
+                ", {} left out by your choice (not for safety)",
+                self.chosen_out
+            ));
+        }
+        line
+    }
+
     /// Number of files placed.
     pub fn len(&self) -> usize {
         self.files.len()
@@ -336,6 +376,11 @@ impl Layout {
             key_images: Vec<&'a str>,
             excluded: &'a BTreeMap<String, usize>,
             skipped: usize,
+            #[serde(skip_serializing_if = "is_zero")]
+            left_out_by_choice: usize,
+        }
+        fn is_zero(n: &usize) -> bool {
+            *n == 0
         }
         let m = Manifest {
             generator: format!("Obscura {}", env!("CARGO_PKG_VERSION")),
@@ -345,6 +390,7 @@ impl Layout {
             key_images: self.images.iter().map(|(n, _)| n.as_str()).collect(),
             excluded: &self.excluded,
             skipped: self.skipped,
+            left_out_by_choice: self.chosen_out,
         };
         let mut buffered = std::io::BufWriter::new(sink);
         serde_json::to_writer_pretty(&mut buffered, &m)?;
@@ -426,12 +472,7 @@ impl Layout {
                 s.push_str(&format!("Option:  {}\n", o.code_meaning()));
             }
         }
-        s.push_str(&format!(
-            "Files:   {} de-identified, {} excluded, {} skipped\n",
-            self.files.len(),
-            self.excluded.values().sum::<usize>(),
-            self.skipped
-        ));
+        s.push_str(&format!("Files:   {}\n", self.files_line()));
         for (reason, n) in &self.excluded {
             s.push_str(&format!("Excluded ({n}): {reason}\n"));
         }

@@ -92,10 +92,8 @@ pub fn report_head(layout: &Layout, policy: &Policy, hipaa_section: &str) -> Str
     }
     let _ = writeln!(
         b,
-        "<tr><th>Files</th><td>{} de-identified, {} excluded, {} skipped</td></tr>",
-        layout.files.len(),
-        layout.excluded.values().sum::<usize>(),
-        layout.skipped
+        "<tr><th>Files</th><td>{}</td></tr>",
+        esc(&layout.files_line())
     );
     let _ = writeln!(b, "</tbody></table>");
 

@@ -92,6 +92,9 @@ OPTIONS for deid:
                        (C5-1, L12-3). What was read is never written anywhere; the log
                        counts the boxes kept
   --notes FILE         teaching notes (plain text) for case.html in the package
+  --only SPEC          put only these series and images in the package, by Series Number
+                       and Instance Number: `2;3:1-10,12` is all of series 2 and images
+                       1-10 and 12 of series 3 (the rest is counted as left out by choice)
   --no-key-images      do not add images/ (the middle image of each series as PNG, and an
                        animated GIF of each multi-frame one)
   --follow-links       also read files that links (or a DICOMDIR) lead to outside the
@@ -162,6 +165,8 @@ struct Args {
     no_key_images: bool,
     follow_links: bool,
     notes: Option<PathBuf>,
+    /// The series and images to put in the package (`--only`; everything when empty).
+    only: obscura::package::Selection,
     jobs: usize,
     budget_mib: Option<u64>,
 }
@@ -196,6 +201,7 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
         no_key_images: false,
         follow_links: false,
         notes: None,
+        only: obscura::package::Selection::all(),
         jobs: std::thread::available_parallelism().map_or(1, |n| n.get()),
         budget_mib: None,
     };
@@ -249,6 +255,13 @@ fn parse_deid(mut it: impl Iterator<Item = String>) -> Result<Args, String> {
             "--no-key-images" => args.no_key_images = true,
             "--follow-links" => args.follow_links = true,
             "--notes" => args.notes = Some(PathBuf::from(value("--notes")?)),
+            "--only" => {
+                let v = value("--only")?;
+                // (Given more than once: each adds to the choice.)
+                let spec = format!("{};{v}", args.only);
+                args.only = obscura::package::Selection::parse(&spec)
+                    .map_err(|e| format!("--only: {e}"))?;
+            }
             "--jobs" => {
                 let v = value("--jobs")?;
                 args.jobs = v
@@ -521,6 +534,9 @@ impl Output<'_> {
 
     fn take(&mut self, name: &str, handled: Handled) -> Result<(), String> {
         match handled {
+            Handled::Done(d, _) if !self.layout.choose(&d) => {
+                sayln!("left out by your choice (--only): {name}");
+            }
             Handled::Done(d, entry) => {
                 let rel = self.layout.place(&d);
                 self.write_dicom(&rel, &d, entry)?;
@@ -736,6 +752,7 @@ fn deid(args: Args) -> Result<bool, String> {
 
     // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
+    layout.set_selection(args.only.clone());
     let mut zip = match &args.zip {
         Some(p) => Some(ZipOut {
             file: io::BufWriter::new(
