@@ -523,6 +523,7 @@ fn policy_from(settings: RunSettings) -> Result<Policy, JsError> {
         keep_annotations,
         user_regions: user_regions_json,
         scans: _,
+        only: _,
     } = settings;
     let mut chosen = Vec::new();
     for id in &options {

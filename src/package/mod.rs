@@ -290,9 +290,11 @@ impl Layout {
     /// Whether a de-identified file is among what the user chose to put in the package; if
     /// not, it is counted as left out by choice, and must not be placed.
     pub fn choose(&mut self, d: &Deidentified) -> bool {
-        let chosen = self
-            .selection
-            .includes(&d.before.series_number, &d.before.instance_number);
+        let chosen = self.selection.includes(
+            &d.before.series_number,
+            &d.after.series_uid,
+            &d.before.instance_number,
+        );
         if !chosen {
             self.chosen_out += 1;
         }

@@ -7,7 +7,9 @@
 //! `SPEC` is a list of series separated by `;`, each a Series Number, alone (the whole
 //! series) or followed by `:` and the Instance Numbers chosen in it, single or as ranges:
 //! `2;3:1-10,12` is all of series 2 and images 1 to 10 and 12 of series 3. An empty `SPEC`
-//! chooses everything.
+//! chooses everything. A series can also be given by its Series Instance UID in the package
+//! (the new one, as `manifest.json` lists it): two studies often both have a series 1, and
+//! the page, which knows which the user meant, says it that way.
 //!
 //! [`Layout`]: super::Layout
 
@@ -26,8 +28,29 @@ pub struct SelectionError {
 /// The series and images chosen; everything when empty.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Selection {
-    /// Series Number, and its Instance Numbers chosen as inclusive ranges (`None`: all).
-    series: Vec<(i64, Option<Vec<(i64, i64)>>)>,
+    /// The series, and its Instance Numbers chosen (`None`: all).
+    series: Vec<(Series, Option<Ranges>)>,
+}
+
+/// Instance Numbers as inclusive ranges.
+type Ranges = Vec<(i64, i64)>;
+
+/// How a series is named in a choice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Series {
+    /// By its Series Number.
+    Number(i64),
+    /// By its Series Instance UID in the package.
+    Uid(String),
+}
+
+impl fmt::Display for Series {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Series::Number(n) => write!(f, "{n}"),
+            Series::Uid(uid) => f.write_str(uid),
+        }
+    }
 }
 
 impl Selection {
@@ -48,10 +71,23 @@ impl Selection {
                 Some((n, images)) => (n, Some(images)),
                 None => (item, None),
             };
-            let number = number
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| bad("a series is given by its number"))?;
+            let number = number.trim();
+            let number = if number.contains('.') {
+                let uid = number.len() <= 64
+                    && number
+                        .split('.')
+                        .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+                if !uid {
+                    return Err(bad("a series is given by its number or its UID"));
+                }
+                Series::Uid(number.to_string())
+            } else {
+                Series::Number(
+                    number
+                        .parse::<i64>()
+                        .map_err(|_| bad("a series is given by its number or its UID"))?,
+                )
+            };
             let ranges = match images {
                 None => None,
                 Some(images) => {
@@ -83,19 +119,22 @@ impl Selection {
         self.series.is_empty()
     }
 
-    /// Whether the file of this Series Number and Instance Number (as text, as in the file) is
-    /// chosen. With a choice made, a file whose numbers cannot be read is not.
-    pub fn includes(&self, series_number: &str, instance_number: &str) -> bool {
+    /// Whether the file of this Series Number, Series Instance UID (in the package) and
+    /// Instance Number (as text, as in the file) is chosen. With a choice made, a file whose
+    /// series cannot be told is not.
+    pub fn includes(&self, series_number: &str, series_uid: &str, instance_number: &str) -> bool {
         if self.is_all() {
             return true;
         }
         let number = |s: &str| s.trim().parse::<i64>().ok();
-        let (Some(series), instance) = (number(series_number), number(instance_number)) else {
-            return false;
-        };
+        let (series, instance) = (number(series_number), number(instance_number));
+        let uid = series_uid.trim_end_matches(['\0', ' ']);
         self.series
             .iter()
-            .filter(|(n, _)| *n == series)
+            .filter(|(s, _)| match s {
+                Series::Number(n) => series == Some(*n),
+                Series::Uid(u) => !uid.is_empty() && u == uid,
+            })
             .any(|(_, ranges)| match (ranges, instance) {
                 (None, _) => true,
                 (Some(ranges), Some(i)) => ranges.iter().any(|(a, b)| (*a..=*b).contains(&i)),
@@ -138,32 +177,37 @@ mod tests {
     fn everything_is_chosen_without_a_choice() {
         let all = Selection::parse(" ").unwrap();
         assert!(all.is_all());
-        assert!(all.includes("", ""));
-        assert!(all.includes("7", "3"));
+        assert!(all.includes("", "", ""));
+        assert!(all.includes("7", "1.2.3", "3"));
     }
 
     #[test]
     fn whole_series_single_images_and_ranges() {
         let s = Selection::parse("2; 3:1-10,12").unwrap();
         assert_eq!(s.to_string(), "2;3:1-10,12");
-        assert!(s.includes("2", "999"));
-        assert!(
-            s.includes("2", ""),
-            "a whole series, whatever its images' numbers"
-        );
-        assert!(s.includes(" 3", "1") && s.includes("3", "10") && s.includes("3", "12"));
-        assert!(!s.includes("3", "11") && !s.includes("3", "13") && !s.includes("3", ""));
-        assert!(!s.includes("4", "1"));
-        assert!(
-            !s.includes("", "1"),
-            "a file without a series number is not chosen"
-        );
+        let i = |series: &str, instance: &str| s.includes(series, "1.2.3", instance);
+        assert!(i("2", "999"));
+        assert!(i("2", ""), "a whole series, whatever its images' numbers");
+        assert!(i(" 3", "1") && i("3", "10") && i("3", "12"));
+        assert!(!i("3", "11") && !i("3", "13") && !i("3", ""));
+        assert!(!i("4", "1"));
+        assert!(!i("", "1"), "a file without a series number is not chosen");
+    }
+
+    #[test]
+    fn a_series_can_be_named_by_its_uid_when_two_share_a_number() {
+        let s = Selection::parse("2.25.7:2;2.25.8").unwrap();
+        assert_eq!(s.to_string(), "2.25.7:2;2.25.8");
+        assert!(s.includes("1", "2.25.7", "2") && !s.includes("1", "2.25.7", "1"));
+        assert!(s.includes("1", "2.25.8\0", "1"), "padding aside");
+        assert!(!s.includes("1", "2.25.9", "2"), "another series 1");
     }
 
     #[test]
     fn a_choice_that_cannot_be_read_is_an_error_that_says_why() {
         for (spec, why) in [
             ("two", "a series is given by its number"),
+            ("1..2", "a series is given by its number or its UID"),
             ("2:a", "images are given by their numbers"),
             ("2:5-1", "from the lower number"),
             ("2:1-", "images are given by their numbers"),

@@ -1032,6 +1032,39 @@ test('settings changed after files were added clean them again, with the same ke
   await context.close();
 });
 
+test('only what the talk needs: a file or a series unticked is left out of the package, and the report counts it (issue 28, item 6)', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByRole('button', { name: 'Try a sample study' }).click();
+  const status = page.getByRole('status');
+  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  // One image of CT series 1, in its row; the whole MR series (also a series 1, of another
+  // study), in the package's tree.
+  await page.getByRole('checkbox', { name: 'In the package: FAKEDOE_CT_1_2.dcm' }).uncheck();
+  await assertEventually(async () => /1 left out of the package by your choice/.test(await status.textContent()), 60_000);
+  const tree = page.getByRole('navigation', { name: 'What the package holds' });
+  await tree.getByRole('checkbox', { name: /^In the package: MR/ }).uncheck();
+  await assertEventually(async () => /3 left out of the package by your choice/.test(await status.textContent()), 60_000);
+  assert.match(await tree.textContent(), /In the package: 1 of 2/);
+  assert.match(await page.locator('#choice-note').textContent(), /The package holds 3 files: 3 left out by your choice/);
+  assert.match(await page.locator('tr', { hasText: 'FAKESMITH_MR_1_2.dcm' }).textContent(), /Left out of the package by your choice/);
+  const { dest, names } = await downloadPackage(page, 'chosen');
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /3 de-identified, 0 excluded, 0 skipped, 3 left out by your choice/);
+  assert.match(readFileSync(join(dest, 'deidentification-report.html'), 'utf8'), /3 left out by your choice/);
+  assert.equal(names.filter((n) => n.startsWith('images/') && n.endsWith('.png')).length, 2, 'a key image for each CT series');
+  const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, os, pydicom',
+    'got = sorted((str(d.Modality), int(d.SeriesNumber), int(d.InstanceNumber)) for d in (pydicom.dcmread(os.path.join(r, f)) for r, _, fs in os.walk(os.path.join(sys.argv[1], "DICOM")) for f in fs))',
+    'assert got == [("CT", 1, 1), ("CT", 2, 1), ("CT", 2, 2)], got',
+  ].join('\n'), dest], { encoding: 'utf8' });
+  assert.equal(check.status, 0, check.stderr);
+  // Ticked again, it is back.
+  await page.getByRole('checkbox', { name: 'In the package: FAKEDOE_CT_1_2.dcm' }).check();
+  await assertEventually(async () => /2 left out of the package by your choice/.test(await status.textContent()), 60_000);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
   const { context, page, requests, errors } = await openPage();
   const { status, dialog } = await openSampleImage(page);

@@ -114,7 +114,61 @@ function currentSettings() {
     detectText: $('detect-text').checked,
     keepAnnotations: $('detect-text').checked && $('keep-annotations').checked,
     pixelRules,
+    only: packageChoice(),
   };
+}
+
+// What goes into the package (HIPAA's minimum necessary): every file starts chosen; the user
+// unticks a file ("In the package", in its row) or a series (in "In the package" above the
+// list). The choice goes to the core as the CLI's `--only` takes it (package/selection.rs):
+// the series by their UIDs in the package and the images by Instance Number, so the same
+// choice gives the same package.
+/** The choice as `--only`'s SPEC ('' for everything), each series by its Series Instance UID
+ * in the package (two studies may both have a series 1). */
+function packageChoice() {
+  const series = new Map(); // new Series Instance UID → { all: true|false, chosen: [Instance Number] }
+  let everything = true;
+  for (const row of rows.values()) {
+    const after = row.report && row.report.status === 'done' && row.report.after;
+    if (!after) continue;
+    const chosen = row.inPackage !== false;
+    everything &&= chosen;
+    const s = series.get(after.seriesUid) || { all: true, chosen: [] };
+    s.all &&= chosen;
+    if (chosen && /^\s*-?\d+\s*$/.test(after.instanceNumber || '')) s.chosen.push(after.instanceNumber.trim());
+    series.set(after.seriesUid, s);
+  }
+  if (everything) return '';
+  const spec = [];
+  for (const [uid, s] of series) {
+    if (!uid) continue; // a file without a Series Instance UID cannot be chosen alone
+    if (s.all) spec.push(uid);
+    else if (s.chosen.length) spec.push(`${uid}:${s.chosen.join(',')}`);
+  }
+  // (Nothing chosen: a series that cannot exist, so that nothing goes in.)
+  return spec.length ? spec.join(';') : '0:0-0';
+}
+let choiceTimer = null;
+/** A file or series was ticked or unticked: the package is made again with the choice. */
+function choiceChanged() {
+  clearTimeout(choiceTimer);
+  choiceTimer = setTimeout(async () => {
+    const note = $('choice-note');
+    note.hidden = false;
+    note.textContent = 'Making the package again with your choice…';
+    try {
+      await requests.request('changeSettings', { settings: currentSettings() }, { signal: batchAsking.signal });
+    } catch (e) {
+      if (e.name !== 'AbortError') note.textContent = `Your choice could not be applied (${e.message}).`;
+      return;
+    }
+    const { done, chosenOut } = counts();
+    note.textContent = chosenOut
+      ? `The package holds ${plural(done - chosenOut, 'file')}: ${chosenOut} left out by your choice.`
+      : 'The package holds every file de-identified.';
+    unsaved = true;
+    updateStatus();
+  }, 300);
 }
 
 // The project key, if the user asked to remember it, lives only in this browser.
@@ -462,6 +516,17 @@ function drawRow(id, row) {
   row.tr.className = report.status;
   if (report.status === 'done') {
     state.append(text('span', 'de-identified', 'badge done'));
+    // In the package or not, by the user's choice (every file starts in it).
+    const choice = document.createElement('label');
+    choice.className = 'choice';
+    const inPackage = document.createElement('input');
+    inPackage.type = 'checkbox';
+    inPackage.checked = !report.leftOutByChoice;
+    inPackage.setAttribute('aria-label', `In the package: ${row.name}`);
+    inPackage.addEventListener('change', () => { row.inPackage = inPackage.checked; choiceChanged(); });
+    choice.append(inPackage, ' In the package');
+    state.append(choice);
+    if (report.leftOutByChoice) state.append(text('p', 'Left out of the package by your choice.', 'reason warn'));
     if (report.after && report.after.hasPixels) {
       const show = text('button', 'Show image', 'show-image');
       show.type = 'button';
@@ -528,12 +593,14 @@ function showDetails(details, { changes, review }) {
 function counts() {
   let done = 0; let excluded = 0; let skipped = 0; let warned = 0; let cancelled = 0; let unchecked = 0;
   let indexes = 0; // DICOMDIR indexes skipped
+  let chosenOut = 0; // de-identified, but left out of the package by the user's choice
   for (const { report, checked } of rows.values()) {
     if (!report) continue;
     if (report.warnings && report.warnings.length) {
       warned += 1;
-      if (report.status === 'done' && !checked) unchecked += 1;
+      if (report.status === 'done' && !checked && !report.leftOutByChoice) unchecked += 1;
     }
+    if (report.status === 'done' && report.leftOutByChoice) chosenOut += 1;
     if (report.status === 'done') done += 1;
     else if (report.status === 'archive') continue;
     else if (report.status === 'cancelled') cancelled += 1;
@@ -542,7 +609,7 @@ function counts() {
       if (/^DICOMDIR/.test(report.reason || '')) indexes += 1;
     } else excluded += 1;
   }
-  return { done, excluded, skipped, warned, cancelled, unchecked, indexes };
+  return { done, excluded, skipped, warned, cancelled, unchecked, indexes, chosenOut };
 }
 
 function plural(n, word) {
@@ -612,8 +679,9 @@ function renderTree() {
     patients.set(a.patientId, patient);
     const study = patient.get(a.studyUid) || { date: a.studyDate, description: a.studyDescription, series: new Map() };
     patient.set(a.studyUid, study);
-    const series = study.series.get(a.seriesUid) || { uid: a.seriesUid, modality: a.modality, number: a.seriesNumber, description: a.seriesDescription, files: 0 };
+    const series = study.series.get(a.seriesUid) || { uid: a.seriesUid, modality: a.modality, number: a.seriesNumber, description: a.seriesDescription, files: 0, chosen: 0 };
     series.files += 1;
+    if (!report.leftOutByChoice) series.chosen += 1;
     study.series.set(a.seriesUid, series);
   }
   const root = document.createElement('ul');
@@ -624,9 +692,26 @@ function renderTree() {
       const s = text('li', [study.date ? `study of ${study.date}` : 'study (date removed)', study.description].filter(Boolean).join(' · '));
       const sl = document.createElement('ul');
       for (const se of study.series.values()) {
-        const item = text('li', [se.modality, se.number && `series ${se.number}`, se.description, plural(se.files, 'file')].filter(Boolean).join(' · '));
+        const words = [se.modality, se.number && `series ${se.number}`, se.description, plural(se.files, 'file')].filter(Boolean).join(' · ');
+        const item = text('li', words);
         const thumb = thumbs.get(se.uid);
         if (thumb instanceof HTMLCanvasElement) item.prepend(thumb);
+        // The whole series in the package, or out of it (a file at a time: in its row).
+        const choice = document.createElement('label');
+        choice.className = 'choice';
+        const box = document.createElement('input');
+        box.type = 'checkbox';
+        box.checked = se.chosen > 0;
+        box.indeterminate = se.chosen > 0 && se.chosen < se.files;
+        box.setAttribute('aria-label', `In the package: ${words}`);
+        box.addEventListener('change', () => {
+          for (const row of rows.values()) {
+            if (row.report && row.report.after && row.report.after.seriesUid === se.uid) row.inPackage = box.checked;
+          }
+          choiceChanged();
+        });
+        choice.append(box, se.chosen < se.files ? ` In the package: ${se.chosen} of ${se.files}` : ' In the package');
+        item.append(' ', choice);
         sl.append(item);
       }
       s.append(sl);
@@ -642,7 +727,7 @@ function renderTree() {
 function updateStatus(tree = true) {
   if (tree && !treePending) { treePending = true; requestAnimationFrame(renderTree); }
   showProgress();
-  const { done, excluded, skipped, warned, cancelled, unchecked, indexes } = counts();
+  const { done, excluded, skipped, warned, cancelled, unchecked, indexes, chosenOut } = counts();
   const status = $('status');
   if (workerError) {
     status.textContent = `Error: ${workerError}`;
@@ -654,6 +739,7 @@ function updateStatus(tree = true) {
     let s = `${plural(done, 'file')} de-identified, ${excluded} excluded`;
     if (skipped) s += `, ${skipped} skipped`;
     if (cancelled) s += `, ${cancelled} cancelled`;
+    if (chosenOut) s += `, ${chosenOut} left out of the package by your choice`;
     if (warned) s += `. ${plural(warned, 'image')} to check for burned-in text`;
     if (unchecked) s += ` (listed first): look at each with "Show image" and tick "I looked at this image" to download`;
     // A disc's DICOMDIR added by itself: it names the study's files but holds none of them,
@@ -661,7 +747,7 @@ function updateStatus(tree = true) {
     if (indexes && done === 0) s += '. A DICOMDIR only lists the files of a study: add the folder (or disc) that holds it';
     status.textContent = s;
   }
-  $('download-button').disabled = pending > 0 || done === 0 || unchecked > 0;
+  $('download-button').disabled = pending > 0 || done - chosenOut === 0 || unchecked > 0;
   $('cancel-button').disabled = pending === 0;
   $('reid-button').disabled = pending > 0 || done === 0;
   showNextToCheck();
@@ -1157,7 +1243,7 @@ $('preview-looked').addEventListener('change', (ev) => {
 /** The id and name of the next image to look at (after `after`, wrapping), or null. */
 function nextToCheck(after) {
   const waiting = [...rows].filter(([, row]) => row.report && row.report.status === 'done'
-    && (row.report.warnings || []).length && !row.checked);
+    && !row.report.leftOutByChoice && (row.report.warnings || []).length && !row.checked);
   if (waiting.length === 0) return null;
   const later = waiting.findIndex(([id]) => id > after);
   const [id, row] = waiting[after === undefined || later < 0 ? 0 : later];
@@ -1598,8 +1684,8 @@ worker.onmessage = (ev) => handleMessage(ev.data);
 
 // The values files of a series have in common (names, dates, UIDs of the study and series),
 // held once for all their reports: a study of thousands of files would otherwise hold
-// thousands of copies of each. What the page never shows of a file (its SOP Instance UID and
-// Instance Number) is not kept. Its path in the package is: the row shows it, so that the
+// thousands of copies of each. What the page never uses of a file (its SOP Instance UID) is
+// not kept. Its path in the package is: the row shows it, so that the
 // user can tell which of their files each package file is (on the page only: the package
 // never names the user's files).
 const commonValues = new Map();
@@ -1610,7 +1696,8 @@ const COMMON_FIELDS = ['patientName', 'patientId', 'studyDate', 'studyTime', 'st
 function shareValues(report) {
   const kept = (side) => {
     if (!side) return side;
-    const summary = { hasPixels: Boolean(side.hasPixels) };
+    // (The Instance Number, for the choice of what goes into the package.)
+    const summary = { hasPixels: Boolean(side.hasPixels), instanceNumber: side.instanceNumber || '' };
     for (const field of COMMON_FIELDS) {
       const v = side[field];
       if (typeof v !== 'string') {

@@ -191,6 +191,7 @@ export class Batch {
       keepAnnotations: Boolean(s.keepAnnotations),
       userRegions: this.boxes.toJson(),
       scans: this.scans,
+      only: s.only || undefined,
     };
   }
 
