@@ -644,6 +644,7 @@ test('the page and `obscura deid --zip` give the same DICOM files, byte for byte
   unzip(cliZip, fromCli);
 
   const { context, page, requests, errors } = await openPage();
+  await page.locator('#profile-details summary').click();
   await page.locator('#options input[value="clean-descriptors"]').check();
   await page.locator('details:has(#passphrase)').evaluate((d) => { d.open = true; });
   await page.getByLabel('Project key (passphrase)').fill(passphrase);
@@ -663,6 +664,35 @@ test('the page and `obscura deid --zip` give the same DICOM files, byte for byte
     assert.ok(a.equals(b), `${name}: the same from the page and the CLI`);
     assert.ok(!a.includes('JOHNFAKE') && !a.includes('JANEFAKE'), `${name} is clean`);
   }
+
+  // The same choice of what goes in (issue 28, item 6): one image of CT series 1 unticked on
+  // the page; `--only` with the series' UIDs in the package (what the page sends) in the CLI.
+  await page.getByRole('checkbox', { name: 'In the package: FAKEDOE_CT_1_2.dcm' }).uncheck();
+  await assertEventually(async () => /1 left out of the package by your choice/.test(await status.textContent()), 60_000);
+  const { dest: chosenOnPage } = await downloadPackage(page, 'parity-page-chosen');
+  const spec = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
+    'import sys, os, pydicom',
+    'series = {}',
+    'for r, _, fs in os.walk(os.path.join(sys.argv[1], "DICOM")):',
+    '    for f in fs:',
+    '        d = pydicom.dcmread(os.path.join(r, f))',
+    '        series[d.SeriesInstanceUID] = (d.Modality, int(d.SeriesNumber))',
+    'print(";".join(u + (":1" if s == ("CT", 1) else "") for u, s in sorted(series.items())))',
+  ].join('\n'), fromCli], { encoding: 'utf8' });
+  assert.equal(spec.status, 0, spec.stderr);
+  const chosenZip = join(work, 'parity-cli-chosen.zip');
+  const chosen = spawnSync(CLI, ['deid', ...inputs, '--out', join(work, 'parity-cli-chosen-out'), '--zip', chosenZip,
+    '--key-file', keyFile, '--option', 'clean-descriptors', '--only', spec.stdout.trim()], { encoding: 'utf8' });
+  assert.equal(chosen.status, 1, chosen.stderr);
+  const chosenByCli = join(work, 'parity-cli-chosen');
+  unzip(chosenZip, chosenByCli);
+  assert.equal(dicom(chosenByCli).length, 5);
+  assert.deepEqual(dicom(chosenOnPage), dicom(chosenByCli));
+  for (const name of [...dicom(chosenByCli), 'DICOMDIR', 'CHANGES.txt', 'changes.json']) {
+    const [a, b] = [readFileSync(join(chosenOnPage, name)), readFileSync(join(chosenByCli, name))];
+    assert.ok(a.equals(b), `${name}: the same from the page and the CLI, with the same choice`);
+  }
+  assert.match(readFileSync(join(chosenByCli, 'CHANGES.txt'), 'utf8'), /1 left out by your choice/);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
   await context.close();
