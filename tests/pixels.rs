@@ -766,3 +766,24 @@ fn an_overlay_shows_in_the_image_before_and_is_gone_from_the_package() {
     let after = obscura::pixels::render(&out, None).expect("drawn");
     assert!(square.iter().any(|p| !white(&after).contains(p)));
 }
+
+#[test]
+fn an_image_of_no_rows_or_no_columns_is_left_out_not_a_crash() {
+    // Found by the fuzzer: Rows or Columns of 0 made frames of no length to step through.
+    let (_, original) = &sample_study()[0];
+    let all_ct = r#"{"rules": [{"name": "every CT", "modality": "CT",
+        "regions": [{"x": 0, "y": 0, "w": 16, "h": 16}]}]}"#;
+    for tag in [tags::ROWS, tags::COLUMNS] {
+        let empty = with(
+            original,
+            |obj| {
+                obj.put(DataElement::new(tag, VR::US, PrimitiveValue::from(0u16)));
+            },
+            None,
+        );
+        match session(all_ct).process(&empty) {
+            Outcome::Excluded(e) => assert!(e.to_string().contains("no size"), "{e}"),
+            _ => panic!("{tag}: an image to blank that has no size is not passed through"),
+        }
+    }
+}

@@ -27,7 +27,7 @@ struct Layout {
 }
 
 fn layout(obj: &InMemDicomObject) -> Result<Layout, PixelError> {
-    let (Some(rows), Some(cols)) = (
+    let (Some(rows @ 1..), Some(cols @ 1..)) = (
         attrs::uint(obj, tags::ROWS),
         attrs::uint(obj, tags::COLUMNS),
     ) else {

@@ -200,7 +200,8 @@ pub(super) fn geometry(
     planar: bool,
 ) -> Result<Geometry, PixelError> {
     let num = |tag| attrs::uint(obj, tag);
-    let (Some(rows), Some(cols)) = (num(tags::ROWS), num(tags::COLUMNS)) else {
+    // (Rows or Columns of 0: no pixel to hold, and frames of no length to step through.)
+    let (Some(rows @ 1..), Some(cols @ 1..)) = (num(tags::ROWS), num(tags::COLUMNS)) else {
         return Err(unsupported("the image has no size"));
     };
     let spp = num(tags::SAMPLES_PER_PIXEL).unwrap_or(1);
