@@ -501,6 +501,57 @@ mod tests {
         assert_ne!(w.rgba.chunks(4).map(|p| p[0]).collect::<Vec<_>>(), grey);
     }
 
+    /// A CT in Hounsfield units with no window of its own is shown, and its key image made,
+    /// in the window a radiologist starts from, not across its whole range.
+    #[test]
+    fn a_ct_without_a_window_is_shown_in_a_ct_window() {
+        use dicom_object::meta::FileMetaTableBuilder;
+        // 16-bit signed HU: air, then grey and white matter 10 HU apart, then bone.
+        let hu: [i16; 20] = [
+            -1000, -1000, 30, 40, 30, 40, 1000, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        ];
+        let bytes: Vec<u8> = hu.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let with = |modality: &str, part: &str| {
+            let mut o = image("MONOCHROME2", 1, 16, 1, 0, bytes.clone());
+            o.put(DataElement::new(
+                tags::PIXEL_REPRESENTATION,
+                VR::US,
+                PrimitiveValue::from(1u16),
+            ));
+            o.put(DataElement::new(
+                tags::MODALITY,
+                VR::CS,
+                PrimitiveValue::from(modality),
+            ));
+            o.put(DataElement::new(
+                tags::BODY_PART_EXAMINED,
+                VR::CS,
+                PrimitiveValue::from(part),
+            ));
+            o.with_meta(
+                FileMetaTableBuilder::new()
+                    .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
+                    .media_storage_sop_class_uid(dicom_dictionary_std::uids::CT_IMAGE_STORAGE)
+                    .media_storage_sop_instance_uid("2.25.9"),
+            )
+            .expect("meta")
+        };
+        let head = render(&with("CT", "HEAD"), None).expect("rendered");
+        assert_eq!(head.window, Some((40.0, 80.0)));
+        let grey: Vec<u8> = head.rgba.chunks(4).map(|p| p[0]).collect();
+        assert!(
+            grey[3] - grey[2] > 20,
+            "grey and white matter apart: {grey:?}"
+        );
+        let chest = render(&with("CT", "CHEST"), None).expect("rendered");
+        assert_eq!(chest.window, Some((40.0, 400.0)));
+        // Not a CT, or a window asked for: the range, as before.
+        let mr = render(&with("MR", "HEAD"), None).expect("rendered");
+        assert_eq!(mr.window, Some((0.0, 2000.0)));
+        let full = render_with(&with("CT", "HEAD"), None, Some((0.0, 0.0))).expect("rendered");
+        assert_eq!(full.window, Some((0.0, 2000.0)));
+    }
+
     #[test]
     fn monochrome1_black_is_the_highest_value() {
         let mut o = image("MONOCHROME1", 1, 8, 1, 0, vec![5; 20]);

@@ -175,6 +175,21 @@ pub fn render_with(
     Ok(rendered)
 }
 
+/// The window a radiologist would first see a CT in, for a CT image in Hounsfield units
+/// that names no window of its own (nor a VOI LUT): the brain window (40, 80) for a head,
+/// the soft-tissue window (40, 400) otherwise. Without it, the frame's whole range (about
+/// -1000 to 3000 HU) leaves the 10 HU between grey and white matter a grey level or two: a
+/// head looks posterised. An image is taken to be in HU when it is a CT whose values reach
+/// below -500 (air, or the scanner's padding around the field of view).
+fn ct_window(file: &InMemDicomObject, lowest: f64) -> Option<(f64, f64)> {
+    if attrs::text(file, tags::MODALITY).trim() != "CT" || lowest > -500.0 {
+        return None;
+    }
+    let part = attrs::text(file, tags::BODY_PART_EXAMINED).to_ascii_uppercase();
+    let head = ["HEAD", "BRAIN", "SKULL"].iter().any(|p| part.contains(p));
+    Some(if head { (40.0, 80.0) } else { (40.0, 400.0) })
+}
+
 /// The frame's pixels alone, as [`render_with`] gives them.
 fn render_pixels(
     file: &FileDicomObject<InMemDicomObject>,
@@ -289,7 +304,10 @@ fn render_pixels(
                 let (lo, hi) = values
                     .iter()
                     .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-                ((lo + hi) / 2.0, (hi - lo).max(2.0))
+                match window {
+                    None => ct_window(file, lo).unwrap_or(((lo + hi) / 2.0, (hi - lo).max(2.0))),
+                    Some(_) => ((lo + hi) / 2.0, (hi - lo).max(2.0)),
+                }
             }
         };
         used = Some((center, width));
