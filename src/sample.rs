@@ -127,14 +127,16 @@ fn image_of_size(
     size: u16,
     noise: bool,
 ) -> Vec<u8> {
-    let study_uid = uid(&[p.number, 1]);
-    let series_uid = uid(&[p.number, 1, series]);
-    let sop_uid = uid(&[p.number, 1, series, instance]);
-    let other_sop = uid(&[p.number, 1, series, if instance == 1 { 2 } else { 1 }]);
-    let sop_class = if modality == "CT" {
-        uids::CT_IMAGE_STORAGE
-    } else {
-        uids::MR_IMAGE_STORAGE
+    // The ultrasound is another study of the same patient.
+    let study = if modality == "US" { 2 } else { 1 };
+    let study_uid = uid(&[p.number, study]);
+    let series_uid = uid(&[p.number, study, series]);
+    let sop_uid = uid(&[p.number, study, series, instance]);
+    let other_sop = uid(&[p.number, study, series, if instance == 1 { 2 } else { 1 }]);
+    let sop_class = match modality {
+        "CT" => uids::CT_IMAGE_STORAGE,
+        "US" => uids::ULTRASOUND_IMAGE_STORAGE,
+        _ => uids::MR_IMAGE_STORAGE,
     };
 
     let mut obj = InMemDicomObject::new_empty();
@@ -233,7 +235,7 @@ fn image_of_size(
     put(el(
         tags::FRAME_OF_REFERENCE_UID,
         VR::UI,
-        uid(&[p.number, 1, series, 0]).as_str(),
+        uid(&[p.number, study, series, 0]).as_str(),
     ));
     put(el(
         tags::IMAGE_POSITION_PATIENT,
@@ -318,6 +320,9 @@ fn image_of_size(
         VR::OW,
         PrimitiveValue::U8(pixels(series * 10 + instance, u32::from(size), noise).into()),
     ));
+    if modality == "US" {
+        ultrasound_pixels(&mut obj);
+    }
 
     let ts = if implicit {
         uids::IMPLICIT_VR_LITTLE_ENDIAN
@@ -337,6 +342,102 @@ fn image_of_size(
         let _ = obj.with_exact_meta(meta).write_all(&mut bytes);
     }
     bytes
+}
+
+/// The sample ultrasound's size, and where its fake PHI is burned in.
+const US_SIZE: (usize, usize) = (320, 240);
+
+/// Turn a sample image into an ultrasound frame with text burned into its pixels, as
+/// scanners do: 320×240 RGB, a fan of speckle on black, the fake patient's name and birth
+/// year ("FAKE 1901") in white on the black band above it, a side marker ("LT") over the
+/// image and a coloured line ("FAKE 0910") in a corner; Burned In Annotation says YES.
+fn ultrasound_pixels(obj: &mut InMemDicomObject) {
+    for tag in [
+        tags::WINDOW_CENTER,
+        tags::WINDOW_WIDTH,
+        tags::RESCALE_INTERCEPT,
+        tags::RESCALE_SLOPE,
+        tags::PIXEL_SPACING,
+        tags::SLICE_THICKNESS,
+        tags::IMAGE_POSITION_PATIENT,
+        tags::IMAGE_ORIENTATION_PATIENT,
+    ] {
+        obj.remove_element(tag);
+    }
+    for element in [
+        0x0010, 0x0011, 0x0040, 0x0050, 0x0100, 0x0102, 0x4000, 0x3000,
+    ] {
+        obj.remove_element(Tag(0x6000, element));
+    }
+    let (cols, rows) = US_SIZE;
+    let mut rgb = vec![0u8; cols * rows * 3];
+    // A fan from the top centre, 30 to 220 rows deep, its speckle a hash of the position.
+    let (cx, top) = (cols as f32 / 2.0, 30.0f32);
+    for y in 30..rows - 20 {
+        for x in 0..cols {
+            let (dx, dy) = (x as f32 - cx, y as f32 - top + 20.0);
+            if dx.abs() > dy * 0.75 {
+                continue;
+            }
+            let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77);
+            h ^= h >> 15;
+            h = h.wrapping_mul(0x2C1B_3C6D);
+            h ^= h >> 12;
+            let depth = 1.0 - (y as f32 - top) / rows as f32;
+            let v = (40.0 + (h % 90) as f32 * depth) as u8;
+            rgb[(y * cols + x) * 3..][..3].copy_from_slice(&[v, v, v]);
+        }
+    }
+    for (text, at, scale, colour) in US_TEXT {
+        burn_text(&mut rgb, cols, text, at, scale, &colour);
+    }
+    let mut put = |e| {
+        obj.put(e);
+    };
+    put(el(
+        tags::IMAGE_TYPE,
+        VR::CS,
+        PrimitiveValue::Strs(
+            ["ORIGINAL", "PRIMARY"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        ),
+    ));
+    put(el(tags::STUDY_DESCRIPTION, VR::LO, "US abdomen FAKEDOE"));
+    put(el(tags::BURNED_IN_ANNOTATION, VR::CS, "YES"));
+    put(el(tags::SAMPLES_PER_PIXEL, VR::US, 3_u16));
+    put(el(tags::PHOTOMETRIC_INTERPRETATION, VR::CS, "RGB"));
+    put(el(tags::PLANAR_CONFIGURATION, VR::US, 0_u16));
+    put(el(tags::ROWS, VR::US, rows as u16));
+    put(el(tags::COLUMNS, VR::US, cols as u16));
+    put(el(tags::BITS_ALLOCATED, VR::US, 8_u16));
+    put(el(tags::BITS_STORED, VR::US, 8_u16));
+    put(el(tags::HIGH_BIT, VR::US, 7_u16));
+    put(el(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(rgb.into())));
+}
+
+/// The text burned into the sample ultrasound: (text, top-left, pen scale, RGB colour).
+const US_TEXT: [(&str, (usize, usize), usize, [u8; 3]); 3] = [
+    ("FAKE 1901", (8, 6), 2, [255, 255, 255]),
+    ("LT", (60, 120), 2, [230, 230, 230]),
+    ("FAKE 0910", (232, 222), 1, [255, 220, 60]),
+];
+
+/// The sample ultrasound (a new study of the first fake patient) with text burned into its
+/// pixels, so that the page's sample shows how burned-in text is found and checked.
+pub fn sample_ultrasound() -> (String, Vec<u8>) {
+    (
+        "FAKEDOE_US_1_1.dcm".into(),
+        image_of_size(&PATIENTS[0], "US", 1, 1, false, 64, false),
+    )
+}
+
+/// What the page's "Try a sample study" gives: the sample study and the sample ultrasound.
+pub fn sample_with_ultrasound() -> Vec<(String, Vec<u8>)> {
+    let mut files = sample_study();
+    files.push(sample_ultrasound());
+    files
 }
 
 /// The sample study: two fake patients, a CT with two series and an MR, as
@@ -455,5 +556,40 @@ mod tests {
             let text = String::from_utf8_lossy(bytes);
             assert!(text.contains("FAKEPRIVATEPHI"), "{name}");
         }
+    }
+
+    /// The page's sample shows the review of burned-in text: the detector finds every line
+    /// burned into the sample ultrasound, the side marker and the small coloured line too.
+    #[test]
+    fn the_sample_ultrasound_text_is_found_by_the_detector() {
+        let (name, bytes) = sample_ultrasound();
+        let file = crate::dicom::read_file(&bytes).expect("the sample ultrasound reads");
+        let model = crate::pixels::text_model::test_model();
+        let found = crate::pixels::text::find_text(&file, Some(&model), None, true)
+            .expect("the frame is drawn");
+        let (cols, rows) = US_SIZE;
+        for (text, at, scale, colour) in US_TEXT {
+            let mut scratch = vec![0u8; cols * rows * 3];
+            let ink = burn_text(&mut scratch, cols, text, at, scale, &colour);
+            let missed = ink
+                .iter()
+                .filter(|&&(x, y)| {
+                    !found
+                        .regions
+                        .iter()
+                        .any(|r| x >= r.x && x < r.x + r.w && y >= r.y && y < r.y + r.h)
+                })
+                .count();
+            assert_eq!(
+                missed, 0,
+                "{name}: {text:?} not covered by {:?}",
+                found.regions
+            );
+        }
+        assert_eq!(
+            sample_with_ultrasound().len(),
+            sample_study().len() + 1,
+            "the page's sample adds the ultrasound"
+        );
     }
 }

@@ -736,11 +736,12 @@ pub fn profile_options() -> Result<JsValue, JsError> {
     serde_wasm_bindgen::to_value(&all).map_err(js_err)
 }
 
-/// The sample study's files as `[[name, bytes], …]`, generated in the browser.
+/// The page's sample as `[[name, bytes], …]`, generated in the browser: the sample study and
+/// an ultrasound with text burned into it, so that a new user sees the check of burned-in text.
 #[wasm_bindgen(js_name = sampleStudy)]
 pub fn sample_study() -> js_sys::Array {
     let out = js_sys::Array::new();
-    for (name, bytes) in crate::sample::sample_study() {
+    for (name, bytes) in crate::sample::sample_with_ultrasound() {
         let pair = js_sys::Array::new();
         pair.push(&JsValue::from_str(&name));
         pair.push(&js_sys::Uint8Array::from(bytes.as_slice()));

@@ -73,7 +73,7 @@ async function openPage({ picker = 'none', on = browser, viewport = { width: 128
 async function openSampleImage(page) {
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await status.textContent()), 60_000);
   await page.getByRole('button', { name: /^Show image/ }).first().click();
   const dialog = page.getByRole('dialog');
   await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
@@ -161,10 +161,10 @@ test('the sample study works from the page, in a worker, without any remote requ
   });
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   // Each series of the tree gets a thumbnail of its images as packaged.
   const tree = page.getByRole('navigation', { name: 'What the package holds' });
-  await assertEventually(async () => (await tree.getByRole('img').count()) === 3, 30_000);
+  await assertEventually(async () => (await tree.getByRole('img').count()) === 4, 30_000);
   const lit = await page.evaluate(() => [...document.querySelectorAll('#study-tree canvas.thumb')].map((c) => {
     const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
     let n = 0;
@@ -174,7 +174,7 @@ test('the sample study works from the page, in a worker, without any remote requ
   assert.ok(lit.every((n) => n > 0), `thumbnails show an image: ${lit}`);
   await page.screenshot({ path: join(SHOTS, '1-sample-study-done.png'), fullPage: true });
   const progressTexts = await page.evaluate(() => window.progressTexts);
-  assert.ok(progressTexts.some((t) => /^[1-5] of 6 files · \d+\.\d MB · [\d.]+ MB\/s · about \d+ s left$/.test(t)),
+  assert.ok(progressTexts.some((t) => /^[1-6] of 7 files · \d+\.\d MB · [\d.]+ MB\/s · about \d+ s left$/.test(t)),
     `progress shown while working: ${JSON.stringify(progressTexts)}`);
   assert.ok(await page.locator('#progress-line').isHidden(), 'no progress line once done');
   assert.ok(requests.some((u) => u.endsWith('/worker/worker.js')), 'work runs in a module worker');
@@ -218,7 +218,7 @@ test('a HIPAA preset says what it is for, and the package records the method and
   assert.ok(await page.locator('#hipaa-note').isVisible());
   await page.getByRole('radio', { name: 'HIPAA Safe Harbor' }).check();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
   const { dest, names } = await downloadPackage(page, 'hipaa');
   assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /Method: +HIPAA Safe Harbor/);
   const report = readFileSync(join(dest, 'deidentification-report.html'), 'utf8');
@@ -242,7 +242,7 @@ test('a password-protected package opens in 7-Zip with its password only; the ex
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   await markLooked(page);
   assert.match(await page.locator('#export-log-count').textContent(), /0 packages so far/);
   await page.getByLabel('Protect the package with a password').check();
@@ -264,7 +264,7 @@ test('a password-protected package opens in 7-Zip with its password only; the ex
   const dest = join(work, 'encrypted');
   const x = spawnSync('7zz', ['x', '-y', `-p${password}`, `-o${dest}`, encrypted], { encoding: 'utf8' });
   assert.equal(x.status, 0, x.stdout + x.stderr);
-  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /Files: +6 de-identified/);
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /Files: +7 de-identified/);
   for (const file of filesUnder(dest)) {
     const bytes = readFileSync(file);
     for (const c of canaries) assert.equal(bytes.indexOf(c), -1, `${c} leaked in ${file}`);
@@ -282,8 +282,8 @@ test('a password-protected package opens in 7-Zip with its password only; the ex
   assert.equal(lines.length, 2, log);
   const sha = (path) => createHash('sha256').update(readFileSync(path)).digest('hex');
   assert.deepEqual(lines.map((l) => [l.encrypted, l.sha256, l.bytes, l.files, l.patients, l.made_by]), [
-    [true, sha(encrypted), statSync(encrypted).size, 6, 2, 'browser'],
-    [false, sha(plain), statSync(plain).size, 6, 2, 'browser'],
+    [true, sha(encrypted), statSync(encrypted).size, 7, 2, 'browser'],
+    [false, sha(plain), statSync(plain).size, 7, 2, 'browser'],
   ]);
   for (const c of canaries) assert.equal(log.indexOf(c), -1, `${c} in the export log`);
   // The password is kept nowhere.
@@ -333,7 +333,7 @@ test('keys (issue 27, items 15-16): a passphrase makes the key only with this pr
   const identifiers = async (page, name) => {
     const status = page.getByRole('status');
     await page.getByRole('button', { name: 'Try a sample study' }).click();
-    await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+    await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
     const { dest } = await downloadPackage(page, name);
     const read = spawnSync(python, ['-c', [
       'import sys, pydicom',
@@ -378,7 +378,7 @@ test('keys (issue 27, items 15-16): a passphrase makes the key only with this pr
   const status = a.page.getByRole('status');
   await assertEventually(async () => /settings could not be used/.test(await status.textContent()), 60_000);
   assert.match(await status.textContent(), /OBSC-SAME|same pseudonym|two patients/i);
-  await assertEventually(async () => (await a.page.locator('tr.excluded').count()) === 6, 60_000);
+  await assertEventually(async () => (await a.page.locator('tr.excluded').count()) === 7, 60_000);
   assert.ok(await a.page.getByRole('button', { name: 'Download package' }).isDisabled());
   assertOnlyLocalRequests(a.requests);
   assert.deepEqual(a.errors, []);
@@ -394,7 +394,7 @@ test('leaving with cleaned files not downloaded asks first; each file button sho
   await page.locator('#folder-input').focus();
   assert.deepEqual([await ring('file-input'), await ring('folder-input')], ['none', 'solid']);
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
   const dialogs = [];
   page.on('dialog', async (d) => { dialogs.push(d.type()); await d.dismiss(); });
   await page.evaluate(() => { window.stillHere = true; });
@@ -422,7 +422,7 @@ test('status, progress and Cancel stay in view wherever the user is on the page,
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   assert.equal(await inView(status), false);
   await assertEventually(async () => await bar.isVisible() && await inView(bar), 30_000);
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await bar.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await bar.textContent()), 60_000);
   assert.equal(await bar.getByRole('button', { name: 'Cancel' }).isDisabled(), true, 'nothing left to cancel');
   // It leads to the results; there, the status is in view and the bar goes.
   await bar.getByRole('link', { name: 'Go to results' }).click();
@@ -709,7 +709,7 @@ for (const [format, fileName, content] of [
   await page.getByLabel('Regions of burned-in text to blank (rules file: JSON, or a CTP pixel script)').setInputFiles([rulesPath]);
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   const { dest } = await downloadPackage(page, `rules-unzipped-${fileName}`);
   const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
     'import sys, pydicom',
@@ -992,7 +992,7 @@ test('a box drawn on an image is blacked out in it and in the package', async ()
   await dialog.getByRole('button', { name: 'Use this view as a key image' }).click();
   await assertEventually(async () => (await dialog.getByRole('button', { name: /^Key image: this view/ }).getAttribute('aria-pressed')) === 'true', 30_000);
   await dialog.getByRole('button', { name: 'Close' }).click();
-  assert.match(await status.textContent(), /6 files de-identified/);
+  assert.match(await status.textContent(), /7 files de-identified/);
   const { dest } = await downloadPackage(page, 'drawn-unzipped');
   const log = readFileSync(join(dest, 'CHANGES.txt'), 'utf8');
   const marked = log.split('\n').filter((l) => /^\s*DICOM\/.*box drawn on the page \(this image\)/.test(l));
@@ -1037,7 +1037,7 @@ test('settings changed after files were added clean them again, with the same ke
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await status.textContent()), 60_000);
   const after = () => page.getByRole('row').filter({ hasText: 'FAKEDOE_CT_1_1.dcm' }).locator('td').nth(2).textContent();
   const first = await after();
   assert.doesNotMatch(first, /20240115/, 'dates are shifted by default');
@@ -1049,7 +1049,7 @@ test('settings changed after files were added clean them again, with the same ke
   await assertEventually(async () => /cleaned again with the new settings/.test(await note.textContent()), 60_000);
   await assertEventually(async () => /20240115/.test(await after()), 30_000);
   assert.equal((await after()).split('\n')[0], first.split('\n')[0], 'the same key: the same pseudonym');
-  assert.match(await status.textContent(), /6 files de-identified/);
+  assert.match(await status.textContent(), /7 files de-identified/);
   const { dest } = await downloadPackage(page, 'redone-unzipped');
   const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
     'import sys, os, pydicom',
@@ -1066,7 +1066,7 @@ test('only what the talk needs: a file or a series unticked is left out of the p
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await status.textContent()), 60_000);
   // One image of CT series 1, in its row; the whole MR series (also a series 1, of another
   // study), in the package's tree.
   await page.getByRole('checkbox', { name: 'In the package: FAKEDOE_CT_1_2.dcm' }).uncheck();
@@ -1075,16 +1075,16 @@ test('only what the talk needs: a file or a series unticked is left out of the p
   await tree.getByRole('checkbox', { name: /^In the package: MR/ }).uncheck();
   await assertEventually(async () => /3 left out of the package by your choice/.test(await status.textContent()), 60_000);
   assert.match(await tree.textContent(), /In the package: 1 of 2/);
-  assert.match(await page.locator('#choice-note').textContent(), /The package holds 3 files: 3 left out by your choice/);
+  assert.match(await page.locator('#choice-note').textContent(), /The package holds 4 files: 3 left out by your choice/);
   assert.match(await page.locator('tr', { hasText: 'FAKESMITH_MR_1_2.dcm' }).textContent(), /Left out of the package by your choice/);
   const { dest, names } = await downloadPackage(page, 'chosen');
-  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /3 de-identified, 0 excluded, 0 skipped, 3 left out by your choice/);
+  assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /4 de-identified, 0 excluded, 0 skipped, 3 left out by your choice/);
   assert.match(readFileSync(join(dest, 'deidentification-report.html'), 'utf8'), /3 left out by your choice/);
-  assert.equal(names.filter((n) => n.startsWith('images/') && n.endsWith('.png')).length, 2, 'a key image for each CT series');
+  assert.equal(names.filter((n) => n.startsWith('images/') && n.endsWith('.png')).length, 3, 'a key image for each CT series and the ultrasound');
   const check = spawnSync(join(ROOT, '.venv', 'bin', 'python'), ['-c', [
     'import sys, os, pydicom',
     'got = sorted((str(d.Modality), int(d.SeriesNumber), int(d.InstanceNumber)) for d in (pydicom.dcmread(os.path.join(r, f)) for r, _, fs in os.walk(os.path.join(sys.argv[1], "DICOM")) for f in fs))',
-    'assert got == [("CT", 1, 1), ("CT", 2, 1), ("CT", 2, 2)], got',
+    'assert got == [("CT", 1, 1), ("CT", 2, 1), ("CT", 2, 2), ("US", 1, 1)], got',
   ].join('\n'), dest], { encoding: 'utf8' });
   assert.equal(check.status, 0, check.stderr);
   // Ticked again, it is back.
@@ -1128,7 +1128,7 @@ test('a box drawn on one image is blacked out in every image of its series in th
 test('"Boxes you drew" lists the boxes of the image shown, and Remove takes back that one (issue 28, problem 6)', async () => {
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
   const dialog = page.getByRole('dialog');
   const drawnList = dialog.getByRole('region', { name: 'Boxes you drew' });
   const open = async (name) => {
@@ -1217,7 +1217,7 @@ test('a box can be moved and resized before it is applied, and taken back after'
 test('the window can be chosen or dragged, and a box can be typed with the keyboard only', async () => {
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
   await page.getByRole('button', { name: /^Show image/ }).first().focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
@@ -1284,7 +1284,7 @@ test('where the browser can write to a chosen file, the package is streamed to i
   const { context, page, requests, errors } = await openPage({ picker: 'private' });
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await status.textContent()), 60_000);
   await markLooked(page);
   await page.getByRole('button', { name: 'Download package' }).click();
   await assertEventually(async () => /Saved: .*\.zip \(\d+\.\d MB\)/.test(await status.textContent()), 60_000);
@@ -1309,7 +1309,7 @@ test('where the browser can write to a chosen file, the package is streamed to i
 test('the worker can load a fresh instance of the core, as it does after a trap, under the CSP', async () => {
   const { context, page, requests, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
   const [worker] = page.workers();
   assert.ok(worker, 'the page runs a worker');
   const answer = await worker.evaluate(async () => {
@@ -1669,7 +1669,7 @@ test('the choices of step 2 are remembered for the next visit, the pseudonym lis
   // The remembered rules are used.
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
-  await assertEventually(async () => /6 files de-identified/.test(await status.textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified/.test(await status.textContent()), 60_000);
   await markLooked(page);
   const { dest } = await downloadPackage(page, 'remembered-unzipped');
   assert.match(readFileSync(join(dest, 'CHANGES.txt'), 'utf8'), /e2e remembered band/);
@@ -1693,7 +1693,7 @@ test('after a first visit the page works with the network off (service worker)',
   await context.setOffline(true);
   await page.reload();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
-  await assertEventually(async () => /6 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
+  await assertEventually(async () => /7 files de-identified, 0 excluded/.test(await page.getByRole('status').textContent()), 60_000);
   await context.setOffline(false);
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);
@@ -1709,7 +1709,7 @@ test('a broken rules file is reported and no file slips through', async () => {
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /settings could not be used/.test(await status.textContent()), 60_000);
-  await assertEventually(async () => (await page.locator('tr.excluded').count()) === 6, 60_000);
+  await assertEventually(async () => (await page.locator('tr.excluded').count()) === 7, 60_000);
   assert.ok(await page.getByRole('button', { name: 'Download package' }).isDisabled());
   assert.deepEqual(errors, []);
   await context.close();

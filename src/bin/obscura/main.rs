@@ -94,7 +94,9 @@ OPTIONS for deid:
   --notes FILE         teaching notes (plain text) for case.html in the package
   --only SPEC          put only these series and images in the package, by Series Number
                        and Instance Number: `2;3:1-10,12` is all of series 2 and images
-                       1-10 and 12 of series 3 (the rest is counted as left out by choice)
+                       1-10 and 12 of series 3 (the rest is counted as left out by choice);
+                       a series may also be named by its new Series Instance UID, as
+                       manifest.json lists it, when two studies both have a series 2
   --no-key-images      do not add images/ (the middle image of each series as PNG, and an
                        animated GIF of each multi-frame one)
   --follow-links       also read files that links (or a DICOMDIR) lead to outside the
