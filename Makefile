@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
 
-.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
+.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-lib npm-package test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
 
 setup:
 	@bash scripts/setup.sh
@@ -43,7 +43,7 @@ cli:
 run: setup-run model wasm
 	python3 tools/serve.py --port $(PORT)
 
-test: build lint test-native test-wasm test-js test-crossval test-e2e fuzz-smoke
+test: build lint test-native test-wasm test-js test-lib test-crossval test-e2e fuzz-smoke
 	@echo "make test: all suites passed"
 
 test-native:
@@ -65,6 +65,15 @@ test-crossval:
 # The worker's queue and package logic in Node, with the real wasm core (trap recovery).
 test-js:
 	node --test tests/js/
+
+# The JavaScript library (library/js) as npm packs it: installed from its tarball into a scratch
+# project, used from Node and, in another app's page (examples/upload-form), from Chromium.
+test-lib:
+	node --test --test-concurrency=1 tests/library/
+
+# The library's npm tarball, in target/npm/ (from what `make model wasm` built).
+npm-package:
+	bash tools/npm-package.sh
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/

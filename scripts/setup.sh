@@ -72,7 +72,8 @@ if ! $only_run && ! command -v cargo-fuzz >/dev/null 2>&1; then
 fi
 
 # 3. npm test-only tools from the lock file (playwright-core drives Debian's Chromium;
-#    binaryen provides wasm-opt). The page itself has no npm dependency.
+#    binaryen provides wasm-opt; typescript checks the JS library's types). The page itself
+#    has no npm dependency.
 if [ ! -d node_modules/playwright-core ] || [ ! -x node_modules/.bin/wasm-opt ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing test tools from package-lock.json"

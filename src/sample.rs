@@ -384,7 +384,12 @@ fn ultrasound_pixels(obj: &mut InMemDicomObject) {
             h = h.wrapping_mul(0x2C1B_3C6D);
             h ^= h >> 12;
             let depth = 1.0 - (y as f32 - top) / rows as f32;
-            let v = (40.0 + (h % 90) as f32 * depth) as u8;
+            let mut v = (40.0 + (h % 90) as f32 * depth) as u8;
+            // A dark, round structure in the fan, as a cyst or a gallbladder looks.
+            let (ex, ey) = ((x as f32 - 170.0) / 42.0, (y as f32 - 140.0) / 26.0);
+            if ex * ex + ey * ey < 1.0 {
+                v /= 5;
+            }
             rgb[(y * cols + x) * 3..][..3].copy_from_slice(&[v, v, v]);
         }
     }

@@ -17,6 +17,10 @@ use crate::profile::{OptionSet, ProfileOption, PRESETS};
 #[serde(rename_all = "camelCase")]
 struct FileReport<'a> {
     status: &'static str,
+    /// Why a file was left out, as a short stable name ([`crate::deid::DeidError::code`], or
+    /// `skipped`); empty when it was de-identified.
+    #[serde(skip_serializing_if = "str::is_empty")]
+    code: &'static str,
     reason: String,
     before: Option<&'a Summary>,
     after: Option<&'a Summary>,
@@ -32,9 +36,14 @@ struct FileReport<'a> {
 }
 
 impl FileReport<'_> {
-    fn without_file(status: &'static str, reason: String) -> FileReport<'static> {
+    fn without_file(
+        status: &'static str,
+        code: &'static str,
+        reason: String,
+    ) -> FileReport<'static> {
         FileReport {
             status,
+            code,
             reason,
             before: None,
             after: None,
@@ -191,6 +200,35 @@ impl Run {
         add_scans(&mut self.session, &scans)
     }
 
+    /// De-identify one file without placing it in the package, for a program that uses
+    /// Obscura as a library: `{status, code, reason, bytes, meta}`. When `status` is `done`,
+    /// `bytes` is the de-identified file and `meta` (JSON) what [`Deidentified`] says of it:
+    /// its changes, warnings, boxes of text found and summaries. Otherwise `code` (see
+    /// [`crate::deid::DeidError::code`], or `skipped`) and `reason` say why. The run records
+    /// the file as it records packaged ones, so pseudonyms and UIDs agree across files.
+    pub fn deidentify(&mut self, bytes: Vec<u8>) -> Result<JsValue, JsError> {
+        let out = match self.session.process_owned(bytes) {
+            Outcome::Done(d) => {
+                let out = with_status("done", "")?;
+                let meta = serde_json::to_string(&*d).map_err(js_err)?;
+                set(&out, "meta", &meta.into())?;
+                set(&out, "bytes", &js_sys::Uint8Array::from(d.bytes.as_slice()))?;
+                out
+            }
+            Outcome::Skipped(why) => {
+                let out = with_status("skipped", &why)?;
+                set(&out, "code", &"skipped".into())?;
+                out
+            }
+            Outcome::Excluded(e) => {
+                let out = with_status("excluded", &e.to_string())?;
+                set(&out, "code", &e.code().into())?;
+                out
+            }
+        };
+        Ok(out.into())
+    }
+
     /// De-identify one file. Returns `{report, reportJson, chunk}`: what happened (`report`: its
     /// `status` and `packagePath`; `reportJson`: all of it, as JSON), and the bytes to append
     /// to the package (empty when the file was excluded or skipped).
@@ -240,6 +278,7 @@ impl Run {
                 (
                     FileReport {
                         status: "done",
+                        code: "",
                         reason: String::new(),
                         before: Some(&d.before),
                         after: Some(&d.after),
@@ -254,12 +293,18 @@ impl Run {
             }
             Outcome::Skipped(why) => {
                 self.package.layout_mut().skip();
-                (FileReport::without_file("skipped", why.clone()), Vec::new())
+                (
+                    FileReport::without_file("skipped", "skipped", why.clone()),
+                    Vec::new(),
+                )
             }
             Outcome::Excluded(e) => {
                 let reason = e.to_string();
                 self.package.layout_mut().exclude(&reason);
-                (FileReport::without_file("excluded", reason), Vec::new())
+                (
+                    FileReport::without_file("excluded", e.code(), reason),
+                    Vec::new(),
+                )
             }
         };
         let out = js_sys::Object::new();

@@ -70,6 +70,33 @@ pub enum DeidError {
     Reported(String),
 }
 
+impl DeidError {
+    /// A short, stable name for the kind of error, for programs (the library's typed errors:
+    /// `not-dicom`, `archive`, `gzip`, `unreadable`, `damaged`, `pixels`, `burned-in`,
+    /// `document`, `recording`, `video`, `unlookable`, `write`, `pseudonyms`, `override`,
+    /// `key`, `reported`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            DeidError::Read(ReadError::NotDicom) => "not-dicom",
+            DeidError::Read(ReadError::NestedArchive) => "archive",
+            DeidError::Read(ReadError::Gzip) => "gzip",
+            DeidError::Read(ReadError::Parse(_)) => "unreadable",
+            DeidError::Read(ReadError::Malformed(_)) => "damaged",
+            DeidError::Pixels(_) => "pixels",
+            DeidError::BurnedIn => "burned-in",
+            DeidError::Document(_) => "document",
+            DeidError::Recording => "recording",
+            DeidError::Video(_) => "video",
+            DeidError::Unlookable(_) => "unlookable",
+            DeidError::Write(_) => "write",
+            DeidError::Pseudonyms(_) => "pseudonyms",
+            DeidError::Override(_) => "override",
+            DeidError::Key(_) => "key",
+            DeidError::Reported(_) => "reported",
+        }
+    }
+}
+
 /// One thing done to one attribute, for the change log. Never holds the original value.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq, Hash)]
 pub struct Change {
