@@ -253,9 +253,7 @@ impl Run {
         frame: Option<u32>,
         window: Option<(f64, f64)>,
     ) -> Result<crate::pixels::Rendered, JsError> {
-        let cleaned = self.again(bytes)?;
-        let after = crate::dicom::read_file(&cleaned.bytes).map_err(js_err)?;
-        crate::pixels::render_with(&after, frame, window).map_err(js_err)
+        render_cleaned(&self.again(bytes)?, frame, window)
     }
 
     /// Place a file's outcome in the package (with its bytes compressed beforehand when
@@ -322,6 +320,16 @@ impl Run {
     }
 }
 
+/// Frame `frame` of a de-identified file, drawn with `window` (default: the file's own).
+fn render_cleaned(
+    cleaned: &Deidentified,
+    frame: Option<u32>,
+    window: Option<(f64, f64)>,
+) -> Result<crate::pixels::Rendered, JsError> {
+    let after = crate::dicom::read_file(&cleaned.bytes).map_err(js_err)?;
+    crate::pixels::render_with(&after, frame, window).map_err(js_err)
+}
+
 /// What was changed in one file, for the user to read on this computer: every change, and
 /// original values beside new ones.
 #[derive(Serialize)]
@@ -358,10 +366,20 @@ impl Run {
         let window = window_width.map(|w| (window_center.unwrap_or(0.0), w));
         let before = crate::dicom::read_file(bytes).map_err(js_err)?;
         let before = crate::pixels::render_with(&before, frame, window).map_err(js_err)?;
-        let after = self.packaged_image(bytes, frame, window)?;
+        let cleaned = self.again(bytes)?;
+        let after = render_cleaned(&cleaned, frame, window)?;
         let out = js_sys::Object::new();
         set(&out, "before", &rendered(before)?)?;
         set(&out, "after", &rendered(after)?)?;
+        // The boxes found, with what was read in each: the page's pool reads only when
+        // annotations are kept (the reader is large), so the text the image check shows
+        // comes from here. For the user's eyes only.
+        // (As plain objects: a box's fields are flattened, which would otherwise make a Map.)
+        let found = cleaned
+            .detections
+            .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+            .map_err(js_err)?;
+        set(&out, "detections", &found)?;
         Ok(out.into())
     }
 

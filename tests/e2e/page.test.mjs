@@ -68,13 +68,19 @@ async function openPage({ picker = 'none', on = browser, viewport = { width: 128
   return { context, page, requests, errors };
 }
 
-/** The sample study cleaned, and the check of its first image open: the page's status and
- * the dialog. */
-async function openSampleImage(page) {
+/** The Show image button of the sample file `name`. */
+function showImageOf(page, name) {
+  return page.locator('#file-list tr', { hasText: name }).getByRole('button', { name: /^Show image/ });
+}
+
+/** The sample study cleaned, and the check of one of its images open (its first CT image, or
+ * `name`): the page's status and the dialog. (The sample's ultrasound, flagged for burned-in
+ * text, is listed first.) */
+async function openSampleImage(page, name = 'FAKEDOE_CT_1_1.dcm') {
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   const status = page.getByRole('status');
   await assertEventually(async () => /7 files de-identified/.test(await status.textContent()), 60_000);
-  await page.getByRole('button', { name: /^Show image/ }).first().click();
+  await showImageOf(page, name).click();
   const dialog = page.getByRole('dialog');
   await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
   return { status, dialog };
@@ -535,8 +541,16 @@ function pastTheWindow(page) {
   return page.evaluate(() => {
     const w = document.documentElement.clientWidth;
     const root = document.querySelector('dialog[open]') ?? document.body;
+    // What scrolls inside a box of its own (an enlarged image, the row of series) is in reach
+    // by scrolling that box, which must itself fit.
+    const scrolledInside = (el) => {
+      for (let p = el.parentElement; p && p !== root; p = p.parentElement) {
+        if (['auto', 'scroll'].includes(getComputedStyle(p).overflowX)) return true;
+      }
+      return false;
+    };
     return [...root.querySelectorAll('*')]
-      .filter((el) => !el.closest('.zoom') && !el.closest('.visually-hidden') && el.getClientRects().length > 0)
+      .filter((el) => !scrolledInside(el) && !el.closest('.visually-hidden') && el.getClientRects().length > 0)
       .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && (r.right + scrollX > w + 1 || r.left + scrollX < -1); })
       .map((el) => `${el.tagName.toLowerCase()}${el.id ? `#${el.id}` : ''}${el.className ? `.${el.className}` : ''} ${Math.round(el.getBoundingClientRect().right + scrollX)} > ${w}`);
   });
@@ -551,13 +565,30 @@ test('every screen passes an accessibility audit and fits the window, on a deskt
       screens.push(screen);
       assert.deepEqual(await axeViolations(page), [], `${screen} at ${label}: accessibility`);
       assert.deepEqual(await pastTheWindow(page), [], `${screen} at ${label}: nothing past the window`);
-      if (label !== '360x740') await page.screenshot({ path: join(SHOTS, `screen-${screens.length}-${screen}-${label}.png`), fullPage: screen !== 'image-check' });
+      if (label !== '360x740') await page.screenshot({ path: join(SHOTS, `screen-${screens.length}-${screen}-${label}.png`), fullPage: !screen.endsWith('-check') });
     };
     await check('start');
     for (const summary of await page.locator('#settings details summary').all()) await summary.click();
     await check('settings');
     const { dialog } = await openSampleImage(page);
     await check('image-check');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    // The sample's ultrasound: the boxes of burned-in text found, drawn and listed.
+    await page.locator('#results').getByRole('button', { name: 'Look at the image to check' }).click();
+    await assertEventually(async () => /Box 3/.test(await dialog.textContent()), 30_000);
+    // Each box found is outlined on the image, as soon as it is shown.
+    const outlined = await page.evaluate(() => {
+      const c = document.getElementById('preview-marks');
+      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) if (d[i + 3] > 0 && d[i] > 200 && d[i + 2] < 100) n += 1;
+      return n;
+    });
+    assert.ok(outlined > 100, `the boxes found are outlined (${outlined} yellow pixels)`);
+    // The series shown is in sight in the row of series, which scrolls sideways on a phone.
+    const current = await page.locator('#series-list [aria-current="true"]').boundingBox();
+    assert.ok(current.x >= 0 && current.x + current.width <= viewport.width, `the series shown is in sight: ${JSON.stringify(current)}`);
+    await check('burned-in-text-check');
     await dialog.getByRole('button', { name: 'Close' }).click();
     await page.getByRole('button', { name: 'Export re-identification key…' }).click();
     await check('results');
@@ -571,7 +602,7 @@ test('focus stays where the user was: on the box tools after a box is blacked ou
   const { context, page, errors } = await openPage();
   const { dialog } = await openSampleImage(page);
   const focused = () => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.tagName);
-  const opener = await page.getByRole('button', { name: /^Show image/ }).first().getAttribute('aria-label');
+  const opener = await showImageOf(page, 'FAKEDOE_CT_1_1.dcm').getAttribute('aria-label');
   await page.keyboard.press('Escape');
   await assertEventually(async () => (await focused()) === opener, 5_000);
   // Again, with a box blacked out (the file is cleaned anew and its row drawn anew).
@@ -1218,7 +1249,7 @@ test('the window can be chosen or dragged, and a box can be typed with the keybo
   const { context, page, errors } = await openPage();
   await page.getByRole('button', { name: 'Try a sample study' }).click();
   await assertEventually(async () => /7 files de-identified/.test(await page.getByRole('status').textContent()), 60_000);
-  await page.getByRole('button', { name: /^Show image/ }).first().focus();
+  await showImageOf(page, 'FAKEDOE_CT_1_1.dcm').focus();
   await page.keyboard.press('Enter');
   const dialog = page.getByRole('dialog');
   await assertEventually(async () => /what goes into the package/.test(await dialog.textContent()), 30_000);
@@ -1299,7 +1330,7 @@ test('where the browser can write to a chosen file, the package is streamed to i
   const zipPath = join(work, 'streamed.zip');
   writeFileSync(zipPath, Buffer.from(b64, 'base64'));
   const names = unzip(zipPath, join(work, 'streamed'));
-  assert.equal(names.filter((n) => n.startsWith('DICOM/') && !n.endsWith('DICOMDIR')).length, 6, names.join(' '));
+  assert.equal(names.filter((n) => n.startsWith('DICOM/') && !n.endsWith('DICOMDIR')).length, 7, names.join(' '));
   assert.ok(names.includes('DICOMDIR') && names.includes('case.html'), names.join(' '));
   assertOnlyLocalRequests(requests);
   assert.deepEqual(errors, []);

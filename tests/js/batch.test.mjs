@@ -27,7 +27,9 @@ async function realCore() {
   loads += 1;
   const core = await import(`${PKG}?instance=${loads}`);
   core.initSync({ module: WASM });
-  return core;
+  // The page's sample without its ultrasound: these tests load no text model, and an image
+  // that needs looking at for burned-in text is then left out (as it must be).
+  return { ...core, sampleStudy: () => core.sampleStudy().filter(([name]) => !name.includes('_US_')) };
 }
 
 let trapPreview = false; // when set, the next preview traps (once)

@@ -1059,6 +1059,7 @@ function showPreview(msg) {
   preview.loading = false;
   drawnBoxes = msg.boxes || [];
   showDrawnBoxes();
+  readTextOf(msg.id, msg.detections);
   const slider = $('preview-frame');
   $('frame-control').hidden = msg.after.frames <= 1;
   slider.max = String(msg.after.frames);
@@ -1069,6 +1070,9 @@ function showPreview(msg) {
     slider.value = String(msg.after.frame + 1);
   }
   showDetections();
+  // The outlines of the boxes found, for this image (the zoom above drew them before the
+  // image was known).
+  showMarks();
   showKeyChoice();
   imageSeen(msg.id);
   const frames = msg.after.frames > 1 ? ` Frame ${msg.after.frame + 1} of ${msg.after.frames}: text can appear in some frames only, so look through them.` : '';
@@ -1176,6 +1180,18 @@ function toggleDetection(d) {
 }
 
 /** The boxes found in the image shown, and the one under the point `p` (image pixels). */
+/** What the main worker read in the boxes found in file `id` (`found`, from the image
+ * check's drawing), put beside the boxes the file's report lists: the pool's cleaners read
+ * only for runs that keep annotations. For the user's eyes only. */
+function readTextOf(id, found) {
+  const row = rows.get(id);
+  const listed = row && row.report && row.report.detections;
+  if (!listed || !Array.isArray(found)) return;
+  for (const d of listed) {
+    const same = found.find((f) => f.x === d.x && f.y === d.y && f.w === d.w && f.h === d.h);
+    if (same && same.text && !d.text) d.text = same.text;
+  }
+}
 function detectionsShown() {
   const row = preview && rows.get(preview.id);
   return (row && row.report && row.report.detections) || [];
@@ -1440,6 +1456,13 @@ function renderSeriesStrip() {
   }));
   const again = $('series-list').querySelectorAll('button')[focused];
   if (focused >= 0 && again) again.focus();
+  // The series shown is in sight in the row, which scrolls sideways on a phone.
+  const list = $('series-list');
+  const shown = list.querySelector('[aria-current="true"]');
+  if (shown) {
+    const [r, l] = [shown.getBoundingClientRect(), list.getBoundingClientRect()];
+    if (r.left < l.left || r.right > l.right) list.scrollLeft += r.left - l.left - (l.width - r.width) / 2;
+  }
 }
 
 /** Show the file `step` places on in the series (none past its first or last). */

@@ -26,13 +26,12 @@ const reason = (e) => (e && e.message ? e.message : String(e));
 
 /**
  * Give the core (`{loadTextModel, textModelUnavailable, loadTextReader}` of
- * ../pkg/obscura.js) the models. A detection model that cannot be fetched or does not match is
- * never used: the core is told why, and detection reports itself unavailable on the files that
- * need it. Without the recognition model nothing is read, and every box found is blacked out
- * (annotations cannot be kept; the change log says so). Returns why detection is unavailable,
- * or null.
+ * ../pkg/obscura.js) the models: the detector, and the reader unless `reader` is false. A
+ * detection model that cannot be fetched or does not match is never used: the core is told
+ * why, and detection reports itself unavailable on the files that need it. Returns why
+ * detection is unavailable, or null.
  */
-export async function loadTextModel(core) {
+export async function loadTextModel(core, { reader = true } = {}) {
   try {
     core.loadTextModel(await fetchChecked(TEXT_MODEL_URL, TEXT_MODEL_INTEGRITY));
   } catch (e) {
@@ -40,14 +39,27 @@ export async function loadTextModel(core) {
     core.textModelUnavailable(why);
     return why;
   }
+  if (reader) await giveTextReader(core);
+  return null;
+}
+
+/**
+ * Give the core the recognition model (after the detector, see `loadTextModel`). Without it
+ * nothing is read, and every box found is blacked out (annotations cannot be kept; the change
+ * log says so). The reader is large (about 50 MiB of the core's memory): the pool's cleaners
+ * load it only for a run that keeps annotations; the main worker always does, to show what
+ * each box reads in the image check. Returns whether it loaded.
+ */
+export async function giveTextReader(core) {
   try {
     const [model, keys] = await Promise.all([
       fetchChecked(TEXT_READER_URL, TEXT_READER_INTEGRITY),
       fetchChecked(TEXT_KEYS_URL, TEXT_KEYS_INTEGRITY),
     ]);
     core.loadTextReader(model, keys);
+    return true;
   } catch (e) {
     console.warn(`the text recognition model could not be loaded: ${reason(e)}`);
+    return false;
   }
-  return null;
 }

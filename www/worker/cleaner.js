@@ -7,7 +7,7 @@ import { ReadBuffers } from './reads.js';
 import { SpareBuffers, packCleaned } from './buffers.js';
 import { Collector } from '../shared/collect.js';
 import { exposeCoreMemory } from '../shared/core-memory.js';
-import { loadTextModel } from '../shared/text-model.js';
+import { loadTextModel, giveTextReader } from '../shared/text-model.js';
 import { toCleaner, fromCleaner, errorText } from '../shared/protocol.js';
 
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
@@ -16,7 +16,13 @@ let useModule;
 const ready = new Promise((resolve) => { useModule = resolve; })
   .then((module) => init(module ? { module_or_path: module } : undefined))
   .then(exposeCoreMemory)
-  .then(() => loadTextModel({ loadTextModel: giveModel, textModelUnavailable, loadTextReader }));
+  .then(() => loadTextModel(modelsOf, { reader: false }));
+// The core's functions that take the text models.
+const modelsOf = { loadTextModel: giveModel, textModelUnavailable, loadTextReader };
+// The reader, once a run keeps annotations (its text decides which boxes stay visible);
+// otherwise every box found is blacked out, read or not, and the main worker reads them for
+// the image check.
+let reader = null;
 let settings = null; // the run's settings (see Batch.runSettings)
 let cleaner = null;
 
@@ -63,9 +69,13 @@ onmessage = (ev) => toCleaner.receive(ev.data, {
   core: (msg) => useModule(msg.module),
   collect: () => collector.ask(),
   configure: (msg) => {
-    chain = chain.then(() => {
+    chain = chain.then(async () => {
       settings = msg.settings;
       cleaner = null;
+      if (settings && settings.keepAnnotations) {
+        reader ??= ready.then(() => giveTextReader(modelsOf));
+        await reader;
+      }
     });
   },
   clean,

@@ -208,8 +208,8 @@ const handlers = {
     });
   },
   preview: (msg) => answer('preview', msg, { id: msg.id }, async () => {
-    const { before, after, boxes } = await batch.preview(msg.id, msg.frame, msg.window);
-    return { before, after, boxes, transfer: [before.rgba.buffer, after.rgba.buffer] };
+    const { before, after, boxes, detections } = await batch.preview(msg.id, msg.frame, msg.window);
+    return { before, after, boxes, detections, transfer: [before.rgba.buffer, after.rgba.buffer] };
   }),
   details: (msg) => answer('details', msg, { id: msg.id }, async () => ({ details: await batch.details(msg.id) })),
   thumbnail: (msg) => answer('thumbnail', msg, { key: msg.key }, async () => {
