@@ -422,8 +422,12 @@ fn ultrasound_pixels(obj: &mut InMemDicomObject) {
     put(el(tags::PIXEL_DATA, VR::OB, PrimitiveValue::U8(rgb.into())));
 }
 
-/// The text burned into the sample ultrasound: (text, top-left, pen scale, RGB colour).
-const US_TEXT: [(&str, (usize, usize), usize, [u8; 3]); 3] = [
+/// A line of text burned into the sample ultrasound: the text, its top-left corner, the pen's
+/// scale and its RGB colour.
+type BurnedLine = (&'static str, (usize, usize), usize, [u8; 3]);
+
+/// The text burned into the sample ultrasound.
+const US_TEXT: [BurnedLine; 3] = [
     ("FAKE 1901", (8, 6), 2, [255, 255, 255]),
     ("LT", (60, 120), 2, [230, 230, 230]),
     ("FAKE 0910", (232, 222), 1, [255, 220, 60]),

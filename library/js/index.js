@@ -167,6 +167,19 @@ function resultOf(out) {
   };
 }
 
+/** A run of the core under `policy`. */
+function newRun(policy) {
+  mustBeLoaded();
+  const settings = settingsOf(policy);
+  return calling('settings', () => new core.Run(settings));
+}
+
+/** The first pass over one file with `run`: whether it learned something new. */
+function firstPass(run, bytes) {
+  const scan = calling('scan', () => run.scan(asBytes(bytes)));
+  return scan ? calling('scan', () => run.addScans([scan])) : false;
+}
+
 /**
  * De-identification under one policy: files de-identified one by one, with pseudonyms,
  * UIDs and shifted dates that agree across them. Give it every file's header first
@@ -176,17 +189,13 @@ export class Session {
   #run;
 
   constructor(policy = {}) {
-    mustBeLoaded();
-    const settings = settingsOf(policy);
-    this.#run = calling('settings', () => new core.Run(settings));
+    this.#run = newRun(policy);
   }
 
   /** The first pass over one file (its header is enough): learn its patient's identifiers.
    * Returns whether something new was learned. A file that cannot be read is passed over. */
   scan(bytes) {
-    const run = this.#live();
-    const scan = calling('scan', () => run.scan(asBytes(bytes)));
-    return scan ? calling('scan', () => run.addScans([scan])) : false;
+    return firstPass(this.#live(), bytes);
   }
 
   /** De-identify one file: its bytes and what was done, or an ObscuraError saying why it is
@@ -222,16 +231,12 @@ export class Batch {
   #finished = false;
 
   constructor(policy = {}) {
-    mustBeLoaded();
-    const settings = settingsOf(policy);
-    this.#run = calling('settings', () => new core.Run(settings));
+    this.#run = newRun(policy);
   }
 
   /** The first pass over one file, as `Session.scan`. */
   scan(bytes) {
-    const run = this.#open();
-    const scan = calling('scan', () => run.scan(asBytes(bytes)));
-    return scan ? calling('scan', () => run.addScans([scan])) : false;
+    return firstPass(this.#open(), bytes);
   }
 
   /** De-identify one file into the package. Never throws for a bad file: the result says

@@ -120,7 +120,7 @@ impl Damage {
     }
 
     /// Damage at `offset` of the data set, in element `tag`.
-    fn at(offset: usize, tag: Option<Tag>, why: impl Into<String>) -> Damage {
+    pub(super) fn at(offset: usize, tag: Option<Tag>, why: impl Into<String>) -> Damage {
         Damage {
             offset: Some(offset),
             tag,

@@ -106,7 +106,7 @@ pub(crate) fn read_file_until(
         return read_raw_dataset(bytes);
     };
     let part10 = precheck::check_part10(body).map_err(ReadError::Malformed)?;
-    let repaired = readable(body, &part10).map_err(|e| ReadError::Malformed(e.into()))?;
+    let repaired = readable(body, &part10).map_err(ReadError::Malformed)?;
     let mut options = OpenFileOptions::new().read_preamble(dicom_object::file::ReadPreamble::Never);
     if let Some(tag) = until {
         options = options.read_until(tag);
@@ -143,7 +143,7 @@ type Repaired<'a> = (Vec<u8>, std::borrow::Cow<'a, [u8]>);
 fn readable<'a>(
     body: &'a [u8],
     part10: &'a precheck::Part10,
-) -> Result<Option<Repaired<'a>>, String> {
+) -> Result<Option<Repaired<'a>>, precheck::Damage> {
     let meta_len = part10.meta_len;
     let meta = body.get(4..4 + meta_len).unwrap_or_default();
     let data_set = match &part10.inflated {

@@ -19,7 +19,7 @@ use dicom_core::dictionary::{DataDictionary, VirtualVr};
 use dicom_core::{Tag, VR};
 use dicom_dictionary_std::StandardDataDictionary;
 
-use super::precheck::has_long_length;
+use super::precheck::{has_long_length, Damage};
 
 const UNDEFINED: u32 = 0xFFFF_FFFF;
 const MAX_DEPTH: usize = 64;
@@ -50,8 +50,9 @@ pub(crate) fn element_header(out: &mut Vec<u8>, tag: Tag, vr: VR, len: u32) {
 
 /// `data_set` (explicit VR little endian, without its meta group) with every UN of undefined
 /// length rewritten as an SQ in explicit VR. Called only for a data set that holds one
-/// ([`super::precheck::check_part10`] says so while it checks the file).
-pub fn rewrite(data_set: &[u8]) -> Result<Vec<u8>, String> {
+/// ([`super::precheck::check_part10`] says so while it checks the file). A data set that cannot
+/// be read so is damaged: the error says where, in which element, and in which items.
+pub fn rewrite(data_set: &[u8]) -> Result<Vec<u8>, Damage> {
     let reader = Reader { buf: data_set };
     let mut out = Vec::with_capacity(data_set.len() + 1024);
     reader.elements(0, data_set.len(), Input::Explicit, &mut out, 0)?;
@@ -123,25 +124,29 @@ enum End {
 }
 
 impl Reader<'_> {
-    fn bytes(&self, at: usize, n: usize) -> Result<&[u8], String> {
+    fn bytes(&self, at: usize, n: usize) -> Result<&[u8], Damage> {
         self.buf
-            .get(at..at.checked_add(n).ok_or("a length overflows")?)
-            .ok_or_else(|| "the data set ends inside an element".to_string())
+            .get(
+                at..at
+                    .checked_add(n)
+                    .ok_or_else(|| Damage::at(at, None, "a length overflows"))?,
+            )
+            .ok_or_else(|| Damage::at(at, None, "the data set ends inside an element"))
     }
 
-    fn u16(&self, at: usize) -> Result<u16, String> {
+    fn u16(&self, at: usize) -> Result<u16, Damage> {
         let b = self.bytes(at, 2)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
 
-    fn u32(&self, at: usize) -> Result<u32, String> {
+    fn u32(&self, at: usize) -> Result<u32, Damage> {
         let b = self.bytes(at, 4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
 
     /// One element's header at `pos`: (tag, VR, length, header size); the VR is `None` for
     /// an item or delimiter.
-    fn header(&self, pos: usize, input: Input) -> Result<(Tag, Option<VR>, u32, usize), String> {
+    fn header(&self, pos: usize, input: Input) -> Result<(Tag, Option<VR>, u32, usize), Damage> {
         let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
         if tag.group() == 0xFFFE {
             return Ok((tag, None, self.u32(pos + 4)?, 8));
@@ -164,7 +169,7 @@ impl Reader<'_> {
     }
 
     /// Past the fragments of encapsulated pixel data (after their sequence delimiter).
-    fn skip_fragments(&self, mut pos: usize, end: usize) -> Result<usize, String> {
+    fn skip_fragments(&self, mut pos: usize, end: usize) -> Result<usize, Damage> {
         while pos < end {
             let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
             let len = self.u32(pos + 4)?;
@@ -173,7 +178,11 @@ impl Reader<'_> {
                 return Ok(pos);
             }
             if len == UNDEFINED {
-                return Err("a pixel data fragment has no length".into());
+                return Err(Damage::at(
+                    pos - 8,
+                    Some(Tag(0x7FE0, 0x0010)),
+                    "a pixel data fragment has no length",
+                ));
             }
             pos = pos.saturating_add(len as usize);
         }
@@ -189,9 +198,9 @@ impl Reader<'_> {
         input: Input,
         out: &mut Vec<u8>,
         depth: usize,
-    ) -> Result<(usize, End), String> {
+    ) -> Result<(usize, End), Damage> {
         if depth > MAX_DEPTH {
-            return Err("sequences nest too deeply".into());
+            return Err(Damage::at(pos, None, "sequences nest too deeply"));
         }
         while pos < end {
             let (tag, vr, len, header) = self.header(pos, input)?;
@@ -199,10 +208,14 @@ impl Reader<'_> {
                 if tag == Tag(0xFFFE, 0xE00D) {
                     return Ok((pos + 8, End::ItemDelimiter));
                 }
-                return Err(format!(
-                    "unexpected item ({:04X},{:04X}) among elements",
-                    tag.group(),
-                    tag.element()
+                return Err(Damage::at(
+                    pos,
+                    Some(tag),
+                    format!(
+                        "unexpected item ({:04X},{:04X}) among elements",
+                        tag.group(),
+                        tag.element()
+                    ),
                 ));
             };
             let start = pos;
@@ -230,13 +243,22 @@ impl Reader<'_> {
                 } else {
                     pos.checked_add(len as usize)
                         .filter(|&s| s <= end)
-                        .ok_or("a sequence claims more bytes than are left")?
+                        .ok_or_else(|| {
+                            Damage::at(
+                                start,
+                                Some(tag),
+                                "a sequence claims more bytes than are left",
+                            )
+                        })?
                 };
-                pos = self.items(pos, stop, len == UNDEFINED, inner, out, depth + 1)?;
+                pos = self.items(tag, pos, stop, len == UNDEFINED, inner, out, depth + 1)?;
                 out.extend_from_slice(&SEQUENCE_END);
                 continue;
             }
-            let value = self.bytes(pos, len as usize)?;
+            let value = self.bytes(pos, len as usize).map_err(|mut d| {
+                d.tag.get_or_insert(tag);
+                d
+            })?;
             element_header(out, tag, vr, len);
             out.extend_from_slice(value);
             pos = pos.saturating_add(len as usize);
@@ -259,17 +281,19 @@ impl Reader<'_> {
         end: usize,
         out: &mut Vec<u8>,
         depth: usize,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, Damage> {
         let stop = pos
             .checked_add(len as usize)
             .filter(|&s| s <= end)
-            .ok_or("an element claims more bytes than are left")?;
+            .ok_or_else(|| {
+                Damage::at(pos, Some(tag), "an element claims more bytes than are left")
+            })?;
         let value = self.bytes(pos, len as usize)?;
         if known == VR::SQ {
             let mut seq = Vec::with_capacity(value.len() + 64);
             element_header(&mut seq, tag, VR::SQ, UNDEFINED);
             if self
-                .items(pos, stop, false, Input::Implicit, &mut seq, depth + 1)
+                .items(tag, pos, stop, false, Input::Implicit, &mut seq, depth + 1)
                 .is_ok_and(|p| p == stop)
             {
                 seq.extend_from_slice(&SEQUENCE_END);
@@ -286,48 +310,77 @@ impl Reader<'_> {
         Ok(stop)
     }
 
-    /// Copy a sequence's items (each rewritten with an undefined length and a delimiter);
-    /// returns the position after them (after the sequence delimiter when `delimited`).
+    /// Copy the items of sequence `sequence` (each rewritten with an undefined length and a
+    /// delimiter); returns the position after them (after the sequence delimiter when
+    /// `delimited`).
+    #[allow(clippy::too_many_arguments)]
     fn items(
         &self,
+        sequence: Tag,
         mut pos: usize,
         end: usize,
         delimited: bool,
         input: Input,
         out: &mut Vec<u8>,
         depth: usize,
-    ) -> Result<usize, String> {
+    ) -> Result<usize, Damage> {
+        let damage = |at: usize, why: &str| Damage::at(at, Some(sequence), why);
+        // Damage inside item `n` says which item of which sequence it is in (innermost
+        // first, as it comes back up); damage to the items themselves is in the sequence.
+        let inside = |n: usize| {
+            move |mut d: Damage| {
+                d.path.push((sequence, n));
+                d
+            }
+        };
+        let in_sequence = |mut d: Damage| {
+            d.tag.get_or_insert(sequence);
+            d
+        };
+        let mut item = 0;
         while pos < end {
-            let tag = Tag(self.u16(pos)?, self.u16(pos + 2)?);
-            let len = self.u32(pos + 4)?;
+            let tag = Tag(
+                self.u16(pos).map_err(in_sequence)?,
+                self.u16(pos + 2).map_err(in_sequence)?,
+            );
+            let len = self.u32(pos + 4).map_err(in_sequence)?;
             pos += 8;
             match (tag.group(), tag.element()) {
                 (0xFFFE, 0xE0DD) => return Ok(pos),
                 (0xFFFE, 0xE000) => {
+                    item += 1;
                     out.extend_from_slice(&ITEM);
                     out.extend_from_slice(&UNDEFINED.to_le_bytes());
                     if len == UNDEFINED {
-                        match self.elements(pos, end, input, out, depth)? {
+                        match self
+                            .elements(pos, end, input, out, depth)
+                            .map_err(inside(item))?
+                        {
                             (p, End::ItemDelimiter) => pos = p,
-                            _ => return Err("an item is not closed".into()),
+                            _ => return Err(damage(pos, "an item is not closed")),
                         }
                     } else {
                         let stop = pos
                             .checked_add(len as usize)
                             .filter(|&s| s <= end)
-                            .ok_or("an item claims more bytes than are left")?;
-                        match self.elements(pos, stop, input, out, depth)? {
+                            .ok_or_else(|| {
+                                damage(pos, "an item claims more bytes than are left")
+                            })?;
+                        match self
+                            .elements(pos, stop, input, out, depth)
+                            .map_err(inside(item))?
+                        {
                             (p, End::Bytes) if p == stop => pos = stop,
-                            _ => return Err("an item does not fill its length".into()),
+                            _ => return Err(damage(pos, "an item does not fill its length")),
                         }
                     }
                     out.extend_from_slice(&ITEM_END);
                 }
-                _ => return Err("expected an item in a sequence".into()),
+                _ => return Err(damage(pos - 8, "expected an item in a sequence")),
             }
         }
         if delimited {
-            return Err("a sequence is not closed".into());
+            return Err(damage(pos, "a sequence is not closed"));
         }
         Ok(pos)
     }
@@ -424,6 +477,25 @@ mod tests {
             0x09, 0, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
         ];
         cut.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF]);
-        assert!(rewrite(&cut).is_err());
+        let damage = rewrite(&cut).expect_err("cut short");
+        // It says where: in which sequence, at which byte.
+        assert_eq!(damage.tag, Some(Tag(0x0009, 0x1001)));
+        assert_eq!(damage.offset, Some(16));
+        // And damage inside an item says which item of which sequence it is in.
+        let mut inner = vec![
+            0x09, 0, 0x01, 0x10, b'U', b'N', 0, 0, 0xFF, 0xFF, 0xFF, 0xFF,
+        ];
+        inner.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        inner.extend_from_slice(&[0xFE, 0xFF, 0x0D, 0xE0, 0, 0, 0, 0]);
+        inner.extend_from_slice(&[0xFE, 0xFF, 0x00, 0xE0, 0xFF, 0xFF, 0xFF, 0xFF]);
+        inner.extend_from_slice(&[0x10, 0x00, 0x10, 0x00, 0xFF, 0x00, 0x00, 0x00, b'X']);
+        let damage = rewrite(&inner).expect_err("a value past the end");
+        assert_eq!(damage.path, vec![(Tag(0x0009, 0x1001), 2)]);
+        assert_eq!(damage.tag, Some(Tag(0x0010, 0x0010)));
+        assert_eq!(damage.offset, Some(44));
+        assert!(
+            damage.to_string().contains("in item 2 of (0009,1001)"),
+            "{damage}"
+        );
     }
 }
