@@ -97,19 +97,22 @@ fn pixels(seed: u32, size: u32, noise: bool) -> Vec<u8> {
                 v = 1500;
             }
             if noise {
-                // A hash of the position: the same files every time.
-                let mut h = x.wrapping_mul(0x9E37_79B1)
-                    ^ y.wrapping_mul(0x85EB_CA77)
-                    ^ seed.wrapping_mul(0xC2B2_AE3D);
-                h ^= h >> 15;
-                h = h.wrapping_mul(0x2C1B_3C6D);
-                h ^= h >> 12;
-                v += h % 33;
+                v += position_hash(x, y, seed) % 33;
             }
             out.extend_from_slice(&(v as u16).to_le_bytes());
         }
     }
     out
+}
+
+/// A hash of a pixel's position (and a seed), for noise and speckle that are the same in
+/// every file made.
+fn position_hash(x: u32, y: u32, seed: u32) -> u32 {
+    let mut h =
+        x.wrapping_mul(0x9E37_79B1) ^ y.wrapping_mul(0x85EB_CA77) ^ seed.wrapping_mul(0xC2B2_AE3D);
+    h ^= h >> 15;
+    h = h.wrapping_mul(0x2C1B_3C6D);
+    h ^ (h >> 12)
 }
 
 /// One image of the sample study.
@@ -379,10 +382,7 @@ fn ultrasound_pixels(obj: &mut InMemDicomObject) {
             if dx.abs() > dy * 0.75 {
                 continue;
             }
-            let mut h = (x as u32).wrapping_mul(0x9E37_79B1) ^ (y as u32).wrapping_mul(0x85EB_CA77);
-            h ^= h >> 15;
-            h = h.wrapping_mul(0x2C1B_3C6D);
-            h ^= h >> 12;
+            let h = position_hash(x as u32, y as u32, 0);
             let depth = 1.0 - (y as f32 - top) / rows as f32;
             let mut v = (40.0 + (h % 90) as f32 * depth) as u8;
             // A dark, round structure in the fan, as a cyst or a gallbladder looks.

@@ -41,8 +41,7 @@ async function besideThis(relative) {
 /** Bytes from what a caller may give: bytes, a URL, or a Response. */
 async function bytesOf(source, fallback) {
   if (source === undefined || source === null) return besideThis(fallback);
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+  if (source instanceof ArrayBuffer || ArrayBuffer.isView(source)) return asBytes(source);
   if (typeof Response !== 'undefined' && source instanceof Response) return new Uint8Array(await source.arrayBuffer());
   return besideThis(source instanceof URL ? source.href : String(source));
 }

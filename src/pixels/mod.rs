@@ -179,6 +179,20 @@ mod tests {
             .unwrap_or_default()
     }
 
+    /// `o` as a file of explicit VR little endian, of SOP class `class`.
+    fn as_file(
+        o: InMemDicomObject,
+        class: &str,
+    ) -> dicom_object::FileDicomObject<InMemDicomObject> {
+        o.with_meta(
+            dicom_object::meta::FileMetaTableBuilder::new()
+                .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
+                .media_storage_sop_class_uid(class)
+                .media_storage_sop_instance_uid("2.25.7"),
+        )
+        .expect("meta")
+    }
+
     const CORNER: [Region; 1] = [Region {
         x: 0,
         y: 0,
@@ -423,13 +437,8 @@ mod tests {
     /// that cannot be blanked says both.
     #[test]
     fn errors_say_what_they_mean_for_drawing_or_blanking() {
-        use dicom_object::meta::FileMetaTableBuilder;
         let mut o = image("MONOCHROME2", 1, 12, 1, 0, vec![0; 30]);
-        let meta = FileMetaTableBuilder::new()
-            .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
-            .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
-            .media_storage_sop_instance_uid("2.25.8");
-        let file = o.clone().with_meta(meta).expect("meta");
+        let file = as_file(o.clone(), "1.2.840.10008.5.1.4.1.1.7");
         assert_eq!(
             render(&file, None).err(),
             Some(PixelError::Undrawable("12-bit pixels".into()))
@@ -454,7 +463,6 @@ mod tests {
 
     #[test]
     fn the_files_voi_lut_is_used_when_it_has_no_window() {
-        use dicom_object::meta::FileMetaTableBuilder;
         // Values 0..20; the table maps 0..9 to 0..9 × 100 (of 12 bits) and clamps the rest.
         let mut o = image("MONOCHROME2", 1, 8, 1, 0, (0..20).collect());
         let mut item = InMemDicomObject::new_empty();
@@ -483,14 +491,7 @@ mod tests {
             VR::UI,
             PrimitiveValue::from("2.25.7"),
         ));
-        let file = o
-            .with_meta(
-                FileMetaTableBuilder::new()
-                    .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
-                    .media_storage_sop_class_uid("1.2.840.10008.5.1.4.1.1.7")
-                    .media_storage_sop_instance_uid("2.25.7"),
-            )
-            .expect("meta");
+        let file = as_file(o, "1.2.840.10008.5.1.4.1.1.7");
         let r = render(&file, None).expect("rendered");
         let grey: Vec<u8> = r.rgba.chunks(4).map(|p| p[0]).collect();
         let expected = |v: u32| ((v.min(9) * 100) as f64 / 4095.0 * 255.0).round() as u8;
@@ -505,7 +506,6 @@ mod tests {
     /// in the window a radiologist starts from, not across its whole range.
     #[test]
     fn a_ct_without_a_window_is_shown_in_a_ct_window() {
-        use dicom_object::meta::FileMetaTableBuilder;
         // 16-bit signed HU: air, then grey and white matter 10 HU apart, then bone.
         let hu: [i16; 20] = [
             -1000, -1000, 30, 40, 30, 40, 1000, 1000, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
@@ -528,13 +528,7 @@ mod tests {
                 VR::CS,
                 PrimitiveValue::from(part),
             ));
-            o.with_meta(
-                FileMetaTableBuilder::new()
-                    .transfer_syntax(dicom_dictionary_std::uids::EXPLICIT_VR_LITTLE_ENDIAN)
-                    .media_storage_sop_class_uid(dicom_dictionary_std::uids::CT_IMAGE_STORAGE)
-                    .media_storage_sop_instance_uid("2.25.9"),
-            )
-            .expect("meta")
+            as_file(o, dicom_dictionary_std::uids::CT_IMAGE_STORAGE)
         };
         let head = render(&with("CT", "HEAD"), None).expect("rendered");
         assert_eq!(head.window, Some((40.0, 80.0)));

@@ -304,10 +304,14 @@ fn render_pixels(
                 let (lo, hi) = values
                     .iter()
                     .fold((f64::MAX, f64::MIN), |(lo, hi), v| (lo.min(*v), hi.max(*v)));
-                match window {
-                    None => ct_window(file, lo).unwrap_or(((lo + hi) / 2.0, (hi - lo).max(2.0))),
-                    Some(_) => ((lo + hi) / 2.0, (hi - lo).max(2.0)),
-                }
+                let range = ((lo + hi) / 2.0, (hi - lo).max(2.0));
+                // The file's own view (no window asked for): a CT's first window, if it is one.
+                let ct = if window.is_none() {
+                    ct_window(file, lo)
+                } else {
+                    None
+                };
+                ct.unwrap_or(range)
             }
         };
         used = Some((center, width));

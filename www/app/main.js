@@ -1179,7 +1179,6 @@ function toggleDetection(d) {
   else toWorker.post(worker, 'detection', { id: preview.id, region, notText: !d.rejected });
 }
 
-/** The boxes found in the image shown, and the one under the point `p` (image pixels). */
 /** What the main worker read in the boxes found in file `id` (`found`, from the image
  * check's drawing), put beside the boxes the file's report lists: the pool's cleaners read
  * only for runs that keep annotations. For the user's eyes only. */
@@ -1192,6 +1191,8 @@ function readTextOf(id, found) {
     if (same && same.text && !d.text) d.text = same.text;
   }
 }
+
+/** The boxes found in the image shown, and the one under the point `p` (image pixels). */
 function detectionsShown() {
   const row = preview && rows.get(preview.id);
   return (row && row.report && row.report.detections) || [];

@@ -10,6 +10,8 @@ import { exposeCoreMemory } from '../shared/core-memory.js';
 import { loadTextModel, giveTextReader } from '../shared/text-model.js';
 import { toCleaner, fromCleaner, errorText } from '../shared/protocol.js';
 
+// The core's functions that take the text models.
+const modelsOf = { loadTextModel: giveModel, textModelUnavailable, loadTextReader };
 // The core, once the main worker has said which compiled module to use (see ./pool.js); with
 // none, it is loaded here.
 let useModule;
@@ -17,8 +19,6 @@ const ready = new Promise((resolve) => { useModule = resolve; })
   .then((module) => init(module ? { module_or_path: module } : undefined))
   .then(exposeCoreMemory)
   .then(() => loadTextModel(modelsOf, { reader: false }));
-// The core's functions that take the text models.
-const modelsOf = { loadTextModel: giveModel, textModelUnavailable, loadTextReader };
 // The reader, once a run keeps annotations (its text decides which boxes stay visible);
 // otherwise every box found is blacked out, read or not, and the main worker reads them for
 // the image check.
