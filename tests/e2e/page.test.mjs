@@ -1126,6 +1126,30 @@ test('only what the talk needs: a file or a series unticked is left out of the p
   await context.close();
 });
 
+test('with "Keep non-identifying annotations", the pool reads the boxes it finds: the sample ultrasound\'s side marker stays, its fake name is blacked out', async () => {
+  const { context, page, requests, errors } = await openPage();
+  await page.getByLabel(/^Keep non-identifying annotations/).check();
+  const { dialog } = await openSampleImage(page, 'FAKEDOE_US_1_1.dcm');
+  const found = dialog.getByRole('region', { name: 'Text found automatically' });
+  await assertEventually(async () => /Box 3/.test(await found.textContent()), 30_000);
+  const items = await found.locator('li').allTextContents();
+  // The marker is kept by the cleaner that made the package's file: only a reader there can
+  // have said it is an annotation.
+  assert.ok(items.some((t) => /reads “LT”.*left visible \(a non-identifying annotation/.test(t)), items.join('\n'));
+  assert.ok(items.some((t) => /reads “FAKE 1901”.*blacked out/.test(t)), items.join('\n'));
+  const marker = await page.evaluate(() => {
+    // "LT" is burned at (60, 120), 2 pixels a dot: bright in the package's image.
+    const d = document.getElementById('preview-after').getContext('2d').getImageData(60, 120, 22, 14).data;
+    let n = 0;
+    for (let i = 0; i < d.length; i += 4) if (d[i] > 200) n += 1;
+    return n;
+  });
+  assert.ok(marker > 20, `the side marker is still in the image (${marker} bright pixels)`);
+  assertOnlyLocalRequests(requests);
+  assert.deepEqual(errors, []);
+  await context.close();
+});
+
 test('a box drawn on one image is blacked out in every image of its series in the package', async () => {
   const { context, page, requests, errors } = await openPage();
   const { status, dialog } = await openSampleImage(page);
