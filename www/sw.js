@@ -2,10 +2,11 @@
 // with the network off after a first visit. Same-origin GET requests only; the network is
 // tried first so an updated page is used as soon as it is reachable, the copy otherwise.
 // It never sees patient files: they are read from disk by the page, not fetched.
-const CACHE = 'obscura-app-v12';
+const CACHE = 'obscura-app-v13';
 const APP = [
   './', 'index.html', 'style.css', 'favicon.svg', 'manifest.webmanifest',
-  'app/main.js', 'app/entries.js', 'worker/worker.js', 'worker/batch.js', 'worker/first-pass.js', 'worker/review.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
+  'app/main.js', 'app/bridge.js', 'app/store.js', 'app/dom.js', 'app/settings.js', 'app/files.js', 'app/results.js', 'app/image-check.js', 'app/privacy.js', 'app/entries.js',
+  'worker/worker.js', 'worker/batch.js', 'worker/first-pass.js', 'worker/review.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
   'pkg/obscura.js', 'pkg/obscura_bg.wasm', 'models/text-detect.onnx', 'models/text-read.onnx', 'models/text-read-keys.txt',
 ];
 

@@ -1378,21 +1378,25 @@ test('the worker can load a fresh instance of the core, as it does after a trap,
   await context.close();
 });
 
-test('a page script altered on its way is refused (Subresource Integrity)', async () => {
-  const context = await browser.newContext();
-  await context.route('**/app/main.js', async (route) => {
-    const response = await route.fetch();
-    await route.fulfill({ response, body: `${await response.text()}\n// altered\n` });
+// The page's script and every module it imports (a section, the bridge, the protocol): each
+// is checked against the integrity index.html gives it (tools/sri.py).
+for (const script of ['app/main.js', 'app/store.js', 'shared/protocol.js']) {
+  test(`a page script altered on its way is refused (Subresource Integrity): ${script}`, async () => {
+    const context = await browser.newContext();
+    await context.route(`**/${script}`, async (route) => {
+      const response = await route.fetch();
+      await route.fulfill({ response, body: `${await response.text()}\n// altered\n` });
+    });
+    const page = await context.newPage();
+    const messages = [];
+    page.on('console', (m) => messages.push(m.text()));
+    await page.goto(`${origin}/`);
+    await page.waitForTimeout(1000);
+    assert.equal(page.workers().length, 0, 'the altered script did not run');
+    assert.ok(messages.some((m) => /integrity/i.test(m)), messages.join('\n'));
+    await context.close();
   });
-  const page = await context.newPage();
-  const messages = [];
-  page.on('console', (m) => messages.push(m.text()));
-  await page.goto(`${origin}/`);
-  await page.waitForTimeout(1000);
-  assert.equal(page.workers().length, 0, 'the altered script did not run');
-  assert.ok(messages.some((m) => /integrity/i.test(m)), messages.join('\n'));
-  await context.close();
-});
+}
 
 test('images flagged for burned-in text are listed first and block the download until looked at', async () => {
   const { context, page, errors } = await openPage();

@@ -2,10 +2,12 @@
 // receiver goes through, and which holds no message nobody sends or nobody handles.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import { Channel, Requests, toWorker, fromWorker, toCleaner, fromCleaner } from '../../www/shared/protocol.js';
 
 const source = (path) => readFileSync(new URL(`../../www/${path}`, import.meta.url), 'utf8');
+// The page's modules: each section posts to the worker itself; main.js routes what comes back.
+const pageFiles = readdirSync(new URL('../../www/app/', import.meta.url)).filter((f) => f.endsWith('.js')).map((f) => `app/${f}`);
 
 test('a channel posts and hands on only the messages it defines', () => {
   const channel = new Channel('a → b', { hello: 'a greeting' });
@@ -28,7 +30,7 @@ test('a channel posts and hands on only the messages it defines', () => {
 
 // Each channel, the files that send on it, and the handlers that receive it.
 const channels = [
-  { name: 'toWorker', channel: toWorker, senders: ['app/main.js'], receiver: 'worker/worker.js', handlers: 'const handlers = {' },
+  { name: 'toWorker', channel: toWorker, senders: pageFiles, receiver: 'worker/worker.js', handlers: 'const handlers = {' },
   { name: 'fromWorker', channel: fromWorker, senders: ['worker/worker.js', 'worker/batch.js'], receiver: 'app/main.js', handlers: 'const messageHandlers = {' },
   { name: 'toCleaner', channel: toCleaner, senders: ['worker/pool.js'], receiver: 'worker/cleaner.js', handlers: 'toCleaner.receive(ev.data, {' },
   { name: 'fromCleaner', channel: fromCleaner, senders: ['worker/cleaner.js'], receiver: 'worker/pool.js', handlers: 'fromCleaner.receive(msg, {' },
@@ -84,7 +86,7 @@ for (const { name, channel, senders, receiver, handlers } of channels) {
 test('no file posts a message around the protocol', () => {
   // Only the main worker's outbox (a `many` of messages its `post` checked) and the channel
   // itself call postMessage with a message of their own making.
-  for (const file of ['app/main.js', 'worker/pool.js', 'worker/cleaner.js', 'worker/batch.js']) {
+  for (const file of [...pageFiles, 'worker/pool.js', 'worker/cleaner.js', 'worker/batch.js']) {
     assert.doesNotMatch(source(file), /postMessage\(\s*\{/, `${file} posts through a channel`);
   }
   const worker = source('worker/worker.js');
