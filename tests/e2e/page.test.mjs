@@ -971,6 +971,27 @@ test('automatic detection blacks out text burned into ultrasound images in the b
   await assertEventually(async () => (await drawnList.isVisible()) && new RegExp(`${w + 4} × ${h} pixels at \\(${x}, ${y}\\)`).test(await drawnList.textContent()), 30_000);
   await assertEventually(async () => /left visible \(you said it is not text\)/.test(await found.textContent()), 30_000);
   await assertEventually(async () => (await brightIn()) === 0, 30_000);
+  // Or dragged on the image itself: with the box drawn taken back and the box found blacked
+  // out again, the box found dragged 6 pixels to the right becomes a box of the user's there,
+  // which replaces it.
+  await drawnList.getByRole('button', { name: /^Remove/ }).click();
+  await assertEventually(async () => !(await drawnList.isVisible()) && (await brightIn()) > 0, 30_000);
+  await found.getByRole('button', { name: /^Black it out again/ }).click();
+  await assertEventually(async () => !/left visible/.test(await found.textContent()) && (await brightIn()) === 0, 30_000);
+  await canvas.scrollIntoViewIfNeeded();
+  const shown = await canvas.boundingBox();
+  const s = shown.width / 320;
+  const grab = { x: shown.x + (x + w / 2) * s, y: shown.y + (y + h / 2) * s };
+  await page.mouse.move(grab.x, grab.y);
+  await page.mouse.down();
+  await page.mouse.move(grab.x + 3 * s, grab.y, { steps: 3 });
+  await page.mouse.move(grab.x + 6 * s, grab.y, { steps: 3 });
+  await page.mouse.up();
+  assert.equal(await dialog.getByLabel('Left').inputValue(), String(x + 6));
+  assert.equal(await dialog.getByLabel('Width').inputValue(), String(w));
+  await dialog.getByRole('button', { name: 'Black out in this image' }).click();
+  await assertEventually(async () => (await drawnList.isVisible()) && new RegExp(`${w} × ${h} pixels at \\(${x + 6}, ${y}\\)`).test(await drawnList.textContent()), 30_000);
+  await assertEventually(async () => /left visible \(you said it is not text\)/.test(await found.textContent()), 30_000);
   // The frames of the cine can be looked through.
   assert.match(await dialog.textContent(), /Frame 2 of 3/);
   await page.getByLabel('Frame', { exact: true }).fill('1');

@@ -559,8 +559,9 @@ function showBox() {
   ctx.fillRect(x + w - hs / 2, y + h - hs / 2, hs, hs);
 }
 // Dragging on the right-hand image draws a box; dragging inside the box moves it, and
-// dragging its lower right corner (the square handle) resizes it.
-let boxDrag = null; // { mode: 'new' | 'move' | 'resize', from, start }
+// dragging its lower right corner (the square handle) resizes it. Dragging a box found
+// moves it the same way: it becomes a box of the user's, which replaces the one found.
+let boxDrag = null; // { mode: 'new' | 'move' | 'resize', from, start, found }
 /** The corner handle's reach, in image pixels: 8 pixels on screen. */
 function handleSize(c) {
   const shown = c.getBoundingClientRect().width;
@@ -578,7 +579,8 @@ function boxPart(c, p) {
 $('preview-after').addEventListener('pointerdown', (ev) => {
   if (!preview || !preview.after) return;
   const from = imagePoint(ev.currentTarget, ev);
-  boxDrag = { mode: boxPart(ev.currentTarget, from), from, start: preview.box && { ...preview.box } };
+  const mode = boxPart(ev.currentTarget, from);
+  boxDrag = { mode, from, start: preview.box && { ...preview.box }, found: mode === 'new' ? detectionAt(from) : null };
   // A new box is the user's own, replacing nothing found.
   if (boxDrag.mode === 'new') preview.replaces = null;
   ev.currentTarget.setPointerCapture(ev.pointerId);
@@ -591,9 +593,18 @@ $('preview-after').addEventListener('pointermove', (ev) => {
     c.style.cursor = part === 'new' && preview && detectionAt(p) ? 'pointer' : { new: 'crosshair', move: 'move', resize: 'nwse-resize' }[part];
     return;
   }
+  const dx = p.x - boxDrag.from.x;
+  const dy = p.y - boxDrag.from.y;
+  // A box found, dragged further than a click goes: taken into the box tools, and moved.
+  const unit = c.width / Math.max(1, c.getBoundingClientRect().width);
+  if (boxDrag.mode === 'new' && boxDrag.found && Math.hypot(dx, dy) > 3 * unit && !preview.rebuilding) {
+    const d = boxDrag.found;
+    preview.box = { x: d.x, y: d.y, w: d.w, h: d.h };
+    preview.replaces = d.rejected || d.annotation ? null : { ...preview.box };
+    Object.assign(boxDrag, { mode: 'move', start: { ...preview.box }, found: null });
+    $('preview-note').textContent = 'Drop the box where it should be, or drag its corner handle, then choose where to black it out: it replaces the box found.';
+  }
   const { mode, from, start } = boxDrag;
-  const dx = p.x - from.x;
-  const dy = p.y - from.y;
   if (mode === 'move') {
     preview.box = {
       ...start,
