@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
 
-.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-lib npm-package test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
+.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-lib npm-package python test-python test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
 
 setup:
 	@bash scripts/setup.sh
@@ -43,7 +43,7 @@ cli:
 run: setup-run model wasm
 	python3 tools/serve.py --port $(PORT)
 
-test: build lint test-native test-wasm test-js test-lib test-crossval test-e2e fuzz-smoke
+test: build lint test-native test-wasm test-js test-lib test-python test-crossval test-e2e fuzz-smoke
 	@echo "make test: all suites passed"
 
 test-native:
@@ -74,6 +74,20 @@ test-lib:
 # The library's npm tarball, in target/npm/ (from what `make model wasm` built).
 npm-package:
 	bash tools/npm-package.sh
+
+# The Python package (python/obscura around the core, built by maturin with the `python`
+# feature), with the models, as a wheel in target/wheels/. PY_PROFILE=test-release builds it
+# without whole-program optimisation (as the tests do: it shares their build).
+PY_PROFILE ?= release
+python: model
+	mkdir -p python/obscura/models
+	cp www/models/text-detect.onnx www/models/text-read.onnx www/models/text-read-keys.txt python/obscura/models/
+	.venv/bin/maturin build --quiet --profile $(PY_PROFILE) --out target/wheels
+
+# The wheel installed into a fresh venv: its output against the CLI's, byte for byte.
+test-python:
+	$(MAKE) python PY_PROFILE=test-release
+	.venv/bin/python tests/python/check_package.py --cli target/release/obscura
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/
@@ -118,8 +132,9 @@ lint:
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+	cargo clippy --lib --features python -- -D warnings
 
-# Update the Subresource Integrity hashes in www/index.html after editing main.js or style.css.
+# Update the Subresource Integrity hashes in www/index.html after editing a page module or style.css.
 sri:
 	python3 tools/sri.py
 

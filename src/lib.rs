@@ -18,9 +18,13 @@
 //!   scripts), in native and compressed pixel data.
 //! - [`package`]: the streamed ZIP package with DICOMDIR, manifest and change log.
 //! - [`sample`]: a fake study for the page's demo and the tests.
-//! - `wasm`: the only module that knows about wasm-bindgen.
+//! - [`cli`]: the `obscura` command (native only), which the Python package runs too.
+//! - `wasm`: the only module that knows about wasm-bindgen; `python` (with the `python`
+//!   feature) the only one that knows about pyo3.
 
 pub mod attrs;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod cli;
 pub mod crc;
 pub mod deid;
 pub mod dicom;
@@ -31,6 +35,8 @@ pub mod pixels;
 pub mod profile;
 pub mod sample;
 
+#[cfg(feature = "python")]
+mod python;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 #[cfg(target_arch = "wasm32")]

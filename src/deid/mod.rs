@@ -166,6 +166,15 @@ impl Session {
         }
     }
 
+    /// A copy of this session to de-identify files with elsewhere (another thread), to be
+    /// given back to [`Session::merge`]: it counts only the files it does itself.
+    pub fn fork(&self) -> Session {
+        Session {
+            done: 0,
+            ..self.clone()
+        }
+    }
+
     /// Count a file de-identified elsewhere with a copy of this session (a worker of the
     /// page's pool), so that its patient is in the re-identification map.
     pub fn note_done(&mut self, d: &Deidentified) {

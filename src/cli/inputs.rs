@@ -1,6 +1,6 @@
 //! The inputs of a run: the files under the paths given (folders walked, links out of them
 //! not followed unless asked, a DICOMDIR's files), and the entries of ZIP archives among them
-//! (archives inside archives opened as the page opens them: `obscura::input::NESTED_DEPTH`),
+//! (archives inside archives opened as the page opens them: `crate::input::NESTED_DEPTH`),
 //! each read only when its turn comes.
 
 use std::fs;
@@ -71,7 +71,7 @@ pub(crate) fn is_inside(path: &Path, root: &Path) -> bool {
 /// reading it fails, and it is excluded saying why). Nothing when `path` is not a DICOMDIR
 /// or cannot be read as one (it is then excluded or skipped in its turn, saying why).
 pub(crate) fn dicomdir_listed(path: &Path) -> Vec<PathBuf> {
-    const CLASS: &[u8] = obscura::deid::DICOMDIR_SOP_CLASS.as_bytes();
+    const CLASS: &[u8] = crate::deid::DICOMDIR_SOP_CLASS.as_bytes();
     // Only a file whose start names the DICOMDIR class is read whole.
     let mut head = vec![0; 1024];
     let Ok(n) = fs::File::open(path).and_then(|mut f| f.read(&mut head)) else {
@@ -82,7 +82,7 @@ pub(crate) fn dicomdir_listed(path: &Path) -> Vec<PathBuf> {
     }
     let Ok(Some(listed)) = fs::read(path)
         .map_err(|e| e.to_string())
-        .and_then(|bytes| obscura::input::dicomdir_files(&bytes))
+        .and_then(|bytes| crate::input::dicomdir_files(&bytes))
     else {
         return Vec::new();
     };
@@ -152,7 +152,7 @@ pub(crate) enum Candidate {
     /// `outer.zip!/inner.zip`).
     Entry {
         archive: Arc<Archive>,
-        entry: obscura::input::ZipEntry,
+        entry: crate::input::ZipEntry,
     },
     /// An archive whose directory could not be read, or what is not a regular file (by its
     /// name), and why.
@@ -199,7 +199,7 @@ impl Candidate {
     /// What the first pass needs: a file's bytes up to its pixel data when its start holds
     /// the whole header (a large image is not read whole just to learn who it is), else all.
     /// With them, about how much memory de-identifying it will take, for the second pass's
-    /// budget ([`obscura::dicom::header_and_memory`]; twice its size when that cannot be told).
+    /// budget ([`crate::dicom::header_and_memory`]; twice its size when that cannot be told).
     pub(crate) fn read_header(&self) -> (Result<Vec<u8>, String>, u64) {
         let size = self.weight();
         if let Candidate::Entry { archive, entry } = self {
@@ -216,7 +216,7 @@ impl Candidate {
                 });
             match head {
                 Ok(mut head) => {
-                    let (header_len, memory) = obscura::dicom::header_and_memory(&head, size);
+                    let (header_len, memory) = crate::dicom::header_and_memory(&head, size);
                     if let Some(len) = header_len {
                         head.truncate(len);
                         return (Ok(head), memory);
@@ -246,7 +246,7 @@ impl Candidate {
                 if let Err(e) = (&mut file).take(want).read_to_end(&mut head) {
                     return unreadable(e);
                 }
-                let (header_len, memory) = obscura::dicom::header_and_memory(&head, size);
+                let (header_len, memory) = crate::dicom::header_and_memory(&head, size);
                 if let Some(len) = header_len {
                     head.truncate(len);
                     return (Ok(head), memory);
@@ -259,7 +259,7 @@ impl Candidate {
         }
         let bytes = self.read();
         let memory = match &bytes {
-            Ok(b) => obscura::dicom::header_and_memory(b, b.len() as u64).1,
+            Ok(b) => crate::dicom::header_and_memory(b, b.len() as u64).1,
             Err(_) => size.saturating_mul(2),
         };
         (bytes, memory)
@@ -296,7 +296,7 @@ pub(crate) fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
         let mut head = [0u8; 4];
         let opened = fs::File::open(&path).and_then(|mut f| f.read_exact(&mut head).map(|_| f));
         let file = match opened {
-            Ok(f) if obscura::input::is_zip(&head) => f,
+            Ok(f) if crate::input::is_zip(&head) => f,
             _ => {
                 out.push(Candidate::File(path));
                 continue;
@@ -311,7 +311,7 @@ pub(crate) fn candidates(files: Vec<PathBuf>) -> Vec<Candidate> {
                     let archive = Arc::clone(&archive);
                     add_entry(
                         Candidate::Entry { archive, entry },
-                        obscura::input::NESTED_DEPTH,
+                        crate::input::NESTED_DEPTH,
                         &mut out,
                     );
                 }
@@ -381,8 +381,8 @@ impl Archive {
 
     /// The first bytes of `entry`, enough to tell whether it is an archive: from a small read
     /// of its local header and the start of its data, or from all of
-    /// [`obscura::input::ZipEntry::head_span`] when its name and extra field are long.
-    pub(crate) fn entry_start(&self, entry: &obscura::input::ZipEntry) -> Result<Vec<u8>, String> {
+    /// [`crate::input::ZipEntry::head_span`] when its name and extra field are long.
+    pub(crate) fn entry_start(&self, entry: &crate::input::ZipEntry) -> Result<Vec<u8>, String> {
         const START: u64 = 4;
         let (at, len) = entry.head_span(START);
         let want = usize::try_from(START.min(entry.size())).unwrap_or(0);
@@ -401,24 +401,24 @@ impl Archive {
     }
 
     /// The files inside, from the archive's tail and directory.
-    pub(crate) fn entries(&self) -> Result<Vec<obscura::input::ZipEntry>, String> {
+    pub(crate) fn entries(&self) -> Result<Vec<crate::input::ZipEntry>, String> {
         let unreadable = |e: std::io::Error| format!("could not be read: {e}");
-        let tail_start = self.len.saturating_sub(obscura::input::TAIL_LEN);
+        let tail_start = self.len.saturating_sub(crate::input::TAIL_LEN);
         let tail = self
             .read_at(tail_start, self.len - tail_start)
             .map_err(unreadable)?;
-        let dir = obscura::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
+        let dir = crate::input::locate_directory(&tail, tail_start).map_err(|e| e.to_string())?;
         let listing = self.read_at(dir.offset, dir.len).map_err(unreadable)?;
         let entries =
-            obscura::input::read_directory(&listing, dir.count).map_err(|e| e.to_string())?;
+            crate::input::read_directory(&listing, dir.count).map_err(|e| e.to_string())?;
         Ok(entries.into_iter().filter(|e| e.is_file()).collect())
     }
 }
 
 /// Add an archive's entry to the candidates: as it is, or, when it is an archive itself (by
 /// its first bytes, whatever its name), the files inside it, opened `depth` levels deep at
-/// most ([`obscura::input::NESTED_DEPTH`], the page's rule too); one deeper still is left out
-/// with [`obscura::input::TOO_DEEP`].
+/// most ([`crate::input::NESTED_DEPTH`], the page's rule too); one deeper still is left out
+/// with [`crate::input::TOO_DEEP`].
 pub(crate) fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidate>) {
     let Candidate::Entry { archive, entry } = &candidate else {
         return out.push(candidate);
@@ -426,13 +426,13 @@ pub(crate) fn add_entry(candidate: Candidate, depth: u32, out: &mut Vec<Candidat
     // (An entry that cannot be read stays a candidate: its own turn says why.)
     if !archive
         .entry_start(entry)
-        .is_ok_and(|start| obscura::input::is_zip(&start))
+        .is_ok_and(|start| crate::input::is_zip(&start))
     {
         return out.push(candidate);
     }
     let name = candidate.name();
     if depth == 0 {
-        return out.push(Candidate::Unreadable(name, obscura::input::TOO_DEEP.into()));
+        return out.push(Candidate::Unreadable(name, crate::input::TOO_DEEP.into()));
     }
     let bytes = match candidate.read() {
         Ok(b) => b,

@@ -1,0 +1,20 @@
+"""`python -m obscura …`: the `obscura` command, with its own arguments and output (it runs
+the command's own code: `python -m obscura deid IN --out OUT` writes what `obscura deid IN
+--out OUT` writes, byte for byte)."""
+
+import signal
+import sys
+
+from . import _core
+
+
+def main() -> int:
+    """Run the command with this process's arguments; its exit status."""
+    # Ctrl-C stops the run at once, as it stops the command (Python would otherwise wait for
+    # the core to finish before it looks at the signal).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    return _core.cli(sys.argv[1:])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
