@@ -6,7 +6,7 @@ const CACHE = 'obscura-app-v13';
 const APP = [
   './', 'index.html', 'style.css', 'favicon.svg', 'manifest.webmanifest',
   'app/main.js', 'app/bridge.js', 'app/store.js', 'app/dom.js', 'app/settings.js', 'app/files.js', 'app/results.js', 'app/image-check.js', 'app/privacy.js', 'app/entries.js',
-  'worker/worker.js', 'worker/batch.js', 'worker/first-pass.js', 'worker/review.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
+  'worker/worker.js', 'worker/batch.js', 'worker/admission.js', 'worker/first-pass.js', 'worker/review.js', 'worker/pieces.js', 'worker/reads.js', 'worker/buffers.js', 'worker/warm.js', 'worker/pool.js', 'worker/cleaner.js', 'shared/collect.js', 'shared/core-memory.js', 'shared/text-model.js', 'shared/protocol.js',
   'pkg/obscura.js', 'pkg/obscura_bg.wasm', 'models/text-detect.onnx', 'models/text-read.onnx', 'models/text-read-keys.txt',
 ];
 

@@ -9,6 +9,7 @@
 // pseudonyms, UIDs and dates, so the package comes out as if the bad file had only been
 // excluded. The batch goes on with the next file.
 
+import { Backlog, Slots, FILES_PER_WORKER } from './admission.js';
 import { Pieces } from './pieces.js';
 import { release, unpackCleaned } from './buffers.js';
 import { warmUp, WARM_UP_ROUNDS } from './warm.js';
@@ -22,44 +23,15 @@ export function isTrap(e) {
   return typeof WebAssembly !== 'undefined' && e instanceof WebAssembly.RuntimeError;
 }
 
-/** Files given to the pool at once, per worker, when they are small (see `slot`): reading a
- * file from disk takes longer than cleaning it, so many reads wait in line. */
-const FILES_PER_WORKER = 8;
-/** Bytes of files given to the pool at once beyond one file per worker. */
-const IN_FLIGHT_BYTES = 64 << 20;
 
 /** Files larger than this are not read ahead (see `enqueue`), and not handed whole to the
  * pool before it is known that they are not archives (see `enqueueToPool`). */
 const READ_AHEAD_MAX = 64 << 20;
 
 /** Files started at once (given to the pool, or waiting to be packaged), per worker: enough
- * to keep the pool busy (see FILES_PER_WORKER); the rest wait in the backlog. */
+ * to keep the pool busy (see FILES_PER_WORKER in ./admission.js); the rest wait in the backlog. */
 const ACTIVE_PER_WORKER = 2 * FILES_PER_WORKER;
 
-/** A first-in first-out list (an array's `shift` moves every element: slow for thousands). */
-class Backlog {
-  constructor() {
-    this.items = [];
-    this.head = 0;
-  }
-
-  push(item) {
-    this.items.push(item);
-  }
-
-  /** The first item, removed; `undefined` when empty. */
-  shift() {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head];
-    this.items[this.head] = undefined;
-    this.head += 1;
-    if (this.head >= 1024 && this.head * 2 >= this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
-}
 
 export class Batch {
   /**
@@ -77,10 +49,8 @@ export class Batch {
     this.post = post;
     this.keep = keep;
     this.pool = pool;
-    this.inFlight = 0; // files being read or cleaned by the pool and not yet packaged
-    this.inFlightBytes = 0; // their sizes (as far as known beforehand)
+    this.slots = pool ? new Slots(pool.size) : null; // room in the pool for files being cleaned
     this.readAheadMax = READ_AHEAD_MAX; // (lowered by tests)
-    this.slotWaiters = [];
     this.backlog = new Backlog(); // files added, not yet started (see `pump`)
     this.active = 0; // files started and not yet packaged
     this.version = 0; // bumped whenever the pool's settings change (new run, new boxes)
@@ -295,34 +265,6 @@ export class Batch {
     this.history = [];
   }
 
-  /** Whether a file of `bytes` may go to the pool now: at least one per worker, then as
-   * many as fit in IN_FLIGHT_BYTES (up to FILES_PER_WORKER each). */
-  fits(bytes) {
-    if (this.inFlight >= this.pool.size * FILES_PER_WORKER) return false;
-    return this.inFlight < this.pool.size || this.inFlightBytes + bytes <= IN_FLIGHT_BYTES;
-  }
-
-  /** Wait for room in the pool for a file of about `bytes` (0 when not known), in turn. */
-  async slot(bytes) {
-    if (this.slotWaiters.length === 0 && this.fits(bytes)) {
-      this.inFlight += 1;
-      this.inFlightBytes += bytes;
-      return;
-    }
-    await new Promise((resolve) => this.slotWaiters.push({ bytes, resolve }));
-  }
-
-  freeSlot(bytes) {
-    this.inFlight -= 1;
-    this.inFlightBytes -= bytes;
-    // The files waiting go in their order, as many as now fit.
-    while (this.slotWaiters.length && this.fits(this.slotWaiters[0].bytes)) {
-      const next = this.slotWaiters.shift();
-      this.inFlight += 1;
-      this.inFlightBytes += next.bytes;
-      next.resolve();
-    }
-  }
 
   /** Tell the page file `id` is left out of the package, and why (`bytes`: its size, when
    * known, for the progress). */
@@ -430,7 +372,7 @@ export class Batch {
   /** Give file `item` of the backlog to the pool, and package it when its turn comes. */
   start({ id, name, getBytes, blob, sizeHint, entry, generation: mine }) {
     const weight = blob ? blob.size : sizeHint;
-    const cleaned = this.slot(weight).then(async () => {
+    const cleaned = this.slots.take(weight).then(async () => {
       if (mine !== this.generation) return { cancelled: true };
       // A file (Blob) is read by the pool's worker itself; other bytes (kept here for previews
       // and replays) are copied to it.
@@ -504,7 +446,7 @@ export class Batch {
           this.packageCleaned(id, getBytes, r.out, r.size);
         }
       } finally {
-        this.freeSlot(weight);
+        this.slots.give(weight);
         // Its bytes are in the package (or not wanted): the buffer they came in is used again.
         if (r && r.out) this.pool.giveBack(r.out);
         // (Before this step ends, so that `settled` sees the next file queued.)
