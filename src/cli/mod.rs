@@ -338,11 +338,14 @@ pub fn session_from_flags(flags: impl Iterator<Item = String>) -> Result<Session
         || args.zip.is_some()
         || args.log.is_some()
         || args.reid_key.is_some()
+        || args.reid_passphrase.is_some()
+        || args.zip_password.is_some()
+        || args.export_log.is_some()
         || args.notes.is_some()
     {
         return Err(
-            "--out, --zip, --log, --reid-key and --notes are about a batch's output, \
-                    not a session's"
+            "--out, --zip (and its password and export log), --log, --reid-key and --notes \
+                    are about a batch's output, not a session's"
                 .into(),
         );
     }
@@ -991,5 +994,42 @@ pub fn main(mut args: impl Iterator<Item = String>) -> u8 {
             tell!("obscura: {e}\n\n{USAGE}");
             2
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flags(list: &[&str]) -> impl Iterator<Item = String> {
+        list.iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>()
+            .into_iter()
+    }
+
+    #[test]
+    fn a_session_takes_the_policy_flags_of_deid_and_refuses_the_output_ones() {
+        let session = session_from_flags(flags(&[
+            "--preset",
+            "hipaa-safe-harbor",
+            "--option",
+            "retain-uids",
+            "--no-detect-text",
+        ]))
+        .unwrap();
+        assert!(session.policy().options.contains(ProfileOption::RetainUids));
+        assert!(session.policy().hipaa.is_some());
+        assert!(!session.policy().detect_text);
+        for refused in [
+            &["--out", "x"][..],
+            &["--zip", "x.zip"],
+            &["--log", "x.json"],
+            &["some/input.dcm"],
+        ] {
+            assert!(session_from_flags(flags(refused)).is_err(), "{refused:?}");
+        }
+        let wrong = session_from_flags(flags(&["--option", "no-such-option"])).unwrap_err();
+        assert!(wrong.contains("no-such-option"), "{wrong}");
     }
 }

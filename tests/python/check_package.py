@@ -16,10 +16,10 @@ vendors and encodings), and a file that is not DICOM. Checks:
 import argparse
 import glob
 import hashlib
+import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 
 import pydicom
@@ -106,9 +106,9 @@ def ultrasound(path):
     ds.save_as(path, enforce_file_format=True)
 
 
-def run(cmd, **kw):
-    p = subprocess.run(cmd, capture_output=True, text=True, **kw)
-    return p
+def run(cmd):
+    """`cmd`'s exit status and output, as text."""
+    return subprocess.run(cmd, capture_output=True, text=True)
 
 
 def files_under(root):
@@ -179,7 +179,6 @@ def main():
         os.makedirs(out)
         p = run([py, "-c", IN_VENV, inputs, key, out])
         assert p.returncode == 0, p.stderr
-        import json
         seen = json.loads(p.stdout.strip().splitlines()[-1])
         assert seen["deid"] == cli.returncode
         same_tree(os.path.join(work, "cli-out"), os.path.join(out, "api-out"), "obscura.deid")
