@@ -104,11 +104,89 @@ impl PySession {
     }
 }
 
+/// A run of `obscura deid` in shards ([`crate::cli::shards`]), for `obscura.distributed`:
+/// each function runs in whichever process the scheduler chooses. `flags` are the arguments
+/// of `obscura deid` (inputs, `--out` and options); errors raise ValueError.
+mod shards {
+    use super::*;
+    use crate::cli::shards;
+
+    fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, String> + Send) -> PyResult<T> {
+        py.detach(f).map_err(PyValueError::new_err)
+    }
+
+    /// Start or take up again the run: `(number of files, fingerprint)`.
+    #[pyfunction]
+    pub fn job_plan(py: Python<'_>, flags: Vec<String>) -> PyResult<(usize, String)> {
+        run(py, || shards::plan(&flags))
+    }
+
+    /// The numbers of the shards already done.
+    #[pyfunction]
+    pub fn job_done(py: Python<'_>, flags: Vec<String>) -> PyResult<Vec<usize>> {
+        run(py, || shards::done_shards(&flags))
+    }
+
+    /// The first pass over files `start..end` (JSON).
+    #[pyfunction]
+    pub fn job_scan(
+        py: Python<'_>,
+        flags: Vec<String>,
+        fingerprint: String,
+        start: usize,
+        end: usize,
+    ) -> PyResult<String> {
+        run(py, || shards::scan(&flags, &fingerprint, start, end))
+    }
+
+    /// The first passes of consecutive ranges, in order, as one (JSON).
+    #[pyfunction]
+    pub fn job_gather(py: Python<'_>, parts: Vec<String>) -> PyResult<String> {
+        run(py, || shards::gather_scans(&parts))
+    }
+
+    /// De-identify one shard: how many files it de-identified (0 when it was done already).
+    #[pyfunction]
+    pub fn job_deid(
+        py: Python<'_>,
+        flags: Vec<String>,
+        fingerprint: String,
+        scans: String,
+        shard: usize,
+        start: usize,
+        end: usize,
+    ) -> PyResult<usize> {
+        run(py, || {
+            shards::deid_shard(&flags, &fingerprint, &scans, shard, start, end)
+        })
+    }
+
+    /// Put the shards together as one run's output: its exit status.
+    #[pyfunction]
+    pub fn job_finish(
+        py: Python<'_>,
+        flags: Vec<String>,
+        fingerprint: String,
+        scans: String,
+        shard_files: usize,
+    ) -> PyResult<u8> {
+        run(py, || {
+            shards::finish_shards(&flags, &fingerprint, &scans, shard_files)
+        })
+    }
+}
+
 /// The module `obscura._core`.
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_class::<PySession>()?;
+    m.add_function(wrap_pyfunction!(shards::job_plan, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::job_done, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::job_scan, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::job_gather, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::job_deid, m)?)?;
+    m.add_function(wrap_pyfunction!(shards::job_finish, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -43,6 +43,8 @@ mod inputs;
 
 use inputs::{candidates, collect_files, Candidate};
 
+pub mod shards;
+
 const USAGE: &str = "\
 obscura: de-identify DICOM files (DICOM PS3.15 Basic Application Level Confidentiality Profile)
 
@@ -722,6 +724,40 @@ fn policy_of(args: &Args) -> Result<Policy, String> {
     Ok(policy)
 }
 
+/// What a run reads, in the order of its inputs: the files under them and the links not
+/// followed (each said as skipped).
+fn run_candidates(args: &Args) -> Result<Vec<Candidate>, String> {
+    let (files, not_followed) = collect_files(&args.inputs, args.follow_links)?;
+    let mut files = candidates(files);
+    files.extend(not_followed.into_iter().map(|p| {
+        Candidate::NotFollowed(
+            p.display().to_string(),
+            "a link to outside the folder you gave, not followed (--follow-links follows it)"
+                .into(),
+        )
+    }));
+    Ok(files)
+}
+
+/// The ZIP file of the package, when `--zip` asks for one: made, and encrypted when a
+/// password was given.
+fn open_zip(args: &Args) -> Result<Option<ZipOut>, String> {
+    Ok(match &args.zip {
+        Some(p) => Some(ZipOut {
+            file: io::BufWriter::new(
+                fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
+            ),
+            zip: ZipStream::new(),
+            out: match &args.zip_password {
+                Some(file) => PackageOutput::encrypted(&read_password(file)?, random_bytes()?)
+                    .map_err(|e| format!("{}: {e}", file.display()))?,
+                None => PackageOutput::plain(),
+            },
+        }),
+        None => None,
+    })
+}
+
 fn deid(args: Args) -> Result<bool, String> {
     // The output is one run's package and nothing else: files of an earlier run left beside
     // it would go wherever it goes (another patient, other options), listed nowhere.
@@ -733,15 +769,7 @@ fn deid(args: Args) -> Result<bool, String> {
         ));
     }
     let mut session = Session::new(policy_of(&args)?);
-    let (files, not_followed) = collect_files(&args.inputs, args.follow_links)?;
-    let mut files = candidates(files);
-    files.extend(not_followed.into_iter().map(|p| {
-        Candidate::NotFollowed(
-            p.display().to_string(),
-            "a link to outside the folder you gave, not followed (--follow-links follows it)"
-                .into(),
-        )
-    }));
+    let files = run_candidates(&args)?;
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
     let limits = Limits {
         jobs: args.jobs,
@@ -798,20 +826,7 @@ fn deid(args: Args) -> Result<bool, String> {
     // Second pass: de-identify, each thread with a copy of the session, written in order.
     let mut layout = Layout::new();
     layout.set_selection(args.only.clone());
-    let mut zip = match &args.zip {
-        Some(p) => Some(ZipOut {
-            file: io::BufWriter::new(
-                fs::File::create(p).map_err(|e| format!("{}: {e}", p.display()))?,
-            ),
-            zip: ZipStream::new(),
-            out: match &args.zip_password {
-                Some(file) => PackageOutput::encrypted(&read_password(file)?, random_bytes()?)
-                    .map_err(|e| format!("{}: {e}", file.display()))?,
-                None => PackageOutput::plain(),
-            },
-        }),
-        None => None,
-    };
+    let mut zip = open_zip(&args)?;
     let mut output = Output {
         layout: &mut layout,
         zip: zip.as_mut(),
@@ -833,6 +848,27 @@ fn deid(args: Args) -> Result<bool, String> {
         |(name, h)| output.take(&name, h),
     )?;
     copies.into_iter().for_each(|c| session.merge(c));
+    let excluded = output.excluded;
+    finish(&args, &mut layout, zip, excluded, &session, limits)
+}
+
+/// The end of a run, once every file is in the folder in the order of the inputs: the key
+/// images, the package's own files, the ZIP's directory, the logs and the re-identification
+/// key. Whether no file was excluded.
+fn finish(
+    args: &Args,
+    layout: &mut Layout,
+    mut zip: Option<ZipOut>,
+    excluded: usize,
+    session: &Session,
+    limits: Limits,
+) -> Result<bool, String> {
+    let mut output = Output {
+        layout,
+        zip: zip.as_mut(),
+        out: &args.out,
+        excluded,
+    };
 
     if !args.no_key_images {
         // One picture per series (its middle image), from the de-identified file.
@@ -873,7 +909,6 @@ fn deid(args: Args) -> Result<bool, String> {
         );
         images?;
     }
-    let excluded = output.excluded;
     if let Some(p) = &args.notes {
         let text = fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?;
         output.layout.set_notes(&text);
@@ -898,7 +933,7 @@ fn deid(args: Args) -> Result<bool, String> {
         write_inflated(p, &layout.changes_json())?;
     }
     if let (Some(p), Some(pass)) = (&args.reid_key, &args.reid_passphrase) {
-        let csv = crate::deid::reidentification_csv(&session);
+        let csv = crate::deid::reidentification_csv(session);
         let sealed = crate::deid::reid::seal(&csv, &read_passphrase(pass)?, &random_bytes::<28>()?)
             .map_err(|e| e.to_string())?;
         write_file(p, sealed.as_bytes())?;

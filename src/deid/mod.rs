@@ -80,6 +80,34 @@ pub struct PatientScan {
     found: Vec<scrub::Found>,
 }
 
+impl PatientScan {
+    /// Scans of many files as one per patient, in the order patients were first met, each
+    /// value once: what [`Session::add_scan`] learns from them is the same, and a first pass
+    /// made in pieces (shards of an archive) is handed on at the size of its patients, not of
+    /// its files.
+    pub fn gather(scans: impl IntoIterator<Item = PatientScan>) -> Vec<PatientScan> {
+        let mut order: Vec<PatientScan> = Vec::new();
+        let mut index: std::collections::HashMap<String, usize> = Default::default();
+        let mut seen: Vec<std::collections::HashSet<scrub::Found>> = Vec::new();
+        for scan in scans {
+            let n = *index.entry(scan.key.clone()).or_insert_with(|| {
+                order.push(PatientScan {
+                    key: scan.key.clone(),
+                    found: Vec::new(),
+                });
+                seen.push(Default::default());
+                order.len() - 1
+            });
+            for f in scan.found {
+                if seen[n].insert(f.clone()) {
+                    order[n].found.push(f);
+                }
+            }
+        }
+        order
+    }
+}
+
 /// The entry of one patient in `patients`, created on first sight with its pseudonym and
 /// date offset.
 fn patient_entry<'a>(

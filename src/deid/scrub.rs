@@ -56,7 +56,7 @@ impl Values {
 /// One identifying value as a first pass finds it (see [`Collect`]): what [`Identifiers`] are
 /// built from, kept as found so that a first pass made in one place can be handed to sessions
 /// elsewhere (the page's workers) and give them the same identifiers.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Found {
     /// [`Identifiers::add`]: the text, and whether it is a person's name.
     Value(String, bool),
