@@ -6,7 +6,7 @@ PORT ?= 8080
 WASM_OPT_FLAGS := -O3 --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
 	--enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd
 
-.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-lib npm-package python test-python test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect clean
+.PHONY: setup setup-run build model wasm cli run test test-native test-wasm test-js test-lib npm-package python test-python test-crossval test-e2e fuzz-smoke fuzz sri lint profile-table bench bench-micro bench-huge bench-detect bench-distributed clean
 
 setup:
 	@bash scripts/setup.sh
@@ -88,6 +88,7 @@ python: model
 test-python:
 	$(MAKE) python PY_PROFILE=test-release
 	.venv/bin/python tests/python/check_package.py --cli target/release/obscura
+	.venv/bin/python tests/python/check_distributed.py --cli target/release/obscura
 
 test-e2e:
 	node --test --test-concurrency=1 tests/e2e/
@@ -120,6 +121,11 @@ bench-detect: setup model cli
 	command -v tesseract >/dev/null 2>&1 || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
 	  apt-get install -y -qq --no-install-recommends tesseract-ocr tesseract-ocr-eng fonts-liberation fonts-freefont-ttf >/dev/null; }
 	.venv/bin/python tools/bench_detect.py
+
+# A run on a Dask cluster of 1, 2 and 4 worker processes against one `obscura deid`:
+# writes its section of docs/benchmarks.md.
+bench-distributed: setup cli python
+	.venv/bin/python tools/bench_distributed.py
 
 # Criterion micro-benchmarks of the hot paths (benches/hot_paths.rs); reports in
 # target/criterion, summed up in docs/benchmarks.md by `make bench`.

@@ -121,9 +121,9 @@ mod shards {
         run(py, || shards::plan(&flags))
     }
 
-    /// The numbers of the shards already done.
+    /// The shards already done, by their files: `[(start, end)]`.
     #[pyfunction]
-    pub fn job_done(py: Python<'_>, flags: Vec<String>) -> PyResult<Vec<usize>> {
+    pub fn job_done(py: Python<'_>, flags: Vec<String>) -> PyResult<Vec<(usize, usize)>> {
         run(py, || shards::done_shards(&flags))
     }
 

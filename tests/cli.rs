@@ -507,25 +507,88 @@ fn the_output_is_the_same_whatever_the_number_of_threads() {
     // Three threads, and a budget so small that large files go alone.
     let three = run("three", &["--jobs", "3", "--memory", "1"]);
     assert_eq!(one, three, "the same files excluded, in the same order");
-    let a = files_under(&dir.join("one"));
-    let b = files_under(&dir.join("three"));
-    assert_eq!(a.len(), b.len());
-    assert!(a.len() > 24, "{}", a.len());
-    for (x, y) in a.iter().zip(&b) {
-        assert_eq!(
-            x.strip_prefix(dir.join("one")),
-            y.strip_prefix(dir.join("three"))
-        );
+    // In shards of 5 files (`obscura shard`, as a job array runs it): steps in any order of
+    // shards, one shard twice, and the same result.
+    let key = dir.join("key.txt");
+    let (out, zip, scans) = (
+        dir.join("shards"),
+        dir.join("shards.zip"),
+        dir.join("scans"),
+    );
+    let step = |name: &str, shard: Option<usize>| {
+        let mut c = obscura();
+        c.args(["shard", name, "--shard-files", "5", "--scans"])
+            .arg(&scans)
+            .arg(&input)
+            .arg("--out")
+            .arg(&out)
+            .arg("--key-file")
+            .arg(&key)
+            .arg("--zip")
+            .arg(&zip);
+        if let Some(k) = shard {
+            c.args(["--shard", &k.to_string()]);
+        }
+        c.output().expect("runs")
+    };
+    let plan = step("plan", None);
+    assert!(
+        plan.status.success(),
+        "{}",
+        String::from_utf8_lossy(&plan.stderr)
+    );
+    let shards: usize = String::from_utf8_lossy(&plan.stdout)
+        .trim()
+        .parse()
+        .expect("shards");
+    assert!(shards > 4, "{shards}");
+    let early = step("deid", Some(0));
+    assert_eq!(early.status.code(), Some(2), "no first pass yet");
+    for k in (0..shards).rev() {
+        assert!(step("scan", Some(k)).status.success());
+    }
+    assert!(step("gather", None).status.success());
+    for k in [1, 0, 1].into_iter().chain(2..shards) {
+        let r = step("deid", Some(k));
+        assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+    }
+    let finish = step("finish", None);
+    assert_eq!(finish.status.code(), Some(1), "the broken file is excluded");
+    assert_eq!(String::from_utf8_lossy(&finish.stdout), one);
+    assert!(
+        !scans.exists(),
+        "the first pass (identifying values) is not left behind"
+    );
+    for other in ["three", "shards"] {
+        let a = files_under(&dir.join("one"));
+        let b = files_under(&dir.join(other));
+        assert_eq!(a.len(), b.len(), "{other}");
+        assert!(a.len() > 24, "{}", a.len());
+        for (x, y) in a.iter().zip(&b) {
+            assert_eq!(
+                x.strip_prefix(dir.join("one")),
+                y.strip_prefix(dir.join(other))
+            );
+            assert!(
+                fs::read(x).ok() == fs::read(y).ok(),
+                "{} differs",
+                x.display()
+            );
+        }
         assert!(
-            fs::read(x).ok() == fs::read(y).ok(),
-            "{} differs",
-            x.display()
+            fs::read(dir.join("one.zip")).ok() == fs::read(dir.join(format!("{other}.zip"))).ok(),
+            "the packages are the same bytes"
         );
     }
-    assert!(
-        fs::read(dir.join("one.zip")).ok() == fs::read(dir.join("three.zip")).ok(),
-        "the packages are the same bytes"
-    );
+    let no_key = obscura()
+        .args(["shard", "plan"])
+        .arg(&input)
+        .arg("--out")
+        .arg(dir.join("no-key"))
+        .output()
+        .expect("runs");
+    assert_eq!(no_key.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_key.stderr).contains("--key-file"));
     let usage = obscura()
         .args(["deid", "x", "--out", "y", "--jobs", "0"])
         .output()

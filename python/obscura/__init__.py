@@ -259,12 +259,15 @@ def deidentify(source: Source, **policy) -> Result:
 def deid(inputs: Sequence[PathLike], out: PathLike, *, zip: Optional[PathLike] = None,
          log: Optional[PathLike] = None, jobs: Optional[int] = None, memory: Optional[int] = None,
          only: Optional[str] = None, notes: Optional[PathLike] = None, key_images: bool = True,
-         follow_links: bool = False, **policy) -> int:
+         follow_links: bool = False, scheduler: Optional[str] = None, shard_files: Optional[int] = None,
+         **policy) -> int:
     """De-identify files and folders into `out` exactly as `obscura deid` does (it runs the
     command's own code): the folder, and with `zip=` the package. Returns the exit status: 0
     when every file was de-identified, 1 when any was left out (the log says why). A usage
     error (a wrong option, an `out` that is not empty) raises ValueError; the command said
-    why on standard error."""
+    why on standard error. With `scheduler=` ("local:N" or a Dask scheduler's address) the run
+    is spread over a Dask cluster in shards of `shard_files` files, with the same result
+    (`obscura.distributed`; `key_file` is then required)."""
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     argv = ["deid", *(os.fspath(i) for i in inputs), "--out", os.fspath(out), *_flags(**policy)]
@@ -278,7 +281,14 @@ def deid(inputs: Sequence[PathLike], out: PathLike, *, zip: Optional[PathLike] =
         argv.append("--no-key-images")
     if follow_links:
         argv.append("--follow-links")
-    status = _core.cli(argv)
+    if scheduler is not None:
+        from . import distributed
+        argv += ["--scheduler", scheduler]
+        if shard_files is not None:
+            argv += ["--shard-files", str(shard_files)]
+        status = distributed.run(argv[1:])
+    else:
+        status = _core.cli(argv)
     if status == 2:
         raise ValueError("obscura deid: the arguments were refused (see the message above)")
     return status

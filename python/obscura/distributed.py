@@ -110,7 +110,11 @@ def run(argv: Sequence[str], out=sys.stderr) -> int:
     task_flags = flags if "--jobs" in flags else [*flags, "--jobs", "1"]
     shards = [(n, start, min(start + shard_files, files))
               for n, start in enumerate(range(0, files, shard_files))]
-    client, cluster = _client(scheduler)
+    try:
+        client, cluster = _client(scheduler)
+    except (ValueError, OSError) as e:
+        print(f"obscura: {e}", file=out)
+        return 2
     try:
         from dask.distributed import as_completed
 
@@ -123,9 +127,10 @@ def run(argv: Sequence[str], out=sys.stderr) -> int:
         scans = _core.job_gather(client.gather(futures))
         del futures
         done = set(_core.job_done(flags))
-        todo = [s for s in shards if s[0] not in done]
-        if done:
-            print(f"taken up again: {len(done)} of {len(shards)} shards were done", file=out, flush=True)
+        todo = [(n, s, e) for n, s, e in shards if (s, e) not in done]
+        if len(todo) < len(shards):
+            print(f"taken up again: {len(shards) - len(todo)} of {len(shards)} shards were done",
+                  file=out, flush=True)
         [shared] = client.scatter([scans], broadcast=True)
         progress = _Progress("de-identified", sum(e - s for _, s, e in todo), out)
         futures = client.map(_deid, [task_flags] * len(todo), [fingerprint] * len(todo), [shared] * len(todo),
@@ -134,6 +139,10 @@ def run(argv: Sequence[str], out=sys.stderr) -> int:
         for f in as_completed(futures):
             shard, _ = f.result()
             progress.add(sizes[shard])
+    except Exception as e:  # a shard that failed on every try, a cluster lost
+        print(f"obscura: the run stopped: {e}. The shards done are kept: run the same command "
+              "again to take it up.", file=out)
+        return 2
     finally:
         client.close()
         if cluster is not None:

@@ -134,6 +134,14 @@ OPTIONS for deid:
   --reid-passphrase-file FILE
                        passphrase (8 characters or more) for --reid-key
 
+  obscura shard <STEP> [--shard K] [--shard-files N] [--scans DIR] <deid arguments>
+                       one step of a run spread over many processes or machines (a Slurm
+                       job array, a Kubernetes indexed Job): plan, then scan for each
+                       shard K, gather, deid for each shard K, finish; the result is what
+                       `obscura deid` with the same arguments writes. --key-file is
+                       required; --scans is a private folder for the first pass (it holds
+                       identifying values; finish empties it). See docs/ARCHIVE-SCALE.md
+
   obscura reid-open <FILE> --passphrase-file FILE  print a sealed re-identification key as CSV
   obscura new-key <FILE>   write a new random project key to FILE (for --key-file)
 
@@ -991,6 +999,7 @@ pub fn main(mut args: impl Iterator<Item = String>) -> u8 {
             .and_then(deid)
             .map(|ok| if ok { 0 } else { 1 }),
         Some("reid-open") => reid_open(args),
+        Some("shard") => shards::command(args),
         Some("new-key") => new_key(args),
         Some("options") => {
             options();

@@ -69,6 +69,8 @@ struct Scans {
 struct Known {
     flags: Vec<String>,
     args: Args,
+    /// Its policy, made once (the text detection model is loaded once per process).
+    policy: crate::deid::Policy,
     files: Arc<Vec<Candidate>>,
     fingerprint: String,
 }
@@ -94,6 +96,7 @@ fn known(flags: &[String]) -> Result<Arc<Known>, String> {
     let fingerprint = fingerprint(flags, &args, &files)?;
     let k = Arc::new(Known {
         flags: flags.to_vec(),
+        policy: policy_of(&args)?,
         args,
         files: Arc::new(files),
         fingerprint,
@@ -133,8 +136,10 @@ fn staging(args: &Args) -> PathBuf {
     args.out.join(STAGING)
 }
 
-fn shard_dir(args: &Args, shard: usize) -> PathBuf {
-    staging(args).join(format!("shard-{shard:06}"))
+/// The folder of the shard of files `start..end`: named by its files, not its number, so that
+/// a job taken up again with other `--shard-files` redoes only what no shard covered.
+fn shard_dir(args: &Args, start: usize, end: usize) -> PathBuf {
+    staging(args).join(format!("files-{start:09}-{end:09}"))
 }
 
 fn check(k: &Known, fingerprint: &str) -> Result<(), String> {
@@ -180,16 +185,17 @@ pub fn plan(flags: &[String]) -> Result<(usize, String), String> {
     Ok((k.files.len(), k.fingerprint.clone()))
 }
 
-/// The shards already done, by number.
-pub fn done_shards(flags: &[String]) -> Result<Vec<usize>, String> {
+/// The shards already done, by their files (`start`, `end`).
+pub fn done_shards(flags: &[String]) -> Result<Vec<(usize, usize)>, String> {
     let k = known(flags)?;
-    let mut done: Vec<usize> = fs::read_dir(staging(&k.args))
+    let mut done: Vec<(usize, usize)> = fs::read_dir(staging(&k.args))
         .map(|d| {
             d.flatten()
                 .filter_map(|e| {
                     let name = e.file_name().into_string().ok()?;
-                    let n = name.strip_prefix("shard-")?.parse().ok()?;
-                    e.path().join("records.json").is_file().then_some(n)
+                    let (start, end) = name.strip_prefix("files-")?.split_once('-')?;
+                    let range = (start.parse().ok()?, end.parse().ok()?);
+                    e.path().join("records.json").is_file().then_some(range)
                 })
                 .collect()
         })
@@ -208,7 +214,7 @@ pub fn scan(
     let k = known(flags)?;
     check(&k, fingerprint)?;
     let files = k.files.get(start..end).ok_or("no such files in this run")?;
-    let scanner = Session::new(policy_of(&k.args)?);
+    let scanner = Session::new(k.policy.clone());
     let mut found = Vec::new();
     let mut memory = Vec::with_capacity(files.len());
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
@@ -255,13 +261,7 @@ pub fn gather_scans(parts: &[String]) -> Result<String, String> {
 fn session_after(k: &Known, scans: &str) -> Result<(Arc<Session>, Arc<Vec<u64>>), String> {
     type Made = (String, Arc<Session>, Arc<Vec<u64>>);
     static MADE: Mutex<Option<Made>> = Mutex::new(None);
-    let id = format!(
-        "{}:{:x}",
-        k.fingerprint,
-        Sha256::digest(scans.as_bytes())
-            .iter()
-            .fold(0u64, |a, b| a << 8 | *b as u64)
-    );
+    let id = format!("{}:{:x}", k.fingerprint, Sha256::digest(scans.as_bytes()));
     let mut made = MADE.lock().unwrap_or_else(|e| e.into_inner());
     if let Some((_, s, m)) = made.as_ref().filter(|(i, ..)| *i == id) {
         return Ok((Arc::clone(s), Arc::clone(m)));
@@ -270,7 +270,7 @@ fn session_after(k: &Known, scans: &str) -> Result<(Arc<Session>, Arc<Vec<u64>>)
     if scans.memory.len() != k.files.len() {
         return Err("the first pass is not this run's".into());
     }
-    let mut session = Session::new(policy_of(&k.args)?);
+    let mut session = Session::new(k.policy.clone());
     scans.scans.iter().for_each(|s| {
         session.add_scan(s);
     });
@@ -293,7 +293,7 @@ pub fn deid_shard(
     let k = known(flags)?;
     check(&k, fingerprint)?;
     let files = k.files.get(start..end).ok_or("no such files in this run")?;
-    let target = shard_dir(&k.args, shard);
+    let target = shard_dir(&k.args, start, end);
     if target.join("records.json").is_file() {
         return Ok(0);
     }
@@ -406,11 +406,15 @@ pub fn finish_shards(
     };
     let shards = k.files.len().div_ceil(shard_files.max(1));
     for shard in 0..shards {
-        let dir = shard_dir(args, shard);
+        let (start, end) = (
+            shard * shard_files,
+            ((shard + 1) * shard_files).min(k.files.len()),
+        );
+        let dir = shard_dir(args, start, end);
         let file = dir.join("records.json");
         let text = fs::read(&file).map_err(|_| format!("shard {shard} is not done yet"))?;
         let records: Records = serde_json::from_slice(&text).map_err(|e| e.to_string())?;
-        if records.fingerprint != k.fingerprint || records.start != shard * shard_files {
+        if records.fingerprint != k.fingerprint || records.start != start {
             return Err(format!("{}: not this run's shard", dir.display()));
         }
         for (i, staged) in records.staged.into_iter().enumerate() {
@@ -468,5 +472,106 @@ impl Output<'_> {
             Staged::Excluded(why) => self.take(name, Handled::Excluded(why))?,
         }
         Ok(())
+    }
+}
+
+/// `obscura shard STEP [--shard K] [--shard-files N] [--scans DIR] <deid arguments>`: one step
+/// of a run in shards, for a scheduler that runs commands (a Slurm job array, a Kubernetes
+/// indexed Job). The first pass goes through files in `--scans DIR`, which hold identifying
+/// values: a private folder apart from the output, emptied by `finish`.
+pub(super) fn command(mut it: impl Iterator<Item = String>) -> Result<u8, String> {
+    let step = it.next().unwrap_or_default();
+    let (mut shard, mut shard_files, mut scans_dir) = (None, 500usize, None);
+    let mut flags = Vec::new();
+    while let Some(a) = it.next() {
+        let mut number = |name: &str| {
+            let v = it.next().unwrap_or_default();
+            v.parse::<usize>()
+                .map_err(|_| format!("{name}: {v:?} is not a number"))
+        };
+        match a.as_str() {
+            "--shard" => shard = Some(number("--shard")?),
+            "--shard-files" => shard_files = number("--shard-files")?.max(1),
+            "--scans" => scans_dir = it.next().map(PathBuf::from),
+            _ => flags.push(a),
+        }
+    }
+    let k = known(&flags)?;
+    let shards = k.files.len().div_ceil(shard_files);
+    if step == "plan" {
+        plan(&flags)?;
+        tell!(
+            "{} files in {shards} shards of up to {shard_files}; run `scan` for each shard, \
+             then `gather`, `deid` for each shard, and `finish`",
+            k.files.len()
+        );
+        sayln!("{shards}");
+        return Ok(0);
+    }
+    let stage_mark = staging(&k.args).join("job.txt");
+    let planned = fs::read_to_string(&stage_mark)
+        .map_err(|_| "run `obscura shard plan` with the same arguments first".to_string())?;
+    check(&k, planned.trim())?;
+    let dir = scans_dir.ok_or("--scans DIR is required (a private folder for the first pass)")?;
+    if fs::canonicalize(&dir)
+        .ok()
+        .zip(fs::canonicalize(&k.args.out).ok())
+        .is_some_and(|(d, o)| d.starts_with(o))
+    {
+        return Err(
+            "--scans: the first pass holds identifying values: keep it out of --out".into(),
+        );
+    }
+    fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let first_pass = dir.join("first-pass.json");
+    let range = |n: usize| (n * shard_files, ((n + 1) * shard_files).min(k.files.len()));
+    let which = || match shard {
+        Some(n) if n < shards => Ok(n),
+        Some(n) => Err(format!(
+            "--shard {n}: this run has {shards} shards (0 to {})",
+            shards - 1
+        )),
+        None => Err("--shard K is required for this step".to_string()),
+    };
+    let read = |p: &Path| fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()));
+    match step.as_str() {
+        "scan" => {
+            let n = which()?;
+            let (start, end) = range(n);
+            let json = scan(&flags, &k.fingerprint, start, end)?;
+            let file = dir.join(format!("scan-{n:06}.json"));
+            let part = dir.join(format!("scan-{n:06}.json.part-{}", std::process::id()));
+            fs::write(&part, json).map_err(|e| format!("{}: {e}", part.display()))?;
+            fs::rename(&part, &file).map_err(|e| format!("{}: {e}", file.display()))?;
+            Ok(0)
+        }
+        "gather" => {
+            let parts = (0..shards)
+                .map(|n| read(&dir.join(format!("scan-{n:06}.json"))))
+                .collect::<Result<Vec<_>, _>>()?;
+            fs::write(&first_pass, gather_scans(&parts)?)
+                .map_err(|e| format!("{}: {e}", first_pass.display()))?;
+            Ok(0)
+        }
+        "deid" => {
+            let n = which()?;
+            let (start, end) = range(n);
+            let done = deid_shard(&flags, &k.fingerprint, &read(&first_pass)?, n, start, end)?;
+            tell!("shard {n}: {done} files de-identified");
+            Ok(0)
+        }
+        "finish" => {
+            let status = finish_shards(&flags, &k.fingerprint, &read(&first_pass)?, shard_files)?;
+            // The first pass is no longer needed: what identifies is not left behind.
+            for n in 0..shards {
+                let _ = fs::remove_file(dir.join(format!("scan-{n:06}.json")));
+            }
+            let _ = fs::remove_file(&first_pass);
+            let _ = fs::remove_dir(&dir);
+            Ok(status)
+        }
+        other => Err(format!(
+            "obscura shard: {other:?} is not a step (plan, scan, gather, deid, finish)"
+        )),
     }
 }

@@ -10,7 +10,8 @@ Inputs: the fake sample study, 120 fake ultrasound frames with a fake name burne
 detection makes them slow enough to stop a job half-way), pydicom's test files and a file that
 is not DICOM. Checks:
 - on a local cluster of 4 worker processes, in shards of 9 files, the folder, the ZIP, the
-  change log, the exit status and the lines printed are the CLI's;
+  change log, the exit status and the lines printed are the CLI's; `obscura.deid(...,
+  scheduler="local:2")` gives the same folder;
 - one worker process killed with SIGKILL while shards are left: the same result;
 - the whole job killed half-way, then the same command again: it says which shards it kept,
   de-identifies only the others, and the result is the same; nothing staged meanwhile holds a
@@ -40,7 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 def shards_done(out):
     stage = os.path.join(out, ".obscura-shards")
     try:
-        return sorted(n for n in os.listdir(stage) if n.startswith("shard-"))
+        return sorted(n for n in os.listdir(stage) if n.startswith("files-"))
     except FileNotFoundError:
         return []
 
@@ -114,6 +115,13 @@ def main():
             with open(out(x), "rb") as f, open(out(y), "rb") as g:
                 assert f.read() == g.read(), f"{y} differs from {x}"
         assert re.search(r"de-identified: [\d,]+/[\d,]+ files, [\d,]+ files/s, about [\d,]+ s left", p.stderr), p.stderr
+
+        # The same through the API.
+        p = subprocess.run([sys.executable, "-c", "import sys, obscura; sys.exit(obscura.deid([sys.argv[1]], "
+                            "sys.argv[2], key_file=sys.argv[3], scheduler='local:2', shard_files=50))",
+                            inputs, out("api"), key], env=env, capture_output=True, text=True)
+        assert p.returncode == one.returncode, p.stderr
+        same_tree(out("one"), out("api"), "obscura.deid(scheduler=)")
 
         # A worker killed in the middle: its shards are done again elsewhere.
         proc = deid("killed-worker", "--shard-files", "4", popen={})
