@@ -289,6 +289,9 @@ def deid(inputs: Sequence[PathLike], out: PathLike, *, zip: Optional[PathLike] =
         status = distributed.run(argv[1:])
     else:
         status = _core.cli(argv)
+    if status == 3:
+        raise RuntimeError("obscura deid: the run stopped half-way (see the message above); the same "
+                           "call takes it up")
     if status == 2:
         raise ValueError("obscura deid: the arguments were refused (see the message above)")
     return status

@@ -32,6 +32,9 @@ from typing import List, Optional, Sequence, Tuple
 from . import _core
 
 SHARD_FILES = 500
+# The exit status of a run that stopped half-way (a shard failed on every try, the cluster was
+# lost): the shards done are kept, and the same command takes it up.
+STOPPED = 3
 
 
 def _scan(flags: List[str], fingerprint: str, start: int, end: int) -> str:
@@ -98,7 +101,8 @@ def _client(scheduler: str):
 def run(argv: Sequence[str], out=sys.stderr) -> int:
     """Run `obscura deid` with `argv` (its arguments after `deid`, with `--scheduler`) on a Dask
     cluster. The command's exit status: 0 when every file was de-identified, 1 when any was
-    left out, 2 when the arguments were refused (said on `out`)."""
+    left out, 2 when the arguments were refused, 3 when the run stopped half-way (each said on
+    `out`)."""
     try:
         flags, scheduler, shard_files = _split(argv)
         files, fingerprint = _core.job_plan(flags)
@@ -142,7 +146,7 @@ def run(argv: Sequence[str], out=sys.stderr) -> int:
     except Exception as e:  # a shard that failed on every try, a cluster lost
         print(f"obscura: the run stopped: {e}. The shards done are kept: run the same command "
               "again to take it up.", file=out)
-        return 2
+        return STOPPED
     finally:
         client.close()
         if cluster is not None:

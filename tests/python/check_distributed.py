@@ -11,7 +11,7 @@ detection makes them slow enough to stop a job half-way), pydicom's test files a
 is not DICOM. Checks:
 - on a local cluster of 4 worker processes, in shards of 9 files, the folder, the ZIP, the
   change log, the exit status and the lines printed are the CLI's; `obscura.deid(...,
-  scheduler="local:2")` gives the same folder;
+  scheduler=ADDRESS)` joining a cluster already running gives the same folder;
 - one worker process killed with SIGKILL while shards are left: the same result;
 - the whole job killed half-way, then the same command again: it says which shards it kept,
   de-identifies only the others, and the result is the same; nothing staged meanwhile holds a
@@ -116,12 +116,18 @@ def main():
                 assert f.read() == g.read(), f"{y} differs from {x}"
         assert re.search(r"de-identified: [\d,]+/[\d,]+ files, [\d,]+ files/s, about [\d,]+ s left", p.stderr), p.stderr
 
-        # The same through the API.
-        p = subprocess.run([sys.executable, "-c", "import sys, obscura; sys.exit(obscura.deid([sys.argv[1]], "
-                            "sys.argv[2], key_file=sys.argv[3], scheduler='local:2', shard_files=50))",
-                            inputs, out("api"), key], env=env, capture_output=True, text=True)
+        # The same through the API, joining a cluster that is already running (by its address).
+        from dask.distributed import LocalCluster
+        # Every process of a cluster has the package: the scheduler (here) and its workers.
+        sys.path.insert(0, site)
+        os.environ["PYTHONPATH"] = site
+        with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+            p = subprocess.run([sys.executable, "-c", "import sys, obscura; sys.exit(obscura.deid([sys.argv[1]], "
+                                "sys.argv[2], key_file=sys.argv[3], scheduler=sys.argv[4], shard_files=50))",
+                                inputs, out("api"), key, cluster.scheduler_address],
+                               env=env, capture_output=True, text=True)
         assert p.returncode == one.returncode, p.stderr
-        same_tree(out("one"), out("api"), "obscura.deid(scheduler=)")
+        same_tree(out("one"), out("api"), "obscura.deid(scheduler=ADDRESS)")
 
         # A worker killed in the middle: its shards are done again elsewhere.
         proc = deid("killed-worker", "--shard-files", "4", popen={})
