@@ -15,7 +15,6 @@ Timings are measurements, not test assertions.
 import argparse
 import glob
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +24,8 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.path.join(ROOT, "target", "release", "obscura")
 sys.path.insert(0, os.path.join(ROOT, "tests", "python"))
+sys.path.insert(0, os.path.join(ROOT, "tools"))
+from bench_detect import write_block  # noqa: E402
 
 
 def timed(cmd, env=None):
@@ -39,31 +40,18 @@ def size_of(folder):
                if os.path.isfile(p))
 
 
-def write_block(path, marker, block):
-    doc = open(path).read() if os.path.exists(path) else ""
-    if f"<!-- {marker}" in doc:
-        doc = re.sub(rf"<!-- {marker}:.*?<!-- /{marker} -->\n", lambda _: block, doc, flags=re.S)
-    else:
-        doc = doc.rstrip("\n") + "\n\n" + block
-    open(path, "w").write(doc)
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--slices", type=int, default=2000)
     ap.add_argument("--us", type=int, default=100)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "benchmarks.md"))
     a = ap.parse_args()
-    wheels = sorted(glob.glob(os.path.join(ROOT, "target", "wheels", "obscura-*.whl")), key=os.path.getmtime)
-    assert wheels, "no wheel: run `make python`"
-    from check_package import ultrasound
+    from check_package import newest_wheel, ultrasound, unpacked
+    wheel = newest_wheel(os.path.join(ROOT, "target", "wheels"))
 
     work = tempfile.mkdtemp(prefix="obscura-bench-dist-")
     try:
-        site = os.path.join(work, "site")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-index", "--no-deps", "--target", site, wheels[-1]], check=True)
-        env = dict(os.environ, PYTHONPATH=site)
+        env = dict(os.environ, PYTHONPATH=unpacked(wheel, os.path.join(work, "site")))
         key = os.path.join(work, "key")
         subprocess.run([CLI, "new-key", key], check=True, capture_output=True)
         sets = {}

@@ -766,6 +766,43 @@ fn open_zip(args: &Args) -> Result<Option<ZipOut>, String> {
     })
 }
 
+/// The threads and memory budget of a run whose largest file is `largest` bytes.
+fn limits_of(args: &Args, largest: u64) -> Limits {
+    Limits {
+        jobs: args.jobs,
+        budget: match args.budget_mib {
+            Some(mib) => mib << 20,
+            None => default_budget(largest),
+        },
+    }
+}
+
+/// The first pass over `files`: each one's patient and identifying values read from its
+/// header (`None` when it could not be read), and about how much memory de-identifying it will
+/// take, given to `sink` in the order of the files.
+fn first_pass(
+    scanner: &Session,
+    files: &[Candidate],
+    limits: Limits,
+    mut sink: impl FnMut(Option<crate::deid::PatientScan>, u64),
+) -> Result<(), String> {
+    for_each_ordered(
+        files,
+        limits,
+        Candidate::header_weight,
+        || (),
+        |_, c| {
+            let (head, estimate) = c.read_header();
+            (head.ok().and_then(|b| scanner.scan(&b)), estimate)
+        },
+        |(scan, estimate)| {
+            sink(scan, estimate);
+            Ok(())
+        },
+    )
+    .map(|_| ())
+}
+
 fn deid(args: Args) -> Result<bool, String> {
     // The output is one run's package and nothing else: files of an earlier run left beside
     // it would go wherever it goes (another patient, other options), listed nowhere.
@@ -779,46 +816,22 @@ fn deid(args: Args) -> Result<bool, String> {
     let mut session = Session::new(policy_of(&args)?);
     let files = run_candidates(&args)?;
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
-    let limits = Limits {
-        jobs: args.jobs,
-        budget: match args.budget_mib {
-            Some(mib) => mib << 20,
-            None => default_budget(largest),
-        },
-    };
+    let limits = limits_of(&args, largest);
 
     // First pass: every patient's identifying values, so that free text is cleaned of those
     // seen in any file of the batch, and the output does not depend on the order of files.
     let scanner = session.clone();
     let mut memory = Vec::with_capacity(files.len());
-    let scans = for_each_ordered(
-        &files,
-        limits,
-        Candidate::header_weight,
-        || (),
-        |_, c| {
-            let (head, estimate) = c.read_header();
-            (head.ok().and_then(|b| scanner.scan(&b)), estimate)
-        },
-        |(scan, estimate)| {
-            scan.iter().for_each(|s| {
-                session.add_scan(s);
-            });
-            memory.push(estimate);
-            Ok(())
-        },
-    );
-    scans?;
+    first_pass(&scanner, &files, limits, |scan, estimate| {
+        if let Some(s) = &scan {
+            session.add_scan(s);
+        }
+        memory.push(estimate);
+    })?;
     // A deflated file counts for what its data set inflates to (half its estimate): the
     // second pass's budget grows with it as with a file that large.
     let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
-    let limits = Limits {
-        budget: match args.budget_mib {
-            Some(_) => limits.budget,
-            None => default_budget(largest.max(inflated)),
-        },
-        ..limits
-    };
+    let limits = limits_of(&args, largest.max(inflated));
     // With a ZIP, a file's compressed copy is held too (as large as the file when it does not
     // compress) until it is written.
     let zipping = args.zip.is_some();

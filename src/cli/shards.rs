@@ -30,8 +30,8 @@ use sha2::{Digest, Sha256};
 
 use super::ordered::{for_each_ordered, Limits};
 use super::{
-    default_budget, finish, handle, open_zip, parse_deid, policy_of, run_candidates, Args,
-    Candidate, Handled, Output,
+    default_budget, finish, first_pass, handle, limits_of, open_zip, parse_deid, policy_of,
+    run_candidates, Args, Candidate, Handled, Output,
 };
 use crate::deid::{Deidentified, PatientScan, Session, Summary};
 use crate::package::Layout;
@@ -218,23 +218,13 @@ pub fn scan(
     let mut found = Vec::new();
     let mut memory = Vec::with_capacity(files.len());
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
-    let limits = Limits {
-        jobs: k.args.jobs,
-        budget: default_budget(largest),
-    };
-    for_each_ordered(
+    first_pass(
+        &scanner,
         files,
-        limits,
-        Candidate::header_weight,
-        || (),
-        |_, c| {
-            let (head, estimate) = c.read_header();
-            (head.ok().and_then(|b| scanner.scan(&b)), estimate)
-        },
-        |(scan, estimate)| {
+        limits_of(&k.args, largest),
+        |scan, estimate| {
             found.extend(scan);
             memory.push(estimate);
-            Ok(())
         },
     )?;
     let scans = Scans {
@@ -308,13 +298,7 @@ pub fn deid_shard(
     fs::create_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
     let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
-    let limits = Limits {
-        jobs: k.args.jobs,
-        budget: match k.args.budget_mib {
-            Some(mib) => mib << 20,
-            None => default_budget(largest.max(inflated)),
-        },
-    };
+    let limits = limits_of(&k.args, largest.max(inflated));
     let items: Vec<(usize, &Candidate, u64)> = files
         .iter()
         .zip(memory)

@@ -19,7 +19,6 @@ is not DICOM. Checks:
 - another run's arguments into that half-done folder, or no --key-file, are refused.
 """
 import argparse
-import glob
 import os
 import re
 import shutil
@@ -30,10 +29,9 @@ import tempfile
 import time
 
 import psutil
-import pydicom
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_package import files_under, run, same_tree, ultrasound  # noqa: E402
+from check_package import files_under, fixture, newest_wheel, run, same_tree, unpacked  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -60,31 +58,12 @@ def main():
     ap.add_argument("--wheel-dir", default=os.path.join(ROOT, "target", "wheels"))
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "obscura"))
     a = ap.parse_args()
-    wheels = sorted(glob.glob(os.path.join(a.wheel_dir, "obscura-*.whl")), key=os.path.getmtime)
-    assert wheels, f"no wheel in {a.wheel_dir}: run `make python`"
+    wheel = newest_wheel(a.wheel_dir)
     work = tempfile.mkdtemp(prefix="obscura-distributed-")
     try:
-        site = os.path.join(work, "site")
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-                        "--no-index", "--no-deps", "--target", site, wheels[-1]], check=True)
+        site = unpacked(wheel, os.path.join(work, "site"))
         env = dict(os.environ, PYTHONPATH=site)
-
-        inputs = os.path.join(work, "in")
-        os.makedirs(inputs)
-        p = run([a.cli, "sample", inputs, "--canaries", os.path.join(work, "canaries.txt")])
-        assert p.returncode == 0, p.stderr
-        with open(os.path.join(work, "canaries.txt"), encoding="utf-8") as f:
-            canaries = [c.encode() for c in f.read().split("\n") if c] + [b"FAKE-US-1901", b"DOE^FAKE"]
-        for i in range(120):
-            ultrasound(os.path.join(inputs, f"FAKEDOE_US_{i:03}.dcm"))
-        test_files = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
-        for i, path in enumerate(sorted(glob.glob(os.path.join(test_files, "*.dcm")))):
-            shutil.copy(path, os.path.join(inputs, f"pydicom-{i:03}-{os.path.basename(path)}"))
-        with open(os.path.join(inputs, "README.txt"), "w") as f:
-            f.write("not a DICOM file\n")
-        key = os.path.join(work, "project.key")
-        with open(key, "w") as f:
-            f.write("a passphrase for the distributed test\nsalt: 00112233445566778899aabbccddeeff\n")
+        inputs, canaries, key = fixture(a.cli, work, ultrasounds=120)
         files = len(os.listdir(inputs))
 
         def out(name):

@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import pydicom
@@ -106,6 +107,43 @@ def ultrasound(path):
     ds.save_as(path, enforce_file_format=True)
 
 
+def newest_wheel(wheel_dir):
+    """The wheel `make python` built last into `wheel_dir`."""
+    wheels = sorted(glob.glob(os.path.join(wheel_dir, "obscura-*.whl")), key=os.path.getmtime)
+    assert wheels, f"no wheel in {wheel_dir}: run `make python`"
+    return wheels[-1]
+
+
+def fixture(cli, work, ultrasounds=1):
+    """The inputs in `work/in`: the fake sample study, `ultrasounds` fake ultrasound frames with
+    a fake name burned in, pydicom's test files and a file that is not DICOM; with the fake
+    identifiers they hold, and a project key file."""
+    inputs = os.path.join(work, "in")
+    os.makedirs(inputs)
+    p = run([cli, "sample", inputs, "--canaries", os.path.join(work, "canaries.txt")])
+    assert p.returncode == 0, p.stderr
+    with open(os.path.join(work, "canaries.txt"), encoding="utf-8") as f:
+        canaries = [c.encode() for c in f.read().split("\n") if c] + [b"FAKE-US-1901", b"DOE^FAKE"]
+    for i in range(ultrasounds):
+        ultrasound(os.path.join(inputs, f"FAKEDOE_US_{i + 1}.dcm"))
+    test_files = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
+    for i, path in enumerate(sorted(glob.glob(os.path.join(test_files, "*.dcm")))):
+        shutil.copy(path, os.path.join(inputs, f"pydicom-{i:03}-{os.path.basename(path)}"))
+    with open(os.path.join(inputs, "README.txt"), "w") as f:
+        f.write("not a DICOM file\n")
+    key = os.path.join(work, "project.key")
+    with open(key, "w") as f:
+        f.write("a passphrase for the python tests\nsalt: 00112233445566778899aabbccddeeff\n")
+    return inputs, canaries, key
+
+
+def unpacked(wheel, site):
+    """`wheel` unpacked into the folder `site`, for PYTHONPATH (without a venv of its own)."""
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+                    "--no-index", "--no-deps", "--target", site, wheel], check=True)
+    return site
+
+
 def run(cmd):
     """`cmd`'s exit status and output, as text."""
     return subprocess.run(cmd, capture_output=True, text=True)
@@ -134,8 +172,7 @@ def main():
     ap.add_argument("--wheel-dir", default=os.path.join(ROOT, "target", "wheels"))
     ap.add_argument("--cli", default=os.path.join(ROOT, "target", "release", "obscura"))
     a = ap.parse_args()
-    wheels = sorted(glob.glob(os.path.join(a.wheel_dir, "obscura-*.whl")), key=os.path.getmtime)
-    assert wheels, f"no wheel in {a.wheel_dir}: run `make python`"
+    wheel = newest_wheel(a.wheel_dir)
     work = tempfile.mkdtemp(prefix="obscura-python-")
     try:
         # A fresh venv with the wheel alone (it needs nothing else, so nothing is fetched).
@@ -143,23 +180,9 @@ def main():
         subprocess.run(["python3", "-m", "venv", venv], check=True)
         py = os.path.join(venv, "bin", "python")
         subprocess.run([py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-index",
-                        wheels[-1]], check=True)
+                        wheel], check=True)
 
-        inputs = os.path.join(work, "in")
-        os.makedirs(inputs)
-        p = run([a.cli, "sample", inputs, "--canaries", os.path.join(work, "canaries.txt")])
-        assert p.returncode == 0, p.stderr
-        with open(os.path.join(work, "canaries.txt"), encoding="utf-8") as f:
-            canaries = [c.encode() for c in f.read().split("\n") if c] + [b"FAKE-US-1901", b"DOE^FAKE"]
-        ultrasound(os.path.join(inputs, "FAKEDOE_US_1.dcm"))
-        test_files = os.path.join(os.path.dirname(pydicom.__file__), "data", "test_files")
-        for i, path in enumerate(sorted(glob.glob(os.path.join(test_files, "*.dcm")))):
-            shutil.copy(path, os.path.join(inputs, f"pydicom-{i:03}-{os.path.basename(path)}"))
-        with open(os.path.join(inputs, "README.txt"), "w") as f:
-            f.write("not a DICOM file\n")
-        key = os.path.join(work, "project.key")
-        with open(key, "w") as f:
-            f.write("a passphrase for the python test\nsalt: 00112233445566778899aabbccddeeff\n")
+        inputs, canaries, key = fixture(a.cli, work)
 
         # The CLI, the module's command and the API's batch: the same files, byte for byte.
         cli = run([a.cli, "deid", inputs, "--out", os.path.join(work, "cli-out"), "--key-file", key,
@@ -210,7 +233,7 @@ def main():
                 for c in canaries:
                     assert c not in data, f"{c!r} leaked in {rel}"
         print(f"python package: {len(dicom)} files, byte for byte as the CLI's, from `python -m obscura`, "
-              f"obscura.deid and obscura.Session (4 threads); typed errors; {os.path.basename(wheels[-1])}")
+              f"obscura.deid and obscura.Session (4 threads); typed errors; {os.path.basename(wheel)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
