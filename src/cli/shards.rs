@@ -10,10 +10,11 @@
 //!    the first pass, every patient's identifying values; given to every shard.
 //! 3. [`deid_shard`] (a map over shards): each shard's files de-identified by a session made
 //!    from the arguments and the first pass, written to the staging folder with what was
-//!    done to each (no original value: nothing identifying is left at rest). A shard is done
+//!    done to each (no original value but series and instance numbers, and the reasons files
+//!    were left out as the command prints them). A shard is done
 //!    when its folder is there, moved in whole: a shard run twice (a worker thought dead)
 //!    gives one result, and a job started again skips the shards done.
-//! 4. [`finish`] (once): the shards' files placed in the order of the inputs by the same
+//! 4. [`finish_shards`] (once): the shards' files placed in the order of the inputs by the same
 //!    [`Layout`] as one run, then the key images, the package's files and the logs, as
 //!    [`super::deid`] does; the staging folder is removed.
 //!
@@ -39,12 +40,12 @@ use crate::package::Layout;
 /// The staging folder of a sharded run, inside its output folder.
 pub const STAGING: &str = ".obscura-shards";
 
-/// What one shard's file became, as kept in the staging folder until [`finish`].
+/// What one shard's file became, as kept in the staging folder until [`finish_shards`].
 #[derive(Serialize, Deserialize)]
 enum Staged {
     /// De-identified: the file is `NNNNNNNNN.dcm` (its index among the run's files) beside the
-    /// records; `record` is what was done, with no original value but the series and
-    /// instance numbers (for `--only`).
+    /// records; here, what was done, with no original value but the series and instance
+    /// numbers (for `--only`).
     Done(Box<Deidentified>),
     Skipped(String),
     Excluded(String),
@@ -142,7 +143,14 @@ fn shard_dir(args: &Args, start: usize, end: usize) -> PathBuf {
     staging(args).join(format!("files-{start:09}-{end:09}"))
 }
 
-fn check(k: &Known, fingerprint: &str) -> Result<(), String> {
+/// The run `flags` describes, as the process that planned it saw it (`fingerprint`). A
+/// process that knew these arguments from an earlier job looks at the files again first.
+fn known_as(flags: &[String], fingerprint: &str) -> Result<Arc<Known>, String> {
+    let mut k = known(flags)?;
+    if k.fingerprint != fingerprint {
+        *KNOWN.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        k = known(flags)?;
+    }
     if k.fingerprint != fingerprint {
         return Err(
             "this process does not see the run's files as the first one did \
@@ -150,7 +158,7 @@ fn check(k: &Known, fingerprint: &str) -> Result<(), String> {
                 .into(),
         );
     }
-    Ok(())
+    Ok(k)
 }
 
 /// Start (or take up again) a run in shards: how many files it has, and its fingerprint.
@@ -211,8 +219,7 @@ pub fn scan(
     start: usize,
     end: usize,
 ) -> Result<String, String> {
-    let k = known(flags)?;
-    check(&k, fingerprint)?;
+    let k = known_as(flags, fingerprint)?;
     let files = k.files.get(start..end).ok_or("no such files in this run")?;
     let scanner = Session::new(k.policy.clone());
     let mut found = Vec::new();
@@ -280,8 +287,7 @@ pub fn deid_shard(
     start: usize,
     end: usize,
 ) -> Result<usize, String> {
-    let k = known(flags)?;
-    check(&k, fingerprint)?;
+    let k = known_as(flags, fingerprint)?;
     let files = k.files.get(start..end).ok_or("no such files in this run")?;
     let target = shard_dir(&k.args, start, end);
     if target.join("records.json").is_file() {
@@ -375,8 +381,7 @@ pub fn finish_shards(
     scans: &str,
     shard_files: usize,
 ) -> Result<u8, String> {
-    let k = known(flags)?;
-    check(&k, fingerprint)?;
+    let k = known_as(flags, fingerprint)?;
     let (session, _) = session_after(&k, scans)?;
     let args = &k.args;
     let mut layout = Layout::new();
@@ -495,7 +500,7 @@ pub(super) fn command(mut it: impl Iterator<Item = String>) -> Result<u8, String
     let stage_mark = staging(&k.args).join("job.txt");
     let planned = fs::read_to_string(&stage_mark)
         .map_err(|_| "run `obscura shard plan` with the same arguments first".to_string())?;
-    check(&k, planned.trim())?;
+    let k = known_as(&flags, planned.trim())?;
     let dir = scans_dir.ok_or("--scans DIR is required (a private folder for the first pass)")?;
     if fs::canonicalize(&dir)
         .ok()
