@@ -777,6 +777,14 @@ fn limits_of(args: &Args, largest: u64) -> Limits {
     }
 }
 
+/// The limits of the second pass over files whose largest is `largest` bytes and whose first
+/// pass estimated `memory`: a deflated file counts for what its data set inflates to (half its
+/// estimate), so the budget grows with it as with a file that large.
+fn second_pass_limits(args: &Args, largest: u64, memory: &[u64]) -> Limits {
+    let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
+    limits_of(args, largest.max(inflated))
+}
+
 /// The first pass over `files`: each one's patient and identifying values read from its
 /// header (`None` when it could not be read), and about how much memory de-identifying it will
 /// take, given to `sink` in the order of the files.
@@ -828,10 +836,7 @@ fn deid(args: Args) -> Result<bool, String> {
         }
         memory.push(estimate);
     })?;
-    // A deflated file counts for what its data set inflates to (half its estimate): the
-    // second pass's budget grows with it as with a file that large.
-    let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
-    let limits = limits_of(&args, largest.max(inflated));
+    let limits = second_pass_limits(&args, largest, &memory);
     // With a ZIP, a file's compressed copy is held too (as large as the file when it does not
     // compress) until it is written.
     let zipping = args.zip.is_some();

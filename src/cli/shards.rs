@@ -29,10 +29,10 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::ordered::{for_each_ordered, Limits};
+use super::ordered::for_each_ordered;
 use super::{
-    default_budget, finish, first_pass, handle, limits_of, open_zip, parse_deid, policy_of,
-    run_candidates, Args, Candidate, Handled, Output,
+    finish, first_pass, handle, limits_of, open_zip, parse_deid, policy_of, run_candidates,
+    second_pass_limits, Args, Candidate, Handled, Output,
 };
 use crate::deid::{Deidentified, PatientScan, Session, Summary};
 use crate::package::Layout;
@@ -131,6 +131,11 @@ fn fingerprint(flags: &[String], args: &Args, files: &[Candidate]) -> Result<Str
         .take(16)
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+/// The files `start..end` of shard `n` of a run of `files` files in shards of `shard_files`.
+fn shard_range(n: usize, shard_files: usize, files: usize) -> (usize, usize) {
+    (n * shard_files, ((n + 1) * shard_files).min(files))
 }
 
 fn staging(args: &Args) -> PathBuf {
@@ -303,8 +308,7 @@ pub fn deid_shard(
     ));
     fs::create_dir_all(&part).map_err(|e| format!("{}: {e}", part.display()))?;
     let largest = files.iter().map(Candidate::weight).max().unwrap_or(0);
-    let inflated = memory.iter().map(|m| m / 2).max().unwrap_or(0);
-    let limits = limits_of(&k.args, largest.max(inflated));
+    let limits = second_pass_limits(&k.args, largest, memory);
     let items: Vec<(usize, &Candidate, u64)> = files
         .iter()
         .zip(memory)
@@ -382,7 +386,7 @@ pub fn finish_shards(
     shard_files: usize,
 ) -> Result<u8, String> {
     let k = known_as(flags, fingerprint)?;
-    let (session, _) = session_after(&k, scans)?;
+    let (session, memory) = session_after(&k, scans)?;
     let args = &k.args;
     let mut layout = Layout::new();
     layout.set_selection(args.only.clone());
@@ -393,12 +397,9 @@ pub fn finish_shards(
         out: &args.out,
         excluded: 0,
     };
-    let shards = k.files.len().div_ceil(shard_files.max(1));
-    for shard in 0..shards {
-        let (start, end) = (
-            shard * shard_files,
-            ((shard + 1) * shard_files).min(k.files.len()),
-        );
+    let shard_files = shard_files.max(1);
+    for shard in 0..k.files.len().div_ceil(shard_files) {
+        let (start, end) = shard_range(shard, shard_files, k.files.len());
         let dir = shard_dir(args, start, end);
         let file = dir.join("records.json");
         let text = fs::read(&file).map_err(|_| format!("shard {shard} is not done yet"))?;
@@ -417,17 +418,10 @@ pub fn finish_shards(
         }
     }
     let excluded = output.excluded;
-    let ok = finish(
-        args,
-        &mut layout,
-        zip,
-        excluded,
-        &session,
-        Limits {
-            jobs: args.jobs,
-            budget: default_budget(0),
-        },
-    )?;
+    // The key images are drawn within a second pass's budget (`--memory`, or one made from
+    // the first pass's estimates: the files' sizes are not looked up again here).
+    let limits = second_pass_limits(args, 0, &memory);
+    let ok = finish(args, &mut layout, zip, excluded, &session, limits)?;
     let stage = staging(args);
     fs::remove_dir_all(&stage).map_err(|e| format!("{}: {e}", stage.display()))?;
     Ok(if ok { 0 } else { 1 })
@@ -513,7 +507,6 @@ pub(super) fn command(mut it: impl Iterator<Item = String>) -> Result<u8, String
     }
     fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let first_pass = dir.join("first-pass.json");
-    let range = |n: usize| (n * shard_files, ((n + 1) * shard_files).min(k.files.len()));
     let which = || match shard {
         Some(n) if n < shards => Ok(n),
         Some(n) => Err(format!(
@@ -526,7 +519,7 @@ pub(super) fn command(mut it: impl Iterator<Item = String>) -> Result<u8, String
     match step.as_str() {
         "scan" => {
             let n = which()?;
-            let (start, end) = range(n);
+            let (start, end) = shard_range(n, shard_files, k.files.len());
             let json = scan(&flags, &k.fingerprint, start, end)?;
             let file = dir.join(format!("scan-{n:06}.json"));
             let part = dir.join(format!("scan-{n:06}.json.part-{}", std::process::id()));
@@ -544,7 +537,7 @@ pub(super) fn command(mut it: impl Iterator<Item = String>) -> Result<u8, String
         }
         "deid" => {
             let n = which()?;
-            let (start, end) = range(n);
+            let (start, end) = shard_range(n, shard_files, k.files.len());
             let done = deid_shard(&flags, &k.fingerprint, &read(&first_pass)?, n, start, end)?;
             tell!("shard {n}: {done} files de-identified");
             Ok(0)
