@@ -7,11 +7,11 @@
 //! is an error, never a detector that silently finds less.
 //!
 //! A frame is given as RGBA. It is scaled (small frames are enlarged, so that 7-pixel glyphs
-//! reach the sizes the model was trained on), cut into tiles of at most [`TILE`] pixels a side
-//! that overlap by [`OVERLAP`] (so a whole-slide tile or an 8k capture costs the memory of one
-//! tile, and a line of text cut by one tile's edge is whole in its neighbour), normalised as
-//! the model expects (RGB in 0..1, ImageNet's mean and deviation), and the probability map of
-//! each tile becomes boxes ([`super::text_boxes`]).
+//! reach the sizes the model was trained on), cut into tiles of at most [`TILE`] ×
+//! [`TILE_SHORT`] pixels that overlap by [`OVERLAP`] (so a whole-slide tile or an 8k capture
+//! costs the memory of one tile, and a line of text cut by one tile's edge is whole in its
+//! neighbour), normalised as the model expects (RGB in 0..1, ImageNet's mean and deviation),
+//! and the probability map of each tile becomes boxes ([`super::text_boxes`]).
 
 use std::io::Cursor;
 
@@ -30,11 +30,16 @@ pub const MODEL_FILE: &str = "text-detect.onnx";
 /// What the model is, for the change log and `obscura options`.
 pub const MODEL_NAME: &str = "PaddleOCR PP-OCRv4 text detection";
 
-/// The largest tile given to the model, in pixels a side (a multiple of 32). A larger frame
-/// is cut into tiles, which bounds memory whatever the frame's size. Smaller tiles cost less
-/// memory but make the model mistake texture for text more often where a tile cuts the
-/// image's layout (measured by `make bench-detect`): a 640×480 frame, enlarged, is one tile.
+/// The largest tile given to the model, in pixels along the frame's longer side (a multiple
+/// of 32). A larger frame is cut into tiles, which bounds memory whatever the frame's size.
+/// Smaller tiles cost less memory but make the model mistake texture for text more often
+/// where a tile cuts the image's layout (measured by `make bench-detect`)…
 pub const TILE: usize = 1280;
+/// …and along its shorter side. The model's working memory grows with a tile's pixels (about
+/// 120 bytes each in WebAssembly): with 1280 × 544 a page's cleaner holds about 100 MiB,
+/// where a 640×480 frame enlarged whole (1280 × 960) took 161 MiB. Such a frame is two tiles
+/// that share 128 rows (13% more pixels looked at; docs/benchmarks.md).
+pub const TILE_SHORT: usize = 544;
 /// How much neighbouring tiles overlap: more than the tallest line of text looked for.
 pub const OVERLAP: usize = 128;
 /// Frames whose longer side is shorter than this are enlarged to it before detection, so
@@ -141,9 +146,14 @@ impl TextModel {
             ..self.params
         };
         let mut found = Vec::new();
-        for oy in tile_starts(sh, TILE) {
-            for ox in tile_starts(sw, TILE) {
-                let (tw, th) = ((sw - ox).min(TILE), (sh - oy).min(TILE));
+        let (tile_w, tile_h) = if sw >= sh {
+            (TILE, TILE_SHORT)
+        } else {
+            (TILE_SHORT, TILE)
+        };
+        for oy in tile_starts(sh, tile_h) {
+            for ox in tile_starts(sw, tile_w) {
+                let (tw, th) = ((sw - ox).min(tile_w), (sh - oy).min(tile_h));
                 let (pw, ph) = (tw.div_ceil(32) * 32, th.div_ceil(32) * 32);
                 let input = tile_tensor(rgba, width, height, scale, (ox, oy), (tw, th), (pw, ph));
                 let plan = self
@@ -186,8 +196,8 @@ impl TextModel {
     }
 }
 
-/// Where tiles start along a side of `len` pixels: every `TILE - OVERLAP`, the last one
-/// flush with the end.
+/// Where tiles of `tile` pixels start along a side of `len` pixels: every `tile - OVERLAP`,
+/// the last one flush with the end.
 fn tile_starts(len: usize, tile: usize) -> Vec<usize> {
     if len <= tile {
         return vec![0];
@@ -269,10 +279,14 @@ mod tests {
     fn tiles_cover_a_huge_frame_and_overlap() {
         assert_eq!(tile_starts(640, TILE), vec![0]);
         assert_eq!(tile_starts(TILE, TILE), vec![0]);
-        let starts = tile_starts(8000, TILE);
-        assert_eq!(*starts.last().unwrap(), 8000 - TILE);
-        for pair in starts.windows(2) {
-            assert!(pair[1] > pair[0] && pair[1] - pair[0] <= TILE - OVERLAP);
+        // A 640×480 frame enlarged: two tiles down that share 128 rows.
+        assert_eq!(tile_starts(960, TILE_SHORT), vec![0, 416]);
+        for tile in [TILE, TILE_SHORT] {
+            let starts = tile_starts(8000, tile);
+            assert_eq!(*starts.last().unwrap(), 8000 - tile);
+            for pair in starts.windows(2) {
+                assert!(pair[1] > pair[0] && pair[1] - pair[0] <= tile - OVERLAP);
+            }
         }
     }
 }

@@ -629,11 +629,12 @@ def check_detection(cli, work, failures):
             print(f"  ok  {label}: all burned-in text blanked, {fan_kept:.0%} of the image kept")
 
 
-# The text detector's working memory in one thread (a frame enlarged to 1280×960), which the
-# guide (docs/GUIDE.md) adds to the bound for each thread that looks for text: about 300 MiB in use, and what
+# The text detector's working memory in one thread (a tile of 1280×544), which the guide
+# (docs/GUIDE.md) adds to the bound for each thread that looks for text: about 230 MiB in use
+# (300 MiB before 2026-12-08, when an enlarged 640×480 frame was one tile of 1280×960), and what
 # the allocator keeps of it between frames, which depends on how the threads' work interleaves
-# (measured peaks of this check, two threads: 626-777 MiB on an idle machine, 789-868 MiB
-# while other work shared it).
+# (measured peaks of this check with whole frames, two threads: 626-777 MiB on an idle machine,
+# 789-868 MiB while other work shared it).
 DETECTOR_MIB = 400
 
 
