@@ -210,6 +210,17 @@ mod tests {
     }
 
     #[test]
+    fn text_across_the_tiles_seam_of_a_portrait_frame_is_found() {
+        // 480 wide, 640 high: enlarged to 960 × 1280 and cut into two tiles side by side that
+        // share the frame's columns 208-272; the line runs across them.
+        let base = frame(640, 480);
+        let text = text_mask(&base, &[("KAFE 1901 FAKE", 120, 330, 2)]);
+        let image = rgba(&base, &text, [250, 250, 250]);
+        let found = test_model().detect(&image, 480, 640).unwrap();
+        assert_found(&found, &text, 480, "text across a portrait frame's seam");
+    }
+
+    #[test]
     fn dark_text_on_a_light_label_and_coloured_text_are_found() {
         let mut base = frame(480, 640);
         // A light label in the corner.
